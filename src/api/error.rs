@@ -1,0 +1,236 @@
+//! One error type for the HTTP layer, mapped once to `application/problem+json`
+//! (RFC 9457): `{type, title, status, detail}`, plus `field` when one field is at fault.
+//!
+//! Handlers return [`ApiError`]; warp's own rejections (no route, wrong method, body
+//! too large) are turned into the same shape by [`recover`]. 5xx answers log the cause
+//! chain and return an opaque body.
+
+use std::convert::Infallible;
+
+use serde::Serialize;
+use warp::http::StatusCode;
+use warp::reject::Reject;
+use warp::{Rejection, Reply};
+
+use crate::domain::DomainError;
+use crate::store::StoreError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    #[error("{detail}")]
+    Invalid { field: String, detail: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Reject for ApiError {}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(e))
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid-input", "Invalid input"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            ApiError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout", "Request timeout"),
+            ApiError::Unprocessable(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable request",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
+        }
+    }
+
+    /// The problem+json response for this error.
+    pub fn to_response(&self) -> warp::reply::Response {
+        let (status, slug, title) = self.parts();
+        let detail = match self {
+            ApiError::Internal(e) => {
+                tracing::error!(error = %chain(e.as_ref()), "request failed");
+                "the server could not complete the request; the cause is in its log".to_string()
+            }
+            other => other.to_string(),
+        };
+        let field = match self {
+            ApiError::Invalid { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        problem(status, slug, title, detail, field)
+    }
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError::Invalid {
+            field: e.field().to_string(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UnknownIndicator(id) => ApiError::NotFound(format!("no indicator '{id}'")),
+            StoreError::UnknownReading(id, p) => {
+                ApiError::NotFound(format!("no reading of '{id}' for {p}"))
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+/// Builds a problem+json response.
+pub fn problem(
+    status: StatusCode,
+    slug: &str,
+    title: &'static str,
+    detail: String,
+    field: Option<String>,
+) -> warp::reply::Response {
+    let body = Problem {
+        kind: format!("urn:zhibiao:problem:{slug}"),
+        title,
+        status: status.as_u16(),
+        detail,
+        field,
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    let mut res = warp::reply::Response::new(json.into());
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/problem+json"),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            warp::http::header::WWW_AUTHENTICATE,
+            warp::http::HeaderValue::from_static("Bearer realm=\"zhibiao\""),
+        );
+    }
+    res
+}
+
+/// Turns every rejection, ours or warp's, into problem+json.
+pub async fn recover(r: Rejection) -> Result<warp::reply::Response, Infallible> {
+    if let Some(e) = r.find::<ApiError>() {
+        return Ok(e.to_response());
+    }
+    let (status, slug, title, detail) = if r.is_not_found() {
+        (
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            "no such resource; see GET /v1/indicators".to_string(),
+        )
+    } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            "this resource does not accept that method".to_string(),
+        )
+    } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            "the body is over the limit".into(),
+        )
+    } else if let Some(e) = r.find::<warp::reject::InvalidQuery>() {
+        (
+            StatusCode::BAD_REQUEST,
+            "invalid-input",
+            "Invalid input",
+            format!("query string: {e}"),
+        )
+    } else if let Some(e) = r.find::<warp::reject::InvalidHeader>() {
+        (
+            StatusCode::BAD_REQUEST,
+            "invalid-input",
+            "Invalid input",
+            e.to_string(),
+        )
+    } else {
+        tracing::error!(rejection = ?r, "unhandled rejection");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+            "the server could not complete the request".into(),
+        )
+    };
+    Ok(problem(status, slug, title, detail, None))
+}
+
+/// Lets handlers return `Result<impl Reply, ApiError>` and still answer problem+json.
+pub fn reply<T: Reply>(r: Result<T, ApiError>) -> warp::reply::Response {
+    match r {
+        Ok(ok) => ok.into_response(),
+        Err(e) => e.to_response(),
+    }
+}

@@ -1,0 +1,289 @@
+//! Turning raw request parts into validated values, with errors that name the field.
+
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::StreamExt;
+use percent_encoding::percent_decode_str;
+use warp::Filter;
+
+use super::ApiError;
+use crate::domain::ObsStatus;
+
+/// How long a client may take to send its body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Percent-decodes one path segment (`2023%E5%B9%B46%E6%9C%88` → `2023年6月`).
+pub fn decode_segment(field: &str, raw: &str) -> Result<String, ApiError> {
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| ApiError::invalid(field, format!("{field} is not valid UTF-8 once decoded")))
+}
+
+/// Query parameters, checked against the names a route accepts. An unknown name is an
+/// error rather than silently ignored: `?asof=` must not quietly mean "no as_of".
+#[derive(Debug)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(raw: &str, allowed: &[&str]) -> Result<Query, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+            .map_err(|e| ApiError::invalid("query", format!("malformed query string: {e}")))?;
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            if !allowed.contains(&k.as_str()) {
+                let expected = if allowed.is_empty() {
+                    "this route takes no query parameters".to_string()
+                } else {
+                    format!("expected one of: {}", allowed.join(", "))
+                };
+                return Err(ApiError::invalid(
+                    k.clone(),
+                    format!("unknown query parameter '{k}' ({expected})"),
+                ));
+            }
+            if pairs[..i].iter().any(|(k2, _)| k2 == k) {
+                return Err(ApiError::invalid(
+                    k.clone(),
+                    format!("query parameter '{k}' is given twice"),
+                ));
+            }
+        }
+        Ok(Query(pairs))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Parses a parameter with `FromStr`, reporting errors under the parameter's name.
+    pub fn value<T>(&self, name: &str) -> Result<Option<T>, ApiError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.get(name)
+            .map(|v| {
+                v.parse::<T>()
+                    .map_err(|e| ApiError::invalid(name, format!("{name}: {e}")))
+            })
+            .transpose()
+    }
+}
+
+/// Reads the body up to `limit` bytes within [`BODY_TIMEOUT`]. Unlike warp's
+/// `content_length_limit`, it also bounds chunked bodies and slow senders. Errors are
+/// handed to the handler, which reports them after authentication.
+pub fn body_bytes(
+    limit: u64,
+) -> impl Filter<Extract = (Result<Bytes, ApiError>,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and(warp::body::stream())
+        .then(move |len: Option<u64>, stream| read_body(len, stream, limit))
+}
+
+async fn read_body<S, B>(len: Option<u64>, stream: S, limit: u64) -> Result<Bytes, ApiError>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    if len.is_some_and(|l| l > limit) {
+        return Err(too_large(limit));
+    }
+    let read = async {
+        let mut stream = Box::pin(stream);
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let mut chunk = chunk
+                .map_err(|e| ApiError::invalid("body", format!("could not read the body: {e}")))?;
+            if buf.len() as u64 + chunk.remaining() as u64 > limit {
+                return Err(too_large(limit));
+            }
+            while chunk.has_remaining() {
+                let part = chunk.chunk();
+                let n = part.len();
+                buf.extend_from_slice(part);
+                chunk.advance(n);
+            }
+        }
+        Ok(buf.freeze())
+    };
+    match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Ok(r) => r,
+        Err(_) => Err(ApiError::Timeout(format!(
+            "the body did not arrive within {} s",
+            BODY_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::PayloadTooLarge(format!("the body is over the limit of {limit} bytes"))
+}
+
+/// Accepts `application/json` (any charset parameter naming UTF-8) or no content type.
+pub fn require_json(ct: Option<&str>) -> Result<(), ApiError> {
+    let Some(ct) = ct else { return Ok(()) };
+    let mut parts = ct.split(';').map(str::trim);
+    let mime = parts.next().unwrap_or("").to_ascii_lowercase();
+    let json =
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
+    if !json {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "content type '{ct}' is not accepted here; send application/json"
+        )));
+    }
+    for p in parts {
+        if let Some(cs) = p.to_ascii_lowercase().strip_prefix("charset=") {
+            let cs = cs.trim_matches('"');
+            if cs != "utf-8" && cs != "utf8" {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "charset '{cs}' is not accepted for JSON; send UTF-8"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The body of `PUT …/readings/:period`.
+#[derive(Debug)]
+pub struct ReadingBody {
+    pub value: f64,
+    pub status: ObsStatus,
+    pub note: Option<String>,
+}
+
+impl ReadingBody {
+    pub fn parse(body: &[u8]) -> Result<ReadingBody, ApiError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid(
+                "body",
+                "the body is empty; send {\"value\": <number>}",
+            ));
+        }
+        let v: serde_json::Value = serde_json::from_slice(body).map_err(json_error)?;
+        let obj = v.as_object().ok_or_else(|| {
+            ApiError::invalid(
+                "body",
+                "the body must be a JSON object like {\"value\": 63}",
+            )
+        })?;
+        for k in obj.keys() {
+            if !["value", "status", "note"].contains(&k.as_str()) {
+                return Err(ApiError::invalid(
+                    k.clone(),
+                    format!("unknown field '{k}' (expected value, status, note)"),
+                ));
+            }
+        }
+        let value = match obj.get("value") {
+            None | Some(serde_json::Value::Null) => {
+                return Err(ApiError::invalid("value", "value is required"))
+            }
+            Some(serde_json::Value::Number(n)) => {
+                n.as_f64().filter(|f| f.is_finite()).ok_or_else(|| {
+                    ApiError::invalid("value", format!("value {n} is not a finite number"))
+                })?
+            }
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "value",
+                    format!("value must be a finite number, not {other}"),
+                ))
+            }
+        };
+        let status = match obj.get("status") {
+            None | Some(serde_json::Value::Null) => ObsStatus::default(),
+            Some(serde_json::Value::String(s)) => s.parse()?,
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "status",
+                    format!("status must be a string, not {other}"),
+                ))
+            }
+        };
+        let note = match obj.get("note") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "note",
+                    format!("note must be a string, not {other}"),
+                ))
+            }
+        };
+        Ok(ReadingBody {
+            value,
+            status,
+            note,
+        })
+    }
+}
+
+/// Explains a JSON syntax error. JSON has no NaN or Infinity, and serde_json refuses
+/// numbers beyond f64 (1e400) while parsing, so those are reported against `value`.
+fn json_error(e: serde_json::Error) -> ApiError {
+    let msg = e.to_string();
+    if msg.contains("number out of range") {
+        return ApiError::invalid("value", format!("value is not a finite number ({msg})"));
+    }
+    ApiError::invalid("body", format!("malformed JSON: {msg}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_bodies_name_the_bad_field() {
+        let cases: &[(&str, &str)] = &[
+            (r#"{"value": "12"}"#, "value"),
+            (r#"{"value": null}"#, "value"),
+            (r#"{}"#, "value"),
+            (r#"{"value": 1e400}"#, "value"),
+            (r#"{"value": 1, "status": "R"}"#, "status"),
+            (r#"{"value": 1, "note": 5}"#, "note"),
+            (r#"{"value": 1, "valeu": 2}"#, "valeu"),
+            (r#"{"value": NaN}"#, "body"),
+            (r#"{"value": 1"#, "body"),
+            (r#"[1]"#, "body"),
+            ("", "body"),
+        ];
+        for (body, field) in cases {
+            match ReadingBody::parse(body.as_bytes()) {
+                Err(ApiError::Invalid { field: f, .. }) => assert_eq!(&f, field, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        let ok = ReadingBody::parse(r#"{"value": 63, "status": "P", "note": "快报"}"#.as_bytes())
+            .unwrap();
+        assert_eq!((ok.value, ok.status), (63.0, ObsStatus::Provisional));
+    }
+
+    #[test]
+    fn only_json_content_types_pass() {
+        assert!(require_json(None).is_ok());
+        assert!(require_json(Some("application/json; charset=UTF-8")).is_ok());
+        assert!(require_json(Some("text/plain")).is_err());
+        assert!(require_json(Some("application/x-www-form-urlencoded")).is_err());
+        assert!(require_json(Some("application/json; charset=gbk")).is_err());
+    }
+
+    #[test]
+    fn unknown_and_repeated_query_parameters_are_refused() {
+        assert!(Query::parse("as_of=2023-06", &["as_of"]).is_ok());
+        assert!(Query::parse("asof=2023-06", &["as_of"]).is_err());
+        assert!(Query::parse("as_of=2023-06&as_of=2023-07", &["as_of"]).is_err());
+        let q = Query::parse(
+            "lead_unit=%E5%8E%BF%E7%BB%9F%E8%AE%A1%E5%B1%80",
+            &["lead_unit"],
+        )
+        .unwrap();
+        assert_eq!(q.get("lead_unit"), Some("县统计局"));
+    }
+}

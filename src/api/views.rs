@@ -1,0 +1,206 @@
+//! JSON shapes of the API. Stored types stay plain for the codec; these add what a
+//! reader needs (effective tolerance, Chinese labels, both status forms).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{Baseline, Comparator, Indicator, IndicatorId, Period, Reading, Target};
+use crate::engine::{self, Attainment, Status};
+use crate::store::{AuditRecord, Change};
+
+/// A target as answered, with the tolerance that actually applies to an `about` target.
+#[derive(Debug, Serialize)]
+pub struct TargetView {
+    pub year: u16,
+    pub value: Option<f64>,
+    pub comparator: Comparator,
+    pub tolerance: Option<f64>,
+    pub upper: Option<f64>,
+    pub baseline: Option<Baseline>,
+}
+
+impl TargetView {
+    pub fn new(ind: &Indicator, t: &Target) -> Self {
+        let tolerance = match (t.comparator, t.value) {
+            (Comparator::About, Some(v)) => Some(engine::tolerance(ind, t, v)),
+            _ => t.tolerance,
+        };
+        TargetView {
+            year: t.year,
+            value: t.value,
+            comparator: t.comparator,
+            tolerance,
+            upper: t.upper,
+            baseline: t.baseline.clone(),
+        }
+    }
+}
+
+/// An indicator with its current target.
+#[derive(Debug, Serialize)]
+pub struct IndicatorView<'a> {
+    #[serde(flatten)]
+    pub indicator: &'a Indicator,
+    pub battle_name: &'static str,
+    pub target: Option<TargetView>,
+    pub target_years: Vec<u16>,
+}
+
+/// A reading as answered.
+#[derive(Debug, Serialize)]
+pub struct ReadingView<'a> {
+    pub indicator: &'a IndicatorId,
+    /// The period as the submitter wrote its form (`2023-Q2`).
+    pub period: String,
+    /// The canonical month form (`2023-06`), the key readings are stored under.
+    pub period_key: Period,
+    pub value: f64,
+    pub status: &'static str,
+    pub status_code: &'static str,
+    pub note: Option<&'a str>,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: &'a str,
+    pub revision: u32,
+}
+
+impl<'a> ReadingView<'a> {
+    pub fn new(id: &'a IndicatorId, period: Period, r: &'a Reading) -> Self {
+        ReadingView {
+            indicator: id,
+            period: period.display_as(r.form),
+            period_key: period,
+            value: r.value,
+            status: r.status.word(),
+            status_code: r.status.code(),
+            note: r.note.as_deref(),
+            recorded_at: r.recorded_at,
+            recorded_by: &r.recorded_by,
+            revision: r.revision,
+        }
+    }
+}
+
+/// Rounds a derived figure to 10 decimal places, so that 7.2 − 8 answers −0.8 rather
+/// than −0.7999999999999998. Statuses are decided on the unrounded figures.
+pub fn tidy(x: Option<f64>) -> Option<f64> {
+    x.map(|v| {
+        let r = (v * 1e10).round() / 1e10;
+        if r == 0.0 {
+            0.0
+        } else {
+            r
+        }
+    })
+}
+
+/// The answer of `GET /v1/attainment` and `zhibiao attainment --json`.
+#[derive(Debug, Serialize)]
+pub struct AttainmentList<'a> {
+    pub as_of: Period,
+    pub year: u16,
+    pub count: usize,
+    pub attainment: Vec<AttainmentView<'a>>,
+}
+
+/// One row of attainment, with the indicator's names for people and dashboards.
+#[derive(Debug, Serialize)]
+pub struct AttainmentView<'a> {
+    pub indicator: &'a IndicatorId,
+    pub name: &'a str,
+    pub battle: crate::domain::Battle,
+    pub unit: &'a str,
+    pub kind: crate::domain::Kind,
+    pub direction: crate::domain::Direction,
+    pub lead_units: &'a [String],
+    pub year: u16,
+    pub as_of: Period,
+    pub actual: Option<f64>,
+    pub actual_period: Option<Period>,
+    pub data_lag_months: Option<i32>,
+    pub target: Option<TargetView>,
+    pub scheduled_pace: Option<f64>,
+    pub expected: Option<f64>,
+    pub attainment: Option<f64>,
+    pub deviation: Option<f64>,
+    pub pace_gap: Option<f64>,
+    pub year_end_gap: Option<f64>,
+    pub required_rest_of_year: Option<f64>,
+    pub projection: Option<f64>,
+    pub status: Status,
+    pub status_label: &'static str,
+}
+
+impl<'a> AttainmentView<'a> {
+    pub fn new(ind: &'a Indicator, a: &'a Attainment) -> Self {
+        AttainmentView {
+            indicator: &ind.id,
+            name: &ind.name,
+            battle: ind.battle,
+            unit: &ind.unit,
+            kind: ind.kind,
+            direction: ind.direction,
+            lead_units: &ind.lead_units,
+            year: a.year,
+            as_of: a.as_of,
+            actual: a.actual,
+            actual_period: a.actual_period,
+            data_lag_months: a.data_lag_months,
+            target: a.target.as_ref().map(|t| TargetView::new(ind, t)),
+            scheduled_pace: tidy(a.scheduled_pace),
+            expected: tidy(a.expected),
+            attainment: tidy(a.attainment),
+            deviation: tidy(a.deviation),
+            pace_gap: tidy(a.pace_gap),
+            year_end_gap: tidy(a.year_end_gap),
+            required_rest_of_year: tidy(a.required_rest_of_year),
+            projection: tidy(a.projection),
+            status: a.status,
+            status_label: a.status.label_zh(),
+        }
+    }
+}
+
+/// One entry of a reading's history.
+#[derive(Debug, Serialize)]
+pub struct RevisionView<'a> {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub by: &'a str,
+    /// `created`, `revised` or `withdrawn`.
+    pub action: &'static str,
+    pub old: Option<ReadingView<'a>>,
+    pub new: Option<ReadingView<'a>>,
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> RevisionView<'a> {
+    pub fn new(seq: u64, rec: &'a AuditRecord) -> Option<Self> {
+        let Change::Reading {
+            indicator,
+            period,
+            old,
+            new,
+        } = &rec.change
+        else {
+            return None;
+        };
+        let action = match (old, new) {
+            (None, _) => "created",
+            (Some(_), Some(_)) => "revised",
+            (Some(_), None) => "withdrawn",
+        };
+        Some(RevisionView {
+            seq,
+            at: rec.at,
+            by: &rec.actor,
+            action,
+            old: old
+                .as_ref()
+                .map(|r| ReadingView::new(indicator, *period, r)),
+            new: new
+                .as_ref()
+                .map(|r| ReadingView::new(indicator, *period, r)),
+            reason: rec.reason.as_deref(),
+        })
+    }
+}

@@ -1,0 +1,309 @@
+//! The seed catalogue: every quantitative target of a plan document, in a TOML file a
+//! person can edit (`seeds/taojiang-2023.toml`, described in `docs/catalogue.md`).
+//!
+//! The Taojiang 2023 plan is compiled into the binary and loaded into an empty store on
+//! first start, so `zhibiao serve` works with nothing else on disk. `zhibiao import FILE`
+//! loads another catalogue in the same format.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::domain::{
+    Baseline, DomainError, Indicator, IndicatorId, Profile, Source, SourceRef, Target, Thresholds,
+    UnitEntry, UnitRegistry,
+};
+
+/// The built-in catalogue's text.
+pub const BUILTIN_TOML: &str = include_str!("../../seeds/taojiang-2023.toml");
+
+/// Why a catalogue could not be loaded. Messages name the entry and field.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogueError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("catalogue is not valid TOML for zhibiao: {0}")]
+    Syntax(String),
+    #[error("indicator #{index} ('{id}'): {source}")]
+    Entry {
+        index: usize,
+        id: String,
+        source: DomainError,
+    },
+    #[error("indicator id '{0}' appears more than once")]
+    Duplicate(String),
+    #[error("units: {0}")]
+    Units(DomainError),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    catalogue: Header,
+    #[serde(default)]
+    unit: Vec<UnitEntry>,
+    #[serde(default)]
+    indicator: Vec<RawIndicator>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    region: String,
+    document: String,
+    year: u16,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    section: String,
+    quote: String,
+    document: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIndicator {
+    id: String,
+    name: String,
+    #[serde(default)]
+    name_en: String,
+    battle: String,
+    kind: String,
+    unit: String,
+    direction: String,
+    frequency: String,
+    lead_units: Vec<String>,
+    #[serde(default)]
+    co_units: Vec<String>,
+    source: RawSource,
+    #[serde(default)]
+    also_in: Vec<SourceRef>,
+    profile: Option<Vec<f64>>,
+    #[serde(default)]
+    thresholds: Thresholds,
+    target: Option<RawTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    year: Option<u16>,
+    value: Option<f64>,
+    comparator: String,
+    tolerance: Option<f64>,
+    upper: Option<f64>,
+    baseline: Option<Baseline>,
+}
+
+/// A validated catalogue.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    pub region: String,
+    pub document: String,
+    pub year: u16,
+    pub units: UnitRegistry,
+    /// Each indicator with its target for `year`, in file order.
+    pub entries: Vec<(Indicator, Option<Target>)>,
+}
+
+impl Catalogue {
+    /// The compiled-in Taojiang 2023 catalogue.
+    pub fn builtin() -> Result<Catalogue, CatalogueError> {
+        Catalogue::parse(BUILTIN_TOML)
+    }
+
+    /// Reads and validates a catalogue file.
+    pub fn load(path: &Path) -> Result<Catalogue, CatalogueError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Catalogue::parse(&text)
+    }
+
+    /// Parses and validates catalogue text.
+    pub fn parse(text: &str) -> Result<Catalogue, CatalogueError> {
+        let raw: RawFile =
+            toml::from_str(text).map_err(|e| CatalogueError::Syntax(e.to_string()))?;
+        let units = UnitRegistry::new(raw.unit).map_err(CatalogueError::Units)?;
+        let mut seen = BTreeSet::new();
+        let mut entries = Vec::with_capacity(raw.indicator.len());
+        for (index, r) in raw.indicator.into_iter().enumerate() {
+            let id = r.id.clone();
+            let wrap = |source: DomainError| CatalogueError::Entry {
+                index: index + 1,
+                id: id.clone(),
+                source,
+            };
+            let entry = build(r, &raw.catalogue, &units).map_err(wrap)?;
+            if !seen.insert(entry.0.id.clone()) {
+                return Err(CatalogueError::Duplicate(id));
+            }
+            entries.push(entry);
+        }
+        // A relative target may point at another indicator; that one must exist.
+        for (index, (ind, t)) in entries.iter().enumerate() {
+            if let Some(reference) = t
+                .as_ref()
+                .and_then(|t| t.baseline.as_ref())
+                .and_then(|b| b.reference.strip_prefix("indicator:"))
+            {
+                if !entries.iter().any(|(o, _)| o.id.as_str() == reference) {
+                    return Err(CatalogueError::Entry {
+                        index: index + 1,
+                        id: ind.id.to_string(),
+                        source: DomainError::invalid(
+                            "target.baseline.reference",
+                            format!("no indicator '{reference}' in this catalogue"),
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(Catalogue {
+            region: raw.catalogue.region,
+            document: raw.catalogue.document,
+            year: raw.catalogue.year,
+            units,
+            entries,
+        })
+    }
+
+    /// Finds an indicator and its target by id.
+    pub fn find(&self, id: &str) -> Option<(&Indicator, Option<&Target>)> {
+        self.entries
+            .iter()
+            .find(|(i, _)| i.id.as_str() == id)
+            .map(|(i, t)| (i, t.as_ref()))
+    }
+}
+
+fn canonical_units(
+    units: &UnitRegistry,
+    field: &str,
+    names: &[String],
+) -> Result<Vec<String>, DomainError> {
+    let mut out: Vec<String> = Vec::with_capacity(names.len());
+    for n in names {
+        let c = units.canonical(n).ok_or_else(|| {
+            DomainError::invalid(field, format!("'{n}' is not in the [[unit]] registry"))
+        })?;
+        if !out.iter().any(|o| o == c) {
+            out.push(c.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn build(
+    r: RawIndicator,
+    header: &Header,
+    units: &UnitRegistry,
+) -> Result<(Indicator, Option<Target>), DomainError> {
+    let lead_units = canonical_units(units, "lead_units", &r.lead_units)?;
+    let co_units: Vec<String> = canonical_units(units, "co_units", &r.co_units)?
+        .into_iter()
+        .filter(|u| !lead_units.contains(u))
+        .collect();
+    let ind = Indicator {
+        id: IndicatorId::parse(&r.id)?,
+        name: r.name,
+        name_en: r.name_en,
+        battle: r.battle.parse()?,
+        kind: r.kind.parse()?,
+        unit: r.unit,
+        direction: r.direction.parse()?,
+        frequency: r.frequency.parse()?,
+        lead_units,
+        co_units,
+        source: Source {
+            document: r.source.document.unwrap_or_else(|| header.document.clone()),
+            section: r.source.section,
+            quote: r.source.quote,
+        },
+        also_in: r.also_in,
+        profile: r.profile.map(|p| Profile::new(&p)).transpose()?,
+        thresholds: r.thresholds,
+    };
+    ind.validate()?;
+    let target = r
+        .target
+        .map(|t| -> Result<Target, DomainError> {
+            let t = Target {
+                year: t.year.unwrap_or(header.year),
+                value: t.value,
+                comparator: t.comparator.parse()?,
+                tolerance: t.tolerance,
+                upper: t.upper,
+                baseline: t.baseline,
+            };
+            t.validate().map_err(|e| e.within("target"))?;
+            Ok(t)
+        })
+        .transpose()?;
+    Ok((ind, target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINI: &str = r#"
+[catalogue]
+region = "测试县"
+document = "测试文件"
+year = 2023
+
+[[unit]]
+name = "县交通运输局"
+aliases = ["县交通局"]
+
+[[indicator]]
+id = "roads"
+name = "农村公路"
+battle = "growth"
+kind = "cumulative"
+unit = "公里"
+direction = "up"
+frequency = "monthly"
+lead_units = ["县交通局"]
+source = { section = "一", quote = "77.67公里" }
+[indicator.target]
+value = 77.67
+comparator = "at_least"
+"#;
+
+    #[test]
+    fn a_minimal_catalogue_loads_with_aliases_resolved() {
+        let c = Catalogue::parse(MINI).unwrap();
+        let (ind, t) = c.find("roads").unwrap();
+        assert_eq!(ind.lead_units, vec!["县交通运输局"]);
+        assert_eq!(t.unwrap().year, 2023);
+        assert_eq!(ind.source.document, "测试文件");
+    }
+
+    #[test]
+    fn errors_name_the_entry_and_the_field() {
+        let bad = MINI.replace("\"cumulative\"", "\"sum\"");
+        let e = Catalogue::parse(&bad).unwrap_err().to_string();
+        assert!(e.contains("roads") && e.contains("kind"), "{e}");
+        let bad = MINI.replace(
+            "lead_units = [\"县交通局\"]",
+            "lead_units = [\"县不存在局\"]",
+        );
+        let e = Catalogue::parse(&bad).unwrap_err().to_string();
+        assert!(e.contains("lead_units") && e.contains("县不存在局"), "{e}");
+        let bad = MINI.replace(
+            "year = 2023\n\n[[unit]]",
+            "year = 2023\nextra = 1\n\n[[unit]]",
+        );
+        assert!(Catalogue::parse(&bad).is_err());
+    }
+}

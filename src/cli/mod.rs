@@ -1,0 +1,284 @@
+//! The `zhibiao` command line. `src/main.rs` calls [`main`]; everything else is here or
+//! in the library proper.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+
+use crate::api::{self, Ctx};
+use crate::catalogue::Catalogue;
+use crate::domain::{Battle, Period};
+use crate::store::{hash_secret, new_secret, Role, Store, Token};
+
+/// Environment variable holding the admin token.
+pub const ADMIN_TOKEN_ENV: &str = "ZHIBIAO_ADMIN_TOKEN";
+/// Default sled page-cache bound.
+pub const DEFAULT_CACHE_MB: u64 = 256;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "zhibiao",
+    version,
+    about = "Track yearly government targets (指标) against year-to-date readings"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the HTTP API. On an empty store, loads the built-in 2023 catalogue first.
+    Serve {
+        /// Store directory (created if missing).
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+        /// Address to listen on. Use port 0 for any free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Bound on sled's page cache, in MiB.
+        #[arg(long, default_value_t = DEFAULT_CACHE_MB)]
+        cache_mb: u64,
+    },
+    /// Load a catalogue TOML file (indicators, targets, units) into the store.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+    },
+    /// Print attainment of every indicator.
+    Attainment {
+        /// Period to evaluate at (2023-06, 2023-Q2, 2023年1-6月); default: the latest with readings.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Only one battle: growth, innovation, environment, risk, safety, livelihood.
+        #[arg(long)]
+        battle: Option<String>,
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Serve { db, addr, cache_mb } => serve(&db, addr, cache_mb),
+        Command::Import { file, db } => import(&file, &db),
+        Command::Attainment {
+            as_of,
+            battle,
+            db,
+            json,
+        } => attainment(&db, as_of.as_deref(), battle.as_deref(), json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zhibiao: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn open(db: &Path) -> Result<Store, Box<dyn std::error::Error>> {
+    Ok(Store::open(db, DEFAULT_CACHE_MB * 1024 * 1024)?)
+}
+
+fn serve(db: &Path, addr: SocketAddr, cache_mb: u64) -> CliResult {
+    let store = Store::open(db, cache_mb * 1024 * 1024)?;
+    if !store.is_seeded()? {
+        let cat = Catalogue::builtin()?;
+        let report = store.import_catalogue(&cat, "catalogue", Utc::now())?;
+        store.flush()?;
+        tracing::info!(
+            indicators = report.indicators_created,
+            document = %cat.document,
+            "empty store: loaded the built-in catalogue"
+        );
+    }
+    ensure_admin_token(&store, db, std::env::var(ADMIN_TOKEN_ENV).ok().as_deref())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        if !local.ip().is_loopback() {
+            tracing::warn!(%local, "listening on a non-loopback address: reads are public");
+        }
+        tracing::info!(db = %db.display(), "zhibiao listening on http://{local}");
+        // One line on stdout, for scripts that start the server on port 0.
+        println!("zhibiao listening on http://{local}");
+        let _ = std::io::stdout().flush();
+        api::serve(Ctx::new(store.clone()), listener, shutdown_signal()).await;
+        store.flush()?;
+        tracing::info!("stopped; store flushed");
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Makes sure an admin token exists. With `ZHIBIAO_ADMIN_TOKEN` set, that secret is the
+/// admin token. Otherwise the first start generates one, stores only its hash, and
+/// writes the secret once to `<db>/admin-token` (mode 0600).
+pub fn ensure_admin_token(store: &Store, db: &Path, env_token: Option<&str>) -> CliResult {
+    let existing = store.token("admin")?;
+    if let Some(secret) = env_token.map(str::trim).filter(|s| !s.is_empty()) {
+        let hash = hex::encode(hash_secret(secret));
+        if existing.as_ref().map(|t| &t.hash) != Some(&hash) {
+            store.put_token(
+                &Token {
+                    name: "admin".into(),
+                    role: Role::Admin,
+                    units: vec![],
+                    hash,
+                    created_at: Utc::now(),
+                },
+                true,
+            )?;
+            store.flush()?;
+        }
+        tracing::info!("admin token taken from {ADMIN_TOKEN_ENV}");
+        return Ok(());
+    }
+    if existing.is_some() {
+        return Ok(());
+    }
+    let secret = new_secret();
+    let path = db.join("admin-token");
+    write_private(&path, &format!("{secret}\n"))?;
+    store.put_token(
+        &Token {
+            name: "admin".into(),
+            role: Role::Admin,
+            units: vec![],
+            hash: hex::encode(hash_secret(&secret)),
+            created_at: Utc::now(),
+        },
+        true,
+    )?;
+    store.flush()?;
+    tracing::warn!(
+        path = %path.display(),
+        "generated an admin token; it is written once to this file (mode 0600). Keep it, then delete the file"
+    );
+    Ok(())
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+fn import(file: &Path, db: &Path) -> CliResult {
+    let cat = Catalogue::load(file)?;
+    let store = open(db)?;
+    let report = store.import_catalogue(&cat, "import", Utc::now())?;
+    store.flush()?;
+    println!(
+        "imported {}: {} indicators created, {} replaced, {} unchanged; {} targets written",
+        file.display(),
+        report.indicators_created,
+        report.indicators_replaced,
+        report.indicators_unchanged,
+        report.targets_written
+    );
+    Ok(())
+}
+
+fn attainment(db: &Path, as_of: Option<&str>, battle: Option<&str>, json: bool) -> CliResult {
+    let battle: Option<Battle> = battle.map(str::parse).transpose()?;
+    let as_of: Option<Period> = as_of.map(str::parse).transpose()?;
+    let store = open(db)?;
+    let as_of = match as_of {
+        Some(p) => p,
+        None => api::default_as_of(&store)?
+            .ok_or("the store holds no readings and no targets; give --as-of")?,
+    };
+    let rows: Vec<_> = api::evaluate_all(&store, as_of)?
+        .into_iter()
+        .filter(|(i, _)| battle.is_none_or(|b| i.battle == b))
+        .collect();
+    if json {
+        let views: Vec<_> = rows
+            .iter()
+            .map(|(i, a)| api::views::AttainmentView::new(i, a))
+            .collect();
+        let out = api::views::AttainmentList {
+            as_of,
+            year: as_of.year(),
+            count: views.len(),
+            attainment: views,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("as_of {as_of}  ({} indicators)", rows.len());
+    println!(
+        "{:<40} {:>12} {:>12} {:>8} {:>8}  {:<10} {}",
+        "indicator", "actual", "target", "完成率", "序时", "status", "lead"
+    );
+    for (ind, a) in &rows {
+        let num = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
+        println!(
+            "{:<40} {:>12} {:>12} {:>8} {:>8}  {:<10} {}",
+            ind.id.as_str(),
+            num(a.actual),
+            num(a.target.as_ref().and_then(|t| t.value)),
+            pct(a.attainment),
+            pct(a.scheduled_pace),
+            a.status.as_str(),
+            ind.lead_units.join("、")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! Indicators (指标): what is measured, by whom, and how it is judged.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{finite, DomainError};
+
+/// Longest accepted indicator id.
+pub const MAX_ID_LEN: usize = 64;
+
+/// A stable ASCII id such as `tech-sme-registered`: `[a-z0-9-]`, 1 to 64 characters.
+///
+/// Ids appear in URLs and sled keys, so the alphabet is kept small: no `/`, no `..`,
+/// no NUL, nothing that needs escaping.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct IndicatorId(String);
+
+impl IndicatorId {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if s.is_empty() {
+            return Err(DomainError::invalid(
+                "id",
+                "an indicator id cannot be empty",
+            ));
+        }
+        if s.len() > MAX_ID_LEN {
+            return Err(DomainError::invalid(
+                "id",
+                format!(
+                    "an indicator id is at most {MAX_ID_LEN} characters (got {})",
+                    s.len()
+                ),
+            ));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            return Err(DomainError::invalid(
+                "id",
+                format!("an indicator id uses only a-z, 0-9 and '-' (found {c:?})"),
+            ));
+        }
+        Ok(IndicatorId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for IndicatorId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        IndicatorId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl FromStr for IndicatorId {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        IndicatorId::parse(s)
+    }
+}
+
+impl fmt::Display for IndicatorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(DomainError::invalid(
+                        $field,
+                        format!("'{}' is not one of: {}", other, [$($text),+].join(", ")),
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// The six "battles" (六仗) of the plan.
+    Battle, "battle" {
+        Growth => "growth",
+        Innovation => "innovation",
+        Environment => "environment",
+        Risk => "risk",
+        Safety => "safety",
+        Livelihood => "livelihood",
+    }
+);
+
+impl Battle {
+    /// The battle's Chinese name, as the plan writes it.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Battle::Growth => "经济增长主动仗",
+            Battle::Innovation => "科技创新攻坚仗",
+            Battle::Environment => "优化发展环境持久仗",
+            Battle::Risk => "防范化解风险阻击仗",
+            Battle::Safety => "安全生产巩固提升仗",
+            Battle::Livelihood => "重点民生保障仗",
+        }
+    }
+}
+
+string_enum!(
+    /// How an indicator's year-to-date figure behaves over the year.
+    Kind, "kind" {
+        // Counts and amounts that build up over the year: 150 家, 5200 人, 80 亿元.
+        Cumulative => "cumulative",
+        // Growth rates, shares and ratios reported year-to-date: 8%, 2.1% of GDP.
+        Rate => "rate",
+        // A standard or level to reach: water class Ⅱ, a rank, a stock.
+        Level => "level",
+    }
+);
+
+string_enum!(
+    /// Whether more (`up`) or less (`down`) is better.
+    Direction, "direction" {
+        Up => "up",
+        Down => "down",
+    }
+);
+
+string_enum!(
+    /// The cadence at which readings are expected. It drives the reporting calendar;
+    /// it never restricts which months a reading may be submitted for.
+    Frequency, "frequency" {
+        Monthly => "monthly",
+        Quarterly => "quarterly",
+        Annual => "annual",
+    }
+);
+
+/// Where a target is written in the plan document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub document: String,
+    pub section: String,
+    pub quote: String,
+}
+
+/// Another place in the document that states the same target with the same number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub section: String,
+    pub quote: String,
+}
+
+/// A cumulative scheduled-pace profile: the share of the year's target expected done by
+/// the end of each month. Validated non-decreasing, within 0..=1, ending at 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<f64>", into = "Vec<f64>")]
+pub struct Profile([f64; 12]);
+
+impl Profile {
+    pub fn new(values: &[f64]) -> Result<Self, DomainError> {
+        let arr: [f64; 12] = values.try_into().map_err(|_| {
+            DomainError::invalid(
+                "profile",
+                format!("a profile has 12 monthly values (got {})", values.len()),
+            )
+        })?;
+        for (i, v) in arr.iter().enumerate() {
+            finite("profile", *v)?;
+            if !(0.0..=1.0).contains(v) {
+                return Err(DomainError::invalid(
+                    "profile",
+                    format!("month {} is {v}, outside 0..=1", i + 1),
+                ));
+            }
+            if i > 0 && *v < arr[i - 1] {
+                return Err(DomainError::invalid(
+                    "profile",
+                    format!(
+                        "month {} ({v}) is below month {} ({})",
+                        i + 1,
+                        i,
+                        arr[i - 1]
+                    ),
+                ));
+            }
+        }
+        if (arr[11] - 1.0).abs() > 1e-9 {
+            return Err(DomainError::invalid("profile", "December must be 1.0"));
+        }
+        Ok(Profile(arr))
+    }
+
+    /// Scheduled share of the year done by the end of month `m` (1..=12).
+    pub fn at(&self, m: u8) -> f64 {
+        self.0[usize::from(m.clamp(1, 12)) - 1]
+    }
+}
+
+impl TryFrom<Vec<f64>> for Profile {
+    type Error = DomainError;
+    fn try_from(v: Vec<f64>) -> Result<Self, Self::Error> {
+        Profile::new(&v)
+    }
+}
+
+impl From<Profile> for Vec<f64> {
+    fn from(p: Profile) -> Vec<f64> {
+        p.0.to_vec()
+    }
+}
+
+/// Per-indicator overrides of the status thresholds. `None` means the default for the
+/// indicator's kind (see `docs/methodology.md`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Where `behind` turns into `severely_behind`. For `rate` indicators, a distance in
+    /// the target's unit (default 1.0 point); for `cumulative` and `level`, a fraction of
+    /// the target (default 0.10).
+    pub severe: Option<f64>,
+}
+
+/// One tracked indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    pub id: IndicatorId,
+    pub name: String,
+    pub name_en: String,
+    pub battle: Battle,
+    pub kind: Kind,
+    pub unit: String,
+    pub direction: Direction,
+    pub frequency: Frequency,
+    /// 牵头单位, canonical names.
+    pub lead_units: Vec<String>,
+    /// 分工负责 / 参与 units, canonical names.
+    pub co_units: Vec<String>,
+    pub source: Source,
+    pub also_in: Vec<SourceRef>,
+    pub profile: Option<Profile>,
+    pub thresholds: Thresholds,
+}
+
+impl Indicator {
+    /// Checks the free-text fields; the typed ones are valid by construction.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        nonblank("name", &self.name, 200)?;
+        nonblank("unit", &self.unit, 32)?;
+        if self.name_en.chars().count() > 200 {
+            return Err(DomainError::invalid("name_en", "at most 200 characters"));
+        }
+        if self.lead_units.is_empty() {
+            return Err(DomainError::invalid(
+                "lead_units",
+                "an indicator needs at least one lead unit (牵头单位)",
+            ));
+        }
+        for u in self.lead_units.iter().chain(&self.co_units) {
+            nonblank("lead_units", u, 64)?;
+        }
+        nonblank("source.section", &self.source.section, 200)?;
+        nonblank("source.quote", &self.source.quote, 1000)?;
+        if let Some(s) = self.thresholds.severe {
+            if !(finite("thresholds.severe", s)? > 0.0) {
+                return Err(DomainError::invalid(
+                    "thresholds.severe",
+                    "must be positive",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn nonblank(field: &str, s: &str, max: usize) -> Result<(), DomainError> {
+    if s.trim().is_empty() {
+        return Err(DomainError::invalid(field, "cannot be empty"));
+    }
+    if s.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Err(DomainError::invalid(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_refuse_anything_that_could_escape_a_path_or_key() {
+        for bad in [
+            "",
+            "GDP",
+            "a/b",
+            "..",
+            "a\0b",
+            "a b",
+            "国内",
+            &"x".repeat(65),
+        ] {
+            assert!(IndicatorId::parse(bad).is_err(), "{bad:?}");
+        }
+        for good in ["gdp-growth", "a", "r-and-d-2", &"x".repeat(64)] {
+            assert!(IndicatorId::parse(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn profiles_must_be_monotone_and_end_at_one() {
+        let linear: Vec<f64> = (1..=12).map(|m| f64::from(m) / 12.0).collect();
+        assert!(Profile::new(&linear).is_ok());
+        let mut falling = linear.clone();
+        falling[5] = 0.1;
+        assert!(Profile::new(&falling).is_err());
+        assert!(Profile::new(&linear[..11]).is_err());
+        let mut short = linear;
+        short[11] = 0.9;
+        assert!(Profile::new(&short).is_err());
+    }
+}

@@ -1,0 +1,79 @@
+//! Validated domain types.
+//!
+//! Everything that reaches the store or the engine passes through a constructor here
+//! (`parse`, `new`, `validate`). Handlers and the catalogue loader turn raw input into
+//! these types at the edge, so the inner layers never see an id with a slash in it, a
+//! month 13 or a NaN.
+
+mod indicator;
+mod period;
+mod reading;
+mod target;
+mod units;
+
+pub use indicator::{
+    Battle, Direction, Frequency, Indicator, IndicatorId, Kind, Profile, Source, SourceRef,
+    Thresholds,
+};
+pub use period::{Period, PeriodForm, MAX_YEAR, MIN_YEAR};
+pub use reading::{ObsStatus, Reading, ReadingInput, MAX_NOTE_CHARS};
+pub use target::{Baseline, Comparator, Target};
+pub use units::{UnitEntry, UnitRegistry};
+
+/// The unit whose submitter tokens may write every indicator: the county statistics
+/// bureau compiles and reports all of them.
+pub const STATS_BUREAU: &str = "县统计局";
+
+/// A value that failed validation. `field` names the offending field, so API errors
+/// can point at it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DomainError {
+    #[error("invalid {field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+impl DomainError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The field the error is about.
+    pub fn field(&self) -> &str {
+        match self {
+            DomainError::Invalid { field, .. } => field,
+        }
+    }
+
+    /// The message without the field prefix.
+    pub fn message(&self) -> &str {
+        match self {
+            DomainError::Invalid { message, .. } => message,
+        }
+    }
+
+    /// The same error, reported under a more specific field path (`indicator[3].unit`).
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            DomainError::Invalid { field, message } => DomainError::Invalid {
+                field: format!("{prefix}.{field}"),
+                message,
+            },
+        }
+    }
+}
+
+/// Checks that `v` is a finite number; NaN and ±∞ have no meaning as a statistic.
+pub fn finite(field: &str, v: f64) -> Result<f64, DomainError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(DomainError::invalid(
+            field,
+            format!("{v} is not a finite number"),
+        ))
+    }
+}

@@ -1,0 +1,343 @@
+//! Reporting periods.
+//!
+//! Chinese statistics publish **year-to-date** figures (累计值 / 累计增速): the June
+//! release covers January to June. A [`Period`] is therefore "year Y, through month m".
+//! Quarterly, half-year and annual releases are the same thing seen at a quarter's,
+//! half's or year's last month, so `2023-Q2`, `2023-S1`, `2023-06` and `2023年1-6月`
+//! all name the same period and the same stored reading. The form the submitter used
+//! is kept separately ([`PeriodForm`]) so answers can echo it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::DomainError;
+
+/// The earliest year zhibiao accepts. Earlier figures are outside any plan it tracks.
+pub const MIN_YEAR: u16 = 1990;
+/// The latest year the parser accepts; the API edge also refuses periods after the current month.
+pub const MAX_YEAR: u16 = 9999;
+
+/// Year `year`, year-to-date through `month` (1..=12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period {
+    year: u16,
+    month: u8,
+}
+
+/// How a period was written by whoever submitted it. Only used for display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodForm {
+    #[default]
+    Month,
+    Quarter,
+    Half,
+    Annual,
+}
+
+impl Period {
+    /// Builds a period, checking the year range and the month.
+    pub fn new(year: u16, month: u8) -> Result<Self, DomainError> {
+        if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+            return Err(DomainError::invalid(
+                "period",
+                format!("year {year} is outside {MIN_YEAR}..={MAX_YEAR}"),
+            ));
+        }
+        if !(1..=12).contains(&month) {
+            return Err(DomainError::invalid(
+                "period",
+                format!("month {month} is not between 1 and 12"),
+            ));
+        }
+        Ok(Period { year, month })
+    }
+
+    pub fn year(self) -> u16 {
+        self.year
+    }
+
+    /// The last month the year-to-date figure covers (1..=12).
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    /// Months from `self` to `later` (negative if `later` is earlier).
+    pub fn months_until(self, later: Period) -> i32 {
+        (i32::from(later.year) - i32::from(self.year)) * 12 + i32::from(later.month)
+            - i32::from(self.month)
+    }
+
+    /// The same year through December: the period that settles an annual target.
+    pub fn year_end(self) -> Period {
+        Period {
+            year: self.year,
+            month: 12,
+        }
+    }
+
+    /// Parses any accepted spelling, returning the period and the form used.
+    ///
+    /// Accepted: `2023-06`, `2023-6`, SDMX `2023-M06`, `2023-Q2`, `2023-S1`, `2023`,
+    /// and Chinese `2023年6月`, `2023年1-6月` (also `1—6月`, `1～6月`, `1至6月`),
+    /// `2023年一季度`/`第一季度`, `2023年上半年`, `2023年前三季度`, `2023年全年`.
+    pub fn parse_with_form(input: &str) -> Result<(Period, PeriodForm), DomainError> {
+        let s = input.trim();
+        let err = |why: &str| {
+            DomainError::invalid(
+                "period",
+                format!(
+                    "'{}' is not a period: {why} (use 2023-06, 2023-M06, 2023-Q2, 2023-S1, 2023 or 2023年1-6月)",
+                    truncate(input)
+                ),
+            )
+        };
+        if s.is_empty() {
+            return Err(err("it is empty"));
+        }
+        let (year_part, rest) = if let Some(pos) = s.find('年') {
+            (&s[..pos], Some(("年", &s[pos + '年'.len_utf8()..])))
+        } else if let Some(pos) = s.find('-') {
+            (&s[..pos], Some(("-", &s[pos + 1..])))
+        } else {
+            (s, None)
+        };
+        if year_part.len() != 4 || !year_part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err("the year must be four digits"));
+        }
+        let year: u16 = year_part.parse().map_err(|_| err("bad year"))?;
+        let (month, form) = match rest {
+            None => (12, PeriodForm::Annual),
+            Some(("-", r)) => {
+                parse_ascii_suffix(r).ok_or_else(|| err("bad month, quarter or half"))?
+            }
+            Some((_, r)) => parse_chinese_suffix(r).map_err(|why| err(&why))?,
+        };
+        Period::new(year, month)
+            .map(|p| (p, form))
+            .map_err(|e| err(e.message()))
+    }
+
+    /// Display in the given form (`2023-Q2` for a quarter-end month shown as a quarter).
+    pub fn display_as(self, form: PeriodForm) -> String {
+        match form {
+            PeriodForm::Quarter if self.month % 3 == 0 => {
+                format!("{}-Q{}", self.year, self.month / 3)
+            }
+            PeriodForm::Half if self.month % 6 == 0 => format!("{}-S{}", self.year, self.month / 6),
+            PeriodForm::Annual if self.month == 12 => format!("{}", self.year),
+            _ => self.to_string(),
+        }
+    }
+}
+
+fn truncate(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if s.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+fn two_digit_month(r: &str) -> Option<u8> {
+    if r.is_empty() || r.len() > 2 || !r.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    r.parse().ok()
+}
+
+fn parse_ascii_suffix(r: &str) -> Option<(u8, PeriodForm)> {
+    let upper = r.to_ascii_uppercase();
+    if let Some(q) = upper.strip_prefix('Q') {
+        let q: u8 = two_digit_month(q)?;
+        return (1..=4).contains(&q).then_some((q * 3, PeriodForm::Quarter));
+    }
+    if let Some(h) = upper.strip_prefix('S') {
+        let h: u8 = two_digit_month(h)?;
+        return (1..=2).contains(&h).then_some((h * 6, PeriodForm::Half));
+    }
+    if upper == "A" || upper == "A1" {
+        return Some((12, PeriodForm::Annual));
+    }
+    let m = upper.strip_prefix('M').unwrap_or(&upper);
+    // Out-of-range months (2023-13) fall through to Period::new, which names the problem.
+    Some((two_digit_month(m)?, PeriodForm::Month))
+}
+
+fn chinese_numeral(s: &str) -> Option<u8> {
+    match s {
+        "一" => Some(1),
+        "二" => Some(2),
+        "三" => Some(3),
+        "四" => Some(4),
+        _ => None,
+    }
+}
+
+fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
+    let r = r.trim();
+    match r {
+        "" | "全年" | "年度" => return Ok((12, PeriodForm::Annual)),
+        "上半年" => return Ok((6, PeriodForm::Half)),
+        "前三季度" => return Ok((9, PeriodForm::Quarter)),
+        _ => {}
+    }
+    if let Some(q) = r.strip_suffix("季度") {
+        let q = q.strip_prefix('第').unwrap_or(q);
+        let n = chinese_numeral(q)
+            .or_else(|| two_digit_month(q))
+            .ok_or_else(|| "bad quarter".to_string())?;
+        if !(1..=4).contains(&n) {
+            return Err(format!("quarter {n} is not between 1 and 4"));
+        }
+        if n != 1 {
+            // 二季度 alone is a single quarter, not year-to-date; say what to send instead.
+            return Err(format!(
+                "第{q}季度 is a single quarter; readings are year-to-date, send 前{q}季度 or {}-Q{n}",
+                "YYYY"
+            ));
+        }
+        return Ok((3, PeriodForm::Quarter));
+    }
+    if let Some(q) = r.strip_prefix('前').and_then(|x| x.strip_suffix("季度")) {
+        let n = chinese_numeral(q).ok_or_else(|| "bad quarter".to_string())?;
+        return Ok((n * 3, PeriodForm::Quarter));
+    }
+    let body = r.strip_suffix('份').unwrap_or(r);
+    let body = body
+        .strip_suffix('月')
+        .ok_or_else(|| "a Chinese period ends in 月, 季度 or 年".to_string())?;
+    for sep in ['-', '—', '–', '～', '~', '至'] {
+        if let Some((from, to)) = body.split_once(sep) {
+            let from = two_digit_month(from.trim()).ok_or_else(|| "bad month range".to_string())?;
+            let to = two_digit_month(to.trim()).ok_or_else(|| "bad month range".to_string())?;
+            if from != 1 {
+                return Err(format!(
+                    "readings are year-to-date, so a range must start in January (got {from}-{to}月)"
+                ));
+            }
+            return Ok((to, PeriodForm::Month));
+        }
+    }
+    let m = two_digit_month(body).ok_or_else(|| "bad month".to_string())?;
+    Ok((m, PeriodForm::Month))
+}
+
+impl FromStr for Period {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Period::parse_with_form(s).map(|(p, _)| p)
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl Serialize for Period {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            (self.year, self.month).serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            s.parse().map_err(serde::de::Error::custom)
+        } else {
+            let (y, m) = <(u16, u8)>::deserialize(d)?;
+            Period::new(y, m).map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_accepted_spelling_names_the_right_period() {
+        // (input, year, month, form): each row is a form a bureau actually uses.
+        let cases = [
+            ("2023-06", 2023, 6, PeriodForm::Month),
+            ("2023-6", 2023, 6, PeriodForm::Month),
+            ("2023-M06", 2023, 6, PeriodForm::Month),
+            ("2023-m02", 2023, 2, PeriodForm::Month), // the combined 1-2月 release
+            ("2023-Q2", 2023, 6, PeriodForm::Quarter),
+            ("2023-q4", 2023, 12, PeriodForm::Quarter),
+            ("2023-S1", 2023, 6, PeriodForm::Half),
+            ("2023", 2023, 12, PeriodForm::Annual),
+            ("2023年6月", 2023, 6, PeriodForm::Month),
+            ("2023年6月份", 2023, 6, PeriodForm::Month),
+            ("2023年1-6月", 2023, 6, PeriodForm::Month),
+            ("2023年1—6月", 2023, 6, PeriodForm::Month),
+            ("2023年1至9月", 2023, 9, PeriodForm::Month),
+            ("2023年1-2月", 2023, 2, PeriodForm::Month),
+            ("2023年一季度", 2023, 3, PeriodForm::Quarter),
+            ("2023年前三季度", 2023, 9, PeriodForm::Quarter),
+            ("2023年上半年", 2023, 6, PeriodForm::Half),
+            ("2023年全年", 2023, 12, PeriodForm::Annual),
+            (" 2023-06 ", 2023, 6, PeriodForm::Month),
+        ];
+        for (input, y, m, form) in cases {
+            let (p, f) = Period::parse_with_form(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!((p.year(), p.month(), f), (y, m, form), "{input}");
+        }
+    }
+
+    #[test]
+    fn malformed_periods_are_refused_with_a_reason() {
+        let cases = [
+            "2023-13",
+            "2023-00",
+            "2023-Q5",
+            "2023-S3",
+            "23-06",
+            "2023/06",
+            "",
+            "1989-06",
+            "2023年3-6月",
+            "2023年二季度",
+            "2023-06-01",
+            "２０２３-06",
+            "2023-Q",
+            "abcd",
+        ];
+        for input in cases {
+            let e = Period::parse_with_form(input).expect_err(input);
+            assert!(e.to_string().contains("period"), "{input}: {e}");
+        }
+    }
+
+    #[test]
+    fn quarter_and_month_share_one_key_but_keep_their_display() {
+        let (q, qf) = Period::parse_with_form("2023-Q2").unwrap();
+        let (m, _) = Period::parse_with_form("2023-06").unwrap();
+        assert_eq!(q, m);
+        assert_eq!(q.display_as(qf), "2023-Q2");
+        assert_eq!(m.to_string(), "2023-06");
+        assert_eq!(
+            Period::new(2023, 12)
+                .unwrap()
+                .display_as(PeriodForm::Annual),
+            "2023"
+        );
+    }
+
+    #[test]
+    fn months_until_spans_years() {
+        let a = Period::new(2022, 11).unwrap();
+        let b = Period::new(2023, 2).unwrap();
+        assert_eq!(a.months_until(b), 3);
+        assert_eq!(b.months_until(a), -3);
+    }
+}

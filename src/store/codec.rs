@@ -1,0 +1,84 @@
+//! The one place that knows how values are encoded on disk.
+//!
+//! Values are bincode 2.0.1 (serde mode, standard config) behind a format-version byte.
+//! bincode does not describe the structs it stores, so a change to a stored type must
+//! bump [`FORMAT_VERSION`] and teach [`decode`] to read the older layout. Keeping bincode
+//! behind this module means a move to another codec (postcard, or a maintained bincode
+//! successor) touches this file and a migration, nothing else. See `docs/decisions.md`.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::StoreError;
+
+/// The layout version written in front of every stored value.
+pub const FORMAT_VERSION: u8 = 1;
+
+fn config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+/// Encodes a value with its format-version byte.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    let mut out = vec![FORMAT_VERSION];
+    let body = bincode::serde::encode_to_vec(value, config())
+        .map_err(|e| StoreError::Codec(format!("encode: {e}")))?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes a value written by [`encode`], refusing versions this build does not know.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    let (&version, body) = bytes
+        .split_first()
+        .ok_or_else(|| StoreError::Codec("empty value".into()))?;
+    if version != FORMAT_VERSION {
+        return Err(StoreError::UnsupportedFormat {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let (value, used) = bincode::serde::decode_from_slice(body, config())
+        .map_err(|e| StoreError::Codec(format!("decode: {e}")))?;
+    if used != body.len() {
+        return Err(StoreError::Codec(format!(
+            "decode: {} trailing bytes",
+            body.len() - used
+        )));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ObsStatus, PeriodForm, Reading};
+
+    #[test]
+    fn values_round_trip_behind_a_version_byte() {
+        let r = Reading {
+            value: 63.5,
+            status: ObsStatus::Provisional,
+            note: Some("快报".into()),
+            form: PeriodForm::Quarter,
+            recorded_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            recorded_by: "admin".into(),
+            revision: 2,
+        };
+        let bytes = encode(&r).unwrap();
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        assert_eq!(decode::<Reading>(&bytes).unwrap(), r);
+    }
+
+    #[test]
+    fn unknown_versions_and_garbage_are_refused_not_misread() {
+        let mut bytes = encode(&1.5f64).unwrap();
+        bytes[0] = 99;
+        assert!(matches!(
+            decode::<f64>(&bytes),
+            Err(StoreError::UnsupportedFormat { found: 99, .. })
+        ));
+        assert!(decode::<f64>(&[]).is_err());
+        assert!(decode::<f64>(&[FORMAT_VERSION, 1]).is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! Key layout. Integers are big-endian so that sled's lexicographic order is numeric
+//! order, and one indicator's series is a single ordered range scan.
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `indicators` | `id` | `Indicator` |
+//! | `targets` | `id 0x00 year:u16` | `Target` |
+//! | `readings` | `id 0x00 year:u16 month:u8` | `Reading` |
+//! | `revisions` | `id 0x00 year:u16 month:u8 seq:u64` | empty (points at `audit/seq`) |
+//! | `by_period` | `year:u16 month:u8 id` | empty |
+//! | `audit` | `seq:u64` | `AuditRecord` |
+//! | `tokens` | `name` | `Token` |
+//! | `token_hashes` | `sha256(secret)` | `name` |
+//! | `units` | `canonical name` | `UnitEntry` |
+//! | `meta` | `format`, `seeded` | small values |
+//!
+//! Ids are `[a-z0-9-]`, so the `0x00` separator can never occur inside one.
+
+use crate::domain::{IndicatorId, Period};
+
+pub fn indicator(id: &IndicatorId) -> Vec<u8> {
+    id.as_str().as_bytes().to_vec()
+}
+
+/// The prefix shared by every key of one indicator in `targets`, `readings` and `revisions`.
+pub fn series_prefix(id: &IndicatorId) -> Vec<u8> {
+    let mut k = id.as_str().as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+pub fn target(id: &IndicatorId, year: u16) -> Vec<u8> {
+    let mut k = series_prefix(id);
+    k.extend_from_slice(&year.to_be_bytes());
+    k
+}
+
+pub fn reading(id: &IndicatorId, period: Period) -> Vec<u8> {
+    let mut k = target(id, period.year());
+    k.push(period.month());
+    k
+}
+
+pub fn revision(id: &IndicatorId, period: Period, seq: u64) -> Vec<u8> {
+    let mut k = reading(id, period);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn by_period(period: Period, id: &IndicatorId) -> Vec<u8> {
+    let mut k = period_prefix(period);
+    k.extend_from_slice(id.as_str().as_bytes());
+    k
+}
+
+pub fn period_prefix(period: Period) -> Vec<u8> {
+    let mut k = period.year().to_be_bytes().to_vec();
+    k.push(period.month());
+    k
+}
+
+pub fn audit(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// Decodes the `year month` tail of a `readings` key.
+pub fn period_of_reading_key(key: &[u8]) -> Option<Period> {
+    let n = key.len();
+    if n < 4 {
+        return None;
+    }
+    let year = u16::from_be_bytes([key[n - 3], key[n - 2]]);
+    Period::new(year, key[n - 1]).ok()
+}
+
+/// Decodes the `year month` head of a `by_period` key.
+pub fn period_of_by_period_key(key: &[u8]) -> Option<Period> {
+    if key.len() < 3 {
+        return None;
+    }
+    Period::new(u16::from_be_bytes([key[0], key[1]]), key[2]).ok()
+}
+
+/// Decodes the trailing sequence number of a `revisions` key.
+pub fn seq_of_revision_key(key: &[u8]) -> Option<u64> {
+    let n = key.len();
+    let tail: [u8; 8] = key.get(n.checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(tail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_keys_sort_in_period_order_and_never_across_ids() {
+        let a = IndicatorId::parse("a").unwrap();
+        let ab = IndicatorId::parse("a-b").unwrap();
+        let p = |s: &str| s.parse::<Period>().unwrap();
+        let mut keys = vec![
+            reading(&a, p("2024-01")),
+            reading(&ab, p("2022-01")),
+            reading(&a, p("2023-12")),
+            reading(&a, p("2023-02")),
+        ];
+        keys.sort();
+        assert_eq!(period_of_reading_key(&keys[0]), Some(p("2023-02")));
+        assert_eq!(period_of_reading_key(&keys[1]), Some(p("2023-12")));
+        assert_eq!(period_of_reading_key(&keys[2]), Some(p("2024-01")));
+        assert!(keys[3].starts_with(&series_prefix(&ab)));
+        assert!(!keys[3].starts_with(&series_prefix(&a)));
+    }
+}

@@ -1,0 +1,697 @@
+//! The sled store: indicators, targets, readings, and the audit trail of every change.
+//!
+//! # Durability
+//!
+//! sled guarantees only what has been flushed. Every write method here applies its
+//! change in one serializable transaction (the value and its audit row together) and
+//! returns; the caller then awaits [`Store::durable`] before acknowledging, which hands
+//! the write to the group-commit thread ([`commit`]). Concurrent writers share flushes.
+//!
+//! # Threads
+//!
+//! sled calls block. Async callers run them on `spawn_blocking`; awaiting
+//! `flush_async` on the runtime's workers has been seen to hang under load.
+//!
+//! The key layout is in [`keys`] and `docs/architecture.md`.
+
+pub mod codec;
+mod commit;
+pub mod keys;
+mod tokens;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
+};
+use sled::Tree;
+
+use crate::catalogue::Catalogue;
+use crate::domain::{
+    Indicator, IndicatorId, Period, Reading, ReadingInput, Target, UnitEntry, UnitRegistry,
+};
+
+pub use commit::GroupCommit;
+pub use tokens::{hash_secret, new_secret, Role, Token};
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("the store at {path} is in use by another process (is `zhibiao serve` running?)")]
+    Locked { path: String },
+    #[error("stored value could not be read: {0}")]
+    Codec(String),
+    #[error("stored value has format version {found}; this build reads version {supported}")]
+    UnsupportedFormat { found: u8, supported: u8 },
+    #[error("unknown indicator '{0}'")]
+    UnknownIndicator(IndicatorId),
+    #[error("no reading of '{0}' for {1}")]
+    UnknownReading(IndicatorId, Period),
+    #[error("a token named '{0}' already exists")]
+    TokenExists(String),
+    #[error("the durability thread has stopped; the write was not acknowledged")]
+    CommitStopped,
+    #[error("catalogue: {0}")]
+    Catalogue(String),
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Created,
+    Replaced,
+    Unchanged,
+}
+
+/// One change, as kept in the audit tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub at: DateTime<Utc>,
+    /// The name of the token that made the change.
+    pub actor: String,
+    pub change: Change,
+    pub reason: Option<String>,
+}
+
+/// The old and new value of whatever changed. `None` on one side means created or removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Change {
+    Reading {
+        indicator: IndicatorId,
+        period: Period,
+        old: Option<Reading>,
+        new: Option<Reading>,
+    },
+    Target {
+        indicator: IndicatorId,
+        year: u16,
+        old: Option<Target>,
+        new: Option<Target>,
+    },
+    Indicator {
+        id: IndicatorId,
+        old: Option<Box<Indicator>>,
+        new: Option<Box<Indicator>>,
+    },
+}
+
+/// A cheap handle to the store; clones share the same database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: sled::Db,
+    indicators: Tree,
+    targets: Tree,
+    readings: Tree,
+    revisions: Tree,
+    by_period: Tree,
+    audit: Tree,
+    tokens: Tree,
+    token_hashes: Tree,
+    units: Tree,
+    meta: Tree,
+    commit: GroupCommit,
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort<T>(e: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn tx_err(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    }
+}
+
+fn enc<T: Serialize>(v: &T) -> TxResult<Vec<u8>> {
+    codec::encode(v).map_err(ConflictableTransactionError::Abort)
+}
+
+fn dec<T: serde::de::DeserializeOwned>(b: &[u8]) -> TxResult<T> {
+    codec::decode(b).map_err(ConflictableTransactionError::Abort)
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`. `cache_bytes` bounds sled's page cache.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.to_string().contains("lock") => StoreError::Locked {
+                    path: path.display().to_string(),
+                },
+                other => StoreError::Sled(other),
+            })?;
+        Store::from_db(db)
+    }
+
+    /// A throwaway in-memory store, for tests and examples.
+    pub fn temporary() -> Result<Store, StoreError> {
+        Store::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Store, StoreError> {
+        let t = |name: &str| db.open_tree(name);
+        let inner = Inner {
+            indicators: t("indicators")?,
+            targets: t("targets")?,
+            readings: t("readings")?,
+            revisions: t("revisions")?,
+            by_period: t("by_period")?,
+            audit: t("audit")?,
+            tokens: t("tokens")?,
+            token_hashes: t("token_hashes")?,
+            units: t("units")?,
+            meta: t("meta")?,
+            commit: GroupCommit::start(db.clone()),
+            db,
+        };
+        match inner.meta.get(b"format")? {
+            None => {
+                inner.meta.insert(b"format", &[codec::FORMAT_VERSION])?;
+            }
+            Some(v) if v.as_ref() == [codec::FORMAT_VERSION] => {}
+            Some(v) => {
+                return Err(StoreError::UnsupportedFormat {
+                    found: v.first().copied().unwrap_or(0),
+                    supported: codec::FORMAT_VERSION,
+                })
+            }
+        }
+        Ok(Store {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Waits until every write applied before this call is on disk.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        self.inner.commit.wait().await
+    }
+
+    /// Flushes synchronously, for the CLI and shutdown.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Whether the catalogue has been loaded into this store once.
+    pub fn is_seeded(&self) -> Result<bool, StoreError> {
+        Ok(self.inner.meta.contains_key(b"seeded")?)
+    }
+
+    /// A number that changes with every accepted write: the sequence of the latest
+    /// audit row. Used for ETags.
+    pub fn change_seq(&self) -> Result<u64, StoreError> {
+        Ok(match self.inner.audit.last()? {
+            Some((k, _)) => u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8])),
+            None => 0,
+        })
+    }
+
+    // ── indicators and targets ─────────────────────────────────────────────
+
+    pub fn indicator(&self, id: &IndicatorId) -> Result<Option<Indicator>, StoreError> {
+        self.inner
+            .indicators
+            .get(keys::indicator(id))?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// Every indicator, in battle order then id order.
+    pub fn indicators(&self) -> Result<Vec<Indicator>, StoreError> {
+        let mut out = self
+            .inner
+            .indicators
+            .iter()
+            .map(|kv| codec::decode::<Indicator>(&kv?.1))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| (a.battle, &a.id).cmp(&(b.battle, &b.id)));
+        Ok(out)
+    }
+
+    pub fn target(&self, id: &IndicatorId, year: u16) -> Result<Option<Target>, StoreError> {
+        self.inner
+            .targets
+            .get(keys::target(id, year))?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// Every target of one indicator, by year.
+    pub fn targets(&self, id: &IndicatorId) -> Result<Vec<Target>, StoreError> {
+        self.inner
+            .targets
+            .scan_prefix(keys::series_prefix(id))
+            .map(|kv| codec::decode(&kv?.1))
+            .collect()
+    }
+
+    /// The latest year that holds any target, for the default `as_of` of an empty store.
+    pub fn latest_target_year(&self) -> Result<Option<u16>, StoreError> {
+        let mut best = None;
+        for kv in self.inner.targets.iter() {
+            let (k, _) = kv?;
+            let n = k.len();
+            if n >= 3 {
+                let y = u16::from_be_bytes([k[n - 2], k[n - 1]]);
+                best = best.max(Some(y));
+            }
+        }
+        Ok(best)
+    }
+
+    /// The unit registry.
+    pub fn units(&self) -> Result<UnitRegistry, StoreError> {
+        let entries = self
+            .inner
+            .units
+            .iter()
+            .map(|kv| codec::decode::<UnitEntry>(&kv?.1))
+            .collect::<Result<Vec<_>, _>>()?;
+        UnitRegistry::new(entries).map_err(|e| StoreError::Catalogue(e.to_string()))
+    }
+
+    /// Creates or replaces an indicator definition, audited.
+    pub fn put_indicator(
+        &self,
+        ind: &Indicator,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let i = &self.inner;
+        (&i.indicators, &i.audit)
+            .transaction(|(indicators, audit)| {
+                let r = put_indicator_tx(indicators, audit, ind, actor, now)?;
+                Ok(r)
+            })
+            .map_err(tx_err)
+    }
+
+    /// Sets one year's target of an existing indicator, audited.
+    pub fn put_target(
+        &self,
+        id: &IndicatorId,
+        target: &Target,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let i = &self.inner;
+        (&i.indicators, &i.targets, &i.audit)
+            .transaction(|(indicators, targets, audit)| {
+                if indicators.get(keys::indicator(id))?.is_none() {
+                    return abort(StoreError::UnknownIndicator(id.clone()));
+                }
+                put_target_tx(targets, audit, id, target, actor, now)
+            })
+            .map_err(tx_err)
+    }
+
+    /// Loads a catalogue: its units, indicators and targets. Entries equal to what is
+    /// stored are left alone; others are created or replaced, each with an audit row.
+    /// All of it lands in one transaction.
+    pub fn import_catalogue(
+        &self,
+        cat: &Catalogue,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportReport, StoreError> {
+        let i = &self.inner;
+        let unit_rows = cat
+            .units
+            .entries()
+            .iter()
+            .map(|u| Ok((u.name.clone(), codec::encode(u)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        (&i.indicators, &i.targets, &i.audit, &i.units, &i.meta)
+            .transaction(|(indicators, targets, audit, units, meta)| {
+                let mut report = ImportReport::default();
+                for (name, bytes) in &unit_rows {
+                    units.insert(name.as_bytes(), bytes.clone())?;
+                }
+                for (ind, target) in &cat.entries {
+                    match put_indicator_tx(indicators, audit, ind, actor, now)? {
+                        Outcome::Created => report.indicators_created += 1,
+                        Outcome::Replaced => report.indicators_replaced += 1,
+                        Outcome::Unchanged => report.indicators_unchanged += 1,
+                    }
+                    if let Some(t) = target {
+                        match put_target_tx(targets, audit, &ind.id, t, actor, now)? {
+                            Outcome::Unchanged => {}
+                            _ => report.targets_written += 1,
+                        }
+                    }
+                }
+                meta.insert(b"seeded", &[1u8])?;
+                Ok(report)
+            })
+            .map_err(tx_err)
+    }
+
+    // ── readings ───────────────────────────────────────────────────────────
+
+    /// Records a reading. Unchanged values write nothing; anything else writes the
+    /// reading, its revision index entry and its audit row in one transaction.
+    pub fn put_reading(
+        &self,
+        id: &IndicatorId,
+        period: Period,
+        input: &ReadingInput,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Outcome, Reading), StoreError> {
+        let i = &self.inner;
+        let rkey = keys::reading(id, period);
+        (
+            &i.indicators,
+            &i.readings,
+            &i.revisions,
+            &i.by_period,
+            &i.audit,
+        )
+            .transaction(|(indicators, readings, revisions, by_period, audit)| {
+                if indicators.get(keys::indicator(id))?.is_none() {
+                    return abort(StoreError::UnknownIndicator(id.clone()));
+                }
+                let old: Option<Reading> = readings.get(&rkey)?.map(|v| dec(&v)).transpose()?;
+                if let Some(old) = &old {
+                    if old.same_as(input) {
+                        return Ok((Outcome::Unchanged, old.clone()));
+                    }
+                }
+                let new = Reading {
+                    value: input.value,
+                    status: input.status,
+                    note: input.note.clone(),
+                    form: input.form,
+                    recorded_at: now,
+                    recorded_by: actor.to_string(),
+                    revision: old.as_ref().map_or(1, |o| o.revision + 1),
+                };
+                readings.insert(rkey.as_slice(), enc(&new)?)?;
+                by_period.insert(keys::by_period(period, id), &[])?;
+                let seq = audit_tx(
+                    audit,
+                    actor,
+                    now,
+                    None,
+                    Change::Reading {
+                        indicator: id.clone(),
+                        period,
+                        old: old.clone(),
+                        new: Some(new.clone()),
+                    },
+                )?;
+                revisions.insert(keys::revision(id, period, seq), &[])?;
+                let outcome = if old.is_some() {
+                    Outcome::Replaced
+                } else {
+                    Outcome::Created
+                };
+                Ok((outcome, new))
+            })
+            .map_err(tx_err)
+    }
+
+    /// Withdraws a reading (sent to the wrong period or indicator). The history keeps
+    /// it: a tombstone revision records who, when and why.
+    pub fn withdraw_reading(
+        &self,
+        id: &IndicatorId,
+        period: Period,
+        actor: &str,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Reading, StoreError> {
+        let i = &self.inner;
+        let rkey = keys::reading(id, period);
+        (&i.readings, &i.revisions, &i.by_period, &i.audit)
+            .transaction(|(readings, revisions, by_period, audit)| {
+                let Some(old) = readings.get(&rkey)? else {
+                    return abort(StoreError::UnknownReading(id.clone(), period));
+                };
+                let old: Reading = dec(&old)?;
+                readings.remove(rkey.as_slice())?;
+                by_period.remove(keys::by_period(period, id))?;
+                let seq = audit_tx(
+                    audit,
+                    actor,
+                    now,
+                    reason.clone(),
+                    Change::Reading {
+                        indicator: id.clone(),
+                        period,
+                        old: Some(old.clone()),
+                        new: None,
+                    },
+                )?;
+                revisions.insert(keys::revision(id, period, seq), &[])?;
+                Ok(old)
+            })
+            .map_err(tx_err)
+    }
+
+    pub fn reading(&self, id: &IndicatorId, period: Period) -> Result<Option<Reading>, StoreError> {
+        self.inner
+            .readings
+            .get(keys::reading(id, period))?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// One indicator's current readings from `from` to `to` (inclusive), in period order.
+    pub fn readings(
+        &self,
+        id: &IndicatorId,
+        from: Option<Period>,
+        to: Option<Period>,
+    ) -> Result<Vec<(Period, Reading)>, StoreError> {
+        let prefix = keys::series_prefix(id);
+        let start = from.map_or_else(|| prefix.clone(), |p| keys::reading(id, p));
+        let mut end = to.map_or_else(
+            || {
+                let mut e = prefix.clone();
+                e.push(0xff);
+                e
+            },
+            |p| keys::reading(id, p),
+        );
+        end.push(0xff);
+        let mut out = Vec::new();
+        for kv in self.inner.readings.range(start..end) {
+            let (k, v) = kv?;
+            if let Some(p) = keys::period_of_reading_key(&k) {
+                out.push((p, codec::decode(&v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The values of one indicator's readings in one year, for the engine.
+    pub fn year_values(
+        &self,
+        id: &IndicatorId,
+        year: u16,
+    ) -> Result<Vec<(Period, f64)>, StoreError> {
+        let from = Period::new(year, 1).ok();
+        let to = Period::new(year, 12).ok();
+        Ok(self
+            .readings(id, from, to)?
+            .into_iter()
+            .map(|(p, r)| (p, r.value))
+            .collect())
+    }
+
+    /// The latest period that holds any reading: the default `as_of`.
+    pub fn latest_period(&self) -> Result<Option<Period>, StoreError> {
+        Ok(match self.inner.by_period.last()? {
+            Some((k, _)) => keys::period_of_by_period_key(&k),
+            None => None,
+        })
+    }
+
+    /// The audit rows of one reading, oldest first, with their sequence numbers.
+    pub fn revisions(
+        &self,
+        id: &IndicatorId,
+        period: Period,
+    ) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.inner.revisions.scan_prefix(keys::reading(id, period)) {
+            let (k, _) = kv?;
+            let Some(seq) = keys::seq_of_revision_key(&k) else {
+                continue;
+            };
+            if let Some(v) = self.inner.audit.get(keys::audit(seq))? {
+                out.push((seq, codec::decode(&v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The whole audit trail, oldest first.
+    pub fn audit_log(&self) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        self.inner
+            .audit
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+                Ok((seq, codec::decode(&v)?))
+            })
+            .collect()
+    }
+
+    // ── tokens ─────────────────────────────────────────────────────────────
+
+    /// The token whose secret hashes to `hash`, if any.
+    pub fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<Token>, StoreError> {
+        let Some(name) = self.inner.token_hashes.get(hash)? else {
+            return Ok(None);
+        };
+        let Some(tok) = self.inner.tokens.get(&name)? else {
+            return Ok(None);
+        };
+        let tok: Token = codec::decode(&tok)?;
+        // The hash index is only a lookup: confirm against the token itself.
+        Ok(tok.matches_hash(hash).then_some(tok))
+    }
+
+    pub fn token(&self, name: &str) -> Result<Option<Token>, StoreError> {
+        self.inner
+            .tokens
+            .get(name.as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// Stores a token, replacing one of the same name when `replace` is set.
+    pub fn put_token(&self, token: &Token, replace: bool) -> Result<(), StoreError> {
+        let i = &self.inner;
+        (&i.tokens, &i.token_hashes)
+            .transaction(|(tokens, hashes)| {
+                if let Some(old) = tokens.get(token.name.as_bytes())? {
+                    if !replace {
+                        return abort(StoreError::TokenExists(token.name.clone()));
+                    }
+                    let old: Token = dec(&old)?;
+                    hashes.remove(old.hash_bytes().as_slice())?;
+                }
+                tokens.insert(token.name.as_bytes(), enc(token)?)?;
+                hashes.insert(token.hash_bytes().as_slice(), token.name.as_bytes())?;
+                Ok(())
+            })
+            .map_err(tx_err)
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub indicators_created: usize,
+    pub indicators_replaced: usize,
+    pub indicators_unchanged: usize,
+    pub targets_written: usize,
+}
+
+fn audit_tx(
+    audit: &TransactionalTree,
+    actor: &str,
+    now: DateTime<Utc>,
+    reason: Option<String>,
+    change: Change,
+) -> TxResult<u64> {
+    // generate_id is monotonic across restarts, so audit keys sort in commit order.
+    // It must be the transactional one: Db::generate_id inside a transaction deadlocks.
+    let seq = audit.generate_id()?;
+    let rec = AuditRecord {
+        at: now,
+        actor: actor.to_string(),
+        change,
+        reason,
+    };
+    audit.insert(&keys::audit(seq), enc(&rec)?)?;
+    Ok(seq)
+}
+
+fn put_indicator_tx(
+    indicators: &TransactionalTree,
+    audit: &TransactionalTree,
+    ind: &Indicator,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> TxResult<Outcome> {
+    let key = keys::indicator(&ind.id);
+    let old: Option<Indicator> = indicators.get(&key)?.map(|v| dec(&v)).transpose()?;
+    if old.as_ref() == Some(ind) {
+        return Ok(Outcome::Unchanged);
+    }
+    indicators.insert(key, enc(ind)?)?;
+    let outcome = if old.is_some() {
+        Outcome::Replaced
+    } else {
+        Outcome::Created
+    };
+    audit_tx(
+        audit,
+        actor,
+        now,
+        None,
+        Change::Indicator {
+            id: ind.id.clone(),
+            old: old.map(Box::new),
+            new: Some(Box::new(ind.clone())),
+        },
+    )?;
+    Ok(outcome)
+}
+
+fn put_target_tx(
+    targets: &TransactionalTree,
+    audit: &TransactionalTree,
+    id: &IndicatorId,
+    target: &Target,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> TxResult<Outcome> {
+    let key = keys::target(id, target.year);
+    let old: Option<Target> = targets.get(&key)?.map(|v| dec(&v)).transpose()?;
+    if old.as_ref() == Some(target) {
+        return Ok(Outcome::Unchanged);
+    }
+    targets.insert(key, enc(target)?)?;
+    let outcome = if old.is_some() {
+        Outcome::Replaced
+    } else {
+        Outcome::Created
+    };
+    audit_tx(
+        audit,
+        actor,
+        now,
+        None,
+        Change::Target {
+            indicator: id.clone(),
+            year: target.year,
+            old,
+            new: Some(target.clone()),
+        },
+    )?;
+    Ok(outcome)
+}
