@@ -1,0 +1,169 @@
+//! Property tests of the engine's invariants, driven directly (the engine is pure).
+
+use proptest::prelude::*;
+
+use zhibiao::domain::{
+    Battle, Comparator, Direction, Frequency, Indicator, IndicatorId, Kind, Period, Profile,
+    Source, Target, Thresholds,
+};
+use zhibiao::engine::{evaluate, scheduled_pace, Status};
+
+fn indicator(kind: Kind, direction: Direction, profile: Option<Profile>) -> Indicator {
+    Indicator {
+        id: IndicatorId::parse("p").unwrap(),
+        name: "性质".into(),
+        name_en: "property".into(),
+        battle: Battle::Growth,
+        kind,
+        unit: "个".into(),
+        direction,
+        frequency: Frequency::Monthly,
+        lead_units: vec!["县统计局".into()],
+        co_units: vec![],
+        source: Source {
+            document: "d".into(),
+            section: "s".into(),
+            quote: "q".into(),
+        },
+        also_in: vec![],
+        profile,
+        thresholds: Thresholds::default(),
+    }
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    prop_oneof![Just(Kind::Cumulative), Just(Kind::Rate), Just(Kind::Level)]
+}
+
+fn direction() -> impl Strategy<Value = Direction> {
+    prop_oneof![Just(Direction::Up), Just(Direction::Down)]
+}
+
+fn comparator() -> impl Strategy<Value = Comparator> {
+    prop_oneof![
+        Just(Comparator::AtLeast),
+        Just(Comparator::MoreThan),
+        Just(Comparator::AtMost),
+        Just(Comparator::LessThan),
+        Just(Comparator::About),
+        Just(Comparator::Between),
+    ]
+}
+
+/// A valid cumulative profile: sorted random shares ending at 1.
+fn profile() -> impl Strategy<Value = Option<Profile>> {
+    prop_oneof![
+        Just(None),
+        prop::collection::vec(0.0f64..=1.0, 11).prop_map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v.push(1.0);
+            Some(Profile::new(&v).unwrap())
+        })
+    ]
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    (comparator(), -50.0f64..10_000.0, 0.0f64..100.0, prop::option::of(0.0f64..5.0)).prop_map(
+        |(comparator, value, width, tol)| Target {
+            year: 2023,
+            value: Some(value),
+            comparator,
+            tolerance: if comparator == Comparator::About { tol } else { None },
+            upper: (comparator == Comparator::Between).then_some(value + width + 0.001),
+            baseline: None,
+        },
+    )
+}
+
+fn readings() -> impl Strategy<Value = Vec<(Period, f64)>> {
+    prop::collection::vec((1u8..=12, -100.0f64..20_000.0), 0..6).prop_map(|rs| {
+        rs.into_iter()
+            .map(|(m, v)| (Period::new(2023, m).unwrap(), v))
+            .collect()
+    })
+}
+
+fn as_of() -> impl Strategy<Value = Period> {
+    (1u8..=12).prop_map(|m| Period::new(2023, m).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn year_end_gap_is_never_negative(k in kind(), d in direction(), p in profile(), t in target(), rs in readings(), a in as_of()) {
+        let ind = indicator(k, d, p);
+        let out = evaluate(&ind, Some(&t), &rs, a);
+        if let Some(g) = out.year_end_gap {
+            prop_assert!(g >= 0.0, "gap {g} in {out:?}");
+        }
+    }
+
+    #[test]
+    fn cumulative_up_is_never_on_track_while_behind_expected(p in profile(), t in target(), rs in readings(), a in as_of()) {
+        let ind = indicator(Kind::Cumulative, Direction::Up, p);
+        let out = evaluate(&ind, Some(&t), &rs, a);
+        if let Some(dev) = out.deviation {
+            if dev < 0.0 {
+                prop_assert_ne!(out.status, Status::OnTrack, "{:?}", out);
+            }
+        }
+    }
+
+    #[test]
+    fn scheduled_pace_never_falls_as_months_pass(k in kind(), p in profile()) {
+        let ind = indicator(k, Direction::Up, p);
+        let paces: Vec<f64> = (1..=12).map(|m| scheduled_pace(&ind, m)).collect();
+        for w in paces.windows(2) {
+            prop_assert!(w[0] <= w[1], "{paces:?}");
+        }
+        prop_assert!((paces[11] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn every_figure_is_finite_and_null_when_undefined(k in kind(), d in direction(), p in profile(), t in target(), rs in readings(), a in as_of()) {
+        let ind = indicator(k, d, p);
+        let out = evaluate(&ind, Some(&t), &rs, a);
+        for (name, v) in [
+            ("scheduled_pace", out.scheduled_pace), ("expected", out.expected),
+            ("attainment", out.attainment), ("deviation", out.deviation),
+            ("pace_gap", out.pace_gap), ("year_end_gap", out.year_end_gap),
+            ("required_rest_of_year", out.required_rest_of_year), ("projection", out.projection),
+        ] {
+            if let Some(v) = v {
+                prop_assert!(v.is_finite(), "{name} = {v}");
+            }
+        }
+        if out.actual.is_none() {
+            prop_assert_eq!(out.status, Status::NoData);
+        }
+        if out.actual_period.map(|p| p.month()) == Some(12) {
+            prop_assert!(matches!(out.status, Status::Achieved | Status::Missed), "{:?}", out.status);
+            prop_assert!(out.required_rest_of_year.is_none());
+        }
+        if k != Kind::Cumulative {
+            prop_assert!(out.pace_gap.is_none());
+        }
+    }
+
+    #[test]
+    fn attainment_times_target_gives_back_the_actual(k in kind(), t in target(), rs in readings(), a in as_of()) {
+        let ind = indicator(k, Direction::Up, None);
+        let out = evaluate(&ind, Some(&t), &rs, a);
+        if let (Some(att), Some(actual), Some(v)) = (out.attainment, out.actual, t.value) {
+            prop_assert!((att * v - actual).abs() <= 1e-9 * actual.abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn readings_after_as_of_change_nothing(k in kind(), d in direction(), t in target(), rs in readings(), a in as_of(), later in -100.0f64..20_000.0) {
+        let ind = indicator(k, d, None);
+        let before = evaluate(&ind, Some(&t), &rs, a);
+        if a.month() < 12 {
+            let mut more = rs.clone();
+            more.push((Period::new(2023, a.month() + 1).unwrap(), later));
+            let after = evaluate(&ind, Some(&t), &more, a);
+            prop_assert_eq!(before, after);
+        }
+    }
+}
