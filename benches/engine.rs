@@ -38,7 +38,7 @@ fn engine(c: &mut Criterion) {
             cat.entries
                 .iter()
                 .map(|(i, t)| evaluate(i, t.as_ref(), black_box(&rs), as_of))
-                .count()
+                .collect::<Vec<_>>()
         })
     });
     g.finish();
@@ -59,16 +59,25 @@ fn store(c: &mut Criterion) {
         })
     });
     let mut v = 0.0;
-    g.bench_function("store put_reading (reading + audit, one transaction)", |b| {
-        b.iter(|| {
-            v += 1.0;
-            let input =
-                ReadingInput::new(ind, v, ObsStatus::Normal, None, PeriodForm::Month).unwrap();
-            store
-                .put_reading(&ind.id, Period::new(2023, 6).unwrap(), &input, "bench", Utc::now())
-                .unwrap()
-        })
-    });
+    g.bench_function(
+        "store put_reading (reading + audit, one transaction)",
+        |b| {
+            b.iter(|| {
+                v += 1.0;
+                let input =
+                    ReadingInput::new(ind, v, ObsStatus::Normal, None, PeriodForm::Month).unwrap();
+                store
+                    .put_reading(
+                        &ind.id,
+                        Period::new(2023, 6).unwrap(),
+                        &input,
+                        "bench",
+                        Utc::now(),
+                    )
+                    .unwrap()
+            })
+        },
+    );
     g.finish();
 }
 

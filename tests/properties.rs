@@ -63,16 +63,24 @@ fn profile() -> impl Strategy<Value = Option<Profile>> {
 }
 
 fn target() -> impl Strategy<Value = Target> {
-    (comparator(), -50.0f64..10_000.0, 0.0f64..100.0, prop::option::of(0.0f64..5.0)).prop_map(
-        |(comparator, value, width, tol)| Target {
+    (
+        comparator(),
+        -50.0f64..10_000.0,
+        0.0f64..100.0,
+        prop::option::of(0.0f64..5.0),
+    )
+        .prop_map(|(comparator, value, width, tol)| Target {
             year: 2023,
             value: Some(value),
             comparator,
-            tolerance: if comparator == Comparator::About { tol } else { None },
+            tolerance: if comparator == Comparator::About {
+                tol
+            } else {
+                None
+            },
             upper: (comparator == Comparator::Between).then_some(value + width + 0.001),
             baseline: None,
-        },
-    )
+        })
 }
 
 fn readings() -> impl Strategy<Value = Vec<(Period, f64)>> {

@@ -263,14 +263,14 @@ fn attainment(db: &Path, as_of: Option<&str>, battle: Option<&str>, json: bool) 
     }
     println!("as_of {as_of}  ({} indicators)", rows.len());
     println!(
-        "{:<40} {:>12} {:>12} {:>8} {:>8}  {:<10} {}",
-        "indicator", "actual", "target", "完成率", "序时", "status", "lead"
+        "{:<40} {:>12} {:>12} {:>8} {:>8}  {:<16} lead",
+        "indicator", "actual", "target", "完成率", "序时", "status"
     );
     for (ind, a) in &rows {
         let num = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
         let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
         println!(
-            "{:<40} {:>12} {:>12} {:>8} {:>8}  {:<10} {}",
+            "{:<40} {:>12} {:>12} {:>8} {:>8}  {:<16} {}",
             ind.id.as_str(),
             num(a.actual),
             num(a.target.as_ref().and_then(|t| t.value)),

@@ -288,7 +288,7 @@ impl Indicator {
         nonblank("source.section", &self.source.section, 200)?;
         nonblank("source.quote", &self.source.quote, 1000)?;
         if let Some(s) = self.thresholds.severe {
-            if !(finite("thresholds.severe", s)? > 0.0) {
+            if finite("thresholds.severe", s)? <= 0.0 {
                 return Err(DomainError::invalid(
                     "thresholds.severe",
                     "must be positive",

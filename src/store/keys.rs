@@ -97,7 +97,7 @@ mod tests {
         let a = IndicatorId::parse("a").unwrap();
         let ab = IndicatorId::parse("a-b").unwrap();
         let p = |s: &str| s.parse::<Period>().unwrap();
-        let mut keys = vec![
+        let mut keys = [
             reading(&a, p("2024-01")),
             reading(&ab, p("2022-01")),
             reading(&a, p("2023-12")),
