@@ -82,7 +82,7 @@ impl Period {
     ///
     /// Accepted: `2023-06`, `2023-6`, SDMX `2023-M06`, `2023-Q2`, `2023-S1`, `2023`,
     /// and Chinese `2023年6月`, `2023年1-6月` (also `1—6月`, `1～6月`, `1至6月`),
-    /// `2023年一季度`/`第一季度`, `2023年上半年`, `2023年前三季度`, `2023年全年`.
+    /// `2023年一季度`/`第一季度`, `2023年上半年`, `2023年前三季度`, `2023年全年`, `2023年度`.
     pub fn parse_with_form(input: &str) -> Result<(Period, PeriodForm), DomainError> {
         let s = input.trim();
         let err = |why: &str| {
@@ -179,7 +179,8 @@ fn chinese_numeral(s: &str) -> Option<u8> {
 fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
     let r = r.trim();
     match r {
-        "" | "全年" | "年度" => return Ok((12, PeriodForm::Annual)),
+        // "2023年度" arrives here as "度": the year was split at its 年.
+        "" | "全年" | "度" => return Ok((12, PeriodForm::Annual)),
         "上半年" => return Ok((6, PeriodForm::Half)),
         "前三季度" => return Ok((9, PeriodForm::Quarter)),
         _ => {}
@@ -286,6 +287,7 @@ mod tests {
             ("2023年前三季度", 2023, 9, PeriodForm::Quarter),
             ("2023年上半年", 2023, 6, PeriodForm::Half),
             ("2023年全年", 2023, 12, PeriodForm::Annual),
+            ("2023年度", 2023, 12, PeriodForm::Annual),
             (" 2023-06 ", 2023, 6, PeriodForm::Month),
         ];
         for (input, y, m, form) in cases {
