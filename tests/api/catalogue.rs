@@ -7,13 +7,32 @@ fn a_fresh_store_serves_the_whole_2023_catalogue() {
     let list = list.as_array().unwrap();
     assert!(list.len() >= 120, "only {} indicators", list.len());
     for ind in list {
-        assert!(ind["source"]["quote"].as_str().is_some_and(|q| !q.is_empty()), "{ind}");
+        assert!(
+            ind["source"]["quote"]
+                .as_str()
+                .is_some_and(|q| !q.is_empty()),
+            "{ind}"
+        );
         assert!(!ind["lead_units"].as_array().unwrap().is_empty(), "{ind}");
     }
-    for battle in ["growth", "innovation", "environment", "risk", "safety", "livelihood"] {
+    for battle in [
+        "growth",
+        "innovation",
+        "environment",
+        "risk",
+        "safety",
+        "livelihood",
+    ] {
         let one = s.get_json(&format!("/v1/indicators?battle={battle}"));
-        assert!(!one.as_array().unwrap().is_empty(), "no {battle} indicators");
-        assert!(one.as_array().unwrap().iter().all(|i| i["battle"] == battle));
+        assert!(
+            !one.as_array().unwrap().is_empty(),
+            "no {battle} indicators"
+        );
+        assert!(one
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["battle"] == battle));
     }
     let gdp = s.get_json("/v1/indicators/gdp-growth");
     assert_eq!(gdp["target"]["value"], 8.0);
@@ -29,7 +48,12 @@ fn conflicting_figures_in_the_plan_are_kept_as_separate_indicators() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|i| Some((i["name"].as_str()?.to_string(), i["target"]["value"].as_f64()?)))
+        .filter_map(|i| {
+            Some((
+                i["name"].as_str()?.to_string(),
+                i["target"]["value"].as_f64()?,
+            ))
+        })
         .collect();
     // Each pair: the plan states the same measure twice with different numbers.
     for (needle, a, b) in [
@@ -38,7 +62,11 @@ fn conflicting_figures_in_the_plan_are_kept_as_separate_indicators() {
         ("职业技能培训", 2000.0, 2685.0),
         ("农村公路", 77.67, 77.0),
     ] {
-        let has = |v: f64| values.iter().any(|(n, x)| n.contains(needle) && (x - v).abs() < 1e-9);
+        let has = |v: f64| {
+            values
+                .iter()
+                .any(|(n, x)| n.contains(needle) && (x - v).abs() < 1e-9)
+        };
         assert!(has(a) && has(b), "{needle}: want both {a} and {b}");
     }
 }

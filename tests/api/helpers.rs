@@ -51,7 +51,12 @@ impl TestServer {
         let file = tmp.path().join("catalogue.toml");
         std::fs::write(&file, format!("{TEST_CATALOGUE_HEADER}\n{catalogue_body}")).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_zhibiao"))
-            .args(["import", file.to_str().unwrap(), "--db", dir.to_str().unwrap()])
+            .args([
+                "import",
+                file.to_str().unwrap(),
+                "--db",
+                dir.to_str().unwrap(),
+            ])
             .output()
             .expect("run zhibiao import");
         assert!(
@@ -67,7 +72,13 @@ impl TestServer {
     /// Starts a server on an existing (or new) store directory.
     pub fn start_at(dir: &Path) -> TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zhibiao"))
-            .args(["serve", "--db", dir.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--db",
+                dir.to_str().unwrap(),
+                "--addr",
+                "127.0.0.1:0",
+            ])
             .env("ZHIBIAO_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -88,7 +99,10 @@ impl TestServer {
             .expect("server did not report its address");
         TestServer {
             base,
-            client: Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
             child,
             dir: dir.to_path_buf(),
             _tmp: None,
@@ -122,7 +136,11 @@ impl TestServer {
     /// PUT a value and insist it was accepted.
     pub fn submit(&self, id: &str, period: &str, value: f64) {
         let r = self.put_reading(id, period, serde_json::json!({ "value": value }));
-        assert!(r.status().is_success(), "PUT {id} {period}: {}", r.text().unwrap());
+        assert!(
+            r.status().is_success(),
+            "PUT {id} {period}: {}",
+            r.text().unwrap()
+        );
     }
 
     pub fn attainment(&self, id: &str, as_of: &str) -> Value {
@@ -140,7 +158,9 @@ impl TestServer {
     pub fn stop(mut self) -> (PathBuf, Option<tempfile::TempDir>) {
         #[cfg(unix)]
         {
-            let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg(self.child.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = self.child.try_wait() {
