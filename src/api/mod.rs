@@ -82,6 +82,8 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Infallible> + 
         .unify()
         .or(delete_reading(ctx.clone()))
         .unify()
+        .or(get_reading(ctx.clone()))
+        .unify()
         .or(list_readings(ctx.clone()))
         .unify()
         .or(list_revisions(ctx.clone()))
@@ -89,6 +91,8 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Infallible> + 
         .or(indicator_attainment(ctx.clone()))
         .unify()
         .or(all_attainment(ctx))
+        .unify()
+        .or(method_not_allowed())
         .unify()
         .recover(error::recover)
         .unify()
@@ -105,6 +109,62 @@ pub async fn serve(
         .graceful(shutdown)
         .run()
         .await;
+}
+
+/// Every route's path pattern (`{}` for a parameter) and the methods it answers. The
+/// fallback uses it to answer 405 with an `Allow` header.
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("/healthz", &["GET"]),
+    ("/v1/indicators", &["GET"]),
+    ("/v1/indicators/{}", &["GET"]),
+    ("/v1/indicators/{}/readings", &["GET"]),
+    ("/v1/indicators/{}/readings/{}", &["GET", "PUT", "DELETE"]),
+    ("/v1/indicators/{}/readings/{}/revisions", &["GET"]),
+    ("/v1/indicators/{}/attainment", &["GET"]),
+    ("/v1/attainment", &["GET"]),
+];
+
+/// The methods a path answers, if it is one of [`ROUTES`].
+pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ROUTES.iter().find_map(|(pattern, methods)| {
+        let pat: Vec<&str> = pattern.split('/').collect();
+        let same = pat.len() == segs.len()
+            && pat
+                .iter()
+                .zip(&segs)
+                .all(|(p, s)| *p == "{}" && !s.is_empty() || p == s);
+        same.then_some(*methods)
+    })
+}
+
+/// Answers 405 with `Allow` for a known path asked with a method it does not take.
+/// Runs after every route has declined the request.
+fn method_not_allowed() -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path::full().and(warp::method()).and_then(
+        |path: warp::path::FullPath, method: warp::http::Method| async move {
+            match allowed_methods(path.as_str()) {
+                Some(methods) if !methods.contains(&method.as_str()) => {
+                    let mut res = error::problem(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method-not-allowed",
+                        "Method not allowed",
+                        format!(
+                            "{} does not accept {method}; it accepts {}",
+                            path.as_str(),
+                            methods.join(", ")
+                        ),
+                        None,
+                    );
+                    if let Ok(v) = methods.join(", ").parse() {
+                        res.headers_mut().insert(warp::http::header::ALLOW, v);
+                    }
+                    Ok(res)
+                }
+                _ => Err(warp::reject::not_found()),
+            }
+        },
+    )
 }
 
 fn with_ctx(ctx: Ctx) -> impl Filter<Extract = (Ctx,), Error = Infallible> + Clone {
@@ -261,9 +321,9 @@ async fn put_reading_handler(
         ctx.blocking(move |s| Ok(s.put_reading(&id, period, &input, &actor, now)?))
             .await?
     };
-    if outcome != Outcome::Unchanged {
-        ctx.store.durable().await?;
-    }
+    // Even an unchanged answer waits for the flush: the identical value may belong to a
+    // concurrent write that is not yet on disk, and must not be acknowledged before it is.
+    ctx.store.durable().await?;
     let status = if outcome == Outcome::Created {
         StatusCode::CREATED
     } else {
@@ -368,6 +428,30 @@ pub fn list_readings(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::R
                             .map(|(p, r)| ReadingView::new(&id, *p, r))
                             .collect();
                         Ok(json(StatusCode::OK, &out))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// GET /v1/indicators/:id/readings/:period
+pub fn get_reading(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String / "readings" / String)
+        .and(warp::get())
+        .and(with_ctx(ctx))
+        .then(|id: String, period: String, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let id = parse_id(&id)?;
+                    let (period, _) = Period::parse_with_form(&decode_segment("period", &period)?)?;
+                    ctx.blocking(move |s| {
+                        load_indicator(s, &id)?;
+                        let r = s.reading(&id, period)?.ok_or_else(|| {
+                            ApiError::NotFound(format!("no reading of '{id}' for {period}"))
+                        })?;
+                        Ok(json(StatusCode::OK, &ReadingView::new(&id, period, &r)))
                     })
                     .await
                 }

@@ -92,7 +92,8 @@ impl ReadingInput {
         note: Option<String>,
         form: PeriodForm,
     ) -> Result<Self, DomainError> {
-        let value = finite("value", value)?;
+        // `+ 0.0` turns −0 into 0, so "-0" and "0" are the same figure.
+        let value = finite("value", value)? + 0.0;
         if indicator.kind == Kind::Cumulative && value < 0.0 {
             return Err(DomainError::invalid(
                 "value",

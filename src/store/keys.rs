@@ -7,6 +7,7 @@
 //! | `targets` | `id 0x00 year:u16` | `Target` |
 //! | `readings` | `id 0x00 year:u16 month:u8` | `Reading` |
 //! | `revisions` | `id 0x00 year:u16 month:u8 seq:u64` | empty (points at `audit/seq`) |
+//! | `withdrawn` | `id 0x00 year:u16 month:u8` | last revision number of a withdrawn reading |
 //! | `by_period` | `year:u16 month:u8 id` | empty |
 //! | `audit` | `seq:u64` | `AuditRecord` |
 //! | `tokens` | `name` | `Token` |

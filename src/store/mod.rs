@@ -115,6 +115,7 @@ struct Inner {
     targets: Tree,
     readings: Tree,
     revisions: Tree,
+    withdrawn: Tree,
     by_period: Tree,
     audit: Tree,
     tokens: Tree,
@@ -173,6 +174,7 @@ impl Store {
             targets: t("targets")?,
             readings: t("readings")?,
             revisions: t("revisions")?,
+            withdrawn: t("withdrawn")?,
             by_period: t("by_period")?,
             audit: t("audit")?,
             tokens: t("tokens")?,
@@ -384,48 +386,56 @@ impl Store {
             &i.revisions,
             &i.by_period,
             &i.audit,
+            &i.withdrawn,
         )
-            .transaction(|(indicators, readings, revisions, by_period, audit)| {
-                if indicators.get(keys::indicator(id))?.is_none() {
-                    return abort(StoreError::UnknownIndicator(id.clone()));
-                }
-                let old: Option<Reading> = readings.get(&rkey)?.map(|v| dec(&v)).transpose()?;
-                if let Some(old) = &old {
-                    if old.same_as(input) {
-                        return Ok((Outcome::Unchanged, old.clone()));
+            .transaction(
+                |(indicators, readings, revisions, by_period, audit, withdrawn)| {
+                    if indicators.get(keys::indicator(id))?.is_none() {
+                        return abort(StoreError::UnknownIndicator(id.clone()));
                     }
-                }
-                let new = Reading {
-                    value: input.value,
-                    status: input.status,
-                    note: input.note.clone(),
-                    form: input.form,
-                    recorded_at: now,
-                    recorded_by: actor.to_string(),
-                    revision: old.as_ref().map_or(1, |o| o.revision + 1),
-                };
-                readings.insert(rkey.as_slice(), enc(&new)?)?;
-                by_period.insert(keys::by_period(period, id), &[])?;
-                let seq = audit_tx(
-                    audit,
-                    actor,
-                    now,
-                    None,
-                    Change::Reading {
-                        indicator: id.clone(),
-                        period,
-                        old: old.clone(),
-                        new: Some(new.clone()),
-                    },
-                )?;
-                revisions.insert(keys::revision(id, period, seq), &[])?;
-                let outcome = if old.is_some() {
-                    Outcome::Replaced
-                } else {
-                    Outcome::Created
-                };
-                Ok((outcome, new))
-            })
+                    let old: Option<Reading> = readings.get(&rkey)?.map(|v| dec(&v)).transpose()?;
+                    if let Some(old) = &old {
+                        if old.same_as(input) {
+                            return Ok((Outcome::Unchanged, old.clone()));
+                        }
+                    }
+                    // After a withdrawal, numbering goes on from the withdrawn revision.
+                    let last_withdrawn: u32 = match withdrawn.remove(rkey.as_slice())? {
+                        Some(v) => dec(&v)?,
+                        None => 0,
+                    };
+                    let new = Reading {
+                        value: input.value,
+                        status: input.status,
+                        note: input.note.clone(),
+                        form: input.form,
+                        recorded_at: now,
+                        recorded_by: actor.to_string(),
+                        revision: old.as_ref().map_or(last_withdrawn, |o| o.revision) + 1,
+                    };
+                    readings.insert(rkey.as_slice(), enc(&new)?)?;
+                    by_period.insert(keys::by_period(period, id), &[])?;
+                    let seq = audit_tx(
+                        audit,
+                        actor,
+                        now,
+                        None,
+                        Change::Reading {
+                            indicator: id.clone(),
+                            period,
+                            old: old.clone(),
+                            new: Some(new.clone()),
+                        },
+                    )?;
+                    revisions.insert(keys::revision(id, period, seq), &[])?;
+                    let outcome = if old.is_some() {
+                        Outcome::Replaced
+                    } else {
+                        Outcome::Created
+                    };
+                    Ok((outcome, new))
+                },
+            )
             .map_err(tx_err)
     }
 
@@ -441,13 +451,20 @@ impl Store {
     ) -> Result<Reading, StoreError> {
         let i = &self.inner;
         let rkey = keys::reading(id, period);
-        (&i.readings, &i.revisions, &i.by_period, &i.audit)
-            .transaction(|(readings, revisions, by_period, audit)| {
+        (
+            &i.readings,
+            &i.revisions,
+            &i.by_period,
+            &i.audit,
+            &i.withdrawn,
+        )
+            .transaction(|(readings, revisions, by_period, audit, withdrawn)| {
                 let Some(old) = readings.get(&rkey)? else {
                     return abort(StoreError::UnknownReading(id.clone(), period));
                 };
                 let old: Reading = dec(&old)?;
                 readings.remove(rkey.as_slice())?;
+                withdrawn.insert(rkey.as_slice(), enc(&old.revision)?)?;
                 by_period.remove(keys::by_period(period, id))?;
                 let seq = audit_tx(
                     audit,

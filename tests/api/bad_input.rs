@@ -411,6 +411,11 @@ fn a_method_the_route_does_not_take_is_refused_with_405() {
         .json(&json!({"value": 1}))
         .send()
         .unwrap();
+    // RFC 9110: a 405 lists the methods the resource does take.
+    assert_eq!(
+        r.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET, PUT, DELETE")
+    );
     assert_problem(r, 405, None, "POST to the PUT route");
     assert_unchanged(&s, &before, "POST to the PUT route");
     // The read-only collection takes no PUT.
@@ -421,6 +426,10 @@ fn a_method_the_route_does_not_take_is_refused_with_405() {
         .json(&json!({"value": 1}))
         .send()
         .unwrap();
+    assert_eq!(
+        r.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET")
+    );
     assert_problem(r, 405, None, "PUT to the readings list");
     assert_unchanged(&s, &before, "PUT to the readings list");
 }

@@ -38,9 +38,13 @@ fn put_creates_with_201_then_replaces_with_200_counting_revisions() {
         r.headers().get("location").and_then(|v| v.to_str().ok()),
         Some("/v1/indicators/tech-sme-registered/readings/2023-03")
     );
+    let location = r.headers()["location"].to_str().unwrap().to_string();
     let a: Value = r.json().unwrap();
     assert_eq!(a["outcome"], "created");
     assert_eq!(a["revision"], 1);
+    // The Location answers with the stored reading.
+    let at = s.get_json(&location);
+    assert_eq!((&at["value"], &at["revision"]), (&json!(12.0), &json!(1)));
     assert_eq!(a["value"], 12.0);
     assert_eq!(a["indicator"], CUMULATIVE);
     assert_eq!(a["recorded_by"], "admin");
@@ -322,6 +326,8 @@ fn delete_withdraws_a_reading_keeps_its_history_and_frees_the_period() {
     // The period can be submitted again, as a new creation after the tombstone.
     let (st, a) = put(&s, CUMULATIVE, "2023-06", json!({"value": 21}));
     assert_eq!((st, &a["outcome"]), (201, &json!("created")));
+    // Numbering goes on after the withdrawn revision 1, so no two entries share a number.
+    assert_eq!(a["revision"], 2);
     let revs = revisions(&s, CUMULATIVE, "2023-06");
     let actions: Vec<&str> = revs.iter().map(|r| r["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["created", "withdrawn", "created"]);
@@ -358,4 +364,23 @@ fn the_revision_history_records_who_changed_what_from_what_to_what() {
     assert!(revs.iter().all(|r| r["by"] == "admin"), "{revs:?}");
     // Another period's history is separate.
     assert!(revisions(&s, RATE, "2023-06").is_empty());
+}
+
+#[test]
+fn minus_zero_and_zero_are_the_same_figure() {
+    let s = TestServer::start();
+    let (st, a) = put(&s, CUMULATIVE, "2023-02", json!({"value": -0.0}));
+    assert_eq!((st, &a["value"]), (201, &json!(0.0)));
+    let (st, a) = put(&s, CUMULATIVE, "2023-02", json!({"value": 0}));
+    assert_eq!((st, &a["outcome"]), (200, &json!("unchanged")));
+    assert_eq!(revisions(&s, CUMULATIVE, "2023-02").len(), 1);
+}
+
+#[test]
+fn a_single_reading_is_404_until_submitted() {
+    let s = TestServer::start();
+    let path = format!("/v1/indicators/{CUMULATIVE}/readings/2023-05");
+    assert_eq!(s.get(&path).status(), 404);
+    s.submit(CUMULATIVE, "2023-05", 9.0);
+    assert_eq!(s.get_json(&path)["value"], 9.0);
 }
