@@ -15,6 +15,8 @@
 //!   trail and group commit.
 //! - [`catalogue`]: the seed catalogue (TOML) and its loader; the Taojiang 2023 plan is
 //!   compiled in.
+//! - [`ingest`]: decoding batch submissions (JSON, NDJSON, CSV in UTF-8 or GBK, XLSX)
+//!   and building the monthly submission workbook.
 //! - [`api`]: the warp HTTP API: one filter per route, one error type mapped to
 //!   `application/problem+json`.
 //! - [`cli`]: the `zhibiao` command line; `src/main.rs` only calls [`cli::main`].
@@ -42,4 +44,5 @@ pub mod catalogue;
 pub mod cli;
 pub mod domain;
 pub mod engine;
+pub mod ingest;
 pub mod store;

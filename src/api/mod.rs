@@ -1,15 +1,23 @@
 //! The HTTP API (v1), on warp.
 //!
-//! One filter function per route, each documented with its method and path. Every
-//! filter ends in [`error::reply`], so a handler's `Err(ApiError)` and warp's own
-//! rejections both come out as `application/problem+json`.
+//! One filter function per route, each documented with its method and path, grouped by
+//! resource: [`indicators`], [`readings`], [`attainment`] (with alerts and the
+//! summary) and [`tokens`]. Every filter ends in [`error::reply`], so a handler's
+//! `Err(ApiError)` and warp's own rejections both come out as `application/problem+json`.
 //!
 //! Handlers validate everything (ids, periods, bodies, query parameters) before they
 //! touch the store, so a rejected request writes nothing. Store calls block, so they run
-//! on `spawn_blocking`; writes then await group commit before the 2xx.
+//! on `spawn_blocking`; writes then await group commit before the 2xx, and only then
+//! notify alert streams.
 
+pub mod attainment;
+mod csv;
 pub mod error;
+pub mod indicators;
 mod input;
+pub mod openapi;
+pub mod readings;
+pub mod tokens;
 pub mod views;
 
 use std::convert::Infallible;
@@ -18,21 +26,23 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
+use tokio::sync::broadcast;
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
 
-use crate::domain::{Battle, Indicator, IndicatorId, Period, ReadingInput, Target};
+use crate::domain::{Indicator, IndicatorId, Period, STATS_BUREAU};
 use crate::engine::{self, Attainment, Status};
-use crate::store::{hash_secret, Outcome, Role, Store, StoreError, Token};
+use crate::store::{hash_secret, Role, Store, StoreError, Token};
 pub use error::ApiError;
-use input::{body_bytes, decode_segment, Query};
-use views::{AttainmentList, AttainmentView, IndicatorView, ReadingView, RevisionView, TargetView};
+use input::{decode_segment, Query};
 
-/// Largest accepted request body.
+/// Largest accepted body of a single-reading or definition request.
 pub const MAX_BODY: u64 = 1024 * 1024;
+/// Largest accepted batch body (a spreadsheet of a month's readings).
+pub const MAX_BATCH_BODY: u64 = 8 * 1024 * 1024;
 
 /// Reads the wall clock. Injected so tests can pin "now"; only the API edge uses it
-/// (to refuse periods in the future), never the engine.
+/// (to refuse periods in the future, to stamp audit rows), never the engine.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// What every handler can reach.
@@ -40,11 +50,20 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct Ctx {
     pub store: Store,
     pub clock: Clock,
+    /// When set, reads need a token too (any role).
+    pub private: bool,
+    /// Fed after each durable write, with the store's change sequence; alert streams
+    /// listen to it. An in-process channel, not sled's `watch_prefix`, which fires before
+    /// the write is durable.
+    pub changes: broadcast::Sender<u64>,
 }
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("store", &self.store).finish()
+        f.debug_struct("Ctx")
+            .field("store", &self.store)
+            .field("private", &self.private)
+            .finish()
     }
 }
 
@@ -53,6 +72,8 @@ impl Ctx {
         Ctx {
             store,
             clock: Arc::new(Utc::now),
+            private: false,
+            changes: broadcast::channel(64).0,
         }
     }
 
@@ -67,35 +88,170 @@ impl Ctx {
             .await
             .map_err(ApiError::internal)?
     }
+
+    /// Waits for the flush that makes a write durable, then tells alert streams.
+    async fn commit(&self) -> Result<(), ApiError> {
+        self.store.durable().await?;
+        let seq = self.store.change_seq().unwrap_or(0);
+        // No receivers is fine: nobody is streaming.
+        let _ = self.changes.send(seq);
+        Ok(())
+    }
 }
 
 type Resp = warp::reply::Response;
 
+/// The parts of a request most handlers look at.
+#[derive(Debug, Clone, Default)]
+pub struct Req {
+    pub query: String,
+    pub authorization: Option<String>,
+    pub accept: Option<String>,
+    pub if_none_match: Option<String>,
+    pub content_type: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+fn opt_header(
+    name: &'static str,
+) -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    warp::header::optional::<String>(name)
+        .or(warp::any().map(|| None))
+        .unify()
+}
+
+/// Extracts a [`Req`].
+fn req() -> impl Filter<Extract = (Req,), Error = Infallible> + Clone {
+    warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify()
+        .and(opt_header("authorization"))
+        .and(opt_header("accept"))
+        .and(opt_header("if-none-match"))
+        .and(opt_header("content-type"))
+        .and(opt_header("idempotency-key"))
+        .map(
+            |query, authorization, accept, if_none_match, content_type, idempotency_key| Req {
+                query,
+                authorization,
+                accept,
+                if_none_match,
+                content_type,
+                idempotency_key,
+            },
+        )
+}
+
+fn with_ctx(ctx: Ctx) -> impl Filter<Extract = (Ctx,), Error = Infallible> + Clone {
+    warp::any().map(move || ctx.clone())
+}
+
+/// Every route's path pattern (`{}` for a parameter) and the methods it answers. The
+/// fallback uses it to answer 405 with an `Allow` header, and a test checks that the
+/// OpenAPI document describes exactly these.
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("/healthz", &["GET"]),
+    ("/openapi.json", &["GET"]),
+    ("/v1/indicators", &["GET"]),
+    ("/v1/indicators/{}", &["GET", "PUT"]),
+    ("/v1/indicators/{}/targets/{}", &["PUT"]),
+    ("/v1/indicators/{}/readings", &["GET"]),
+    ("/v1/indicators/{}/readings/{}", &["GET", "PUT", "DELETE"]),
+    ("/v1/indicators/{}/readings/{}/revisions", &["GET"]),
+    ("/v1/indicators/{}/attainment", &["GET"]),
+    ("/v1/readings", &["POST"]),
+    ("/v1/templates/readings.xlsx", &["GET"]),
+    ("/v1/attainment", &["GET"]),
+    ("/v1/alerts", &["GET"]),
+    ("/v1/alerts/stream", &["GET"]),
+    ("/v1/summary", &["GET"]),
+    ("/v1/tokens", &["GET", "POST"]),
+    ("/v1/tokens/{}", &["DELETE"]),
+];
+
 /// Every route, with rejections recovered into problem+json.
 pub fn routes(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Infallible> + Clone {
-    healthz(ctx.clone())
-        .or(list_indicators(ctx.clone()))
+    // Boxed in groups: one long chain of `or`s makes a type too deep for the compiler.
+    let base = healthz(ctx.clone())
+        .or(openapi::route())
         .unify()
-        .or(get_indicator(ctx.clone()))
+        .or(indicators::list(ctx.clone()))
         .unify()
-        .or(put_reading(ctx.clone()))
+        .or(indicators::get(ctx.clone()))
         .unify()
-        .or(delete_reading(ctx.clone()))
+        .or(indicators::put(ctx.clone()))
         .unify()
-        .or(get_reading(ctx.clone()))
+        .or(indicators::put_target(ctx.clone()))
         .unify()
-        .or(list_readings(ctx.clone()))
+        .boxed();
+    let readings = readings::put(ctx.clone())
+        .or(readings::get(ctx.clone()))
         .unify()
-        .or(list_revisions(ctx.clone()))
+        .or(readings::delete(ctx.clone()))
         .unify()
-        .or(indicator_attainment(ctx.clone()))
+        .or(readings::list(ctx.clone()))
         .unify()
-        .or(all_attainment(ctx))
+        .or(readings::revisions(ctx.clone()))
+        .unify()
+        .or(readings::batch(ctx.clone()))
+        .unify()
+        .or(readings::template(ctx.clone()))
+        .unify()
+        .boxed();
+    let views = attainment::one(ctx.clone())
+        .or(attainment::all(ctx.clone()))
+        .unify()
+        .or(attainment::alerts(ctx.clone()))
+        .unify()
+        .or(attainment::stream(ctx.clone()))
+        .unify()
+        .or(attainment::summary(ctx.clone()))
+        .unify()
+        .boxed();
+    let admin = tokens::create(ctx.clone())
+        .or(tokens::list(ctx.clone()))
+        .unify()
+        .or(tokens::revoke(ctx.clone()))
         .unify()
         .or(method_not_allowed())
         .unify()
-        .recover(error::recover)
+        .boxed();
+    let api = base
+        .or(readings)
         .unify()
+        .or(views)
+        .unify()
+        .or(admin)
+        .unify()
+        .boxed();
+    private_guard(ctx).and(api).recover(error::recover).unify()
+}
+
+/// With `serve --private`, every read except `/healthz` needs a token of any role.
+/// Writes check their own, stricter, rights.
+fn private_guard(ctx: Ctx) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::path::full()
+        .and(warp::method())
+        .and(opt_header("authorization"))
+        .and(with_ctx(ctx))
+        .and_then(
+            |path: warp::path::FullPath,
+             method: warp::http::Method,
+             auth: Option<String>,
+             ctx: Ctx| async move {
+                let open = !ctx.private
+                    || path.as_str() == "/healthz"
+                    || !(method == warp::http::Method::GET || method == warp::http::Method::HEAD);
+                if open {
+                    return Ok(());
+                }
+                authenticate(&ctx, auth)
+                    .await
+                    .map(|_| ())
+                    .map_err(warp::reject::custom)
+            },
+        )
+        .untuple_one()
 }
 
 /// Serves `routes` on an already bound listener until `shutdown` resolves.
@@ -110,19 +266,6 @@ pub async fn serve(
         .run()
         .await;
 }
-
-/// Every route's path pattern (`{}` for a parameter) and the methods it answers. The
-/// fallback uses it to answer 405 with an `Allow` header.
-pub const ROUTES: &[(&str, &[&str])] = &[
-    ("/healthz", &["GET"]),
-    ("/v1/indicators", &["GET"]),
-    ("/v1/indicators/{}", &["GET"]),
-    ("/v1/indicators/{}/readings", &["GET"]),
-    ("/v1/indicators/{}/readings/{}", &["GET", "PUT", "DELETE"]),
-    ("/v1/indicators/{}/readings/{}/revisions", &["GET"]),
-    ("/v1/indicators/{}/attainment", &["GET"]),
-    ("/v1/attainment", &["GET"]),
-];
 
 /// The methods a path answers, if it is one of [`ROUTES`].
 pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
@@ -167,32 +310,75 @@ fn method_not_allowed() -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
     )
 }
 
-fn with_ctx(ctx: Ctx) -> impl Filter<Extract = (Ctx,), Error = Infallible> + Clone {
-    warp::any().map(move || ctx.clone())
-}
-
-/// The raw query string, empty when there is none.
-fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
-    warp::query::raw().or(warp::any().map(String::new)).unify()
-}
-
-fn auth_header() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
-    warp::header::optional::<String>("authorization")
-        .or(warp::any().map(|| None))
-        .unify()
-}
-
-fn content_type() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
-    warp::header::optional::<String>("content-type")
-        .or(warp::any().map(|| None))
-        .unify()
-}
-
 fn json<T: Serialize>(status: StatusCode, v: &T) -> Resp {
     warp::reply::with_status(warp::reply::json(v), status).into_response()
 }
 
-// ── routes ────────────────────────────────────────────────────────────────
+/// A weak ETag from the store-wide change counter and the request's query. Any
+/// accepted write changes it; until then a dashboard's poll costs a 304.
+fn etag(seq: u64, route: &str, query: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(format!("{route}?{query}").as_bytes());
+    format!("W/\"{seq:x}-{}\"", hex::encode(&h[..6]))
+}
+
+/// Whether `If-None-Match` names `tag` (or is `*`).
+fn not_modified(req: &Req, tag: &str) -> bool {
+    req.if_none_match.as_deref().is_some_and(|inm| {
+        inm.split(',').map(str::trim).any(|t| {
+            t == "*" || t == tag || t.trim_start_matches("W/") == tag.trim_start_matches("W/")
+        })
+    })
+}
+
+/// 304 with the ETag and no body.
+fn not_modified_response(tag: &str) -> Resp {
+    let mut res = warp::reply::Response::new(Vec::new().into());
+    *res.status_mut() = StatusCode::NOT_MODIFIED;
+    if let Ok(v) = tag.parse() {
+        res.headers_mut().insert(warp::http::header::ETAG, v);
+    }
+    res
+}
+
+fn with_etag(mut res: Resp, tag: &str) -> Resp {
+    if let Ok(v) = tag.parse() {
+        res.headers_mut().insert(warp::http::header::ETAG, v);
+    }
+    res
+}
+
+/// Whether the client asked for CSV: `?format=csv`, or `Accept: text/csv` without
+/// `?format=json`.
+fn wants_csv(q: &Query, req: &Req) -> Result<bool, ApiError> {
+    match q.get("format") {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(other) => Err(ApiError::invalid(
+            "format",
+            format!("format '{other}' is not one of: json, csv"),
+        )),
+        None => Ok(req
+            .accept
+            .as_deref()
+            .is_some_and(|a| a.split(',').any(|m| m.trim().starts_with("text/csv")))),
+    }
+}
+
+/// Answers a list as JSON (`body`) or CSV (`rows`, one object per line).
+fn list_reply<B: Serialize, R: Serialize>(
+    csv: bool,
+    body: &B,
+    rows: &[R],
+) -> Result<Resp, ApiError> {
+    if csv {
+        csv::reply(rows)
+    } else {
+        Ok(json(StatusCode::OK, body))
+    }
+}
+
+// ── shared pieces ─────────────────────────────────────────────────────────
 
 /// GET /healthz
 pub fn healthz(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
@@ -202,363 +388,25 @@ pub fn healthz(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
         .then(|ctx: Ctx| async move {
             error::reply(
                 ctx.blocking(|s| {
+                    #[derive(Serialize)]
+                    struct Health {
+                        status: &'static str,
+                        indicators: usize,
+                        latest_period: Option<Period>,
+                    }
                     Ok(json(
                         StatusCode::OK,
-                        &serde_json::json!({
-                            "status": "ok",
-                            "indicators": s.indicators()?.len(),
-                            "latest_period": s.latest_period()?,
-                        }),
+                        &Health {
+                            status: "ok",
+                            indicators: s.indicators()?.len(),
+                            latest_period: s.latest_period()?,
+                        },
                     ))
                 })
                 .await,
             )
         })
 }
-
-/// GET /v1/indicators?battle=&lead_unit=
-pub fn list_indicators(
-    ctx: Ctx,
-) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("v1" / "indicators")
-        .and(warp::get())
-        .and(raw_query())
-        .and(with_ctx(ctx))
-        .then(|q: String, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let q = Query::parse(&q, &["battle", "lead_unit"])?;
-                    let battle = q.value::<Battle>("battle")?;
-                    let lead_unit = q.get("lead_unit").map(str::to_string);
-                    ctx.blocking(move |s| {
-                        let units = s.units()?;
-                        let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
-                        let year = default_as_of(s)?.map(|p| p.year());
-                        let list = s.indicators()?;
-                        let mut out = Vec::new();
-                        for ind in list.iter().filter(|i| {
-                            battle.is_none_or(|b| i.battle == b)
-                                && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
-                        }) {
-                            out.push(indicator_view(s, ind, year)?);
-                        }
-                        Ok(json(StatusCode::OK, &out))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
-}
-
-/// GET /v1/indicators/:id
-pub fn get_indicator(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("v1" / "indicators" / String)
-        .and(warp::get())
-        .and(with_ctx(ctx))
-        .then(|id: String, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let id = parse_id(&id)?;
-                    ctx.blocking(move |s| {
-                        let ind = load_indicator(s, &id)?;
-                        let year = default_as_of(s)?.map(|p| p.year());
-                        Ok(json(StatusCode::OK, &indicator_view(s, &ind, year)?))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
-}
-
-/// PUT /v1/indicators/:id/readings/:period
-///
-/// Body `{"value": 63, "status": "provisional", "note": "…"}`; `Authorization: Bearer`.
-/// 201 when created, 200 when replaced or unchanged. Acknowledged only once flushed.
-pub fn put_reading(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("v1" / "indicators" / String / "readings" / String)
-        .and(warp::put())
-        .and(auth_header())
-        .and(content_type())
-        .and(body_bytes(MAX_BODY))
-        .and(with_ctx(ctx))
-        .then(
-            |id: String,
-             period: String,
-             auth: Option<String>,
-             ct: Option<String>,
-             body: Result<bytes::Bytes, ApiError>,
-             ctx: Ctx| async move {
-                error::reply(put_reading_handler(ctx, id, period, auth, ct, body).await)
-            },
-        )
-}
-
-async fn put_reading_handler(
-    ctx: Ctx,
-    id: String,
-    period: String,
-    auth: Option<String>,
-    ct: Option<String>,
-    body: Result<bytes::Bytes, ApiError>,
-) -> Result<Resp, ApiError> {
-    let token = authenticate(&ctx, auth).await?;
-    let id = parse_id(&id)?;
-    let (period, form) = parse_period_segment(&ctx, &period)?;
-    input::require_json(ct.as_deref())?;
-    let body = input::ReadingBody::parse(&body?)?;
-    let ind = {
-        let id = id.clone();
-        ctx.blocking(move |s| load_indicator(s, &id)).await?
-    };
-    authorize_write(&token, &ind)?;
-    let input = ReadingInput::new(&ind, body.value, body.status, body.note, form)?;
-    let now = (ctx.clock)();
-    let actor = token.name.clone();
-    let (outcome, reading) = {
-        let id = id.clone();
-        ctx.blocking(move |s| Ok(s.put_reading(&id, period, &input, &actor, now)?))
-            .await?
-    };
-    // Even an unchanged answer waits for the flush: the identical value may belong to a
-    // concurrent write that is not yet on disk, and must not be acknowledged before it is.
-    ctx.store.durable().await?;
-    let status = if outcome == Outcome::Created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        outcome: Outcome,
-        #[serde(flatten)]
-        reading: ReadingView<'a>,
-    }
-    let mut res = json(
-        status,
-        &Answer {
-            outcome,
-            reading: ReadingView::new(&id, period, &reading),
-        },
-    );
-    if let Ok(loc) = format!("/v1/indicators/{id}/readings/{period}").parse() {
-        res.headers_mut().insert(warp::http::header::LOCATION, loc);
-    }
-    Ok(res)
-}
-
-/// DELETE /v1/indicators/:id/readings/:period?reason=
-///
-/// Withdraws a reading sent to the wrong period or indicator. Its history is kept.
-pub fn delete_reading(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("v1" / "indicators" / String / "readings" / String)
-        .and(warp::delete())
-        .and(auth_header())
-        .and(raw_query())
-        .and(with_ctx(ctx))
-        .then(
-            |id: String, period: String, auth: Option<String>, q: String, ctx: Ctx| async move {
-                error::reply(
-                    async {
-                        let token = authenticate(&ctx, auth).await?;
-                        let id = parse_id(&id)?;
-                        let (period, _) = parse_period_segment(&ctx, &period)?;
-                        let q = Query::parse(&q, &["reason"])?;
-                        let reason = q.get("reason").map(str::to_string);
-                        let ind = {
-                            let id = id.clone();
-                            ctx.blocking(move |s| load_indicator(s, &id)).await?
-                        };
-                        authorize_write(&token, &ind)?;
-                        let now = (ctx.clock)();
-                        let old = {
-                            let id = id.clone();
-                            ctx.blocking(move |s| {
-                                Ok(s.withdraw_reading(&id, period, &token.name, reason, now)?)
-                            })
-                            .await?
-                        };
-                        ctx.store.durable().await?;
-                        #[derive(Serialize)]
-                        struct Answer<'a> {
-                            outcome: &'static str,
-                            withdrawn: ReadingView<'a>,
-                        }
-                        Ok(json(
-                            StatusCode::OK,
-                            &Answer {
-                                outcome: "withdrawn",
-                                withdrawn: ReadingView::new(&id, period, &old),
-                            },
-                        ))
-                    }
-                    .await,
-                )
-            },
-        )
-}
-
-/// GET /v1/indicators/:id/readings?from=&to=
-pub fn list_readings(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("v1" / "indicators" / String / "readings")
-        .and(warp::get())
-        .and(raw_query())
-        .and(with_ctx(ctx))
-        .then(|id: String, q: String, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let id = parse_id(&id)?;
-                    let q = Query::parse(&q, &["from", "to"])?;
-                    let from = q.value::<Period>("from")?;
-                    let to = q.value::<Period>("to")?;
-                    if let (Some(f), Some(t)) = (from, to) {
-                        if f > t {
-                            return Err(ApiError::invalid(
-                                "from",
-                                format!("from {f} is after to {t}"),
-                            ));
-                        }
-                    }
-                    ctx.blocking(move |s| {
-                        load_indicator(s, &id)?;
-                        let rows = s.readings(&id, from, to)?;
-                        let out: Vec<_> = rows
-                            .iter()
-                            .map(|(p, r)| ReadingView::new(&id, *p, r))
-                            .collect();
-                        Ok(json(StatusCode::OK, &out))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
-}
-
-/// GET /v1/indicators/:id/readings/:period
-pub fn get_reading(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("v1" / "indicators" / String / "readings" / String)
-        .and(warp::get())
-        .and(with_ctx(ctx))
-        .then(|id: String, period: String, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let id = parse_id(&id)?;
-                    let (period, _) = Period::parse_with_form(&decode_segment("period", &period)?)?;
-                    ctx.blocking(move |s| {
-                        load_indicator(s, &id)?;
-                        let r = s.reading(&id, period)?.ok_or_else(|| {
-                            ApiError::NotFound(format!("no reading of '{id}' for {period}"))
-                        })?;
-                        Ok(json(StatusCode::OK, &ReadingView::new(&id, period, &r)))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
-}
-
-/// GET /v1/indicators/:id/readings/:period/revisions
-pub fn list_revisions(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("v1" / "indicators" / String / "readings" / String / "revisions")
-        .and(warp::get())
-        .and(with_ctx(ctx))
-        .then(|id: String, period: String, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let id = parse_id(&id)?;
-                    let (period, _) = Period::parse_with_form(&decode_segment("period", &period)?)?;
-                    ctx.blocking(move |s| {
-                        load_indicator(s, &id)?;
-                        let rows = s.revisions(&id, period)?;
-                        let out: Vec<_> = rows
-                            .iter()
-                            .filter_map(|(seq, r)| RevisionView::new(*seq, r))
-                            .collect();
-                        Ok(json(StatusCode::OK, &out))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
-}
-
-/// GET /v1/indicators/:id/attainment?as_of=
-pub fn indicator_attainment(
-    ctx: Ctx,
-) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("v1" / "indicators" / String / "attainment")
-        .and(warp::get())
-        .and(raw_query())
-        .and(with_ctx(ctx))
-        .then(|id: String, q: String, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let id = parse_id(&id)?;
-                    let q = Query::parse(&q, &["as_of"])?;
-                    let as_of = q.value::<Period>("as_of")?;
-                    ctx.blocking(move |s| {
-                        let ind = load_indicator(s, &id)?;
-                        let as_of = resolve_as_of(s, as_of)?;
-                        let a = evaluate_one(s, &ind, as_of)?;
-                        Ok(json(StatusCode::OK, &AttainmentView::new(&ind, &a)))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
-}
-
-/// GET /v1/attainment?as_of=&battle=&lead_unit=&status=
-pub fn all_attainment(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("v1" / "attainment")
-        .and(warp::get())
-        .and(raw_query())
-        .and(with_ctx(ctx))
-        .then(|q: String, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let q = Query::parse(&q, &["as_of", "battle", "lead_unit", "status"])?;
-                    let as_of = q.value::<Period>("as_of")?;
-                    let battle = q.value::<Battle>("battle")?;
-                    let status = q.get("status").map(parse_status).transpose()?;
-                    let lead_unit = q.get("lead_unit").map(str::to_string);
-                    ctx.blocking(move |s| {
-                        let as_of = resolve_as_of(s, as_of)?;
-                        let units = s.units()?;
-                        let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
-                        let rows = evaluate_all(s, as_of)?;
-                        let views: Vec<_> = rows
-                            .iter()
-                            .filter(|(i, a)| {
-                                battle.is_none_or(|b| i.battle == b)
-                                    && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
-                                    && status.is_none_or(|st| a.status == st)
-                            })
-                            .map(|(i, a)| AttainmentView::new(i, a))
-                            .collect();
-                        Ok(json(
-                            StatusCode::OK,
-                            &AttainmentList {
-                                as_of,
-                                year: as_of.year(),
-                                count: views.len(),
-                                attainment: views,
-                            },
-                        ))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
-}
-
-// ── shared pieces ─────────────────────────────────────────────────────────
 
 fn parse_id(raw: &str) -> Result<IndicatorId, ApiError> {
     let s = decode_segment("id", raw)?;
@@ -585,20 +433,43 @@ fn parse_status(s: &str) -> Result<Status, ApiError> {
     })
 }
 
+/// Parses an RFC 3339 `as_known_at`.
+fn parse_known_at(q: &Query) -> Result<Option<DateTime<Utc>>, ApiError> {
+    q.get("as_known_at")
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| {
+                    ApiError::invalid(
+                        "as_known_at",
+                        format!("as_known_at '{s}' is not an RFC 3339 time such as 2023-07-15T09:00:00+08:00 ({e})"),
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// Refuses periods after the current month: a figure cannot be reported before its
+/// period ends.
+fn not_in_future(ctx: &Ctx, p: Period) -> Result<(), crate::domain::DomainError> {
+    let now = (ctx.clock)();
+    let current = Period::new(now.year().clamp(1990, 9999) as u16, now.month() as u8)?;
+    if p > current {
+        return Err(crate::domain::DomainError::invalid(
+            "period",
+            format!("{p} is in the future (the current month is {current}); readings are submitted after the period ends"),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a period path segment for a write, refusing periods after the current month.
 fn parse_period_segment(
     ctx: &Ctx,
     raw: &str,
 ) -> Result<(Period, crate::domain::PeriodForm), ApiError> {
     let (p, form) = Period::parse_with_form(&decode_segment("period", raw)?)?;
-    let now = (ctx.clock)();
-    let current = Period::new(now.year().clamp(1990, 9999) as u16, now.month() as u8)?;
-    if p > current {
-        return Err(ApiError::invalid(
-            "period",
-            format!("{p} is in the future (the current month is {current}); readings are submitted after the period ends"),
-        ));
-    }
+    not_in_future(ctx, p)?;
     Ok((p, form))
 }
 
@@ -627,36 +498,41 @@ fn resolve_as_of(s: &Store, given: Option<Period>) -> Result<Period, ApiError> {
     }
 }
 
-fn indicator_view<'a>(
+/// Evaluates one indicator at `as_of`, from the store as it stands or as it stood at
+/// `known_at`.
+pub fn evaluate_one(
     s: &Store,
-    ind: &'a Indicator,
-    year: Option<u16>,
-) -> Result<IndicatorView<'a>, ApiError> {
-    let targets = s.targets(&ind.id)?;
-    let current: Option<&Target> = year
-        .and_then(|y| targets.iter().find(|t| t.year == y))
-        .or_else(|| targets.last());
-    Ok(IndicatorView {
-        indicator: ind,
-        battle_name: ind.battle.name_zh(),
-        target: current.map(|t| TargetView::new(ind, t)),
-        target_years: targets.iter().map(|t| t.year).collect(),
-    })
-}
-
-/// Evaluates one indicator at `as_of` from the store.
-pub fn evaluate_one(s: &Store, ind: &Indicator, as_of: Period) -> Result<Attainment, StoreError> {
-    let target = s.target(&ind.id, as_of.year())?;
-    let values = s.year_values(&ind.id, as_of.year())?;
+    ind: &Indicator,
+    as_of: Period,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<Attainment, StoreError> {
+    let year = as_of.year();
+    let (target, values) = match known_at {
+        None => (s.target(&ind.id, year)?, s.year_values(&ind.id, year)?),
+        Some(at) => {
+            let from = Period::new(year, 1).ok();
+            let to = Period::new(year, 12).ok();
+            let values = s
+                .readings_as_known_at(&ind.id, from, to, at)?
+                .into_iter()
+                .map(|(p, r)| (p, r.value))
+                .collect();
+            (s.target_as_known_at(&ind.id, year, at)?, values)
+        }
+    };
     Ok(engine::evaluate(ind, target.as_ref(), &values, as_of))
 }
 
 /// Evaluates every indicator at `as_of`.
-pub fn evaluate_all(s: &Store, as_of: Period) -> Result<Vec<(Indicator, Attainment)>, StoreError> {
+pub fn evaluate_all(
+    s: &Store,
+    as_of: Period,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<Vec<(Indicator, Attainment)>, StoreError> {
     s.indicators()?
         .into_iter()
         .map(|ind| {
-            let a = evaluate_one(s, &ind, as_of)?;
+            let a = evaluate_one(s, &ind, as_of, known_at)?;
             Ok((ind, a))
         })
         .collect()
@@ -685,26 +561,49 @@ async fn authenticate(ctx: &Ctx, header: Option<String>) -> Result<Token, ApiErr
     .await
 }
 
-/// Whether a token may write readings of this indicator.
-fn authorize_write(token: &Token, ind: &Indicator) -> Result<(), ApiError> {
+/// Authenticates and requires the admin role.
+async fn require_admin(ctx: &Ctx, header: Option<String>) -> Result<Token, ApiError> {
+    let t = authenticate(ctx, header).await?;
+    if t.role != Role::Admin {
+        return Err(ApiError::Forbidden(format!(
+            "token '{}' is a {}; this needs an admin token",
+            t.name,
+            t.role.as_str()
+        )));
+    }
+    Ok(t)
+}
+
+/// Whether a token may write readings of this indicator: admins always; submitters
+/// when one of their units leads it, or when they write for the statistics bureau.
+fn may_write(token: &Token, ind: &Indicator) -> bool {
     match token.role {
-        Role::Admin => Ok(()),
-        Role::Submitter
-            if token.units.iter().any(|u| u == crate::domain::STATS_BUREAU)
-                || token.units.iter().any(|u| ind.lead_units.contains(u)) =>
-        {
-            Ok(())
-        }
-        Role::Submitter => Err(ApiError::Forbidden(format!(
+        Role::Admin => true,
+        Role::Submitter => token
+            .units
+            .iter()
+            .any(|u| u == STATS_BUREAU || ind.lead_units.contains(u)),
+        Role::Reader => false,
+    }
+}
+
+/// [`may_write`], as a 403 naming the token, its units and the indicator's lead units.
+fn authorize_write(token: &Token, ind: &Indicator) -> Result<(), ApiError> {
+    if may_write(token, ind) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(forbidden_message(token, ind)))
+}
+
+fn forbidden_message(token: &Token, ind: &Indicator) -> String {
+    match token.role {
+        Role::Reader => format!("token '{}' is a reader and cannot write", token.name),
+        _ => format!(
             "token '{}' writes for {} but '{}' is led by {}",
             token.name,
             token.units.join("、"),
             ind.id,
             ind.lead_units.join("、")
-        ))),
-        Role::Reader => Err(ApiError::Forbidden(format!(
-            "token '{}' is a reader and cannot write",
-            token.name
-        ))),
+        ),
     }
 }

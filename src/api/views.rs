@@ -80,18 +80,7 @@ impl<'a> ReadingView<'a> {
     }
 }
 
-/// Rounds a derived figure to 10 decimal places, so that 7.2 − 8 answers −0.8 rather
-/// than −0.7999999999999998. Statuses are decided on the unrounded figures.
-pub fn tidy(x: Option<f64>) -> Option<f64> {
-    x.map(|v| {
-        let r = (v * 1e10).round() / 1e10;
-        if r == 0.0 {
-            0.0
-        } else {
-            r
-        }
-    })
-}
+pub use crate::engine::tidy;
 
 /// The answer of `GET /v1/attainment` and `zhibiao attainment --json`.
 #[derive(Debug, Serialize)]
@@ -99,7 +88,7 @@ pub struct AttainmentList<'a> {
     pub as_of: Period,
     pub year: u16,
     pub count: usize,
-    pub attainment: Vec<AttainmentView<'a>>,
+    pub attainment: &'a [AttainmentView<'a>],
 }
 
 /// One row of attainment, with the indicator's names for people and dashboards.

@@ -59,17 +59,19 @@ struct Header {
     year: u16,
 }
 
-#[derive(Deserialize)]
+/// A `source` as written in a catalogue or an API body.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSource {
+pub struct RawSource {
     section: String,
     quote: String,
     document: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// An indicator as written in a catalogue or an API body, before validation.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawIndicator {
+pub struct RawIndicator {
     id: String,
     name: String,
     #[serde(default)]
@@ -91,9 +93,10 @@ struct RawIndicator {
     target: Option<RawTarget>,
 }
 
-#[derive(Deserialize)]
+/// A target as written in a catalogue or an API body, before validation.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawTarget {
+pub struct RawTarget {
     year: Option<u16>,
     value: Option<f64>,
     comparator: String,
@@ -207,6 +210,31 @@ fn build(
     header: &Header,
     units: &UnitRegistry,
 ) -> Result<(Indicator, Option<Target>), DomainError> {
+    build_indicator(r, &header.document, header.year, units)
+}
+
+/// Validates a raw target for `year` (when the raw one names none).
+pub fn build_target(t: RawTarget, year: u16) -> Result<Target, DomainError> {
+    let t = Target {
+        year: t.year.unwrap_or(year),
+        value: t.value,
+        comparator: t.comparator.parse()?,
+        tolerance: t.tolerance,
+        upper: t.upper,
+        baseline: t.baseline,
+    };
+    t.validate()?;
+    Ok(t)
+}
+
+/// Validates a raw indicator: ids, enums, units (resolved to canonical names), source
+/// and optional target. Used by the catalogue loader and by `PUT /v1/indicators/{id}`.
+pub fn build_indicator(
+    r: RawIndicator,
+    default_document: &str,
+    default_year: u16,
+    units: &UnitRegistry,
+) -> Result<(Indicator, Option<Target>), DomainError> {
     let lead_units = canonical_units(units, "lead_units", &r.lead_units)?;
     let co_units: Vec<String> = canonical_units(units, "co_units", &r.co_units)?
         .into_iter()
@@ -224,7 +252,10 @@ fn build(
         lead_units,
         co_units,
         source: Source {
-            document: r.source.document.unwrap_or_else(|| header.document.clone()),
+            document: r
+                .source
+                .document
+                .unwrap_or_else(|| default_document.to_string()),
             section: r.source.section,
             quote: r.source.quote,
         },
@@ -235,18 +266,7 @@ fn build(
     ind.validate()?;
     let target = r
         .target
-        .map(|t| -> Result<Target, DomainError> {
-            let t = Target {
-                year: t.year.unwrap_or(header.year),
-                value: t.value,
-                comparator: t.comparator.parse()?,
-                tolerance: t.tolerance,
-                upper: t.upper,
-                baseline: t.baseline,
-            };
-            t.validate().map_err(|e| e.within("target"))?;
-            Ok(t)
-        })
+        .map(|t| build_target(t, default_year).map_err(|e| e.within("target")))
         .transpose()?;
     Ok((ind, target))
 }

@@ -43,6 +43,17 @@ enum Command {
         /// Bound on sled's page cache, in MiB.
         #[arg(long, default_value_t = DEFAULT_CACHE_MB)]
         cache_mb: u64,
+        /// Require a token (any role) for reads too. Reads are public by default.
+        #[arg(long)]
+        private: bool,
+    },
+    /// Create, list or revoke API tokens (with the server stopped; while it runs, use
+    /// POST /v1/tokens).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        #[arg(long, default_value = "./zhibiao-data", global = true)]
+        db: PathBuf,
     },
     /// Load a catalogue TOML file (indicators, targets, units) into the store.
     Import {
@@ -66,12 +77,44 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum TokenAction {
+    /// Create a token and print its secret once.
+    Create {
+        /// admin, submitter or reader.
+        #[arg(long)]
+        role: String,
+        /// A unit the submitter writes for (repeat for several); 县统计局 writes all.
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// A name for the token, e.g. kgj.
+        #[arg(long)]
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens (names, roles and units; never secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by name.
+    Revoke { name: String },
+}
+
 /// Runs the command line.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     let result = match cli.command {
-        Command::Serve { db, addr, cache_mb } => serve(&db, addr, cache_mb),
+        Command::Serve {
+            db,
+            addr,
+            cache_mb,
+            private,
+        } => serve(&db, addr, cache_mb, private),
+        Command::Token { action, db } => token(&db, action),
         Command::Import { file, db } => import(&file, &db),
         Command::Attainment {
             as_of,
@@ -104,7 +147,7 @@ fn open(db: &Path) -> Result<Store, Box<dyn std::error::Error>> {
     Ok(Store::open(db, DEFAULT_CACHE_MB * 1024 * 1024)?)
 }
 
-fn serve(db: &Path, addr: SocketAddr, cache_mb: u64) -> CliResult {
+fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, private: bool) -> CliResult {
     let store = Store::open(db, cache_mb * 1024 * 1024)?;
     if !store.is_seeded()? {
         let cat = Catalogue::builtin()?;
@@ -123,14 +166,16 @@ fn serve(db: &Path, addr: SocketAddr, cache_mb: u64) -> CliResult {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        if !local.ip().is_loopback() {
-            tracing::warn!(%local, "listening on a non-loopback address: reads are public");
+        if !local.ip().is_loopback() && !private {
+            tracing::warn!(%local, "listening on a non-loopback address while reads are public; add --private to require tokens for reads");
         }
         tracing::info!(db = %db.display(), "zhibiao listening on http://{local}");
         // One line on stdout, for scripts that start the server on port 0.
         println!("zhibiao listening on http://{local}");
         let _ = std::io::stdout().flush();
-        api::serve(Ctx::new(store.clone()), listener, shutdown_signal()).await;
+        let mut ctx = Ctx::new(store.clone());
+        ctx.private = private;
+        api::serve(ctx, listener, shutdown_signal()).await;
         store.flush()?;
         tracing::info!("stopped; store flushed");
         Ok::<(), Box<dyn std::error::Error>>(())
@@ -218,6 +263,69 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
+fn token(db: &Path, action: TokenAction) -> CliResult {
+    use crate::api::tokens::{mint, parse_role, resolve_units, valid_name};
+    let store = open(db)?;
+    match action {
+        TokenAction::Create {
+            role,
+            units,
+            name,
+            json,
+        } => {
+            valid_name(&name)?;
+            let role = parse_role(&role)?;
+            let units = resolve_units(&store.units()?, role, &units)?;
+            let (tok, secret) = mint(&name, role, units, Utc::now());
+            store.put_token(&tok, false)?;
+            store.flush()?;
+            if json {
+                let out = serde_json::json!({"token": secret, "name": tok.name, "role": tok.role, "units": tok.units});
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("{secret}");
+                eprintln!(
+                    "created {} token '{}'{}; the secret above is shown only once",
+                    role.as_str(),
+                    tok.name,
+                    if tok.units.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" for {}", tok.units.join("、"))
+                    }
+                );
+            }
+        }
+        TokenAction::List { json } => {
+            let tokens = store.tokens()?;
+            if json {
+                let views: Vec<_> = tokens
+                    .iter()
+                    .map(crate::api::tokens::TokenView::from)
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&views)?);
+            } else {
+                for t in tokens {
+                    println!(
+                        "{:<24} {:<10} {}",
+                        t.name,
+                        t.role.as_str(),
+                        t.units.join("、")
+                    );
+                }
+            }
+        }
+        TokenAction::Revoke { name } => match store.revoke_token(&name)? {
+            Some(_) => {
+                store.flush()?;
+                println!("revoked '{name}'");
+            }
+            None => return Err(format!("no token named '{name}'").into()),
+        },
+    }
+    Ok(())
+}
+
 fn import(file: &Path, db: &Path) -> CliResult {
     let cat = Catalogue::load(file)?;
     let store = open(db)?;
@@ -243,7 +351,7 @@ fn attainment(db: &Path, as_of: Option<&str>, battle: Option<&str>, json: bool) 
         None => api::default_as_of(&store)?
             .ok_or("the store holds no readings and no targets; give --as-of")?,
     };
-    let rows: Vec<_> = api::evaluate_all(&store, as_of)?
+    let rows: Vec<_> = api::evaluate_all(&store, as_of, None)?
         .into_iter()
         .filter(|(i, _)| battle.is_none_or(|b| i.battle == b))
         .collect();
@@ -256,7 +364,7 @@ fn attainment(db: &Path, as_of: Option<&str>, battle: Option<&str>, json: bool) 
             as_of,
             year: as_of.year(),
             count: views.len(),
-            attainment: views,
+            attainment: &views,
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());

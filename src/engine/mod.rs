@@ -6,6 +6,8 @@
 //! property tests drive the engine directly. The formulas, with worked examples, are in
 //! `docs/methodology.md`; the two must stay in step.
 
+pub mod alerts;
+
 use serde::Serialize;
 
 use crate::domain::{Comparator, Direction, Indicator, IndicatorId, Kind, Period, Target};
@@ -98,6 +100,20 @@ pub struct Attainment {
     pub required_rest_of_year: Option<f64>,
     pub projection: Option<f64>,
     pub status: Status,
+}
+
+/// Rounds a derived figure to 10 decimal places, so that 7.2 − 8 answers −0.8 rather
+/// than −0.7999999999999998. Statuses are decided on the unrounded figures; only
+/// answers are rounded.
+pub fn tidy(x: Option<f64>) -> Option<f64> {
+    x.map(|v| {
+        let r = (v * 1e10).round() / 1e10;
+        if r == 0.0 {
+            0.0
+        } else {
+            r
+        }
+    })
 }
 
 /// The latest reading of `year` at or before `as_of`. Readings after `as_of` are

@@ -8,6 +8,8 @@
 //! | `readings` | `id 0x00 year:u16 month:u8` | `Reading` |
 //! | `revisions` | `id 0x00 year:u16 month:u8 seq:u64` | empty (points at `audit/seq`) |
 //! | `withdrawn` | `id 0x00 year:u16 month:u8` | last revision number of a withdrawn reading |
+//! | `target_history` | `id 0x00 year:u16 seq:u64` | empty (points at `audit/seq`) |
+//! | `idempotency` | `token name 0x00 Idempotency-Key` | the stored answer |
 //! | `by_period` | `year:u16 month:u8 id` | empty |
 //! | `audit` | `seq:u64` | `AuditRecord` |
 //! | `tokens` | `name` | `Token` |
@@ -33,6 +35,12 @@ pub fn series_prefix(id: &IndicatorId) -> Vec<u8> {
 pub fn target(id: &IndicatorId, year: u16) -> Vec<u8> {
     let mut k = series_prefix(id);
     k.extend_from_slice(&year.to_be_bytes());
+    k
+}
+
+pub fn target_history(id: &IndicatorId, year: u16, seq: u64) -> Vec<u8> {
+    let mut k = target(id, year);
+    k.extend_from_slice(&seq.to_be_bytes());
     k
 }
 

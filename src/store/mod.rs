@@ -116,6 +116,8 @@ struct Inner {
     readings: Tree,
     revisions: Tree,
     withdrawn: Tree,
+    target_history: Tree,
+    idempotency: Tree,
     by_period: Tree,
     audit: Tree,
     tokens: Tree,
@@ -175,6 +177,8 @@ impl Store {
             readings: t("readings")?,
             revisions: t("revisions")?,
             withdrawn: t("withdrawn")?,
+            target_history: t("target_history")?,
+            idempotency: t("idempotency")?,
             by_period: t("by_period")?,
             audit: t("audit")?,
             tokens: t("tokens")?,
@@ -315,12 +319,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
         let i = &self.inner;
-        (&i.indicators, &i.targets, &i.audit)
-            .transaction(|(indicators, targets, audit)| {
+        (&i.indicators, &i.targets, &i.target_history, &i.audit)
+            .transaction(|(indicators, targets, history, audit)| {
                 if indicators.get(keys::indicator(id))?.is_none() {
                     return abort(StoreError::UnknownIndicator(id.clone()));
                 }
-                put_target_tx(targets, audit, id, target, actor, now)
+                put_target_tx(targets, history, audit, id, target, actor, now)
             })
             .map_err(tx_err)
     }
@@ -341,8 +345,15 @@ impl Store {
             .iter()
             .map(|u| Ok((u.name.clone(), codec::encode(u)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        (&i.indicators, &i.targets, &i.audit, &i.units, &i.meta)
-            .transaction(|(indicators, targets, audit, units, meta)| {
+        (
+            &i.indicators,
+            &i.targets,
+            &i.target_history,
+            &i.audit,
+            &i.units,
+            &i.meta,
+        )
+            .transaction(|(indicators, targets, history, audit, units, meta)| {
                 let mut report = ImportReport::default();
                 for (name, bytes) in &unit_rows {
                     units.insert(name.as_bytes(), bytes.clone())?;
@@ -354,7 +365,7 @@ impl Store {
                         Outcome::Unchanged => report.indicators_unchanged += 1,
                     }
                     if let Some(t) = target {
-                        match put_target_tx(targets, audit, &ind.id, t, actor, now)? {
+                        match put_target_tx(targets, history, audit, &ind.id, t, actor, now)? {
                             Outcome::Unchanged => {}
                             _ => report.targets_written += 1,
                         }
@@ -378,8 +389,28 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(Outcome, Reading), StoreError> {
+        let rows = [BatchRow {
+            indicator: id.clone(),
+            period,
+            input: input.clone(),
+        }];
+        let (mut out, _) = self.put_readings(&rows, actor, now, None)?;
+        Ok(out.remove(0))
+    }
+
+    /// Records many readings in ONE transaction: all of them land, or none do.
+    ///
+    /// With `idempotency = Some((key, answer))`, the answer is stored under the key in
+    /// the same transaction, so a retry can be answered without writing twice. If the
+    /// key is already taken, nothing is written and the stored answer is returned.
+    pub fn put_readings(
+        &self,
+        rows: &[BatchRow],
+        actor: &str,
+        now: DateTime<Utc>,
+        idempotency: Option<Idempotency<'_>>,
+    ) -> Result<BatchResult, StoreError> {
         let i = &self.inner;
-        let rkey = keys::reading(id, period);
         (
             &i.indicators,
             &i.readings,
@@ -387,56 +418,39 @@ impl Store {
             &i.by_period,
             &i.audit,
             &i.withdrawn,
+            &i.idempotency,
         )
             .transaction(
-                |(indicators, readings, revisions, by_period, audit, withdrawn)| {
-                    if indicators.get(keys::indicator(id))?.is_none() {
-                        return abort(StoreError::UnknownIndicator(id.clone()));
-                    }
-                    let old: Option<Reading> = readings.get(&rkey)?.map(|v| dec(&v)).transpose()?;
-                    if let Some(old) = &old {
-                        if old.same_as(input) {
-                            return Ok((Outcome::Unchanged, old.clone()));
+                |(indicators, readings, revisions, by_period, audit, withdrawn, idem)| {
+                    if let Some((key, _)) = idempotency {
+                        if let Some(stored) = idem.get(key)? {
+                            return Ok((Vec::new(), Some(stored.to_vec())));
                         }
                     }
-                    // After a withdrawal, numbering goes on from the withdrawn revision.
-                    let last_withdrawn: u32 = match withdrawn.remove(rkey.as_slice())? {
-                        Some(v) => dec(&v)?,
-                        None => 0,
-                    };
-                    let new = Reading {
-                        value: input.value,
-                        status: input.status,
-                        note: input.note.clone(),
-                        form: input.form,
-                        recorded_at: now,
-                        recorded_by: actor.to_string(),
-                        revision: old.as_ref().map_or(last_withdrawn, |o| o.revision) + 1,
-                    };
-                    readings.insert(rkey.as_slice(), enc(&new)?)?;
-                    by_period.insert(keys::by_period(period, id), &[])?;
-                    let seq = audit_tx(
+                    let trees = ReadingTrees {
+                        indicators,
+                        readings,
+                        revisions,
+                        by_period,
                         audit,
-                        actor,
-                        now,
-                        None,
-                        Change::Reading {
-                            indicator: id.clone(),
-                            period,
-                            old: old.clone(),
-                            new: Some(new.clone()),
-                        },
-                    )?;
-                    revisions.insert(keys::revision(id, period, seq), &[])?;
-                    let outcome = if old.is_some() {
-                        Outcome::Replaced
-                    } else {
-                        Outcome::Created
+                        withdrawn,
                     };
-                    Ok((outcome, new))
+                    let mut out = Vec::with_capacity(rows.len());
+                    for r in rows {
+                        out.push(put_reading_tx(&trees, r, actor, now)?);
+                    }
+                    if let Some((key, answer)) = idempotency {
+                        idem.insert(key, answer(&out))?;
+                    }
+                    Ok((out, None))
                 },
             )
             .map_err(tx_err)
+    }
+
+    /// The answer stored under an idempotency key, if any.
+    pub fn idempotent_answer(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.inner.idempotency.get(key)?.map(|v| v.to_vec()))
     }
 
     /// Withdraws a reading (sent to the wrong period or indicator). The history keeps
@@ -575,6 +589,74 @@ impl Store {
             .collect()
     }
 
+    // ── vintages ───────────────────────────────────────────────────────────
+
+    /// One indicator's readings as the store stood at `at`, from `from` to `to`: for
+    /// each period, the value of its last change made at or before `at` (withdrawn
+    /// readings are absent). Built from the audit trail, the way ALFRED serves vintages.
+    pub fn readings_as_known_at(
+        &self,
+        id: &IndicatorId,
+        from: Option<Period>,
+        to: Option<Period>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(Period, Reading)>, StoreError> {
+        let mut latest: std::collections::BTreeMap<Period, Option<Reading>> = Default::default();
+        for kv in self.inner.revisions.scan_prefix(keys::series_prefix(id)) {
+            let (k, _) = kv?;
+            let Some(seq) = keys::seq_of_revision_key(&k) else {
+                continue;
+            };
+            let Some(v) = self.inner.audit.get(keys::audit(seq))? else {
+                continue;
+            };
+            let rec: AuditRecord = codec::decode(&v)?;
+            if rec.at > at {
+                continue;
+            }
+            if let Change::Reading { period, new, .. } = rec.change {
+                if from.is_none_or(|f| period >= f) && to.is_none_or(|t| period <= t) {
+                    // Keys are in period then sequence order: the last one seen wins.
+                    latest.insert(period, new);
+                }
+            }
+        }
+        Ok(latest
+            .into_iter()
+            .filter_map(|(p, r)| r.map(|r| (p, r)))
+            .collect())
+    }
+
+    /// One year's target as it stood at `at`.
+    pub fn target_as_known_at(
+        &self,
+        id: &IndicatorId,
+        year: u16,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Target>, StoreError> {
+        let mut out = None;
+        for kv in self
+            .inner
+            .target_history
+            .scan_prefix(keys::target(id, year))
+        {
+            let (k, _) = kv?;
+            let Some(seq) = keys::seq_of_revision_key(&k) else {
+                continue;
+            };
+            let Some(v) = self.inner.audit.get(keys::audit(seq))? else {
+                continue;
+            };
+            let rec: AuditRecord = codec::decode(&v)?;
+            if rec.at <= at {
+                if let Change::Target { new, .. } = rec.change {
+                    out = new;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     // ── tokens ─────────────────────────────────────────────────────────────
 
     /// The token whose secret hashes to `hash`, if any.
@@ -596,6 +678,30 @@ impl Store {
             .get(name.as_bytes())?
             .map(|v| codec::decode(&v))
             .transpose()
+    }
+
+    /// Every token, by name (hashes included; callers must not show them).
+    pub fn tokens(&self) -> Result<Vec<Token>, StoreError> {
+        self.inner
+            .tokens
+            .iter()
+            .map(|kv| codec::decode(&kv?.1))
+            .collect()
+    }
+
+    /// Revokes a token. Returns it, or `None` when no token has that name.
+    pub fn revoke_token(&self, name: &str) -> Result<Option<Token>, StoreError> {
+        let i = &self.inner;
+        (&i.tokens, &i.token_hashes)
+            .transaction(|(tokens, hashes)| {
+                let Some(old) = tokens.remove(name.as_bytes())? else {
+                    return Ok(None);
+                };
+                let old: Token = dec(&old)?;
+                hashes.remove(old.hash_bytes().as_slice())?;
+                Ok(Some(old))
+            })
+            .map_err(tx_err)
     }
 
     /// Stores a token, replacing one of the same name when `replace` is set.
@@ -625,6 +731,87 @@ pub struct ImportReport {
     pub indicators_replaced: usize,
     pub indicators_unchanged: usize,
     pub targets_written: usize,
+}
+
+/// What each row of a batch did, in order.
+pub type RowOutcomes = Vec<(Outcome, Reading)>;
+
+/// The rows' outcomes, or, when the idempotency key was already taken, the answer
+/// stored under it (and nothing written).
+pub type BatchResult = (RowOutcomes, Option<Vec<u8>>);
+
+/// An idempotency key and the function that renders the answer to store under it.
+pub type Idempotency<'a> = (&'a [u8], &'a dyn Fn(&[(Outcome, Reading)]) -> Vec<u8>);
+
+/// One row of a batch, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRow {
+    pub indicator: IndicatorId,
+    pub period: Period,
+    pub input: ReadingInput,
+}
+
+struct ReadingTrees<'a> {
+    indicators: &'a TransactionalTree,
+    readings: &'a TransactionalTree,
+    revisions: &'a TransactionalTree,
+    by_period: &'a TransactionalTree,
+    audit: &'a TransactionalTree,
+    withdrawn: &'a TransactionalTree,
+}
+
+fn put_reading_tx(
+    t: &ReadingTrees<'_>,
+    row: &BatchRow,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> TxResult<(Outcome, Reading)> {
+    let (id, period, input) = (&row.indicator, row.period, &row.input);
+    if t.indicators.get(keys::indicator(id))?.is_none() {
+        return abort(StoreError::UnknownIndicator(id.clone()));
+    }
+    let rkey = keys::reading(id, period);
+    let old: Option<Reading> = t.readings.get(&rkey)?.map(|v| dec(&v)).transpose()?;
+    if let Some(old) = &old {
+        if old.same_as(input) {
+            return Ok((Outcome::Unchanged, old.clone()));
+        }
+    }
+    // After a withdrawal, numbering goes on from the withdrawn revision.
+    let last_withdrawn: u32 = match t.withdrawn.remove(rkey.as_slice())? {
+        Some(v) => dec(&v)?,
+        None => 0,
+    };
+    let new = Reading {
+        value: input.value,
+        status: input.status,
+        note: input.note.clone(),
+        form: input.form,
+        recorded_at: now,
+        recorded_by: actor.to_string(),
+        revision: old.as_ref().map_or(last_withdrawn, |o| o.revision) + 1,
+    };
+    t.readings.insert(rkey.as_slice(), enc(&new)?)?;
+    t.by_period.insert(keys::by_period(period, id), &[])?;
+    let seq = audit_tx(
+        t.audit,
+        actor,
+        now,
+        None,
+        Change::Reading {
+            indicator: id.clone(),
+            period,
+            old: old.clone(),
+            new: Some(new.clone()),
+        },
+    )?;
+    t.revisions.insert(keys::revision(id, period, seq), &[])?;
+    let outcome = if old.is_some() {
+        Outcome::Replaced
+    } else {
+        Outcome::Created
+    };
+    Ok((outcome, new))
 }
 
 fn audit_tx(
@@ -681,6 +868,7 @@ fn put_indicator_tx(
 
 fn put_target_tx(
     targets: &TransactionalTree,
+    history: &TransactionalTree,
     audit: &TransactionalTree,
     id: &IndicatorId,
     target: &Target,
@@ -698,7 +886,7 @@ fn put_target_tx(
     } else {
         Outcome::Created
     };
-    audit_tx(
+    let seq = audit_tx(
         audit,
         actor,
         now,
@@ -710,5 +898,6 @@ fn put_target_tx(
             new: Some(target.clone()),
         },
     )?;
+    history.insert(keys::target_history(id, target.year, seq), &[])?;
     Ok(outcome)
 }

@@ -1,0 +1,399 @@
+//! Attainment, alerts (with ETag polling and a Server-Sent Events stream) and the
+//! monthly-bulletin summary.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio_stream::wrappers::BroadcastStream;
+use warp::http::StatusCode;
+use warp::Filter;
+
+use super::input::Query;
+use super::views::{AttainmentList, AttainmentView};
+use super::{
+    error, etag, evaluate_all, evaluate_one, json, list_reply, load_indicator, not_modified,
+    not_modified_response, parse_id, parse_known_at, parse_status, req, resolve_as_of, wants_csv,
+    with_ctx, with_etag, ApiError, Ctx, Req, Resp,
+};
+use crate::domain::{Battle, Period};
+use crate::engine::alerts::{self, Alert, Severity};
+use crate::store::Store;
+
+/// GET /v1/indicators/:id/attainment?as_of=&as_known_at=
+pub fn one(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String / "attainment")
+        .and(warp::get())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|id: String, req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let id = parse_id(&id)?;
+                    let q = Query::parse(&req.query, &["as_of", "as_known_at"])?;
+                    let as_of = q.value::<Period>("as_of")?;
+                    let known_at = parse_known_at(&q)?;
+                    ctx.blocking(move |s| {
+                        let ind = load_indicator(s, &id)?;
+                        let as_of = resolve_as_of(s, as_of)?;
+                        let a = evaluate_one(s, &ind, as_of, known_at)?;
+                        Ok(json(StatusCode::OK, &AttainmentView::new(&ind, &a)))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// Filters shared by the catalogue-wide routes.
+struct Filters {
+    as_of: Option<Period>,
+    known_at: Option<DateTime<Utc>>,
+    battle: Option<Battle>,
+    lead_unit: Option<String>,
+}
+
+impl Filters {
+    fn parse(q: &Query) -> Result<Filters, ApiError> {
+        Ok(Filters {
+            as_of: q.value::<Period>("as_of")?,
+            known_at: parse_known_at(q)?,
+            battle: q.value::<Battle>("battle")?,
+            lead_unit: q.get("lead_unit").map(str::to_string),
+        })
+    }
+
+    /// The canonical lead unit asked for.
+    fn lead(&self, s: &Store) -> Result<Option<String>, ApiError> {
+        let units = s.units()?;
+        Ok(self
+            .lead_unit
+            .as_deref()
+            .map(|u| units.resolve(u).to_string()))
+    }
+
+    fn keeps(&self, ind: &crate::domain::Indicator, lead: &Option<String>) -> bool {
+        self.battle.is_none_or(|b| ind.battle == b)
+            && lead.as_ref().is_none_or(|u| ind.lead_units.contains(u))
+    }
+}
+
+/// Answers 304 when the store has not changed since the client's copy.
+fn cached(s: &Store, req: &Req, route: &str) -> Result<(String, Option<Resp>), ApiError> {
+    let tag = etag(s.change_seq()?, route, &req.query);
+    let hit = not_modified(req, &tag).then(|| not_modified_response(&tag));
+    Ok((tag, hit))
+}
+
+/// GET /v1/attainment?as_of=&as_known_at=&battle=&lead_unit=&status=&format=
+pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "attainment")
+        .and(warp::get())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(
+                        &req.query,
+                        &[
+                            "as_of",
+                            "as_known_at",
+                            "battle",
+                            "lead_unit",
+                            "status",
+                            "format",
+                        ],
+                    )?;
+                    let f = Filters::parse(&q)?;
+                    let status = q.get("status").map(parse_status).transpose()?;
+                    let csv = wants_csv(&q, &req)?;
+                    ctx.blocking(move |s| {
+                        let (tag, hit) = cached(s, &req, "attainment")?;
+                        if let Some(r) = hit {
+                            return Ok(r);
+                        }
+                        let as_of = resolve_as_of(s, f.as_of)?;
+                        let lead = f.lead(s)?;
+                        let rows = evaluate_all(s, as_of, f.known_at)?;
+                        let views: Vec<_> = rows
+                            .iter()
+                            .filter(|(i, a)| {
+                                f.keeps(i, &lead) && status.is_none_or(|st| a.status == st)
+                            })
+                            .map(|(i, a)| AttainmentView::new(i, a))
+                            .collect();
+                        let body = AttainmentList {
+                            as_of,
+                            year: as_of.year(),
+                            count: views.len(),
+                            attainment: &views,
+                        };
+                        Ok(with_etag(list_reply(csv, &body, &views)?, &tag))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// The answer of `GET /v1/alerts`.
+#[derive(Debug, Serialize)]
+pub struct AlertList {
+    pub as_of: Period,
+    pub count: usize,
+    pub alerts: Vec<Alert>,
+}
+
+/// Every alert at `as_of` (or the default), worst first.
+pub fn compute_alerts(
+    s: &Store,
+    as_of: Option<Period>,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<(Period, Vec<Alert>), ApiError> {
+    let as_of = resolve_as_of(s, as_of)?;
+    let year = as_of.year();
+    let mut out = Vec::new();
+    for ind in s.indicators()? {
+        let (target, values) = match known_at {
+            None => (s.target(&ind.id, year)?, s.year_values(&ind.id, year)?),
+            Some(at) => (
+                s.target_as_known_at(&ind.id, year, at)?,
+                s.readings_as_known_at(
+                    &ind.id,
+                    Period::new(year, 1).ok(),
+                    Period::new(year, 12).ok(),
+                    at,
+                )?
+                .into_iter()
+                .map(|(p, r)| (p, r.value))
+                .collect(),
+            ),
+        };
+        if let Some(a) = alerts::alert(&ind, target.as_ref(), &values, as_of) {
+            out.push(a);
+        }
+    }
+    alerts::sort_worst_first(&mut out);
+    Ok((as_of, out))
+}
+
+/// GET /v1/alerts?as_of=&as_known_at=&severity=&battle=&lead_unit=&format=
+///
+/// Answers carry an `ETag`; `If-None-Match` gets a 304 with no body until any write
+/// is accepted, so dashboards can poll every few seconds for almost nothing.
+pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "alerts")
+        .and(warp::get())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(
+                        &req.query,
+                        &[
+                            "as_of",
+                            "as_known_at",
+                            "severity",
+                            "battle",
+                            "lead_unit",
+                            "format",
+                        ],
+                    )?;
+                    let f = Filters::parse(&q)?;
+                    let severity = q.value::<Severity>("severity")?;
+                    let csv = wants_csv(&q, &req)?;
+                    ctx.blocking(move |s| {
+                        let (tag, hit) = cached(s, &req, "alerts")?;
+                        if let Some(r) = hit {
+                            return Ok(r);
+                        }
+                        let lead = f.lead(s)?;
+                        let (as_of, all) = compute_alerts(s, f.as_of, f.known_at)?;
+                        let inds: BTreeMap<_, _> = s
+                            .indicators()?
+                            .into_iter()
+                            .map(|i| (i.id.clone(), i))
+                            .collect();
+                        let alerts: Vec<Alert> = all
+                            .into_iter()
+                            .filter(|a| {
+                                severity.is_none_or(|sv| a.severity == sv)
+                                    && inds.get(&a.indicator).is_some_and(|i| f.keeps(i, &lead))
+                            })
+                            .collect();
+                        let body = AlertList {
+                            as_of,
+                            count: alerts.len(),
+                            alerts,
+                        };
+                        Ok(with_etag(list_reply(csv, &body, &body.alerts)?, &tag))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// One event of the alert stream.
+#[derive(Debug, Serialize)]
+struct AlertEvent<'a> {
+    /// `raised`, `changed` or `cleared`.
+    change: &'static str,
+    as_of: Period,
+    indicator: &'a str,
+    alert: Option<&'a Alert>,
+}
+
+/// The difference between two alert sets, as stream events.
+fn diff(
+    as_of: Period,
+    old: &BTreeMap<String, Alert>,
+    new: &BTreeMap<String, Alert>,
+) -> Vec<warp::sse::Event> {
+    let mut out = Vec::new();
+    let mut push = |change: &'static str, id: &str, alert: Option<&Alert>| {
+        let ev = AlertEvent {
+            change,
+            as_of,
+            indicator: id,
+            alert,
+        };
+        if let Ok(e) = warp::sse::Event::default().event(change).json_data(&ev) {
+            out.push(e);
+        }
+    };
+    for (id, a) in new {
+        match old.get(id) {
+            None => push("raised", id, Some(a)),
+            Some(o) if o != a => push("changed", id, Some(a)),
+            Some(_) => {}
+        }
+    }
+    for id in old.keys().filter(|id| !new.contains_key(*id)) {
+        push("cleared", id, None);
+    }
+    out
+}
+
+fn alert_map(s: &Store, as_of: Option<Period>) -> (Option<Period>, BTreeMap<String, Alert>) {
+    match compute_alerts(s, as_of, None) {
+        Ok((p, list)) => (
+            Some(p),
+            list.into_iter()
+                .map(|a| (a.indicator.to_string(), a))
+                .collect(),
+        ),
+        Err(_) => (None, BTreeMap::new()),
+    }
+}
+
+/// GET /v1/alerts/stream?as_of=
+///
+/// Server-Sent Events: first a `snapshot` event with the current alerts, then one
+/// `raised`, `changed` or `cleared` event each time a durable write changes an alert.
+/// Without `as_of`, each evaluation uses the default `as_of` at that moment.
+pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "alerts" / "stream")
+        .and(warp::get())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(&req.query, &["as_of"])?;
+                    let as_of = q.value::<Period>("as_of")?;
+                    let rx = ctx.changes.subscribe();
+                    let (first_as_of, first) = {
+                        let s = ctx.store.clone();
+                        tokio::task::spawn_blocking(move || alert_map(&s, as_of))
+                            .await
+                            .map_err(ApiError::internal)?
+                    };
+                    let first_as_of = first_as_of.ok_or_else(|| {
+                        ApiError::Unprocessable(
+                            "the store holds no readings and no targets; give as_of".into(),
+                        )
+                    })?;
+                    let snapshot =
+                        warp::sse::Event::default()
+                            .event("snapshot")
+                            .json_data(&AlertList {
+                                as_of: first_as_of,
+                                count: first.len(),
+                                alerts: first.values().cloned().collect(),
+                            });
+                    let store = ctx.store.clone();
+                    let state = std::sync::Arc::new(tokio::sync::Mutex::new(first));
+                    let updates = BroadcastStream::new(rx).then(move |_| {
+                        let store = store.clone();
+                        let state = state.clone();
+                        async move {
+                            let (p, now) =
+                                tokio::task::spawn_blocking(move || alert_map(&store, as_of))
+                                    .await
+                                    .unwrap_or((None, BTreeMap::new()));
+                            let mut prev = state.lock().await;
+                            let events = match p {
+                                Some(p) => diff(p, &prev, &now),
+                                None => Vec::new(),
+                            };
+                            *prev = now;
+                            futures_util::stream::iter(events.into_iter().map(Ok::<_, Infallible>))
+                        }
+                    });
+                    let events =
+                        futures_util::stream::iter(snapshot.into_iter().map(Ok::<_, Infallible>))
+                            .chain(updates.flatten());
+                    let reply = warp::sse::reply(
+                        warp::sse::keep_alive()
+                            .interval(Duration::from_secs(15))
+                            .stream(events),
+                    );
+                    Ok(warp::Reply::into_response(reply))
+                }
+                .await,
+            )
+        })
+}
+
+/// GET /v1/summary?as_of=&as_known_at=
+///
+/// Per battle and per lead unit: counts by status and the lagging indicators, the
+/// shape of the monthly bulletin (月通报).
+pub fn summary(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "summary")
+        .and(warp::get())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(&req.query, &["as_of", "as_known_at"])?;
+                    let as_of = q.value::<Period>("as_of")?;
+                    let known_at = parse_known_at(&q)?;
+                    ctx.blocking(move |s| {
+                        let (tag, hit) = cached(s, &req, "summary")?;
+                        if let Some(r) = hit {
+                            return Ok(r);
+                        }
+                        let as_of = resolve_as_of(s, as_of)?;
+                        let rows = evaluate_all(s, as_of, known_at)?;
+                        Ok(with_etag(
+                            json(StatusCode::OK, &alerts::summary(as_of, &rows)),
+                            &tag,
+                        ))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}

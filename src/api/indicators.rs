@@ -1,0 +1,281 @@
+//! Indicator definitions and targets.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use warp::http::StatusCode;
+use warp::Filter;
+
+use super::input::{body_bytes, require_json, Query};
+use super::views::{IndicatorView, TargetView};
+use super::{
+    error, json, list_reply, load_indicator, parse_id, req, require_admin, wants_csv, with_ctx,
+    ApiError, Ctx, Req, Resp, MAX_BODY,
+};
+use crate::catalogue::{build_indicator, build_target, RawIndicator, RawTarget};
+use crate::domain::{Battle, Indicator, Target};
+use crate::store::{Outcome, Store};
+
+/// GET /v1/indicators?battle=&lead_unit=&format=
+pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "indicators")
+        .and(warp::get())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(&req.query, &["battle", "lead_unit", "format"])?;
+                    let battle = q.value::<Battle>("battle")?;
+                    let lead_unit = q.get("lead_unit").map(str::to_string);
+                    let csv = wants_csv(&q, &req)?;
+                    ctx.blocking(move |s| {
+                        let units = s.units()?;
+                        let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
+                        let year = super::default_as_of(s)?.map(|p| p.year());
+                        let list = s.indicators()?;
+                        let mut out = Vec::new();
+                        for ind in list.iter().filter(|i| {
+                            battle.is_none_or(|b| i.battle == b)
+                                && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
+                        }) {
+                            out.push(view(s, ind, year)?);
+                        }
+                        list_reply(csv, &out, &out)
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// GET /v1/indicators/:id
+pub fn get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String)
+        .and(warp::get())
+        .and(with_ctx(ctx))
+        .then(|id: String, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let id = parse_id(&id)?;
+                    ctx.blocking(move |s| {
+                        let ind = load_indicator(s, &id)?;
+                        let year = super::default_as_of(s)?.map(|p| p.year());
+                        Ok(json(StatusCode::OK, &view(s, &ind, year)?))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// An indicator with its current target: the one for the year of the default `as_of`,
+/// else its latest.
+pub(super) fn view<'a>(
+    s: &Store,
+    ind: &'a Indicator,
+    year: Option<u16>,
+) -> Result<IndicatorView<'a>, ApiError> {
+    let targets = s.targets(&ind.id)?;
+    let current: Option<&Target> = year
+        .and_then(|y| targets.iter().find(|t| t.year == y))
+        .or_else(|| targets.last());
+    Ok(IndicatorView {
+        indicator: ind,
+        battle_name: ind.battle.name_zh(),
+        target: current.map(|t| TargetView::new(ind, t)),
+        target_years: targets.iter().map(|t| t.year).collect(),
+    })
+}
+
+/// Names the field of a serde error message ("missing field `battle`").
+fn serde_field(msg: &str) -> String {
+    msg.split('`').nth(1).unwrap_or("body").to_string()
+}
+
+fn parse_json_body(ct: Option<&str>, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    require_json(ct)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("body", "the body is empty"));
+    }
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::invalid("body", "the body must be a JSON object"));
+    }
+    Ok(v)
+}
+
+#[derive(Serialize)]
+struct Written<'a, T: Serialize> {
+    outcome: Outcome,
+    #[serde(flatten)]
+    value: T,
+    #[serde(skip)]
+    _p: std::marker::PhantomData<&'a ()>,
+}
+
+/// PUT /v1/indicators/:id (admin)
+///
+/// Creates or replaces a definition. The body has the catalogue's fields (see
+/// `docs/catalogue.md`), in JSON; an optional `target` sets that year's target too.
+pub fn put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String)
+        .and(warp::put())
+        .and(req())
+        .and(body_bytes(MAX_BODY))
+        .and(with_ctx(ctx))
+        .then(
+            |id: String, req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
+                error::reply(put_handler(ctx, id, req, body).await)
+            },
+        )
+}
+
+async fn put_handler(
+    ctx: Ctx,
+    id: String,
+    req: Req,
+    body: Result<bytes::Bytes, ApiError>,
+) -> Result<Resp, ApiError> {
+    let token = require_admin(&ctx, req.authorization.clone()).await?;
+    let id = parse_id(&id)?;
+    Query::parse(&req.query, &[])?;
+    let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
+    let obj = v.as_object_mut().expect("checked object");
+    match obj.get("id") {
+        None => {
+            obj.insert("id".into(), id.as_str().into());
+        }
+        Some(serde_json::Value::String(s)) if s == id.as_str() => {}
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "id",
+                format!("the body's id {other} differs from the path's '{id}'"),
+            ))
+        }
+    }
+    let raw: RawIndicator = serde_json::from_value(v).map_err(|e| {
+        let msg = e.to_string();
+        ApiError::invalid(serde_field(&msg), msg)
+    })?;
+    let now: DateTime<Utc> = (ctx.clock)();
+    let (outcome, ind, target) = ctx
+        .blocking(move |s| {
+            let units = s.units()?;
+            // A target without a year belongs to the latest year that has targets.
+            let year = s
+                .latest_target_year()?
+                .unwrap_or_else(|| chrono::Datelike::year(&now).clamp(1990, 9999) as u16);
+            let (ind, target) = build_indicator(raw, "", year, &units)?;
+            if ind.source.document.is_empty() {
+                return Err(ApiError::invalid(
+                    "source.document",
+                    "source.document is required: the plan document the target comes from",
+                ));
+            }
+            let outcome = s.put_indicator(&ind, &token.name, now)?;
+            if let Some(t) = &target {
+                s.put_target(&ind.id, t, &token.name, now)?;
+            }
+            Ok((outcome, ind, target))
+        })
+        .await?;
+    ctx.commit().await?;
+    let status = if outcome == Outcome::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        outcome: Outcome,
+        indicator: &'a Indicator,
+        target: Option<TargetView>,
+    }
+    Ok(json(
+        status,
+        &Answer {
+            outcome,
+            indicator: &ind,
+            target: target.as_ref().map(|t| TargetView::new(&ind, t)),
+        },
+    ))
+}
+
+/// PUT /v1/indicators/:id/targets/:year (admin)
+///
+/// Sets one year's target, e.g. 2024's, without touching 2023's. Mid-year amendments
+/// are audited, and `as_known_at` answers with the target as it stood then.
+pub fn put_target(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String / "targets" / String)
+        .and(warp::put())
+        .and(req())
+        .and(body_bytes(MAX_BODY))
+        .and(with_ctx(ctx))
+        .then(
+            |id: String, year: String, req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
+                error::reply(put_target_handler(ctx, id, year, req, body).await)
+            },
+        )
+}
+
+async fn put_target_handler(
+    ctx: Ctx,
+    id: String,
+    year: String,
+    req: Req,
+    body: Result<bytes::Bytes, ApiError>,
+) -> Result<Resp, ApiError> {
+    let token = require_admin(&ctx, req.authorization.clone()).await?;
+    let id = parse_id(&id)?;
+    Query::parse(&req.query, &[])?;
+    let year: u16 = year
+        .parse()
+        .ok()
+        .filter(|y| (crate::domain::MIN_YEAR..=crate::domain::MAX_YEAR).contains(y))
+        .ok_or_else(|| ApiError::invalid("year", format!("'{year}' is not a year such as 2024")))?;
+    let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
+    let obj = v.as_object_mut().expect("checked object");
+    match obj.get("year") {
+        None => {}
+        Some(y) if y.as_u64() == Some(u64::from(year)) => {}
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "year",
+                format!("the body's year {other} differs from the path's {year}"),
+            ))
+        }
+    }
+    obj.remove("year");
+    let raw: RawTarget = serde_json::from_value(v).map_err(|e| {
+        let msg = e.to_string();
+        ApiError::invalid(serde_field(&msg), msg)
+    })?;
+    let target = build_target(raw, year)?;
+    let now = (ctx.clock)();
+    let (outcome, ind) = {
+        let target = target.clone();
+        ctx.blocking(move |s| {
+            let ind = load_indicator(s, &id)?;
+            let outcome = s.put_target(&ind.id, &target, &token.name, now)?;
+            Ok((outcome, ind))
+        })
+        .await?
+    };
+    ctx.commit().await?;
+    let status = if outcome == Outcome::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(
+        status,
+        &Written {
+            outcome,
+            value: TargetView::new(&ind, &target),
+            _p: std::marker::PhantomData,
+        },
+    ))
+}

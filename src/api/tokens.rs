@@ -1,0 +1,258 @@
+//! API tokens: admins create, list and revoke them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use warp::http::StatusCode;
+use warp::Filter;
+
+use super::input::{body_bytes, decode_segment, require_json, Query};
+use super::{
+    error, json, list_reply, req, require_admin, wants_csv, with_ctx, ApiError, Ctx, Req, Resp,
+    MAX_BODY,
+};
+use crate::domain::UnitRegistry;
+use crate::store::{hash_secret, new_secret, Role, Token};
+
+/// A token as listed: never its secret or hash.
+#[derive(Debug, Serialize)]
+pub struct TokenView<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub units: &'a [String],
+    pub created_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a Token> for TokenView<'a> {
+    fn from(t: &'a Token) -> Self {
+        TokenView {
+            name: &t.name,
+            role: t.role,
+            units: &t.units,
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// Checks a token name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
+pub fn valid_name(name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "name",
+            "a token name is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'",
+        ))
+    }
+}
+
+/// Parses a role word.
+pub fn parse_role(s: &str) -> Result<Role, ApiError> {
+    match s {
+        "admin" => Ok(Role::Admin),
+        "submitter" => Ok(Role::Submitter),
+        "reader" => Ok(Role::Reader),
+        other => Err(ApiError::invalid(
+            "role",
+            format!("'{other}' is not one of: admin, submitter, reader"),
+        )),
+    }
+}
+
+/// Resolves unit spellings to canonical names; a submitter needs at least one.
+pub fn resolve_units(
+    registry: &UnitRegistry,
+    role: Role,
+    units: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    for u in units {
+        let c = registry.canonical(u).ok_or_else(|| {
+            ApiError::invalid(
+                "units",
+                format!("'{u}' is not a known unit (see the units of GET /v1/indicators)"),
+            )
+        })?;
+        if !out.iter().any(|o| o == c) {
+            out.push(c.to_string());
+        }
+    }
+    match role {
+        Role::Submitter if out.is_empty() => Err(ApiError::invalid(
+            "units",
+            "a submitter token needs at least one unit, e.g. [\"县科工局\"], or [\"县统计局\"] for every indicator",
+        )),
+        Role::Admin | Role::Reader if !out.is_empty() => Err(ApiError::invalid(
+            "units",
+            "only submitter tokens are bound to units",
+        )),
+        _ => Ok(out),
+    }
+}
+
+/// Builds a new token and its secret.
+pub fn mint(name: &str, role: Role, units: Vec<String>, now: DateTime<Utc>) -> (Token, String) {
+    let secret = new_secret();
+    let token = Token {
+        name: name.to_string(),
+        role,
+        units,
+        hash: hex::encode(hash_secret(&secret)),
+        created_at: now,
+    };
+    (token, secret)
+}
+
+/// POST /v1/tokens (admin)
+///
+/// Body `{"name": "kgj", "role": "submitter", "units": ["县科工局"]}`. Answers 201 with
+/// the secret, shown this once; the store keeps only its hash.
+pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "tokens")
+        .and(warp::post())
+        .and(req())
+        .and(body_bytes(MAX_BODY))
+        .and(with_ctx(ctx))
+        .then(|req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    require_admin(&ctx, req.authorization.clone()).await?;
+                    Query::parse(&req.query, &[])?;
+                    require_json(req.content_type.as_deref())?;
+                    let body = body?;
+                    let v: serde_json::Value = serde_json::from_slice(&body)
+                        .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))?;
+                    let obj = v
+                        .as_object()
+                        .ok_or_else(|| ApiError::invalid("body", "the body must be a JSON object"))?;
+                    for k in obj.keys() {
+                        if !["name", "role", "units"].contains(&k.as_str()) {
+                            return Err(ApiError::invalid(k.clone(), format!("unknown field '{k}' (expected name, role, units)")));
+                        }
+                    }
+                    let name = obj
+                        .get("name")
+                        .and_then(|v| v.as_str())
+                        .ok_or_else(|| ApiError::invalid("name", "name is required (a string)"))?
+                        .to_string();
+                    valid_name(&name)?;
+                    let role = parse_role(
+                        obj.get("role")
+                            .and_then(|v| v.as_str())
+                            .ok_or_else(|| ApiError::invalid("role", "role is required: admin, submitter or reader"))?,
+                    )?;
+                    let units: Vec<String> = match obj.get("units") {
+                        None | Some(serde_json::Value::Null) => vec![],
+                        Some(serde_json::Value::Array(a)) => a
+                            .iter()
+                            .map(|u| {
+                                u.as_str()
+                                    .map(str::to_string)
+                                    .ok_or_else(|| ApiError::invalid("units", "units must be strings"))
+                            })
+                            .collect::<Result<_, _>>()?,
+                        Some(_) => return Err(ApiError::invalid("units", "units must be an array of unit names")),
+                    };
+                    let now = (ctx.clock)();
+                    let (token, secret) = ctx
+                        .blocking(move |s| {
+                            let units = resolve_units(&s.units()?, role, &units)?;
+                            let (token, secret) = mint(&name, role, units, now);
+                            s.put_token(&token, false).map_err(|e| match e {
+                                crate::store::StoreError::TokenExists(n) => ApiError::Conflict(format!(
+                                    "a token named '{n}' already exists; revoke it first or choose another name"
+                                )),
+                                other => other.into(),
+                            })?;
+                            Ok((token, secret))
+                        })
+                        .await?;
+                    ctx.store.durable().await?;
+                    #[derive(Serialize)]
+                    struct Created<'a> {
+                        token: &'a str,
+                        #[serde(flatten)]
+                        view: TokenView<'a>,
+                    }
+                    Ok(json(
+                        StatusCode::CREATED,
+                        &Created {
+                            token: &secret,
+                            view: TokenView::from(&token),
+                        },
+                    ))
+                }
+                .await,
+            )
+        })
+}
+
+/// GET /v1/tokens (admin): names, roles and units; never secrets.
+pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "tokens")
+        .and(warp::get())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    require_admin(&ctx, req.authorization.clone()).await?;
+                    let q = Query::parse(&req.query, &["format"])?;
+                    let csv = wants_csv(&q, &req)?;
+                    ctx.blocking(move |s| {
+                        let tokens = s.tokens()?;
+                        let views: Vec<TokenView> = tokens.iter().map(TokenView::from).collect();
+                        list_reply(csv, &views, &views)
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// DELETE /v1/tokens/:name (admin)
+pub fn revoke(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "tokens" / String)
+        .and(warp::delete())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|name: String, req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let me = require_admin(&ctx, req.authorization.clone()).await?;
+                    Query::parse(&req.query, &[])?;
+                    let name = decode_segment("name", &name)?;
+                    valid_name(&name)?;
+                    if name == me.name {
+                        return Err(ApiError::Conflict(
+                            "a token cannot revoke itself; use another admin token".into(),
+                        ));
+                    }
+                    let gone = ctx
+                        .blocking(move |s| {
+                            s.revoke_token(&name)?.ok_or_else(|| {
+                                ApiError::NotFound(format!("no token named '{name}'"))
+                            })
+                        })
+                        .await?;
+                    ctx.store.durable().await?;
+                    #[derive(Serialize)]
+                    struct Revoked<'a> {
+                        revoked: TokenView<'a>,
+                    }
+                    Ok(json(
+                        StatusCode::OK,
+                        &Revoked {
+                            revoked: TokenView::from(&gone),
+                        },
+                    ))
+                }
+                .await,
+            )
+        })
+}

@@ -1,0 +1,330 @@
+//! Alerts (预警) and the monthly-bulletin summary, derived from attainment. Pure, like
+//! the rest of the engine.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{evaluate, tidy, Attainment, Status};
+use crate::domain::{Battle, Direction, Indicator, IndicatorId, Kind, Period, Target};
+
+/// How loud an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Severely behind, or missed.
+    Critical,
+    /// Behind the scheduled pace.
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+        }
+    }
+
+    /// The severity of a status, if it calls for an alert.
+    pub fn of(status: Status) -> Option<Severity> {
+        match status {
+            Status::SeverelyBehind | Status::Missed => Some(Severity::Critical),
+            Status::Behind => Some(Severity::Warning),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "critical" => Ok(Severity::Critical),
+            "warning" => Ok(Severity::Warning),
+            other => Err(format!("'{other}' is not one of: warning, critical")),
+        }
+    }
+}
+
+/// One lagging indicator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// `pace`: behind the plan. (Other kinds, such as overdue reports, may follow.)
+    pub kind: &'static str,
+    pub indicator: IndicatorId,
+    pub name: String,
+    pub battle: Battle,
+    pub lead_units: Vec<String>,
+    pub status: Status,
+    pub severity: Severity,
+    /// The first period of the current run of periods that were not on track.
+    pub since: Period,
+    /// How many reported periods that run spans.
+    pub periods_lagging: usize,
+    pub actual: Option<f64>,
+    pub actual_period: Option<Period>,
+    pub deviation: Option<f64>,
+    pub pace_gap: Option<f64>,
+    pub year_end_gap: Option<f64>,
+    pub required_rest_of_year: Option<f64>,
+    /// One sentence in Chinese, as a county notice would say it.
+    pub message: String,
+}
+
+/// The alert for one indicator at `as_of`, or `None` when it is not lagging.
+///
+/// `since` walks back over the year's readings at or before `as_of`: the run of
+/// reported periods whose status was behind, severely behind or missed.
+pub fn alert(
+    indicator: &Indicator,
+    target: Option<&Target>,
+    readings: &[(Period, f64)],
+    as_of: Period,
+) -> Option<Alert> {
+    let a = evaluate(indicator, target, readings, as_of);
+    let severity = Severity::of(a.status)?;
+    let current = a.actual_period?;
+    let mut periods: Vec<Period> = readings
+        .iter()
+        .map(|(p, _)| *p)
+        .filter(|p| p.year() == as_of.year() && *p <= current)
+        .collect();
+    periods.sort();
+    periods.dedup();
+    let mut since = current;
+    let mut run = 0;
+    for p in periods.iter().rev() {
+        if evaluate(indicator, target, readings, *p)
+            .status
+            .is_lagging()
+        {
+            since = *p;
+            run += 1;
+        } else {
+            break;
+        }
+    }
+    Some(Alert {
+        kind: "pace",
+        indicator: indicator.id.clone(),
+        name: indicator.name.clone(),
+        battle: indicator.battle,
+        lead_units: indicator.lead_units.clone(),
+        status: a.status,
+        severity,
+        since,
+        periods_lagging: run.max(1),
+        actual: a.actual,
+        actual_period: a.actual_period,
+        deviation: tidy(a.deviation),
+        pace_gap: tidy(a.pace_gap),
+        year_end_gap: tidy(a.year_end_gap),
+        required_rest_of_year: tidy(a.required_rest_of_year),
+        message: message(indicator, &a),
+    })
+}
+
+/// Orders alerts worst first: critical before warning, then missed and severely behind
+/// before behind, then the larger shortfall first.
+pub fn sort_worst_first(alerts: &mut [Alert]) {
+    fn rank(s: Status) -> u8 {
+        match s {
+            Status::Missed => 0,
+            Status::SeverelyBehind => 1,
+            _ => 2,
+        }
+    }
+    fn shortfall(a: &Alert) -> f64 {
+        match a.pace_gap {
+            Some(g) => -g,
+            None => a.deviation.map_or(0.0, f64::abs),
+        }
+    }
+    alerts.sort_by(|a, b| {
+        (a.severity, rank(a.status))
+            .cmp(&(b.severity, rank(b.status)))
+            .then(shortfall(b).total_cmp(&shortfall(a)))
+            .then(a.indicator.cmp(&b.indicator))
+    });
+}
+
+/// A number as a bulletin prints it: up to two decimals, no trailing zeros.
+pub fn fmt_num(v: f64) -> String {
+    let s = format!("{:.2}", v);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The difference unit: percentage points for rates in %, else the indicator's unit.
+fn diff_unit(ind: &Indicator) -> &str {
+    if ind.unit == "%" {
+        "个百分点"
+    } else {
+        &ind.unit
+    }
+}
+
+/// The Chinese sentence for a lagging indicator, e.g.
+/// "科技型中小企业入库：完成42.0%，低于序时进度8.0个百分点，全年还需87家".
+pub fn message(ind: &Indicator, a: &Attainment) -> String {
+    let name = &ind.name;
+    let unit = &ind.unit;
+    let target = a.target.as_ref().and_then(|t| t.value).unwrap_or(0.0);
+    let actual = a.actual.unwrap_or(0.0);
+    let at_year_end = a.actual_period.is_some_and(|p| p.month() == 12);
+    if a.status == Status::Missed {
+        return if at_year_end {
+            format!(
+                "{name}：全年{}{unit}，未完成目标{}{unit}",
+                fmt_num(actual),
+                fmt_num(target)
+            )
+        } else {
+            format!(
+                "{name}：累计{}{unit}，已突破全年控制目标{}{unit}",
+                fmt_num(actual),
+                fmt_num(target)
+            )
+        };
+    }
+    match (ind.kind, ind.direction, a.pace_gap, a.attainment) {
+        (Kind::Cumulative, Direction::Up, Some(gap), Some(att)) => {
+            let mut s = format!(
+                "{name}：完成{:.1}%，低于序时进度{:.1}个百分点",
+                att * 100.0,
+                -gap * 100.0
+            );
+            if let Some(need) = a.year_end_gap.filter(|g| *g > 0.0) {
+                s.push_str(&format!("，全年还需{}{unit}", fmt_num(need)));
+            }
+            s
+        }
+        (Kind::Cumulative, _, _, _) => format!(
+            "{name}：累计{}{unit}，{}序时进度{}{unit}",
+            fmt_num(actual),
+            if ind.direction == Direction::Down {
+                "超出"
+            } else {
+                "低于"
+            },
+            fmt_num(a.deviation.unwrap_or(0.0).abs())
+        ),
+        _ => {
+            let dev = a.deviation.unwrap_or(0.0);
+            let word = if dev < 0.0 { "低于" } else { "高于" };
+            let mut s = format!(
+                "{name}：{}{unit}，{word}目标{}{}",
+                fmt_num(actual),
+                fmt_num(dev.abs()),
+                diff_unit(ind)
+            );
+            if let (Kind::Rate, Some(need)) = (ind.kind, a.required_rest_of_year) {
+                s.push_str(&format!("，其余月份需达{}{unit}", fmt_num(need)));
+            }
+            s
+        }
+    }
+}
+
+/// Counts by status, in a fixed order.
+pub type StatusCounts = BTreeMap<&'static str, usize>;
+
+fn empty_counts() -> StatusCounts {
+    [
+        Status::OnTrack,
+        Status::Achieved,
+        Status::Behind,
+        Status::SeverelyBehind,
+        Status::Missed,
+        Status::NoData,
+        Status::NoTarget,
+    ]
+    .iter()
+    .map(|s| (s.as_str(), 0))
+    .collect()
+}
+
+/// A lagging indicator as the bulletin lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lagging {
+    pub indicator: IndicatorId,
+    pub name: String,
+    pub status: Status,
+    pub lead_units: Vec<String>,
+    pub required_rest_of_year: Option<f64>,
+}
+
+/// One group (a battle, or a lead unit) of the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub key: String,
+    pub name: String,
+    pub total: usize,
+    pub counts: StatusCounts,
+    pub lagging: Vec<Lagging>,
+}
+
+/// The shape of the monthly bulletin (月通报): counts by status per battle and per lead
+/// unit, with the lagging indicators of each.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub as_of: Period,
+    pub year: u16,
+    pub total: usize,
+    pub counts: StatusCounts,
+    pub battles: Vec<Group>,
+    pub lead_units: Vec<Group>,
+}
+
+/// Builds the summary from evaluated rows.
+pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)]) -> Summary {
+    let mut counts = empty_counts();
+    let mut battles: BTreeMap<Battle, Group> = BTreeMap::new();
+    let mut units: BTreeMap<String, Group> = BTreeMap::new();
+    for (ind, a) in rows {
+        *counts.entry(a.status.as_str()).or_default() += 1;
+        let lag = a.status.is_lagging().then(|| Lagging {
+            indicator: ind.id.clone(),
+            name: ind.name.clone(),
+            status: a.status,
+            lead_units: ind.lead_units.clone(),
+            required_rest_of_year: tidy(a.required_rest_of_year),
+        });
+        let add = |g: &mut Group| {
+            g.total += 1;
+            *g.counts.entry(a.status.as_str()).or_default() += 1;
+            if let Some(l) = &lag {
+                g.lagging.push(l.clone());
+            }
+        };
+        add(battles.entry(ind.battle).or_insert_with(|| Group {
+            key: ind.battle.as_str().into(),
+            name: ind.battle.name_zh().into(),
+            total: 0,
+            counts: empty_counts(),
+            lagging: vec![],
+        }));
+        for u in &ind.lead_units {
+            add(units.entry(u.clone()).or_insert_with(|| Group {
+                key: u.clone(),
+                name: u.clone(),
+                total: 0,
+                counts: empty_counts(),
+                lagging: vec![],
+            }));
+        }
+    }
+    Summary {
+        as_of,
+        year: as_of.year(),
+        total: rows.len(),
+        counts,
+        battles: battles.into_values().collect(),
+        lead_units: units.into_values().collect(),
+    }
+}
