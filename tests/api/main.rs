@@ -3,8 +3,13 @@
 
 mod helpers;
 
+mod alerts;
 mod bad_input;
+mod batch;
 mod catalogue;
 mod methodology;
+mod openapi;
 mod readings;
 mod restart;
+mod roles;
+mod vintages;
