@@ -19,6 +19,7 @@ use super::{
     not_modified_response, parse_id, parse_known_at, parse_status, req, resolve_as_of, wants_csv,
     with_ctx, with_etag, ApiError, Ctx, Req, Resp,
 };
+use crate::api::year_series;
 use crate::domain::{Battle, Period};
 use crate::engine::alerts::{self, Alert, Severity};
 use crate::store::Store;
@@ -160,21 +161,7 @@ pub fn compute_alerts(
     let year = as_of.year();
     let mut out = Vec::new();
     for ind in s.indicators()? {
-        let (target, values) = match known_at {
-            None => (s.target(&ind.id, year)?, s.year_values(&ind.id, year)?),
-            Some(at) => (
-                s.target_as_known_at(&ind.id, year, at)?,
-                s.readings_as_known_at(
-                    &ind.id,
-                    Period::new(year, 1).ok(),
-                    Period::new(year, 12).ok(),
-                    at,
-                )?
-                .into_iter()
-                .map(|(p, r)| (p, r.value))
-                .collect(),
-            ),
-        };
+        let (target, values) = year_series(s, &ind.id, year, known_at)?;
         if let Some(a) = alerts::alert(&ind, target.as_ref(), &values, as_of) {
             out.push(a);
         }

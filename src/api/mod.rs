@@ -498,6 +498,35 @@ fn resolve_as_of(s: &Store, given: Option<Period>) -> Result<Period, ApiError> {
     }
 }
 
+/// A year's target (if any) and reading values, as the engine takes them.
+pub type YearSeries = (Option<crate::domain::Target>, Vec<(Period, f64)>);
+
+/// One indicator's target and reading values for `year`, from the store as it stands,
+/// or as it stood at `known_at`.
+pub fn year_series(
+    s: &Store,
+    id: &IndicatorId,
+    year: u16,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<YearSeries, StoreError> {
+    match known_at {
+        None => Ok((s.target(id, year)?, s.year_values(id, year)?)),
+        Some(at) => {
+            let values = s
+                .readings_as_known_at(
+                    id,
+                    Period::new(year, 1).ok(),
+                    Period::new(year, 12).ok(),
+                    at,
+                )?
+                .into_iter()
+                .map(|(p, r)| (p, r.value))
+                .collect();
+            Ok((s.target_as_known_at(id, year, at)?, values))
+        }
+    }
+}
+
 /// Evaluates one indicator at `as_of`, from the store as it stands or as it stood at
 /// `known_at`.
 pub fn evaluate_one(
@@ -506,20 +535,7 @@ pub fn evaluate_one(
     as_of: Period,
     known_at: Option<DateTime<Utc>>,
 ) -> Result<Attainment, StoreError> {
-    let year = as_of.year();
-    let (target, values) = match known_at {
-        None => (s.target(&ind.id, year)?, s.year_values(&ind.id, year)?),
-        Some(at) => {
-            let from = Period::new(year, 1).ok();
-            let to = Period::new(year, 12).ok();
-            let values = s
-                .readings_as_known_at(&ind.id, from, to, at)?
-                .into_iter()
-                .map(|(p, r)| (p, r.value))
-                .collect();
-            (s.target_as_known_at(&ind.id, year, at)?, values)
-        }
-    };
+    let (target, values) = year_series(s, &ind.id, as_of.year(), known_at)?;
     Ok(engine::evaluate(ind, target.as_ref(), &values, as_of))
 }
 
