@@ -84,8 +84,15 @@ impl Filters {
 }
 
 /// Answers 304 when the store has not changed since the client's copy.
-fn cached(s: &Store, req: &Req, route: &str) -> Result<(String, Option<Resp>), ApiError> {
-    let tag = etag(s.change_seq()?, route, &req.query);
+/// The tag covers the representation too (JSON or CSV), since both share a URL.
+fn cached(
+    s: &Store,
+    req: &Req,
+    route: &str,
+    csv: bool,
+) -> Result<(String, Option<Resp>), ApiError> {
+    let repr = if csv { "csv" } else { "json" };
+    let tag = etag(s.change_seq()?, &format!("{route}.{repr}"), &req.query);
     let hit = not_modified(req, &tag).then(|| not_modified_response(&tag));
     Ok((tag, hit))
 }
@@ -114,7 +121,7 @@ pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                     let status = q.get("status").map(parse_status).transpose()?;
                     let csv = wants_csv(&q, &req)?;
                     ctx.blocking(move |s| {
-                        let (tag, hit) = cached(s, &req, "attainment")?;
+                        let (tag, hit) = cached(s, &req, "attainment", csv)?;
                         if let Some(r) = hit {
                             return Ok(r);
                         }
@@ -197,7 +204,7 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     let severity = q.value::<Severity>("severity")?;
                     let csv = wants_csv(&q, &req)?;
                     ctx.blocking(move |s| {
-                        let (tag, hit) = cached(s, &req, "alerts")?;
+                        let (tag, hit) = cached(s, &req, "alerts", csv)?;
                         if let Some(r) = hit {
                             return Ok(r);
                         }
@@ -367,7 +374,7 @@ pub fn summary(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
                     let as_of = q.value::<Period>("as_of")?;
                     let known_at = parse_known_at(&q)?;
                     ctx.blocking(move |s| {
-                        let (tag, hit) = cached(s, &req, "summary")?;
+                        let (tag, hit) = cached(s, &req, "summary", false)?;
                         if let Some(r) = hit {
                             return Ok(r);
                         }

@@ -335,16 +335,18 @@ fn not_modified(req: &Req, tag: &str) -> bool {
 fn not_modified_response(tag: &str) -> Resp {
     let mut res = warp::reply::Response::new(Vec::new().into());
     *res.status_mut() = StatusCode::NOT_MODIFIED;
-    if let Ok(v) = tag.parse() {
-        res.headers_mut().insert(warp::http::header::ETAG, v);
-    }
-    res
+    with_etag(res, tag)
 }
 
 fn with_etag(mut res: Resp, tag: &str) -> Resp {
     if let Ok(v) = tag.parse() {
         res.headers_mut().insert(warp::http::header::ETAG, v);
     }
+    // The same URL answers JSON or CSV by Accept: caches must key on it.
+    res.headers_mut().insert(
+        warp::http::header::VARY,
+        warp::http::HeaderValue::from_static("Accept"),
+    );
     res
 }
 

@@ -444,6 +444,17 @@ async fn batch_handler(
             &forbidden,
         ));
     }
+    if good.is_empty() && errors.is_empty() && !forbidden.is_empty() {
+        // Nothing but rows the token may not write: that is a 403, atomic or not.
+        return Ok(rows_problem(
+            StatusCode::FORBIDDEN,
+            format!(
+                "every row is outside the units of token '{}'; nothing was written",
+                token.name
+            ),
+            &forbidden,
+        ));
+    }
     errors.extend(forbidden);
     errors.sort_by_key(|e| e.row);
     if (atomic && !errors.is_empty()) || (good.is_empty() && !errors.is_empty()) {
