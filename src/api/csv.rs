@@ -64,6 +64,10 @@ pub fn render<T: Serialize>(rows: &[T]) -> Result<String, ApiError> {
         }
         lines.push(cells);
     }
+    if columns.is_empty() {
+        // No rows: nothing to name columns after.
+        return Ok("\u{feff}".to_string());
+    }
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&columns).map_err(ApiError::internal)?;
     for cells in lines {

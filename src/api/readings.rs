@@ -523,6 +523,7 @@ async fn batch_handler(
         .await?;
     if let Some(stored) = replayed {
         // A concurrent request with the same key got there first.
+        ctx.store.durable().await?;
         return replay(&stored, &fp);
     }
     ctx.commit().await?;

@@ -11,6 +11,7 @@
 //! row is row 2).
 
 pub mod template;
+mod xlsx_styles;
 
 use std::io::Cursor;
 
@@ -324,6 +325,17 @@ fn cell_row(row: usize, cols: &Columns, cells: &[String]) -> Option<RawRow> {
     })
 }
 
+/// The 1-based line a record starts on. The csv reader's position points before any
+/// empty lines it skipped, so those are stepped over first.
+fn line_of_record(text: &str, byte: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut start = byte.min(bytes.len());
+    while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
+        start += 1;
+    }
+    1 + bytes[..start].iter().filter(|&&b| b == b'\n').count()
+}
+
 fn decode_csv(text: &str) -> Result<Rows, RowError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -344,7 +356,13 @@ fn decode_csv(text: &str) -> Result<Rows, RowError> {
     let cols = columns(&header)?;
     let mut rows = Vec::new();
     for (i, rec) in records.enumerate() {
-        let row = i + 2;
+        // The record's own line, so that rows after an empty line keep the number the
+        // spreadsheet shows.
+        let row = rec
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i + 2, |p| line_of_record(text, p.byte() as usize));
         match rec {
             Err(e) => rows.push(Err(RowError::new(row, "row", format!("bad CSV: {e}")))),
             Ok(rec) => {
@@ -366,7 +384,10 @@ fn decode_xlsx(body: &[u8]) -> Result<Rows, RowError> {
         .worksheet_range_at(0)
         .ok_or_else(|| RowError::new(0, "body", "the workbook has no sheet"))?
         .map_err(|e| RowError::new(0, "body", format!("cannot read the first sheet: {e}")))?;
-    let start_row = range.start().map_or(0, |(r, _)| r as usize);
+    let (start_row, start_col) = range
+        .start()
+        .map_or((0, 0), |(r, c)| (r as usize, c as usize));
+    let percent = xlsx_styles::percent_cells(body);
     let mut iter = range.rows();
     let cell_text = |c: &Data| -> String {
         match c {
@@ -390,6 +411,16 @@ fn decode_xlsx(body: &[u8]) -> Result<Rows, RowError> {
             Data::Float(f) => Some(*f),
             Data::Int(n) => Some(*n as f64),
             _ => None,
+        });
+        // A cell formatted as a percentage shows 7.2% but holds 0.072: take what it shows.
+        let cell = ((start_row + i + 1) as u32, (start_col + cols.value) as u32);
+        let numeric = numeric.map(|v| {
+            if percent.contains(&cell) {
+                // 0.072 × 100 is 7.199999999999999 in binary; the cell showed 7.2.
+                (v * 100.0 * 1e9).round() / 1e9
+            } else {
+                v
+            }
         });
         let texts: Vec<String> = cells.iter().map(cell_text).collect();
         if let Some(mut r) = cell_row(row, &cols, &texts) {
