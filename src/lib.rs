@@ -17,6 +17,8 @@
 //!   compiled in.
 //! - [`ingest`]: decoding batch submissions (JSON, NDJSON, CSV in UTF-8 or GBK, XLSX)
 //!   and building the monthly submission workbook.
+//! - [`report`]: the board of all indicators at one `as_of`, rendered as bulletins
+//!   (Markdown, HTML, CSV, Word, Excel), dashboard pages and SVG charts.
 //! - [`api`]: the warp HTTP API: one filter per route, one error type mapped to
 //!   `application/problem+json`.
 //! - [`cli`]: the `zhibiao` command line; `src/main.rs` only calls [`cli::main`].
@@ -45,4 +47,5 @@ pub mod cli;
 pub mod domain;
 pub mod engine;
 pub mod ingest;
+pub mod report;
 pub mod store;

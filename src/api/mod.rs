@@ -541,6 +541,28 @@ pub fn evaluate_one(
     Ok(engine::evaluate(ind, target.as_ref(), &values, as_of))
 }
 
+/// Assembles the board of every indicator at `as_of`, for bulletins and the dashboard.
+pub fn board(s: &Store, as_of: Period) -> Result<crate::report::Board, StoreError> {
+    let title = s.catalogue_title()?;
+    let mut rows = Vec::new();
+    for ind in s.indicators()? {
+        let (target, values) = year_series(s, &ind.id, as_of.year(), None)?;
+        let attainment = engine::evaluate(&ind, target.as_ref(), &values, as_of);
+        let series = values.into_iter().filter(|(p, _)| *p <= as_of).collect();
+        rows.push(crate::report::BoardRow {
+            indicator: ind,
+            attainment,
+            series,
+        });
+    }
+    Ok(crate::report::Board {
+        as_of,
+        region: title.as_ref().map(|t| t.region.clone()).unwrap_or_default(),
+        document: title.map(|t| t.document).unwrap_or_default(),
+        rows,
+    })
+}
+
 /// Evaluates every indicator at `as_of`.
 pub fn evaluate_all(
     s: &Store,

@@ -15,7 +15,7 @@
 //! | `tokens` | `name` | `Token` |
 //! | `token_hashes` | `sha256(secret)` | `name` |
 //! | `units` | `canonical name` | `UnitEntry` |
-//! | `meta` | `format`, `seeded` | small values |
+//! | `meta` | `format`, `seeded`, `catalogue` | small values (format version, seeded flag, region and document) |
 //!
 //! Ids are `[a-z0-9-]`, so the `0x00` separator can never occur inside one.
 

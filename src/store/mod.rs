@@ -221,6 +221,15 @@ impl Store {
         Ok(self.inner.meta.contains_key(b"seeded")?)
     }
 
+    /// The region and document of the last catalogue loaded, if any.
+    pub fn catalogue_title(&self) -> Result<Option<CatalogueTitle>, StoreError> {
+        self.inner
+            .meta
+            .get(b"catalogue")?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
     /// A number that changes with every accepted write: the sequence of the latest
     /// audit row. Used for ETags.
     pub fn change_seq(&self) -> Result<u64, StoreError> {
@@ -339,6 +348,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ImportReport, StoreError> {
         let i = &self.inner;
+        let title = CatalogueTitle {
+            region: cat.region.clone(),
+            document: cat.document.clone(),
+            year: cat.year,
+        };
         let unit_rows = cat
             .units
             .entries()
@@ -372,6 +386,7 @@ impl Store {
                     }
                 }
                 meta.insert(b"seeded", &[1u8])?;
+                meta.insert(b"catalogue", enc(&title)?)?;
                 Ok(report)
             })
             .map_err(tx_err)
@@ -722,6 +737,14 @@ impl Store {
             })
             .map_err(tx_err)
     }
+}
+
+/// Which plan the store tracks: the region and document of the last catalogue loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogueTitle {
+    pub region: String,
+    pub document: String,
+    pub year: u16,
 }
 
 /// What an import did.
