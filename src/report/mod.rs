@@ -6,6 +6,10 @@
 //! the renderers turn it into bytes. No clock, no store, so the same board always
 //! renders the same bulletin (and golden tests can pin it).
 
+pub mod bulletin;
+pub mod chart;
+pub mod web;
+
 use crate::domain::{Indicator, Period};
 use crate::engine::alerts::{self, Summary};
 use crate::engine::Attainment;
