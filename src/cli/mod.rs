@@ -9,6 +9,9 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 
+mod submit;
+mod table;
+
 use crate::api::{self, Ctx};
 use crate::catalogue::Catalogue;
 use crate::domain::{Battle, Period};
@@ -60,6 +63,34 @@ enum Command {
         file: PathBuf,
         #[arg(long, default_value = "./zhibiao-data")]
         db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send readings to a running server: one reading, or a CSV/XLSX file as one batch.
+    Submit {
+        /// Indicator id (with PERIOD and VALUE), e.g. tech-sme-registered 2023-06 63.
+        indicator: Option<String>,
+        period: Option<String>,
+        value: Option<f64>,
+        /// A CSV (UTF-8 or GBK) or XLSX file with columns indicator,period,value[,status,note].
+        #[arg(long, conflicts_with_all = ["indicator", "period", "value"])]
+        csv: Option<PathBuf>,
+        /// Observation status: A/final, P/provisional, E/estimated, F/forecast.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// Idempotency-Key for a file batch, so a retry never writes twice.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// The server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The token (default: the ZHIBIAO_TOKEN environment variable).
+        #[arg(long, env = "ZHIBIAO_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long)]
+        json: bool,
     },
     /// Print attainment of every indicator.
     Attainment {
@@ -115,7 +146,29 @@ pub fn main() -> ExitCode {
             private,
         } => serve(&db, addr, cache_mb, private),
         Command::Token { action, db } => token(&db, action),
-        Command::Import { file, db } => import(&file, &db),
+        Command::Import { file, db, json } => import(&file, &db, json),
+        Command::Submit {
+            indicator,
+            period,
+            value,
+            csv,
+            status,
+            note,
+            idempotency_key,
+            url,
+            token,
+            json,
+        } => {
+            let target = submit::Target { url, token };
+            let result = match (csv, indicator, period, value) {
+                (Some(path), _, _, _) => submit::file(&target, &path, idempotency_key.as_deref()),
+                (None, Some(i), Some(p), Some(v)) => {
+                    submit::one(&target, &i, &p, v, status.as_deref(), note.as_deref())
+                }
+                _ => Err("give INDICATOR PERIOD VALUE, or --csv FILE".into()),
+            };
+            result.and_then(|v| print_submitted(&v, json))
+        }
         Command::Attainment {
             as_of,
             battle,
@@ -326,11 +379,50 @@ fn token(db: &Path, action: TokenAction) -> CliResult {
     Ok(())
 }
 
-fn import(file: &Path, db: &Path) -> CliResult {
-    let cat = Catalogue::load(file)?;
+fn print_submitted(v: &serde_json::Value, json: bool) -> CliResult {
+    if json {
+        println!("{}", serde_json::to_string_pretty(v)?);
+    } else if let Some(outcome) = v.get("outcome").and_then(|o| o.as_str()) {
+        println!(
+            "{} {} {} = {} (revision {})",
+            outcome,
+            v["indicator"].as_str().unwrap_or(""),
+            v["period"].as_str().unwrap_or(""),
+            v["value"],
+            v["revision"]
+        );
+    } else {
+        println!(
+            "created {}, replaced {}, unchanged {}, skipped {}, rejected {}",
+            v["created"], v["replaced"], v["unchanged"], v["skipped"], v["rejected"]
+        );
+        for e in v["errors"].as_array().into_iter().flatten() {
+            eprintln!(
+                "  row {}: {}: {}",
+                e["row"],
+                e["field"].as_str().unwrap_or("?"),
+                e["message"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn import(file: &Path, db: &Path, json: bool) -> CliResult {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(format!("validating {}", file.display()));
+    let cat = Catalogue::parse(&text)?;
     let store = open(db)?;
+    bar.set_message(format!("writing {} indicators", cat.entries.len()));
     let report = store.import_catalogue(&cat, "import", Utc::now())?;
     store.flush()?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
     println!(
         "imported {}: {} indicators created, {} replaced, {} unchanged; {} targets written",
         file.display(),
@@ -370,23 +462,26 @@ fn attainment(db: &Path, as_of: Option<&str>, battle: Option<&str>, json: bool) 
         return Ok(());
     }
     println!("as_of {as_of}  ({} indicators)", rows.len());
-    println!(
-        "{:<40} {:>12} {:>12} {:>8} {:>8}  {:<16} lead",
-        "indicator", "actual", "target", "完成率", "序时", "status"
+    let mut t = table::Table::new(
+        &["指标", "实际", "目标", "完成率", "序时", "状态", "牵头单位"],
+        &[false, true, true, true, true, false, false],
     );
+    let num = |v: Option<f64>| v.map_or("-".to_string(), crate::engine::alerts::fmt_num);
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
     for (ind, a) in &rows {
-        let num = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
-        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
-        println!(
-            "{:<40} {:>12} {:>12} {:>8} {:>8}  {:<16} {}",
-            ind.id.as_str(),
-            num(a.actual),
-            num(a.target.as_ref().and_then(|t| t.value)),
-            pct(a.attainment),
-            pct(a.scheduled_pace),
-            a.status.as_str(),
-            ind.lead_units.join("、")
-        );
+        t.row(vec![
+            (ind.name.clone(), None),
+            (num(a.actual), None),
+            (num(a.target.as_ref().and_then(|t| t.value)), None),
+            (pct(a.attainment), None),
+            (pct(a.scheduled_pace), None),
+            (
+                a.status.label_zh().to_string(),
+                Some(table::status_style(a.status)),
+            ),
+            (ind.lead_units.join("、"), None),
+        ]);
     }
+    print!("{}", t.render());
     Ok(())
 }
