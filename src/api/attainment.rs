@@ -12,6 +12,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use warp::http::StatusCode;
 use warp::Filter;
 
+use super::get_or_head;
 use super::input::Query;
 use super::views::{AttainmentList, AttainmentView};
 use super::{
@@ -27,7 +28,7 @@ use crate::store::Store;
 /// GET /v1/indicators/:id/attainment?as_of=&as_known_at=
 pub fn one(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "indicators" / String / "attainment")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(|id: String, req: Req, ctx: Ctx| async move {
@@ -100,7 +101,7 @@ fn cached(
 /// GET /v1/attainment?as_of=&as_known_at=&battle=&lead_unit=&status=&format=
 pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "attainment")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(|req: Req, ctx: Ctx| async move {
@@ -183,7 +184,7 @@ pub fn compute_alerts(
 /// is accepted, so dashboards can poll every few seconds for almost nothing.
 pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "alerts")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(|req: Req, ctx: Ctx| async move {
@@ -279,14 +280,15 @@ fn diff(
 
 fn alert_map(s: &Store, as_of: Option<Period>) -> (Option<Period>, BTreeMap<String, Alert>) {
     match compute_alerts(s, as_of, None) {
-        Ok((p, list)) => (
-            Some(p),
-            list.into_iter()
-                .map(|a| (a.indicator.to_string(), a))
-                .collect(),
-        ),
+        Ok((p, list)) => (Some(p), by_indicator(list)),
         Err(_) => (None, BTreeMap::new()),
     }
+}
+
+fn by_indicator(list: Vec<Alert>) -> BTreeMap<String, Alert> {
+    list.into_iter()
+        .map(|a| (a.indicator.to_string(), a))
+        .collect()
 }
 
 /// GET /v1/alerts/stream?as_of=
@@ -296,7 +298,7 @@ fn alert_map(s: &Store, as_of: Option<Period>) -> (Option<Period>, BTreeMap<Stri
 /// Without `as_of`, each evaluation uses the default `as_of` at that moment.
 pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "alerts" / "stream")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(|req: Req, ctx: Ctx| async move {
@@ -305,25 +307,19 @@ pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     let q = Query::parse(&req.query, &["as_of"])?;
                     let as_of = q.value::<Period>("as_of")?;
                     let rx = ctx.changes.subscribe();
-                    let (first_as_of, first) = {
-                        let s = ctx.store.clone();
-                        tokio::task::spawn_blocking(move || alert_map(&s, as_of))
-                            .await
-                            .map_err(ApiError::internal)?
-                    };
-                    let first_as_of = first_as_of.ok_or_else(|| {
-                        ApiError::Unprocessable(
-                            "the store holds no readings and no targets; give as_of".into(),
-                        )
-                    })?;
+                    let (first_as_of, first_list) = ctx
+                        .blocking(move |s| compute_alerts(s, as_of, None))
+                        .await?;
+                    // The snapshot is worst first, like GET /v1/alerts.
                     let snapshot =
                         warp::sse::Event::default()
                             .event("snapshot")
                             .json_data(&AlertList {
                                 as_of: first_as_of,
-                                count: first.len(),
-                                alerts: first.values().cloned().collect(),
+                                count: first_list.len(),
+                                alerts: first_list.clone(),
                             });
+                    let first = by_indicator(first_list);
                     let store = ctx.store.clone();
                     let state = std::sync::Arc::new(tokio::sync::Mutex::new(first));
                     let updates = BroadcastStream::new(rx).then(move |_| {
@@ -364,7 +360,7 @@ pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
 /// shape of the monthly bulletin (月通报).
 pub fn summary(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "summary")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(|req: Req, ctx: Ctx| async move {

@@ -5,6 +5,7 @@ use serde::Serialize;
 use warp::http::StatusCode;
 use warp::Filter;
 
+use super::get_or_head;
 use super::input::{body_bytes, require_json, Query};
 use super::views::{IndicatorView, TargetView};
 use super::{
@@ -18,7 +19,7 @@ use crate::store::{Outcome, Store};
 /// GET /v1/indicators?battle=&lead_unit=&format=
 pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "indicators")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(|req: Req, ctx: Ctx| async move {
@@ -52,12 +53,14 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
 /// GET /v1/indicators/:id
 pub fn get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "indicators" / String)
-        .and(warp::get())
+        .and(get_or_head())
+        .and(req())
         .and(with_ctx(ctx))
-        .then(|id: String, ctx: Ctx| async move {
+        .then(|id: String, req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
                     let id = parse_id(&id)?;
+                    Query::parse(&req.query, &[])?;
                     ctx.blocking(move |s| {
                         let ind = load_indicator(s, &id)?;
                         let year = super::default_as_of(s)?.map(|p| p.year());

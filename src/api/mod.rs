@@ -142,6 +142,11 @@ fn req() -> impl Filter<Extract = (Req,), Error = Infallible> + Clone {
         )
 }
 
+/// GET, or HEAD (answered like GET; hyper leaves the body out).
+fn get_or_head() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::get().or(warp::head()).unify()
+}
+
 fn with_ctx(ctx: Ctx) -> impl Filter<Extract = (Ctx,), Error = Infallible> + Clone {
     warp::any().map(move || ctx.clone())
 }
@@ -286,8 +291,12 @@ pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
 fn method_not_allowed() -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path::full().and(warp::method()).and_then(
         |path: warp::path::FullPath, method: warp::http::Method| async move {
+            let allowed = |methods: &[&str]| {
+                methods.contains(&method.as_str())
+                    || (method == warp::http::Method::HEAD && methods.contains(&"GET"))
+            };
             match allowed_methods(path.as_str()) {
-                Some(methods) if !methods.contains(&method.as_str()) => {
+                Some(methods) if !allowed(methods) => {
                     let mut res = error::problem(
                         StatusCode::METHOD_NOT_ALLOWED,
                         "method-not-allowed",
@@ -360,11 +369,31 @@ fn wants_csv(q: &Query, req: &Req) -> Result<bool, ApiError> {
             "format",
             format!("format '{other}' is not one of: json, csv"),
         )),
-        None => Ok(req
-            .accept
-            .as_deref()
-            .is_some_and(|a| a.split(',').any(|m| m.trim().starts_with("text/csv")))),
+        None => Ok(req.accept.as_deref().is_some_and(prefers_csv)),
     }
+}
+
+/// Whether an `Accept` header prefers CSV to JSON, honouring `q` weights (`q=0`
+/// refuses a type).
+fn prefers_csv(accept: &str) -> bool {
+    let weight = |wanted: &[&str]| -> f64 {
+        accept
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';').map(str::trim);
+                let mime = parts.next()?.to_ascii_lowercase();
+                let q = parts
+                    .find_map(|p| {
+                        p.strip_prefix("q=")
+                            .and_then(|q| q.trim().parse::<f64>().ok())
+                    })
+                    .unwrap_or(1.0);
+                wanted.contains(&mime.as_str()).then_some(q)
+            })
+            .fold(0.0, f64::max)
+    };
+    let csv = weight(&["text/csv"]);
+    csv > 0.0 && csv >= weight(&["application/json", "*/*", "application/*"])
 }
 
 /// Answers a list as JSON (`body`) or CSV (`rows`, one object per line).
@@ -385,9 +414,13 @@ fn list_reply<B: Serialize, R: Serialize>(
 /// GET /healthz
 pub fn healthz(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("healthz")
-        .and(warp::get())
+        .and(get_or_head())
+        .and(req())
         .and(with_ctx(ctx))
-        .then(|ctx: Ctx| async move {
+        .then(|req: Req, ctx: Ctx| async move {
+            if let Err(e) = Query::parse(&req.query, &[]) {
+                return e.to_response();
+            }
             error::reply(
                 ctx.blocking(|s| {
                     #[derive(Serialize)]

@@ -13,12 +13,18 @@ pub const DOCUMENT: &str = include_str!("openapi.json");
 
 /// GET /openapi.json
 pub fn route() -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
-    warp::path!("openapi.json").and(warp::get()).map(|| {
-        let mut res = warp::reply::Response::new(DOCUMENT.into());
-        res.headers_mut().insert(
-            warp::http::header::CONTENT_TYPE,
-            warp::http::HeaderValue::from_static("application/json"),
-        );
-        res
-    })
+    warp::path!("openapi.json")
+        .and(super::get_or_head())
+        .and(super::req())
+        .map(|req: super::Req| {
+            if let Err(e) = super::input::Query::parse(&req.query, &[]) {
+                return e.to_response();
+            }
+            let mut res = warp::reply::Response::new(DOCUMENT.into());
+            res.headers_mut().insert(
+                warp::http::header::CONTENT_TYPE,
+                warp::http::HeaderValue::from_static("application/json"),
+            );
+            res
+        })
 }

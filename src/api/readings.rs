@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use warp::http::StatusCode;
 use warp::Filter;
 
+use super::get_or_head;
 use super::input::{body_bytes, decode_segment, require_json, Query, ReadingBody};
 use super::views::{ReadingView, RevisionView};
 use super::{
@@ -95,25 +96,30 @@ async fn put_handler(
 /// GET /v1/indicators/:id/readings/:period
 pub fn get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "indicators" / String / "readings" / String)
-        .and(warp::get())
+        .and(get_or_head())
+        .and(req())
         .and(with_ctx(ctx))
-        .then(|id: String, period: String, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let id = parse_id(&id)?;
-                    let (period, _) = Period::parse_with_form(&decode_segment("period", &period)?)?;
-                    ctx.blocking(move |s| {
-                        load_indicator(s, &id)?;
-                        let r = s.reading(&id, period)?.ok_or_else(|| {
-                            ApiError::NotFound(format!("no reading of '{id}' for {period}"))
-                        })?;
-                        Ok(json(StatusCode::OK, &ReadingView::new(&id, period, &r)))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .then(
+            |id: String, period: String, req: Req, ctx: Ctx| async move {
+                error::reply(
+                    async {
+                        let id = parse_id(&id)?;
+                        Query::parse(&req.query, &[])?;
+                        let (period, _) =
+                            Period::parse_with_form(&decode_segment("period", &period)?)?;
+                        ctx.blocking(move |s| {
+                            load_indicator(s, &id)?;
+                            let r = s.reading(&id, period)?.ok_or_else(|| {
+                                ApiError::NotFound(format!("no reading of '{id}' for {period}"))
+                            })?;
+                            Ok(json(StatusCode::OK, &ReadingView::new(&id, period, &r)))
+                        })
+                        .await
+                    }
+                    .await,
+                )
+            },
+        )
 }
 
 /// DELETE /v1/indicators/:id/readings/:period?reason=
@@ -169,7 +175,7 @@ pub fn delete(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
 /// GET /v1/indicators/:id/readings?from=&to=&as_known_at=&format=
 pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "indicators" / String / "readings")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(|id: String, req: Req, ctx: Ctx| async move {
@@ -211,7 +217,7 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
 /// GET /v1/indicators/:id/readings/:period/revisions?format=
 pub fn revisions(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "indicators" / String / "readings" / String / "revisions")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(
@@ -729,7 +735,7 @@ fn check_row(
 /// column. Filled in and posted back to `POST /v1/readings`, it is the monthly round trip.
 pub fn template(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "templates" / "readings.xlsx")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(|req: Req, ctx: Ctx| async move {

@@ -5,6 +5,7 @@ use serde::Serialize;
 use warp::http::StatusCode;
 use warp::Filter;
 
+use super::get_or_head;
 use super::input::{body_bytes, decode_segment, require_json, Query};
 use super::{
     error, json, list_reply, req, require_admin, wants_csv, with_ctx, ApiError, Ctx, Req, Resp,
@@ -194,7 +195,7 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
 /// GET /v1/tokens (admin): names, roles and units; never secrets.
 pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "tokens")
-        .and(warp::get())
+        .and(get_or_head())
         .and(req())
         .and(with_ctx(ctx))
         .then(|req: Req, ctx: Ctx| async move {

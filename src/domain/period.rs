@@ -185,6 +185,10 @@ fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
         "前三季度" => return Ok((9, PeriodForm::Quarter)),
         _ => {}
     }
+    if let Some(q) = r.strip_prefix('前').and_then(|x| x.strip_suffix("季度")) {
+        let n = chinese_numeral(q).ok_or_else(|| "bad quarter".to_string())?;
+        return Ok((n * 3, PeriodForm::Quarter));
+    }
     if let Some(q) = r.strip_suffix("季度") {
         let q = q.strip_prefix('第').unwrap_or(q);
         let n = chinese_numeral(q)
@@ -201,10 +205,6 @@ fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
             ));
         }
         return Ok((3, PeriodForm::Quarter));
-    }
-    if let Some(q) = r.strip_prefix('前').and_then(|x| x.strip_suffix("季度")) {
-        let n = chinese_numeral(q).ok_or_else(|| "bad quarter".to_string())?;
-        return Ok((n * 3, PeriodForm::Quarter));
     }
     let body = r.strip_suffix('份').unwrap_or(r);
     let body = body
@@ -285,6 +285,7 @@ mod tests {
             ("2023年1-2月", 2023, 2, PeriodForm::Month),
             ("2023年一季度", 2023, 3, PeriodForm::Quarter),
             ("2023年前三季度", 2023, 9, PeriodForm::Quarter),
+            ("2023年前二季度", 2023, 6, PeriodForm::Quarter),
             ("2023年上半年", 2023, 6, PeriodForm::Half),
             ("2023年全年", 2023, 12, PeriodForm::Annual),
             ("2023年度", 2023, 12, PeriodForm::Annual),

@@ -108,7 +108,10 @@ pub struct Attainment {
 pub fn tidy(x: Option<f64>) -> Option<f64> {
     x.map(|v| {
         let r = (v * 1e10).round() / 1e10;
-        if r == 0.0 {
+        if !r.is_finite() {
+            // Too large to carry ten decimals anyway: leave it as computed.
+            v
+        } else if r == 0.0 {
             0.0
         } else {
             r
