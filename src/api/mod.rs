@@ -15,7 +15,9 @@ mod csv;
 pub mod error;
 pub mod indicators;
 mod input;
+pub mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod readings;
 pub mod tokens;
 pub mod views;
@@ -172,10 +174,22 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/summary", &["GET"]),
     ("/v1/tokens", &["GET", "POST"]),
     ("/v1/tokens/{}", &["DELETE"]),
+    ("/v1/indicators/{}/chart.svg", &["GET"]),
+    ("/v1/reports/{}", &["GET"]),
+    ("/metrics", &["GET"]),
+];
+
+/// The HTML pages and their assets: not part of the API (nor of its OpenAPI
+/// document), but answered with the same 405s and request metrics.
+pub const PAGES: &[&str] = &[
+    "/",
+    "/indicators/{}",
+    "/assets/dashboard.css",
+    "/assets/dashboard.js",
 ];
 
 /// Every route, with rejections recovered into problem+json.
-pub fn routes(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Infallible> + Clone {
+pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     // Boxed in groups: one long chain of `or`s makes a type too deep for the compiler.
     let base = healthz(ctx.clone())
         .or(openapi::route())
@@ -213,6 +227,18 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Infallible> + 
         .or(attainment::summary(ctx.clone()))
         .unify()
         .boxed();
+    let pages = pages::dashboard(ctx.clone())
+        .or(pages::indicator(ctx.clone()))
+        .unify()
+        .or(pages::assets())
+        .unify()
+        .or(pages::chart_svg(ctx.clone()))
+        .unify()
+        .or(pages::report(ctx.clone()))
+        .unify()
+        .or(pages::metrics_route(ctx.clone()))
+        .unify()
+        .boxed();
     let admin = tokens::create(ctx.clone())
         .or(tokens::list(ctx.clone()))
         .unify()
@@ -226,10 +252,23 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Infallible> + 
         .unify()
         .or(views)
         .unify()
+        .or(pages)
+        .unify()
         .or(admin)
         .unify()
         .boxed();
-    private_guard(ctx).and(api).recover(error::recover).unify()
+    private_guard(ctx)
+        .and(api)
+        .recover(error::recover)
+        .unify()
+        .with(warp::log::custom(|info| {
+            metrics::observe(
+                info.path(),
+                info.method().as_str(),
+                info.status().as_u16(),
+                info.elapsed(),
+            )
+        }))
 }
 
 /// With `serve --private`, every read except `/healthz` needs a token of any role.
@@ -274,16 +313,25 @@ pub async fn serve(
 
 /// The methods a path answers, if it is one of [`ROUTES`].
 pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
+    const GET: &[&str] = &["GET"];
+    if path == "/" {
+        return Some(GET);
+    }
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    ROUTES.iter().find_map(|(pattern, methods)| {
-        let pat: Vec<&str> = pattern.split('/').collect();
-        let same = pat.len() == segs.len()
-            && pat
-                .iter()
-                .zip(&segs)
-                .all(|(p, s)| *p == "{}" && !s.is_empty() || p == s);
-        same.then_some(*methods)
-    })
+    let pages = PAGES.iter().map(|p| (*p, GET));
+    ROUTES
+        .iter()
+        .copied()
+        .chain(pages)
+        .find_map(|(pattern, methods)| {
+            let pat: Vec<&str> = pattern.split('/').collect();
+            let same = pat.len() == segs.len()
+                && pat
+                    .iter()
+                    .zip(&segs)
+                    .all(|(p, s)| *p == "{}" && !s.is_empty() || p == s);
+            same.then_some(methods)
+        })
 }
 
 /// Answers 405 with `Allow` for a known path asked with a method it does not take.

@@ -470,7 +470,7 @@ fn unknown_routes_answer_404_problem_json() {
     for path in [
         "/v1/nothing",
         "/v2/indicators",
-        "/",
+        "/nothing",
         "/v1/indicators/gdp-growth/readings/2023-06/extra",
     ] {
         assert_problem(s.get(path), 404, None, path);

@@ -1,0 +1,235 @@
+//! `GET /metrics`: Prometheus text exposition of every indicator's figures and of the
+//! server's own requests.
+//!
+//! Indicator gauges are built fresh on each scrape from the board at the default
+//! `as_of` (or `?as_of=`), so they are exactly what `/v1/attainment` says. Request
+//! counters and latency histograms are labelled by route pattern
+//! (`/v1/indicators/{}/attainment`), never by raw path, so their number stays bounded.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+use super::{ApiError, ROUTES};
+use crate::engine::Status;
+use crate::report::Board;
+
+/// The server's own request metrics.
+struct Http {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+}
+
+fn http() -> &'static Http {
+    static HTTP: OnceLock<Http> = OnceLock::new();
+    HTTP.get_or_init(|| {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "zhibiao_http_requests_total",
+                "HTTP requests answered, by route, method and status.",
+            ),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "zhibiao_http_request_duration_seconds",
+                "Time to answer HTTP requests, by route and method.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["route", "method"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("register");
+        registry
+            .register(Box::new(duration.clone()))
+            .expect("register");
+        Http {
+            registry,
+            requests,
+            duration,
+        }
+    })
+}
+
+/// The route pattern a path belongs to, for labels; unknown paths share one label.
+pub fn route_label(path: &str) -> &'static str {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let known = ROUTES
+        .iter()
+        .map(|(p, _)| *p)
+        .chain(super::PAGES.iter().copied());
+    for pattern in known {
+        let pat: Vec<&str> = pattern.split('/').collect();
+        if pat.len() == segs.len()
+            && pat
+                .iter()
+                .zip(&segs)
+                .all(|(p, s)| (*p == "{}" && !s.is_empty()) || p == s)
+        {
+            return pattern;
+        }
+    }
+    if path == "/" {
+        return "/";
+    }
+    "other"
+}
+
+/// Records one answered request.
+pub fn observe(path: &str, method: &str, status: u16, elapsed: Duration) {
+    let h = http();
+    let route = route_label(path);
+    h.requests
+        .with_label_values(&[route, method, &status.to_string()])
+        .inc();
+    h.duration
+        .with_label_values(&[route, method])
+        .observe(elapsed.as_secs_f64());
+}
+
+fn gauge(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<GaugeVec, ApiError> {
+    let g = GaugeVec::new(Opts::new(name, help), labels).map_err(ApiError::internal)?;
+    registry
+        .register(Box::new(g.clone()))
+        .map_err(ApiError::internal)?;
+    Ok(g)
+}
+
+const STATUSES: [Status; 7] = [
+    Status::OnTrack,
+    Status::Achieved,
+    Status::Behind,
+    Status::SeverelyBehind,
+    Status::Missed,
+    Status::NoData,
+    Status::NoTarget,
+];
+
+/// Only the request metrics, for a store with nothing to evaluate yet.
+pub fn render_http_only() -> Result<String, ApiError> {
+    let mut out = Vec::new();
+    TextEncoder::new()
+        .encode(&http().registry.gather(), &mut out)
+        .map_err(ApiError::internal)?;
+    String::from_utf8(out).map_err(ApiError::internal)
+}
+
+/// Renders the exposition text for a board plus the request metrics.
+pub fn render(board: &Board, change_seq: u64) -> Result<String, ApiError> {
+    let reg = Registry::new();
+    let labels = ["indicator", "battle", "lead_unit"];
+    let attainment = gauge(
+        &reg,
+        "zhibiao_indicator_attainment_ratio",
+        "完成率: actual / target, as a fraction.",
+        &labels,
+    )?;
+    let pace = gauge(
+        &reg,
+        "zhibiao_indicator_scheduled_pace_ratio",
+        "序时进度: the share of the year's target scheduled by the latest reading, as a fraction.",
+        &labels,
+    )?;
+    let pace_gap = gauge(
+        &reg,
+        "zhibiao_indicator_pace_gap_ratio",
+        "Attainment minus scheduled pace, as a fraction (cumulative indicators).",
+        &labels,
+    )?;
+    let deviation = gauge(
+        &reg,
+        "zhibiao_indicator_deviation",
+        "Actual minus expected, in the target's unit (points for rates).",
+        &labels,
+    )?;
+    let gap = gauge(
+        &reg,
+        "zhibiao_indicator_year_end_gap",
+        "What the year still needs to meet the target, in the target's unit.",
+        &labels,
+    )?;
+    let actual = gauge(
+        &reg,
+        "zhibiao_indicator_actual",
+        "The latest year-to-date reading, as published.",
+        &labels,
+    )?;
+    let target = gauge(
+        &reg,
+        "zhibiao_indicator_target",
+        "The year's target value, as published.",
+        &labels,
+    )?;
+    let mut status_labels = labels.to_vec();
+    status_labels.push("status");
+    let status = gauge(
+        &reg,
+        "zhibiao_indicator_status",
+        "1 for the indicator's current status, 0 for the others.",
+        &status_labels,
+    )?;
+    let as_of = gauge(
+        &reg,
+        "zhibiao_as_of_info",
+        "The period the indicator figures are evaluated at.",
+        &["as_of"],
+    )?;
+    let changes = gauge(
+        &reg,
+        "zhibiao_store_change_sequence",
+        "The store's change counter: it rises with every accepted write.",
+        &[],
+    )?;
+    as_of
+        .with_label_values(&[&board.as_of.to_string()])
+        .set(1.0);
+    changes
+        .with_label_values(&[] as &[&str])
+        .set(change_seq as f64);
+    for row in &board.rows {
+        let ind = &row.indicator;
+        let a = &row.attainment;
+        let lead = ind.lead_units.join("、");
+        let l = [ind.id.as_str(), ind.battle.as_str(), lead.as_str()];
+        let set = |g: &GaugeVec, v: Option<f64>| {
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                g.with_label_values(&l).set(v);
+            }
+        };
+        set(&attainment, a.attainment);
+        set(&pace, a.scheduled_pace);
+        set(&pace_gap, a.pace_gap);
+        set(&deviation, a.deviation);
+        set(&gap, a.year_end_gap);
+        set(&actual, a.actual);
+        set(&target, a.target.as_ref().and_then(|t| t.value));
+        for s in STATUSES {
+            let v = if a.status == s { 1.0 } else { 0.0 };
+            status
+                .with_label_values(&[l[0], l[1], l[2], s.as_str()])
+                .set(v);
+        }
+    }
+    let mut families = reg.gather();
+    families.extend(http().registry.gather());
+    let mut out = Vec::new();
+    TextEncoder::new()
+        .encode(&families, &mut out)
+        .map_err(ApiError::internal)?;
+    String::from_utf8(out).map_err(ApiError::internal)
+}

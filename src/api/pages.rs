@@ -1,0 +1,263 @@
+//! What people and Prometheus look at: the dashboard pages, the SVG chart, the
+//! bulletins (月通报 / 季总结) and `/metrics`. The renderers live in [`crate::report`];
+//! these routes assemble the board and pick the format.
+
+use warp::http::StatusCode;
+use warp::Filter;
+
+use super::get_or_head;
+use super::input::{decode_segment, Query};
+use super::{
+    board, default_as_of, error, metrics, parse_id, req, resolve_as_of, with_ctx, ApiError, Ctx,
+    Req, Resp,
+};
+use crate::domain::Period;
+use crate::report::bulletin::{self, Format, Kind};
+use crate::report::{chart, web};
+
+fn body(content_type: &'static str, status: StatusCode, bytes: Vec<u8>) -> Resp {
+    let mut res = warp::reply::Response::new(bytes.into());
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static(content_type),
+    );
+    res
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+/// `as_of` for a page: `2023-06` from `<input type="month">`, or any period spelling.
+fn page_as_of(q: &Query) -> Result<Option<Period>, ApiError> {
+    q.value::<Period>("as_of")
+}
+
+/// GET /?as_of=&battle=&lead_unit=&status=
+///
+/// The dashboard: the six battles, one row per indicator.
+pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path::end()
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(&req.query, &["as_of", "battle", "lead_unit", "status"])?;
+                    let as_of = page_as_of(&q)?;
+                    let filter = web::DashboardQuery::parse(
+                        q.get("battle"),
+                        q.get("lead_unit"),
+                        q.get("status"),
+                    )?;
+                    ctx.blocking(move |s| {
+                        let as_of = resolve_as_of(s, as_of)?;
+                        let b = board(s, as_of)?;
+                        let mut units: Vec<String> = b
+                            .rows
+                            .iter()
+                            .flat_map(|r| r.indicator.lead_units.iter().cloned())
+                            .collect();
+                        units.sort();
+                        units.dedup();
+                        let html = web::dashboard(&b, &filter, &units);
+                        Ok(body(HTML, StatusCode::OK, html.into_bytes()))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// GET /indicators/:id?as_of=
+///
+/// One indicator: its figures, its readings and its chart.
+pub fn indicator(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("indicators" / String)
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|id: String, req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(&req.query, &["as_of"])?;
+                    let as_of = page_as_of(&q)?;
+                    let id = decode_segment("id", &id)?;
+                    ctx.blocking(move |s| {
+                        let as_of = resolve_as_of(s, as_of)?;
+                        let b = board(s, as_of)?;
+                        Ok(match web::indicator_page(&b, &id) {
+                            Some(html) => body(HTML, StatusCode::OK, html.into_bytes()),
+                            None => body(
+                                HTML,
+                                StatusCode::NOT_FOUND,
+                                web::not_found_page(&b, &id).into_bytes(),
+                            ),
+                        })
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// GET /assets/dashboard.css and /assets/dashboard.js, compiled into the binary.
+pub fn assets() -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    let css = warp::path!("assets" / "dashboard.css")
+        .and(get_or_head())
+        .map(|| {
+            body(
+                "text/css; charset=utf-8",
+                StatusCode::OK,
+                web::CSS.as_bytes().to_vec(),
+            )
+        });
+    let js = warp::path!("assets" / "dashboard.js")
+        .and(get_or_head())
+        .map(|| {
+            body(
+                "text/javascript; charset=utf-8",
+                StatusCode::OK,
+                web::JS.as_bytes().to_vec(),
+            )
+        });
+    css.or(js).unify()
+}
+
+/// GET /v1/indicators/:id/chart.svg?as_of=
+///
+/// Cumulative actual against the scheduled-pace line and the target, as SVG.
+pub fn chart_svg(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String / "chart.svg")
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|id: String, req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let id = parse_id(&id)?;
+                    let q = Query::parse(&req.query, &["as_of"])?;
+                    let as_of = q.value::<Period>("as_of")?;
+                    ctx.blocking(move |s| {
+                        super::load_indicator(s, &id)?;
+                        let as_of = resolve_as_of(s, as_of)?;
+                        let b = board(s, as_of)?;
+                        let row = b
+                            .rows
+                            .iter()
+                            .find(|r| r.indicator.id == id)
+                            .ok_or_else(|| ApiError::NotFound(format!("no indicator '{id}'")))?;
+                        let svg = chart::indicator_chart(row, row.attainment.target.as_ref());
+                        Ok(body("image/svg+xml", StatusCode::OK, svg.into_bytes()))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// GET /v1/reports/:kind?as_of=&format=
+///
+/// The monthly bulletin (`monthly`, 月通报) or the quarter-end summary (`quarterly`,
+/// 季总结) as md, html, csv, docx or xlsx (default html).
+pub fn report(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "reports" / String)
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|kind: String, req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let kind: Kind = kind.parse().map_err(|e: bulletin::BulletinError| {
+                        ApiError::NotFound(format!("no such report: {e}"))
+                    })?;
+                    let q = Query::parse(&req.query, &["as_of", "format"])?;
+                    let as_of = q.value::<Period>("as_of")?;
+                    let format: Format = match q.get("format") {
+                        None => Format::Html,
+                        Some(f) => f.parse().map_err(|e: bulletin::BulletinError| {
+                            ApiError::invalid("format", e.to_string())
+                        })?,
+                    };
+                    ctx.blocking(move |s| {
+                        let as_of = resolve_as_of(s, as_of)?;
+                        let (bytes, name) = render_report(s, kind, as_of, format)?;
+                        let mut res = body(format.content_type(), StatusCode::OK, bytes);
+                        let disposition = if format == Format::Html {
+                            "inline"
+                        } else {
+                            "attachment"
+                        };
+                        if let Ok(v) = format!("{disposition}; filename=\"{name}\"").parse() {
+                            res.headers_mut()
+                                .insert(warp::http::header::CONTENT_DISPOSITION, v);
+                        }
+                        Ok(res)
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// Renders a bulletin from the store: the board at `as_of`, and for a quarter-end
+/// summary the board at the previous quarter end of the same year.
+pub fn render_report(
+    s: &crate::store::Store,
+    kind: Kind,
+    as_of: Period,
+    format: Format,
+) -> Result<(Vec<u8>, String), ApiError> {
+    let b = board(s, as_of)?;
+    let previous = match kind {
+        Kind::Quarterly if as_of.month() > 3 => {
+            Some(board(s, Period::new(as_of.year(), as_of.month() - 3)?)?)
+        }
+        _ => None,
+    };
+    let bytes = bulletin::render(&b, kind, previous.as_ref(), format).map_err(|e| match e {
+        bulletin::BulletinError::NotQuarterEnd { .. } => ApiError::invalid("as_of", e.to_string()),
+        other => ApiError::internal(other),
+    })?;
+    Ok((bytes, bulletin::file_name(&b, kind, format)))
+}
+
+/// GET /metrics?as_of=
+///
+/// Prometheus text exposition: each indicator's attainment, pace, deviation, gap and
+/// status at the default `as_of` (or the one given), and the server's request metrics.
+pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("metrics")
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(&req.query, &["as_of"])?;
+                    let as_of = q.value::<Period>("as_of")?;
+                    ctx.blocking(move |s| {
+                        let as_of = match as_of {
+                            Some(p) => Some(p),
+                            None => default_as_of(s)?,
+                        };
+                        let text = match as_of {
+                            Some(p) => metrics::render(&board(s, p)?, s.change_seq()?)?,
+                            None => metrics::render_http_only()?,
+                        };
+                        Ok(body(
+                            "text/plain; version=0.0.4; charset=utf-8",
+                            StatusCode::OK,
+                            text.into_bytes(),
+                        ))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}

@@ -1,0 +1,432 @@
+//! The monthly bulletin (月通报) and its quarter-end variant (季总结), rendered from a
+//! hand-built board of the built-in Taojiang 2023 catalogue.
+//!
+//! Golden files: the Markdown, HTML and CSV renderings are compared byte for byte with
+//! `tests/golden/bulletin-2023-06.{md,html,csv}` and `tests/golden/bulletin-2023-Q2.md`.
+//! After an intended change to the bulletin, regenerate them with
+//!
+//! ```sh
+//! UPDATE_GOLDEN=1 cargo test --test bulletin
+//! ```
+//!
+//! then read the diff (`git diff tests/golden`) before committing it. Word and Excel
+//! are checked by reading the files back (zip + `word/document.xml`, calamine).
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
+use std::path::PathBuf;
+
+use calamine::{Data, Reader, Xlsx};
+use zhibiao::catalogue::Catalogue;
+use zhibiao::domain::{Battle, Period};
+use zhibiao::engine::{evaluate, Status};
+use zhibiao::report::bulletin::{file_name, render, BulletinError, Format, Kind};
+use zhibiao::report::{Board, BoardRow};
+
+fn p(y: u16, m: u8) -> Period {
+    Period::new(y, m).unwrap()
+}
+
+/// The readings of the test board: 15 indicators across the six battles. At 2023-06 they
+/// cover every status; at 2023-03 (the previous quarter end) some differ.
+fn readings() -> Vec<(&'static str, Vec<(Period, f64)>)> {
+    vec![
+        // 经济增长主动仗
+        ("gdp-growth", vec![(p(2023, 3), 6.8), (p(2023, 6), 7.2)]), // behind (severe at Q1)
+        (
+            "fixed-asset-investment-growth",
+            vec![(p(2023, 3), 11.8), (p(2023, 6), 10.0)], // severely behind (on track at Q1)
+        ),
+        ("cpi", vec![(p(2023, 3), 2.1), (p(2023, 6), 2.5)]), // on track, a cap on a rate
+        ("import-export-value", vec![]),                     // no data
+        (
+            "urban-surveyed-unemployment-rate",
+            vec![(p(2023, 3), 5.3), (p(2023, 6), 5.1)], // no target (relative, awaiting its figure)
+        ),
+        // 科技创新攻坚仗
+        (
+            "tech-sme-registered",
+            vec![(p(2023, 3), 30.0), (p(2023, 6), 63.0)], // behind: 42.0%, 8.0 points below pace
+        ),
+        (
+            "new-high-tech-enterprises",
+            vec![(p(2023, 3), 3.0), (p(2023, 5), 9.0)], // achieved, a month old
+        ),
+        // 优化发展环境持久仗
+        (
+            "government-business-exchange-events-per-quarter",
+            vec![(p(2023, 3), 1.0), (p(2023, 6), 3.0)], // on track within a band
+        ),
+        // 防范化解风险阻击仗
+        (
+            "primary-care-drug-reserve-population-share",
+            vec![(p(2023, 6), 14.5)], // behind a band
+        ),
+        ("new-hidden-government-debt", vec![(p(2023, 6), 0.0)]), // on track at a cap of 0
+        // 安全生产巩固提升仗
+        (
+            "major-accidents",
+            vec![(p(2023, 3), 0.0), (p(2023, 5), 1.0)],
+        ), // missed: cap breached
+        (
+            "other-county-gov-leaders-safety-inspections-monthly",
+            vec![(p(2023, 3), 3.0), (p(2023, 6), 6.0)], // on track, exactly at pace
+        ),
+        // 重点民生保障仗
+        (
+            "new-urban-jobs",
+            vec![(p(2023, 3), 1400.0), (p(2023, 6), 2000.0)], // severely behind
+        ),
+        (
+            "air-quality-good-rate-county-town",
+            vec![(p(2023, 6), 90.1)],
+        ), // on track
+        (
+            "zijiang-mainstream-taojiang-section-water-class",
+            vec![(p(2023, 3), 3.0), (p(2023, 6), 2.0)], // on track (severe at Q1)
+        ),
+    ]
+}
+
+/// The board at `as_of`, built the way the API builds it: catalogue order, the engine's
+/// attainment, and the year's readings at or before `as_of` as the series.
+fn board(as_of: Period) -> Board {
+    let cat = Catalogue::builtin().expect("the built-in catalogue loads");
+    let readings: BTreeMap<&str, Vec<(Period, f64)>> = readings().into_iter().collect();
+    let rows = cat
+        .entries
+        .iter()
+        .filter_map(|(ind, target)| {
+            let values = readings.get(ind.id.as_str())?;
+            Some(BoardRow {
+                indicator: ind.clone(),
+                attainment: evaluate(ind, target.as_ref(), values, as_of),
+                series: values
+                    .iter()
+                    .copied()
+                    .filter(|(q, _)| *q <= as_of)
+                    .collect(),
+            })
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        rows.len(),
+        readings.len(),
+        "every test indicator is in the catalogue"
+    );
+    Board {
+        as_of,
+        region: cat.region.clone(),
+        document: cat.document.clone(),
+        rows,
+    }
+}
+
+fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("golden")
+        .join(name)
+}
+
+/// Compares `actual` with the golden file, or writes it when `UPDATE_GOLDEN=1`.
+fn golden(name: &str, actual: &[u8]) {
+    let path = golden_path(name);
+    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}); run `UPDATE_GOLDEN=1 cargo test --test bulletin` to create it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let (e, a) = (
+            String::from_utf8_lossy(&expected),
+            String::from_utf8_lossy(actual),
+        );
+        let line = e
+            .lines()
+            .zip(a.lines())
+            .position(|(x, y)| x != y)
+            .unwrap_or_else(|| e.lines().count().min(a.lines().count()));
+        panic!(
+            "{name} differs from the golden file at line {}:\n  golden: {:?}\n  actual: {:?}\n\
+             If the change is intended, run `UPDATE_GOLDEN=1 cargo test --test bulletin` and review the diff.",
+            line + 1,
+            e.lines().nth(line),
+            a.lines().nth(line)
+        );
+    }
+}
+
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("UTF-8")
+}
+
+#[test]
+fn the_test_board_covers_every_status() {
+    let b = board(p(2023, 6));
+    let status = |id: &str| {
+        b.rows
+            .iter()
+            .find(|r| r.indicator.id.as_str() == id)
+            .unwrap()
+            .attainment
+            .status
+    };
+    assert_eq!(status("tech-sme-registered"), Status::Behind);
+    assert_eq!(status("gdp-growth"), Status::Behind);
+    assert_eq!(
+        status("fixed-asset-investment-growth"),
+        Status::SeverelyBehind
+    );
+    assert_eq!(status("new-urban-jobs"), Status::SeverelyBehind);
+    assert_eq!(status("major-accidents"), Status::Missed);
+    assert_eq!(status("new-high-tech-enterprises"), Status::Achieved);
+    assert_eq!(status("cpi"), Status::OnTrack);
+    assert_eq!(status("import-export-value"), Status::NoData);
+    assert_eq!(status("urban-surveyed-unemployment-rate"), Status::NoTarget);
+    for battle in Battle::ALL {
+        assert!(
+            b.rows.iter().any(|r| r.indicator.battle == *battle),
+            "{battle} has a row"
+        );
+    }
+}
+
+#[test]
+fn monthly_markdown_matches_the_golden_file() {
+    let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Markdown).unwrap();
+    let s = text(&out);
+    assert!(s.starts_with("# 桃江县打好发展“六仗”主要指标2023年6月通报\n"));
+    assert!(s.contains("数据截至2023年6月"));
+    assert!(s.contains("科技型中小企业入库（县科工局）：完成42.0%，低于序时进度8.0个百分点"));
+    golden("bulletin-2023-06.md", &out);
+}
+
+#[test]
+fn monthly_html_matches_the_golden_file_and_is_a_standalone_a4_document() {
+    let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Html).unwrap();
+    let s = text(&out);
+    assert!(s.starts_with("<!doctype html>\n<html lang=\"zh-CN\">"));
+    assert!(s.contains("<meta charset=\"utf-8\">"));
+    assert!(s.contains("@page { size: A4; margin: 15mm; }"));
+    assert!(s.contains("thead { display: table-header-group; }"));
+    assert!(s.contains("break-before: page"));
+    // No external assets: no links, no scripts, no remote URLs.
+    for needle in ["<link", "<script", "http://", "https://", "url("] {
+        assert!(!s.contains(needle), "the HTML must not contain {needle}");
+    }
+    // Colour always comes with the status text.
+    assert!(s.contains("<td class=\"status s-behind\">未达序时进度</td>"));
+    golden("bulletin-2023-06.html", &out);
+}
+
+#[test]
+fn monthly_csv_matches_the_golden_file() {
+    let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Csv).unwrap();
+    assert!(
+        out.starts_with("\u{feff}".as_bytes()),
+        "CSV starts with a BOM"
+    );
+    let s = text(&out);
+    let mut lines = s.trim_start_matches('\u{feff}').lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "battle,battle_name,indicator,name,lead_units,unit,target,comparator,actual,actual_period,\
+         attainment,scheduled_pace,pace_gap,deviation,year_end_gap,required_rest_of_year,status,status_label"
+    );
+    assert_eq!(lines.count(), 15, "one line per indicator");
+    assert!(s.contains(
+        "innovation,科技创新攻坚仗,tech-sme-registered,科技型中小企业入库,县科工局,家,150,at_least,63,2023-06,0.42,0.5,-0.08,-12,87,14.5,behind,未达序时进度"
+    ));
+    golden("bulletin-2023-06.csv", &out);
+}
+
+#[test]
+fn quarterly_markdown_compares_with_the_previous_quarter_end() {
+    let now = board(p(2023, 6));
+    let before = board(p(2023, 3));
+    let out = render(&now, Kind::Quarterly, Some(&before), Format::Markdown).unwrap();
+    let s = text(&out);
+    assert!(s.starts_with("# 桃江县打好发展“六仗”主要指标2023年第2季度总结\n"));
+    assert!(s.contains("上季末完成率/状态"));
+    assert!(s.contains("## 三、与上季末比较"));
+    assert!(s.contains("固定资产投资增长（县发改局）：符合序时进度 → 严重滞后"));
+    golden("bulletin-2023-Q2.md", &out);
+}
+
+#[test]
+fn a_quarterly_bulletin_needs_a_quarter_end() {
+    let b = board(p(2023, 5));
+    for format in [Format::Markdown, Format::Xlsx] {
+        let err = render(&b, Kind::Quarterly, None, format).unwrap_err();
+        assert!(
+            matches!(err, BulletinError::NotQuarterEnd { as_of } if as_of == p(2023, 5)),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("2023-05"), "{err}");
+    }
+    // The monthly bulletin of the same month is fine.
+    assert!(render(&b, Kind::Monthly, None, Format::Markdown).is_ok());
+    // A previous board that is not earlier is refused.
+    let june = board(p(2023, 6));
+    let err = render(&june, Kind::Quarterly, Some(&june), Format::Markdown).unwrap_err();
+    assert!(
+        matches!(err, BulletinError::PreviousNotEarlier { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn every_format_is_deterministic() {
+    let b = board(p(2023, 6));
+    let before = board(p(2023, 3));
+    for format in [
+        Format::Markdown,
+        Format::Html,
+        Format::Csv,
+        Format::Docx,
+        Format::Xlsx,
+    ] {
+        for kind in [Kind::Monthly, Kind::Quarterly] {
+            let one = render(&b, kind, Some(&before), format).unwrap();
+            let two = render(&b, kind, Some(&before), format).unwrap();
+            assert!(
+                one == two,
+                "{format:?} {kind:?} renders the same bytes twice"
+            );
+        }
+    }
+    assert_eq!(
+        file_name(&b, Kind::Quarterly, Format::Xlsx),
+        "bulletin-2023-Q2.xlsx"
+    );
+}
+
+fn unzip(bytes: &[u8], name: &str) -> String {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("a zip archive");
+    let mut entry = archive.by_name(name).expect(name);
+    let mut s = String::new();
+    entry.read_to_string(&mut s).unwrap();
+    s
+}
+
+/// Office files must not carry the time they were written: every zip entry keeps the
+/// zip epoch, so the bytes depend on the board only.
+fn assert_no_clock_in_zip(bytes: &[u8]) {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    for i in 0..archive.len() {
+        let e = archive.by_index(i).unwrap();
+        let t = e.last_modified().expect("a timestamp");
+        assert_eq!(t.year(), 1980, "{:?} carries a write time", e.name());
+    }
+}
+
+#[test]
+fn the_word_bulletin_holds_the_title_battles_and_statuses() {
+    let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Docx).unwrap();
+    let xml = unzip(&out, "word/document.xml");
+    assert!(xml.contains("桃江县打好发展“六仗”主要指标2023年6月通报"));
+    for battle in Battle::ALL {
+        assert!(xml.contains(battle.name_zh()), "{}", battle.name_zh());
+    }
+    assert!(xml.contains("科技型中小企业入库"));
+    assert!(xml.contains("未达序时进度"));
+    assert!(xml.contains("严重滞后"));
+    // A4 portrait, in twips.
+    assert!(xml.contains(r#"w:w="11906""#) && xml.contains(r#"w:h="16838""#));
+    let core = unzip(&out, "docProps/core.xml");
+    assert!(core.contains("2023-06-30T00:00:00Z"), "{core}");
+    assert_no_clock_in_zip(&out);
+
+    let q = render(
+        &board(p(2023, 6)),
+        Kind::Quarterly,
+        Some(&board(p(2023, 3))),
+        Format::Docx,
+    )
+    .unwrap();
+    let xml = unzip(&q, "word/document.xml");
+    assert!(xml.contains("2023年第2季度总结"));
+    assert!(xml.contains("上季末完成率/状态"));
+}
+
+#[test]
+fn the_excel_bulletin_has_an_overview_and_one_sheet_per_battle() {
+    let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Xlsx).unwrap();
+    assert_no_clock_in_zip(&out);
+    assert!(unzip(&out, "docProps/core.xml").contains("2023-06-30T00:00:00Z"));
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(out)).unwrap();
+    let mut names = vec!["概览".to_string()];
+    names.extend(Battle::ALL.iter().map(|b| b.name_zh().to_string()));
+    assert_eq!(wb.sheet_names(), names);
+
+    let overview = wb.worksheet_range("概览").unwrap();
+    assert_eq!(
+        overview.get_value((0, 0)),
+        Some(&Data::String(
+            "桃江县打好发展“六仗”主要指标2023年6月通报".into()
+        ))
+    );
+
+    let sheet = wb.worksheet_range("科技创新攻坚仗").unwrap();
+    let header: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(&header[..3], ["指标", "牵头单位", "单位"]);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = sheet
+        .rows()
+        .find(|r| r[0] == Data::String("科技型中小企业入库".into()))
+        .expect("the tech-sme row");
+    assert_eq!(row[col("完成率")], Data::Float(0.42));
+    assert_eq!(row[col("序时进度")], Data::Float(0.5));
+    assert_eq!(row[col("实际")], Data::Float(63.0));
+    assert_eq!(row[col("状态")], Data::String("未达序时进度".into()));
+
+    // The percent cells carry a percent number format, the header is bold and frozen.
+    let styles = unzip(
+        &render(&board(p(2023, 6)), Kind::Monthly, None, Format::Xlsx).unwrap(),
+        "xl/styles.xml",
+    );
+    assert!(styles.contains(r#"formatCode="0.0%""#), "{styles}");
+    let xlsx = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Xlsx).unwrap();
+    let sheet3 = unzip(&xlsx, "xl/worksheets/sheet3.xml");
+    assert!(sheet3.contains(r#"state="frozen""#), "{sheet3}");
+}
+
+#[test]
+fn text_from_the_board_is_escaped_in_every_format() {
+    let mut b = board(p(2023, 6));
+    let row = b
+        .rows
+        .iter_mut()
+        .find(|r| r.indicator.id.as_str() == "tech-sme-registered")
+        .unwrap();
+    row.indicator.name = "=HYPERLINK(\"x\")<b>&'|".into();
+    b.region = "<i>桃江县</i>".into();
+
+    let html = String::from_utf8(render(&b, Kind::Monthly, None, Format::Html).unwrap()).unwrap();
+    assert!(html.contains("=HYPERLINK(&quot;x&quot;)&lt;b&gt;&amp;&#39;|"));
+    assert!(html.contains("&lt;i&gt;桃江县&lt;/i&gt;"));
+    assert!(!html.contains("<b>") && !html.contains("<i>"));
+
+    let md = String::from_utf8(render(&b, Kind::Monthly, None, Format::Markdown).unwrap()).unwrap();
+    assert!(md.contains(r#"=HYPERLINK("x")\<b\>&'\|"#), "{md}");
+
+    let csv = String::from_utf8(render(&b, Kind::Monthly, None, Format::Csv).unwrap()).unwrap();
+    assert!(csv.contains(r#""'=HYPERLINK(""x"")<b>&'|""#), "{csv}");
+
+    let docx = render(&b, Kind::Monthly, None, Format::Docx).unwrap();
+    let xml = unzip(&docx, "word/document.xml");
+    assert!(xml.contains("&lt;b&gt;&amp;"));
+}
