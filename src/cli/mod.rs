@@ -92,6 +92,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the monthly bulletin (月通报) or the quarter-end summary (季总结).
+    Report {
+        /// Period of the bulletin; default: the latest with readings.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// md, html, csv, docx or xlsx.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// monthly (月通报) or quarterly (季总结, at a quarter end).
+        #[arg(long, default_value = "monthly")]
+        kind: String,
+        /// Write to this file instead of standard output (docx and xlsx need a file,
+        /// or a pipe).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+        /// Print where the bulletin went as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print attainment of every indicator.
     Attainment {
         /// Period to evaluate at (2023-06, 2023-Q2, 2023年1-6月); default: the latest with readings.
@@ -175,6 +196,14 @@ pub fn main() -> ExitCode {
             db,
             json,
         } => attainment(&db, as_of.as_deref(), battle.as_deref(), json),
+        Command::Report {
+            as_of,
+            format,
+            kind,
+            out,
+            db,
+            json,
+        } => report(&db, as_of.as_deref(), &format, &kind, out.as_deref(), json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -431,6 +460,56 @@ fn import(file: &Path, db: &Path, json: bool) -> CliResult {
         report.indicators_unchanged,
         report.targets_written
     );
+    Ok(())
+}
+
+fn report(
+    db: &Path,
+    as_of: Option<&str>,
+    format: &str,
+    kind: &str,
+    out: Option<&Path>,
+    json: bool,
+) -> CliResult {
+    use crate::report::bulletin::{Format, Kind};
+    use std::io::IsTerminal;
+    let format: Format = format.parse()?;
+    let kind: Kind = kind.parse()?;
+    let as_of: Option<Period> = as_of.map(str::parse).transpose()?;
+    let store = open(db)?;
+    let as_of = match as_of {
+        Some(p) => p,
+        None => api::default_as_of(&store)?
+            .ok_or("the store holds no readings and no targets; give --as-of")?,
+    };
+    let (bytes, name) = api::pages::render_report(&store, kind, as_of, format)?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, &bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            if json {
+                let v = serde_json::json!({"as_of": as_of, "kind": kind.as_str(), "format": format.extension(), "path": path, "bytes": bytes.len()});
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                eprintln!(
+                    "wrote {} ({} bytes; suggested name {name})",
+                    path.display(),
+                    bytes.len()
+                );
+            }
+        }
+        None => {
+            let binary = matches!(format, Format::Docx | Format::Xlsx);
+            if binary && std::io::stdout().is_terminal() {
+                return Err(format!(
+                    "a {} bulletin is binary: give --out {name}",
+                    format.extension()
+                )
+                .into());
+            }
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
     Ok(())
 }
 
