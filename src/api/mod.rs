@@ -10,6 +10,7 @@
 //! on `spawn_blocking`; writes then await group commit before the 2xx, and only then
 //! notify alert streams.
 
+pub mod admin;
 pub mod attainment;
 mod csv;
 pub mod error;
@@ -177,6 +178,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/indicators/{}/chart.svg", &["GET"]),
     ("/v1/reports/{}", &["GET"]),
     ("/metrics", &["GET"]),
+    ("/v1/admin/backup", &["GET"]),
 ];
 
 /// The HTML pages and their assets: not part of the API (nor of its OpenAPI
@@ -243,6 +245,8 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         .or(tokens::list(ctx.clone()))
         .unify()
         .or(tokens::revoke(ctx.clone()))
+        .unify()
+        .or(admin::backup(ctx.clone()))
         .unify()
         .or(method_not_allowed())
         .unify()

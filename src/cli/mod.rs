@@ -113,6 +113,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a consistent snapshot of the store as JSON Lines (see docs/reliability.md).
+    Backup {
+        /// Where to write; `-` for standard output.
+        #[arg(long, short)]
+        out: PathBuf,
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a store from a backup. The store path must not hold a store yet; the
+    /// built-in catalogue is not loaded into it.
+    Restore {
+        file: PathBuf,
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a store: every value decodes and the audit trail agrees with the readings.
+    Check {
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print attainment of every indicator.
     Attainment {
         /// Period to evaluate at (2023-06, 2023-Q2, 2023年1-6月); default: the latest with readings.
@@ -196,6 +222,9 @@ pub fn main() -> ExitCode {
             db,
             json,
         } => attainment(&db, as_of.as_deref(), battle.as_deref(), json),
+        Command::Backup { out, db, json } => backup(&db, &out, json),
+        Command::Restore { file, db, json } => restore(&file, &db, json),
+        Command::Check { db, json } => check(&db, json),
         Command::Report {
             as_of,
             format,
@@ -461,6 +490,112 @@ fn import(file: &Path, db: &Path, json: bool) -> CliResult {
         report.targets_written
     );
     Ok(())
+}
+
+fn backup(db: &Path, out: &Path, json: bool) -> CliResult {
+    let store = open_existing(db)?;
+    let counts = if out == Path::new("-") {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::new(stdout.lock());
+        store.backup(&mut w)?
+    } else {
+        // Write beside the target, then rename: a failed backup never leaves a
+        // truncated file under the final name.
+        let tmp = out.with_extension("partial");
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(&tmp)
+                .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?,
+        );
+        let counts = store.backup(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, out)?;
+        counts
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&counts)?);
+    } else if out != Path::new("-") {
+        eprintln!(
+            "backed up {} indicators, {} targets, {} readings, {} audit rows, {} tokens to {}",
+            counts.indicators,
+            counts.targets,
+            counts.readings,
+            counts.audit,
+            counts.tokens,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn restore(file: &Path, db: &Path, json: bool) -> CliResult {
+    if db.exists() && std::fs::read_dir(db)?.next().is_some() {
+        return Err(format!(
+            "{} is not empty: restore creates a new store; give a path with no store",
+            db.display()
+        )
+        .into());
+    }
+    let input = std::io::BufReader::new(
+        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?,
+    );
+    let store = open(db)?;
+    let counts = match store.restore(input) {
+        Ok(c) => c,
+        Err(e) => {
+            drop(store);
+            let _ = std::fs::remove_dir_all(db);
+            return Err(format!("restore failed, nothing kept: {e}").into());
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&counts)?);
+    } else {
+        println!(
+            "restored {} indicators, {} targets, {} readings, {} audit rows, {} tokens into {}",
+            counts.indicators,
+            counts.targets,
+            counts.readings,
+            counts.audit,
+            counts.tokens,
+            db.display()
+        );
+    }
+    Ok(())
+}
+
+fn check(db: &Path, json: bool) -> CliResult {
+    let store = open_existing(db)?;
+    let report = store.check()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "checked {} indicators, {} targets, {} readings, {} audit rows, {} units, {} tokens: {}",
+            report.indicators,
+            report.targets,
+            report.readings,
+            report.audit,
+            report.units,
+            report.tokens,
+            if report.ok() { "ok".to_string() } else { format!("{} problems", report.problem_count) }
+        );
+        for p in &report.problems {
+            println!("  {p}");
+        }
+    }
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(format!("{} problems found", report.problem_count).into())
+    }
+}
+
+/// Opens a store that must already exist (backup, check): never creates an empty one.
+fn open_existing(db: &Path) -> Result<Store, Box<dyn std::error::Error>> {
+    if !db.join("conf").exists() && !db.join("db").exists() {
+        return Err(format!("no store at {}", db.display()).into());
+    }
+    open(db)
 }
 
 fn report(

@@ -14,6 +14,7 @@
 //!
 //! The key layout is in [`keys`] and `docs/architecture.md`.
 
+mod backup;
 pub mod codec;
 mod commit;
 pub mod keys;
@@ -34,6 +35,7 @@ use crate::domain::{
     Indicator, IndicatorId, Period, Reading, ReadingInput, Target, UnitEntry, UnitRegistry,
 };
 
+pub use backup::{BackupCounts, CheckReport, BACKUP_VERSION};
 pub use commit::GroupCommit;
 pub use tokens::{hash_secret, new_secret, Role, Token};
 
@@ -125,6 +127,8 @@ struct Inner {
     units: Tree,
     meta: Tree,
     commit: GroupCommit,
+    /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
+    snapshot_lock: std::sync::RwLock<()>,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -186,6 +190,7 @@ impl Store {
             units: t("units")?,
             meta: t("meta")?,
             commit: GroupCommit::start(db.clone()),
+            snapshot_lock: std::sync::RwLock::new(()),
             db,
         };
         match inner.meta.get(b"format")? {
@@ -203,6 +208,15 @@ impl Store {
         Ok(Store {
             inner: Arc::new(inner),
         })
+    }
+
+    /// Held by every write, so that a backup (which takes the lock alone) never sees
+    /// half of one.
+    fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.inner
+            .snapshot_lock
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Waits until every write applied before this call is on disk.
@@ -310,6 +324,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
+        let _writing = self.writing();
         let i = &self.inner;
         (&i.indicators, &i.audit)
             .transaction(|(indicators, audit)| {
@@ -327,6 +342,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
+        let _writing = self.writing();
         let i = &self.inner;
         (&i.indicators, &i.targets, &i.target_history, &i.audit)
             .transaction(|(indicators, targets, history, audit)| {
@@ -347,6 +363,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<ImportReport, StoreError> {
+        let _writing = self.writing();
         let i = &self.inner;
         let title = CatalogueTitle {
             region: cat.region.clone(),
@@ -425,6 +442,7 @@ impl Store {
         now: DateTime<Utc>,
         idempotency: Option<Idempotency<'_>>,
     ) -> Result<BatchResult, StoreError> {
+        let _writing = self.writing();
         let i = &self.inner;
         (
             &i.indicators,
@@ -478,6 +496,7 @@ impl Store {
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Reading, StoreError> {
+        let _writing = self.writing();
         let i = &self.inner;
         let rkey = keys::reading(id, period);
         (
@@ -706,6 +725,7 @@ impl Store {
 
     /// Revokes a token. Returns it, or `None` when no token has that name.
     pub fn revoke_token(&self, name: &str) -> Result<Option<Token>, StoreError> {
+        let _writing = self.writing();
         let i = &self.inner;
         (&i.tokens, &i.token_hashes)
             .transaction(|(tokens, hashes)| {
@@ -721,6 +741,7 @@ impl Store {
 
     /// Stores a token, replacing one of the same name when `replace` is set.
     pub fn put_token(&self, token: &Token, replace: bool) -> Result<(), StoreError> {
+        let _writing = self.writing();
         let i = &self.inner;
         (&i.tokens, &i.token_hashes)
             .transaction(|(tokens, hashes)| {
