@@ -19,7 +19,7 @@ pub fn backup(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    require_admin(&ctx, req.authorization.clone()).await?;
+                    require_admin(&ctx, &req).await?;
                     Query::parse(&req.query, &[])?;
                     let bytes = ctx
                         .blocking(|s| {

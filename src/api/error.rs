@@ -37,6 +37,8 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{detail}")]
+    TooManyRequests { retry_after: u64, detail: String },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -78,6 +80,11 @@ impl ApiError {
                 "Unprocessable request",
             ),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -100,7 +107,13 @@ impl ApiError {
             ApiError::Invalid { field, .. } => Some(field.clone()),
             _ => None,
         };
-        problem(status, slug, title, detail, field)
+        let mut res = problem(status, slug, title, detail, field);
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            if let Ok(v) = retry_after.to_string().parse() {
+                res.headers_mut().insert(warp::http::header::RETRY_AFTER, v);
+            }
+        }
+        res
     }
 }
 

@@ -127,7 +127,7 @@ pub fn put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
     warp::path!("v1" / "indicators" / String)
         .and(warp::put())
         .and(req())
-        .and(body_bytes(MAX_BODY))
+        .and(body_bytes(MAX_BODY, ctx.body_timeout))
         .and(with_ctx(ctx))
         .then(
             |id: String, req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
@@ -142,7 +142,7 @@ async fn put_handler(
     req: Req,
     body: Result<bytes::Bytes, ApiError>,
 ) -> Result<Resp, ApiError> {
-    let token = require_admin(&ctx, req.authorization.clone()).await?;
+    let token = require_admin(&ctx, &req).await?;
     let id = parse_id(&id)?;
     Query::parse(&req.query, &[])?;
     let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
@@ -215,7 +215,7 @@ pub fn put_target(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reje
     warp::path!("v1" / "indicators" / String / "targets" / String)
         .and(warp::put())
         .and(req())
-        .and(body_bytes(MAX_BODY))
+        .and(body_bytes(MAX_BODY, ctx.body_timeout))
         .and(with_ctx(ctx))
         .then(
             |id: String, year: String, req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
@@ -231,7 +231,7 @@ async fn put_target_handler(
     req: Req,
     body: Result<bytes::Bytes, ApiError>,
 ) -> Result<Resp, ApiError> {
-    let token = require_admin(&ctx, req.authorization.clone()).await?;
+    let token = require_admin(&ctx, &req).await?;
     let id = parse_id(&id)?;
     Query::parse(&req.query, &[])?;
     let year: u16 = year

@@ -10,9 +10,6 @@ use warp::Filter;
 use super::ApiError;
 use crate::domain::ObsStatus;
 
-/// How long a client may take to send its body.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Percent-decodes one path segment (`2023%E5%B9%B46%E6%9C%88` → `2023年6月`).
 pub fn decode_segment(field: &str, raw: &str) -> Result<String, ApiError> {
     percent_decode_str(raw)
@@ -75,18 +72,24 @@ impl Query {
     }
 }
 
-/// Reads the body up to `limit` bytes within [`BODY_TIMEOUT`]. Unlike warp's
+/// Reads the body up to `limit` bytes within `timeout`. Unlike warp's
 /// `content_length_limit`, it also bounds chunked bodies and slow senders. Errors are
 /// handed to the handler, which reports them after authentication.
 pub fn body_bytes(
     limit: u64,
+    timeout: Duration,
 ) -> impl Filter<Extract = (Result<Bytes, ApiError>,), Error = warp::Rejection> + Clone {
     warp::header::optional::<u64>("content-length")
         .and(warp::body::stream())
-        .then(move |len: Option<u64>, stream| read_body(len, stream, limit))
+        .then(move |len: Option<u64>, stream| read_body(len, stream, limit, timeout))
 }
 
-async fn read_body<S, B>(len: Option<u64>, stream: S, limit: u64) -> Result<Bytes, ApiError>
+async fn read_body<S, B>(
+    len: Option<u64>,
+    stream: S,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Bytes, ApiError>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
     B: Buf,
@@ -112,11 +115,11 @@ where
         }
         Ok(buf.freeze())
     };
-    match tokio::time::timeout(BODY_TIMEOUT, read).await {
+    match tokio::time::timeout(timeout, read).await {
         Ok(r) => r,
         Err(_) => Err(ApiError::Timeout(format!(
             "the body did not arrive within {} s",
-            BODY_TIMEOUT.as_secs()
+            timeout.as_secs_f64()
         ))),
     }
 }

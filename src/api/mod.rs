@@ -59,6 +59,55 @@ pub struct Ctx {
     /// listen to it. An in-process channel, not sled's `watch_prefix`, which fires before
     /// the write is durable.
     pub changes: broadcast::Sender<u64>,
+    /// How long a client may take to send a body (slow senders get 408).
+    pub body_timeout: std::time::Duration,
+    /// Origins allowed to call the API from a browser (CORS). Empty: CORS is off.
+    pub cors_origins: Vec<String>,
+    /// Failed authentications per client address.
+    pub throttle: Arc<Throttle>,
+}
+
+/// Slows down token guessing: after `limit` failed authentications from one address
+/// within `window`, that address gets 429 on every authenticated request until the
+/// window ends.
+#[derive(Debug)]
+pub struct Throttle {
+    limit: u32,
+    window: std::time::Duration,
+    failures:
+        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+}
+
+impl Throttle {
+    pub fn new(limit: u32, window: std::time::Duration) -> Throttle {
+        Throttle {
+            limit,
+            window,
+            failures: Default::default(),
+        }
+    }
+
+    /// Seconds until `ip` may try again, if it is blocked now.
+    fn blocked(&self, ip: std::net::IpAddr) -> Option<u64> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let (start, n) = map.get(&ip)?;
+        let left = self.window.checked_sub(start.elapsed())?;
+        (*n >= self.limit).then(|| left.as_secs().max(1))
+    }
+
+    fn fail(&self, ip: std::net::IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget expired windows so the map cannot grow without bound.
+        if map.len() > 10_000 {
+            let window = self.window;
+            map.retain(|_, (start, _)| start.elapsed() < window);
+        }
+        let e = map.entry(ip).or_insert((std::time::Instant::now(), 0));
+        if e.0.elapsed() >= self.window {
+            *e = (std::time::Instant::now(), 0);
+        }
+        e.1 += 1;
+    }
 }
 
 impl std::fmt::Debug for Ctx {
@@ -77,6 +126,9 @@ impl Ctx {
             clock: Arc::new(Utc::now),
             private: false,
             changes: broadcast::channel(64).0,
+            body_timeout: std::time::Duration::from_secs(30),
+            cors_origins: Vec::new(),
+            throttle: Arc::new(Throttle::new(20, std::time::Duration::from_secs(60))),
         }
     }
 
@@ -113,6 +165,7 @@ pub struct Req {
     pub if_none_match: Option<String>,
     pub content_type: Option<String>,
     pub idempotency_key: Option<String>,
+    pub remote: Option<std::net::IpAddr>,
 }
 
 fn opt_header(
@@ -133,14 +186,22 @@ fn req() -> impl Filter<Extract = (Req,), Error = Infallible> + Clone {
         .and(opt_header("if-none-match"))
         .and(opt_header("content-type"))
         .and(opt_header("idempotency-key"))
+        .and(warp::addr::remote())
         .map(
-            |query, authorization, accept, if_none_match, content_type, idempotency_key| Req {
+            |query,
+             authorization,
+             accept,
+             if_none_match,
+             content_type,
+             idempotency_key,
+             remote: Option<std::net::SocketAddr>| Req {
                 query,
                 authorization,
                 accept,
                 if_none_match,
                 content_type,
                 idempotency_key,
+                remote: remote.map(|a| a.ip()),
             },
         )
 }
@@ -191,7 +252,7 @@ pub const PAGES: &[&str] = &[
 ];
 
 /// Every route, with rejections recovered into problem+json.
-pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
     // Boxed in groups: one long chain of `or`s makes a type too deep for the compiler.
     let base = healthz(ctx.clone())
         .or(openapi::route())
@@ -261,7 +322,8 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
         .or(admin)
         .unify()
         .boxed();
-    private_guard(ctx)
+    let cors_origins = ctx.cors_origins.clone();
+    let all = private_guard(ctx)
         .and(api)
         .recover(error::recover)
         .unify()
@@ -273,6 +335,22 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
                 info.elapsed(),
             )
         }))
+        .map(Reply::into_response);
+    if cors_origins.is_empty() {
+        // CORS is off by default: browsers on other origins cannot call the API.
+        return all.boxed();
+    }
+    let cors = warp::cors()
+        .allow_origins(cors_origins.iter().map(String::as_str))
+        .allow_methods(["GET", "HEAD", "PUT", "POST", "DELETE"])
+        .allow_headers([
+            "authorization",
+            "content-type",
+            "if-none-match",
+            "idempotency-key",
+        ])
+        .expose_headers(["etag", "location"]);
+    all.with(cors).map(Reply::into_response).boxed()
 }
 
 /// With `serve --private`, every read except `/healthz` needs a token of any role.
@@ -280,20 +358,17 @@ pub fn routes(ctx: Ctx) -> impl Filter<Extract = (impl Reply,), Error = Infallib
 fn private_guard(ctx: Ctx) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::path::full()
         .and(warp::method())
-        .and(opt_header("authorization"))
+        .and(req())
         .and(with_ctx(ctx))
         .and_then(
-            |path: warp::path::FullPath,
-             method: warp::http::Method,
-             auth: Option<String>,
-             ctx: Ctx| async move {
+            |path: warp::path::FullPath, method: warp::http::Method, req: Req, ctx: Ctx| async move {
                 let open = !ctx.private
                     || path.as_str() == "/healthz"
                     || !(method == warp::http::Method::GET || method == warp::http::Method::HEAD);
                 if open {
                     return Ok(());
                 }
-                authenticate(&ctx, auth)
+                authenticate(&ctx, &req)
                     .await
                     .map(|_| ())
                     .map_err(warp::reject::custom)
@@ -663,8 +738,23 @@ pub fn evaluate_all(
         .collect()
 }
 
-/// Resolves a bearer token to its stored identity, or 401.
-async fn authenticate(ctx: &Ctx, header: Option<String>) -> Result<Token, ApiError> {
+/// Resolves a bearer token to its stored identity, or 401. Addresses that keep
+/// failing are throttled (429).
+async fn authenticate(ctx: &Ctx, req: &Req) -> Result<Token, ApiError> {
+    if let Some(retry) = req.remote.and_then(|ip| ctx.throttle.blocked(ip)) {
+        return Err(ApiError::TooManyRequests {
+            retry_after: retry,
+            detail: "too many failed authentications from this address; try again later".into(),
+        });
+    }
+    let result = check_token(ctx, req.authorization.clone()).await;
+    if let (Err(ApiError::Unauthorized(_)), Some(ip)) = (&result, req.remote) {
+        ctx.throttle.fail(ip);
+    }
+    result
+}
+
+async fn check_token(ctx: &Ctx, header: Option<String>) -> Result<Token, ApiError> {
     let Some(h) = header else {
         return Err(ApiError::Unauthorized(
             "this request needs 'Authorization: Bearer <token>'".into(),
@@ -687,8 +777,8 @@ async fn authenticate(ctx: &Ctx, header: Option<String>) -> Result<Token, ApiErr
 }
 
 /// Authenticates and requires the admin role.
-async fn require_admin(ctx: &Ctx, header: Option<String>) -> Result<Token, ApiError> {
-    let t = authenticate(ctx, header).await?;
+async fn require_admin(ctx: &Ctx, req: &Req) -> Result<Token, ApiError> {
+    let t = authenticate(ctx, req).await?;
     if t.role != Role::Admin {
         return Err(ApiError::Forbidden(format!(
             "token '{}' is a {}; this needs an admin token",

@@ -27,7 +27,7 @@ pub fn put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
     warp::path!("v1" / "indicators" / String / "readings" / String)
         .and(warp::put())
         .and(req())
-        .and(body_bytes(MAX_BODY))
+        .and(body_bytes(MAX_BODY, ctx.body_timeout))
         .and(with_ctx(ctx))
         .then(
             |id: String,
@@ -47,7 +47,7 @@ async fn put_handler(
     req: Req,
     body: Result<bytes::Bytes, ApiError>,
 ) -> Result<Resp, ApiError> {
-    let token = authenticate(&ctx, req.authorization.clone()).await?;
+    let token = authenticate(&ctx, &req).await?;
     let id = parse_id(&id)?;
     let (period, form) = parse_period_segment(&ctx, &period)?;
     Query::parse(&req.query, &[])?;
@@ -134,7 +134,7 @@ pub fn delete(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
             |id: String, period: String, req: Req, ctx: Ctx| async move {
                 error::reply(
                     async {
-                        let token = authenticate(&ctx, req.authorization.clone()).await?;
+                        let token = authenticate(&ctx, &req).await?;
                         let id = parse_id(&id)?;
                         let (period, _) = parse_period_segment(&ctx, &period)?;
                         let q = Query::parse(&req.query, &["reason"])?;
@@ -291,7 +291,7 @@ pub fn batch(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection
     warp::path!("v1" / "readings")
         .and(warp::post())
         .and(req())
-        .and(body_bytes(MAX_BATCH_BODY))
+        .and(body_bytes(MAX_BATCH_BODY, ctx.body_timeout))
         .and(with_ctx(ctx))
         .then(
             |req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
@@ -383,7 +383,7 @@ async fn batch_handler(
     req: Req,
     body: Result<bytes::Bytes, ApiError>,
 ) -> Result<Resp, ApiError> {
-    let token = authenticate(&ctx, req.authorization.clone()).await?;
+    let token = authenticate(&ctx, &req).await?;
     let q = Query::parse(&req.query, &["atomic"])?;
     let atomic = match q.get("atomic") {
         None | Some("true") => true,
@@ -741,7 +741,7 @@ pub fn template(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reject
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    let token = authenticate(&ctx, req.authorization.clone()).await?;
+                    let token = authenticate(&ctx, &req).await?;
                     let q = Query::parse(&req.query, &["period"])?;
                     let period = q.value::<Period>("period")?.ok_or_else(|| {
                         ApiError::invalid("period", "period is required, e.g. ?period=2023-06")

@@ -116,12 +116,12 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
     warp::path!("v1" / "tokens")
         .and(warp::post())
         .and(req())
-        .and(body_bytes(MAX_BODY))
+        .and(body_bytes(MAX_BODY, ctx.body_timeout))
         .and(with_ctx(ctx))
         .then(|req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
             error::reply(
                 async {
-                    require_admin(&ctx, req.authorization.clone()).await?;
+                    require_admin(&ctx, &req).await?;
                     Query::parse(&req.query, &[])?;
                     require_json(req.content_type.as_deref())?;
                     let body = body?;
@@ -201,7 +201,7 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    require_admin(&ctx, req.authorization.clone()).await?;
+                    require_admin(&ctx, &req).await?;
                     let q = Query::parse(&req.query, &["format"])?;
                     let csv = wants_csv(&q, &req)?;
                     ctx.blocking(move |s| {
@@ -225,7 +225,7 @@ pub fn revoke(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
         .then(|name: String, req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    let me = require_admin(&ctx, req.authorization.clone()).await?;
+                    let me = require_admin(&ctx, &req).await?;
                     Query::parse(&req.query, &[])?;
                     let name = decode_segment("name", &name)?;
                     valid_name(&name)?;

@@ -49,6 +49,13 @@ enum Command {
         /// Require a token (any role) for reads too. Reads are public by default.
         #[arg(long)]
         private: bool,
+        /// Allow browser pages from this origin to call the API (CORS), e.g.
+        /// https://dash.example.gov.cn. Repeat for several. Off by default.
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
+        /// Seconds a client may take to send a request body.
+        #[arg(long, default_value_t = 30)]
+        body_timeout_secs: u64,
     },
     /// Create, list or revoke API tokens (with the server stopped; while it runs, use
     /// POST /v1/tokens).
@@ -191,7 +198,18 @@ pub fn main() -> ExitCode {
             addr,
             cache_mb,
             private,
-        } => serve(&db, addr, cache_mb, private),
+            cors_origins,
+            body_timeout_secs,
+        } => serve(
+            &db,
+            addr,
+            cache_mb,
+            ServeOptions {
+                private,
+                cors_origins,
+                body_timeout: std::time::Duration::from_secs(body_timeout_secs.max(1)),
+            },
+        ),
         Command::Token { action, db } => token(&db, action),
         Command::Import { file, db, json } => import(&file, &db, json),
         Command::Submit {
@@ -258,7 +276,16 @@ fn open(db: &Path) -> Result<Store, Box<dyn std::error::Error>> {
     Ok(Store::open(db, DEFAULT_CACHE_MB * 1024 * 1024)?)
 }
 
-fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, private: bool) -> CliResult {
+/// `serve`'s behaviour switches.
+#[derive(Debug)]
+struct ServeOptions {
+    private: bool,
+    cors_origins: Vec<String>,
+    body_timeout: std::time::Duration,
+}
+
+fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, opts: ServeOptions) -> CliResult {
+    let private = opts.private;
     let store = Store::open(db, cache_mb * 1024 * 1024)?;
     if !store.is_seeded()? {
         let cat = Catalogue::builtin()?;
@@ -286,6 +313,13 @@ fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, private: bool) -> CliResult
         let _ = std::io::stdout().flush();
         let mut ctx = Ctx::new(store.clone());
         ctx.private = private;
+        ctx.body_timeout = opts.body_timeout;
+        for o in &opts.cors_origins {
+            if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
+                return Err(format!("--cors-origin '{o}' must look like https://host[:port], with no path").into());
+            }
+        }
+        ctx.cors_origins = opts.cors_origins;
         api::serve(ctx, listener, shutdown_signal()).await;
         store.flush()?;
         tracing::info!("stopped; store flushed");

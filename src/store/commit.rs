@@ -16,16 +16,27 @@ use super::StoreError;
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
-/// Handle to the flusher thread. The thread ends when every handle is dropped.
+/// Handle to the flusher thread. Dropping it stops the thread and waits for it, so
+/// that the database is closed (and its lock released) when the store is dropped.
 #[derive(Debug)]
 pub struct GroupCommit {
-    tx: mpsc::Sender<Waiter>,
+    tx: Option<mpsc::Sender<Waiter>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl GroupCommit {
     pub fn start(db: sled::Db) -> GroupCommit {
         let (tx, rx) = mpsc::channel::<Waiter>();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("zhibiao-flush".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
@@ -42,13 +53,20 @@ impl GroupCommit {
                 }
             })
             .expect("spawn the flusher thread");
-        GroupCommit { tx }
+        GroupCommit {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
     }
 
     /// Resolves once everything written before the call is flushed to disk.
     pub async fn wait(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(tx).map_err(|_| StoreError::CommitStopped)?;
+        self.tx
+            .as_ref()
+            .ok_or(StoreError::CommitStopped)?
+            .send(tx)
+            .map_err(|_| StoreError::CommitStopped)?;
         match rx.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::Sled(sled::Error::Io(std::io::Error::other(e)))),
