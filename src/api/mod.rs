@@ -435,7 +435,12 @@ fn method_not_allowed() -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                         ),
                         None,
                     );
-                    if let Ok(v) = methods.join(", ").parse() {
+                    // Every GET route answers HEAD too.
+                    let mut allow: Vec<&str> = methods.to_vec();
+                    if let Some(i) = allow.iter().position(|m| *m == "GET") {
+                        allow.insert(i + 1, "HEAD");
+                    }
+                    if let Ok(v) = allow.join(", ").parse() {
                         res.headers_mut().insert(warp::http::header::ALLOW, v);
                     }
                     Ok(res)

@@ -45,12 +45,20 @@ pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                 async {
                     let q = Query::parse(&req.query, &["as_of", "battle", "lead_unit", "status"])?;
                     let as_of = page_as_of(&q)?;
-                    let filter = web::DashboardQuery::parse(
-                        q.get("battle"),
-                        q.get("lead_unit"),
-                        q.get("status"),
-                    )?;
+                    // Validate before touching the store; the unit is resolved below.
+                    web::DashboardQuery::parse(q.get("battle"), None, q.get("status"))?;
+                    let battle = q.get("battle").map(str::to_string);
+                    let lead_unit = q.get("lead_unit").map(str::to_string);
+                    let status = q.get("status").map(str::to_string);
                     ctx.blocking(move |s| {
+                        // An alias (县交通局) filters like its canonical name (县交通运输局).
+                        let units = s.units()?;
+                        let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
+                        let filter = web::DashboardQuery::parse(
+                            battle.as_deref(),
+                            lead.as_deref(),
+                            status.as_deref(),
+                        )?;
                         let as_of = resolve_as_of(s, as_of)?;
                         let b = board(s, as_of)?;
                         let mut units: Vec<String> = b

@@ -254,6 +254,13 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): nothing more to say, and no error to report.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("zhibiao: {e}");
             ExitCode::FAILURE
@@ -262,6 +269,23 @@ pub fn main() -> ExitCode {
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// `println!` that returns an error instead of panicking when stdout is gone (a closed
+/// pipe, as in `zhibiao attainment | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
+/// `print!` with the same behaviour as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -309,7 +333,7 @@ fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, opts: ServeOptions) -> CliR
         }
         tracing::info!(db = %db.display(), "zhibiao listening on http://{local}");
         // One line on stdout, for scripts that start the server on port 0.
-        println!("zhibiao listening on http://{local}");
+        outln!("zhibiao listening on http://{local}");
         let _ = std::io::stdout().flush();
         let mut ctx = Ctx::new(store.clone());
         ctx.private = private;
@@ -426,9 +450,9 @@ fn token(db: &Path, action: TokenAction) -> CliResult {
             store.flush()?;
             if json {
                 let out = serde_json::json!({"token": secret, "name": tok.name, "role": tok.role, "units": tok.units});
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                outln!("{}", serde_json::to_string_pretty(&out)?);
             } else {
-                println!("{secret}");
+                outln!("{secret}");
                 eprintln!(
                     "created {} token '{}'{}; the secret above is shown only once",
                     role.as_str(),
@@ -448,10 +472,10 @@ fn token(db: &Path, action: TokenAction) -> CliResult {
                     .iter()
                     .map(crate::api::tokens::TokenView::from)
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&views)?);
+                outln!("{}", serde_json::to_string_pretty(&views)?);
             } else {
                 for t in tokens {
-                    println!(
+                    outln!(
                         "{:<24} {:<10} {}",
                         t.name,
                         t.role.as_str(),
@@ -463,7 +487,7 @@ fn token(db: &Path, action: TokenAction) -> CliResult {
         TokenAction::Revoke { name } => match store.revoke_token(&name)? {
             Some(_) => {
                 store.flush()?;
-                println!("revoked '{name}'");
+                outln!("revoked '{name}'");
             }
             None => return Err(format!("no token named '{name}'").into()),
         },
@@ -473,9 +497,9 @@ fn token(db: &Path, action: TokenAction) -> CliResult {
 
 fn print_submitted(v: &serde_json::Value, json: bool) -> CliResult {
     if json {
-        println!("{}", serde_json::to_string_pretty(v)?);
+        outln!("{}", serde_json::to_string_pretty(v)?);
     } else if let Some(outcome) = v.get("outcome").and_then(|o| o.as_str()) {
-        println!(
+        outln!(
             "{} {} {} = {} (revision {})",
             outcome,
             v["indicator"].as_str().unwrap_or(""),
@@ -484,9 +508,13 @@ fn print_submitted(v: &serde_json::Value, json: bool) -> CliResult {
             v["revision"]
         );
     } else {
-        println!(
+        outln!(
             "created {}, replaced {}, unchanged {}, skipped {}, rejected {}",
-            v["created"], v["replaced"], v["unchanged"], v["skipped"], v["rejected"]
+            v["created"],
+            v["replaced"],
+            v["unchanged"],
+            v["skipped"],
+            v["rejected"]
         );
         for e in v["errors"].as_array().into_iter().flatten() {
             eprintln!(
@@ -512,10 +540,10 @@ fn import(file: &Path, db: &Path, json: bool) -> CliResult {
     store.flush()?;
     bar.finish_and_clear();
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "imported {}: {} indicators created, {} replaced, {} unchanged; {} targets written",
         file.display(),
         report.indicators_created,
@@ -546,7 +574,7 @@ fn backup(db: &Path, out: &Path, json: bool) -> CliResult {
         counts
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&counts)?);
+        outln!("{}", serde_json::to_string_pretty(&counts)?);
     } else if out != Path::new("-") {
         eprintln!(
             "backed up {} indicators, {} targets, {} readings, {} audit rows, {} tokens to {}",
@@ -582,9 +610,9 @@ fn restore(file: &Path, db: &Path, json: bool) -> CliResult {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&counts)?);
+        outln!("{}", serde_json::to_string_pretty(&counts)?);
     } else {
-        println!(
+        outln!(
             "restored {} indicators, {} targets, {} readings, {} audit rows, {} tokens into {}",
             counts.indicators,
             counts.targets,
@@ -601,9 +629,9 @@ fn check(db: &Path, json: bool) -> CliResult {
     let store = open_existing(db)?;
     let report = store.check()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        outln!(
             "checked {} indicators, {} targets, {} readings, {} audit rows, {} units, {} tokens: {}",
             report.indicators,
             report.targets,
@@ -614,7 +642,7 @@ fn check(db: &Path, json: bool) -> CliResult {
             if report.ok() { "ok".to_string() } else { format!("{} problems", report.problem_count) }
         );
         for p in &report.problems {
-            println!("  {p}");
+            outln!("  {p}");
         }
     }
     if report.ok() {
@@ -658,7 +686,7 @@ fn report(
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             if json {
                 let v = serde_json::json!({"as_of": as_of, "kind": kind.as_str(), "format": format.extension(), "path": path, "bytes": bytes.len()});
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 eprintln!(
                     "wrote {} ({} bytes; suggested name {name})",
@@ -706,10 +734,10 @@ fn attainment(db: &Path, as_of: Option<&str>, battle: Option<&str>, json: bool) 
             count: views.len(),
             attainment: &views,
         };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("as_of {as_of}  ({} indicators)", rows.len());
+    outln!("as_of {as_of}  ({} indicators)", rows.len());
     let mut t = table::Table::new(
         &["指标", "实际", "目标", "完成率", "序时", "状态", "牵头单位"],
         &[false, true, true, true, true, false, false],
@@ -730,6 +758,6 @@ fn attainment(db: &Path, as_of: Option<&str>, battle: Option<&str>, json: bool) 
             (ind.lead_units.join("、"), None),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render());
     Ok(())
 }

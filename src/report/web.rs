@@ -154,6 +154,7 @@ fn page(title: &str, as_of: Period, class: &str, body: &str) -> String {
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <link rel="stylesheet" href="/assets/dashboard.css">
@@ -567,6 +568,7 @@ pub fn dashboard(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> St
                 body,
                 r#"<div class="table-wrap"><table class="indicators">
 <caption class="visually-hidden">{name}指标完成情况</caption>
+<colgroup><col class="c-name"><col class="c-lead"><col class="c-value"><col class="c-bar"><col class="c-status"><col class="c-trend"></colgroup>
 <thead><tr><th scope="col">指标</th><th scope="col">牵头单位</th><th scope="col">实际 / 目标</th><th scope="col">完成率 <span class="hint">（竖线为序时进度）</span></th><th scope="col">状态</th><th scope="col">走势</th></tr></thead>
 <tbody>
 "#,

@@ -414,7 +414,7 @@ fn a_method_the_route_does_not_take_is_refused_with_405() {
     // RFC 9110: a 405 lists the methods the resource does take.
     assert_eq!(
         r.headers().get("allow").and_then(|v| v.to_str().ok()),
-        Some("GET, PUT, DELETE")
+        Some("GET, HEAD, PUT, DELETE")
     );
     assert_problem(r, 405, None, "POST to the PUT route");
     assert_unchanged(&s, &before, "POST to the PUT route");
@@ -428,7 +428,7 @@ fn a_method_the_route_does_not_take_is_refused_with_405() {
         .unwrap();
     assert_eq!(
         r.headers().get("allow").and_then(|v| v.to_str().ok()),
-        Some("GET")
+        Some("GET, HEAD")
     );
     assert_problem(r, 405, None, "PUT to the readings list");
     assert_unchanged(&s, &before, "PUT to the readings list");

@@ -9,6 +9,7 @@ mod batch;
 mod catalogue;
 mod methodology;
 mod openapi;
+mod pages;
 mod readings;
 mod restart;
 mod roles;

@@ -1,0 +1,123 @@
+//! Durable acknowledgements per second with 1, 8 and 64 concurrent writers, through
+//! the store's group commit, beside a baseline measured in the same run: one writer
+//! that flushes after every write (what durability costs without sharing flushes).
+//!
+//! Run with `cargo bench --bench durability` (add `-- --secs 5` for longer runs).
+//! Prints a table; it asserts nothing, since absolute numbers depend on the machine.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use zhibiao::catalogue::Catalogue;
+use zhibiao::domain::{ObsStatus, Period, PeriodForm, ReadingInput};
+use zhibiao::store::Store;
+
+fn open(dir: &std::path::Path) -> (Store, Catalogue) {
+    let cat = Catalogue::builtin().expect("catalogue");
+    let store = Store::open(dir, 64 * 1024 * 1024).expect("store");
+    store
+        .import_catalogue(&cat, "bench", Utc::now())
+        .expect("import");
+    store.flush().expect("flush");
+    (store, cat)
+}
+
+/// Each write gets its own (indicator, period) key and a fresh value.
+fn key(n: u64, cat: &Catalogue) -> (usize, Period) {
+    let i = (n % cat.entries.len() as u64) as usize;
+    let k = n / cat.entries.len() as u64;
+    let year = 2000 + (k / 12 % 25) as u16;
+    let month = (k % 12) as u8 + 1;
+    (i, Period::new(year, month).unwrap())
+}
+
+fn write(store: &Store, cat: &Catalogue, n: u64) {
+    let (i, p) = key(n, cat);
+    let ind = &cat.entries[i].0;
+    let input = ReadingInput::new(
+        ind,
+        n as f64 + 0.5,
+        ObsStatus::Normal,
+        None,
+        PeriodForm::Month,
+    )
+    .expect("valid");
+    store
+        .put_reading(&ind.id, p, &input, "bench", Utc::now())
+        .expect("write");
+}
+
+fn flush_each(secs: f64) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cat) = open(dir.path());
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed().as_secs_f64() < secs {
+        write(&store, &cat, n);
+        store.flush().unwrap();
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn group_commit(writers: usize, secs: f64) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cat) = open(dir.path());
+    let cat = Arc::new(cat);
+    let next = Arc::new(AtomicU64::new(0));
+    let acked = Arc::new(AtomicU64::new(0));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..writers {
+            let (store, cat, next, acked) =
+                (store.clone(), cat.clone(), next.clone(), acked.clone());
+            tasks.push(tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let (s2, c2) = (store.clone(), cat.clone());
+                    tokio::task::spawn_blocking(move || write(&s2, &c2, n))
+                        .await
+                        .unwrap();
+                    store.durable().await.unwrap();
+                    acked.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    acked.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let secs = args
+        .windows(2)
+        .find(|w| w[0] == "--secs")
+        .and_then(|w| w[1].parse().ok())
+        .unwrap_or(2.0);
+    println!("durable single-reading writes, {secs} s each");
+    let base = flush_each(secs);
+    println!(
+        "{:<44} {:>10.0} acks/s  (1.00×)",
+        "baseline: 1 writer, one flush per write", base
+    );
+    for w in [1, 8, 64] {
+        let r = group_commit(w, secs);
+        println!(
+            "{:<44} {:>10.0} acks/s  ({:.2}×)",
+            format!("group commit: {w} concurrent writer(s)"),
+            r,
+            r / base
+        );
+    }
+}

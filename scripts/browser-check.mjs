@@ -1,0 +1,404 @@
+// Drives headless Chromium (Debian's /usr/bin/chromium) through playwright-core against
+// a running zhibiao server that holds the fixture readings, and asserts on the RENDERED
+// pages. Started by scripts/browser-check, which installs everything, starts the server
+// and cleans up; run that, not this.
+//
+// Environment (all set by scripts/browser-check):
+//   ZHIBIAO_URL           the server, e.g. http://127.0.0.1:43907
+//   ZHIBIAO_ADMIN_TOKEN   admin token, for the one write of the auto-refresh check
+//   BROWSER_CHECK_INDICATOR  the indicator page to load (default tech-sme-registered)
+//   BROWSER_CHECK_OUT     directory for the screenshots (default target/screenshots)
+//   BROWSER_CHECK_PIDFILE where to write Chromium's pid, so the caller can kill it
+//   CHROMIUM              the browser binary (default /usr/bin/chromium)
+//   PLAYWRIGHT_CORE       path of the installed playwright-core package
+//
+// Exit status: 0 when every assertion holds, 1 on the first failed one (with a message
+// starting "browser-check: FAIL"), 2 when the browser could not be driven at all.
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require(process.env.PLAYWRIGHT_CORE || "playwright-core");
+
+const BASE = (process.env.ZHIBIAO_URL || "").replace(/\/$/, "");
+const TOKEN = process.env.ZHIBIAO_ADMIN_TOKEN || "";
+const INDICATOR = process.env.BROWSER_CHECK_INDICATOR || "tech-sme-registered";
+const OUT = process.env.BROWSER_CHECK_OUT || "target/screenshots";
+const PIDFILE = process.env.BROWSER_CHECK_PIDFILE || "";
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const WIDTH = 1280;
+
+const BATTLES = ["growth", "innovation", "environment", "risk", "safety", "livelihood"];
+// src/engine/mod.rs, Status::label_zh
+const LABELS = {
+  severely_behind: "严重滞后",
+  missed: "未完成",
+  behind: "未达序时进度",
+  on_track: "符合序时进度",
+  achieved: "已完成",
+  no_data: "暂无数据",
+  no_target: "未设目标",
+};
+
+class CheckFailed extends Error {}
+function check(cond, msg) {
+  if (!cond) throw new CheckFailed(msg);
+}
+
+const warnings = [];
+function warn(msg) {
+  warnings.push(msg);
+  console.log(`browser-check: WARNING ${msg}`);
+}
+
+// Chromium's flags that work on this kind of machine (closed network, root, no GPU).
+// playwright-core adds --headless, --no-sandbox (chromiumSandbox: false) and a new empty
+// --user-data-dir of its own.
+const ARGS = [
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+  "--font-render-hinting=none",
+  "--lang=zh-CN",
+];
+
+/** Watches a page for script errors and failed same-origin loads. */
+function watch(page, name) {
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`${name}: uncaught script error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) {
+      problems.push(`${name}: console error: ${m.text()}`);
+    }
+  });
+  page.on("response", (r) => {
+    const u = new URL(r.url());
+    if (u.origin === new URL(BASE).origin && r.status() >= 400 && u.pathname !== "/favicon.ico") {
+      problems.push(`${name}: ${r.request().method()} ${u.pathname}${u.search} answered ${r.status()}`);
+    }
+  });
+  page.on("requestfailed", (r) => {
+    const u = new URL(r.url());
+    // A reload aborts the requests of the page it replaces; those are expected.
+    if (u.pathname !== "/favicon.ico" && !/ERR_ABORTED/.test(r.failure()?.errorText || "")) {
+      problems.push(`${name}: request failed: ${r.url()} ${r.failure()?.errorText}`);
+    }
+  });
+  return problems;
+}
+
+async function dashboard(context) {
+  const page = await context.newPage();
+  const problems = watch(page, "/");
+  const firstPoll = page.waitForResponse(
+    (r) => new URL(r.url()).pathname === "/v1/alerts" && r.request().method() === "GET",
+    { timeout: 20000 },
+  ).catch(() => null); // checked below; never an unhandled rejection
+  const res = await page.goto(`${BASE}/`, { waitUntil: "load" });
+  check(res && res.status() === 200, `GET / answered ${res && res.status()}`);
+  check(
+    (res.headers()["content-type"] || "").startsWith("text/html"),
+    `GET / content type is ${res.headers()["content-type"]}`,
+  );
+
+  const dom = await page.evaluate(
+    ({ BATTLES, LABELS }) => {
+      const out = { sections: [], badgeErrors: [], statuses: {}, rows: 0 };
+      out.lang = document.documentElement.lang;
+      out.title = document.title;
+      out.h1 = document.querySelector("h1")?.textContent || "";
+      out.asOf = document.body.getAttribute("data-as-of");
+      const form = document.querySelector("form.filters");
+      out.form = form
+        ? {
+            asOf: !!form.querySelector('input[type="month"][name="as_of"]'),
+            battle: form.querySelectorAll('select[name="battle"] option').length,
+            leadUnit: form.querySelectorAll('select[name="lead_unit"] option').length,
+            status: form.querySelectorAll('select[name="status"] option').length,
+          }
+        : null;
+      out.summaryCounts = document.querySelectorAll(".summary .counts .count").length;
+      for (const sec of document.querySelectorAll("section.battle[data-battle]")) {
+        const rows = sec.querySelectorAll("tr.indicator-row[data-indicator][data-status]");
+        const s = {
+          key: sec.getAttribute("data-battle"),
+          heading: sec.querySelector("h2")?.textContent.trim() || "",
+          rows: rows.length,
+          bars: sec.querySelectorAll(".progress .bar").length,
+          fills: [...sec.querySelectorAll(".bar .bar-fill")].filter(
+            (f) => f.getBoundingClientRect().width > 0,
+          ).length,
+          marks: sec.querySelectorAll(".bar .bar-mark").length,
+          sparklines: sec.querySelectorAll(".trend svg.sparkline").length,
+          drawnSparklines: [...sec.querySelectorAll(".trend svg.sparkline")].filter(
+            (s) => s.querySelector("polyline, path, circle"),
+          ).length,
+          visible: sec.getBoundingClientRect().height > 0,
+          overflow: 0,
+        };
+        const wrap = sec.querySelector(".table-wrap");
+        if (wrap) s.overflow = wrap.scrollWidth - wrap.clientWidth;
+        for (const row of rows) {
+          out.rows++;
+          const st = row.getAttribute("data-status");
+          const badge = row.querySelector(".state span.status");
+          const id = row.getAttribute("data-indicator");
+          if (!badge) {
+            out.badgeErrors.push(`${id}: no status badge`);
+            continue;
+          }
+          const text = badge.textContent.trim();
+          if (!badge.classList.contains(`status-${st}`)) {
+            out.badgeErrors.push(`${id}: badge class "${badge.className}" but data-status="${st}"`);
+          }
+          if (LABELS[st] !== text) {
+            out.badgeErrors.push(`${id}: badge reads "${text}", want "${LABELS[st]}" for ${st}`);
+          }
+          const bg = getComputedStyle(badge).backgroundColor;
+          if (!bg || bg === "rgba(0, 0, 0, 0)" || bg === "transparent") {
+            out.badgeErrors.push(`${id}: badge has no background colour (stylesheet not applied?)`);
+          }
+          out.statuses[st] = (out.statuses[st] || 0) + 1;
+        }
+        out.sections.push(s);
+      }
+      out.docOverflow = document.documentElement.scrollWidth - window.innerWidth;
+      const refresh = document.querySelector("[data-refresh]");
+      out.refresh = refresh ? refresh.textContent : null;
+      return out;
+    },
+    { BATTLES, LABELS },
+  );
+
+  check(dom.lang === "zh-CN", `<html lang> is "${dom.lang}", want zh-CN`);
+  check(/[\u4e00-\u9fff]/.test(dom.h1), `the dashboard's <h1> has no Chinese text: "${dom.h1}"`);
+  check(dom.form, "no filter form (form.filters)");
+  check(dom.form.asOf, "the filter form has no as_of month picker");
+  check(dom.form.battle === 7, `the battle filter has ${dom.form.battle} options, want 7 (全部 + 6)`);
+  check(dom.form.status === 8, `the status filter has ${dom.form.status} options, want 8 (全部 + 7)`);
+  check(dom.form.leadUnit > 1, "the lead-unit filter has no units");
+  check(dom.summaryCounts === 7, `the summary has ${dom.summaryCounts} status counts, want 7`);
+
+  const keys = dom.sections.map((s) => s.key);
+  check(
+    JSON.stringify(keys) === JSON.stringify(BATTLES),
+    `battle sections are [${keys.join(", ")}], want [${BATTLES.join(", ")}]`,
+  );
+  for (const s of dom.sections) {
+    check(s.visible, `battle ${s.key} is not rendered (zero height)`);
+    check(/[\u4e00-\u9fff]/.test(s.heading), `battle ${s.key} has no Chinese heading`);
+    check(s.rows > 0, `battle ${s.key} has no indicator rows`);
+    check(s.sparklines === s.rows, `battle ${s.key}: ${s.sparklines} sparklines for ${s.rows} rows`);
+    check(s.bars > 0, `battle ${s.key} has no progress bars`);
+  }
+  check(dom.badgeErrors.length === 0, `status badges:\n  ${dom.badgeErrors.slice(0, 10).join("\n  ")}`);
+  const statuses = Object.keys(dom.statuses);
+  check(statuses.length >= 3, `only ${statuses.length} different statuses: ${statuses.join(", ")}`);
+  const bars = dom.sections.reduce((n, s) => n + s.bars, 0);
+  const fills = dom.sections.reduce((n, s) => n + s.fills, 0);
+  const marks = dom.sections.reduce((n, s) => n + s.marks, 0);
+  const sparks = dom.sections.reduce((n, s) => n + s.drawnSparklines, 0);
+  check(fills > 0, "no progress bar has a visible fill");
+  check(marks > 0, "no progress bar has a pace mark (.bar-mark)");
+  check(sparks > 0, "no sparkline has anything drawn");
+
+  // Every indicator of the catalogue is on the page.
+  const api = await page.request.get(`${BASE}/v1/indicators`);
+  check(api.status() === 200, `GET /v1/indicators answered ${api.status()}`);
+  const total = (await api.json()).length;
+  check(dom.rows === total, `the dashboard shows ${dom.rows} rows, the API lists ${total} indicators`);
+
+  // The script ran: it wrote the refresh indicator and polled /v1/alerts for the page's as_of.
+  await page
+    .waitForFunction(() => /^已更新 \d\d:\d\d:\d\d$/.test(document.querySelector("[data-refresh]")?.textContent || ""), null, { timeout: 10000 })
+    .catch(() => {});
+  const refresh = await page.locator("[data-refresh]").first().textContent();
+  check(/^已更新 \d\d:\d\d:\d\d$/.test(refresh || ""), `dashboard.js did not run: the refresh indicator reads "${refresh}"`);
+  const poll = await firstPoll;
+  check(poll, "dashboard.js made no request to /v1/alerts within 20 s");
+  const pollUrl = new URL(poll.url());
+  check(pollUrl.searchParams.get("as_of") === dom.asOf, `the poll asked as_of=${pollUrl.searchParams.get("as_of")}, the page is at ${dom.asOf}`);
+  check(poll.status() === 200, `the first poll of /v1/alerts answered ${poll.status()}`);
+  check(poll.headers()["etag"], "the first poll of /v1/alerts got no ETag");
+
+  if (dom.docOverflow > 0) warn(`the dashboard is ${dom.docOverflow}px wider than the ${WIDTH}px window`);
+  for (const s of dom.sections) {
+    if (s.overflow > 0) warn(`battle ${s.key}: its table is ${s.overflow}px wider than its box (scrolls sideways)`);
+  }
+
+  fs.mkdirSync(OUT, { recursive: true });
+  const full = path.join(OUT, "dashboard.png");
+  await page.screenshot({ path: full, fullPage: true });
+  // The top of the page (header, filters, counts, the first battle), for the docs.
+  await page.screenshot({ path: path.join(OUT, "dashboard-top.png"), fullPage: true, clip: { x: 0, y: 0, width: WIDTH, height: 1500 } });
+  check(problems.length === 0, problems.join("\n"));
+  await page.close();
+  return { rows: dom.rows, statuses: dom.statuses, bars, marks, sparks, asOf: dom.asOf, shot: full };
+}
+
+async function indicatorPage(context) {
+  const page = await context.newPage();
+  const problems = watch(page, `/indicators/${INDICATOR}`);
+  const res = await page.goto(`${BASE}/indicators/${encodeURIComponent(INDICATOR)}`, { waitUntil: "load" });
+  check(res && res.status() === 200, `GET /indicators/${INDICATOR} answered ${res && res.status()}`);
+  const dom = await page.evaluate(() => {
+    const svg = document.querySelector(".chart .chart-wrap svg");
+    const box = svg ? svg.getBoundingClientRect() : null;
+    const legend = svg ? [...svg.querySelectorAll("g.legend text")].map((t) => t.textContent.trim()) : [];
+    return {
+      h1: document.querySelector("h1")?.textContent.trim() || "",
+      badge: document.querySelector(".page-header span.status")?.textContent.trim() || "",
+      svg: !!svg,
+      box: box && { w: box.width, h: box.height, right: box.right },
+      legend,
+      actual: svg ? svg.querySelectorAll("polyline.actual, circle.point").length : 0,
+      pace: svg ? svg.querySelectorAll(".pace").length : 0,
+      target: svg ? svg.querySelectorAll(".target").length : 0,
+      figures: document.querySelectorAll("table.figures tbody tr").length,
+      readings: document.querySelectorAll("table.series tbody tr").length,
+      download: document.querySelector(".chart-links a")?.getAttribute("href") || "",
+      back: !!document.querySelector('.crumbs a[href^="/?as_of="]'),
+      docOverflow: document.documentElement.scrollWidth - window.innerWidth,
+      refresh: document.querySelector("[data-refresh]")?.textContent || "",
+    };
+  });
+  check(/[\u4e00-\u9fff]/.test(dom.h1), `the indicator page's <h1> has no Chinese text: "${dom.h1}"`);
+  check(Object.values(LABELS).includes(dom.badge), `the indicator page's status badge reads "${dom.badge}"`);
+  check(dom.svg, "the indicator page has no chart <svg> in .chart-wrap");
+  check(dom.box && dom.box.w > 200 && dom.box.h > 100, `the chart renders at ${JSON.stringify(dom.box)}`);
+  for (const word of ["实际", "序时进度", "目标"]) {
+    check(dom.legend.includes(word), `the chart's legend lacks "${word}" (has: ${dom.legend.join(" / ")})`);
+  }
+  check(dom.actual > 0, "the chart draws no actual readings (polyline.actual / circle.point)");
+  check(dom.pace > 0, "the chart draws no scheduled-pace line (.pace)");
+  check(dom.target > 0, "the chart draws no target line (.target)");
+  check(dom.figures >= 10, `the figures table has ${dom.figures} rows`);
+  check(dom.readings > 0, "the readings table is empty: the fixture has readings for this indicator");
+  check(dom.back, "no link back to the dashboard");
+  check(/^已更新 /.test(dom.refresh), `dashboard.js did not run on the indicator page: "${dom.refresh}"`);
+  if (dom.docOverflow > 0) warn(`the indicator page is ${dom.docOverflow}px wider than the window`);
+  if (dom.box && dom.box.right > WIDTH) warn(`the chart ends at x=${dom.box.right}, past the window`);
+
+  // The chart on its own, at the link the page offers.
+  check(dom.download.startsWith(`/v1/indicators/${INDICATOR}/chart.svg`), `the chart link is "${dom.download}"`);
+  const svg = await page.request.get(BASE + dom.download);
+  check(svg.status() === 200, `GET ${dom.download} answered ${svg.status()}`);
+  check(svg.headers()["content-type"] === "image/svg+xml", `chart.svg content type is ${svg.headers()["content-type"]}`);
+  const svgText = await svg.text();
+  check(svgText.startsWith("<svg") && svgText.includes('class="legend"'), "chart.svg is not a standalone SVG with a legend");
+
+  const shot = path.join(OUT, "indicator.png");
+  await page.screenshot({ path: shot, fullPage: true });
+  check(problems.length === 0, problems.join("\n"));
+  await page.close();
+  return { legend: dom.legend, shot };
+}
+
+/** Auto-refresh: with the page's timers on a fake clock, the second poll is a 304; after a
+ * write, the next poll sees a new ETag and reloads the page. */
+async function autoRefresh(context, asOf) {
+  const page = await context.newPage();
+  const problems = watch(page, "/ (auto-refresh)");
+  await page.clock.install();
+  const polls = [];
+  page.on("response", (r) => {
+    if (new URL(r.url()).pathname === "/v1/alerts") {
+      polls.push({ status: r.status(), inm: r.request().headers()["if-none-match"] || null, etag: r.headers()["etag"] || null });
+    }
+  });
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  // Waits (in real time) for the n-th poll's answer, moving the page's clock on by a second
+  // at a time when `advance`: the script sets its 15 s timer only once the previous poll
+  // has finished, so a single big jump could come before the timer exists.
+  const waitPoll = async (n, advance) => {
+    const until = Date.now() + 20000;
+    while (polls.length < n && Date.now() < until) {
+      if (advance) await page.clock.runFor(1000);
+      await sleep(advance ? 40 : 50);
+    }
+    check(polls.length >= n, `dashboard.js made ${polls.length} polls of /v1/alerts, want ${n}`);
+  };
+  await page.goto(`${BASE}/?as_of=${asOf}`, { waitUntil: "load" });
+  await waitPoll(1, false);
+  await waitPoll(2, true);
+  check(polls[1].inm && polls[1].inm === polls[0].etag, `the second poll sent If-None-Match ${polls[1].inm}, want ${polls[0].etag}`);
+  check(polls[1].status === 304, `the second poll (nothing changed) answered ${polls[1].status}, want 304`);
+
+  // A write: the next poll sees a new ETag and the page reloads itself.
+  const body = { value: 109, note: "browser-check" };
+  const put = await page.request.put(`${BASE}/v1/indicators/${INDICATOR}/readings/${asOf}`, {
+    headers: { Authorization: `Bearer ${TOKEN}` },
+    data: body,
+  });
+  check(put.status() < 300, `PUT a reading answered ${put.status()}: ${await put.text()}`);
+  const reloaded = page.waitForEvent("load", { timeout: 30000 }).then(() => true, () => false);
+  await waitPoll(3, true);
+  check(polls[2].status === 200 && polls[2].etag !== polls[0].etag, `after a write the poll answered ${polls[2].status} with ETag ${polls[2].etag} (before: ${polls[0].etag})`);
+  check(await reloaded, "after a write and a changed ETag, the dashboard did not reload");
+  check(problems.length === 0, problems.join("\n"));
+  await page.close();
+}
+
+async function main() {
+  check(BASE.startsWith("http"), "ZHIBIAO_URL is not set");
+  const watchdog = setTimeout(() => {
+    console.error("browser-check: FAIL the browser session took longer than 150 s");
+    process.exit(1);
+  }, 150000);
+  let browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      timeout: 60000,
+      // A zh-CN browser, as the county's users have: Chinese form controls (the month
+      // picker reads 2023年09月; needs chromium-l10n) and CJK fonts picked first.
+      env: { ...process.env, LANGUAGE: "zh_CN:zh", LANG: "zh_CN.UTF-8" },
+    });
+  } catch (e) {
+    console.error(`browser-check: FAIL could not start ${CHROMIUM}: ${e.message}`);
+    process.exit(2);
+  }
+  const proc = browser.process && browser.process();
+  if (PIDFILE && proc && proc.pid) fs.writeFileSync(PIDFILE, String(proc.pid));
+  let code = 0;
+  try {
+    console.log(`browser-check: ${CHROMIUM} ${browser.version()}`);
+    const context = await browser.newContext({
+      viewport: { width: WIDTH, height: 900 },
+      deviceScaleFactor: 1,
+      locale: "zh-CN",
+      timezoneId: "Asia/Shanghai",
+    });
+    context.setDefaultTimeout(20000);
+    const d = await dashboard(context);
+    const i = await indicatorPage(context);
+    await autoRefresh(context, d.asOf);
+    const st = Object.entries(d.statuses)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
+    console.log(
+      `browser-check: 6 battles, ${d.rows} rows, statuses: ${st}; ${d.bars} progress bars (${d.marks} pace marks), ` +
+        `${d.sparks} drawn sparklines; chart legend ${i.legend.join("/")}; dashboard.js polls /v1/alerts ` +
+        `(200 with ETag, then 304, reload after a write)${warnings.length ? `; ${warnings.length} warning(s)` : ""}; ` +
+        `screenshots: ${d.shot}, ${i.shot}`,
+    );
+  } catch (e) {
+    code = 1;
+    if (e instanceof CheckFailed) console.error(`browser-check: FAIL ${e.message}`);
+    else console.error(`browser-check: FAIL ${e.stack || e}`);
+  } finally {
+    await browser.close().catch(() => {});
+    clearTimeout(watchdog);
+  }
+  process.exit(code);
+}
+
+main();

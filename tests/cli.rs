@@ -1,0 +1,505 @@
+//! The `zhibiao` command line, run as a user would: `submit` against a running server,
+//! then `attainment`, `report` and `import` on the store once the server has stopped.
+//! stdout and stderr are pipes here, so the table must come out without colours.
+
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_zhibiao");
+const ADMIN_TOKEN: &str = "cli-test-admin-token-0123456789";
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/readings-2023.csv"
+);
+/// Cumulative, quarterly, 150 家, led by 县科工局.
+const SME: &str = "tech-sme-registered";
+
+/// A `zhibiao serve` process on port 0 over a store in a temporary directory.
+struct Server {
+    base: String,
+    client: Client,
+    child: Child,
+    db: PathBuf,
+    tmp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let db = tmp.path().join("db");
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--db",
+                db.to_str().unwrap(),
+                "--addr",
+                "127.0.0.1:0",
+            ])
+            .env("ZHIBIAO_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn zhibiao serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("zhibiao listening on ") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server did not report its address");
+        Server {
+            base,
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            child,
+            db,
+            tmp: Some(tmp),
+        }
+    }
+
+    fn get(&self, path: &str) -> reqwest::blocking::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .expect("GET")
+    }
+
+    fn get_json(&self, path: &str) -> Value {
+        let r = self.get(path);
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().unwrap()
+    }
+
+    /// `zhibiao submit … --url <this server>` with `ZHIBIAO_TOKEN` set to `token`.
+    fn submit(&self, token: &str, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("submit")
+            .args(args)
+            .args(["--url", &self.base])
+            .env("ZHIBIAO_TOKEN", token)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run zhibiao submit")
+    }
+
+    /// SIGTERM, and waits until the process has exited (and released the store).
+    fn stop(mut self) -> (PathBuf, tempfile::TempDir) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.db.clone(), self.tmp.take().unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `zhibiao <args>` on a stopped store; colours are left to the pipe alone.
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run zhibiao")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_ok(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        stderr(o)
+    );
+}
+
+fn assert_exit_1(o: &Output, what: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{what}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(o)
+    );
+}
+
+/// A reading as the API shows it, or the HTTP status when there is none.
+fn reading(s: &Server, id: &str, period: &str) -> Result<Value, u16> {
+    let r = s.get(&format!("/v1/indicators/{id}/readings/{period}"));
+    match r.status().as_u16() {
+        200 => Ok(r.json().unwrap()),
+        code => Err(code),
+    }
+}
+
+/// The data rows of a CSV file (header and blank lines left out).
+fn csv_rows(path: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+/// A server with the fixture year submitted through the CLI.
+fn fixture_server() -> Server {
+    let s = Server::start();
+    let o = s.submit(ADMIN_TOKEN, &["--csv", FIXTURE]);
+    assert_ok(&o, "submit --csv fixture");
+    s
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+// ── submit ───────────────────────────────────────────────────────────────
+
+#[test]
+fn submit_creates_then_replaces_a_reading_that_reads_back_over_http() {
+    // The bureau's scripts call `zhibiao submit`; its words and exit code are their API.
+    let s = Server::start();
+    let o = s.submit(ADMIN_TOKEN, &[SME, "2023-06", "63"]);
+    assert_ok(&o, "first submit");
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!("created {SME} 2023-06 = 63")),
+        "{out}"
+    );
+    assert_eq!(reading(&s, SME, "2023-06").unwrap()["value"], 63.0);
+
+    let o = s.submit(ADMIN_TOKEN, &[SME, "2023-06", "64"]);
+    assert_ok(&o, "second submit");
+    assert!(stdout(&o).starts_with("replaced "), "{}", stdout(&o));
+    assert_eq!(reading(&s, SME, "2023-06").unwrap()["value"], 64.0);
+
+    let o = s.submit(ADMIN_TOKEN, &[SME, "2023-06", "65", "--json"]);
+    assert_ok(&o, "submit --json");
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
+    assert_eq!(v["outcome"], "replaced", "{v}");
+    assert_eq!(v["indicator"], SME);
+    assert_eq!(v["period"], "2023-06");
+    assert_eq!(v["value"], 65.0);
+    assert_eq!(reading(&s, SME, "2023-06").unwrap()["value"], 65.0);
+}
+
+#[test]
+fn submit_with_a_wrong_token_exits_1_naming_401_and_writes_nothing() {
+    // A mistyped token must fail loudly, not look like success.
+    let s = Server::start();
+    let o = s.submit("not-the-right-token-0123456789", &[SME, "2023-06", "63"]);
+    assert_exit_1(&o, "wrong token");
+    assert!(stderr(&o).contains("401"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    assert_eq!(reading(&s, SME, "2023-06"), Err(404));
+}
+
+#[test]
+fn submit_of_an_unknown_indicator_exits_1_with_the_servers_detail() {
+    // The server knows why; the CLI must pass that on rather than a bare status.
+    let s = Server::start();
+    let detail = s
+        .client
+        .put(format!(
+            "{}/v1/indicators/no-such-indicator/readings/2023-06",
+            s.base
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"value": 1}))
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = s.submit(ADMIN_TOKEN, &["no-such-indicator", "2023-06", "1"]);
+    assert_exit_1(&o, "unknown indicator");
+    let err = stderr(&o);
+    assert!(err.contains("404"), "{err}");
+    assert!(err.contains(&detail), "want {detail:?} in {err}");
+}
+
+#[test]
+fn submit_csv_sends_the_fixture_as_one_batch() {
+    // A year of readings in one go: every data row is created, and they read back.
+    let s = Server::start();
+    let o = s.submit(ADMIN_TOKEN, &["--csv", FIXTURE]);
+    assert_ok(&o, "submit --csv");
+    let n = csv_rows(FIXTURE);
+    assert_eq!(n, 678);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!(
+            "created {n}, replaced 0, unchanged 0, skipped 0, rejected 0"
+        )),
+        "{out}"
+    );
+    // First data row of the fixture.
+    assert_eq!(reading(&s, "gdp-growth", "2023-03").unwrap()["value"], 8.45);
+}
+
+#[test]
+fn a_csv_with_one_bad_row_is_refused_whole_and_the_row_is_named() {
+    // A batch is atomic: one bad row must leave the store untouched and say which row.
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.csv");
+    std::fs::write(
+        &file,
+        "indicator,period,value\n\
+         gdp-growth,2023-03,8.1\n\
+         tech-sme-registered,2023-03,abc\n\
+         tech-sme-registered,2023-06,60\n",
+    )
+    .unwrap();
+    let o = s.submit(ADMIN_TOKEN, &["--csv", path_str(&file)]);
+    assert_exit_1(&o, "bad CSV");
+    let err = stderr(&o);
+    assert!(err.contains("row 3"), "{err}");
+    assert!(err.contains("value"), "{err}");
+    assert!(!err.contains("row 2:"), "a good row listed: {err}");
+    assert_eq!(reading(&s, "gdp-growth", "2023-03"), Err(404));
+    assert_eq!(reading(&s, SME, "2023-06"), Err(404));
+}
+
+// ── offline commands on a stopped store ──────────────────────────────────
+
+#[test]
+fn attainment_on_the_stopped_store_matches_the_api() {
+    // The CLI reads the same store the server wrote; its figures must be the API's.
+    let s = fixture_server();
+    let api = s.get_json("/v1/attainment?as_of=2023-06");
+    let api_innovation = s.get_json("/v1/attainment?as_of=2023-06&battle=innovation");
+
+    // sled locks the store: while the server runs, the CLI must say so.
+    let o = run(&["attainment", "--db", path_str(&s.db), "--as-of", "2023-06"]);
+    assert_exit_1(&o, "attainment while serving");
+    assert!(stderr(&o).contains("in use"), "{}", stderr(&o));
+
+    let (db, _tmp) = s.stop();
+    let db = path_str(&db);
+    let o = run(&["attainment", "--db", db, "--as-of", "2023-06", "--json"]);
+    assert_ok(&o, "attainment --json");
+    let cli: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(cli["as_of"], "2023-06");
+    assert_eq!(cli["count"], 203);
+    assert_eq!(
+        cli["attainment"], api["attainment"],
+        "rows differ from the API"
+    );
+
+    let o = run(&[
+        "attainment",
+        "--db",
+        db,
+        "--as-of",
+        "2023-06",
+        "--battle",
+        "innovation",
+        "--json",
+    ]);
+    assert_ok(&o, "attainment --battle --json");
+    let cli: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(cli["attainment"], api_innovation["attainment"]);
+
+    // The table: Chinese headers, one line per indicator, no colour codes in a pipe.
+    let o = run(&["attainment", "--db", db, "--as-of", "2023-06"]);
+    assert_ok(&o, "attainment table");
+    let out = stdout(&o);
+    assert!(!out.contains('\u{1b}'), "ANSI escapes in piped output");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "as_of 2023-06  (203 indicators)");
+    let head: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        head,
+        ["指标", "实际", "目标", "完成率", "序时", "状态", "牵头单位"]
+    );
+    assert_eq!(lines.len(), 2 + 203);
+    let sme = api["attainment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["indicator"] == SME)
+        .unwrap();
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with(sme["name"].as_str().unwrap()))
+        .expect("a row for the SME indicator");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        [
+            "科技型中小企业入库",
+            "72",
+            "150",
+            "48.0%",
+            "50.0%",
+            sme["status_label"].as_str().unwrap(),
+            "县科工局"
+        ]
+    );
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn report_on_the_stopped_store_prints_the_servers_bulletin() {
+    // `zhibiao report` is the offline twin of /v1/reports: same board, same bytes.
+    let s = fixture_server();
+    let http_md = s
+        .get("/v1/reports/monthly?as_of=2023-06&format=md")
+        .text()
+        .unwrap();
+    let http_docx = s
+        .get("/v1/reports/monthly?as_of=2023-06&format=docx")
+        .bytes()
+        .unwrap()
+        .to_vec();
+    let (db, tmp) = s.stop();
+    let db = path_str(&db);
+
+    let o = run(&["report", "--db", db, "--as-of", "2023-06", "--format", "md"]);
+    assert_ok(&o, "report md");
+    assert_eq!(stdout(&o), http_md);
+
+    // Binary formats may go to a pipe (not to a terminal).
+    let o = run(&[
+        "report", "--db", db, "--as-of", "2023-06", "--format", "docx",
+    ]);
+    assert_ok(&o, "report docx to a pipe");
+    let piped = o.stdout;
+    assert!(piped.starts_with(b"PK\x03\x04"), "not a zip");
+    let mut zip = zip::ZipArchive::new(Cursor::new(piped.clone())).expect("a zip");
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .expect("word/document.xml")
+        .read_to_string(&mut xml)
+        .unwrap();
+    assert!(xml.contains("科技创新攻坚仗"));
+    assert_eq!(piped, http_docx, "CLI and HTTP docx differ");
+
+    let file = tmp.path().join("june.docx");
+    let o = run(&[
+        "report",
+        "--db",
+        db,
+        "--as-of",
+        "2023-06",
+        "--format",
+        "docx",
+        "--out",
+        path_str(&file),
+    ]);
+    assert_ok(&o, "report docx --out");
+    assert!(o.stdout.is_empty(), "--out leaves stdout alone");
+    assert!(
+        stderr(&o).contains("bulletin-2023-06.docx"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), piped);
+}
+
+#[test]
+fn offline_commands_refuse_bad_input_with_a_message() {
+    // Errors on the command line say what was wrong and leave the store as it was.
+    let s = fixture_server();
+    let (db, tmp) = s.stop();
+    let db = path_str(&db);
+
+    let o = run(&[
+        "report",
+        "--db",
+        db,
+        "--kind",
+        "quarterly",
+        "--as-of",
+        "2023-05",
+    ]);
+    assert_exit_1(&o, "quarterly at May");
+    assert!(stderr(&o).contains("2023-05"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        r#"
+[catalogue]
+region = "测试县"
+document = "测试方案"
+year = 2023
+
+[[unit]]
+name = "县统计局"
+
+[[indicator]]
+id = "bad-battle-entry"
+name = "坏指标"
+battle = "nowhere"
+kind = "cumulative"
+unit = "个"
+direction = "up"
+frequency = "monthly"
+lead_units = ["县统计局"]
+source = { section = "测试", quote = "测试" }
+[indicator.target]
+value = 3
+comparator = "at_least"
+"#,
+    )
+    .unwrap();
+    let o = run(&["import", path_str(&bad), "--db", db]);
+    assert_exit_1(&o, "bad catalogue");
+    let err = stderr(&o);
+    assert!(err.contains("bad-battle-entry"), "{err}");
+    assert!(err.contains("nowhere"), "{err}");
+
+    // The store still holds the built-in catalogue and nothing of the bad file.
+    let o = run(&["attainment", "--db", db, "--as-of", "2023-06", "--json"]);
+    assert_ok(&o, "attainment after a failed import");
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["count"], 203);
+    assert!(v["attainment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["indicator"] != "bad-battle-entry"));
+}
