@@ -62,6 +62,19 @@ fn flush_each(secs: f64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The ceiling: the same writes with no flush at all (not durable).
+fn no_flush(secs: f64) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cat) = open(dir.path());
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed().as_secs_f64() < secs {
+        write(&store, &cat, n);
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
 fn group_commit(writers: usize, secs: f64) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let (store, cat) = open(dir.path());
@@ -106,10 +119,17 @@ fn main() {
         .and_then(|w| w[1].parse().ok())
         .unwrap_or(2.0);
     println!("durable single-reading writes, {secs} s each");
+    let ceiling = no_flush(secs);
     let base = flush_each(secs);
     println!(
         "{:<44} {:>10.0} acks/s  (1.00×)",
         "baseline: 1 writer, one flush per write", base
+    );
+    println!(
+        "{:<44} {:>10.0} writes/s  ({:.2}×; not durable)",
+        "ceiling: 1 writer, no flush at all",
+        ceiling,
+        ceiling / base
     );
     for w in [1, 8, 64] {
         let r = group_commit(w, secs);

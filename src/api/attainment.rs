@@ -16,11 +16,12 @@ use super::get_or_head;
 use super::input::Query;
 use super::views::{AttainmentList, AttainmentView};
 use super::{
-    error, etag, evaluate_all, evaluate_one, json, list_reply, load_indicator, not_modified,
+    board, error, etag, evaluate_all, evaluate_one, json, list_reply, load_indicator, not_modified,
     not_modified_response, parse_id, parse_known_at, parse_status, req, resolve_as_of, wants_csv,
     with_ctx, with_etag, ApiError, Ctx, Req, Resp,
 };
 use crate::api::year_series;
+use crate::domain::Indicator;
 use crate::domain::{Battle, Period};
 use crate::engine::alerts::{self, Alert, Severity};
 use crate::store::Store;
@@ -128,9 +129,26 @@ pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                         }
                         let as_of = resolve_as_of(s, f.as_of)?;
                         let lead = f.lead(s)?;
-                        let rows = evaluate_all(s, as_of, f.known_at)?;
+                        // The store as it stands comes from the shared board; a past
+                        // vintage is evaluated afresh.
+                        let current;
+                        let past;
+                        let rows: Vec<(&Indicator, &crate::engine::Attainment)> = match f.known_at {
+                            None => {
+                                current = board(s, as_of)?;
+                                current
+                                    .rows
+                                    .iter()
+                                    .map(|r| (&r.indicator, &r.attainment))
+                                    .collect()
+                            }
+                            Some(at) => {
+                                past = evaluate_all(s, as_of, Some(at))?;
+                                past.iter().map(|(i, a)| (i, a)).collect()
+                            }
+                        };
                         let views: Vec<_> = rows
-                            .iter()
+                            .into_iter()
                             .filter(|(i, a)| {
                                 f.keeps(i, &lead) && status.is_none_or(|st| a.status == st)
                             })
@@ -166,6 +184,22 @@ pub fn compute_alerts(
     known_at: Option<DateTime<Utc>>,
 ) -> Result<(Period, Vec<Alert>), ApiError> {
     let as_of = resolve_as_of(s, as_of)?;
+    if known_at.is_none() {
+        // The store as it stands: derived from the shared board, once per change.
+        let list = s.memo(&format!("alerts:{as_of}"), || -> Result<_, ApiError> {
+            let b = board(s, as_of)?;
+            let mut out: Vec<Alert> = b
+                .rows
+                .iter()
+                .filter_map(|r| {
+                    alerts::alert(&r.indicator, r.attainment.target.as_ref(), &r.series, as_of)
+                })
+                .collect();
+            alerts::sort_worst_first(&mut out);
+            Ok(out)
+        })?;
+        return Ok((as_of, list.as_ref().clone()));
+    }
     let year = as_of.year();
     let mut out = Vec::new();
     for ind in s.indicators()? {
@@ -375,11 +409,11 @@ pub fn summary(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
                             return Ok(r);
                         }
                         let as_of = resolve_as_of(s, as_of)?;
-                        let rows = evaluate_all(s, as_of, known_at)?;
-                        Ok(with_etag(
-                            json(StatusCode::OK, &alerts::summary(as_of, &rows)),
-                            &tag,
-                        ))
+                        let summary = match known_at {
+                            None => board(s, as_of)?.summary(),
+                            Some(at) => alerts::summary(as_of, &evaluate_all(s, as_of, Some(at))?),
+                        };
+                        Ok(with_etag(json(StatusCode::OK, &summary), &tag))
                     })
                     .await
                 }

@@ -645,6 +645,15 @@ fn load_indicator(s: &Store, id: &IndicatorId) -> Result<Indicator, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no indicator '{id}'; see GET /v1/indicators")))
 }
 
+/// Parses the body of `PUT /v1/indicators/{id}/readings/{period}` as the handler does,
+/// without a store: `Err` carries the reason it is refused. The entry point of the
+/// `reading_body` fuzz target (`fuzz/`); the parser itself is private to the API.
+pub fn parse_reading_body(body: &[u8]) -> Result<(), String> {
+    input::ReadingBody::parse(body)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// The `as_of` used when a request gives none: the latest period holding any reading,
 /// else December of the latest year with a target. Never the wall clock, so the same
 /// store always answers the same way.
@@ -706,8 +715,13 @@ pub fn evaluate_one(
     Ok(engine::evaluate(ind, target.as_ref(), &values, as_of))
 }
 
-/// Assembles the board of every indicator at `as_of`, for bulletins and the dashboard.
-pub fn board(s: &Store, as_of: Period) -> Result<crate::report::Board, StoreError> {
+/// The board of every indicator at `as_of`, for bulletins, the dashboard, attainment,
+/// alerts and metrics; computed once per store change and shared.
+pub fn board(s: &Store, as_of: Period) -> Result<Arc<crate::report::Board>, StoreError> {
+    s.memo(&format!("board:{as_of}"), || build_board(s, as_of))
+}
+
+fn build_board(s: &Store, as_of: Period) -> Result<crate::report::Board, StoreError> {
     let title = s.catalogue_title()?;
     let mut rows = Vec::new();
     for ind in s.indicators()? {

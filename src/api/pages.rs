@@ -227,7 +227,7 @@ pub fn render_report(
         }
         _ => None,
     };
-    let bytes = bulletin::render(&b, kind, previous.as_ref(), format).map_err(|e| match e {
+    let bytes = bulletin::render(&b, kind, previous.as_deref(), format).map_err(|e| match e {
         bulletin::BulletinError::NotQuarterEnd { .. } => ApiError::invalid("as_of", e.to_string()),
         other => ApiError::internal(other),
     })?;
@@ -254,7 +254,7 @@ pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::R
                             None => default_as_of(s)?,
                         };
                         let text = match as_of {
-                            Some(p) => metrics::render(&board(s, p)?, s.change_seq()?)?,
+                            Some(p) => metrics::render(&*board(s, p)?, s.change_seq()?)?,
                             None => metrics::render_http_only()?,
                         };
                         Ok(body(

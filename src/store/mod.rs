@@ -129,7 +129,29 @@ struct Inner {
     commit: GroupCommit,
     /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
     snapshot_lock: std::sync::RwLock<()>,
+    /// Values derived from the whole store (boards, alert lists), valid while the
+    /// change sequence they were computed at is current. See [`Store::memo`].
+    memo: std::sync::Mutex<Memo>,
 }
+
+/// Derived values, keyed by name, for one change sequence.
+#[derive(Default)]
+struct Memo {
+    seq: u64,
+    entries: std::collections::HashMap<String, Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memo")
+            .field("seq", &self.seq)
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+/// How many derived values are kept for one change sequence.
+const MEMO_CAPACITY: usize = 64;
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
@@ -191,6 +213,7 @@ impl Store {
             meta: t("meta")?,
             commit: GroupCommit::start(db.clone()),
             snapshot_lock: std::sync::RwLock::new(()),
+            memo: std::sync::Mutex::new(Memo::default()),
             db,
         };
         match inner.meta.get(b"format")? {
@@ -233,6 +256,41 @@ impl Store {
     /// Whether the catalogue has been loaded into this store once.
     pub fn is_seeded(&self) -> Result<bool, StoreError> {
         Ok(self.inner.meta.contains_key(b"seeded")?)
+    }
+
+    /// A value derived from the whole store, computed once per change sequence: any
+    /// accepted write invalidates every entry. Dashboards polling the same `as_of`
+    /// therefore cost one evaluation per write, not one per request.
+    ///
+    /// The sequence is read before computing, so a write that lands meanwhile leaves
+    /// the entry tagged with the older sequence, and the next call recomputes it.
+    pub fn memo<T, E, F>(&self, key: &str, compute: F) -> Result<Arc<T>, E>
+    where
+        T: std::any::Any + Send + Sync,
+        E: From<StoreError>,
+        F: FnOnce() -> Result<T, E>,
+    {
+        let seq = self.change_seq()?;
+        {
+            let m = self.inner.memo.lock().unwrap_or_else(|e| e.into_inner());
+            if m.seq == seq {
+                if let Some(v) = m
+                    .entries
+                    .get(key)
+                    .and_then(|v| v.clone().downcast::<T>().ok())
+                {
+                    return Ok(v);
+                }
+            }
+        }
+        let value = Arc::new(compute()?);
+        let mut m = self.inner.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if m.seq != seq || m.entries.len() >= MEMO_CAPACITY {
+            m.entries.clear();
+            m.seq = seq;
+        }
+        m.entries.insert(key.to_string(), value.clone());
+        Ok(value)
     }
 
     /// The region and document of the last catalogue loaded, if any.
