@@ -56,6 +56,10 @@ enum Command {
         /// Seconds a client may take to send a request body.
         #[arg(long, default_value_t = 30)]
         body_timeout_secs: u64,
+        /// Announce the address as JSON on stdout (`{"listening": "http://…"}`) instead
+        /// of the plain line.
+        #[arg(long)]
+        json: bool,
     },
     /// Create, list or revoke API tokens (with the server stopped; while it runs, use
     /// POST /v1/tokens).
@@ -185,7 +189,11 @@ enum TokenAction {
         json: bool,
     },
     /// Revoke a token by name.
-    Revoke { name: String },
+    Revoke {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs the command line.
@@ -200,6 +208,7 @@ pub fn main() -> ExitCode {
             private,
             cors_origins,
             body_timeout_secs,
+            json,
         } => serve(
             &db,
             addr,
@@ -208,6 +217,7 @@ pub fn main() -> ExitCode {
                 private,
                 cors_origins,
                 body_timeout: std::time::Duration::from_secs(body_timeout_secs.max(1)),
+                json,
             },
         ),
         Command::Token { action, db } => token(&db, action),
@@ -306,6 +316,7 @@ struct ServeOptions {
     private: bool,
     cors_origins: Vec<String>,
     body_timeout: std::time::Duration,
+    json: bool,
 }
 
 fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, opts: ServeOptions) -> CliResult {
@@ -333,7 +344,11 @@ fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, opts: ServeOptions) -> CliR
         }
         tracing::info!(db = %db.display(), "zhibiao listening on http://{local}");
         // One line on stdout, for scripts that start the server on port 0.
-        outln!("zhibiao listening on http://{local}");
+        if opts.json {
+            outln!("{}", serde_json::json!({"listening": format!("http://{local}"), "db": db}));
+        } else {
+            outln!("zhibiao listening on http://{local}");
+        }
         let _ = std::io::stdout().flush();
         let mut ctx = Ctx::new(store.clone());
         ctx.private = private;
@@ -484,10 +499,15 @@ fn token(db: &Path, action: TokenAction) -> CliResult {
                 }
             }
         }
-        TokenAction::Revoke { name } => match store.revoke_token(&name)? {
-            Some(_) => {
+        TokenAction::Revoke { name, json } => match store.revoke_token(&name)? {
+            Some(t) => {
                 store.flush()?;
-                outln!("revoked '{name}'");
+                if json {
+                    let v = serde_json::json!({"revoked": crate::api::tokens::TokenView::from(&t)});
+                    outln!("{}", serde_json::to_string_pretty(&v)?);
+                } else {
+                    outln!("revoked '{name}'");
+                }
             }
             None => return Err(format!("no token named '{name}'").into()),
         },
