@@ -40,9 +40,7 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
 
 /// Neutralises a cell a spreadsheet would evaluate.
 fn safe(cell: String) -> String {
-    let risky = matches!(cell.chars().next(), Some('=' | '+' | '@' | '\t' | '\r'))
-        || (cell.starts_with('-') && cell.parse::<f64>().is_err());
-    if risky {
+    if crate::domain::looks_like_formula(&cell) {
         format!("'{cell}")
     } else {
         cell
@@ -100,4 +98,46 @@ pub fn reply<T: Serialize>(rows: &[T]) -> Result<Resp, ApiError> {
         warp::http::HeaderValue::from_static("text/csv; charset=utf-8"),
     );
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_numbers_kept() {
+        #[derive(serde::Serialize)]
+        struct Row {
+            note: &'static str,
+            value: f64,
+            target: Option<serde_json::Value>,
+        }
+        let rows = [
+            Row {
+                note: "=HYPERLINK(\"http://x\")",
+                value: -1.5,
+                target: None,
+            },
+            Row {
+                note: "@SUM(A1)",
+                value: 2.0,
+                target: Some(serde_json::json!({"value": 8})),
+            },
+        ];
+        let text = render(&rows).unwrap();
+        assert!(text.starts_with('\u{feff}'));
+        assert!(text.contains("'=HYPERLINK"), "{text}");
+        assert!(text.contains("'@SUM(A1)"), "{text}");
+        assert!(
+            text.contains(",-1.5,"),
+            "negative numbers stay numbers: {text}"
+        );
+        assert!(text.lines().next().unwrap().contains("target.value"));
+    }
+
+    #[test]
+    fn no_rows_is_just_the_bom() {
+        let rows: [serde_json::Value; 0] = [];
+        assert_eq!(render(&rows).unwrap(), "\u{feff}");
+    }
 }

@@ -224,6 +224,13 @@ pub async fn recover(r: Rejection) -> Result<warp::reply::Response, Infallible> 
             "Invalid input",
             format!("query string: {e}"),
         )
+    } else if let Some(e) = r.find::<warp::filters::cors::CorsForbidden>() {
+        (
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!("{e}; the server's --cors-origin list does not include this origin"),
+        )
     } else if let Some(e) = r.find::<warp::reject::InvalidHeader>() {
         (
             StatusCode::BAD_REQUEST,

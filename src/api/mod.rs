@@ -92,7 +92,8 @@ impl Throttle {
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let (start, n) = map.get(&ip)?;
         let left = self.window.checked_sub(start.elapsed())?;
-        (*n >= self.limit).then(|| left.as_secs().max(1))
+        // Rounded up: a client that waits exactly this long must not be refused again.
+        (*n >= self.limit).then(|| left.as_millis().div_ceil(1000).max(1) as u64)
     }
 
     fn fail(&self, ip: std::net::IpAddr) {
@@ -323,8 +324,25 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .unify()
         .boxed();
     let cors_origins = ctx.cors_origins.clone();
-    let all = private_guard(ctx)
-        .and(api)
+    let guarded = private_guard(ctx).and(api).boxed();
+    // CORS sits inside `recover`, so that its refusals are problem+json like the rest.
+    // Off by default: browsers on other origins cannot call the API.
+    let with_cors = if cors_origins.is_empty() {
+        guarded
+    } else {
+        let cors = warp::cors()
+            .allow_origins(cors_origins.iter().map(String::as_str))
+            .allow_methods(["GET", "HEAD", "PUT", "POST", "DELETE"])
+            .allow_headers([
+                "authorization",
+                "content-type",
+                "if-none-match",
+                "idempotency-key",
+            ])
+            .expose_headers(["etag", "location"]);
+        guarded.with(cors).map(Reply::into_response).boxed()
+    };
+    with_cors
         .recover(error::recover)
         .unify()
         .with(warp::log::custom(|info| {
@@ -335,22 +353,8 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
                 info.elapsed(),
             )
         }))
-        .map(Reply::into_response);
-    if cors_origins.is_empty() {
-        // CORS is off by default: browsers on other origins cannot call the API.
-        return all.boxed();
-    }
-    let cors = warp::cors()
-        .allow_origins(cors_origins.iter().map(String::as_str))
-        .allow_methods(["GET", "HEAD", "PUT", "POST", "DELETE"])
-        .allow_headers([
-            "authorization",
-            "content-type",
-            "if-none-match",
-            "idempotency-key",
-        ])
-        .expose_headers(["etag", "location"]);
-    all.with(cors).map(Reply::into_response).boxed()
+        .map(Reply::into_response)
+        .boxed()
 }
 
 /// With `serve --private`, every read except `/healthz` needs a token of any role.

@@ -15,7 +15,9 @@ use super::{
     may_write, not_in_future, parse_id, parse_known_at, parse_period_segment, req, wants_csv,
     with_ctx, ApiError, Ctx, Req, Resp, MAX_BATCH_BODY, MAX_BODY,
 };
-use crate::domain::{Indicator, IndicatorId, ObsStatus, Period, Reading, ReadingInput};
+use crate::domain::{
+    looks_like_formula, Indicator, IndicatorId, ObsStatus, Period, Reading, ReadingInput,
+};
 use crate::ingest::{self, RawRow, RawValue, RowError};
 use crate::store::{codec, BatchRow, Idempotency, Outcome, Store, Token};
 
@@ -541,12 +543,6 @@ enum Checked {
     Skipped,
     Bad(Vec<RowError>),
     Forbidden(RowError),
-}
-
-/// A text cell that a spreadsheet would run as a formula (CSV injection).
-fn looks_like_formula(s: &str) -> bool {
-    matches!(s.chars().next(), Some('=' | '+' | '@' | '\t' | '\r'))
-        || (s.starts_with('-') && s[1..].trim().parse::<f64>().is_err())
 }
 
 /// Parses a number as spreadsheets write it: `1,234.5`, ` 63 `, `7.2%` (for % units).

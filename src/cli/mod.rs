@@ -321,6 +321,19 @@ struct ServeOptions {
 
 fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, opts: ServeOptions) -> CliResult {
     let private = opts.private;
+    // Check every option before touching the store or announcing anything.
+    for o in &opts.cors_origins {
+        let rest = o
+            .strip_prefix("http://")
+            .or_else(|| o.strip_prefix("https://"))
+            .unwrap_or("");
+        if rest.is_empty() || rest.contains('/') {
+            return Err(format!(
+                "--cors-origin '{o}' must look like https://host[:port], with no path"
+            )
+            .into());
+        }
+    }
     let store = Store::open(db, cache_mb * 1024 * 1024)?;
     if !store.is_seeded()? {
         let cat = Catalogue::builtin()?;
@@ -353,11 +366,6 @@ fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, opts: ServeOptions) -> CliR
         let mut ctx = Ctx::new(store.clone());
         ctx.private = private;
         ctx.body_timeout = opts.body_timeout;
-        for o in &opts.cors_origins {
-            if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
-                return Err(format!("--cors-origin '{o}' must look like https://host[:port], with no path").into());
-            }
-        }
         ctx.cors_origins = opts.cors_origins;
         api::serve(ctx, listener, shutdown_signal()).await;
         store.flush()?;

@@ -16,7 +16,7 @@ pub use indicator::{
     Thresholds,
 };
 pub use period::{Period, PeriodForm, MAX_YEAR, MIN_YEAR};
-pub use reading::{ObsStatus, Reading, ReadingInput, MAX_NOTE_CHARS};
+pub use reading::{looks_like_formula, ObsStatus, Reading, ReadingInput, MAX_NOTE_CHARS};
 pub use target::{Baseline, Comparator, Target};
 pub use units::{UnitEntry, UnitRegistry};
 

@@ -74,6 +74,14 @@ impl fmt::Display for ObsStatus {
     }
 }
 
+/// Whether text would run as a formula when a spreadsheet opens it (CSV injection):
+/// it starts with `=`, `+`, `@`, a tab or a carriage return, or with `-` and is not a
+/// number.
+pub fn looks_like_formula(s: &str) -> bool {
+    matches!(s.chars().next(), Some('=' | '+' | '@' | '\t' | '\r'))
+        || (s.starts_with('-') && s[1..].trim().parse::<f64>().is_err())
+}
+
 /// A validated submission: what the bureau sends for one indicator and period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadingInput {
@@ -103,19 +111,25 @@ impl ReadingInput {
                 ),
             ));
         }
-        let note = match note {
-            Some(n) if n.trim().is_empty() => None,
-            Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
-                return Err(DomainError::invalid(
+        let note =
+            match note {
+                Some(n) if n.trim().is_empty() => None,
+                Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
+                    return Err(DomainError::invalid(
+                        "note",
+                        format!("at most {MAX_NOTE_CHARS} characters"),
+                    ))
+                }
+                Some(n) if n.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+                    return Err(DomainError::invalid("note", "contains control characters"))
+                }
+                // Notes travel to spreadsheets (CSV answers, bulletins): refuse formulas.
+                Some(n) if looks_like_formula(&n) => return Err(DomainError::invalid(
                     "note",
-                    format!("at most {MAX_NOTE_CHARS} characters"),
-                ))
-            }
-            Some(n) if n.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-                return Err(DomainError::invalid("note", "contains control characters"))
-            }
-            other => other,
-        };
+                    "the note looks like a spreadsheet formula (starts with =, +, @ or -); refused",
+                )),
+                other => other,
+            };
         Ok(ReadingInput {
             value,
             status,

@@ -6,7 +6,9 @@
 //! 1. a header `{"zhibiao_backup": 1, "format": <store format version>}`;
 //! 2. `meta` (the catalogue's region, document and year), then every `unit`,
 //!    `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token` and
-//!    `idempotency` answer, each tree in key order.
+//!    `idempotency` answer, each tree in key order;
+//! 3. an `end` record with the counts, so that a backup cut short (even at a line
+//!    boundary) is refused on restore instead of restoring part of the store.
 //!
 //! Only primary data is written; the indexes (`revisions`, `target_history`,
 //! `by_period`, `token_hashes`) are rebuilt on restore. Nothing in a backup depends on
@@ -58,6 +60,10 @@ enum Record {
         key: String,
         answer: String,
     },
+    End {
+        #[serde(flatten)]
+        counts: BackupCounts,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -67,7 +73,7 @@ struct Header {
 }
 
 /// What a backup or restore moved.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupCounts {
     pub indicators: usize,
     pub targets: usize,
@@ -201,6 +207,7 @@ impl Store {
                 },
             )?;
         }
+        line(out, &Record::End { counts: n.clone() })?;
         out.flush()
             .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
         Ok(n)
@@ -212,16 +219,16 @@ impl Store {
     pub fn restore<R: BufRead>(&self, input: R) -> Result<BackupCounts, StoreError> {
         let i = &self.inner;
         if !i.indicators.is_empty() || !i.readings.is_empty() || !i.audit.is_empty() {
-            return Err(StoreError::Catalogue(
+            return Err(StoreError::Backup(
                 "restore needs an empty store; this one already holds data".into(),
             ));
         }
         let mut n = BackupCounts::default();
         let mut lines = input.lines().enumerate();
-        let bad = |no: usize, e: String| StoreError::Codec(format!("backup line {}: {e}", no + 1));
+        let bad = |no: usize, e: String| StoreError::Backup(format!("line {}: {e}", no + 1));
         let (no, first) = lines
             .next()
-            .ok_or_else(|| StoreError::Codec("the backup is empty".into()))?;
+            .ok_or_else(|| StoreError::Backup("the file is empty".into()))?;
         let first = first.map_err(|e| bad(no, e.to_string()))?;
         let header: Header = serde_json::from_str(&first)
             .map_err(|e| bad(no, format!("not a zhibiao backup header ({e})")))?;
@@ -235,13 +242,26 @@ impl Store {
             ));
         }
         let mut max_seq = None::<u64>;
+        let mut ended = false;
         for (no, l) in lines {
             let l = l.map_err(|e| bad(no, e.to_string()))?;
             if l.trim().is_empty() {
                 continue;
             }
+            if ended {
+                return Err(bad(no, "data after the end record".into()));
+            }
             let rec: Record = serde_json::from_str(&l).map_err(|e| bad(no, e.to_string()))?;
             match rec {
+                Record::End { counts } => {
+                    if counts != n {
+                        return Err(bad(
+                            no,
+                            format!("the end record counts {counts:?} but the backup held {n:?}"),
+                        ));
+                    }
+                    ended = true;
+                }
                 Record::Meta { catalogue } => {
                     if let Some(c) = catalogue {
                         i.meta.insert(b"catalogue", codec::encode(&c)?)?;
@@ -315,6 +335,11 @@ impl Store {
                     i.idempotency.insert(k, v)?;
                 }
             }
+        }
+        if !ended {
+            return Err(StoreError::Backup(
+                "no end record: the file was cut short, so nothing is restored".into(),
+            ));
         }
         // New audit rows must sort after the restored ones: move sled's id generator
         // past the largest restored sequence.

@@ -61,6 +61,8 @@ pub enum StoreError {
     CommitStopped,
     #[error("catalogue: {0}")]
     Catalogue(String),
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 /// What a write did.
@@ -176,7 +178,15 @@ fn dec<T: serde::de::DeserializeOwned>(b: &[u8]) -> TxResult<T> {
 
 impl Store {
     /// Opens (or creates) the store at `path`. `cache_bytes` bounds sled's page cache.
+    ///
+    /// Before sled sees the directory, any `snap.*.generating` file is removed. sled
+    /// writes its snapshot under that name and renames it when complete, so such a file
+    /// is always an interrupted write; but sled 0.34.7 still reads it on open and then
+    /// refuses to start ("Read corrupted data"), as when a process is killed while
+    /// opening a store (upstream #1527, #1533; reproduced by `tests/crash.rs`). The
+    /// snapshot only speeds up recovery: without it, sled rebuilds from its log.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        remove_torn_snapshots(path)?;
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_bytes)
@@ -833,6 +843,27 @@ pub struct ImportReport {
     pub indicators_replaced: usize,
     pub indicators_unchanged: usize,
     pub targets_written: usize,
+}
+
+/// Removes interrupted sled snapshot files (`snap.*.generating`); see [`Store::open`].
+fn remove_torn_snapshots(path: &Path) -> Result<(), StoreError> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::Sled(sled::Error::Io(e))),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            tracing::warn!(
+                file = %entry.path().display(),
+                "removing an interrupted snapshot file left by a crash; sled recovers from its log"
+            );
+            std::fs::remove_file(entry.path()).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        }
+    }
+    Ok(())
 }
 
 /// What each row of a batch did, in order.

@@ -7,6 +7,7 @@ mod alerts;
 mod bad_input;
 mod batch;
 mod catalogue;
+mod hostile;
 mod methodology;
 mod openapi;
 mod pages;
