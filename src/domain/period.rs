@@ -152,11 +152,12 @@ fn parse_ascii_suffix(r: &str) -> Option<(u8, PeriodForm)> {
     let upper = r.to_ascii_uppercase();
     if let Some(q) = upper.strip_prefix('Q') {
         let q: u8 = two_digit_month(q)?;
-        return (1..=4).contains(&q).then_some((q * 3, PeriodForm::Quarter));
+        // `then`, not `then_some`: q * 3 must not be computed for q = 99 (u8 overflow).
+        return (1..=4).contains(&q).then(|| (q * 3, PeriodForm::Quarter));
     }
     if let Some(h) = upper.strip_prefix('S') {
         let h: u8 = two_digit_month(h)?;
-        return (1..=2).contains(&h).then_some((h * 6, PeriodForm::Half));
+        return (1..=2).contains(&h).then(|| (h * 6, PeriodForm::Half));
     }
     if upper == "A" || upper == "A1" {
         return Some((12, PeriodForm::Annual));
@@ -313,6 +314,8 @@ mod tests {
             "2023-06-01",
             "２０２３-06",
             "2023-Q",
+            "2023-S66", // found by fuzzing: 66 × 6 overflowed before the range check
+            "2023-Q99",
             "abcd",
         ];
         for input in cases {

@@ -333,7 +333,13 @@ fn line_of_record(text: &str, byte: usize) -> usize {
     while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
         start += 1;
     }
-    1 + bytes[..start].iter().filter(|&&b| b == b'\n').count()
+    // Line breaks as the csv reader sees them: "\r\n", "\n" or a lone "\r".
+    let breaks = bytes[..start]
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    1 + breaks
 }
 
 fn decode_csv(text: &str) -> Result<Rows, RowError> {
@@ -439,5 +445,20 @@ pub fn format_number(f: f64) -> String {
         format!("{}", f as i64)
     } else {
         format!("{f}")
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    /// Found by fuzzing: lines ended by a lone carriage return were not counted, so
+    /// rows after them repeated an earlier row number.
+    #[test]
+    fn rows_after_lone_carriage_returns_keep_their_own_numbers() {
+        let data = b"indicator,period,value\rgdp-growth,2023-01,1\rgdp-growth,2023-02,2\r\ncpi,2023-03,3\n";
+        let rows = decode(Format::Csv, Charset::Detect, data).unwrap();
+        let numbers: Vec<usize> = rows.iter().map(|r| r.as_ref().unwrap().row).collect();
+        assert_eq!(numbers, [2, 3, 4]);
     }
 }

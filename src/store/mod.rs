@@ -187,17 +187,29 @@ impl Store {
     /// snapshot only speeds up recovery: without it, sled rebuilds from its log.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         remove_torn_snapshots(path)?;
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_bytes)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.to_string().contains("lock") => StoreError::Locked {
-                    path: path.display().to_string(),
-                },
-                other => StoreError::Sled(other),
-            })?;
-        Store::from_db(db)
+        // sled releases its file lock when the last of its threads lets go of the
+        // database, which can be a moment after the previous handle in this process
+        // was dropped. Retry briefly before calling the store busy; another process
+        // holding it still gets the error, a second later.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            let opened = sled::Config::new()
+                .path(path)
+                .cache_capacity(cache_bytes)
+                .open();
+            match opened {
+                Ok(db) => return Store::from_db(db),
+                Err(sled::Error::Io(ref io)) if io.to_string().contains("lock") => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(StoreError::Locked {
+                            path: path.display().to_string(),
+                        });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(other) => return Err(StoreError::Sled(other)),
+            }
+        }
     }
 
     /// A throwaway in-memory store, for tests and examples.
