@@ -589,8 +589,9 @@ fn spellings_signs_and_blank_notes_change_nothing() {
 /// `flock` is released by whichever thread drops the last `Arc`, which may be one of
 /// those, just after `drop(store)` has returned. A retry a millisecond later succeeds.
 /// Anything that reopens a store in the same process (the restart tests, a restore or
-/// a CLI command after a server stopped) can see it. Not worked around here: fixed in
-/// the store, this test passes.
+/// a CLI command after a server stopped) could see it. Fixed in `Store::open`, which
+/// now retries a lock held by sled for up to a second; this test and the model's
+/// `Restart` open the store once, with no retry of their own.
 #[test]
 fn a_dropped_store_reopens_at_once() {
     let w = World::get();

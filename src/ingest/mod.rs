@@ -384,6 +384,8 @@ fn decode_csv(text: &str) -> Result<Rows, RowError> {
 
 fn decode_xlsx(body: &[u8]) -> Result<Rows, RowError> {
     use calamine::{Data, Reader, Xlsx};
+    xlsx_styles::check_references(body)
+        .map_err(|e| RowError::new(0, "body", format!("not a readable XLSX workbook: {e}")))?;
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(body))
         .map_err(|e| RowError::new(0, "body", format!("not a readable XLSX workbook: {e}")))?;
     let range = wb

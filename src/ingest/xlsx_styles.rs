@@ -80,10 +80,18 @@ fn first_sheet(zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Option<String> {
     })
 }
 
-/// Zero-based (row, column) of a cell reference such as `I12`.
+/// Excel's limits: 1,048,576 rows and 16,384 columns (A to XFD).
+const MAX_ROWS: u32 = 1_048_576;
+const MAX_COLS: u32 = 16_384;
+
+/// Zero-based (row, column) of a cell reference such as `I12`, or `None` when it is
+/// malformed or outside Excel's grid.
 fn cell_ref(r: &str) -> Option<(u32, u32)> {
     let split = r.find(|c: char| c.is_ascii_digit())?;
     let (letters, digits) = r.split_at(split);
+    if letters.is_empty() || letters.len() > 3 || digits.len() > 7 {
+        return None;
+    }
     let mut col = 0u32;
     for c in letters.chars() {
         if !c.is_ascii_uppercase() {
@@ -92,7 +100,60 @@ fn cell_ref(r: &str) -> Option<(u32, u32)> {
         col = col * 26 + (c as u32 - 'A' as u32 + 1);
     }
     let row: u32 = digits.parse().ok()?;
-    Some((row.checked_sub(1)?, col.checked_sub(1)?))
+    if row == 0 || row > MAX_ROWS || col > MAX_COLS {
+        return None;
+    }
+    Some((row - 1, col - 1))
+}
+
+/// Refuses a first sheet whose dimension or cell references are impossible (reversed
+/// ranges, columns past XFD, rows past 1,048,576). calamine 0.38 overflows on those
+/// (tafia/calamine#692), so they are caught before it reads the sheet. Found by fuzzing.
+pub fn check_references(body: &[u8]) -> Result<(), String> {
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(body)) else {
+        return Ok(()); // not a zip: calamine says so itself
+    };
+    let Some(sheet_path) = first_sheet(&mut zip) else {
+        return Ok(());
+    };
+    let Some(sheet) = part(&mut zip, &sheet_path) else {
+        return Ok(());
+    };
+    let mut bad: Option<String> = None;
+    each_element(&sheet, |e, _| {
+        if bad.is_some() {
+            return;
+        }
+        match e.local_name().as_ref() {
+            "dimension" => {
+                if let Some(r) = attr(e, "ref") {
+                    let mut ends = r.split(':');
+                    let a = ends.next().and_then(cell_ref);
+                    let b = ends.next().map(cell_ref);
+                    let ok = match (a, b) {
+                        (Some(_), None) => true,
+                        (Some(a), Some(Some(b))) => a.0 <= b.0 && a.1 <= b.1,
+                        _ => false,
+                    };
+                    if !ok {
+                        bad = Some(format!("the sheet's dimension '{r}' is not a valid range"));
+                    }
+                }
+            }
+            "c" => {
+                if let Some(r) = attr(e, "r") {
+                    if cell_ref(&r).is_none() {
+                        bad = Some(format!("cell reference '{r}' is outside a worksheet"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    });
+    match bad {
+        Some(b) => Err(b),
+        None => Ok(()),
+    }
 }
 
 /// The zero-based (row, column) of every percentage-formatted cell of the first sheet.
@@ -178,6 +239,11 @@ mod tests {
         assert_eq!(cell_ref("I12"), Some((11, 8)));
         assert_eq!(cell_ref("AA3"), Some((2, 26)));
         assert_eq!(cell_ref("3A"), None);
+        assert_eq!(cell_ref("XFD1048576"), Some((1_048_575, 16_383)));
+        // Found by fuzzing: these overflowed u32 (debug panic, wrong cell in release).
+        assert_eq!(cell_ref("AAAAAAAAA1"), None);
+        assert_eq!(cell_ref("XFE1"), None);
+        assert_eq!(cell_ref("A99999999999"), None);
     }
 
     #[test]
