@@ -113,46 +113,65 @@ pub fn check_references(body: &[u8]) -> Result<(), String> {
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(body)) else {
         return Ok(()); // not a zip: calamine says so itself
     };
-    let Some(sheet_path) = first_sheet(&mut zip) else {
-        return Ok(());
-    };
-    let Some(sheet) = part(&mut zip, &sheet_path) else {
-        return Ok(());
-    };
-    let mut bad: Option<String> = None;
-    each_element(&sheet, |e, _| {
-        if bad.is_some() {
-            return;
+    // Every part that could be read as a worksheet, not only the one the workbook
+    // names first: a damaged workbook may lead calamine elsewhere.
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.to_string()))
+        .filter(|n| {
+            let l = n.to_ascii_lowercase();
+            l.ends_with(".xml") && l.contains("sheet") && !l.contains("_rels")
+        })
+        .collect();
+    for name in names {
+        let Ok(mut f) = zip.by_name(&name) else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        if f.read_to_end(&mut bytes).is_err() {
+            return Err(format!("{name}: cannot be read"));
         }
+        // Excel writes UTF-8; anything else is damage, not a dialect to guess at.
+        let xml = String::from_utf8(bytes).map_err(|_| format!("{name}: not UTF-8"))?;
+        check_sheet_xml(&xml).map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_sheet_xml(xml: &str) -> Result<(), String> {
+    let mut r = Reader::from_str(xml);
+    loop {
+        let e = match r.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => e,
+            Ok(Event::Eof) => return Ok(()),
+            Ok(_) => continue,
+            Err(e) => return Err(format!("malformed XML ({e})")),
+        };
         match e.local_name().as_ref() {
             "dimension" => {
-                if let Some(r) = attr(e, "ref") {
+                if let Some(r) = attr(&e, "ref") {
                     let mut ends = r.split(':');
                     let a = ends.next().and_then(cell_ref);
                     let b = ends.next().map(cell_ref);
-                    let ok = match (a, b) {
-                        (Some(_), None) => true,
-                        (Some(a), Some(Some(b))) => a.0 <= b.0 && a.1 <= b.1,
+                    let ok = match (a, b, ends.next()) {
+                        (Some(_), None, None) => true,
+                        (Some(a), Some(Some(b)), None) => a.0 <= b.0 && a.1 <= b.1,
                         _ => false,
                     };
                     if !ok {
-                        bad = Some(format!("the sheet's dimension '{r}' is not a valid range"));
+                        return Err(format!("the dimension '{r}' is not a valid range"));
                     }
                 }
             }
             "c" => {
-                if let Some(r) = attr(e, "r") {
+                if let Some(r) = attr(&e, "r") {
                     if cell_ref(&r).is_none() {
-                        bad = Some(format!("cell reference '{r}' is outside a worksheet"));
+                        return Err(format!("cell reference '{r}' is outside a worksheet"));
                     }
                 }
             }
             _ => {}
         }
-    });
-    match bad {
-        Some(b) => Err(b),
-        None => Ok(()),
     }
 }
 
