@@ -16,7 +16,7 @@ use super::get_or_head;
 use super::input::Query;
 use super::views::{AttainmentList, AttainmentView};
 use super::{
-    board, error, etag, evaluate_all, evaluate_one, json, list_reply, load_indicator, not_modified,
+    board, error, etag, evaluate_all, evaluate_one, json, load_indicator, not_modified,
     not_modified_response, parse_id, parse_known_at, parse_status, req, resolve_as_of, wants_csv,
     with_ctx, with_etag, ApiError, Ctx, Req, Resp,
 };
@@ -24,7 +24,14 @@ use crate::api::year_series;
 use crate::domain::Indicator;
 use crate::domain::{Battle, Period};
 use crate::engine::alerts::{self, Alert, Severity};
-use crate::store::Store;
+use crate::store::{Store, Weigh};
+
+/// An alert list kept in the store's memo.
+impl Weigh for Vec<Alert> {
+    fn weight(&self) -> usize {
+        self.len() * 512
+    }
+}
 
 /// GET /v1/indicators/:id/attainment?as_of=&as_known_at=
 pub fn one(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
@@ -39,13 +46,13 @@ pub fn one(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                     let q = Query::parse(&req.query, &["as_of", "as_known_at"])?;
                     let as_of = q.value::<Period>("as_of")?;
                     let known_at = parse_known_at(&q)?;
-                    ctx.blocking(move |s| {
+                    // One indicator: a few point reads and one year's range scan.
+                    ctx.inline(move |s| {
                         let ind = load_indicator(s, &id)?;
                         let as_of = resolve_as_of(s, as_of)?;
                         let a = evaluate_one(s, &ind, as_of, known_at)?;
                         Ok(json(StatusCode::OK, &AttainmentView::new(&ind, &a)))
                     })
-                    .await
                 }
                 .await,
             )
@@ -85,18 +92,84 @@ impl Filters {
     }
 }
 
-/// Answers 304 when the store has not changed since the client's copy.
-/// The tag covers the representation too (JSON or CSV), since both share a URL.
-fn cached(
-    s: &Store,
+/// A catalogue-wide answer rendered once, kept in the store's memo until the next
+/// write: the bytes and their content type.
+#[derive(Debug)]
+struct Rendered {
+    content_type: &'static str,
+    body: bytes::Bytes,
+}
+
+impl Weigh for Rendered {
+    fn weight(&self) -> usize {
+        self.body.len() + 64
+    }
+}
+
+impl Rendered {
+    /// A list endpoint's body: the JSON document, or its rows as CSV.
+    fn list<B: Serialize, R: Serialize>(csv: bool, body: &B, rows: &[R]) -> Result<Self, ApiError> {
+        Ok(if csv {
+            Rendered {
+                content_type: "text/csv; charset=utf-8",
+                body: super::csv::render(rows)?.into(),
+            }
+        } else {
+            Rendered::json(body)?
+        })
+    }
+
+    fn json<B: Serialize>(body: &B) -> Result<Self, ApiError> {
+        Ok(Rendered {
+            content_type: "application/json",
+            body: serde_json::to_vec(body).map_err(ApiError::internal)?.into(),
+        })
+    }
+
+    fn response(&self) -> Resp {
+        let mut res = warp::reply::Response::new(self.body.clone().into());
+        res.headers_mut().insert(
+            warp::http::header::CONTENT_TYPE,
+            warp::http::HeaderValue::from_static(self.content_type),
+        );
+        res
+    }
+}
+
+/// Every catalogue-wide GET (attainment, alerts, summary) takes the cheapest of three
+/// paths:
+/// 1. `If-None-Match` names the current ETag: 304, decided on the async worker from
+///    the store's change counter (one sled read), with no evaluation at all;
+/// 2. the body already rendered for this URL and representation since the last
+///    write: served from the store's memo, also without leaving the async worker;
+/// 3. otherwise `render` runs on the blocking pool, and its answer is memoised.
+///
+/// The ETag covers the representation (JSON or CSV), since both share a URL.
+async fn catalogue_answer<F>(
+    ctx: &Ctx,
     req: &Req,
-    route: &str,
+    route: &'static str,
     csv: bool,
-) -> Result<(String, Option<Resp>), ApiError> {
+    render: F,
+) -> Result<Resp, ApiError>
+where
+    F: FnOnce(&Store) -> Result<Rendered, ApiError> + Send + 'static,
+{
     let repr = if csv { "csv" } else { "json" };
-    let tag = etag(s.change_seq()?, &format!("{route}.{repr}"), &req.query);
-    let hit = not_modified(req, &tag).then(|| not_modified_response(&tag));
-    Ok((tag, hit))
+    let tag = etag(
+        ctx.store.change_seq()?,
+        &format!("{route}.{repr}"),
+        &req.query,
+    );
+    if not_modified(req, &tag) {
+        return Ok(not_modified_response(&tag));
+    }
+    let key = format!("body:{route}.{repr}?{}", req.query);
+    let rendered = match ctx.store.memo_get::<Rendered>(&key)? {
+        Some(r) => r,
+        None => ctx.blocking(move |s| s.memo(&key, || render(s))).await?,
+    };
+    Ok(with_etag(rendered.response(), &tag))
 }
 
 /// GET /v1/attainment?as_of=&as_known_at=&battle=&lead_unit=&status=&format=
@@ -122,11 +195,7 @@ pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                     let f = Filters::parse(&q)?;
                     let status = q.get("status").map(parse_status).transpose()?;
                     let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |s| {
-                        let (tag, hit) = cached(s, &req, "attainment", csv)?;
-                        if let Some(r) = hit {
-                            return Ok(r);
-                        }
+                    catalogue_answer(&ctx, &req, "attainment", csv, move |s| {
                         let as_of = resolve_as_of(s, f.as_of)?;
                         let lead = f.lead(s)?;
                         // The store as it stands comes from the shared board; a past
@@ -160,7 +229,7 @@ pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                             count: views.len(),
                             attainment: &views,
                         };
-                        Ok(with_etag(list_reply(csv, &body, &views)?, &tag))
+                        Rendered::list(csv, &body, &views)
                     })
                     .await
                 }
@@ -238,11 +307,7 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     let f = Filters::parse(&q)?;
                     let severity = q.value::<Severity>("severity")?;
                     let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |s| {
-                        let (tag, hit) = cached(s, &req, "alerts", csv)?;
-                        if let Some(r) = hit {
-                            return Ok(r);
-                        }
+                    catalogue_answer(&ctx, &req, "alerts", csv, move |s| {
                         let lead = f.lead(s)?;
                         let (as_of, all) = compute_alerts(s, f.as_of, f.known_at)?;
                         let inds: BTreeMap<_, _> = s
@@ -262,7 +327,7 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                             count: alerts.len(),
                             alerts,
                         };
-                        Ok(with_etag(list_reply(csv, &body, &body.alerts)?, &tag))
+                        Rendered::list(csv, &body, &body.alerts)
                     })
                     .await
                 }
@@ -403,17 +468,13 @@ pub fn summary(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
                     let q = Query::parse(&req.query, &["as_of", "as_known_at"])?;
                     let as_of = q.value::<Period>("as_of")?;
                     let known_at = parse_known_at(&q)?;
-                    ctx.blocking(move |s| {
-                        let (tag, hit) = cached(s, &req, "summary", false)?;
-                        if let Some(r) = hit {
-                            return Ok(r);
-                        }
+                    catalogue_answer(&ctx, &req, "summary", false, move |s| {
                         let as_of = resolve_as_of(s, as_of)?;
                         let summary = match known_at {
                             None => board(s, as_of)?.summary(),
                             Some(at) => alerts::summary(as_of, &evaluate_all(s, as_of, Some(at))?),
                         };
-                        Ok(with_etag(json(StatusCode::OK, &summary), &tag))
+                        Rendered::json(&summary)
                     })
                     .await
                 }

@@ -13,7 +13,7 @@ use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
-use super::{ApiError, ROUTES};
+use super::ApiError;
 use crate::engine::Status;
 use crate::report::Board;
 
@@ -63,34 +63,15 @@ fn http() -> &'static Http {
 
 /// The route pattern a path belongs to, for labels; unknown paths share one label.
 pub fn route_label(path: &str) -> &'static str {
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let known = ROUTES
-        .iter()
-        .map(|(p, _)| *p)
-        .chain(super::PAGES.iter().copied());
-    for pattern in known {
-        let pat: Vec<&str> = pattern.split('/').collect();
-        if pat.len() == segs.len()
-            && pat
-                .iter()
-                .zip(&segs)
-                .all(|(p, s)| (*p == "{}" && !s.is_empty()) || p == s)
-        {
-            return pattern;
-        }
-    }
-    if path == "/" {
-        return "/";
-    }
-    "other"
+    super::route_pattern(path).map_or("other", |(pattern, _)| pattern)
 }
 
 /// Records one answered request.
-pub fn observe(path: &str, method: &str, status: u16, elapsed: Duration) {
+pub fn observe(path: &str, method: &str, status: warp::http::StatusCode, elapsed: Duration) {
     let h = http();
     let route = route_label(path);
     h.requests
-        .with_label_values(&[route, method, &status.to_string()])
+        .with_label_values(&[route, method, status.as_str()])
         .inc();
     h.duration
         .with_label_values(&[route, method])

@@ -48,9 +48,28 @@ pub const MAX_BATCH_BODY: u64 = 8 * 1024 * 1024;
 /// (to refuse periods in the future, to stamp audit rows), never the engine.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// What every handler can reach.
+/// What every handler can reach: a handle on one shared [`Context`]. Every matched
+/// route clones it, so it is a single reference count, not a copy of each field
+/// (cloning the store, the channel and the settings one by one cost several
+/// contended atomic operations per request).
 #[derive(Clone)]
-pub struct Ctx {
+pub struct Ctx(Arc<Context>);
+
+impl std::ops::Deref for Ctx {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.0
+    }
+}
+
+impl From<Context> for Ctx {
+    fn from(c: Context) -> Ctx {
+        Ctx(Arc::new(c))
+    }
+}
+
+/// The store and the server's settings, shared by every request.
+pub struct Context {
     pub store: Store,
     pub clock: Clock,
     /// When set, reads need a token too (any role).
@@ -113,16 +132,23 @@ impl Throttle {
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx")
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
             .field("store", &self.store)
             .field("private", &self.private)
             .finish()
     }
 }
 
-impl Ctx {
-    pub fn new(store: Store) -> Ctx {
-        Ctx {
+impl Context {
+    /// Default settings: public reads, 30 s body timeout, CORS off.
+    pub fn new(store: Store) -> Context {
+        Context {
             store,
             clock: Arc::new(Utc::now),
             private: false,
@@ -131,6 +157,25 @@ impl Ctx {
             cors_origins: Vec::new(),
             throttle: Arc::new(Throttle::new(20, std::time::Duration::from_secs(60))),
         }
+    }
+}
+
+impl Ctx {
+    /// A context with default settings (see [`Context::new`]).
+    pub fn new(store: Store) -> Ctx {
+        Context::new(store).into()
+    }
+
+    /// Runs store work that is bounded and small (a handful of point reads and one
+    /// short range scan, as for one indicator) directly on the async worker. Handing
+    /// such work to the blocking pool costs two thread switches, more than the work
+    /// itself; sled serves these reads from its page cache. Anything that walks the
+    /// catalogue, or writes, goes through [`Ctx::blocking`].
+    fn inline<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Store) -> Result<T, ApiError>,
+    {
+        f(&self.store)
     }
 
     /// Runs blocking store work off the async workers.
@@ -313,10 +358,12 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .or(method_not_allowed())
         .unify()
         .boxed();
-    let api = base
-        .or(readings)
+    // The routes dashboards and scripts poll come first: each request tries the
+    // routes in order until one matches.
+    let api = views
+        .or(base)
         .unify()
-        .or(views)
+        .or(readings)
         .unify()
         .or(pages)
         .unify()
@@ -324,7 +371,12 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .unify()
         .boxed();
     let cors_origins = ctx.cors_origins.clone();
-    let guarded = private_guard(ctx).and(api).boxed();
+    // Without --private there is nothing to check: no guard, not even its extraction.
+    let guarded = if ctx.private {
+        private_guard(ctx).and(api).boxed()
+    } else {
+        api
+    };
     // CORS sits inside `recover`, so that its refusals are problem+json like the rest.
     // Off by default: browsers on other origins cannot call the API.
     let with_cors = if cors_origins.is_empty() {
@@ -349,7 +401,7 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
             metrics::observe(
                 info.path(),
                 info.method().as_str(),
-                info.status().as_u16(),
+                info.status(),
                 info.elapsed(),
             )
         }))
@@ -366,8 +418,7 @@ fn private_guard(ctx: Ctx) -> impl Filter<Extract = (), Error = warp::Rejection>
         .and(with_ctx(ctx))
         .and_then(
             |path: warp::path::FullPath, method: warp::http::Method, req: Req, ctx: Ctx| async move {
-                let open = !ctx.private
-                    || path.as_str() == "/healthz"
+                let open = path.as_str() == "/healthz"
                     || !(method == warp::http::Method::GET || method == warp::http::Method::HEAD);
                 if open {
                     return Ok(());
@@ -394,27 +445,38 @@ pub async fn serve(
         .await;
 }
 
-/// The methods a path answers, if it is one of [`ROUTES`].
-pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
+/// The pattern of [`ROUTES`] or [`PAGES`] that a path matches, with the methods it
+/// answers. Runs for every request (metrics label it by pattern), so it compares
+/// segments in place rather than splitting into vectors.
+pub fn route_pattern(path: &str) -> Option<(&'static str, &'static [&'static str])> {
     const GET: &[&str] = &["GET"];
     if path == "/" {
-        return Some(GET);
+        return Some(("/", GET));
     }
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let pages = PAGES.iter().map(|p| (*p, GET));
+    let path = path.trim_end_matches('/');
     ROUTES
         .iter()
         .copied()
-        .chain(pages)
-        .find_map(|(pattern, methods)| {
-            let pat: Vec<&str> = pattern.split('/').collect();
-            let same = pat.len() == segs.len()
-                && pat
-                    .iter()
-                    .zip(&segs)
-                    .all(|(p, s)| *p == "{}" && !s.is_empty() || p == s);
-            same.then_some(methods)
-        })
+        .chain(PAGES.iter().map(|p| (*p, GET)))
+        .find(|(pattern, _)| pattern_matches(pattern, path))
+}
+
+/// Whether `path` fits `pattern`, segment by segment; `{}` takes any non-empty segment.
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let mut pat = pattern.split('/');
+    let mut segs = path.split('/');
+    loop {
+        match (pat.next(), segs.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if (p == "{}" && !s.is_empty()) || p == s => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The methods a path answers, if it is one of [`ROUTES`] or [`PAGES`].
+pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
+    route_pattern(path).map(|(_, methods)| methods)
 }
 
 /// Answers 405 with `Allow` for a known path asked with a method it does not take.
@@ -792,11 +854,11 @@ async fn check_token(ctx: &Ctx, header: Option<String>) -> Result<Token, ApiErro
             ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into())
         })?;
     let hash = hash_secret(secret);
-    ctx.blocking(move |s| {
+    // One point read by hash.
+    ctx.inline(move |s| {
         s.token_by_hash(&hash)?
             .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))
     })
-    .await
 }
 
 /// Authenticates and requires the admin role.

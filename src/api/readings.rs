@@ -406,29 +406,83 @@ async fn batch_handler(
         .as_deref()
         .map(|k| idempotency_key(&token, k))
         .transpose()?;
-    if let Some(key) = &idem {
-        let key = key.clone();
-        if let Some(stored) = ctx
-            .blocking(move |s| Ok(s.idempotent_answer(&key)?))
-            .await?
-        {
-            return replay(&stored, &fp);
-        }
-    }
-    let rows = ingest::decode(format, charset, &body)
-        .map_err(|e| ApiError::invalid(e.field.clone(), format!("row {}: {}", e.row, e.message)))?;
-    if rows.is_empty() {
-        return Err(ApiError::invalid("body", "the batch holds no rows"));
-    }
-    let indicators: HashMap<String, Indicator> = ctx
-        .blocking(|s| {
-            Ok(s.indicators()?
-                .into_iter()
-                .map(|i| (i.id.as_str().to_string(), i))
-                .collect())
+    // Decoding, checking and writing all run in one blocking task: an 8 MiB workbook
+    // must not hold an async worker, and one hand-off per batch is the least.
+    let ctx2 = ctx.clone();
+    let fp2 = fp.clone();
+    let done = ctx
+        .blocking(move |s: &Store| {
+            if let Some(key) = &idem {
+                if let Some(stored) = s.idempotent_answer(key)? {
+                    return Ok(Batch::Replayed(stored));
+                }
+            }
+            let rows = ingest::decode(format, charset, &body).map_err(|e| {
+                ApiError::invalid(e.field.clone(), format!("row {}: {}", e.row, e.message))
+            })?;
+            if rows.is_empty() {
+                return Err(ApiError::invalid("body", "the batch holds no rows"));
+            }
+            let indicators = named_indicators(s, &rows)?;
+            let checked = validate_rows(&ctx2, &token, &indicators, rows);
+            write_batch(&ctx2, s, &token, atomic, idem, &fp2, checked)
         })
         .await?;
-    let checked = validate_rows(&ctx, &token, &indicators, rows);
+    match done {
+        Batch::Refused(resp) => Ok(resp),
+        Batch::Replayed(stored) => {
+            // Stored by an earlier request (or a concurrent one that got there first).
+            ctx.store.durable().await?;
+            replay(&stored, &fp)
+        }
+        Batch::Written(answer) => {
+            ctx.commit().await?;
+            Ok(json(StatusCode::OK, &answer))
+        }
+    }
+}
+
+/// How a batch ended, inside its blocking task.
+enum Batch {
+    /// Bad or forbidden rows: nothing was written.
+    Refused(Resp),
+    /// The Idempotency-Key's stored answer.
+    Replayed(Vec<u8>),
+    /// Written; durable once the commit is awaited.
+    Written(BatchAnswer),
+}
+
+/// The indicators a batch names, read one by one: a batch touches a few of them,
+/// while the catalogue may hold a province's hundred thousand.
+fn named_indicators(
+    s: &Store,
+    rows: &ingest::Rows,
+) -> Result<HashMap<String, Indicator>, ApiError> {
+    let mut out = HashMap::new();
+    for raw in rows.iter().flatten() {
+        if out.contains_key(raw.indicator.as_str()) {
+            continue;
+        }
+        if let Ok(id) = IndicatorId::parse(&raw.indicator) {
+            if let Some(ind) = s.indicator(&id)? {
+                out.insert(raw.indicator.clone(), ind);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Sorts checked rows into an answer: refused (400/403, nothing written) or written
+/// in one transaction, with the idempotency answer stored beside them.
+fn write_batch(
+    ctx: &Ctx,
+    s: &Store,
+    token: &Token,
+    atomic: bool,
+    idem: Option<Vec<u8>>,
+    fp: &str,
+    checked: Vec<(usize, Checked)>,
+) -> Result<Batch, ApiError> {
     let mut good = Vec::new();
     let mut errors = Vec::new();
     let mut forbidden = Vec::new();
@@ -442,7 +496,7 @@ async fn batch_handler(
         }
     }
     if atomic && !forbidden.is_empty() {
-        return Ok(rows_problem(
+        return Ok(Batch::Refused(rows_problem(
             StatusCode::FORBIDDEN,
             format!(
                 "{} row(s) are outside the units of token '{}'; nothing was written",
@@ -450,35 +504,35 @@ async fn batch_handler(
                 token.name
             ),
             &forbidden,
-        ));
+        )));
     }
     if good.is_empty() && errors.is_empty() && !forbidden.is_empty() {
         // Nothing but rows the token may not write: that is a 403, atomic or not.
-        return Ok(rows_problem(
+        return Ok(Batch::Refused(rows_problem(
             StatusCode::FORBIDDEN,
             format!(
                 "every row is outside the units of token '{}'; nothing was written",
                 token.name
             ),
             &forbidden,
-        ));
+        )));
     }
     errors.extend(forbidden);
     errors.sort_by_key(|e| e.row);
     if (atomic && !errors.is_empty()) || (good.is_empty() && !errors.is_empty()) {
-        return Ok(rows_problem(
+        return Ok(Batch::Refused(rows_problem(
             StatusCode::BAD_REQUEST,
             format!(
                 "{} bad row(s); nothing was written. Each is listed in errors as {{row, field, message}}",
                 errors.len()
             ),
             &errors,
-        ));
+        )));
     }
     let now = (ctx.clock)();
     let rejected = errors.len();
     let batch: Vec<BatchRow> = good.iter().map(|(_, b)| b.clone()).collect();
-    let answer = move |results: &[(Outcome, Reading)]| -> BatchAnswer {
+    let answer = |results: &[(Outcome, Reading)]| -> BatchAnswer {
         let mut a = BatchAnswer {
             atomic,
             created: 0,
@@ -510,32 +564,23 @@ async fn batch_handler(
         }
         a
     };
-    let fp2 = fp.clone();
-    let (results_answer, replayed) = ctx
-        .blocking(move |s: &Store| {
-            let encode = |results: &[(Outcome, Reading)]| -> Vec<u8> {
-                let body = serde_json::to_vec(&answer(results)).unwrap_or_default();
-                codec::encode(&StoredAnswer {
-                    fingerprint: fp2.clone(),
-                    status: 200,
-                    body,
-                })
-                .unwrap_or_default()
-            };
-            let idem_arg: Option<Idempotency<'_>> = idem
-                .as_deref()
-                .map(|k| (k, &encode as &dyn Fn(&[(Outcome, Reading)]) -> Vec<u8>));
-            let (results, replayed) = s.put_readings(&batch, &token.name, now, idem_arg)?;
-            Ok((answer(&results), replayed))
+    let encode = |results: &[(Outcome, Reading)]| -> Vec<u8> {
+        let body = serde_json::to_vec(&answer(results)).unwrap_or_default();
+        codec::encode(&StoredAnswer {
+            fingerprint: fp.to_string(),
+            status: 200,
+            body,
         })
-        .await?;
-    if let Some(stored) = replayed {
-        // A concurrent request with the same key got there first.
-        ctx.store.durable().await?;
-        return replay(&stored, &fp);
-    }
-    ctx.commit().await?;
-    Ok(json(StatusCode::OK, &results_answer))
+        .unwrap_or_default()
+    };
+    let idem_arg: Option<Idempotency<'_>> = idem
+        .as_deref()
+        .map(|k| (k, &encode as &dyn Fn(&[(Outcome, Reading)]) -> Vec<u8>));
+    let (results, replayed) = s.put_readings(&batch, &token.name, now, idem_arg)?;
+    Ok(match replayed {
+        Some(stored) => Batch::Replayed(stored),
+        None => Batch::Written(answer(&results)),
+    })
 }
 
 enum Checked {

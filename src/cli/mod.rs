@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 mod submit;
 mod table;
 
-use crate::api::{self, Ctx};
+use crate::api;
 use crate::catalogue::Catalogue;
 use crate::domain::{Battle, Period};
 use crate::store::{hash_secret, new_secret, Role, Store, Token};
@@ -363,11 +363,11 @@ fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, opts: ServeOptions) -> CliR
             outln!("zhibiao listening on http://{local}");
         }
         let _ = std::io::stdout().flush();
-        let mut ctx = Ctx::new(store.clone());
+        let mut ctx = api::Context::new(store.clone());
         ctx.private = private;
         ctx.body_timeout = opts.body_timeout;
         ctx.cors_origins = opts.cors_origins;
-        api::serve(ctx, listener, shutdown_signal()).await;
+        api::serve(ctx.into(), listener, shutdown_signal()).await;
         store.flush()?;
         tracing::info!("stopped; store flushed");
         Ok::<(), Box<dyn std::error::Error>>(())

@@ -131,16 +131,27 @@ struct Inner {
     commit: GroupCommit,
     /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
     snapshot_lock: std::sync::RwLock<()>,
+    /// Reading writes take turns (see [`Store::put_readings`]).
+    reading_writer: std::sync::Mutex<()>,
     /// Values derived from the whole store (boards, alert lists), valid while the
     /// change sequence they were computed at is current. See [`Store::memo`].
     memo: std::sync::Mutex<Memo>,
 }
 
-/// Derived values, keyed by name, for one change sequence.
+/// Derived values, keyed by name, for one change sequence, with their approximate
+/// sizes in bytes.
 #[derive(Default)]
 struct Memo {
     seq: u64,
-    entries: std::collections::HashMap<String, Arc<dyn std::any::Any + Send + Sync>>,
+    bytes: usize,
+    entries: std::collections::HashMap<String, (Arc<dyn std::any::Any + Send + Sync>, usize)>,
+}
+
+/// The approximate heap size of a memoised value, so that the memo stays within
+/// [`MEMO_MAX_BYTES`] whatever the catalogue's size: a province's board or rendered
+/// catalogue runs to tens of megabytes, a county's to a few hundred kilobytes.
+pub trait Weigh {
+    fn weight(&self) -> usize;
 }
 
 impl std::fmt::Debug for Memo {
@@ -148,12 +159,17 @@ impl std::fmt::Debug for Memo {
         f.debug_struct("Memo")
             .field("seq", &self.seq)
             .field("entries", &self.entries.len())
+            .field("bytes", &self.bytes)
             .finish()
     }
 }
 
 /// How many derived values are kept for one change sequence.
 const MEMO_CAPACITY: usize = 64;
+
+/// How many bytes of derived values are kept; a value larger than this is computed
+/// for its request and not kept.
+pub const MEMO_MAX_BYTES: usize = 256 * 1024 * 1024;
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
@@ -235,6 +251,7 @@ impl Store {
             meta: t("meta")?,
             commit: GroupCommit::start(db.clone()),
             snapshot_lock: std::sync::RwLock::new(()),
+            reading_writer: std::sync::Mutex::new(()),
             memo: std::sync::Mutex::new(Memo::default()),
             db,
         };
@@ -286,33 +303,53 @@ impl Store {
     ///
     /// The sequence is read before computing, so a write that lands meanwhile leaves
     /// the entry tagged with the older sequence, and the next call recomputes it.
+    /// The memo holds at most [`MEMO_CAPACITY`] entries and [`MEMO_MAX_BYTES`] bytes
+    /// (by [`Weigh`]); when full it starts afresh.
     pub fn memo<T, E, F>(&self, key: &str, compute: F) -> Result<Arc<T>, E>
     where
-        T: std::any::Any + Send + Sync,
+        T: std::any::Any + Send + Sync + Weigh,
         E: From<StoreError>,
         F: FnOnce() -> Result<T, E>,
     {
         let seq = self.change_seq()?;
-        {
-            let m = self.inner.memo.lock().unwrap_or_else(|e| e.into_inner());
-            if m.seq == seq {
-                if let Some(v) = m
-                    .entries
-                    .get(key)
-                    .and_then(|v| v.clone().downcast::<T>().ok())
-                {
-                    return Ok(v);
-                }
-            }
+        if let Some(v) = self.memo_at(seq, key) {
+            return Ok(v);
         }
         let value = Arc::new(compute()?);
+        let weight = value.weight();
+        if weight > MEMO_MAX_BYTES {
+            return Ok(value);
+        }
         let mut m = self.inner.memo.lock().unwrap_or_else(|e| e.into_inner());
-        if m.seq != seq || m.entries.len() >= MEMO_CAPACITY {
+        if m.seq != seq || m.entries.len() >= MEMO_CAPACITY || m.bytes + weight > MEMO_MAX_BYTES {
             m.entries.clear();
+            m.bytes = 0;
             m.seq = seq;
         }
-        m.entries.insert(key.to_string(), value.clone());
+        if let Some((_, old)) = m.entries.insert(key.to_string(), (value.clone(), weight)) {
+            m.bytes -= old;
+        }
+        m.bytes += weight;
         Ok(value)
+    }
+
+    /// The memoised value under `key`, if it was computed at the current change
+    /// sequence. Never computes: cheap enough for a request's async path.
+    pub fn memo_get<T: std::any::Any + Send + Sync>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Arc<T>>, StoreError> {
+        Ok(self.memo_at(self.change_seq()?, key))
+    }
+
+    fn memo_at<T: std::any::Any + Send + Sync>(&self, seq: u64, key: &str) -> Option<Arc<T>> {
+        let m = self.inner.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if m.seq != seq {
+            return None;
+        }
+        m.entries
+            .get(key)
+            .and_then(|(v, _)| v.clone().downcast::<T>().ok())
     }
 
     /// The region and document of the last catalogue loaded, if any.
@@ -523,6 +560,16 @@ impl Store {
         idempotency: Option<Idempotency<'_>>,
     ) -> Result<BatchResult, StoreError> {
         let _writing = self.writing();
+        // One reading transaction at a time. Concurrent sled transactions over the
+        // same trees contend on sled's concurrency control and retry each other;
+        // queueing them here measured faster under 64 concurrent writers
+        // (docs/performance.md). Durability is still shared: writers wait for the
+        // group commit after this lock is released.
+        let _turn = self
+            .inner
+            .reading_writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let i = &self.inner;
         (
             &i.indicators,
@@ -549,7 +596,17 @@ impl Store {
                         withdrawn,
                     };
                     let mut out = Vec::with_capacity(rows.len());
+                    // Each indicator is checked once per batch, not once per row.
+                    let mut known = std::collections::HashSet::new();
                     for r in rows {
+                        if known.insert(&r.indicator)
+                            && trees
+                                .indicators
+                                .get(keys::indicator(&r.indicator))?
+                                .is_none()
+                        {
+                            return abort(StoreError::UnknownIndicator(r.indicator.clone()));
+                        }
                         out.push(put_reading_tx(&trees, r, actor, now)?);
                     }
                     if let Some((key, answer)) = idempotency {
@@ -912,9 +969,6 @@ fn put_reading_tx(
     now: DateTime<Utc>,
 ) -> TxResult<(Outcome, Reading)> {
     let (id, period, input) = (&row.indicator, row.period, &row.input);
-    if t.indicators.get(keys::indicator(id))?.is_none() {
-        return abort(StoreError::UnknownIndicator(id.clone()));
-    }
     let rkey = keys::reading(id, period);
     let old: Option<Reading> = t.readings.get(&rkey)?.map(|v| dec(&v)).transpose()?;
     if let Some(old) = &old {
@@ -923,9 +977,17 @@ fn put_reading_tx(
         }
     }
     // After a withdrawal, numbering goes on from the withdrawn revision.
-    let last_withdrawn: u32 = match t.withdrawn.remove(rkey.as_slice())? {
-        Some(v) => dec(&v)?,
-        None => 0,
+    // A reading that exists was not withdrawn since; only a new one needs the look
+    // (a read is cheaper than a remove, which writes even when there is nothing).
+    let last_withdrawn: u32 = match &old {
+        Some(_) => 0,
+        None => match t.withdrawn.get(&rkey)? {
+            Some(v) => {
+                t.withdrawn.remove(rkey.as_slice())?;
+                dec(&v)?
+            }
+            None => 0,
+        },
     };
     let new = Reading {
         value: input.value,
@@ -937,7 +999,10 @@ fn put_reading_tx(
         revision: old.as_ref().map_or(last_withdrawn, |o| o.revision) + 1,
     };
     t.readings.insert(rkey.as_slice(), enc(&new)?)?;
-    t.by_period.insert(keys::by_period(period, id), &[])?;
+    if old.is_none() {
+        // A reading that exists is already indexed.
+        t.by_period.insert(keys::by_period(period, id), &[])?;
+    }
     let seq = audit_tx(
         t.audit,
         actor,
