@@ -110,8 +110,20 @@ pub fn render_http_only() -> Result<String, ApiError> {
     String::from_utf8(out).map_err(ApiError::internal)
 }
 
-/// Renders the exposition text for a board plus the request metrics.
-pub fn render(board: &Board, change_seq: u64) -> Result<String, ApiError> {
+/// At most this many indicators get their own series in one scrape. A province's
+/// catalogue would otherwise make a million series (ten gauges per indicator); past
+/// the limit a scrape carries the per-battle counts only, and
+/// `zhibiao_indicator_series_omitted` says how many indicators were left out. Narrow
+/// a scrape with `?battle=` or `?lead_unit=` to get their series.
+pub const MAX_INDICATOR_SERIES: usize = 5_000;
+
+/// Renders the exposition text for the board's rows that `keep` selects, plus the
+/// request metrics.
+pub fn render(
+    board: &Board,
+    change_seq: u64,
+    keep: impl Fn(&crate::domain::Indicator) -> bool,
+) -> Result<String, ApiError> {
     let reg = Registry::new();
     let labels = ["indicator", "battle", "lead_unit"];
     let attainment = gauge(
@@ -176,13 +188,39 @@ pub fn render(board: &Board, change_seq: u64) -> Result<String, ApiError> {
         "The store's change counter: it rises with every accepted write.",
         &[],
     )?;
+    let counts = gauge(
+        &reg,
+        "zhibiao_indicators",
+        "How many indicators (of those selected) have each status, per battle.",
+        &["battle", "status"],
+    )?;
+    let omitted = gauge(
+        &reg,
+        "zhibiao_indicator_series_omitted",
+        "Selected indicators left without their own series because the scrape would pass MAX_INDICATOR_SERIES; narrow it with ?battle= or ?lead_unit=.",
+        &[],
+    )?;
     as_of
         .with_label_values(&[&board.as_of.to_string()])
         .set(1.0);
+    let rows: Vec<_> = board.rows.iter().filter(|r| keep(&r.indicator)).collect();
+    for r in &rows {
+        counts
+            .with_label_values(&[r.indicator.battle.as_str(), r.attainment.status.as_str()])
+            .inc();
+    }
+    let per_indicator = rows.len() <= MAX_INDICATOR_SERIES;
+    omitted
+        .with_label_values(&[] as &[&str])
+        .set(if per_indicator {
+            0.0
+        } else {
+            rows.len() as f64
+        });
     changes
         .with_label_values(&[] as &[&str])
         .set(change_seq as f64);
-    for row in &board.rows {
+    for row in rows.iter().filter(|_| per_indicator) {
         let ind = &row.indicator;
         let a = &row.attainment;
         let lead = ind.lead_units.join("、");
@@ -213,4 +251,56 @@ pub fn render(board: &Board, change_seq: u64) -> Result<String, ApiError> {
         .encode(&families, &mut out)
         .map_err(ApiError::internal)?;
     String::from_utf8(out).map_err(ApiError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Catalogue;
+    use crate::domain::Period;
+    use crate::report::BoardRow;
+
+    fn board(rows: usize) -> Board {
+        let cat = Catalogue::builtin().unwrap();
+        let as_of = Period::new(2023, 6).unwrap();
+        let rows = cat
+            .entries
+            .iter()
+            .cycle()
+            .take(rows)
+            .map(|(ind, t)| BoardRow {
+                indicator: ind.clone(),
+                attainment: crate::engine::evaluate(ind, t.as_ref(), &[], as_of),
+                series: vec![],
+            })
+            .collect();
+        Board {
+            as_of,
+            region: String::new(),
+            document: String::new(),
+            rows,
+        }
+    }
+
+    #[test]
+    fn past_the_limit_a_scrape_carries_counts_not_per_indicator_series() {
+        let text = render(&board(MAX_INDICATOR_SERIES + 1), 1, |_| true).unwrap();
+        assert!(!text.contains("zhibiao_indicator_status{"));
+        assert!(!text.contains("zhibiao_indicator_target{"));
+        assert!(text.contains(&format!(
+            "zhibiao_indicator_series_omitted {}",
+            MAX_INDICATOR_SERIES + 1
+        )));
+        let counted: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("zhibiao_indicators{"))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum();
+        assert_eq!(counted, (MAX_INDICATOR_SERIES + 1) as f64);
+
+        // Within the limit, every indicator has its series.
+        let text = render(&board(203), 1, |_| true).unwrap();
+        assert!(text.contains("zhibiao_indicator_status{"));
+        assert!(text.contains("zhibiao_indicator_series_omitted 0"));
+    }
 }

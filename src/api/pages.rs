@@ -246,15 +246,23 @@ pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::R
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    let q = Query::parse(&req.query, &["as_of"])?;
+                    let q = Query::parse(&req.query, &["as_of", "battle", "lead_unit"])?;
                     let as_of = q.value::<Period>("as_of")?;
+                    let battle = q.value::<crate::domain::Battle>("battle")?;
+                    let lead_unit = q.get("lead_unit").map(str::to_string);
                     ctx.blocking(move |s| {
                         let as_of = match as_of {
                             Some(p) => Some(p),
                             None => default_as_of(s)?,
                         };
+                        let units = s.units()?;
+                        let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
+                        let keep = |i: &crate::domain::Indicator| {
+                            battle.is_none_or(|b| i.battle == b)
+                                && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
+                        };
                         let text = match as_of {
-                            Some(p) => metrics::render(&*board(s, p)?, s.change_seq()?)?,
+                            Some(p) => metrics::render(&*board(s, p)?, s.change_seq()?, keep)?,
                             None => metrics::render_http_only()?,
                         };
                         Ok(body(

@@ -967,3 +967,41 @@ fn posting_to_a_page_answers_405_with_allow() {
         assert_eq!(content_type(&r), "application/problem+json");
     }
 }
+
+#[test]
+fn metrics_narrow_by_battle_and_count_statuses_per_battle() {
+    // A province-sized catalogue is scraped per battle or lead unit; the counts per
+    // battle and status stay in every scrape and agree with /v1/attainment.
+    let s = fixture_server();
+    let all = samples(&metrics(&s, "?as_of=2023-06&battle=growth"));
+    let ids = gauge(&all, "zhibiao_indicator_actual");
+    assert!(!ids.is_empty());
+    let rows = attainment_at(&s, "2023-06");
+    let growth: BTreeMap<String, String> = rows
+        .iter()
+        .filter(|(_, r)| r["battle"] == "growth")
+        .map(|(id, r)| (id.clone(), r["status"].as_str().unwrap().to_string()))
+        .collect();
+    for id in ids.keys() {
+        assert!(growth.contains_key(id), "{id} is not a growth indicator");
+    }
+    let mut counted = 0.0;
+    for smp in all.iter().filter(|x| x.name == "zhibiao_indicators") {
+        assert_eq!(smp.labels["battle"], "growth", "{smp:?}");
+        let want = growth
+            .values()
+            .filter(|st| **st == smp.labels["status"])
+            .count() as f64;
+        assert_eq!(smp.value, want, "{smp:?}");
+        counted += smp.value;
+    }
+    assert_eq!(counted, growth.len() as f64);
+    let omitted: Vec<_> = all
+        .iter()
+        .filter(|x| x.name == "zhibiao_indicator_series_omitted")
+        .collect();
+    assert_eq!(omitted.len(), 1);
+    assert_eq!(omitted[0].value, 0.0);
+    let r = s.get("/metrics?battle=nonsense");
+    assert_eq!(r.status(), 400);
+}
