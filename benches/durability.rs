@@ -49,27 +49,18 @@ fn write(store: &Store, cat: &Catalogue, n: u64) {
         .expect("write");
 }
 
-fn flush_each(secs: f64) -> f64 {
+/// One writer for `secs`: with `flush`, a flush after every write (the baseline);
+/// without, no flush at all (the ceiling, not durable). Writes per second.
+fn one_writer(secs: f64, flush: bool) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let (store, cat) = open(dir.path());
     let start = Instant::now();
     let mut n = 0;
     while start.elapsed().as_secs_f64() < secs {
         write(&store, &cat, n);
-        store.flush().unwrap();
-        n += 1;
-    }
-    n as f64 / start.elapsed().as_secs_f64()
-}
-
-/// The ceiling: the same writes with no flush at all (not durable).
-fn no_flush(secs: f64) -> f64 {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, cat) = open(dir.path());
-    let start = Instant::now();
-    let mut n = 0;
-    while start.elapsed().as_secs_f64() < secs {
-        write(&store, &cat, n);
+        if flush {
+            store.flush().unwrap();
+        }
         n += 1;
     }
     n as f64 / start.elapsed().as_secs_f64()
@@ -119,8 +110,8 @@ fn main() {
         .and_then(|w| w[1].parse().ok())
         .unwrap_or(2.0);
     println!("durable single-reading writes, {secs} s each");
-    let ceiling = no_flush(secs);
-    let base = flush_each(secs);
+    let ceiling = one_writer(secs, false);
+    let base = one_writer(secs, true);
     println!(
         "{:<44} {:>10.0} acks/s  (1.00×)",
         "baseline: 1 writer, one flush per write", base

@@ -24,17 +24,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use zhibiao::catalogue::Catalogue;
-use zhibiao::domain::{Indicator, ObsStatus, Period, PeriodForm, ReadingInput};
+use zhibiao::domain::{Battle, ObsStatus, Period, PeriodForm, ReadingInput};
 use zhibiao::store::{BatchRow, Store};
 
-const BATTLES: [&str; 6] = [
-    "growth",
-    "innovation",
-    "environment",
-    "risk",
-    "safety",
-    "livelihood",
-];
 const LAST_YEAR: u16 = 2025;
 const CHUNK: usize = 5_000;
 
@@ -108,22 +100,22 @@ fn catalogue_text(start: usize, end: usize) -> String {
              frequency = \"monthly\"\nlead_units = [\"合成单位{u:02}\"]\nco_units = []\n\
              source = {{ section = \"合成\", quote = \"合成指标{i}\" }}\nalso_in = []\n\
              [indicator.target]\nyear = {LAST_YEAR}\nvalue = {value:.1}\ncomparator = \"{comparator}\"\n\n",
-            battle = BATTLES[i % 6],
+            battle = Battle::ALL[i % Battle::ALL.len()].as_str(),
             u = i % 50,
         ));
     }
     t
 }
 
-/// The reading of indicator `i` in `year`-`month`: on pace, ahead or behind by indicator.
-fn value(i: usize, ind: &Indicator, month: u8) -> f64 {
+/// The reading of indicator `i` in a year's `month`: on pace, ahead or behind by
+/// indicator (cumulative ones run at 8 to 12 a month against a target of 120).
+fn value(i: usize, month: u8) -> f64 {
     let skew = (i % 5) as f64 - 2.0;
     match i % 3 {
         0 => f64::from(month) * (10.0 + skew),
         1 => 8.0 + skew * 0.3,
         _ => 90.0 + skew,
     }
-    .max(if ind.unit == "项" { 0.0 } else { f64::MIN })
 }
 
 fn generate(dir: &Path, n: usize, years: u16) -> (Duration, u64) {
@@ -147,7 +139,7 @@ fn generate(dir: &Path, n: usize, years: u16) -> (Duration, u64) {
             for month in 1..=12u8 {
                 let input = ReadingInput::new(
                     ind,
-                    value(i, ind, month),
+                    value(i, month),
                     ObsStatus::Normal,
                     None,
                     PeriodForm::Month,

@@ -2,9 +2,11 @@
 //! then `attainment`, `report` and `import` on the store once the server has stopped.
 //! stdout and stderr are pipes here, so the table must come out without colours.
 
-use std::io::{BufRead, BufReader, Cursor, Read};
+mod common;
+
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
@@ -32,38 +34,13 @@ impl Server {
     fn start() -> Server {
         let tmp = tempfile::tempdir().expect("tempdir");
         let db = tmp.path().join("db");
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--db",
-                db.to_str().unwrap(),
-                "--addr",
-                "127.0.0.1:0",
-            ])
-            .env("ZHIBIAO_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+        let mut child = common::serve_command(&db, ADMIN_TOKEN, &[])
             .spawn()
             .expect("spawn zhibiao serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("zhibiao listening on ") {
-                    let _ = tx.send(addr.to_string());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server did not report its address");
+        let base = common::base_url(&mut child);
         Server {
             base,
-            client: Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            client: common::client(Duration::from_secs(30)),
             child,
             db,
             tmp: Some(tmp),

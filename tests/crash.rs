@@ -31,9 +31,11 @@
 //!
 //! `scripts/crash-test --cycles N` runs this in release mode.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -151,33 +153,15 @@ impl Server {
 /// Starts `zhibiao serve` on `db`, stderr to `log`; the receiver gets the base URL once
 /// the server prints it.
 fn spawn(db: &Path, log: &Path) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--db",
-            db.to_str().unwrap(),
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .env("ZHIBIAO_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
+    let mut child = common::serve_command(db, ADMIN_TOKEN, &[])
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::from(
             File::create(log).expect("create the server log"),
         ))
         .spawn()
         .expect("spawn zhibiao serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("zhibiao listening on ") {
-                let _ = tx.send(addr.to_string());
-            }
-        }
-    });
+    let rx = common::address_receiver(&mut child);
     (child, rx)
 }
 

@@ -6,7 +6,9 @@
 //!
 //! Tests named `bug_…` reproduce bugs this suite found; they now guard the fixes.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -137,32 +139,11 @@ struct Server {
 
 impl Server {
     fn start(db: &Path, admin: &str) -> Server {
-        let mut child = spawn(
-            Command::new(BIN)
-                .args(["serve", "--db", s(db), "--addr", "127.0.0.1:0"])
-                .env("ZHIBIAO_ADMIN_TOKEN", admin)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit()),
-        );
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("zhibiao listening on ") {
-                    let _ = tx.send(addr.to_string());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server did not report its address");
+        let mut child = spawn(&mut common::serve_command(db, admin, &[]));
+        let base = common::base_url(&mut child);
         Server {
             base,
-            client: Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
+            client: common::client(Duration::from_secs(60)),
             child,
         }
     }

@@ -156,16 +156,13 @@ where
     F: FnOnce(&Store) -> Result<Rendered, ApiError> + Send + 'static,
 {
     let repr = if csv { "csv" } else { "json" };
-    let tag = etag(
-        ctx.store.change_seq()?,
-        &format!("{route}.{repr}"),
-        &req.query,
-    );
+    let seq = ctx.store.change_seq()?;
+    let tag = etag(seq, &format!("{route}.{repr}"), &req.query);
     if not_modified(req, &tag) {
         return Ok(not_modified_response(&tag));
     }
     let key = format!("body:{route}.{repr}?{}", req.query);
-    let rendered = match ctx.store.memo_get::<Rendered>(&key)? {
+    let rendered = match ctx.store.memo_at::<Rendered>(seq, &key) {
         Some(r) => r,
         None => ctx.blocking(move |s| s.memo(&key, || render(s))).await?,
     };

@@ -5,9 +5,9 @@ use serde::Serialize;
 use warp::http::StatusCode;
 use warp::Filter;
 
-use super::get_or_head;
 use super::input::{body_bytes, require_json, Query};
 use super::views::{IndicatorView, TargetView};
+use super::{created_or_ok, get_or_head};
 use super::{
     error, json, list_reply, load_indicator, parse_id, req, require_admin, wants_csv, with_ctx,
     ApiError, Ctx, Req, Resp, MAX_BODY,
@@ -186,11 +186,7 @@ async fn put_handler(
         })
         .await?;
     ctx.commit().await?;
-    let status = if outcome == Outcome::Created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(outcome);
     #[derive(Serialize)]
     struct Answer<'a> {
         outcome: Outcome,
@@ -268,11 +264,7 @@ async fn put_target_handler(
         .await?
     };
     ctx.commit().await?;
-    let status = if outcome == Outcome::Created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(outcome);
     Ok(json(
         status,
         &Written {

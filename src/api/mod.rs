@@ -517,6 +517,15 @@ fn method_not_allowed() -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
     )
 }
 
+/// 201 for a write that created something, 200 for a replacement or no change.
+fn created_or_ok(outcome: crate::store::Outcome) -> StatusCode {
+    if outcome == crate::store::Outcome::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+}
+
 fn json<T: Serialize>(status: StatusCode, v: &T) -> Resp {
     warp::reply::with_status(warp::reply::json(v), status).into_response()
 }

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use warp::http::StatusCode;
 use warp::Filter;
 
-use super::get_or_head;
 use super::input::{body_bytes, decode_segment, require_json, Query, ReadingBody};
 use super::views::{ReadingView, RevisionView};
 use super::{
@@ -15,6 +14,7 @@ use super::{
     may_write, not_in_future, parse_id, parse_known_at, parse_period_segment, req, wants_csv,
     with_ctx, ApiError, Ctx, Req, Resp, MAX_BATCH_BODY, MAX_BODY,
 };
+use super::{created_or_ok, get_or_head};
 use crate::domain::{
     looks_like_formula, Indicator, IndicatorId, ObsStatus, Period, Reading, ReadingInput,
 };
@@ -71,11 +71,7 @@ async fn put_handler(
     // Even an unchanged answer waits for the flush: the identical value may belong to a
     // concurrent write that is not yet on disk, and must not be acknowledged before it is.
     ctx.commit().await?;
-    let status = if outcome == Outcome::Created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(outcome);
     #[derive(Serialize)]
     struct Answer<'a> {
         outcome: Outcome,

@@ -333,16 +333,10 @@ impl Store {
         Ok(value)
     }
 
-    /// The memoised value under `key`, if it was computed at the current change
-    /// sequence. Never computes: cheap enough for a request's async path.
-    pub fn memo_get<T: std::any::Any + Send + Sync>(
-        &self,
-        key: &str,
-    ) -> Result<Option<Arc<T>>, StoreError> {
-        Ok(self.memo_at(self.change_seq()?, key))
-    }
-
-    fn memo_at<T: std::any::Any + Send + Sync>(&self, seq: u64, key: &str) -> Option<Arc<T>> {
+    /// The value memoised under `key` at change sequence `seq`, if that is the
+    /// memo's sequence. Never computes: cheap enough for a request's async path, which
+    /// has already read the sequence for its ETag.
+    pub fn memo_at<T: std::any::Any + Send + Sync>(&self, seq: u64, key: &str) -> Option<Arc<T>> {
         let m = self.inner.memo.lock().unwrap_or_else(|e| e.into_inner());
         if m.seq != seq {
             return None;
@@ -734,8 +728,18 @@ impl Store {
         id: &IndicatorId,
         period: Period,
     ) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        self.indexed_audit(&self.inner.revisions, keys::reading(id, period))
+    }
+
+    /// The audit rows that an index (`revisions` or `target_history`, whose keys end in
+    /// an audit sequence number) points at under `prefix`, in key order.
+    fn indexed_audit(
+        &self,
+        index: &Tree,
+        prefix: Vec<u8>,
+    ) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.inner.revisions.scan_prefix(keys::reading(id, period)) {
+        for kv in index.scan_prefix(prefix) {
             let (k, _) = kv?;
             let Some(seq) = keys::seq_of_revision_key(&k) else {
                 continue;
@@ -773,15 +777,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Vec<(Period, Reading)>, StoreError> {
         let mut latest: std::collections::BTreeMap<Period, Option<Reading>> = Default::default();
-        for kv in self.inner.revisions.scan_prefix(keys::series_prefix(id)) {
-            let (k, _) = kv?;
-            let Some(seq) = keys::seq_of_revision_key(&k) else {
-                continue;
-            };
-            let Some(v) = self.inner.audit.get(keys::audit(seq))? else {
-                continue;
-            };
-            let rec: AuditRecord = codec::decode(&v)?;
+        for (_, rec) in self.indexed_audit(&self.inner.revisions, keys::series_prefix(id))? {
             if rec.at > at {
                 continue;
             }
@@ -806,19 +802,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Option<Target>, StoreError> {
         let mut out = None;
-        for kv in self
-            .inner
-            .target_history
-            .scan_prefix(keys::target(id, year))
-        {
-            let (k, _) = kv?;
-            let Some(seq) = keys::seq_of_revision_key(&k) else {
-                continue;
-            };
-            let Some(v) = self.inner.audit.get(keys::audit(seq))? else {
-                continue;
-            };
-            let rec: AuditRecord = codec::decode(&v)?;
+        for (_, rec) in self.indexed_audit(&self.inner.target_history, keys::target(id, year))? {
             if rec.at <= at {
                 if let Change::Target { new, .. } = rec.change {
                     out = new;

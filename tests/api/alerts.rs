@@ -195,20 +195,7 @@ fn get_if_none_match(s: &TestServer, path: &str, tag: &str) -> Response {
 fn polling_views_get_304_until_a_write_is_accepted() {
     let s = TestServer::start();
     lagging_readings(&s);
-    let kgj = {
-        let r = s
-            .client
-            .post(s.url("/v1/tokens"))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({"name": "kgj", "role": "submitter", "units": ["县科工局"]}))
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        r.json::<Value>().unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let kgj = s.submitter("kgj", &["县科工局"]);
 
     let paths = [
         "/v1/alerts?as_of=2023-06",
@@ -656,14 +643,7 @@ fn list_routes_answer_csv_on_request() {
     let s = TestServer::start();
     lagging_readings(&s);
     s.submit(SME, "2023-06", 64.0); // a second revision
-    let r = s
-        .client
-        .post(s.url("/v1/tokens"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "kgj", "role": "submitter", "units": ["县科工局"]}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    s.submitter("kgj", &["县科工局"]);
 
     // (path without query, extra query, where the JSON list is, a column to compare with
     // the JSON field of the same name, whether admin auth is needed)

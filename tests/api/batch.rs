@@ -529,18 +529,7 @@ fn the_template_is_filled_in_and_posted_back_as_the_monthly_round_trip() {
 fn a_submitters_template_holds_only_the_indicators_of_its_units() {
     // A unit's clerk fills in only what the unit reports; other rows would be refused.
     let s = TestServer::start();
-    let r = s
-        .client
-        .post(s.url("/v1/tokens"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "kgj-clerk", "role": "submitter", "units": ["县科工局"]}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let secret = r.json::<Value>().unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let secret = s.submitter("kgj-clerk", &["县科工局"]);
     let want: HashSet<String> = s
         .get_json("/v1/indicators")
         .as_array()
@@ -871,18 +860,7 @@ fn a_late_retry_does_not_overwrite_a_correction_made_in_between() {
 fn idempotency_keys_belong_to_the_token_that_used_them() {
     // Two units may pick the same key ("2023-06"); one must not get the other's answer.
     let s = TestServer::start();
-    let r = s
-        .client
-        .post(s.url("/v1/tokens"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "bureau", "role": "submitter", "units": ["县统计局"]}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let secret = r.json::<Value>().unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let secret = s.submitter("bureau", &["县统计局"]);
     let rows = vec![json!({"indicator": CUMULATIVE, "period": PERIOD, "value": 40})];
     let a = post_keyed(
         &s,

@@ -1,8 +1,7 @@
 //! Starts the real `zhibiao` binary on port 0 with a temporary store, and talks HTTP to it.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
@@ -71,38 +70,13 @@ impl TestServer {
 
     /// Starts a server on an existing (or new) store directory.
     pub fn start_at(dir: &Path) -> TestServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zhibiao"))
-            .args([
-                "serve",
-                "--db",
-                dir.to_str().unwrap(),
-                "--addr",
-                "127.0.0.1:0",
-            ])
-            .env("ZHIBIAO_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+        let mut child = crate::common::serve_command(dir, ADMIN_TOKEN, &[])
             .spawn()
             .expect("spawn zhibiao serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("zhibiao listening on ") {
-                    let _ = tx.send(addr.to_string());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server did not report its address");
+        let base = crate::common::base_url(&mut child);
         TestServer {
             base,
-            client: Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            client: crate::common::client(Duration::from_secs(30)),
             child,
             dir: dir.to_path_buf(),
             _tmp: None,
@@ -121,6 +95,23 @@ impl TestServer {
         let r = self.get(path);
         assert_eq!(r.status(), 200, "GET {path}");
         r.json().expect("JSON body")
+    }
+
+    /// Creates a submitter token for `units` as admin, insists on 201, and returns its
+    /// secret.
+    pub fn submitter(&self, name: &str, units: &[&str]) -> String {
+        let r = self
+            .client
+            .post(self.url("/v1/tokens"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({"name": name, "role": "submitter", "units": units}))
+            .send()
+            .expect("POST /v1/tokens");
+        assert_eq!(r.status(), 201, "create token {name}");
+        r.json::<Value>().unwrap()["token"]
+            .as_str()
+            .expect("the secret")
+            .to_string()
     }
 
     /// PUT a reading as admin.

@@ -81,17 +81,7 @@ impl Api for Spawned {
 
 /// The command line of `zhibiao serve` on a fresh store in `db`, on port 0.
 fn serve_command(db: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zhibiao"));
-    cmd.args([
-        "serve",
-        "--db",
-        db.to_str().unwrap(),
-        "--addr",
-        "127.0.0.1:0",
-    ])
-    .args(args)
-    .env("ZHIBIAO_ADMIN_TOKEN", ADMIN_TOKEN)
-    .env("RUST_LOG", "warn");
+    let mut cmd = crate::common::serve_command(db, ADMIN_TOKEN, args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -121,24 +111,10 @@ fn spawn(args: &[&str], env: &[(&str, &str)], capture: bool) -> Spawned {
             }
         })
     });
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("zhibiao listening on ") {
-                let _ = tx.send(addr.to_string());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server did not report its address");
+    let base = crate::common::base_url(&mut child);
     Spawned {
         base,
-        client: Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
+        client: crate::common::client(Duration::from_secs(30)),
         child,
         db,
         log,

@@ -1,6 +1,8 @@
 //! Integration tests: each starts the real server on port 0 with a temporary store.
 //! One binary for all of them, so the crate is linked once.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod helpers;
 
 mod alerts;

@@ -2,9 +2,8 @@
 //! routes and CLI, `serve --private`, and the audit trail naming the token behind each
 //! change.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
@@ -125,39 +124,13 @@ struct PrivateServer {
 
 impl PrivateServer {
     fn start_at(dir: &Path) -> PrivateServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zhibiao"))
-            .args([
-                "serve",
-                "--db",
-                dir.to_str().unwrap(),
-                "--addr",
-                "127.0.0.1:0",
-                "--private",
-            ])
-            .env("ZHIBIAO_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+        let mut child = crate::common::serve_command(dir, ADMIN_TOKEN, &["--private"])
             .spawn()
             .expect("spawn zhibiao serve --private");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("zhibiao listening on ") {
-                    let _ = tx.send(addr.to_string());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server did not report its address");
+        let base = crate::common::base_url(&mut child);
         PrivateServer {
             base,
-            client: Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            client: crate::common::client(Duration::from_secs(30)),
             child,
         }
     }

@@ -67,18 +67,7 @@ fn put_ok(s: &TestServer, token: &str, id: &str, period: &str, body: Value) -> V
 
 /// Creates a submitter token for 县科工局 and returns its secret.
 fn clerk(s: &TestServer, name: &str) -> String {
-    let r = s
-        .client
-        .post(s.url("/v1/tokens"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": name, "role": "submitter", "units": ["县科工局"]}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    s.submitter(name, &["县科工局"])
 }
 
 /// The row of `id` in `GET /v1/attainment?{query}`.
