@@ -91,16 +91,6 @@ fn gauge(
     Ok(g)
 }
 
-const STATUSES: [Status; 7] = [
-    Status::OnTrack,
-    Status::Achieved,
-    Status::Behind,
-    Status::SeverelyBehind,
-    Status::Missed,
-    Status::NoData,
-    Status::NoTarget,
-];
-
 /// Only the request metrics, for a store with nothing to evaluate yet.
 pub fn render_http_only() -> Result<String, ApiError> {
     let mut out = Vec::new();
@@ -237,7 +227,7 @@ pub fn render(
         set(&gap, a.year_end_gap);
         set(&actual, a.actual);
         set(&target, a.target.as_ref().and_then(|t| t.value));
-        for s in STATUSES {
+        for s in Status::ALL {
             let v = if a.status == s { 1.0 } else { 0.0 };
             status
                 .with_label_values(&[l[0], l[1], l[2], s.as_str()])

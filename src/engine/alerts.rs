@@ -235,18 +235,7 @@ pub fn message(ind: &Indicator, a: &Attainment) -> String {
 pub type StatusCounts = BTreeMap<&'static str, usize>;
 
 fn empty_counts() -> StatusCounts {
-    [
-        Status::OnTrack,
-        Status::Achieved,
-        Status::Behind,
-        Status::SeverelyBehind,
-        Status::Missed,
-        Status::NoData,
-        Status::NoTarget,
-    ]
-    .iter()
-    .map(|s| (s.as_str(), 0))
-    .collect()
+    Status::ALL.iter().map(|s| (s.as_str(), 0)).collect()
 }
 
 /// A lagging indicator as the bulletin lists it.

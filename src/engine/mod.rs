@@ -43,6 +43,18 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, worst first (declaration order): the order of counts, filters,
+    /// legends and metric labels.
+    pub const ALL: [Status; 7] = [
+        Status::SeverelyBehind,
+        Status::Missed,
+        Status::Behind,
+        Status::OnTrack,
+        Status::Achieved,
+        Status::NoData,
+        Status::NoTarget,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::SeverelyBehind => "severely_behind",

@@ -19,6 +19,7 @@
 use std::fmt::Write as _;
 use std::str::FromStr;
 
+use super::web::escape;
 use super::{Board, BoardRow};
 use crate::domain::{Battle, Comparator, Direction, Indicator, Kind as IndicatorKind, Period};
 use crate::engine::alerts::fmt_num;
@@ -941,22 +942,6 @@ fn comparison_lists(c: &Comparison) -> [(&'static str, &Vec<String>); 2] {
 // ---------------------------------------------------------------------------------
 // HTML.
 // ---------------------------------------------------------------------------------
-
-/// Escapes text for HTML content and attribute values.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const CSS: &str = r#"@page { size: A4; margin: 15mm; }
 * { box-sizing: border-box; }

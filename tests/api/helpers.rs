@@ -32,6 +32,24 @@ name = "县统计局"
 name = "县科工局"
 "#;
 
+/// Runs `zhibiao import FILE --db DIR` and insists it succeeds.
+pub fn import(file: &Path, dir: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zhibiao"))
+        .args([
+            "import",
+            file.to_str().unwrap(),
+            "--db",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .expect("run zhibiao import");
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 impl TestServer {
     /// A server on a fresh store, which loads the built-in 2023 catalogue.
     pub fn start() -> TestServer {
@@ -49,20 +67,7 @@ impl TestServer {
         let dir = tmp.path().join("db");
         let file = tmp.path().join("catalogue.toml");
         std::fs::write(&file, format!("{TEST_CATALOGUE_HEADER}\n{catalogue_body}")).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_zhibiao"))
-            .args([
-                "import",
-                file.to_str().unwrap(),
-                "--db",
-                dir.to_str().unwrap(),
-            ])
-            .output()
-            .expect("run zhibiao import");
-        assert!(
-            out.status.success(),
-            "import failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        import(&file, &dir);
         let mut s = TestServer::start_at(&dir);
         s._tmp = Some(tmp);
         s

@@ -258,20 +258,7 @@ fn a_restart_does_not_reload_or_duplicate_the_catalogue() {
     edited.replace_range(at + rel..at + rel + "value = 8.0".len(), "value = 7.5");
     let file = dir.parent().unwrap().join("edited.toml");
     std::fs::write(&file, edited).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zhibiao"))
-        .args([
-            "import",
-            file.to_str().unwrap(),
-            "--db",
-            dir.to_str().unwrap(),
-        ])
-        .output()
-        .expect("run zhibiao import");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::helpers::import(&file, &dir);
 
     let s = TestServer::start_at(&dir);
     assert_eq!(
