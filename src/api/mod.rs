@@ -656,17 +656,9 @@ fn parse_id(raw: &str) -> Result<IndicatorId, ApiError> {
 }
 
 fn parse_status(s: &str) -> Result<Status, ApiError> {
-    [
-        Status::SeverelyBehind,
-        Status::Missed,
-        Status::Behind,
-        Status::OnTrack,
-        Status::Achieved,
-        Status::NoData,
-        Status::NoTarget,
-    ]
-    .into_iter()
-    .find(|st| st.as_str() == s)
+    Status::ALL
+        .into_iter()
+        .find(|st| st.as_str() == s)
     .ok_or_else(|| {
         ApiError::invalid(
             "status",
