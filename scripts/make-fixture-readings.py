@@ -50,6 +50,10 @@ def main():
                 off = pick(RATE_OFFSETS, iid)
                 sign = -1 if ind["direction"] == "down" else 1
                 v = round(value + sign * off + (m - 6) * 0.05, 2)
+                # Shares stay within their plausible range (a coverage rate tops out
+                # at 100%), as the quality checks require.
+                lo, hi = ind.get("quality", {}).get("range", [-100.0, 1000.0])
+                v = min(max(v, lo), hi)
             else:
                 v = value if factor >= 0.96 else (value + 1 if ind["direction"] == "down" else value * 0.8)
                 v = round(v, 2)

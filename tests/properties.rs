@@ -28,6 +28,12 @@ fn indicator(kind: Kind, direction: Direction, profile: Option<Profile>) -> Indi
         also_in: vec![],
         profile,
         thresholds: Thresholds::default(),
+        region: "测试县".into(),
+        code: "p".into(),
+        benchmarks: vec![],
+        status_rule: Default::default(),
+        escalate_after: 2,
+        quality: Default::default(),
     }
 }
 

@@ -245,6 +245,7 @@ impl World {
             indicator: self.ids[p.ind].clone(),
             period,
             input,
+            quality: None,
         }
     }
 
@@ -464,6 +465,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                             note: None,
                             form: PeriodForm::Month,
                         },
+                        quality: None,
                     };
                     batch.insert(at % (batch.len() + 1), unknown);
                     match store.put_readings(&batch, "model", now, None) {

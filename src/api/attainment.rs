@@ -65,6 +65,7 @@ struct Filters {
     known_at: Option<DateTime<Utc>>,
     battle: Option<Battle>,
     lead_unit: Option<String>,
+    region: Option<String>,
 }
 
 impl Filters {
@@ -74,6 +75,15 @@ impl Filters {
             known_at: parse_known_at(q)?,
             battle: q.value::<Battle>("battle")?,
             lead_unit: q.get("lead_unit").map(str::to_string),
+            region: q.get("region").map(str::to_string),
+        })
+    }
+
+    /// The canonical lead unit and region asked for, checked against the store.
+    fn resolve(&self, s: &Store) -> Result<Selection, ApiError> {
+        Ok(Selection {
+            lead: self.lead(s)?,
+            region: super::compare::region_filter(s, self.region.as_deref())?,
         })
     }
 
@@ -86,10 +96,17 @@ impl Filters {
             .map(|u| units.resolve(u).to_string()))
     }
 
-    fn keeps(&self, ind: &crate::domain::Indicator, lead: &Option<String>) -> bool {
+    fn keeps(&self, ind: &crate::domain::Indicator, sel: &Selection) -> bool {
         self.battle.is_none_or(|b| ind.battle == b)
-            && lead.as_ref().is_none_or(|u| ind.lead_units.contains(u))
+            && sel.lead.as_ref().is_none_or(|u| ind.lead_units.contains(u))
+            && sel.region.as_ref().is_none_or(|r| ind.region == *r)
     }
+}
+
+/// The lead unit and region of [`Filters`], resolved.
+struct Selection {
+    lead: Option<String>,
+    region: Option<String>,
 }
 
 /// A catalogue-wide answer rendered once, kept in the store's memo until the next
@@ -185,6 +202,7 @@ pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                             "as_known_at",
                             "battle",
                             "lead_unit",
+                            "region",
                             "status",
                             "format",
                         ],
@@ -194,7 +212,7 @@ pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                     let csv = wants_csv(&q, &req)?;
                     catalogue_answer(&ctx, &req, "attainment", csv, move |s| {
                         let as_of = resolve_as_of(s, f.as_of)?;
-                        let lead = f.lead(s)?;
+                        let lead = f.resolve(s)?;
                         // The store as it stands comes from the shared board; a past
                         // vintage is evaluated afresh.
                         let current;
@@ -258,7 +276,12 @@ pub fn compute_alerts(
                 .rows
                 .iter()
                 .filter_map(|r| {
-                    alerts::alert(&r.indicator, r.attainment.target.as_ref(), &r.series, as_of)
+                    alerts::alert_from(
+                        &r.indicator,
+                        r.attainment.target.as_ref(),
+                        &r.series,
+                        &r.attainment,
+                    )
                 })
                 .collect();
             alerts::sort_worst_first(&mut out);
@@ -298,6 +321,7 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                             "severity",
                             "battle",
                             "lead_unit",
+                            "region",
                             "format",
                         ],
                     )?;
@@ -305,7 +329,7 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     let severity = q.value::<Severity>("severity")?;
                     let csv = wants_csv(&q, &req)?;
                     catalogue_answer(&ctx, &req, "alerts", csv, move |s| {
-                        let lead = f.lead(s)?;
+                        let lead = f.resolve(s)?;
                         let (as_of, all) = compute_alerts(s, f.as_of, f.known_at)?;
                         let inds: BTreeMap<_, _> = s
                             .indicators()?
@@ -462,14 +486,27 @@ pub fn summary(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    let q = Query::parse(&req.query, &["as_of", "as_known_at"])?;
-                    let as_of = q.value::<Period>("as_of")?;
-                    let known_at = parse_known_at(&q)?;
+                    let q = Query::parse(&req.query, &["as_of", "as_known_at", "region"])?;
+                    let f = Filters::parse(&q)?;
                     catalogue_answer(&ctx, &req, "summary", false, move |s| {
-                        let as_of = resolve_as_of(s, as_of)?;
-                        let summary = match known_at {
-                            None => board(s, as_of)?.summary(),
-                            Some(at) => alerts::summary(as_of, &evaluate_all(s, as_of, Some(at))?),
+                        let as_of = resolve_as_of(s, f.as_of)?;
+                        let sel = f.resolve(s)?;
+                        let summary = match (f.known_at, &sel.region) {
+                            (None, None) => board(s, as_of)?.summary(),
+                            (None, Some(_)) => {
+                                let rows: Vec<_> = board(s, as_of)?
+                                    .rows
+                                    .iter()
+                                    .filter(|r| f.keeps(&r.indicator, &sel))
+                                    .map(|r| (r.indicator.clone(), r.attainment.clone()))
+                                    .collect();
+                                alerts::summary(as_of, &rows)
+                            }
+                            (Some(at), _) => {
+                                let mut rows = evaluate_all(s, as_of, Some(at))?;
+                                rows.retain(|(i, _)| f.keeps(i, &sel));
+                                alerts::summary(as_of, &rows)
+                            }
                         };
                         Rendered::json(&summary)
                     })

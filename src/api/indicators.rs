@@ -12,11 +12,11 @@ use super::{
     error, json, list_reply, load_indicator, parse_id, req, require_admin, wants_csv, with_ctx,
     ApiError, Ctx, Req, Resp, MAX_BODY,
 };
-use crate::catalogue::{build_indicator, build_target, RawIndicator, RawTarget};
+use crate::catalogue::{build_indicator, build_target, Defaults, RawIndicator, RawTarget};
 use crate::domain::{Battle, Indicator, Target};
 use crate::store::{Outcome, Store};
 
-/// GET /v1/indicators?battle=&lead_unit=&format=
+/// GET /v1/indicators?battle=&lead_unit=&region=&code=&format=
 pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "indicators")
         .and(get_or_head())
@@ -25,11 +25,17 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    let q = Query::parse(&req.query, &["battle", "lead_unit", "format"])?;
+                    let q = Query::parse(
+                        &req.query,
+                        &["battle", "lead_unit", "region", "code", "format"],
+                    )?;
                     let battle = q.value::<Battle>("battle")?;
                     let lead_unit = q.get("lead_unit").map(str::to_string);
+                    let region = q.get("region").map(str::to_string);
+                    let code = q.get("code").map(str::to_string);
                     let csv = wants_csv(&q, &req)?;
                     ctx.blocking(move |s| {
+                        let region = super::compare::region_filter(s, region.as_deref())?;
                         let units = s.units()?;
                         let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
                         let year = super::default_as_of(s)?.map(|p| p.year());
@@ -38,6 +44,8 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
                         for ind in list.iter().filter(|i| {
                             battle.is_none_or(|b| i.battle == b)
                                 && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
+                                && region.as_ref().is_none_or(|r| i.region == *r)
+                                && code.as_ref().is_none_or(|c| i.code == *c)
                         }) {
                             out.push(view(s, ind, year)?);
                         }
@@ -93,11 +101,11 @@ pub(super) fn view<'a>(
 }
 
 /// Names the field of a serde error message ("missing field `battle`").
-fn serde_field(msg: &str) -> String {
+pub(super) fn serde_field(msg: &str) -> String {
     msg.split('`').nth(1).unwrap_or("body").to_string()
 }
 
-fn parse_json_body(ct: Option<&str>, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+pub(super) fn parse_json_body(ct: Option<&str>, body: &[u8]) -> Result<serde_json::Value, ApiError> {
     require_json(ct)?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("body", "the body is empty"));
@@ -171,7 +179,17 @@ async fn put_handler(
             let year = s
                 .latest_target_year()?
                 .unwrap_or_else(|| chrono::Datelike::year(&now).clamp(1990, 9999) as u16);
-            let (ind, target) = build_indicator(raw, "", year, &units)?;
+            let home = s.home_region()?;
+            let defaults = Defaults {
+                document: "",
+                year,
+                region: &home,
+            };
+            let (ind, target) = build_indicator(raw, &defaults, &units)?;
+            super::compare::known_region(s, "region", &ind.region)?;
+            for b in &ind.benchmarks {
+                super::compare::known_region(s, "benchmarks", b)?;
+            }
             if ind.source.document.is_empty() {
                 return Err(ApiError::invalid(
                     "source.document",

@@ -159,6 +159,8 @@ pub struct ReadingBody {
     pub value: f64,
     pub status: ObsStatus,
     pub note: Option<String>,
+    /// 强制上报说明, for a figure that fails a quality check.
+    pub explanation: Option<String>,
 }
 
 impl ReadingBody {
@@ -177,10 +179,10 @@ impl ReadingBody {
             )
         })?;
         for k in obj.keys() {
-            if !["value", "status", "note"].contains(&k.as_str()) {
+            if !["value", "status", "note", "explanation"].contains(&k.as_str()) {
                 return Err(ApiError::invalid(
                     k.clone(),
-                    format!("unknown field '{k}' (expected value, status, note)"),
+                    format!("unknown field '{k}' (expected value, status, note, explanation)"),
                 ));
             }
         }
@@ -210,20 +212,19 @@ impl ReadingBody {
                 ))
             }
         };
-        let note = match obj.get("note") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                return Err(ApiError::invalid(
-                    "note",
-                    format!("note must be a string, not {other}"),
-                ))
-            }
+        let text = |field: &str| match obj.get(field) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(ApiError::invalid(
+                field,
+                format!("{field} must be a string, not {other}"),
+            )),
         };
         Ok(ReadingBody {
             value,
             status,
-            note,
+            note: text("note")?,
+            explanation: text("explanation")?,
         })
     }
 }

@@ -104,7 +104,7 @@ pub fn render_http_only() -> Result<String, ApiError> {
 /// catalogue would otherwise make a million series (ten gauges per indicator); past
 /// the limit a scrape carries the per-battle counts only, and
 /// `zhibiao_indicator_series_omitted` says how many indicators were left out. Narrow
-/// a scrape with `?battle=` or `?lead_unit=` to get their series.
+/// a scrape with `?region=`, `?battle=` or `?lead_unit=` to get their series.
 pub const MAX_INDICATOR_SERIES: usize = 5_000;
 
 /// Renders the exposition text for the board's rows that `keep` selects, plus the
@@ -115,7 +115,7 @@ pub fn render(
     keep: impl Fn(&crate::domain::Indicator) -> bool,
 ) -> Result<String, ApiError> {
     let reg = Registry::new();
-    let labels = ["indicator", "battle", "lead_unit"];
+    let labels = ["indicator", "region", "battle", "lead_unit"];
     let attainment = gauge(
         &reg,
         "zhibiao_indicator_attainment_ratio",
@@ -181,13 +181,13 @@ pub fn render(
     let counts = gauge(
         &reg,
         "zhibiao_indicators",
-        "How many indicators (of those selected) have each status, per battle.",
-        &["battle", "status"],
+        "How many indicators (of those selected) have each status, per region and battle.",
+        &["region", "battle", "status"],
     )?;
     let omitted = gauge(
         &reg,
         "zhibiao_indicator_series_omitted",
-        "Selected indicators left without their own series because the scrape would pass MAX_INDICATOR_SERIES; narrow it with ?battle= or ?lead_unit=.",
+        "Selected indicators left without their own series because the scrape would pass MAX_INDICATOR_SERIES; narrow it with ?region=, ?battle= or ?lead_unit=.",
         &[],
     )?;
     as_of
@@ -196,7 +196,11 @@ pub fn render(
     let rows: Vec<_> = board.rows.iter().filter(|r| keep(&r.indicator)).collect();
     for r in &rows {
         counts
-            .with_label_values(&[r.indicator.battle.as_str(), r.attainment.status.as_str()])
+            .with_label_values(&[
+                r.indicator.region.as_str(),
+                r.indicator.battle.as_str(),
+                r.attainment.status.as_str(),
+            ])
             .inc();
     }
     let per_indicator = rows.len() <= MAX_INDICATOR_SERIES;
@@ -214,7 +218,12 @@ pub fn render(
         let ind = &row.indicator;
         let a = &row.attainment;
         let lead = ind.lead_units.join("、");
-        let l = [ind.id.as_str(), ind.battle.as_str(), lead.as_str()];
+        let l = [
+            ind.id.as_str(),
+            ind.region.as_str(),
+            ind.battle.as_str(),
+            lead.as_str(),
+        ];
         let set = |g: &GaugeVec, v: Option<f64>| {
             if let Some(v) = v.filter(|v| v.is_finite()) {
                 g.with_label_values(&l).set(v);
@@ -230,7 +239,7 @@ pub fn render(
         for s in Status::ALL {
             let v = if a.status == s { 1.0 } else { 0.0 };
             status
-                .with_label_values(&[l[0], l[1], l[2], s.as_str()])
+                .with_label_values(&[l[0], l[1], l[2], l[3], s.as_str()])
                 .set(v);
         }
     }

@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod attainment;
+pub mod compare;
 mod csv;
 pub mod error;
 pub mod indicators;
@@ -23,6 +24,7 @@ pub mod readings;
 pub mod tokens;
 pub mod views;
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -33,7 +35,8 @@ use tokio::sync::broadcast;
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
 
-use crate::domain::{Indicator, IndicatorId, Period, STATS_BUREAU};
+use crate::domain::{Indicator, IndicatorId, Period, Region, STATS_BUREAU};
+use crate::engine::compare::Peer;
 use crate::engine::{self, Attainment, Status};
 use crate::store::{hash_secret, Role, Store, StoreError, Token};
 pub use error::ApiError;
@@ -286,6 +289,10 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/reports/{}", &["GET"]),
     ("/metrics", &["GET"]),
     ("/v1/admin/backup", &["GET"]),
+    ("/v1/regions", &["GET"]),
+    ("/v1/regions/{}", &["PUT"]),
+    ("/v1/rankings", &["GET"]),
+    ("/v1/quality", &["GET"]),
 ];
 
 /// The HTML pages and their assets: not part of the API (nor of its OpenAPI
@@ -334,6 +341,14 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .or(attainment::stream(ctx.clone()))
         .unify()
         .or(attainment::summary(ctx.clone()))
+        .unify()
+        .or(compare::rankings(ctx.clone()))
+        .unify()
+        .or(compare::quality(ctx.clone()))
+        .unify()
+        .or(compare::list(ctx.clone()))
+        .unify()
+        .or(compare::put(ctx.clone()))
         .unify()
         .boxed();
     let pages = pages::dashboard(ctx.clone())
@@ -779,7 +794,32 @@ pub fn evaluate_one(
     known_at: Option<DateTime<Utc>>,
 ) -> Result<Attainment, StoreError> {
     let (target, values) = year_series(s, &ind.id, as_of.year(), known_at)?;
-    Ok(engine::evaluate(ind, target.as_ref(), &values, as_of))
+    let mut a = engine::evaluate(ind, target.as_ref(), &values, as_of);
+    // Benchmarks and rank: the indicators of other regions that share the code, read
+    // through the code index (a few point reads, not a catalogue scan).
+    let same_code = s.indicators_with_code(&ind.code)?;
+    if same_code.len() > 1 {
+        let mut series = Vec::with_capacity(same_code.len());
+        for other in &same_code {
+            let (_, v) = year_series(s, &other.id, as_of.year(), known_at)?;
+            series.push(v.into_iter().filter(|(p, _)| *p <= as_of).collect::<Vec<_>>());
+        }
+        let peers: Vec<Peer<'_>> = same_code
+            .iter()
+            .zip(&series)
+            .map(|(indicator, series)| Peer { indicator, series })
+            .collect();
+        engine::compare::compare(ind, &mut a, &peers, &region_map(s)?);
+    }
+    Ok(a)
+}
+
+/// Every region, by name.
+pub fn region_map(s: &Store) -> Result<BTreeMap<String, Region>, StoreError> {
+    Ok(s.regions()?
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect())
 }
 
 /// The board of every indicator at `as_of`, for bulletins, the dashboard, attainment,
@@ -800,6 +840,35 @@ fn build_board(s: &Store, as_of: Period) -> Result<crate::report::Board, StoreEr
             attainment,
             series,
         });
+    }
+    // Benchmarks and ranks, among the rows that share a code.
+    let mut by_code: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        by_code.entry(r.indicator.code.as_str()).or_default().push(i);
+    }
+    let shared: Vec<Vec<usize>> = by_code.into_values().filter(|v| v.len() > 1).collect();
+    if !shared.is_empty() {
+        let regions = region_map(s)?;
+        for group in shared {
+            let compared: Vec<(usize, Attainment)> = group
+                .iter()
+                .map(|&i| {
+                    let peers: Vec<Peer<'_>> = group
+                        .iter()
+                        .map(|&j| Peer {
+                            indicator: &rows[j].indicator,
+                            series: &rows[j].series,
+                        })
+                        .collect();
+                    let mut a = rows[i].attainment.clone();
+                    engine::compare::compare(&rows[i].indicator, &mut a, &peers, &regions);
+                    (i, a)
+                })
+                .collect();
+            for (i, a) in compared {
+                rows[i].attainment = a;
+            }
+        }
     }
     Ok(crate::report::Board {
         as_of,

@@ -246,11 +246,13 @@ pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::R
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    let q = Query::parse(&req.query, &["as_of", "battle", "lead_unit"])?;
+                    let q = Query::parse(&req.query, &["as_of", "battle", "lead_unit", "region"])?;
                     let as_of = q.value::<Period>("as_of")?;
                     let battle = q.value::<crate::domain::Battle>("battle")?;
                     let lead_unit = q.get("lead_unit").map(str::to_string);
+                    let region = q.get("region").map(str::to_string);
                     ctx.blocking(move |s| {
+                        let region = super::compare::region_filter(s, region.as_deref())?;
                         let as_of = match as_of {
                             Some(p) => Some(p),
                             None => default_as_of(s)?,
@@ -260,6 +262,7 @@ pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::R
                         let keep = |i: &crate::domain::Indicator| {
                             battle.is_none_or(|b| i.battle == b)
                                 && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
+                                && region.as_ref().is_none_or(|r| i.region == *r)
                         };
                         let text = match as_of {
                             Some(p) => metrics::render(&*board(s, p)?, s.change_seq()?, keep)?,

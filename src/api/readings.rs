@@ -16,8 +16,10 @@ use super::{
 };
 use super::{created_or_ok, get_or_head};
 use crate::domain::{
-    looks_like_formula, Indicator, IndicatorId, ObsStatus, Period, Reading, ReadingInput,
+    looks_like_formula, Check, Finding, Indicator, IndicatorId, ObsStatus, Period, QualityNote,
+    Reading, ReadingInput,
 };
+use crate::engine::quality;
 use crate::ingest::{self, RawRow, RawValue, RowError};
 use crate::store::{codec, BatchRow, Idempotency, Outcome, Store, Token};
 
@@ -61,12 +63,46 @@ async fn put_handler(
     };
     authorize_write(&token, &ind)?;
     let input = ReadingInput::new(&ind, body.value, body.status, body.note, form)?;
+    let explanation = body
+        .explanation
+        .as_deref()
+        .map(crate::domain::quality::explanation)
+        .transpose()?;
     let now = (ctx.clock)();
     let actor = token.name.clone();
-    let (outcome, reading) = {
+    let written = {
         let id = id.clone();
-        ctx.blocking(move |s| Ok(s.put_reading(&id, period, &input, &actor, now)?))
-            .await?
+        ctx.blocking(move |s| {
+            let stored = stored_around(s, &id, period)?;
+            let mut row = BatchRow {
+                indicator: id,
+                period,
+                input,
+                quality: None,
+            };
+            match vet_row(&ind, &row, explanation.as_deref(), &stored, &[]) {
+                Err(findings) => return Ok(Err(findings)),
+                Ok(q) => row.quality = q,
+            }
+            let (mut out, _) = s.put_readings(std::slice::from_ref(&row), &actor, now, None)?;
+            Ok(Ok((out.remove(0), row.quality)))
+        })
+        .await?
+    };
+    let ((outcome, reading), quality) = match written {
+        Ok(w) => w,
+        Err(findings) => {
+            let errors: Vec<RowError> = findings.iter().map(|f| finding_error(0, f)).collect();
+            return Ok(rows_problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "{} {period}: {}; nothing was written. Resubmit with \"explanation\" (强制上报说明) to store it flagged",
+                    id,
+                    labels(&findings)
+                ),
+                &errors,
+            ));
+        }
     };
     // Even an unchanged answer waits for the flush: the identical value may belong to a
     // concurrent write that is not yet on disk, and must not be acknowledged before it is.
@@ -77,12 +113,16 @@ async fn put_handler(
         outcome: Outcome,
         #[serde(flatten)]
         reading: ReadingView<'a>,
+        /// Present when the reading was stored despite failed checks.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        quality: Option<QualityNote>,
     }
     let mut res = json(
         status,
         &Answer {
             outcome,
             reading: ReadingView::new(&id, period, &reading),
+            quality: quality.filter(|_| outcome != Outcome::Unchanged),
         },
     );
     if let Ok(loc) = format!("/v1/indicators/{id}/readings/{period}").parse() {
@@ -254,6 +294,10 @@ pub struct RowResult {
     pub period: String,
     pub outcome: String,
     pub revision: Option<u32>,
+    /// The quality checks the row failed and was stored flagged for, with its
+    /// explanation.
+    #[serde(default)]
+    pub flagged: Vec<Check>,
 }
 
 /// The answer to a batch.
@@ -311,6 +355,8 @@ fn rows_problem(status: StatusCode, detail: String, errors: &[RowError]) -> Resp
     }
     let (kind, title) = if status == StatusCode::FORBIDDEN {
         ("urn:zhibiao:problem:forbidden", "Forbidden")
+    } else if status == StatusCode::UNPROCESSABLE_ENTITY {
+        ("urn:zhibiao:problem:failed-checks", "Failed quality checks")
     } else {
         ("urn:zhibiao:problem:invalid-rows", "Invalid rows")
     };
@@ -421,6 +467,7 @@ async fn batch_handler(
             }
             let indicators = named_indicators(s, &rows)?;
             let checked = validate_rows(&ctx2, &token, &indicators, rows);
+            let checked = vet_rows(s, &indicators, checked)?;
             write_batch(&ctx2, s, &token, atomic, idem, &fp2, checked)
         })
         .await?;
@@ -482,13 +529,15 @@ fn write_batch(
     let mut good = Vec::new();
     let mut errors = Vec::new();
     let mut forbidden = Vec::new();
+    let mut failed = Vec::new();
     let mut skipped = 0;
     for (raw_row, r) in checked {
         match r {
-            Checked::Good(b) => good.push((raw_row, b)),
+            Checked::Good(b, _) => good.push((raw_row, b)),
             Checked::Skipped => skipped += 1,
             Checked::Bad(e) => errors.extend(e),
             Checked::Forbidden(e) => forbidden.push(e),
+            Checked::Failed(e) => failed.extend(e),
         }
     }
     if atomic && !forbidden.is_empty() {
@@ -513,7 +562,20 @@ fn write_batch(
             &forbidden,
         )));
     }
+    if errors.is_empty() && !failed.is_empty() && (atomic || good.is_empty()) {
+        // Well-formed, refused only by quality checks: 422, in the same row shape.
+        let rows: std::collections::BTreeSet<usize> = failed.iter().map(|e| e.row).collect();
+        return Ok(Batch::Refused(rows_problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "{} row(s) failed quality checks; nothing was written. Each failed check is listed in errors as {{row, field, check, message}}; add an explanation (强制上报说明) to a row to store it flagged",
+                rows.len()
+            ),
+            &failed,
+        )));
+    }
     errors.extend(forbidden);
+    errors.extend(failed);
     errors.sort_by_key(|e| e.row);
     if (atomic && !errors.is_empty()) || (good.is_empty() && !errors.is_empty()) {
         return Ok(Batch::Refused(rows_problem(
@@ -556,6 +618,10 @@ fn write_batch(
                 }
                 .into(),
                 revision: Some(reading.revision),
+                flagged: match (outcome, &b.quality) {
+                    (Outcome::Unchanged, _) | (_, None) => Vec::new(),
+                    (_, Some(q)) => q.findings.iter().map(|f| f.check).collect(),
+                },
             });
         }
         a
@@ -580,10 +646,121 @@ fn write_batch(
 }
 
 enum Checked {
-    Good(BatchRow),
+    /// Valid, with the row's explanation (if it gave one) for the quality checks.
+    Good(BatchRow, Option<String>),
     Skipped,
     Bad(Vec<RowError>),
     Forbidden(RowError),
+    /// Valid, but failed quality checks without an explanation.
+    Failed(Vec<RowError>),
+}
+
+/// A failed check as a row error.
+fn finding_error(row: usize, f: &Finding) -> RowError {
+    RowError {
+        row,
+        field: "value".into(),
+        message: format!("{}: {}", f.check.label_zh(), f.message),
+        check: Some(f.check),
+    }
+}
+
+/// The failed checks' names, for a detail line: "累计值回落、环比异常".
+fn labels(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| f.check.label_zh())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// One indicator's stored readings of the year of `period` and the year before: what
+/// the quality checks compare a new figure with.
+fn stored_around(
+    s: &Store,
+    id: &IndicatorId,
+    period: Period,
+) -> Result<Vec<(Period, Reading)>, ApiError> {
+    let from = Period::new(period.year().saturating_sub(1), 1).ok();
+    let to = Period::new(period.year(), 12).ok();
+    Ok(s.readings(id, from, to)?)
+}
+
+/// Runs the quality checks on one row: `Ok(None)` when it passes (or changes
+/// nothing), `Ok(Some(note))` when it fails but is explained, `Err` with what failed
+/// otherwise. `earlier` holds figures from earlier rows of the same batch, which take
+/// the place of stored ones.
+fn vet_row(
+    ind: &Indicator,
+    row: &BatchRow,
+    explanation: Option<&str>,
+    stored: &[(Period, Reading)],
+    earlier: &[(Period, f64)],
+) -> Result<Option<QualityNote>, Vec<Finding>> {
+    let unchanged = !earlier.iter().any(|(p, _)| *p == row.period)
+        && stored
+            .iter()
+            .any(|(p, r)| *p == row.period && r.same_as(&row.input));
+    if unchanged {
+        return Ok(None);
+    }
+    let mut others: Vec<(Period, f64)> = stored
+        .iter()
+        .filter(|(p, _)| !earlier.iter().any(|(q, _)| q == p))
+        .map(|(p, r)| (*p, r.value))
+        .collect();
+    others.extend_from_slice(earlier);
+    let findings = quality::check(ind, row.period, row.input.value, &others);
+    if findings.is_empty() {
+        return Ok(None);
+    }
+    match explanation {
+        Some(e) => Ok(Some(QualityNote {
+            findings,
+            explanation: e.to_string(),
+        })),
+        None => Err(findings),
+    }
+}
+
+/// Runs the quality checks over a batch's valid rows, in order: a row is checked
+/// against the store and against the rows before it in the batch.
+fn vet_rows(
+    s: &Store,
+    indicators: &HashMap<String, Indicator>,
+    checked: Vec<(usize, Checked)>,
+) -> Result<Vec<(usize, Checked)>, ApiError> {
+    let mut stored: HashMap<(IndicatorId, u16), Vec<(Period, Reading)>> = HashMap::new();
+    let mut earlier: HashMap<IndicatorId, Vec<(Period, f64)>> = HashMap::new();
+    let mut out = Vec::with_capacity(checked.len());
+    for (raw_row, c) in checked {
+        let Checked::Good(mut row, explanation) = c else {
+            out.push((raw_row, c));
+            continue;
+        };
+        let Some(ind) = indicators.get(row.indicator.as_str()) else {
+            out.push((raw_row, Checked::Good(row, explanation)));
+            continue;
+        };
+        let key = (row.indicator.clone(), row.period.year());
+        if !stored.contains_key(&key) {
+            let v = stored_around(s, &row.indicator, row.period)?;
+            stored.insert(key.clone(), v);
+        }
+        let before = earlier.entry(row.indicator.clone()).or_default();
+        match vet_row(ind, &row, explanation.as_deref(), &stored[&key], before) {
+            Ok(q) => {
+                row.quality = q;
+                before.push((row.period, row.input.value));
+                out.push((raw_row, Checked::Good(row, explanation)));
+            }
+            Err(findings) => {
+                let errors = findings.iter().map(|f| finding_error(raw_row, f)).collect();
+                out.push((raw_row, Checked::Failed(errors)));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Parses a number as spreadsheets write it: `1,234.5`, ` 63 `, `7.2%` (for % units).
@@ -756,11 +933,24 @@ fn check_row(
     if !may_write(token, ind) {
         return Checked::Forbidden(err("indicator", forbidden_message(token, ind)));
     }
-    Checked::Good(BatchRow {
-        indicator: ind.id.clone(),
-        period,
-        input,
-    })
+    let explanation = match raw
+        .explanation
+        .as_deref()
+        .map(crate::domain::quality::explanation)
+        .transpose()
+    {
+        Ok(e) => e,
+        Err(e) => return Checked::Bad(vec![err(e.field(), e.message().to_string())]),
+    };
+    Checked::Good(
+        BatchRow {
+            indicator: ind.id.clone(),
+            period,
+            input,
+            quality: None,
+        },
+        explanation,
+    )
 }
 
 // ── the monthly template ──────────────────────────────────────────────────

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{Baseline, Comparator, Indicator, IndicatorId, Period, Reading, Target};
+use crate::engine::compare::BenchmarkGap;
 use crate::engine::{self, Attainment, Status};
 use crate::store::{AuditRecord, Change};
 
@@ -97,6 +98,8 @@ pub struct AttainmentView<'a> {
     pub indicator: &'a IndicatorId,
     pub name: &'a str,
     pub battle: crate::domain::Battle,
+    pub region: &'a str,
+    pub code: &'a str,
     pub unit: &'a str,
     pub kind: crate::domain::Kind,
     pub direction: crate::domain::Direction,
@@ -117,6 +120,16 @@ pub struct AttainmentView<'a> {
     pub projection: Option<f64>,
     pub status: Status,
     pub status_label: &'static str,
+    /// Under `plan_and_benchmark`, the status by the plan alone when the benchmark
+    /// changed it.
+    pub plan_status: Option<Status>,
+    pub benchmarks: &'a [BenchmarkGap],
+    pub benchmark_met: Option<bool>,
+    /// Place among the regions under the same parent that share the code (dense rank).
+    pub rank: Option<usize>,
+    pub rank_of: Option<usize>,
+    /// e.g. 居全市第3位（共7个）
+    pub rank_label: Option<&'a str>,
 }
 
 impl<'a> AttainmentView<'a> {
@@ -125,6 +138,8 @@ impl<'a> AttainmentView<'a> {
             indicator: &ind.id,
             name: &ind.name,
             battle: ind.battle,
+            region: &ind.region,
+            code: &ind.code,
             unit: &ind.unit,
             kind: ind.kind,
             direction: ind.direction,
@@ -145,6 +160,12 @@ impl<'a> AttainmentView<'a> {
             projection: tidy(a.projection),
             status: a.status,
             status_label: a.status.label_zh(),
+            plan_status: a.plan_status,
+            benchmarks: &a.benchmarks,
+            benchmark_met: a.benchmark_met,
+            rank: a.rank.as_ref().map(|r| r.rank),
+            rank_of: a.rank.as_ref().map(|r| r.of),
+            rank_label: a.rank.as_ref().map(|r| r.label.as_str()),
         }
     }
 }
@@ -160,6 +181,8 @@ pub struct RevisionView<'a> {
     pub old: Option<ReadingView<'a>>,
     pub new: Option<ReadingView<'a>>,
     pub reason: Option<&'a str>,
+    /// The checks this revision failed and the explanation it was accepted with.
+    pub quality: Option<&'a crate::domain::QualityNote>,
 }
 
 impl<'a> RevisionView<'a> {
@@ -190,6 +213,7 @@ impl<'a> RevisionView<'a> {
                 .as_ref()
                 .map(|r| ReadingView::new(indicator, *period, r)),
             reason: rec.reason.as_deref(),
+            quality: rec.quality.as_ref(),
         })
     }
 }

@@ -11,8 +11,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::domain::{
-    Baseline, DomainError, Indicator, IndicatorId, Profile, Source, SourceRef, Target, Thresholds,
-    UnitEntry, UnitRegistry,
+    Baseline, DomainError, Indicator, IndicatorId, Profile, QualityRules, Region, RegionLevel,
+    Source, SourceRef, StatusRule, Target, Thresholds, UnitEntry, UnitRegistry,
+    DEFAULT_ESCALATE_AFTER,
 };
 
 /// The built-in catalogue's text.
@@ -39,6 +40,8 @@ pub enum CatalogueError {
     Duplicate(String),
     #[error("units: {0}")]
     Units(DomainError),
+    #[error("regions: {0}")]
+    Regions(DomainError),
 }
 
 #[derive(Deserialize)]
@@ -48,7 +51,30 @@ struct RawFile {
     #[serde(default)]
     unit: Vec<UnitEntry>,
     #[serde(default)]
+    region: Vec<RawRegion>,
+    #[serde(default)]
     indicator: Vec<RawIndicator>,
+}
+
+/// A region as written in a catalogue or an API body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegion {
+    pub name: String,
+    pub level: String,
+    pub parent: Option<String>,
+}
+
+impl RawRegion {
+    pub fn build(self) -> Result<Region, DomainError> {
+        let r = Region {
+            name: self.name,
+            level: self.level.parse::<RegionLevel>()?,
+            parent: self.parent,
+        };
+        r.validate()?;
+        Ok(r)
+    }
 }
 
 #[derive(Deserialize)]
@@ -91,6 +117,14 @@ pub struct RawIndicator {
     #[serde(default)]
     thresholds: Thresholds,
     target: Option<RawTarget>,
+    region: Option<String>,
+    code: Option<String>,
+    #[serde(default)]
+    benchmarks: Vec<String>,
+    status_rule: Option<String>,
+    escalate_after: Option<u8>,
+    #[serde(default)]
+    quality: QualityRules,
 }
 
 /// A target as written in a catalogue or an API body, before validation.
@@ -108,7 +142,10 @@ pub struct RawTarget {
 /// A validated catalogue.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
+    /// The region whose plan this is: the default region of its indicators.
     pub region: String,
+    /// The regions the catalogue declares (at least its own), parents first.
+    pub regions: Vec<Region>,
     pub document: String,
     pub year: u16,
     pub units: UnitRegistry,
@@ -136,6 +173,7 @@ impl Catalogue {
         let raw: RawFile =
             toml::from_str(text).map_err(|e| CatalogueError::Syntax(e.to_string()))?;
         let units = UnitRegistry::new(raw.unit).map_err(CatalogueError::Units)?;
+        let regions = regions(raw.region, &raw.catalogue.region)?;
         let mut seen = BTreeSet::new();
         let mut entries = Vec::with_capacity(raw.indicator.len());
         for (index, r) in raw.indicator.into_iter().enumerate() {
@@ -145,7 +183,15 @@ impl Catalogue {
                 id: id.clone(),
                 source,
             };
-            let entry = build(r, &raw.catalogue, &units).map_err(wrap)?;
+            let entry = build(r, &raw.catalogue, &units).map_err(&wrap)?;
+            for name in std::iter::once(&entry.0.region).chain(&entry.0.benchmarks) {
+                if !regions.iter().any(|r| &r.name == name) {
+                    return Err(wrap(DomainError::invalid(
+                        "region",
+                        format!("'{name}' is not in the [[region]] list"),
+                    )));
+                }
+            }
             if !seen.insert(entry.0.id.clone()) {
                 return Err(CatalogueError::Duplicate(id));
             }
@@ -172,6 +218,7 @@ impl Catalogue {
         }
         Ok(Catalogue {
             region: raw.catalogue.region,
+            regions,
             document: raw.catalogue.document,
             year: raw.catalogue.year,
             units,
@@ -192,12 +239,20 @@ fn canonical_units(
     units: &UnitRegistry,
     field: &str,
     names: &[String],
+    home: bool,
 ) -> Result<Vec<String>, DomainError> {
     let mut out: Vec<String> = Vec::with_capacity(names.len());
     for n in names {
-        let c = units.canonical(n).ok_or_else(|| {
-            DomainError::invalid(field, format!("'{n}' is not in the [[unit]] registry"))
-        })?;
+        let c = match units.canonical(n) {
+            Some(c) => c,
+            None if !home && !n.trim().is_empty() => n.as_str(),
+            None => {
+                return Err(DomainError::invalid(
+                    field,
+                    format!("'{n}' is not in the [[unit]] registry"),
+                ))
+            }
+        };
         if !out.iter().any(|o| o == c) {
             out.push(c.to_string());
         }
@@ -210,7 +265,81 @@ fn build(
     header: &Header,
     units: &UnitRegistry,
 ) -> Result<(Indicator, Option<Target>), DomainError> {
-    build_indicator(r, &header.document, header.year, units)
+    let defaults = Defaults {
+        document: &header.document,
+        year: header.year,
+        region: &header.region,
+    };
+    build_indicator(r, &defaults, units)
+}
+
+/// The declared regions, checked: unique names, known parents, no cycles, and the
+/// catalogue's own region among them (added as a county when none are declared).
+fn regions(raw: Vec<RawRegion>, home: &str) -> Result<Vec<Region>, CatalogueError> {
+    let mut out: Vec<Region> = Vec::with_capacity(raw.len() + 1);
+    for r in raw {
+        let r = r.build().map_err(CatalogueError::Regions)?;
+        if out.iter().any(|o| o.name == r.name) {
+            return Err(CatalogueError::Regions(DomainError::invalid(
+                "name",
+                format!("region '{}' is declared twice", r.name),
+            )));
+        }
+        out.push(r);
+    }
+    if !out.iter().any(|r| r.name == home) {
+        out.push(Region {
+            name: home.to_string(),
+            level: RegionLevel::County,
+            parent: None,
+        });
+    }
+    for r in &out {
+        check_parents(r, |name| out.iter().find(|o| o.name == name).cloned())
+            .map_err(CatalogueError::Regions)?;
+    }
+    Ok(out)
+}
+
+/// Checks that a region's chain of parents is known and ends: `lookup` finds a region
+/// by name.
+pub fn check_parents(
+    region: &Region,
+    lookup: impl Fn(&str) -> Option<Region>,
+) -> Result<(), DomainError> {
+    let mut seen = vec![region.name.clone()];
+    let mut next = region.parent.clone();
+    while let Some(p) = next {
+        if seen.contains(&p) {
+            return Err(DomainError::invalid(
+                "parent",
+                format!("region '{}' is its own ancestor", region.name),
+            ));
+        }
+        let Some(parent) = lookup(&p) else {
+            return Err(DomainError::invalid(
+                "parent",
+                format!(
+                    "region '{}' names the parent '{p}', which is not a known region",
+                    region.name
+                ),
+            ));
+        };
+        seen.push(p);
+        next = parent.parent;
+    }
+    Ok(())
+}
+
+/// What an indicator that does not say takes from its catalogue or store.
+#[derive(Debug)]
+pub struct Defaults<'a> {
+    /// The plan document of `source`.
+    pub document: &'a str,
+    /// The year of a target that names none.
+    pub year: u16,
+    /// The home region: the catalogue's.
+    pub region: &'a str,
 }
 
 /// Validates a raw target for `year` (when the raw one names none).
@@ -229,19 +358,35 @@ pub fn build_target(t: RawTarget, year: u16) -> Result<Target, DomainError> {
 
 /// Validates a raw indicator: ids, enums, units (resolved to canonical names), source
 /// and optional target. Used by the catalogue loader and by `PUT /v1/indicators/{id}`.
+///
+/// The unit registry is the home region's: an indicator of another region (a peer
+/// county, the city) may name units the registry does not hold, and keeps them as
+/// written.
 pub fn build_indicator(
     r: RawIndicator,
-    default_document: &str,
-    default_year: u16,
+    defaults: &Defaults<'_>,
     units: &UnitRegistry,
 ) -> Result<(Indicator, Option<Target>), DomainError> {
-    let lead_units = canonical_units(units, "lead_units", &r.lead_units)?;
-    let co_units: Vec<String> = canonical_units(units, "co_units", &r.co_units)?
+    let region = r.region.unwrap_or_else(|| defaults.region.to_string());
+    let home = region == defaults.region;
+    let lead_units = canonical_units(units, "lead_units", &r.lead_units, home)?;
+    let co_units: Vec<String> = canonical_units(units, "co_units", &r.co_units, home)?
         .into_iter()
         .filter(|u| !lead_units.contains(u))
         .collect();
+    let id = IndicatorId::parse(&r.id)?;
     let ind = Indicator {
-        id: IndicatorId::parse(&r.id)?,
+        code: r.code.unwrap_or_else(|| id.as_str().to_string()),
+        id,
+        region,
+        benchmarks: r.benchmarks,
+        status_rule: r
+            .status_rule
+            .map(|s| s.parse::<StatusRule>())
+            .transpose()?
+            .unwrap_or_default(),
+        escalate_after: r.escalate_after.unwrap_or(DEFAULT_ESCALATE_AFTER),
+        quality: r.quality,
         name: r.name,
         name_en: r.name_en,
         battle: r.battle.parse()?,
@@ -255,7 +400,7 @@ pub fn build_indicator(
             document: r
                 .source
                 .document
-                .unwrap_or_else(|| default_document.to_string()),
+                .unwrap_or_else(|| defaults.document.to_string()),
             section: r.source.section,
             quote: r.source.quote,
         },
@@ -266,7 +411,7 @@ pub fn build_indicator(
     ind.validate()?;
     let target = r
         .target
-        .map(|t| build_target(t, default_year).map_err(|e| e.within("target")))
+        .map(|t| build_target(t, defaults.year).map_err(|e| e.within("target")))
         .transpose()?;
     Ok((ind, target))
 }

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::quality::QualityRules;
+use super::region::region_name;
 use super::{finite, DomainError};
 
 /// Longest accepted indicator id.
@@ -163,6 +165,30 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// How an indicator's status is decided: by its plan alone (`plan`), or, for
+    /// `plan_and_benchmark`, on track only when the plan is on pace and the first
+    /// benchmark region's figure is met or beaten.
+    StatusRule, "status_rule" {
+        Plan => "plan",
+        PlanAndBenchmark => "plan_and_benchmark",
+    }
+);
+
+impl Default for StatusRule {
+    fn default() -> Self {
+        StatusRule::Plan
+    }
+}
+
+/// How many consecutive lagging periods raise an alert from warning to critical,
+/// unless an indicator sets its own.
+pub const DEFAULT_ESCALATE_AFTER: u8 = 2;
+
+fn default_escalate_after() -> u8 {
+    DEFAULT_ESCALATE_AFTER
+}
+
 /// Where a target is written in the plan document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Source {
@@ -266,6 +292,25 @@ pub struct Indicator {
     pub also_in: Vec<SourceRef>,
     pub profile: Option<Profile>,
     pub thresholds: Thresholds,
+    /// The region whose plan this is, e.g. 桃江县. Backups written before regions
+    /// existed leave it empty, and restore fills in the catalogue's region.
+    #[serde(default)]
+    pub region: String,
+    /// What is measured, shared across regions (`gdp-growth`), so that the same
+    /// measure can be compared and ranked. Defaults to the id.
+    #[serde(default)]
+    pub code: String,
+    /// Regions whose figures for the same code and period this one is set against,
+    /// e.g. 益阳市 and 湖南省. The first one is the one `status_rule` judges against.
+    #[serde(default)]
+    pub benchmarks: Vec<String>,
+    #[serde(default)]
+    pub status_rule: StatusRule,
+    /// Consecutive lagging periods after which an alert is critical (三亚: 2).
+    #[serde(default = "default_escalate_after")]
+    pub escalate_after: u8,
+    #[serde(default)]
+    pub quality: QualityRules,
 }
 
 impl Indicator {
@@ -295,7 +340,56 @@ impl Indicator {
                 ));
             }
         }
+        region_name("region", &self.region)?;
+        if IndicatorId::parse(&self.code).is_err() {
+            return Err(DomainError::invalid(
+                "code",
+                format!(
+                    "'{}' is not a code: a-z, 0-9 and '-', at most {MAX_ID_LEN} characters",
+                    self.code
+                ),
+            ));
+        }
+        for (i, b) in self.benchmarks.iter().enumerate() {
+            region_name("benchmarks", b)?;
+            if b == &self.region {
+                return Err(DomainError::invalid(
+                    "benchmarks",
+                    format!("'{b}' is the indicator's own region"),
+                ));
+            }
+            if self.benchmarks[..i].contains(b) {
+                return Err(DomainError::invalid(
+                    "benchmarks",
+                    format!("'{b}' is named twice"),
+                ));
+            }
+        }
+        if self.status_rule == StatusRule::PlanAndBenchmark && self.benchmarks.is_empty() {
+            return Err(DomainError::invalid(
+                "status_rule",
+                "plan_and_benchmark needs at least one region in benchmarks",
+            ));
+        }
+        if self.escalate_after == 0 {
+            return Err(DomainError::invalid(
+                "escalate_after",
+                "must be at least 1 (a lagging period)",
+            ));
+        }
+        self.quality.validate()?;
         Ok(())
+    }
+
+    /// Fills what a record written before regions existed leaves empty: the region
+    /// (the catalogue's) and the code (the id).
+    pub fn fill_region(&mut self, home: &str) {
+        if self.region.is_empty() {
+            self.region = home.to_string();
+        }
+        if self.code.is_empty() {
+            self.code = self.id.as_str().to_string();
+        }
     }
 }
 

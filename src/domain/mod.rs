@@ -7,14 +7,18 @@
 
 mod indicator;
 mod period;
+pub mod quality;
 mod reading;
+mod region;
 mod target;
 mod units;
 
 pub use indicator::{
     Battle, Direction, Frequency, Indicator, IndicatorId, Kind, Profile, Source, SourceRef,
-    Thresholds,
+    StatusRule, Thresholds, DEFAULT_ESCALATE_AFTER,
 };
+pub use quality::{Check, Finding, QualityNote, QualityRules};
+pub use region::{region_name, Region, RegionLevel};
 pub use period::{Period, PeriodForm, MAX_YEAR, MIN_YEAR};
 pub use reading::{looks_like_formula, ObsStatus, Reading, ReadingInput, MAX_NOTE_CHARS};
 pub use target::{Baseline, Comparator, Target};

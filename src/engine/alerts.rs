@@ -12,7 +12,7 @@ use crate::domain::{Battle, Direction, Indicator, IndicatorId, Kind, Period, Tar
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
-    /// Severely behind, or missed.
+    /// Severely behind, or missed, or behind for `escalate_after` periods in a row.
     Critical,
     /// Behind the scheduled pace.
     Warning,
@@ -62,6 +62,9 @@ pub struct Alert {
     pub since: Period,
     /// How many reported periods that run spans.
     pub periods_lagging: usize,
+    /// Whether the severity was raised to critical because the run reached the
+    /// indicator's `escalate_after` (三亚: 两个月连续未完成 → 红).
+    pub escalated: bool,
     pub actual: Option<f64>,
     pub actual_period: Option<Period>,
     pub deviation: Option<f64>,
@@ -83,7 +86,23 @@ pub fn alert(
     as_of: Period,
 ) -> Option<Alert> {
     let a = evaluate(indicator, target, readings, as_of);
-    let severity = Severity::of(a.status)?;
+    alert_from(indicator, target, readings, &a)
+}
+
+/// [`alert`] for an attainment already evaluated at its `as_of` (and perhaps compared
+/// with benchmarks, see [`super::compare`]). Earlier periods of the run are judged on
+/// the plan alone.
+///
+/// The severity follows the status (behind: warning; severely behind or missed:
+/// critical), and rises to critical once the run reaches `escalate_after` periods.
+pub fn alert_from(
+    indicator: &Indicator,
+    target: Option<&Target>,
+    readings: &[(Period, f64)],
+    a: &Attainment,
+) -> Option<Alert> {
+    let as_of = a.as_of;
+    let base = Severity::of(a.status)?;
     let current = a.actual_period?;
     let mut periods: Vec<Period> = readings
         .iter()
@@ -95,16 +114,27 @@ pub fn alert(
     let mut since = current;
     let mut run = 0;
     for p in periods.iter().rev() {
-        if evaluate(indicator, target, readings, *p)
-            .status
-            .is_lagging()
-        {
+        let lagging = if *p == current {
+            a.status.is_lagging()
+        } else {
+            evaluate(indicator, target, readings, *p)
+                .status
+                .is_lagging()
+        };
+        if lagging {
             since = *p;
             run += 1;
         } else {
             break;
         }
     }
+    let run = run.max(1);
+    let escalated = base == Severity::Warning && run >= usize::from(indicator.escalate_after);
+    let severity = if escalated {
+        Severity::Critical
+    } else {
+        base
+    };
     Some(Alert {
         kind: "pace",
         indicator: indicator.id.clone(),
@@ -114,14 +144,15 @@ pub fn alert(
         status: a.status,
         severity,
         since,
-        periods_lagging: run.max(1),
+        periods_lagging: run,
+        escalated,
         actual: a.actual,
         actual_period: a.actual_period,
         deviation: tidy(a.deviation),
         pace_gap: tidy(a.pace_gap),
         year_end_gap: tidy(a.year_end_gap),
         required_rest_of_year: tidy(a.required_rest_of_year),
-        message: message(indicator, &a),
+        message: message(indicator, a),
     })
 }
 
@@ -172,7 +203,30 @@ fn diff_unit(ind: &Indicator) -> &str {
 /// The Chinese sentence for a lagging indicator, e.g.
 /// "科技型中小企业入库：完成42.0%，低于序时进度8.0个百分点，全年还需87家".
 pub fn message(ind: &Indicator, a: &Attainment) -> String {
+    let mut s = plan_message(ind, a);
+    // What county reports add: 高于全市平均1.2个百分点，居全市第3位（共7个）.
+    if let Some(m) = a.benchmarks.first().and_then(|b| b.message.as_ref()) {
+        s.push('，');
+        s.push_str(m);
+    }
+    if let Some(r) = &a.rank {
+        s.push('，');
+        s.push_str(&r.label);
+    }
+    s
+}
+
+fn plan_message(ind: &Indicator, a: &Attainment) -> String {
     let name = &ind.name;
+    if a.plan_status.is_some() {
+        // On pace by the plan, behind only because the benchmark is not met; the
+        // benchmark sentence follows.
+        return format!(
+            "{name}：{}{}，完成序时进度但未达到对标要求",
+            fmt_num(a.actual.unwrap_or(0.0)),
+            ind.unit
+        );
+    }
     let unit = &ind.unit;
     let target = a.target.as_ref().and_then(|t| t.value).unwrap_or(0.0);
     let actual = a.actual.unwrap_or(0.0);

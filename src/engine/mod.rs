@@ -7,6 +7,8 @@
 //! `docs/methodology.md`; the two must stay in step.
 
 pub mod alerts;
+pub mod compare;
+pub mod quality;
 
 use serde::Serialize;
 
@@ -112,6 +114,15 @@ pub struct Attainment {
     pub required_rest_of_year: Option<f64>,
     pub projection: Option<f64>,
     pub status: Status,
+    /// Under `status_rule: plan_and_benchmark`, the status by the plan alone when the
+    /// benchmark changed it.
+    pub plan_status: Option<Status>,
+    /// The benchmark regions' figures beside this one (see [`compare`]).
+    pub benchmarks: Vec<compare::BenchmarkGap>,
+    /// Under `plan_and_benchmark`: whether the first benchmark is met or beaten.
+    pub benchmark_met: Option<bool>,
+    /// The place among the regions under the same parent that share the code.
+    pub rank: Option<compare::Rank>,
 }
 
 /// Rounds a derived figure to 10 decimal places, so that 7.2 − 8 answers −0.8 rather
@@ -241,6 +252,10 @@ pub fn evaluate(
         required_rest_of_year: None,
         projection: None,
         status: Status::NoTarget,
+        plan_status: None,
+        benchmarks: Vec::new(),
+        benchmark_met: None,
+        rank: None,
     };
     let Some((target, value)) = target.and_then(|t| t.value.map(|v| (t, v))) else {
         return out;

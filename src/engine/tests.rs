@@ -21,6 +21,12 @@ fn indicator(kind: Kind, direction: Direction) -> Indicator {
         also_in: vec![],
         profile: None,
         thresholds: Thresholds::default(),
+        region: "测试县".into(),
+        code: "x".into(),
+        benchmarks: vec![],
+        status_rule: Default::default(),
+        escalate_after: 2,
+        quality: Default::default(),
     }
 }
 

@@ -26,6 +26,8 @@ pub struct RawRow {
     pub value: RawValue,
     pub status: Option<String>,
     pub note: Option<String>,
+    /// 强制上报说明: why a figure that fails a quality check is right.
+    pub explanation: Option<String>,
     /// From JSON or NDJSON, where a missing value is an error rather than an unfilled
     /// spreadsheet row.
     pub json: bool,
@@ -45,6 +47,9 @@ pub struct RowError {
     pub row: usize,
     pub field: String,
     pub message: String,
+    /// The quality check that refused the row, when that is why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<crate::domain::Check>,
 }
 
 impl RowError {
@@ -53,6 +58,7 @@ impl RowError {
             row,
             field: field.into(),
             message: message.into(),
+            check: None,
         }
     }
 }
@@ -165,11 +171,11 @@ fn json_row(row: usize, v: &serde_json::Value) -> Result<RawRow, RowError> {
         .as_object()
         .ok_or_else(|| RowError::new(row, "row", "each row must be a JSON object"))?;
     for k in obj.keys() {
-        if !["indicator", "period", "value", "status", "note"].contains(&k.as_str()) {
+        if !["indicator", "period", "value", "status", "note", "explanation"].contains(&k.as_str()) {
             return Err(RowError::new(
                 row,
                 k.clone(),
-                format!("unknown field '{k}' (expected indicator, period, value, status, note)"),
+                format!("unknown field '{k}' (expected indicator, period, value, status, note, explanation)"),
             ));
         }
     }
@@ -203,6 +209,7 @@ fn json_row(row: usize, v: &serde_json::Value) -> Result<RawRow, RowError> {
         value,
         status: text("status", false)?,
         note: text("note", false)?,
+        explanation: text("explanation", false)?,
         json: true,
     })
 }
@@ -261,6 +268,7 @@ fn column_of(header: &str) -> Option<&'static str> {
         "value" | "obs_value" | "数值" | "本期累计" | "累计值" | "填报值" => "value",
         "status" | "obs_status" | "状态" | "数据状态" => "status",
         "note" | "备注" | "说明" => "note",
+        "explanation" | "上报说明" | "强制上报说明" | "异常说明" => "explanation",
         _ => return None,
     })
 }
@@ -271,6 +279,7 @@ struct Columns {
     value: usize,
     status: Option<usize>,
     note: Option<usize>,
+    explanation: Option<usize>,
 }
 
 fn columns(header: &[String]) -> Result<Columns, RowError> {
@@ -281,7 +290,7 @@ fn columns(header: &[String]) -> Result<Columns, RowError> {
                 1,
                 name,
                 format!(
-                    "the header has no '{name}' column (expected indicator,period,value[,status,note]; found {})",
+                    "the header has no '{name}' column (expected indicator,period,value[,status,note,explanation]; found {})",
                     header.join(",")
                 ),
             )
@@ -293,6 +302,7 @@ fn columns(header: &[String]) -> Result<Columns, RowError> {
         value: need("value")?,
         status: find("status"),
         note: find("note"),
+        explanation: find("explanation"),
     })
 }
 
@@ -321,6 +331,7 @@ fn cell_row(row: usize, cols: &Columns, cells: &[String]) -> Option<RawRow> {
         },
         status: opt(cols.status),
         note: opt(cols.note),
+        explanation: opt(cols.explanation),
         json: false,
     })
 }

@@ -5,13 +5,15 @@
 //!
 //! 1. a header `{"zhibiao_backup": 1, "format": <store format version>}`;
 //! 2. `meta` (the catalogue's region, document and year), then every `unit`,
-//!    `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token` and
-//!    `idempotency` answer, each tree in key order;
+//!    `region`, `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token`
+//!    and `idempotency` answer, each tree in key order;
 //! 3. an `end` record with the counts, so that a backup cut short (even at a line
 //!    boundary) is refused on restore instead of restoring part of the store.
 //!
 //! Only primary data is written; the indexes (`revisions`, `target_history`,
-//! `by_period`, `token_hashes`) are rebuilt on restore. Nothing in a backup depends on
+//! `by_period`, `token_hashes`, `codes`, `flagged`) are rebuilt on restore. A backup
+//! written before regions existed restores with every indicator in the catalogue's
+//! region, as the format-2 migration does. Nothing in a backup depends on
 //! when it was taken, so backup → restore → backup gives the same bytes.
 
 use std::collections::BTreeMap;
@@ -20,7 +22,7 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 
 use super::{codec, keys, AuditRecord, CatalogueTitle, Change, Store, StoreError, Token};
-use crate::domain::{Indicator, IndicatorId, Period, Reading, Target, UnitEntry};
+use crate::domain::{Indicator, IndicatorId, Period, Reading, Region, RegionLevel, Target, UnitEntry};
 
 /// The backup format's version (the header's `zhibiao_backup`).
 pub const BACKUP_VERSION: u32 = 1;
@@ -33,6 +35,7 @@ enum Record {
         catalogue: Option<CatalogueTitle>,
     },
     Unit(UnitEntry),
+    Region(Region),
     Indicator(Indicator),
     Target {
         indicator: IndicatorId,
@@ -135,6 +138,9 @@ impl Store {
         )?;
         for kv in i.units.iter() {
             line(out, &Record::Unit(codec::decode(&kv?.1)?))?;
+        }
+        for kv in i.regions.iter() {
+            line(out, &Record::Region(codec::decode(&kv?.1)?))?;
         }
         for kv in i.indicators.iter() {
             line(out, &Record::Indicator(codec::decode(&kv?.1)?))?;
@@ -243,6 +249,9 @@ impl Store {
         }
         let mut max_seq = None::<u64>;
         let mut ended = false;
+        let mut home = String::new();
+        // Reading key → the audit row of its latest revision, when that one was flagged.
+        let mut flags: BTreeMap<Vec<u8>, Option<u64>> = BTreeMap::new();
         for (no, l) in lines {
             let l = l.map_err(|e| bad(no, e.to_string()))?;
             if l.trim().is_empty() {
@@ -264,6 +273,7 @@ impl Store {
                 }
                 Record::Meta { catalogue } => {
                     if let Some(c) = catalogue {
+                        home = c.region.clone();
                         i.meta.insert(b"catalogue", codec::encode(&c)?)?;
                     }
                     i.meta.insert(b"seeded", &[1u8])?;
@@ -271,7 +281,13 @@ impl Store {
                 Record::Unit(u) => {
                     i.units.insert(u.name.as_bytes(), codec::encode(&u)?)?;
                 }
-                Record::Indicator(ind) => {
+                Record::Region(r) => {
+                    r.validate().map_err(|e| bad(no, e.to_string()))?;
+                    i.regions.insert(r.name.as_bytes(), codec::encode(&r)?)?;
+                }
+                Record::Indicator(mut ind) => {
+                    ind.fill_region(&home);
+                    i.codes.insert(keys::code(&ind.code, &ind.id), &[])?;
                     i.indicators
                         .insert(keys::indicator(&ind.id), codec::encode(&ind)?)?;
                     n.indicators += 1;
@@ -304,13 +320,18 @@ impl Store {
                         codec::encode(&last_revision)?,
                     )?;
                 }
-                Record::Audit { seq, record } => {
-                    match &record.change {
+                Record::Audit { seq, mut record } => {
+                    match &mut record.change {
                         Change::Reading {
-                            indicator, period, ..
+                            indicator,
+                            period,
+                            new,
+                            ..
                         } => {
                             i.revisions
                                 .insert(keys::revision(indicator, *period, seq), &[])?;
+                            let flagged = new.is_some() && record.quality.is_some();
+                            flags.insert(keys::reading(indicator, *period), flagged.then_some(seq));
                         }
                         Change::Target {
                             indicator, year, ..
@@ -318,7 +339,11 @@ impl Store {
                             i.target_history
                                 .insert(keys::target_history(indicator, *year, seq), &[])?;
                         }
-                        Change::Indicator { .. } => {}
+                        Change::Indicator { old, new, .. } => {
+                            for ind in old.iter_mut().chain(new.iter_mut()) {
+                                ind.fill_region(&home);
+                            }
+                        }
                     }
                     i.audit.insert(keys::audit(seq), codec::encode(&record)?)?;
                     max_seq = max_seq.max(Some(seq));
@@ -340,6 +365,19 @@ impl Store {
             return Err(StoreError::Backup(
                 "no end record: the file was cut short, so nothing is restored".into(),
             ));
+        }
+        for (key, seq) in flags {
+            if let Some(seq) = seq {
+                i.flagged.insert(key, &keys::audit(seq))?;
+            }
+        }
+        if !home.is_empty() && !i.regions.contains_key(home.as_bytes())? {
+            let region = Region {
+                name: home.clone(),
+                level: RegionLevel::County,
+                parent: None,
+            };
+            i.regions.insert(home.as_bytes(), codec::encode(&region)?)?;
         }
         // New audit rows must sort after the restored ones: move sled's id generator
         // past the largest restored sequence.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::StoreError;
 
 /// The layout version written in front of every stored value.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
 
 fn config() -> bincode::config::Configuration {
     bincode::config::standard()
@@ -29,10 +29,19 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 
 /// Decodes a value written by [`encode`], refusing versions this build does not know.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    decode_version(bytes, FORMAT_VERSION)
+}
+
+/// Decodes a value that must carry `expected` as its version byte, as `T`. Migrations
+/// use it to read an older layout into the older type.
+pub(super) fn decode_version<T: DeserializeOwned>(
+    bytes: &[u8],
+    expected: u8,
+) -> Result<T, StoreError> {
     let (&version, body) = bytes
         .split_first()
         .ok_or_else(|| StoreError::Codec("empty value".into()))?;
-    if version != FORMAT_VERSION {
+    if version != expected {
         return Err(StoreError::UnsupportedFormat {
             found: version,
             supported: FORMAT_VERSION,

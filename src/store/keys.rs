@@ -16,6 +16,9 @@
 //! | `token_hashes` | `sha256(secret)` | `name` |
 //! | `units` | `canonical name` | `UnitEntry` |
 //! | `meta` | `format`, `seeded`, `catalogue` | small values (format version, seeded flag, region and document) |
+//! | `regions` | `name` (UTF-8) | `Region` |
+//! | `codes` | `code / id` | empty (the indicators measuring one code, across regions) |
+//! | `flagged` | `id 0x00 year:u16 month:u8` | `seq:u64` of the flagged revision's audit row |
 //!
 //! Ids are `[a-z0-9-]`, so the `0x00` separator can never occur inside one.
 
@@ -66,6 +69,25 @@ pub fn period_prefix(period: Period) -> Vec<u8> {
     let mut k = period.year().to_be_bytes().to_vec();
     k.push(period.month());
     k
+}
+
+/// `codes` tree: `code/id`. Codes and ids use `[a-z0-9-]`, so `/` separates them.
+pub fn code(code: &str, id: &IndicatorId) -> Vec<u8> {
+    let mut k = code_prefix(code);
+    k.extend_from_slice(id.as_str().as_bytes());
+    k
+}
+
+pub fn code_prefix(code: &str) -> Vec<u8> {
+    let mut k = code.as_bytes().to_vec();
+    k.push(b'/');
+    k
+}
+
+/// The indicator id of a `codes` key.
+pub fn id_of_code_key(key: &[u8]) -> Option<IndicatorId> {
+    let pos = key.iter().position(|b| *b == b'/')?;
+    IndicatorId::parse(std::str::from_utf8(&key[pos + 1..]).ok()?).ok()
 }
 
 pub fn audit(seq: u64) -> [u8; 8] {

@@ -18,6 +18,7 @@ mod backup;
 pub mod codec;
 mod commit;
 pub mod keys;
+mod migrate;
 mod tokens;
 
 use std::path::Path;
@@ -32,7 +33,8 @@ use sled::Tree;
 
 use crate::catalogue::Catalogue;
 use crate::domain::{
-    Indicator, IndicatorId, Period, Reading, ReadingInput, Target, UnitEntry, UnitRegistry,
+    Indicator, IndicatorId, Period, QualityNote, Reading, ReadingInput, Region, Target,
+    UnitEntry, UnitRegistry,
 };
 
 pub use backup::{BackupCounts, CheckReport, BACKUP_VERSION};
@@ -82,6 +84,10 @@ pub struct AuditRecord {
     pub actor: String,
     pub change: Change,
     pub reason: Option<String>,
+    /// For a reading accepted despite failing quality checks: what they found and
+    /// the submitter's explanation (强制上报说明).
+    #[serde(default)]
+    pub quality: Option<QualityNote>,
 }
 
 /// The old and new value of whatever changed. `None` on one side means created or removed.
@@ -128,6 +134,13 @@ struct Inner {
     token_hashes: Tree,
     units: Tree,
     meta: Tree,
+    /// Region name → [`Region`].
+    regions: Tree,
+    /// `code/id` → nothing: the indicators that measure one code, across regions.
+    codes: Tree,
+    /// Reading key → audit sequence (8 bytes) of the flagged revision: the current
+    /// readings accepted with an explanation despite failing quality checks.
+    flagged: Tree,
     commit: GroupCommit,
     /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
     snapshot_lock: std::sync::RwLock<()>,
@@ -249,6 +262,9 @@ impl Store {
             token_hashes: t("token_hashes")?,
             units: t("units")?,
             meta: t("meta")?,
+            regions: t("regions")?,
+            codes: t("codes")?,
+            flagged: t("flagged")?,
             commit: GroupCommit::start(db.clone()),
             snapshot_lock: std::sync::RwLock::new(()),
             reading_writer: std::sync::Mutex::new(()),
@@ -260,6 +276,7 @@ impl Store {
                 inner.meta.insert(b"format", &[codec::FORMAT_VERSION])?;
             }
             Some(v) if v.as_ref() == [codec::FORMAT_VERSION] => {}
+            Some(v) if v.as_ref() == [1] => migrate::v1_to_v2(&inner)?,
             Some(v) => {
                 return Err(StoreError::UnsupportedFormat {
                     found: v.first().copied().unwrap_or(0),
@@ -437,9 +454,9 @@ impl Store {
     ) -> Result<Outcome, StoreError> {
         let _writing = self.writing();
         let i = &self.inner;
-        (&i.indicators, &i.audit)
-            .transaction(|(indicators, audit)| {
-                let r = put_indicator_tx(indicators, audit, ind, actor, now)?;
+        (&i.indicators, &i.audit, &i.codes)
+            .transaction(|(indicators, audit, codes)| {
+                let r = put_indicator_tx(indicators, audit, codes, ind, actor, now)?;
                 Ok(r)
             })
             .map_err(tx_err)
@@ -487,6 +504,11 @@ impl Store {
             .iter()
             .map(|u| Ok((u.name.clone(), codec::encode(u)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let region_rows = cat
+            .regions
+            .iter()
+            .map(|r| Ok((r.name.clone(), codec::encode(r)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         (
             &i.indicators,
             &i.targets,
@@ -494,14 +516,19 @@ impl Store {
             &i.audit,
             &i.units,
             &i.meta,
+            &i.regions,
+            &i.codes,
         )
-            .transaction(|(indicators, targets, history, audit, units, meta)| {
+            .transaction(|(indicators, targets, history, audit, units, meta, regions, codes)| {
                 let mut report = ImportReport::default();
                 for (name, bytes) in &unit_rows {
                     units.insert(name.as_bytes(), bytes.clone())?;
                 }
+                for (name, bytes) in &region_rows {
+                    regions.insert(name.as_bytes(), bytes.clone())?;
+                }
                 for (ind, target) in &cat.entries {
-                    match put_indicator_tx(indicators, audit, ind, actor, now)? {
+                    match put_indicator_tx(indicators, audit, codes, ind, actor, now)? {
                         Outcome::Created => report.indicators_created += 1,
                         Outcome::Replaced => report.indicators_replaced += 1,
                         Outcome::Unchanged => report.indicators_unchanged += 1,
@@ -520,6 +547,83 @@ impl Store {
             .map_err(tx_err)
     }
 
+    // ── regions ────────────────────────────────────────────────────────────
+
+    /// The region of the catalogue loaded into this store (the home region), or an
+    /// empty string before any catalogue.
+    pub fn home_region(&self) -> Result<String, StoreError> {
+        Ok(self
+            .catalogue_title()?
+            .map(|t| t.region)
+            .unwrap_or_default())
+    }
+
+    pub fn region(&self, name: &str) -> Result<Option<Region>, StoreError> {
+        self.inner
+            .regions
+            .get(name.as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// Every region, by name.
+    pub fn regions(&self) -> Result<Vec<Region>, StoreError> {
+        self.inner
+            .regions
+            .iter()
+            .map(|kv| codec::decode(&kv?.1))
+            .collect()
+    }
+
+    /// Creates or replaces a region. Regions are reference data, like units: they are
+    /// not audited. Returns what the write did.
+    pub fn put_region(&self, region: &Region) -> Result<Outcome, StoreError> {
+        let _writing = self.writing();
+        let bytes = codec::encode(region)?;
+        let old = self
+            .inner
+            .regions
+            .insert(region.name.as_bytes(), bytes.clone())?;
+        Ok(match old {
+            None => Outcome::Created,
+            Some(o) if o == bytes => Outcome::Unchanged,
+            Some(_) => Outcome::Replaced,
+        })
+    }
+
+    /// The indicators that measure `code`, in every region, by id.
+    pub fn indicators_with_code(&self, code: &str) -> Result<Vec<Indicator>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.inner.codes.scan_prefix(keys::code_prefix(code)) {
+            let (k, _) = kv?;
+            let Some(id) = keys::id_of_code_key(&k) else {
+                continue;
+            };
+            if let Some(ind) = self.indicator(&id)? {
+                out.push(ind);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The flagged readings (accepted despite failing quality checks, with an
+    /// explanation): each with the audit row of its flagged revision.
+    pub fn flagged(&self) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.inner.flagged.iter() {
+            let (_, v) = kv?;
+            let seq = u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Codec("a flag is not 8 bytes".into()))?,
+            );
+            if let Some(rec) = self.inner.audit.get(keys::audit(seq))? {
+                out.push((seq, codec::decode(&rec)?));
+            }
+        }
+        Ok(out)
+    }
+
     // ── readings ───────────────────────────────────────────────────────────
 
     /// Records a reading. Unchanged values write nothing; anything else writes the
@@ -536,6 +640,7 @@ impl Store {
             indicator: id.clone(),
             period,
             input: input.clone(),
+            quality: None,
         }];
         let (mut out, _) = self.put_readings(&rows, actor, now, None)?;
         Ok(out.remove(0))
@@ -573,9 +678,10 @@ impl Store {
             &i.audit,
             &i.withdrawn,
             &i.idempotency,
+            &i.flagged,
         )
             .transaction(
-                |(indicators, readings, revisions, by_period, audit, withdrawn, idem)| {
+                |(indicators, readings, revisions, by_period, audit, withdrawn, idem, flagged)| {
                     if let Some((key, _)) = idempotency {
                         if let Some(stored) = idem.get(key)? {
                             return Ok((Vec::new(), Some(stored.to_vec())));
@@ -588,6 +694,7 @@ impl Store {
                         by_period,
                         audit,
                         withdrawn,
+                        flagged,
                     };
                     let mut out = Vec::with_capacity(rows.len());
                     // Each indicator is checked once per batch, not once per row.
@@ -636,20 +743,22 @@ impl Store {
             &i.by_period,
             &i.audit,
             &i.withdrawn,
+            &i.flagged,
         )
-            .transaction(|(readings, revisions, by_period, audit, withdrawn)| {
+            .transaction(|(readings, revisions, by_period, audit, withdrawn, flagged)| {
                 let Some(old) = readings.get(&rkey)? else {
                     return abort(StoreError::UnknownReading(id.clone(), period));
                 };
                 let old: Reading = dec(&old)?;
                 readings.remove(rkey.as_slice())?;
+                flagged.remove(rkey.as_slice())?;
                 withdrawn.insert(rkey.as_slice(), enc(&old.revision)?)?;
                 by_period.remove(keys::by_period(period, id))?;
                 let seq = audit_tx(
                     audit,
                     actor,
                     now,
-                    reason.clone(),
+                    (reason.clone(), None),
                     Change::Reading {
                         indicator: id.clone(),
                         period,
@@ -935,6 +1044,9 @@ pub struct BatchRow {
     pub indicator: IndicatorId,
     pub period: Period,
     pub input: ReadingInput,
+    /// Set when the row failed quality checks and was submitted with an explanation:
+    /// the reading is stored and flagged.
+    pub quality: Option<QualityNote>,
 }
 
 struct ReadingTrees<'a> {
@@ -944,6 +1056,7 @@ struct ReadingTrees<'a> {
     by_period: &'a TransactionalTree,
     audit: &'a TransactionalTree,
     withdrawn: &'a TransactionalTree,
+    flagged: &'a TransactionalTree,
 }
 
 fn put_reading_tx(
@@ -991,7 +1104,7 @@ fn put_reading_tx(
         t.audit,
         actor,
         now,
-        None,
+        (None, row.quality.clone()),
         Change::Reading {
             indicator: id.clone(),
             period,
@@ -1000,6 +1113,12 @@ fn put_reading_tx(
         },
     )?;
     t.revisions.insert(keys::revision(id, period, seq), &[])?;
+    // A revision that passes the checks clears the flag of the one before.
+    if row.quality.is_some() {
+        t.flagged.insert(rkey.as_slice(), &keys::audit(seq))?;
+    } else if old.is_some() {
+        t.flagged.remove(rkey.as_slice())?;
+    }
     let outcome = if old.is_some() {
         Outcome::Replaced
     } else {
@@ -1008,13 +1127,15 @@ fn put_reading_tx(
     Ok((outcome, new))
 }
 
+/// Writes one audit row; `notes` are its reason and quality note.
 fn audit_tx(
     audit: &TransactionalTree,
     actor: &str,
     now: DateTime<Utc>,
-    reason: Option<String>,
+    notes: (Option<String>, Option<QualityNote>),
     change: Change,
 ) -> TxResult<u64> {
+    let (reason, quality) = notes;
     // generate_id is monotonic across restarts, so audit keys sort in commit order.
     // It must be the transactional one: Db::generate_id inside a transaction deadlocks.
     let seq = audit.generate_id()?;
@@ -1023,6 +1144,7 @@ fn audit_tx(
         actor: actor.to_string(),
         change,
         reason,
+        quality,
     };
     audit.insert(&keys::audit(seq), enc(&rec)?)?;
     Ok(seq)
@@ -1031,6 +1153,7 @@ fn audit_tx(
 fn put_indicator_tx(
     indicators: &TransactionalTree,
     audit: &TransactionalTree,
+    codes: &TransactionalTree,
     ind: &Indicator,
     actor: &str,
     now: DateTime<Utc>,
@@ -1041,6 +1164,10 @@ fn put_indicator_tx(
         return Ok(Outcome::Unchanged);
     }
     indicators.insert(key, enc(ind)?)?;
+    if let Some(o) = &old {
+        codes.remove(keys::code(&o.code, &o.id))?;
+    }
+    codes.insert(keys::code(&ind.code, &ind.id), &[])?;
     let outcome = if old.is_some() {
         Outcome::Replaced
     } else {
@@ -1050,7 +1177,7 @@ fn put_indicator_tx(
         audit,
         actor,
         now,
-        None,
+        (None, None),
         Change::Indicator {
             id: ind.id.clone(),
             old: old.map(Box::new),
@@ -1084,7 +1211,7 @@ fn put_target_tx(
         audit,
         actor,
         now,
-        None,
+        (None, None),
         Change::Target {
             indicator: id.clone(),
             year: target.year,

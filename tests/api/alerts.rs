@@ -83,20 +83,26 @@ fn alerts_list_the_lagging_worst_first_and_filter() {
         .iter()
         .map(|a| a["severity"].as_str().unwrap())
         .collect();
-    assert_eq!(sev, vec!["critical", "critical", "warning", "warning"]);
+    assert_eq!(sev, vec!["critical", "critical", "critical", "warning"]);
     let by_id: BTreeMap<&str, &Value> = list
         .iter()
         .map(|a| (a["indicator"].as_str().unwrap(), a))
         .collect();
-    for (id, status, severity) in [
-        (SME, "behind", "warning"),
-        (TRADE, "behind", "warning"),
-        (FIRMS, "severely_behind", "critical"),
-        (GDP, "severely_behind", "critical"),
+    // SME is behind in June after a lagging May: two periods in a row escalate it to
+    // critical (escalate_after = 2 by default). TRADE, behind in June only, warns.
+    for (id, status, severity, escalated) in [
+        (SME, "behind", "critical", true),
+        (TRADE, "behind", "warning", false),
+        (FIRMS, "severely_behind", "critical", false),
+        (GDP, "severely_behind", "critical", false),
     ] {
         assert_eq!(
-            (&by_id[id]["status"], &by_id[id]["severity"]),
-            (&json!(status), &json!(severity)),
+            (
+                &by_id[id]["status"],
+                &by_id[id]["severity"],
+                &by_id[id]["escalated"]
+            ),
+            (&json!(status), &json!(severity), &json!(escalated)),
             "{id}"
         );
         assert_eq!(by_id[id]["kind"], "pace");
@@ -134,10 +140,10 @@ fn alerts_list_the_lagging_worst_first_and_filter() {
 
     // Filters.
     let crit = alerts(&s, &[("as_of", "2023-06"), ("severity", "critical")]);
-    assert_eq!(sorted(ids(&crit)), sorted(strs(&[FIRMS, GDP])));
-    assert_eq!(crit["count"], 2);
+    assert_eq!(sorted(ids(&crit)), sorted(strs(&[FIRMS, GDP, SME])));
+    assert_eq!(crit["count"], 3);
     let warn = alerts(&s, &[("as_of", "2023-06"), ("severity", "warning")]);
-    assert_eq!(sorted(ids(&warn)), sorted(strs(&[SME, TRADE])));
+    assert_eq!(sorted(ids(&warn)), sorted(strs(&[TRADE])));
     let inno = alerts(&s, &[("as_of", "2023-06"), ("battle", "innovation")]);
     assert_eq!(ids(&inno), strs(&[SME]));
     let growth = alerts(&s, &[("as_of", "2023-06"), ("battle", "growth")]);
@@ -151,11 +157,11 @@ fn alerts_list_the_lagging_worst_first_and_filter() {
         &[
             ("as_of", "2023-06"),
             ("lead_unit", "县科工局"),
-            ("severity", "warning"),
+            ("severity", "critical"),
         ],
     );
-    assert_eq!(ids(&both), strs(&[SME]));
-    assert_eq!(both["count"], 1);
+    assert_eq!(ids(&both), strs(&[FIRMS, SME]));
+    assert_eq!(both["count"], 2);
     let none = alerts(&s, &[("as_of", "2023-06"), ("lead_unit", "县信访局")]);
     assert_eq!((none["count"].as_u64(), ids(&none).len()), (Some(0), 0));
 
@@ -402,7 +408,9 @@ fn the_alert_stream_sends_a_snapshot_then_changes() {
     assert_eq!(snap["as_of"], "2023-06");
     assert_eq!(snap["count"], 1);
     assert_eq!(snap["alerts"][0]["indicator"], SME);
-    assert_eq!(snap["alerts"][0]["severity"], "warning");
+    // Behind in June after a lagging May: escalated.
+    assert_eq!(snap["alerts"][0]["severity"], "critical");
+    assert_eq!(snap["alerts"][0]["escalated"], true);
 
     // A reading that puts another indicator severely behind: raised.
     s.submit(FIRMS, "2023-06", 1.0);

@@ -39,8 +39,8 @@ impl Row {
     }
 }
 
-/// Every indicator of the catalogue as (id, kind).
-fn catalogue(s: &TestServer) -> Vec<(String, String)> {
+/// Every indicator of the catalogue as (id, kind, whether it is a share in 0…100).
+fn catalogue(s: &TestServer) -> Vec<(String, String, bool)> {
     s.get_json("/v1/indicators")
         .as_array()
         .expect("indicators are a list")
@@ -49,6 +49,7 @@ fn catalogue(s: &TestServer) -> Vec<(String, String)> {
             (
                 i["id"].as_str().unwrap().to_string(),
                 i["kind"].as_str().unwrap().to_string(),
+                i["quality"]["range"] == json!([0.0, 100.0]),
             )
         })
         .collect()
@@ -56,8 +57,9 @@ fn catalogue(s: &TestServer) -> Vec<(String, String)> {
 
 /// A month's batch for 60 indicators spread over the catalogue. Values are tenths of
 /// integers so that every format writes them in a few digits; rates and levels get some
-/// negative values (a fall), cumulative counts never do. Some rows are provisional or
-/// estimated, and some carry a Chinese note.
+/// negative values (a fall), cumulative counts never do; shares stay within 0…100, as
+/// the quality checks require. Some rows are provisional or estimated, and some carry a
+/// Chinese note.
 fn sixty(s: &TestServer) -> Vec<Row> {
     let all = catalogue(s);
     assert_eq!(all.len(), 203, "the built-in catalogue");
@@ -65,9 +67,9 @@ fn sixty(s: &TestServer) -> Vec<Row> {
         .step_by(3)
         .take(60)
         .enumerate()
-        .map(|(i, (id, kind))| {
-            let tenths = ((i * 137 + 5) % 5000) as f64;
-            let value = if kind != "cumulative" && i % 7 == 3 {
+        .map(|(i, (id, kind, share))| {
+            let tenths = ((i * 137 + 5) % if *share { 1000 } else { 5000 }) as f64;
+            let value = if kind != "cumulative" && !share && i % 7 == 3 {
                 -tenths / 10.0
             } else {
                 tenths / 10.0
@@ -457,7 +459,7 @@ fn the_template_is_filled_in_and_posted_back_as_the_monthly_round_trip() {
     let body = &cells[1..];
     assert_eq!(body.len(), 203);
     let ids: HashSet<String> = body.iter().map(|r| text(&r[col("indicator")])).collect();
-    let catalogue_ids: HashSet<String> = catalogue(&s).into_iter().map(|(id, _)| id).collect();
+    let catalogue_ids: HashSet<String> = catalogue(&s).into_iter().map(|(id, _, _)| id).collect();
     assert_eq!(ids, catalogue_ids);
     for r in body {
         assert_eq!(text(&r[col("period")]), PERIOD);

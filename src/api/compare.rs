@@ -1,0 +1,409 @@
+//! Regions, rankings among peer regions, and the list of flagged readings.
+//!
+//! A store may hold the plans of several regions; indicators that measure the same
+//! thing share a `code`. `/v1/rankings` sets the regions that share a code against one
+//! another, the way a city's bulletin ranks its counties (居全市第3位). `/v1/quality`
+//! lists the readings accepted despite failed quality checks, with their explanations
+//! (强制上报说明), for the bureau's review.
+
+use serde::Serialize;
+use warp::Filter;
+
+use super::input::{body_bytes, decode_segment, Query};
+use super::views::{tidy, TargetView};
+use super::{
+    board, created_or_ok, error, get_or_head, json, list_reply, parse_id, region_map, req,
+    require_admin, resolve_as_of, wants_csv, with_ctx, ApiError, Ctx, Req, Resp, MAX_BODY,
+};
+use crate::catalogue::{check_parents, RawRegion};
+use crate::domain::{Check, Direction, Period, Region};
+use crate::engine::compare::dense_rank;
+use crate::engine::Status;
+use crate::store::{Change, Outcome, Store};
+
+/// Checks that `name` is a registered region, naming `field` when it is not.
+pub(super) fn known_region(s: &Store, field: &str, name: &str) -> Result<Region, ApiError> {
+    s.region(name)?.ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("'{name}' is not a known region; see GET /v1/regions, or register it with PUT /v1/regions/{{name}}"),
+        )
+    })
+}
+
+/// The canonical `?region=` of a list request, checked against the registered regions.
+pub(super) fn region_filter(s: &Store, q: Option<&str>) -> Result<Option<String>, ApiError> {
+    q.map(|r| known_region(s, "region", r).map(|r| r.name))
+        .transpose()
+}
+
+#[derive(Serialize)]
+struct RegionView<'a> {
+    #[serde(flatten)]
+    region: &'a Region,
+    /// How many indicators belong to it.
+    indicators: usize,
+}
+
+#[derive(Serialize)]
+struct RegionList<'a> {
+    count: usize,
+    regions: &'a [RegionView<'a>],
+}
+
+/// GET /v1/regions
+pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "regions")
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(&req.query, &["format"])?;
+                    let csv = wants_csv(&q, &req)?;
+                    ctx.blocking(move |s| {
+                        let regions = s.regions()?;
+                        let inds = s.indicators()?;
+                        let views: Vec<RegionView<'_>> = regions
+                            .iter()
+                            .map(|r| RegionView {
+                                region: r,
+                                indicators: inds.iter().filter(|i| i.region == r.name).count(),
+                            })
+                            .collect();
+                        let body = RegionList {
+                            count: views.len(),
+                            regions: &views,
+                        };
+                        list_reply(csv, &body, &views)
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// PUT /v1/regions/:name (admin), body `{"level": "county", "parent": "益阳市"}`.
+pub fn put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "regions" / String)
+        .and(warp::put())
+        .and(req())
+        .and(body_bytes(MAX_BODY, ctx.body_timeout))
+        .and(with_ctx(ctx))
+        .then(
+            |name: String, req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
+                error::reply(put_handler(ctx, name, req, body).await)
+            },
+        )
+}
+
+async fn put_handler(
+    ctx: Ctx,
+    name: String,
+    req: Req,
+    body: Result<bytes::Bytes, ApiError>,
+) -> Result<Resp, ApiError> {
+    require_admin(&ctx, &req).await?;
+    let name = decode_segment("name", &name)?;
+    Query::parse(&req.query, &[])?;
+    let mut v = super::indicators::parse_json_body(req.content_type.as_deref(), &body?)?;
+    let obj = v.as_object_mut().expect("checked object");
+    match obj.get("name") {
+        None => {
+            obj.insert("name".into(), name.clone().into());
+        }
+        Some(serde_json::Value::String(s)) if *s == name => {}
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "name",
+                format!("the body's name {other} differs from the path's '{name}'"),
+            ))
+        }
+    }
+    let raw: RawRegion = serde_json::from_value(v).map_err(|e| {
+        let msg = e.to_string();
+        ApiError::invalid(super::indicators::serde_field(&msg), msg)
+    })?;
+    let region = raw.build()?;
+    let (outcome, region) = ctx
+        .blocking(move |s| {
+            check_parents(&region, |n| {
+                if n == region.name {
+                    Some(region.clone())
+                } else {
+                    s.region(n).ok().flatten()
+                }
+            })?;
+            Ok((s.put_region(&region)?, region))
+        })
+        .await?;
+    ctx.commit().await?;
+    #[derive(Serialize)]
+    struct Answer {
+        outcome: Outcome,
+        #[serde(flatten)]
+        region: Region,
+    }
+    Ok(json(created_or_ok(outcome), &Answer { outcome, region }))
+}
+
+/// One region's place in a ranking.
+#[derive(Debug, Serialize)]
+pub struct RankingEntry<'a> {
+    pub rank: Option<usize>,
+    pub region: &'a str,
+    pub parent: Option<&'a str>,
+    pub indicator: &'a str,
+    pub name: &'a str,
+    pub value: Option<f64>,
+    pub actual_period: Option<Period>,
+    pub unit: &'a str,
+    pub target: Option<TargetView>,
+    /// From the region's own target, in its unit (points for rates).
+    pub deviation: Option<f64>,
+    pub attainment: Option<f64>,
+    pub status: Status,
+    pub status_label: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct Ranking<'a> {
+    code: &'a str,
+    as_of: Period,
+    parent: Option<&'a str>,
+    direction: Option<Direction>,
+    /// How many regions have a figure, and so a rank.
+    ranked: usize,
+    count: usize,
+    rankings: &'a [RankingEntry<'a>],
+}
+
+/// GET /v1/rankings?code=&as_of=&parent=&format=
+///
+/// The regions whose indicators share `code`, best first by the indicator's
+/// direction, dense-ranked (ties share a place). With `parent`, only the regions
+/// directly under it (a city's counties); the parent's own figure is not ranked.
+pub fn rankings(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "rankings")
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(&req.query, &["code", "as_of", "parent", "format"])?;
+                    let code = q
+                        .get("code")
+                        .ok_or_else(|| {
+                            ApiError::invalid(
+                                "code",
+                                "code is required, e.g. ?code=gdp-growth (see GET /v1/indicators)",
+                            )
+                        })?
+                        .to_string();
+                    parse_id(&code).map_err(|_| {
+                        ApiError::invalid("code", format!("'{code}' is not an indicator code"))
+                    })?;
+                    let as_of = q.value::<Period>("as_of")?;
+                    let parent = q.get("parent").map(str::to_string);
+                    let csv = wants_csv(&q, &req)?;
+                    ctx.blocking(move |s| {
+                        if let Some(p) = &parent {
+                            known_region(s, "parent", p)?;
+                        }
+                        let as_of = resolve_as_of(s, as_of)?;
+                        let regions = region_map(s)?;
+                        let b = board(s, as_of)?;
+                        let rows: Vec<_> = b
+                            .rows
+                            .iter()
+                            .filter(|r| r.indicator.code == code)
+                            .filter(|r| {
+                                parent.as_ref().is_none_or(|p| {
+                                    regions
+                                        .get(&r.indicator.region)
+                                        .and_then(|reg| reg.parent.as_ref())
+                                        == Some(p)
+                                })
+                            })
+                            .collect();
+                        if rows.is_empty() {
+                            return Err(ApiError::NotFound(match &parent {
+                                Some(p) => format!("no region under '{p}' has an indicator with code '{code}'"),
+                                None => format!("no indicator has code '{code}'"),
+                            }));
+                        }
+                        // Ranked by the direction of the first; a code should mean one
+                        // measure everywhere.
+                        let direction = rows[0].indicator.direction;
+                        let values: Vec<Option<f64>> =
+                            rows.iter().map(|r| r.attainment.actual).collect();
+                        let ranks = dense_rank(&values, direction);
+                        let mut entries: Vec<RankingEntry<'_>> = rows
+                            .iter()
+                            .zip(ranks)
+                            .map(|(r, rank)| {
+                                let a = &r.attainment;
+                                let ind = &r.indicator;
+                                RankingEntry {
+                                    rank,
+                                    region: &ind.region,
+                                    parent: regions
+                                        .get(&ind.region)
+                                        .and_then(|reg| reg.parent.as_deref()),
+                                    indicator: ind.id.as_str(),
+                                    name: &ind.name,
+                                    value: a.actual,
+                                    actual_period: a.actual_period,
+                                    unit: &ind.unit,
+                                    target: a.target.as_ref().map(|t| TargetView::new(ind, t)),
+                                    deviation: tidy(a.deviation),
+                                    attainment: tidy(a.attainment),
+                                    status: a.status,
+                                    status_label: a.status.label_zh(),
+                                }
+                            })
+                            .collect();
+                        entries.sort_by(|x, y| {
+                            x.rank
+                                .unwrap_or(usize::MAX)
+                                .cmp(&y.rank.unwrap_or(usize::MAX))
+                                .then_with(|| x.region.cmp(y.region))
+                        });
+                        let body = Ranking {
+                            code: &code,
+                            as_of,
+                            parent: parent.as_deref(),
+                            direction: Some(direction),
+                            ranked: entries.iter().filter(|e| e.rank.is_some()).count(),
+                            count: entries.len(),
+                            rankings: &entries,
+                        };
+                        list_reply(csv, &body, &entries)
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// One failed check of a flagged reading.
+#[derive(Debug, Serialize)]
+struct CheckView<'a> {
+    check: Check,
+    label: &'static str,
+    message: &'a str,
+}
+
+/// A reading accepted despite failed checks.
+#[derive(Debug, Serialize)]
+struct FlaggedView<'a> {
+    indicator: String,
+    name: String,
+    region: String,
+    lead_units: Vec<String>,
+    period: String,
+    period_key: Period,
+    value: f64,
+    revision: u32,
+    checks: Vec<CheckView<'a>>,
+    explanation: &'a str,
+    recorded_by: &'a str,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+    /// The audit row of the flagged revision.
+    seq: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct FlaggedList<'a> {
+    as_of: Period,
+    count: usize,
+    flagged: &'a [FlaggedView<'a>],
+}
+
+/// GET /v1/quality?as_of=&region=&indicator=&format=
+///
+/// The current readings of the year of `as_of`, up to `as_of`, that were accepted
+/// despite failed quality checks, with the checks and the explanation given.
+pub fn quality(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "quality")
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q =
+                        Query::parse(&req.query, &["as_of", "region", "indicator", "format"])?;
+                    let as_of = q.value::<Period>("as_of")?;
+                    let indicator = q.get("indicator").map(parse_id).transpose()?;
+                    let region = q.get("region").map(str::to_string);
+                    let csv = wants_csv(&q, &req)?;
+                    ctx.blocking(move |s| {
+                        let region = region_filter(s, region.as_deref())?;
+                        let as_of = resolve_as_of(s, as_of)?;
+                        let flagged = s.flagged()?;
+                        let mut views = Vec::new();
+                        for (seq, rec) in &flagged {
+                            let (Change::Reading {
+                                indicator: id,
+                                period,
+                                new: Some(reading),
+                                ..
+                            }, Some(note)) = (&rec.change, &rec.quality)
+                            else {
+                                continue;
+                            };
+                            if period.year() != as_of.year()
+                                || *period > as_of
+                                || indicator.as_ref().is_some_and(|i| i != id)
+                            {
+                                continue;
+                            }
+                            let Some(ind) = s.indicator(id)? else { continue };
+                            if region.as_ref().is_some_and(|r| *r != ind.region) {
+                                continue;
+                            }
+                            views.push(FlaggedView {
+                                indicator: id.to_string(),
+                                name: ind.name,
+                                region: ind.region,
+                                lead_units: ind.lead_units,
+                                period: period.display_as(reading.form),
+                                period_key: *period,
+                                value: reading.value,
+                                revision: reading.revision,
+                                checks: note
+                                    .findings
+                                    .iter()
+                                    .map(|f| CheckView {
+                                        check: f.check,
+                                        label: f.check.label_zh(),
+                                        message: &f.message,
+                                    })
+                                    .collect(),
+                                explanation: &note.explanation,
+                                recorded_by: &reading.recorded_by,
+                                recorded_at: reading.recorded_at,
+                                seq: *seq,
+                            });
+                        }
+                        views.sort_by(|a, b| {
+                            (a.period_key, &a.indicator).cmp(&(b.period_key, &b.indicator))
+                        });
+                        let body = FlaggedList {
+                            as_of,
+                            count: views.len(),
+                            flagged: &views,
+                        };
+                        list_reply(csv, &body, &views)
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
