@@ -458,6 +458,7 @@ fn backup_restore_backup_gives_the_same_bytes_via_the_cli_and_the_http_route() {
         [
             "meta",
             "unit",
+            "region",
             "indicator",
             "target",
             "reading",
@@ -1140,6 +1141,99 @@ fn the_v1_fixture_store_opens_at_the_library_level() {
     assert!(report.ok(), "{:?}", report.problems);
 }
 
+/// The v1 fixture predates regions (store format 2): opening it migrates it in place.
+/// Every indicator lands in the catalogue's region with its id as its code, inside the
+/// audit trail too; the other values are untouched; a second open has nothing to do.
+#[test]
+fn a_store_written_before_regions_migrates_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_copy(tmp.path());
+    let raw_format = |db: &std::path::Path| -> (Vec<u8>, Vec<u8>) {
+        let sled_db = sled::Config::new().path(db).open().unwrap();
+        let meta = sled_db.open_tree("meta").unwrap();
+        let readings = sled_db.open_tree("readings").unwrap();
+        let key = zhibiao::store::keys::reading(&id("gdp-growth"), period("2023-06"));
+        let out = (
+            meta.get(b"format").unwrap().unwrap().to_vec(),
+            readings.get(key).unwrap().unwrap().to_vec(),
+        );
+        drop((meta, readings, sled_db));
+        out
+    };
+    // The fork guard is held while this process opens sled itself, and let go before
+    // the server starts (which takes it too).
+    let g = fork_guard();
+    let (format, reading_v1) = raw_format(&db);
+    assert_eq!((format, reading_v1[0]), (vec![1u8], 1));
+    {
+        let store = Store::open(&db, CACHE).expect("open and migrate the v1 store");
+        let inds = store.indicators().unwrap();
+        assert_eq!(inds.len(), 203);
+        for ind in &inds {
+            assert_eq!(ind.region, "桃江县", "{}", ind.id);
+            assert_eq!(ind.code, ind.id.as_str());
+            assert_eq!(ind.escalate_after, 2);
+            assert!(ind.benchmarks.is_empty());
+        }
+        let regions = store.regions().unwrap();
+        assert_eq!(regions.len(), 1);
+        assert_eq!(regions[0].name, "桃江县");
+        assert_eq!(
+            store
+                .indicators_with_code("gdp-growth")
+                .unwrap()
+                .iter()
+                .map(|i| i.id.as_str().to_string())
+                .collect::<Vec<_>>(),
+            ["gdp-growth"]
+        );
+        // Indicator changes inside the audit trail were converted as well.
+        let log = store.audit_log().unwrap();
+        assert_eq!(log.len() as u64, STORE_V1_AUDIT_ROWS);
+        let created: Vec<_> = log
+            .iter()
+            .filter_map(|(_, r)| match &r.change {
+                zhibiao::store::Change::Indicator { new: Some(i), .. } => Some(i.region.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(created.len(), 203);
+        assert!(created.iter().all(|r| r == "桃江县"));
+        assert!(log.iter().all(|(_, r)| r.quality.is_none()));
+        assert!(store.flagged().unwrap().is_empty());
+        let r = store
+            .reading(&id("gdp-growth"), period("2023-06"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.value, r.revision), (8.7, 2));
+        assert!(store.check().unwrap().ok());
+    }
+    // On disk: format 2, and the reading's body is the same bytes under the new version.
+    let (format, reading_v2) = raw_format(&db);
+    assert_eq!(format, vec![zhibiao::store::codec::FORMAT_VERSION]);
+    assert_eq!(reading_v2[0], zhibiao::store::codec::FORMAT_VERSION);
+    assert_eq!(reading_v2[1..], reading_v1[1..]);
+    // A second open finds nothing to migrate and reads the same.
+    let store = Store::open(&db, CACHE).expect("reopen");
+    assert_eq!(store.indicators().unwrap().len(), 203);
+    assert_eq!(
+        store.indicator(&id("gdp-growth")).unwrap().unwrap().region,
+        "桃江县"
+    );
+    drop((store, g));
+    // The server answers with regions on the migrated store.
+    let srv = Server::start(&db, STORE_V1_ADMIN);
+    let list = srv.get_json("/v1/indicators?region=桃江县");
+    assert_eq!(list.as_array().unwrap().len(), 203);
+    let a = srv.get_json("/v1/indicators/gdp-growth/attainment?as_of=2023-06");
+    assert_eq!(
+        (&a["region"], &a["code"]),
+        (&json!("桃江县"), &json!("gdp-growth"))
+    );
+    assert_eq!(srv.get_json("/v1/regions")["count"], 1);
+    srv.stop();
+}
+
 #[test]
 fn a_stored_value_with_an_unknown_format_version_is_refused_not_misread() {
     // zhibiao has no API that writes raw bytes, so the value is altered with sled
@@ -1156,7 +1250,9 @@ fn a_stored_value_with_an_unknown_format_version_is_refused_not_misread() {
             .unwrap()
             .expect("the stored reading")
             .to_vec();
-        assert_eq!(v[0], zhibiao::store::codec::FORMAT_VERSION);
+        // The fixture was written with format 1; opening it migrates the values that
+        // carry 1, and leaves a value of an unknown version alone, refused.
+        assert_eq!(v[0], 1);
         v[0] = 99;
         readings.insert(&key, v).unwrap();
         sled_db.flush().unwrap();
@@ -1171,7 +1267,7 @@ fn a_stored_value_with_an_unknown_format_version_is_refused_not_misread() {
                 err,
                 StoreError::UnsupportedFormat {
                     found: 99,
-                    supported: 1
+                    supported: zhibiao::store::codec::FORMAT_VERSION
                 }
             ),
             "{err:?}"
@@ -1214,10 +1310,8 @@ fn a_store_of_an_unknown_format_version_is_refused_at_open() {
         let _g = fork_guard();
         let sled_db = sled::Config::new().path(&db).open().unwrap();
         let meta = sled_db.open_tree("meta").unwrap();
-        assert_eq!(
-            meta.get(b"format").unwrap().as_deref(),
-            Some(&[zhibiao::store::codec::FORMAT_VERSION][..])
-        );
+        // The fixture's format.
+        assert_eq!(meta.get(b"format").unwrap().as_deref(), Some(&[1u8][..]));
         meta.insert(b"format", &[99u8]).unwrap();
         sled_db.flush().unwrap();
         drop((meta, sled_db));

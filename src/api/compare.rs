@@ -231,7 +231,9 @@ pub fn rankings(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reject
                             .collect();
                         if rows.is_empty() {
                             return Err(ApiError::NotFound(match &parent {
-                                Some(p) => format!("no region under '{p}' has an indicator with code '{code}'"),
+                                Some(p) => format!(
+                                    "no region under '{p}' has an indicator with code '{code}'"
+                                ),
                                 None => format!("no indicator has code '{code}'"),
                             }));
                         }
@@ -336,8 +338,7 @@ pub fn quality(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    let q =
-                        Query::parse(&req.query, &["as_of", "region", "indicator", "format"])?;
+                    let q = Query::parse(&req.query, &["as_of", "region", "indicator", "format"])?;
                     let as_of = q.value::<Period>("as_of")?;
                     let indicator = q.get("indicator").map(parse_id).transpose()?;
                     let region = q.get("region").map(str::to_string);
@@ -348,12 +349,15 @@ pub fn quality(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
                         let flagged = s.flagged()?;
                         let mut views = Vec::new();
                         for (seq, rec) in &flagged {
-                            let (Change::Reading {
-                                indicator: id,
-                                period,
-                                new: Some(reading),
-                                ..
-                            }, Some(note)) = (&rec.change, &rec.quality)
+                            let (
+                                Change::Reading {
+                                    indicator: id,
+                                    period,
+                                    new: Some(reading),
+                                    ..
+                                },
+                                Some(note),
+                            ) = (&rec.change, &rec.quality)
                             else {
                                 continue;
                             };
@@ -363,7 +367,9 @@ pub fn quality(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
                             {
                                 continue;
                             }
-                            let Some(ind) = s.indicator(id)? else { continue };
+                            let Some(ind) = s.indicator(id)? else {
+                                continue;
+                            };
                             if region.as_ref().is_some_and(|r| *r != ind.region) {
                                 continue;
                             }

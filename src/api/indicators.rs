@@ -105,7 +105,10 @@ pub(super) fn serde_field(msg: &str) -> String {
     msg.split('`').nth(1).unwrap_or("body").to_string()
 }
 
-pub(super) fn parse_json_body(ct: Option<&str>, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+pub(super) fn parse_json_body(
+    ct: Option<&str>,
+    body: &[u8],
+) -> Result<serde_json::Value, ApiError> {
     require_json(ct)?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("body", "the body is empty"));

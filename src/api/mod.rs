@@ -802,7 +802,11 @@ pub fn evaluate_one(
         let mut series = Vec::with_capacity(same_code.len());
         for other in &same_code {
             let (_, v) = year_series(s, &other.id, as_of.year(), known_at)?;
-            series.push(v.into_iter().filter(|(p, _)| *p <= as_of).collect::<Vec<_>>());
+            series.push(
+                v.into_iter()
+                    .filter(|(p, _)| *p <= as_of)
+                    .collect::<Vec<_>>(),
+            );
         }
         let peers: Vec<Peer<'_>> = same_code
             .iter()
@@ -844,7 +848,10 @@ fn build_board(s: &Store, as_of: Period) -> Result<crate::report::Board, StoreEr
     // Benchmarks and ranks, among the rows that share a code.
     let mut by_code: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
-        by_code.entry(r.indicator.code.as_str()).or_default().push(i);
+        by_code
+            .entry(r.indicator.code.as_str())
+            .or_default()
+            .push(i);
     }
     let shared: Vec<Vec<usize>> = by_code.into_values().filter(|v| v.len() > 1).collect();
     if !shared.is_empty() {

@@ -17,10 +17,10 @@ pub use indicator::{
     Battle, Direction, Frequency, Indicator, IndicatorId, Kind, Profile, Source, SourceRef,
     StatusRule, Thresholds, DEFAULT_ESCALATE_AFTER,
 };
-pub use quality::{Check, Finding, QualityNote, QualityRules};
-pub use region::{region_name, Region, RegionLevel};
 pub use period::{Period, PeriodForm, MAX_YEAR, MIN_YEAR};
+pub use quality::{Check, Finding, QualityNote, QualityRules};
 pub use reading::{looks_like_formula, ObsStatus, Reading, ReadingInput, MAX_NOTE_CHARS};
+pub use region::{region_name, Region, RegionLevel};
 pub use target::{Baseline, Comparator, Target};
 pub use units::{UnitEntry, UnitRegistry};
 

@@ -130,11 +130,7 @@ pub fn alert_from(
     }
     let run = run.max(1);
     let escalated = base == Severity::Warning && run >= usize::from(indicator.escalate_after);
-    let severity = if escalated {
-        Severity::Critical
-    } else {
-        base
-    };
+    let severity = if escalated { Severity::Critical } else { base };
     Some(Alert {
         kind: "pace",
         indicator: indicator.id.clone(),

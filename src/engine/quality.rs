@@ -129,7 +129,10 @@ pub fn check(
     // a frozen report.
     let frozen_cap = ind.kind == Kind::Cumulative && ind.direction == Direction::Down;
     let at_bound = value == 0.0 || value == lo || value == hi;
-    if let Some(n) = rules.stale_for(ind.kind).filter(|_| !frozen_cap && !at_bound) {
+    if let Some(n) = rules
+        .stale_for(ind.kind)
+        .filter(|_| !frozen_cap && !at_bound)
+    {
         let before: Vec<&(Period, f64)> = series.iter().filter(|(p, _)| *p < period).collect();
         if before.len() >= n - 1
             && before[before.len() - (n - 1)..]
@@ -204,8 +207,14 @@ mod tests {
             checks(&check(&i, p("2023-06"), 13.0, &prior)),
             [Check::MonthOnMonth]
         );
-        assert!(check(&i, p("2023-06"), 12.5, &prior).is_empty(), "5.0 points is the limit itself");
-        assert!(check(&i, p("2024-01"), 13.0, &prior).is_empty(), "a new year starts afresh");
+        assert!(
+            check(&i, p("2023-06"), 12.5, &prior).is_empty(),
+            "5.0 points is the limit itself"
+        );
+        assert!(
+            check(&i, p("2024-01"), 13.0, &prior).is_empty(),
+            "a new year starts afresh"
+        );
     }
 
     #[test]
@@ -217,7 +226,10 @@ mod tests {
             checks(&check(&i, p("2023-05"), 95.0, &prior)),
             [Check::MonthOnMonth]
         );
-        assert!(check(&i, p("2023-05"), 90.0, &prior).is_empty(), "5 × is the limit itself");
+        assert!(
+            check(&i, p("2023-05"), 90.0, &prior).is_empty(),
+            "5 × is the limit itself"
+        );
     }
 
     #[test]

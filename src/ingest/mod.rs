@@ -171,7 +171,16 @@ fn json_row(row: usize, v: &serde_json::Value) -> Result<RawRow, RowError> {
         .as_object()
         .ok_or_else(|| RowError::new(row, "row", "each row must be a JSON object"))?;
     for k in obj.keys() {
-        if !["indicator", "period", "value", "status", "note", "explanation"].contains(&k.as_str()) {
+        if ![
+            "indicator",
+            "period",
+            "value",
+            "status",
+            "note",
+            "explanation",
+        ]
+        .contains(&k.as_str())
+        {
             return Err(RowError::new(
                 row,
                 k.clone(),

@@ -22,7 +22,9 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 
 use super::{codec, keys, AuditRecord, CatalogueTitle, Change, Store, StoreError, Token};
-use crate::domain::{Indicator, IndicatorId, Period, Reading, Region, RegionLevel, Target, UnitEntry};
+use crate::domain::{
+    Indicator, IndicatorId, Period, Reading, Region, RegionLevel, Target, UnitEntry,
+};
 
 /// The backup format's version (the header's `zhibiao_backup`).
 pub const BACKUP_VERSION: u32 = 1;

@@ -9,7 +9,8 @@
 //! every indicator gets the catalogue's region and its id as its code, in the
 //! `indicators` tree and inside the audit rows that record indicator changes. Values
 //! whose layout did not change (targets, readings, tokens, units, the catalogue title,
-//! withdrawn revision numbers) only get their version byte rewritten. The `regions`
+//! withdrawn revision numbers, stored idempotent answers) only get their version byte
+//! rewritten. The `regions`
 //! tree gains the home region, and `codes` is built.
 //!
 //! Each value is converted only while it still carries version 1, and `meta/format`
@@ -199,7 +200,14 @@ pub(super) fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
         None => String::new(),
     };
     let mut converted = 0;
-    for tree in [&i.units, &i.targets, &i.readings, &i.withdrawn, &i.tokens] {
+    for tree in [
+        &i.units,
+        &i.targets,
+        &i.readings,
+        &i.withdrawn,
+        &i.tokens,
+        &i.idempotency,
+    ] {
         converted += rewrite(tree, restamp)?;
     }
     converted += rewrite(&i.indicators, |v| {
@@ -218,8 +226,7 @@ pub(super) fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
             level: RegionLevel::County,
             parent: None,
         };
-        i.regions
-            .insert(home.as_bytes(), codec::encode(&region)?)?;
+        i.regions.insert(home.as_bytes(), codec::encode(&region)?)?;
     }
     if let Some(v) = i.meta.get(b"catalogue")? {
         if v.first() == Some(&1) {

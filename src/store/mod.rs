@@ -33,8 +33,8 @@ use sled::Tree;
 
 use crate::catalogue::Catalogue;
 use crate::domain::{
-    Indicator, IndicatorId, Period, QualityNote, Reading, ReadingInput, Region, Target,
-    UnitEntry, UnitRegistry,
+    Indicator, IndicatorId, Period, QualityNote, Reading, ReadingInput, Region, Target, UnitEntry,
+    UnitRegistry,
 };
 
 pub use backup::{BackupCounts, CheckReport, BACKUP_VERSION};
@@ -519,31 +519,33 @@ impl Store {
             &i.regions,
             &i.codes,
         )
-            .transaction(|(indicators, targets, history, audit, units, meta, regions, codes)| {
-                let mut report = ImportReport::default();
-                for (name, bytes) in &unit_rows {
-                    units.insert(name.as_bytes(), bytes.clone())?;
-                }
-                for (name, bytes) in &region_rows {
-                    regions.insert(name.as_bytes(), bytes.clone())?;
-                }
-                for (ind, target) in &cat.entries {
-                    match put_indicator_tx(indicators, audit, codes, ind, actor, now)? {
-                        Outcome::Created => report.indicators_created += 1,
-                        Outcome::Replaced => report.indicators_replaced += 1,
-                        Outcome::Unchanged => report.indicators_unchanged += 1,
+            .transaction(
+                |(indicators, targets, history, audit, units, meta, regions, codes)| {
+                    let mut report = ImportReport::default();
+                    for (name, bytes) in &unit_rows {
+                        units.insert(name.as_bytes(), bytes.clone())?;
                     }
-                    if let Some(t) = target {
-                        match put_target_tx(targets, history, audit, &ind.id, t, actor, now)? {
-                            Outcome::Unchanged => {}
-                            _ => report.targets_written += 1,
+                    for (name, bytes) in &region_rows {
+                        regions.insert(name.as_bytes(), bytes.clone())?;
+                    }
+                    for (ind, target) in &cat.entries {
+                        match put_indicator_tx(indicators, audit, codes, ind, actor, now)? {
+                            Outcome::Created => report.indicators_created += 1,
+                            Outcome::Replaced => report.indicators_replaced += 1,
+                            Outcome::Unchanged => report.indicators_unchanged += 1,
+                        }
+                        if let Some(t) = target {
+                            match put_target_tx(targets, history, audit, &ind.id, t, actor, now)? {
+                                Outcome::Unchanged => {}
+                                _ => report.targets_written += 1,
+                            }
                         }
                     }
-                }
-                meta.insert(b"seeded", &[1u8])?;
-                meta.insert(b"catalogue", enc(&title)?)?;
-                Ok(report)
-            })
+                    meta.insert(b"seeded", &[1u8])?;
+                    meta.insert(b"catalogue", enc(&title)?)?;
+                    Ok(report)
+                },
+            )
             .map_err(tx_err)
     }
 
@@ -745,30 +747,32 @@ impl Store {
             &i.withdrawn,
             &i.flagged,
         )
-            .transaction(|(readings, revisions, by_period, audit, withdrawn, flagged)| {
-                let Some(old) = readings.get(&rkey)? else {
-                    return abort(StoreError::UnknownReading(id.clone(), period));
-                };
-                let old: Reading = dec(&old)?;
-                readings.remove(rkey.as_slice())?;
-                flagged.remove(rkey.as_slice())?;
-                withdrawn.insert(rkey.as_slice(), enc(&old.revision)?)?;
-                by_period.remove(keys::by_period(period, id))?;
-                let seq = audit_tx(
-                    audit,
-                    actor,
-                    now,
-                    (reason.clone(), None),
-                    Change::Reading {
-                        indicator: id.clone(),
-                        period,
-                        old: Some(old.clone()),
-                        new: None,
-                    },
-                )?;
-                revisions.insert(keys::revision(id, period, seq), &[])?;
-                Ok(old)
-            })
+            .transaction(
+                |(readings, revisions, by_period, audit, withdrawn, flagged)| {
+                    let Some(old) = readings.get(&rkey)? else {
+                        return abort(StoreError::UnknownReading(id.clone(), period));
+                    };
+                    let old: Reading = dec(&old)?;
+                    readings.remove(rkey.as_slice())?;
+                    flagged.remove(rkey.as_slice())?;
+                    withdrawn.insert(rkey.as_slice(), enc(&old.revision)?)?;
+                    by_period.remove(keys::by_period(period, id))?;
+                    let seq = audit_tx(
+                        audit,
+                        actor,
+                        now,
+                        (reason.clone(), None),
+                        Change::Reading {
+                            indicator: id.clone(),
+                            period,
+                            old: Some(old.clone()),
+                            new: None,
+                        },
+                    )?;
+                    revisions.insert(keys::revision(id, period, seq), &[])?;
+                    Ok(old)
+                },
+            )
             .map_err(tx_err)
     }
 

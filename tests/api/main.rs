@@ -9,6 +9,7 @@ mod alerts;
 mod bad_input;
 mod batch;
 mod catalogue;
+mod compare;
 mod hostile;
 mod methodology;
 mod openapi;
