@@ -40,6 +40,7 @@ fn loaded() -> (Store, Catalogue) {
                 indicator: ind.id.clone(),
                 period: Period::new(2023, m).unwrap(),
                 input: input(ind, f64::from(m) * 10.0),
+                quality: None,
             })
         })
         .collect();
@@ -61,6 +62,7 @@ fn row(cat: &Catalogue, n: u64) -> BatchRow {
         indicator: ind.id.clone(),
         period: Period::new(1990 + (k / 12 % 30) as u16, (k % 12) as u8 + 1).unwrap(),
         input: input(ind, n as f64 + 0.5),
+        quality: None,
     }
 }
 

@@ -149,6 +149,7 @@ fn generate(dir: &Path, n: usize, years: u16) -> (Duration, u64) {
                     indicator: ind.id.clone(),
                     period: Period::new(year, month).expect("period"),
                     input,
+                    quality: None,
                 });
             }
         }

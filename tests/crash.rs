@@ -414,6 +414,10 @@ impl Keys {
     }
 }
 
+/// Sent with every write: the values are chosen to be told apart, not to look like
+/// statistics, so they fail the quality checks and are stored flagged.
+const EXPLANATION: &str = "crash-test figure";
+
 /// The value written to key `k`: unique, positive (cumulative indicators refuse
 /// negatives), exact in binary.
 fn value_of(k: u64) -> f64 {
@@ -577,7 +581,7 @@ fn writer(sh: &WriteShared, batches: bool, mut rng: Rng) {
             let rows: Vec<Value> = ks
                 .iter()
                 .map(|&k| {
-                    json!({"indicator": sh.keys.indicator(k), "period": sh.keys.period(k), "value": value_of(k)})
+                    json!({"indicator": sh.keys.indicator(k), "period": sh.keys.period(k), "value": value_of(k), "explanation": EXPLANATION})
                 })
                 .collect();
             http.post(format!("{}/v1/readings", sh.base))
@@ -593,7 +597,7 @@ fn writer(sh: &WriteShared, batches: bool, mut rng: Rng) {
                 sh.keys.period(k)
             ))
             .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({ "value": value_of(k) }))
+            .json(&json!({ "value": value_of(k), "explanation": EXPLANATION }))
             .send()
         };
         // A dropped connection (the kill) leaves the write unacknowledged: it may or may
@@ -921,7 +925,8 @@ fn inject(base: &str, keys: &Keys, ledger: &Ledger, next_key: u64, what: &str) {
     let req = if delete {
         http.delete(&url)
     } else {
-        http.put(&url).json(&json!({"value": 7.5}))
+        http.put(&url)
+            .json(&json!({"value": 7.5, "explanation": EXPLANATION}))
     };
     let r = req.bearer_auth(ADMIN_TOKEN).send().expect("inject");
     assert!(r.status().is_success(), "inject {what}: {}", r.status());

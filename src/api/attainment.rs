@@ -289,12 +289,13 @@ pub fn compute_alerts(
         })?;
         return Ok((as_of, list.as_ref().clone()));
     }
+    // A past vintage: evaluated afresh (benchmarks and ranks included), as it stood.
     let year = as_of.year();
     let mut out = Vec::new();
-    for ind in s.indicators()? {
-        let (target, values) = year_series(s, &ind.id, year, known_at)?;
-        if let Some(a) = alerts::alert(&ind, target.as_ref(), &values, as_of) {
-            out.push(a);
+    for (ind, a) in evaluate_all(s, as_of, known_at)? {
+        let (_, values) = year_series(s, &ind.id, year, known_at)?;
+        if let Some(alert) = alerts::alert_from(&ind, a.target.as_ref(), &values, &a) {
+            out.push(alert);
         }
     }
     alerts::sort_worst_first(&mut out);

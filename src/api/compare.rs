@@ -105,7 +105,7 @@ async fn put_handler(
     req: Req,
     body: Result<bytes::Bytes, ApiError>,
 ) -> Result<Resp, ApiError> {
-    require_admin(&ctx, &req).await?;
+    let token = require_admin(&ctx, &req).await?;
     let name = decode_segment("name", &name)?;
     Query::parse(&req.query, &[])?;
     let mut v = super::indicators::parse_json_body(req.content_type.as_deref(), &body?)?;
@@ -127,6 +127,7 @@ async fn put_handler(
         ApiError::invalid(super::indicators::serde_field(&msg), msg)
     })?;
     let region = raw.build()?;
+    let now = (ctx.clock)();
     let (outcome, region) = ctx
         .blocking(move |s| {
             check_parents(&region, |n| {
@@ -136,7 +137,7 @@ async fn put_handler(
                     s.region(n).ok().flatten()
                 }
             })?;
-            Ok((s.put_region(&region)?, region))
+            Ok((s.put_region(&region, &token.name, now)?, region))
         })
         .await?;
     ctx.commit().await?;

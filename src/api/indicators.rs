@@ -193,6 +193,19 @@ async fn put_handler(
             for b in &ind.benchmarks {
                 super::compare::known_region(s, "benchmarks", b)?;
             }
+            if let Some(other) = s
+                .indicators_with_code(&ind.code)?
+                .into_iter()
+                .find(|o| o.region == ind.region && o.id != ind.id)
+            {
+                return Err(ApiError::invalid(
+                    "code",
+                    format!(
+                        "'{}' already measures '{}' in {}: a code names one indicator per region",
+                        other.id, ind.code, ind.region
+                    ),
+                ));
+            }
             if ind.source.document.is_empty() {
                 return Err(ApiError::invalid(
                     "source.document",

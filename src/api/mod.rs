@@ -832,6 +832,30 @@ pub fn board(s: &Store, as_of: Period) -> Result<Arc<crate::report::Board>, Stor
     s.memo(&format!("board:{as_of}"), || build_board(s, as_of))
 }
 
+/// The board of the home region's plan only (the catalogue's region): what the
+/// dashboard and the bulletins show. Indicators of peer counties, the city and the
+/// province are there to compare with, not to report on. The same board as [`board`]
+/// when the store holds no other region's indicators.
+pub fn home_board(s: &Store, as_of: Period) -> Result<Arc<crate::report::Board>, StoreError> {
+    let all = board(s, as_of)?;
+    if all.region.is_empty() || all.rows.iter().all(|r| r.indicator.region == all.region) {
+        return Ok(all);
+    }
+    s.memo(&format!("home-board:{as_of}"), || {
+        Ok(crate::report::Board {
+            as_of: all.as_of,
+            region: all.region.clone(),
+            document: all.document.clone(),
+            rows: all
+                .rows
+                .iter()
+                .filter(|r| r.indicator.region == all.region)
+                .cloned()
+                .collect(),
+        })
+    })
+}
+
 fn build_board(s: &Store, as_of: Period) -> Result<crate::report::Board, StoreError> {
     let title = s.catalogue_title()?;
     let mut rows = Vec::new();

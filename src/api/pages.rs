@@ -8,8 +8,8 @@ use warp::Filter;
 use super::get_or_head;
 use super::input::{decode_segment, Query};
 use super::{
-    board, default_as_of, error, metrics, parse_id, req, resolve_as_of, with_ctx, ApiError, Ctx,
-    Req, Resp,
+    board, default_as_of, error, home_board, metrics, parse_id, req, resolve_as_of, with_ctx,
+    ApiError, Ctx, Req, Resp,
 };
 use crate::domain::Period;
 use crate::report::bulletin::{self, Format, Kind};
@@ -60,7 +60,7 @@ pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                             status.as_deref(),
                         )?;
                         let as_of = resolve_as_of(s, as_of)?;
-                        let b = board(s, as_of)?;
+                        let b = home_board(s, as_of)?;
                         let mut units: Vec<String> = b
                             .rows
                             .iter()
@@ -220,11 +220,12 @@ pub fn render_report(
     as_of: Period,
     format: Format,
 ) -> Result<(Vec<u8>, String), ApiError> {
-    let b = board(s, as_of)?;
+    let b = home_board(s, as_of)?;
     let previous = match kind {
-        Kind::Quarterly if as_of.month() > 3 => {
-            Some(board(s, Period::new(as_of.year(), as_of.month() - 3)?)?)
-        }
+        Kind::Quarterly if as_of.month() > 3 => Some(home_board(
+            s,
+            Period::new(as_of.year(), as_of.month() - 3)?,
+        )?),
         _ => None,
     };
     let bytes = bulletin::render(&b, kind, previous.as_deref(), format).map_err(|e| match e {

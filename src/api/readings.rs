@@ -551,7 +551,7 @@ fn write_batch(
             &forbidden,
         )));
     }
-    if good.is_empty() && errors.is_empty() && !forbidden.is_empty() {
+    if good.is_empty() && errors.is_empty() && failed.is_empty() && !forbidden.is_empty() {
         // Nothing but rows the token may not write: that is a 403, atomic or not.
         return Ok(Batch::Refused(rows_problem(
             StatusCode::FORBIDDEN,

@@ -144,7 +144,8 @@ pub struct RawTarget {
 pub struct Catalogue {
     /// The region whose plan this is: the default region of its indicators.
     pub region: String,
-    /// The regions the catalogue declares (at least its own), parents first.
+    /// The regions the catalogue declares, in file order, with its own region added
+    /// (as a county without a parent) when it is not declared.
     pub regions: Vec<Region>,
     pub document: String,
     pub year: u16,
@@ -175,6 +176,7 @@ impl Catalogue {
         let units = UnitRegistry::new(raw.unit).map_err(CatalogueError::Units)?;
         let regions = regions(raw.region, &raw.catalogue.region)?;
         let mut seen = BTreeSet::new();
+        let mut codes = BTreeSet::new();
         let mut entries = Vec::with_capacity(raw.indicator.len());
         for (index, r) in raw.indicator.into_iter().enumerate() {
             let id = r.id.clone();
@@ -194,6 +196,15 @@ impl Catalogue {
             }
             if !seen.insert(entry.0.id.clone()) {
                 return Err(CatalogueError::Duplicate(id));
+            }
+            if !codes.insert((entry.0.region.clone(), entry.0.code.clone())) {
+                return Err(wrap(DomainError::invalid(
+                    "code",
+                    format!(
+                        "another indicator of {} already has code '{}': a code names one indicator per region",
+                        entry.0.region, entry.0.code
+                    ),
+                )));
             }
             entries.push(entry);
         }

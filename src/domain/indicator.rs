@@ -175,6 +175,8 @@ string_enum!(
     }
 );
 
+// `string_enum!` takes no variant attributes, so `#[default]` cannot be derived.
+#[allow(clippy::derivable_impls)]
 impl Default for StatusRule {
     fn default() -> Self {
         StatusRule::Plan

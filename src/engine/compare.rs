@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::alerts::fmt_num;
 use super::{Attainment, Status};
-use crate::domain::{Direction, Indicator, Kind, Period, Region, RegionLevel, StatusRule};
+use crate::domain::{Direction, Indicator, Period, Region, RegionLevel, StatusRule};
 
 /// A benchmark region's figure beside an indicator's own.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,7 +78,8 @@ pub fn benchmark_label(region: &Region) -> String {
 }
 
 fn diff_words(ind: &Indicator, label: &str, d: f64) -> String {
-    let unit = if ind.unit == "%" && ind.kind != Kind::Cumulative {
+    // As alert messages say it: a difference of percentages is in points.
+    let unit = if ind.unit == "%" {
         "个百分点"
     } else {
         ind.unit.as_str()

@@ -109,11 +109,12 @@ pub fn check(
                     out.push(Finding {
                         check: Check::MonthOnMonth,
                         message: format!(
-                            "{} {} is {} {} from {} reported for {p}; more than {} {} is an outlier (环比异常)",
+                            "{} {} is {} {} {} from {} reported for {p}; a change of more than {} {} is an outlier",
                             fmt_num(value),
                             ind.unit,
                             if change > 0.0 { "up" } else { "down" },
                             fmt_num(change.abs()),
+                            ind.unit,
                             fmt_num(v),
                             fmt_num(limit),
                             ind.unit
@@ -143,7 +144,7 @@ pub fn check(
             out.push(Finding {
                 check: Check::Stale,
                 message: format!(
-                    "{} {} is the same figure as each reading since {since}: {n} periods unchanged (重复/僵值)",
+                    "{} {} is the same figure as each reading since {since}: {n} periods unchanged",
                     fmt_num(value),
                     ind.unit
                 ),

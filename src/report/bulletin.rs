@@ -754,6 +754,15 @@ fn situation(ind: &Indicator, a: &Attainment) -> String {
             }
         }
     }
+    // What county bulletins add: 低于全市平均0.3个百分点，居全市第3位（共7个）.
+    let benchmark = a.benchmarks.first().and_then(|b| b.message.clone());
+    for extra in benchmark
+        .into_iter()
+        .chain(a.rank.as_ref().map(|r| r.label.clone()))
+    {
+        s.push('，');
+        s.push_str(&extra);
+    }
     if !needs.is_empty() {
         s.push('；');
         s.push_str(&needs.join("，"));

@@ -346,6 +346,7 @@ impl Store {
                                 ind.fill_region(&home);
                             }
                         }
+                        Change::Region { .. } => {}
                     }
                     i.audit.insert(keys::audit(seq), codec::encode(&record)?)?;
                     max_seq = max_seq.max(Some(seq));

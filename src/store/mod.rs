@@ -110,6 +110,13 @@ pub enum Change {
         old: Option<Box<Indicator>>,
         new: Option<Box<Indicator>>,
     },
+    /// A region registered or changed. Audited like the rest, so that it moves the
+    /// change counter: ranks and benchmark labels depend on regions.
+    Region {
+        name: String,
+        old: Option<Region>,
+        new: Option<Region>,
+    },
 }
 
 /// A cheap handle to the store; clones share the same database.
@@ -577,20 +584,44 @@ impl Store {
             .collect()
     }
 
-    /// Creates or replaces a region. Regions are reference data, like units: they are
-    /// not audited. Returns what the write did.
-    pub fn put_region(&self, region: &Region) -> Result<Outcome, StoreError> {
+    /// Creates or replaces a region, audited. Returns what the write did.
+    pub fn put_region(
+        &self,
+        region: &Region,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
         let _writing = self.writing();
-        let bytes = codec::encode(region)?;
-        let old = self
-            .inner
-            .regions
-            .insert(region.name.as_bytes(), bytes.clone())?;
-        Ok(match old {
-            None => Outcome::Created,
-            Some(o) if o == bytes => Outcome::Unchanged,
-            Some(_) => Outcome::Replaced,
-        })
+        let i = &self.inner;
+        (&i.regions, &i.audit)
+            .transaction(|(regions, audit)| {
+                let old: Option<Region> = regions
+                    .get(region.name.as_bytes())?
+                    .map(|v| dec(&v))
+                    .transpose()?;
+                if old.as_ref() == Some(region) {
+                    return Ok(Outcome::Unchanged);
+                }
+                regions.insert(region.name.as_bytes(), enc(region)?)?;
+                let outcome = if old.is_some() {
+                    Outcome::Replaced
+                } else {
+                    Outcome::Created
+                };
+                audit_tx(
+                    audit,
+                    actor,
+                    now,
+                    (None, None),
+                    Change::Region {
+                        name: region.name.clone(),
+                        old,
+                        new: Some(region.clone()),
+                    },
+                )?;
+                Ok(outcome)
+            })
+            .map_err(tx_err)
     }
 
     /// The indicators that measure `code`, in every region, by id.

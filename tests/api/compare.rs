@@ -192,6 +192,27 @@ fn a_city_benchmark_shows_the_difference_and_decides_a_two_condition_status() {
     let r = s.get("/v1/alerts?region=某县");
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().unwrap()["field"], "region");
+
+    // The dashboard and the bulletin report on the county's own plan; the city's and
+    // province's series are there to compare with.
+    let page = s.get("/?as_of=2023-06").text().unwrap();
+    assert!(page.contains("地区生产总值增长"));
+    assert!(
+        !page.contains("益阳市地区生产总值增长"),
+        "the dashboard lists the city's series"
+    );
+    let md = s
+        .get("/v1/reports/monthly?as_of=2023-06&format=md")
+        .text()
+        .unwrap();
+    assert!(md.contains("低于全市平均0.3个百分点"), "{md}");
+    assert!(!md.contains("益阳市地区生产总值增长"), "{md}");
+
+    // One code, one indicator per region.
+    let mut dup = definition(&s, "yiyang-gdp-growth");
+    dup["id"] = json!("yiyang-gdp-growth-2");
+    let (st, p) = put_json(&s, "/v1/indicators/yiyang-gdp-growth-2", &dup);
+    assert_eq!((st, &p["field"]), (400, &json!("code")), "{p}");
 }
 
 // ── rankings ──────────────────────────────────────────────────────────────
@@ -374,6 +395,23 @@ fn regions_are_registered_with_a_known_parent() {
     assert_eq!(r.status(), 401);
     let list = s.get_json("/v1/regions");
     assert_eq!(list["count"], 10);
+
+    // A region change is a change like any other: ranks and labels depend on it, so
+    // cached answers and their ETags move on.
+    let tag = |s: &TestServer| {
+        s.get("/v1/attainment?as_of=2023-06").headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let before = tag(&s);
+    let (st, _) = put_json(
+        &s,
+        "/v1/regions/益阳高新区",
+        &json!({"level": "county", "parent": "湖南省"}),
+    );
+    assert_eq!(st, 200);
+    assert_ne!(tag(&s), before);
 }
 
 // ── quality checks ────────────────────────────────────────────────────────
