@@ -399,10 +399,24 @@ fn diff(
     out
 }
 
-fn alert_map(s: &Store, as_of: Option<Period>) -> (Option<Period>, BTreeMap<String, Alert>) {
+fn alert_map(
+    s: &Store,
+    as_of: Option<Period>,
+    region: &Option<String>,
+) -> (Option<Period>, BTreeMap<String, Alert>) {
     match compute_alerts(s, as_of, None) {
-        Ok((p, list)) => (Some(p), by_indicator(list)),
+        Ok((p, mut list)) => {
+            in_region(&mut list, region);
+            (Some(p), by_indicator(list))
+        }
         Err(_) => (None, BTreeMap::new()),
+    }
+}
+
+/// Keeps the alerts of one region's indicators, when a region is asked for.
+fn in_region(list: &mut Vec<Alert>, region: &Option<String>) {
+    if let Some(r) = region {
+        list.retain(|a| a.region == *r);
     }
 }
 
@@ -412,11 +426,12 @@ fn by_indicator(list: Vec<Alert>) -> BTreeMap<String, Alert> {
         .collect()
 }
 
-/// GET /v1/alerts/stream?as_of=
+/// GET /v1/alerts/stream?as_of=&region=
 ///
 /// Server-Sent Events: first a `snapshot` event with the current alerts, then one
 /// `raised`, `changed` or `cleared` event each time a durable write changes an alert.
-/// Without `as_of`, each evaluation uses the default `as_of` at that moment.
+/// Without `as_of`, each evaluation uses the default `as_of` at that moment. With
+/// `region`, only the alerts of that region's indicators.
 pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "alerts" / "stream")
         .and(get_or_head())
@@ -425,11 +440,17 @@ pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    let q = Query::parse(&req.query, &["as_of"])?;
+                    let q = Query::parse(&req.query, &["as_of", "region"])?;
                     let as_of = q.value::<Period>("as_of")?;
+                    let region = q.get("region").map(str::to_string);
                     let rx = ctx.changes.subscribe();
-                    let (first_as_of, first_list) = ctx
-                        .blocking(move |s| compute_alerts(s, as_of, None))
+                    let (region, first_as_of, first_list) = ctx
+                        .blocking(move |s| {
+                            let region = super::compare::region_filter(s, region.as_deref())?;
+                            let (p, mut list) = compute_alerts(s, as_of, None)?;
+                            in_region(&mut list, &region);
+                            Ok((region, p, list))
+                        })
                         .await?;
                     // The snapshot is worst first, like GET /v1/alerts.
                     let snapshot =
@@ -446,11 +467,13 @@ pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     let updates = BroadcastStream::new(rx).then(move |_| {
                         let store = store.clone();
                         let state = state.clone();
+                        let region = region.clone();
                         async move {
-                            let (p, now) =
-                                tokio::task::spawn_blocking(move || alert_map(&store, as_of))
-                                    .await
-                                    .unwrap_or((None, BTreeMap::new()));
+                            let (p, now) = tokio::task::spawn_blocking(move || {
+                                alert_map(&store, as_of, &region)
+                            })
+                            .await
+                            .unwrap_or((None, BTreeMap::new()));
                             let mut prev = state.lock().await;
                             let events = match p {
                                 Some(p) => diff(p, &prev, &now),

@@ -192,6 +192,9 @@ fn a_city_benchmark_shows_the_difference_and_decides_a_two_condition_status() {
     let r = s.get("/v1/alerts?region=某县");
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().unwrap()["field"], "region");
+    assert_eq!(alert["region"], "桃江县");
+    let r = s.get("/v1/alerts/stream?region=某县");
+    assert_eq!(r.status(), 400);
 
     // The dashboard and the bulletin report on the county's own plan; the city's and
     // province's series are there to compare with.
