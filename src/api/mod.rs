@@ -798,7 +798,7 @@ pub fn evaluate_one(
     // Benchmarks and rank: the indicators of other regions that share the code, read
     // through the code index (a few point reads, not a catalogue scan).
     let same_code = s.indicators_with_code(&ind.code)?;
-    if same_code.len() > 1 {
+    if same_code.len() > 1 || !ind.benchmarks.is_empty() {
         let mut series = Vec::with_capacity(same_code.len());
         for other in &same_code {
             let (_, v) = year_series(s, &other.id, as_of.year(), known_at)?;
@@ -877,7 +877,10 @@ fn build_board(s: &Store, as_of: Period) -> Result<crate::report::Board, StoreEr
             .or_default()
             .push(i);
     }
-    let shared: Vec<Vec<usize>> = by_code.into_values().filter(|v| v.len() > 1).collect();
+    let shared: Vec<Vec<usize>> = by_code
+        .into_values()
+        .filter(|v| v.len() > 1 || v.iter().any(|&i| !rows[i].indicator.benchmarks.is_empty()))
+        .collect();
     if !shared.is_empty() {
         let regions = region_map(s)?;
         for group in shared {

@@ -21,7 +21,7 @@ pub struct TemplateRow {
 }
 
 /// The column headers, in order.
-pub const HEADERS: [&str; 11] = [
+pub const HEADERS: [&str; 12] = [
     "indicator",
     "name",
     "unit",
@@ -33,6 +33,8 @@ pub const HEADERS: [&str; 11] = [
     "value",
     "status",
     "note",
+    // 强制上报说明, for a figure that fails a quality check.
+    "explanation",
 ];
 
 /// Builds the workbook for `period`.
@@ -53,7 +55,7 @@ pub fn workbook(
         sheet.write_string_with_format(0, c as u16, *h, &head)?;
     }
     let widths = [
-        34.0, 36.0, 8.0, 22.0, 14.0, 12.0, 12.0, 10.0, 12.0, 10.0, 30.0,
+        34.0, 36.0, 8.0, 22.0, 14.0, 12.0, 12.0, 10.0, 12.0, 10.0, 30.0, 30.0,
     ];
     for (c, w) in widths.iter().enumerate() {
         sheet.set_column_width(c as u16, *w)?;

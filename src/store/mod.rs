@@ -511,11 +511,6 @@ impl Store {
             .iter()
             .map(|u| Ok((u.name.clone(), codec::encode(u)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let region_rows = cat
-            .regions
-            .iter()
-            .map(|r| Ok((r.name.clone(), codec::encode(r)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
         (
             &i.indicators,
             &i.targets,
@@ -532,8 +527,8 @@ impl Store {
                     for (name, bytes) in &unit_rows {
                         units.insert(name.as_bytes(), bytes.clone())?;
                     }
-                    for (name, bytes) in &region_rows {
-                        regions.insert(name.as_bytes(), bytes.clone())?;
+                    for r in &cat.regions {
+                        put_region_tx(regions, audit, r, actor, now)?;
                     }
                     for (ind, target) in &cat.entries {
                         match put_indicator_tx(indicators, audit, codes, ind, actor, now)? {
@@ -594,33 +589,7 @@ impl Store {
         let _writing = self.writing();
         let i = &self.inner;
         (&i.regions, &i.audit)
-            .transaction(|(regions, audit)| {
-                let old: Option<Region> = regions
-                    .get(region.name.as_bytes())?
-                    .map(|v| dec(&v))
-                    .transpose()?;
-                if old.as_ref() == Some(region) {
-                    return Ok(Outcome::Unchanged);
-                }
-                regions.insert(region.name.as_bytes(), enc(region)?)?;
-                let outcome = if old.is_some() {
-                    Outcome::Replaced
-                } else {
-                    Outcome::Created
-                };
-                audit_tx(
-                    audit,
-                    actor,
-                    now,
-                    (None, None),
-                    Change::Region {
-                        name: region.name.clone(),
-                        old,
-                        new: Some(region.clone()),
-                    },
-                )?;
-                Ok(outcome)
-            })
+            .transaction(|(regions, audit)| put_region_tx(regions, audit, region, actor, now))
             .map_err(tx_err)
     }
 
@@ -1217,6 +1186,40 @@ fn put_indicator_tx(
             id: ind.id.clone(),
             old: old.map(Box::new),
             new: Some(Box::new(ind.clone())),
+        },
+    )?;
+    Ok(outcome)
+}
+
+fn put_region_tx(
+    regions: &TransactionalTree,
+    audit: &TransactionalTree,
+    region: &Region,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> TxResult<Outcome> {
+    let old: Option<Region> = regions
+        .get(region.name.as_bytes())?
+        .map(|v| dec(&v))
+        .transpose()?;
+    if old.as_ref() == Some(region) {
+        return Ok(Outcome::Unchanged);
+    }
+    regions.insert(region.name.as_bytes(), enc(region)?)?;
+    let outcome = if old.is_some() {
+        Outcome::Replaced
+    } else {
+        Outcome::Created
+    };
+    audit_tx(
+        audit,
+        actor,
+        now,
+        (None, None),
+        Change::Region {
+            name: region.name.clone(),
+            old,
+            new: Some(region.clone()),
         },
     )?;
     Ok(outcome)

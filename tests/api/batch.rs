@@ -386,7 +386,7 @@ fn a_60_indicator_month_posts_as_an_xlsx_workbook() {
 // ── the monthly template ────────────────────────────────────────────────────
 
 /// The template's columns, in order.
-const TEMPLATE_HEADERS: [&str; 11] = [
+const TEMPLATE_HEADERS: [&str; 12] = [
     "indicator",
     "name",
     "unit",
@@ -398,6 +398,7 @@ const TEMPLATE_HEADERS: [&str; 11] = [
     "value",
     "status",
     "note",
+    "explanation",
 ];
 
 /// GETs the template for `period` with `token`, checks the response and reads its first
