@@ -796,9 +796,17 @@ pub fn evaluate_one(
     let (target, values) = year_series(s, &ind.id, as_of.year(), known_at)?;
     let mut a = engine::evaluate(ind, target.as_ref(), &values, as_of);
     // Benchmarks and rank: the indicators of other regions that share the code, read
-    // through the code index (a few point reads, not a catalogue scan).
-    let same_code = s.indicators_with_code(&ind.code)?;
-    if same_code.len() > 1 || !ind.benchmarks.is_empty() {
+    // through the code index (a key scan, and point reads only when there are others).
+    let ids = s.ids_with_code(&ind.code)?;
+    if ids.len() > 1 || !ind.benchmarks.is_empty() {
+        let mut same_code = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if *id == ind.id {
+                same_code.push(ind.clone());
+            } else {
+                same_code.extend(s.indicator(id)?);
+            }
+        }
         let mut series = Vec::with_capacity(same_code.len());
         for other in &same_code {
             let (_, v) = year_series(s, &other.id, as_of.year(), known_at)?;

@@ -120,15 +120,23 @@ pub struct AttainmentView<'a> {
     pub projection: Option<f64>,
     pub status: Status,
     pub status_label: &'static str,
+    // The comparison fields are left out when they carry nothing, as for most rows of a
+    // county's catalogue: a whole-catalogue answer stays about a sixth smaller.
     /// Under `plan_and_benchmark`, the status by the plan alone when the benchmark
     /// changed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_status: Option<Status>,
+    #[serde(skip_serializing_if = "<[BenchmarkGap]>::is_empty")]
     pub benchmarks: &'a [BenchmarkGap],
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub benchmark_met: Option<bool>,
     /// Place among the regions under the same parent that share the code (dense rank).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank_of: Option<usize>,
     /// e.g. 居全市第3位（共7个）
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank_label: Option<&'a str>,
 }
 

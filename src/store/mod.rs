@@ -593,17 +593,22 @@ impl Store {
             .map_err(tx_err)
     }
 
-    /// The indicators that measure `code`, in every region, by id.
-    pub fn indicators_with_code(&self, code: &str) -> Result<Vec<Indicator>, StoreError> {
+    /// The ids of the indicators that measure `code`, in every region, in id order:
+    /// one key scan, no indicator decoded.
+    pub fn ids_with_code(&self, code: &str) -> Result<Vec<IndicatorId>, StoreError> {
         let mut out = Vec::new();
         for kv in self.inner.codes.scan_prefix(keys::code_prefix(code)) {
             let (k, _) = kv?;
-            let Some(id) = keys::id_of_code_key(&k) else {
-                continue;
-            };
-            if let Some(ind) = self.indicator(&id)? {
-                out.push(ind);
-            }
+            out.extend(keys::id_of_code_key(&k));
+        }
+        Ok(out)
+    }
+
+    /// The indicators that measure `code`, in every region, by id.
+    pub fn indicators_with_code(&self, code: &str) -> Result<Vec<Indicator>, StoreError> {
+        let mut out = Vec::new();
+        for id in self.ids_with_code(code)? {
+            out.extend(self.indicator(&id)?);
         }
         Ok(out)
     }
