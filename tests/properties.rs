@@ -181,3 +181,51 @@ proptest! {
         }
     }
 }
+
+fn frequency() -> impl Strategy<Value = Frequency> {
+    prop_oneof![
+        Just(Frequency::Monthly),
+        Just(Frequency::Quarterly),
+        Just(Frequency::Annual)
+    ]
+}
+
+fn due_rule() -> impl Strategy<Value = zhibiao::engine::calendar::DueRule> {
+    use zhibiao::engine::calendar::DueRule;
+    prop_oneof![
+        (1u8..=28).prop_map(DueRule::DayOfNextMonth),
+        (0u16..=120).prop_map(DueRule::DaysAfterPeriodEnd),
+    ]
+}
+
+proptest! {
+    /// The calendar lists exactly the expected periods whose figure falls due in the
+    /// window: checked against every month of the years around it, one by one.
+    #[test]
+    fn a_calendar_window_lists_exactly_what_falls_due_in_it(
+        freq in frequency(),
+        rule in due_rule(),
+        start in 0i64..3000,
+        len in 0i64..200,
+    ) {
+        use zhibiao::engine::calendar::{due_between, due_date, expected, period_end};
+        let base = chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap();
+        let from = base + chrono::Duration::days(start);
+        let to = from + chrono::Duration::days(len);
+        let got = due_between(freq, rule, from, to);
+        let mut want = Vec::new();
+        for y in 2013..=2025u16 {
+            for m in 1..=12u8 {
+                let p = Period::new(y, m).unwrap();
+                let due = due_date(p, rule);
+                prop_assert!(due >= period_end(p));
+                if expected(freq, p) && due >= from && due <= to {
+                    want.push((due, p));
+                }
+            }
+        }
+        want.sort();
+        let got: Vec<_> = got.into_iter().map(|d| (d.due, d.period)).collect();
+        prop_assert_eq!(got, want);
+    }
+}

@@ -7,6 +7,7 @@
 //! `docs/methodology.md`; the two must stay in step.
 
 pub mod alerts;
+pub mod calendar;
 pub mod compare;
 pub mod quality;
 

@@ -1,0 +1,294 @@
+//! The reporting calendar (报送时间表): when each period's figure falls due, and which
+//! are overdue (催报) on a given day.
+//!
+//! Pure, like the rest of the engine: the day is a parameter, never the clock. An
+//! indicator's `frequency` says which periods are expected (every month, each quarter's
+//! last month, December); a [`DueRule`] says how long after the period the figure is due.
+//! The defaults follow the usual bureau practice: monthly figures by day 10 of the
+//! following month, quarterly ones 15 days after the quarter, annual ones 60 days after
+//! the year.
+
+use chrono::{Datelike, Days, NaiveDate};
+use serde::Serialize;
+
+use crate::domain::{Frequency, Period};
+
+/// How long after its period a figure falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DueRule {
+    /// On this day of the month after the period (1 to 28, so that every month has it).
+    DayOfNextMonth(u8),
+    /// This many days after the period's last day.
+    DaysAfterPeriodEnd(u16),
+}
+
+impl DueRule {
+    /// The usual rule for a frequency.
+    pub fn default_for(frequency: Frequency) -> DueRule {
+        match frequency {
+            Frequency::Monthly => DueRule::DayOfNextMonth(10),
+            Frequency::Quarterly => DueRule::DaysAfterPeriodEnd(15),
+            Frequency::Annual => DueRule::DaysAfterPeriodEnd(60),
+        }
+    }
+}
+
+/// The last day of a period's month.
+pub fn period_end(p: Period) -> NaiveDate {
+    first_of_next_month(p)
+        .pred_opt()
+        .expect("a month after 1990 has a last day")
+}
+
+fn first_of_next_month(p: Period) -> NaiveDate {
+    let (y, m) = if p.month() == 12 {
+        (i32::from(p.year()) + 1, 1)
+    } else {
+        (i32::from(p.year()), u32::from(p.month()) + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).expect("a valid first of month")
+}
+
+/// When the figure of `period` falls due under `rule`.
+pub fn due_date(period: Period, rule: DueRule) -> NaiveDate {
+    match rule {
+        DueRule::DayOfNextMonth(d) => first_of_next_month(period)
+            .with_day(u32::from(d.clamp(1, 28)))
+            .expect("days 1 to 28 exist in every month"),
+        DueRule::DaysAfterPeriodEnd(n) => period_end(period)
+            .checked_add_days(Days::new(u64::from(n)))
+            .expect("a due date within chrono's range"),
+    }
+}
+
+/// Whether a figure is expected for `period` at this frequency: every month, each
+/// quarter's last month, or December.
+pub fn expected(frequency: Frequency, period: Period) -> bool {
+    match frequency {
+        Frequency::Monthly => true,
+        Frequency::Quarterly => period.month() % 3 == 0,
+        Frequency::Annual => period.month() == 12,
+    }
+}
+
+/// One expected figure and its due date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Due {
+    pub period: Period,
+    pub due: NaiveDate,
+}
+
+/// The expected periods whose due date lies in `from..=to`, in due-date order.
+pub fn due_between(
+    frequency: Frequency,
+    rule: DueRule,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<Due> {
+    let mut out = Vec::new();
+    if from > to {
+        return out;
+    }
+    // A figure is due at most this long after its period began; periods that began
+    // earlier than that before `from` cannot fall due in the window.
+    let reach = match rule {
+        DueRule::DayOfNextMonth(_) => 62,
+        DueRule::DaysAfterPeriodEnd(n) => u64::from(n) + 31,
+    };
+    let earliest = from.checked_sub_days(Days::new(reach)).unwrap_or(from);
+    let first_year = u16::try_from(earliest.year()).unwrap_or(crate::domain::MIN_YEAR);
+    let Ok(mut p) = Period::new(
+        first_year.max(crate::domain::MIN_YEAR),
+        earliest.month() as u8,
+    ) else {
+        return out;
+    };
+    // A figure is due on or after its period's last day, so no period ending after `to`
+    // counts.
+    while period_end(p) <= to {
+        if expected(frequency, p) {
+            let due = due_date(p, rule);
+            if (from..=to).contains(&due) {
+                out.push(Due { period: p, due });
+            }
+        }
+        match next_month(p) {
+            Some(n) => p = n,
+            None => break,
+        }
+    }
+    out.sort_by_key(|d| (d.due, d.period));
+    out
+}
+
+fn next_month(p: Period) -> Option<Period> {
+    if p.month() == 12 {
+        Period::new(p.year().checked_add(1)?, 1).ok()
+    } else {
+        Period::new(p.year(), p.month() + 1).ok()
+    }
+}
+
+/// An expected figure not received by its due date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Overdue {
+    pub period: Period,
+    pub due: NaiveDate,
+    /// Whole days between the due date and `on`.
+    pub days_overdue: i64,
+}
+
+/// The expected periods from `since` on whose figure was due before `on` and is not
+/// among `reported`, oldest first. A figure due on `on` itself is not yet overdue.
+pub fn overdue(
+    frequency: Frequency,
+    rule: DueRule,
+    since: Period,
+    on: NaiveDate,
+    reported: &[Period],
+) -> Vec<Overdue> {
+    let mut out = Vec::new();
+    let mut p = Some(since);
+    while let Some(cur) = p {
+        if period_end(cur) >= on {
+            break;
+        }
+        if expected(frequency, cur) && !reported.contains(&cur) {
+            let due = due_date(cur, rule);
+            if due < on {
+                out.push(Overdue {
+                    period: cur,
+                    due,
+                    days_overdue: (on - due).num_days(),
+                });
+            }
+        }
+        p = next_month(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Period {
+        s.parse().unwrap()
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn default_due_dates_follow_bureau_practice() {
+        let monthly = DueRule::default_for(Frequency::Monthly);
+        assert_eq!(due_date(p("2023-06"), monthly), d("2023-07-10"));
+        assert_eq!(due_date(p("2023-12"), monthly), d("2024-01-10"));
+        let quarterly = DueRule::default_for(Frequency::Quarterly);
+        assert_eq!(due_date(p("2023-06"), quarterly), d("2023-07-15"));
+        assert_eq!(due_date(p("2023-09"), quarterly), d("2023-10-15"));
+        let annual = DueRule::default_for(Frequency::Annual);
+        assert_eq!(
+            due_date(p("2023-12"), annual),
+            d("2024-02-29"),
+            "2024 is a leap year"
+        );
+        assert_eq!(period_end(p("2024-02")), d("2024-02-29"));
+    }
+
+    #[test]
+    fn a_window_lists_what_falls_due_in_it() {
+        let monthly = DueRule::default_for(Frequency::Monthly);
+        let july = due_between(
+            Frequency::Monthly,
+            monthly,
+            d("2023-07-01"),
+            d("2023-07-31"),
+        );
+        assert_eq!(
+            july,
+            [Due {
+                period: p("2023-06"),
+                due: d("2023-07-10")
+            }]
+        );
+        let quarterly = DueRule::default_for(Frequency::Quarterly);
+        let q = due_between(
+            Frequency::Quarterly,
+            quarterly,
+            d("2023-07-01"),
+            d("2023-12-31"),
+        );
+        assert_eq!(
+            q.iter().map(|x| x.period).collect::<Vec<_>>(),
+            [p("2023-06"), p("2023-09")]
+        );
+        let annual = DueRule::default_for(Frequency::Annual);
+        assert!(
+            due_between(Frequency::Annual, annual, d("2023-07-01"), d("2023-07-31")).is_empty()
+        );
+        assert_eq!(
+            due_between(Frequency::Annual, annual, d("2024-01-01"), d("2024-03-31")),
+            [Due {
+                period: p("2023-12"),
+                due: d("2024-02-29")
+            }]
+        );
+        assert!(due_between(
+            Frequency::Monthly,
+            monthly,
+            d("2023-08-01"),
+            d("2023-07-01")
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn overdue_figures_are_those_past_due_and_not_received() {
+        let monthly = DueRule::default_for(Frequency::Monthly);
+        let got = overdue(
+            Frequency::Monthly,
+            monthly,
+            p("2023-01"),
+            d("2023-07-20"),
+            &[p("2023-01"), p("2023-02"), p("2023-03"), p("2023-05")],
+        );
+        // April (due 10 May) and June (due 10 July) are missing; July is not over yet.
+        assert_eq!(
+            got,
+            [
+                Overdue {
+                    period: p("2023-04"),
+                    due: d("2023-05-10"),
+                    days_overdue: 71
+                },
+                Overdue {
+                    period: p("2023-06"),
+                    due: d("2023-07-10"),
+                    days_overdue: 10
+                },
+            ]
+        );
+        // Due today is not overdue yet.
+        let on_due = overdue(
+            Frequency::Monthly,
+            monthly,
+            p("2023-06"),
+            d("2023-07-10"),
+            &[],
+        );
+        assert!(on_due.is_empty());
+        let quarterly = DueRule::default_for(Frequency::Quarterly);
+        let q = overdue(
+            Frequency::Quarterly,
+            quarterly,
+            p("2023-01"),
+            d("2023-07-20"),
+            &[p("2023-03")],
+        );
+        assert_eq!(q.len(), 1);
+        assert_eq!((q[0].period, q[0].days_overdue), (p("2023-06"), 5));
+    }
+}
