@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod attainment;
+pub mod calendar;
 pub mod compare;
 mod csv;
 pub mod error;
@@ -293,6 +294,8 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/regions/{}", &["PUT"]),
     ("/v1/rankings", &["GET"]),
     ("/v1/quality", &["GET"]),
+    ("/v1/calendar", &["GET"]),
+    ("/v1/overdue", &["GET"]),
 ];
 
 /// The HTML pages and their assets: not part of the API (nor of its OpenAPI
@@ -349,6 +352,10 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .or(compare::list(ctx.clone()))
         .unify()
         .or(compare::put(ctx.clone()))
+        .unify()
+        .or(calendar::calendar(ctx.clone()))
+        .unify()
+        .or(calendar::overdue_list(ctx.clone()))
         .unify()
         .boxed();
     let pages = pages::dashboard(ctx.clone())

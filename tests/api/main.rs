@@ -8,6 +8,7 @@ mod helpers;
 mod alerts;
 mod bad_input;
 mod batch;
+mod calendar;
 mod catalogue;
 mod compare;
 mod hostile;

@@ -1,0 +1,276 @@
+//! The reporting calendar (报送时间表) and the overdue list (催报), over HTTP.
+//!
+//! The rules are in `engine::calendar`; this module reads the store and, when a request
+//! names no date, today's date in China Standard Time (UTC+8, where the county is).
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Days, FixedOffset, NaiveDate};
+use serde::Serialize;
+use warp::Filter;
+
+use super::input::Query;
+use super::{error, get_or_head, list_reply, req, wants_csv, with_ctx, ApiError, Ctx, Req, Resp};
+use crate::domain::{Frequency, Indicator, Period};
+use crate::engine::calendar::{due_between, overdue, DueRule};
+use crate::store::Store;
+
+/// The longest calendar window, in days.
+pub const MAX_WINDOW_DAYS: u64 = 366;
+
+/// Today in the county's time zone (China Standard Time, UTC+8).
+fn today(ctx: &Ctx) -> NaiveDate {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    (ctx.clock)().with_timezone(&cst).date_naive()
+}
+
+fn date(q: &Query, name: &str) -> Result<Option<NaiveDate>, ApiError> {
+    q.get(name)
+        .map(|v| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                ApiError::invalid(name, format!("'{v}' is not a date such as 2023-07-20"))
+            })
+        })
+        .transpose()
+}
+
+/// The indicators a calendar or overdue request keeps.
+fn selected(s: &Store, q: &Query) -> Result<Vec<Indicator>, ApiError> {
+    let region = super::compare::region_filter(s, q.get("region"))?;
+    let units = s.units()?;
+    let lead = q.get("lead_unit").map(|u| units.resolve(u).to_string());
+    Ok(s.indicators()?
+        .into_iter()
+        .filter(|i| {
+            region.as_ref().is_none_or(|r| i.region == *r)
+                && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
+        })
+        .collect())
+}
+
+/// One figure due in the window.
+#[derive(Debug, Serialize)]
+struct DueView {
+    indicator: String,
+    name: String,
+    region: String,
+    frequency: Frequency,
+    period: Period,
+    due: NaiveDate,
+    lead_units: Vec<String>,
+    /// Whether a reading of the period is already stored.
+    received: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Calendar<'a> {
+    from: NaiveDate,
+    to: NaiveDate,
+    count: usize,
+    due: &'a [DueView],
+}
+
+/// GET /v1/calendar?from=&to=&region=&lead_unit=&format=
+///
+/// What falls due between `from` and `to` (inclusive; default: today and the 30 days
+/// after), for the indicators with a target in the period's year.
+pub fn calendar(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "calendar")
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q =
+                        Query::parse(&req.query, &["from", "to", "region", "lead_unit", "format"])?;
+                    let from = date(&q, "from")?.unwrap_or_else(|| today(&ctx));
+                    let to = match date(&q, "to")? {
+                        Some(t) => t,
+                        None => from.checked_add_days(Days::new(30)).unwrap_or(from),
+                    };
+                    if to < from {
+                        return Err(ApiError::invalid(
+                            "to",
+                            format!("to {to} is before from {from}"),
+                        ));
+                    }
+                    if (to - from).num_days() as u64 > MAX_WINDOW_DAYS {
+                        return Err(ApiError::invalid(
+                            "to",
+                            format!("a calendar window is at most {MAX_WINDOW_DAYS} days"),
+                        ));
+                    }
+                    let csv = wants_csv(&q, &req)?;
+                    ctx.blocking(move |s| {
+                        let mut out = Vec::new();
+                        for ind in selected(s, &q)? {
+                            let rule = DueRule::default_for(ind.frequency);
+                            let years = s
+                                .targets(&ind.id)?
+                                .iter()
+                                .map(|t| t.year)
+                                .collect::<Vec<_>>();
+                            for d in due_between(ind.frequency, rule, from, to) {
+                                if !years.contains(&d.period.year()) {
+                                    continue;
+                                }
+                                out.push(DueView {
+                                    indicator: ind.id.to_string(),
+                                    name: ind.name.clone(),
+                                    region: ind.region.clone(),
+                                    frequency: ind.frequency,
+                                    period: d.period,
+                                    due: d.due,
+                                    lead_units: ind.lead_units.clone(),
+                                    received: s.reading(&ind.id, d.period)?.is_some(),
+                                });
+                            }
+                        }
+                        out.sort_by(|a, b| (a.due, &a.indicator).cmp(&(b.due, &b.indicator)));
+                        let body = Calendar {
+                            from,
+                            to,
+                            count: out.len(),
+                            due: &out,
+                        };
+                        list_reply(csv, &body, &out)
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
+
+/// One overdue figure.
+#[derive(Debug, Clone, Serialize)]
+struct OverdueView {
+    indicator: String,
+    name: String,
+    region: String,
+    period: Period,
+    due: NaiveDate,
+    days_overdue: i64,
+    lead_units: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct OverdueList<'a> {
+    on: NaiveDate,
+    count: usize,
+    overdue: &'a [OverdueView],
+}
+
+#[derive(Debug, Serialize)]
+struct UnitGroup<'a> {
+    lead_unit: &'a str,
+    count: usize,
+    overdue: Vec<&'a OverdueView>,
+}
+
+#[derive(Debug, Serialize)]
+struct OverdueByUnit<'a> {
+    on: NaiveDate,
+    count: usize,
+    groups: Vec<UnitGroup<'a>>,
+}
+
+/// GET /v1/overdue?on=&group=lead_unit&region=&lead_unit=&format=
+///
+/// Every expected figure whose due date has passed on `on` (default: today) with no
+/// reading stored: the periods of this year and last, of the years the indicator has a
+/// target for. `group=lead_unit` gives the shape of a 催报 notice, one group per lead
+/// unit (an indicator led by two units is in both).
+pub fn overdue_list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+    warp::path!("v1" / "overdue")
+        .and(get_or_head())
+        .and(req())
+        .and(with_ctx(ctx))
+        .then(|req: Req, ctx: Ctx| async move {
+            error::reply(
+                async {
+                    let q = Query::parse(&req.query, &["on", "group", "region", "lead_unit", "format"])?;
+                    let on = date(&q, "on")?.unwrap_or_else(|| today(&ctx));
+                    let by_unit = match q.get("group") {
+                        None => false,
+                        Some("lead_unit") => true,
+                        Some(other) => {
+                            return Err(ApiError::invalid(
+                                "group",
+                                format!("group '{other}' is not one of: lead_unit"),
+                            ))
+                        }
+                    };
+                    let csv = wants_csv(&q, &req)?;
+                    if by_unit && csv {
+                        return Err(ApiError::invalid(
+                            "format",
+                            "grouped answers are JSON; CSV lists one line per overdue figure without group",
+                        ));
+                    }
+                    let since_year = u16::try_from(on.year() - 1)
+                        .unwrap_or(crate::domain::MIN_YEAR)
+                        .max(crate::domain::MIN_YEAR);
+                    ctx.blocking(move |s| {
+                        let since = Period::new(since_year, 1)?;
+                        let mut out = Vec::new();
+                        for ind in selected(s, &q)? {
+                            let years = s.targets(&ind.id)?.iter().map(|t| t.year).collect::<Vec<_>>();
+                            if !years.iter().any(|y| *y >= since_year) {
+                                continue;
+                            }
+                            let reported: Vec<Period> = s
+                                .readings(&ind.id, Some(since), None)?
+                                .into_iter()
+                                .map(|(p, _)| p)
+                                .collect();
+                            let rule = DueRule::default_for(ind.frequency);
+                            for o in overdue(ind.frequency, rule, since, on, &reported) {
+                                if !years.contains(&o.period.year()) {
+                                    continue;
+                                }
+                                out.push(OverdueView {
+                                    indicator: ind.id.to_string(),
+                                    name: ind.name.clone(),
+                                    region: ind.region.clone(),
+                                    period: o.period,
+                                    due: o.due,
+                                    days_overdue: o.days_overdue,
+                                    lead_units: ind.lead_units.clone(),
+                                });
+                            }
+                        }
+                        out.sort_by(|a, b| {
+                            (b.days_overdue, &a.indicator, a.period).cmp(&(a.days_overdue, &b.indicator, b.period))
+                        });
+                        if !by_unit {
+                            let body = OverdueList { on, count: out.len(), overdue: &out };
+                            return list_reply(csv, &body, &out);
+                        }
+                        let mut groups: BTreeMap<&str, Vec<&OverdueView>> = BTreeMap::new();
+                        for o in &out {
+                            for u in &o.lead_units {
+                                groups.entry(u.as_str()).or_default().push(o);
+                            }
+                        }
+                        let body = OverdueByUnit {
+                            on,
+                            count: out.len(),
+                            groups: groups
+                                .into_iter()
+                                .map(|(lead_unit, overdue)| UnitGroup {
+                                    lead_unit,
+                                    count: overdue.len(),
+                                    overdue,
+                                })
+                                .collect(),
+                        };
+                        Ok(super::json(warp::http::StatusCode::OK, &body))
+                    })
+                    .await
+                }
+                .await,
+            )
+        })
+}
