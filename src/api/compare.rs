@@ -109,19 +109,7 @@ async fn put_handler(
     let name = decode_segment("name", &name)?;
     Query::parse(&req.query, &[])?;
     let mut v = super::indicators::parse_json_body(req.content_type.as_deref(), &body?)?;
-    let obj = v.as_object_mut().expect("checked object");
-    match obj.get("name") {
-        None => {
-            obj.insert("name".into(), name.clone().into());
-        }
-        Some(serde_json::Value::String(s)) if *s == name => {}
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "name",
-                format!("the body's name {other} differs from the path's '{name}'"),
-            ))
-        }
-    }
+    super::indicators::path_key_in_body(&mut v, "name", &name)?;
     let raw: RawRegion = serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
         ApiError::invalid(super::indicators::serde_field(&msg), msg)

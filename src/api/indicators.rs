@@ -121,6 +121,27 @@ pub(super) fn parse_json_body(
     Ok(v)
 }
 
+/// A body's `key` must name what the path names; when it is missing, the path's value
+/// is filled in. `body` is a JSON object ([`parse_json_body`]).
+pub(super) fn path_key_in_body(
+    body: &mut serde_json::Value,
+    key: &str,
+    from_path: &str,
+) -> Result<(), ApiError> {
+    let obj = body.as_object_mut().expect("checked object");
+    match obj.get(key) {
+        None => {
+            obj.insert(key.into(), from_path.into());
+            Ok(())
+        }
+        Some(serde_json::Value::String(s)) if s == from_path => Ok(()),
+        Some(other) => Err(ApiError::invalid(
+            key,
+            format!("the body's {key} {other} differs from the path's '{from_path}'"),
+        )),
+    }
+}
+
 #[derive(Serialize)]
 struct Written<'a, T: Serialize> {
     outcome: Outcome,
@@ -157,19 +178,7 @@ async fn put_handler(
     let id = parse_id(&id)?;
     Query::parse(&req.query, &[])?;
     let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
-    let obj = v.as_object_mut().expect("checked object");
-    match obj.get("id") {
-        None => {
-            obj.insert("id".into(), id.as_str().into());
-        }
-        Some(serde_json::Value::String(s)) if s == id.as_str() => {}
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "id",
-                format!("the body's id {other} differs from the path's '{id}'"),
-            ))
-        }
-    }
+    path_key_in_body(&mut v, "id", id.as_str())?;
     let raw: RawIndicator = serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
         ApiError::invalid(serde_field(&msg), msg)

@@ -816,7 +816,12 @@ pub fn evaluate_one(
         }
         let mut series = Vec::with_capacity(same_code.len());
         for other in &same_code {
-            let (_, v) = year_series(s, &other.id, as_of.year(), known_at)?;
+            // The indicator's own year is read already.
+            let v = if other.id == ind.id {
+                values.clone()
+            } else {
+                year_series(s, &other.id, as_of.year(), known_at)?.1
+            };
             series.push(
                 v.into_iter()
                     .filter(|(p, _)| *p <= as_of)

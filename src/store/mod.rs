@@ -76,6 +76,17 @@ pub enum Outcome {
     Unchanged,
 }
 
+impl Outcome {
+    /// What a write that changed something did: replaced when there was a value before.
+    fn of_write(existed: bool) -> Outcome {
+        if existed {
+            Outcome::Replaced
+        } else {
+            Outcome::Created
+        }
+    }
+}
+
 /// One change, as kept in the audit tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -1128,11 +1139,7 @@ fn put_reading_tx(
     } else if old.is_some() {
         t.flagged.remove(rkey.as_slice())?;
     }
-    let outcome = if old.is_some() {
-        Outcome::Replaced
-    } else {
-        Outcome::Created
-    };
+    let outcome = Outcome::of_write(old.is_some());
     Ok((outcome, new))
 }
 
@@ -1177,11 +1184,7 @@ fn put_indicator_tx(
         codes.remove(keys::code(&o.code, &o.id))?;
     }
     codes.insert(keys::code(&ind.code, &ind.id), &[])?;
-    let outcome = if old.is_some() {
-        Outcome::Replaced
-    } else {
-        Outcome::Created
-    };
+    let outcome = Outcome::of_write(old.is_some());
     audit_tx(
         audit,
         actor,
@@ -1211,11 +1214,7 @@ fn put_region_tx(
         return Ok(Outcome::Unchanged);
     }
     regions.insert(region.name.as_bytes(), enc(region)?)?;
-    let outcome = if old.is_some() {
-        Outcome::Replaced
-    } else {
-        Outcome::Created
-    };
+    let outcome = Outcome::of_write(old.is_some());
     audit_tx(
         audit,
         actor,
@@ -1245,11 +1244,7 @@ fn put_target_tx(
         return Ok(Outcome::Unchanged);
     }
     targets.insert(key, enc(target)?)?;
-    let outcome = if old.is_some() {
-        Outcome::Replaced
-    } else {
-        Outcome::Created
-    };
+    let outcome = Outcome::of_write(old.is_some());
     let seq = audit_tx(
         audit,
         actor,
