@@ -19,6 +19,9 @@
 //!   and building the monthly submission workbook.
 //! - [`report`]: the board of all indicators at one `as_of`, rendered as bulletins
 //!   (Markdown, HTML, CSV, Word, Excel), dashboard pages and SVG charts.
+//! - [`notify`]: the reporting calendar read from the store, events (alerts, 催报
+//!   notices, submissions, daily digests), the webhook formats (generic, Alertmanager,
+//!   企业微信, 钉钉) and delivery with retries.
 //! - [`api`]: the warp HTTP API: one filter per route, one error type mapped to
 //!   `application/problem+json`.
 //! - [`cli`]: the `zhibiao` command line; `src/main.rs` only calls [`cli::main`].
@@ -47,5 +50,6 @@ pub mod cli;
 pub mod domain;
 pub mod engine;
 pub mod ingest;
+pub mod notify;
 pub mod report;
 pub mod store;

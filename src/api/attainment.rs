@@ -165,7 +165,7 @@ impl Rendered {
 async fn catalogue_answer<F>(
     ctx: &Ctx,
     req: &Req,
-    route: &'static str,
+    route: &str,
     csv: bool,
     render: F,
 ) -> Result<Resp, ApiError>
@@ -302,10 +302,15 @@ pub fn compute_alerts(
     Ok((as_of, out))
 }
 
-/// GET /v1/alerts?as_of=&as_known_at=&severity=&battle=&lead_unit=&format=
+/// GET /v1/alerts?as_of=&as_known_at=&on=&kind=&severity=&battle=&lead_unit=&region=&format=
+///
+/// The pace alerts at `as_of`, and the overdue alerts (催报) on the day `on` (default:
+/// today in China): one per indicator with a figure past its due date and no reading.
+/// `kind=pace` or `kind=overdue` keeps one kind. Worst first.
 ///
 /// Answers carry an `ETag`; `If-None-Match` gets a 304 with no body until any write
-/// is accepted, so dashboards can poll every few seconds for almost nothing.
+/// is accepted (or the day changes), so dashboards can poll every few seconds for
+/// almost nothing.
 pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("v1" / "alerts")
         .and(get_or_head())
@@ -319,6 +324,8 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                         &[
                             "as_of",
                             "as_known_at",
+                            "on",
+                            "kind",
                             "severity",
                             "battle",
                             "lead_unit",
@@ -328,22 +335,52 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     )?;
                     let f = Filters::parse(&q)?;
                     let severity = q.value::<Severity>("severity")?;
+                    let on = super::calendar::date(&q, "on")?
+                        .unwrap_or_else(|| super::calendar::today(&ctx));
+                    let (pace, overdue) = match q.get("kind") {
+                        None => (true, true),
+                        Some("pace") => (true, false),
+                        Some("overdue") => (false, true),
+                        Some(other) => {
+                            return Err(ApiError::invalid(
+                                "kind",
+                                format!("kind '{other}' is not one of: pace, overdue"),
+                            ))
+                        }
+                    };
                     let csv = wants_csv(&q, &req)?;
-                    catalogue_answer(&ctx, &req, "alerts", csv, move |s| {
+                    // The day is part of the answer: the ETag and the memo change with it.
+                    let route = format!("alerts@{on}");
+                    catalogue_answer(&ctx, &req, &route, csv, move |s| {
                         let lead = f.resolve(s)?;
-                        let (as_of, all) = compute_alerts(s, f.as_of, f.known_at)?;
                         let inds: BTreeMap<_, _> = s
                             .indicators()?
                             .into_iter()
                             .map(|i| (i.id.clone(), i))
                             .collect();
-                        let alerts: Vec<Alert> = all
-                            .into_iter()
-                            .filter(|a| {
-                                severity.is_none_or(|sv| a.severity == sv)
-                                    && inds.get(&a.indicator).is_some_and(|i| f.keeps(i, &lead))
-                            })
-                            .collect();
+                        let keep = |a: &Alert| {
+                            severity.is_none_or(|sv| a.severity == sv)
+                                && inds.get(&a.indicator).is_some_and(|i| f.keeps(i, &lead))
+                        };
+                        let (as_of, all) = if pace {
+                            compute_alerts(s, f.as_of, f.known_at)?
+                        } else {
+                            (super::resolve_as_of(s, f.as_of)?, Vec::new())
+                        };
+                        let mut alerts: Vec<Alert> = all.into_iter().filter(|a| keep(a)).collect();
+                        if overdue {
+                            let kept: Vec<Indicator> = inds
+                                .values()
+                                .filter(|i| f.keeps(i, &lead))
+                                .cloned()
+                                .collect();
+                            alerts.extend(
+                                overdue_alerts(s, &kept, on)?
+                                    .into_iter()
+                                    .filter(|a| keep(a)),
+                            );
+                            alerts::sort_worst_first(&mut alerts);
+                        }
                         let body = AlertList {
                             as_of,
                             count: alerts.len(),
@@ -356,6 +393,33 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                 .await,
             )
         })
+}
+
+/// One overdue alert per indicator with figures past their due date on `on`.
+fn overdue_alerts(
+    s: &Store,
+    inds: &[Indicator],
+    on: chrono::NaiveDate,
+) -> Result<Vec<Alert>, ApiError> {
+    let mut per: BTreeMap<&str, Vec<crate::engine::calendar::Overdue>> = BTreeMap::new();
+    let items = crate::notify::schedule::overdue_on(s, inds, on)?;
+    for o in &items {
+        per.entry(o.indicator.as_str())
+            .or_default()
+            .push(crate::engine::calendar::Overdue {
+                period: o.period,
+                due: o.due,
+                days_overdue: o.days_overdue,
+            });
+    }
+    Ok(inds
+        .iter()
+        .filter_map(|i| {
+            let mut list = per.get(i.id.as_str())?.clone();
+            list.sort_by_key(|o| o.period);
+            alerts::overdue_alert(i, &list)
+        })
+        .collect())
 }
 
 /// One event of the alert stream.

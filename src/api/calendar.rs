@@ -5,26 +5,26 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Days, FixedOffset, NaiveDate};
+use chrono::{Days, FixedOffset, NaiveDate};
 use serde::Serialize;
 use warp::Filter;
 
 use super::input::Query;
 use super::{error, get_or_head, list_reply, req, wants_csv, with_ctx, ApiError, Ctx, Req, Resp};
-use crate::domain::{Frequency, Indicator, Period};
-use crate::engine::calendar::{due_between, overdue, DueRule};
+use crate::domain::Indicator;
+use crate::notify::schedule::{due_in, overdue_on, DueItem, OverdueItem};
 use crate::store::Store;
 
 /// The longest calendar window, in days.
 pub const MAX_WINDOW_DAYS: u64 = 366;
 
 /// Today in the county's time zone (China Standard Time, UTC+8).
-fn today(ctx: &Ctx) -> NaiveDate {
+pub(super) fn today(ctx: &Ctx) -> NaiveDate {
     let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
     (ctx.clock)().with_timezone(&cst).date_naive()
 }
 
-fn date(q: &Query, name: &str) -> Result<Option<NaiveDate>, ApiError> {
+pub(super) fn date(q: &Query, name: &str) -> Result<Option<NaiveDate>, ApiError> {
     q.get(name)
         .map(|v| {
             NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
@@ -48,26 +48,12 @@ fn selected(s: &Store, q: &Query) -> Result<Vec<Indicator>, ApiError> {
         .collect())
 }
 
-/// One figure due in the window.
-#[derive(Debug, Serialize)]
-struct DueView {
-    indicator: String,
-    name: String,
-    region: String,
-    frequency: Frequency,
-    period: Period,
-    due: NaiveDate,
-    lead_units: Vec<String>,
-    /// Whether a reading of the period is already stored.
-    received: bool,
-}
-
 #[derive(Debug, Serialize)]
 struct Calendar<'a> {
     from: NaiveDate,
     to: NaiveDate,
     count: usize,
-    due: &'a [DueView],
+    due: &'a [DueItem],
 }
 
 /// GET /v1/calendar?from=&to=&region=&lead_unit=&format=
@@ -103,31 +89,7 @@ pub fn calendar(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reject
                     }
                     let csv = wants_csv(&q, &req)?;
                     ctx.blocking(move |s| {
-                        let mut out = Vec::new();
-                        for ind in selected(s, &q)? {
-                            let rule = DueRule::default_for(ind.frequency);
-                            let years = s
-                                .targets(&ind.id)?
-                                .iter()
-                                .map(|t| t.year)
-                                .collect::<Vec<_>>();
-                            for d in due_between(ind.frequency, rule, from, to) {
-                                if !years.contains(&d.period.year()) {
-                                    continue;
-                                }
-                                out.push(DueView {
-                                    indicator: ind.id.to_string(),
-                                    name: ind.name.clone(),
-                                    region: ind.region.clone(),
-                                    frequency: ind.frequency,
-                                    period: d.period,
-                                    due: d.due,
-                                    lead_units: ind.lead_units.clone(),
-                                    received: s.reading(&ind.id, d.period)?.is_some(),
-                                });
-                            }
-                        }
-                        out.sort_by(|a, b| (a.due, &a.indicator).cmp(&(b.due, &b.indicator)));
+                        let out = due_in(s, &selected(s, &q)?, from, to)?;
                         let body = Calendar {
                             from,
                             to,
@@ -143,30 +105,18 @@ pub fn calendar(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reject
         })
 }
 
-/// One overdue figure.
-#[derive(Debug, Clone, Serialize)]
-struct OverdueView {
-    indicator: String,
-    name: String,
-    region: String,
-    period: Period,
-    due: NaiveDate,
-    days_overdue: i64,
-    lead_units: Vec<String>,
-}
-
 #[derive(Debug, Serialize)]
 struct OverdueList<'a> {
     on: NaiveDate,
     count: usize,
-    overdue: &'a [OverdueView],
+    overdue: &'a [OverdueItem],
 }
 
 #[derive(Debug, Serialize)]
 struct UnitGroup<'a> {
     lead_unit: &'a str,
     count: usize,
-    overdue: Vec<&'a OverdueView>,
+    overdue: Vec<&'a OverdueItem>,
 }
 
 #[derive(Debug, Serialize)]
@@ -209,46 +159,13 @@ pub fn overdue_list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Re
                             "grouped answers are JSON; CSV lists one line per overdue figure without group",
                         ));
                     }
-                    let since_year = u16::try_from(on.year() - 1)
-                        .unwrap_or(crate::domain::MIN_YEAR)
-                        .max(crate::domain::MIN_YEAR);
                     ctx.blocking(move |s| {
-                        let since = Period::new(since_year, 1)?;
-                        let mut out = Vec::new();
-                        for ind in selected(s, &q)? {
-                            let years = s.targets(&ind.id)?.iter().map(|t| t.year).collect::<Vec<_>>();
-                            if !years.iter().any(|y| *y >= since_year) {
-                                continue;
-                            }
-                            let reported: Vec<Period> = s
-                                .readings(&ind.id, Some(since), None)?
-                                .into_iter()
-                                .map(|(p, _)| p)
-                                .collect();
-                            let rule = DueRule::default_for(ind.frequency);
-                            for o in overdue(ind.frequency, rule, since, on, &reported) {
-                                if !years.contains(&o.period.year()) {
-                                    continue;
-                                }
-                                out.push(OverdueView {
-                                    indicator: ind.id.to_string(),
-                                    name: ind.name.clone(),
-                                    region: ind.region.clone(),
-                                    period: o.period,
-                                    due: o.due,
-                                    days_overdue: o.days_overdue,
-                                    lead_units: ind.lead_units.clone(),
-                                });
-                            }
-                        }
-                        out.sort_by(|a, b| {
-                            (b.days_overdue, &a.indicator, a.period).cmp(&(a.days_overdue, &b.indicator, b.period))
-                        });
+                        let out = overdue_on(s, &selected(s, &q)?, on)?;
                         if !by_unit {
                             let body = OverdueList { on, count: out.len(), overdue: &out };
                             return list_reply(csv, &body, &out);
                         }
-                        let mut groups: BTreeMap<&str, Vec<&OverdueView>> = BTreeMap::new();
+                        let mut groups: BTreeMap<&str, Vec<&OverdueItem>> = BTreeMap::new();
                         for o in &out {
                             for u in &o.lead_units {
                                 groups.entry(u.as_str()).or_default().push(o);

@@ -92,9 +92,12 @@ pub(super) fn view<'a>(
     let current: Option<&Target> = year
         .and_then(|y| targets.iter().find(|t| t.year == y))
         .or_else(|| targets.last());
+    let rule = s.due_rule(&ind.id)?;
     Ok(IndicatorView {
         indicator: ind,
         battle_name: ind.battle.name_zh(),
+        due: rule.unwrap_or_else(|| crate::engine::calendar::DueRule::default_for(ind.frequency)),
+        due_default: rule.is_none(),
         target: current.map(|t| TargetView::new(ind, t)),
         target_years: targets.iter().map(|t| t.year).collect(),
     })
@@ -179,10 +182,11 @@ async fn put_handler(
     Query::parse(&req.query, &[])?;
     let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
     path_key_in_body(&mut v, "id", id.as_str())?;
-    let raw: RawIndicator = serde_json::from_value(v).map_err(|e| {
+    let mut raw: RawIndicator = serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
         ApiError::invalid(serde_field(&msg), msg)
     })?;
+    let due = raw.take_due()?;
     let now: DateTime<Utc> = (ctx.clock)();
     let (outcome, ind, target) = ctx
         .blocking(move |s| {
@@ -225,6 +229,8 @@ async fn put_handler(
             if let Some(t) = &target {
                 s.put_target(&ind.id, t, &token.name, now)?;
             }
+            // A body without `due` puts the indicator back on its frequency's default.
+            s.set_due_rule(&ind.id, due)?;
             Ok((outcome, ind, target))
         })
         .await?;

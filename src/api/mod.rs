@@ -19,11 +19,13 @@ pub mod error;
 pub mod indicators;
 mod input;
 pub mod metrics;
+pub mod notifier;
 pub mod openapi;
 pub mod pages;
 pub mod readings;
 pub mod tokens;
 pub mod views;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -88,6 +90,8 @@ pub struct Context {
     pub cors_origins: Vec<String>,
     /// Failed authentications per client address.
     pub throttle: Arc<Throttle>,
+    /// Webhook deliveries and their settings (see [`notifier`]).
+    pub notify: Arc<crate::notify::deliver::Hub>,
 }
 
 /// Slows down token guessing: after `limit` failed authentications from one address
@@ -160,6 +164,7 @@ impl Context {
             body_timeout: std::time::Duration::from_secs(30),
             cors_origins: Vec::new(),
             throttle: Arc::new(Throttle::new(20, std::time::Duration::from_secs(60))),
+            notify: Arc::new(crate::notify::deliver::Hub::new(Default::default())),
         }
     }
 }
@@ -296,6 +301,11 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/quality", &["GET"]),
     ("/v1/calendar", &["GET"]),
     ("/v1/overdue", &["GET"]),
+    ("/v1/reminders", &["GET"]),
+    ("/v1/webhooks", &["GET", "POST"]),
+    ("/v1/webhooks/{}", &["GET", "DELETE"]),
+    ("/v1/webhooks/{}/deliveries", &["GET"]),
+    ("/v1/webhooks/{}/test", &["POST"]),
 ];
 
 /// The HTML pages and their assets: not part of the API (nor of its OpenAPI
@@ -376,6 +386,20 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .or(tokens::revoke(ctx.clone()))
         .unify()
         .or(admin::backup(ctx.clone()))
+        .unify()
+        .or(webhooks::create(ctx.clone()))
+        .unify()
+        .or(webhooks::list(ctx.clone()))
+        .unify()
+        .or(webhooks::get(ctx.clone()))
+        .unify()
+        .or(webhooks::delete(ctx.clone()))
+        .unify()
+        .or(webhooks::deliveries(ctx.clone()))
+        .unify()
+        .or(webhooks::test(ctx.clone()))
+        .unify()
+        .or(webhooks::reminders(ctx.clone()))
         .unify()
         .or(method_not_allowed())
         .unify()

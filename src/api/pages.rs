@@ -43,8 +43,13 @@ pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
         .then(|req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    let q = Query::parse(&req.query, &["as_of", "battle", "lead_unit", "status"])?;
+                    let q = Query::parse(
+                        &req.query,
+                        &["as_of", "battle", "lead_unit", "status", "on"],
+                    )?;
                     let as_of = page_as_of(&q)?;
+                    let on = super::calendar::date(&q, "on")?
+                        .unwrap_or_else(|| super::calendar::today(&ctx));
                     // Validate before touching the store; the unit is resolved below.
                     web::DashboardQuery::parse(q.get("battle"), None, q.get("status"))?;
                     let battle = q.get("battle").map(str::to_string);
@@ -68,7 +73,12 @@ pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                             .collect();
                         units.sort();
                         units.dedup();
-                        let html = web::dashboard(&b, &filter, &units);
+                        let home: Vec<_> = b.rows.iter().map(|r| r.indicator.clone()).collect();
+                        let overdue = web::OverdueMarks {
+                            on: Some(on),
+                            items: crate::notify::schedule::overdue_on(s, &home, on)?,
+                        };
+                        let html = web::dashboard(&b, &filter, &units, &overdue);
                         Ok(body(HTML, StatusCode::OK, html.into_bytes()))
                     })
                     .await

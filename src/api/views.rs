@@ -43,6 +43,11 @@ pub struct IndicatorView<'a> {
     #[serde(flatten)]
     pub indicator: &'a Indicator,
     pub battle_name: &'static str,
+    /// When each period's figure falls due (the catalogue's rule, or the default for
+    /// the frequency).
+    pub due: crate::engine::calendar::DueRule,
+    /// Whether `due` is the frequency's default.
+    pub due_default: bool,
     pub target: Option<TargetView>,
     pub target_years: Vec<u16>,
 }

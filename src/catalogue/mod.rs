@@ -5,7 +5,7 @@
 //! first start, so `zhibiao serve` works with nothing else on disk. `zhibiao import FILE`
 //! loads another catalogue in the same format.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -125,6 +125,20 @@ pub struct RawIndicator {
     escalate_after: Option<u8>,
     #[serde(default)]
     quality: QualityRules,
+    /// When each period's figure falls due, if not the default for its frequency.
+    #[serde(default)]
+    pub due: Option<crate::engine::calendar::DueRule>,
+}
+
+impl RawIndicator {
+    /// The due rule, checked; taken out because the store keeps it beside the
+    /// indicator rather than in it.
+    pub fn take_due(&mut self) -> Result<Option<crate::engine::calendar::DueRule>, DomainError> {
+        self.due
+            .take()
+            .map(|d| d.validate().map_err(|m| DomainError::invalid("due", m)))
+            .transpose()
+    }
 }
 
 /// A target as written in a catalogue or an API body, before validation.
@@ -152,6 +166,8 @@ pub struct Catalogue {
     pub units: UnitRegistry,
     /// Each indicator with its target for `year`, in file order.
     pub entries: Vec<(Indicator, Option<Target>)>,
+    /// The indicators whose figures fall due other than by their frequency's default.
+    pub due_rules: BTreeMap<IndicatorId, crate::engine::calendar::DueRule>,
 }
 
 impl Catalogue {
@@ -178,14 +194,19 @@ impl Catalogue {
         let mut seen = BTreeSet::new();
         let mut codes = BTreeSet::new();
         let mut entries = Vec::with_capacity(raw.indicator.len());
-        for (index, r) in raw.indicator.into_iter().enumerate() {
+        let mut due_rules = BTreeMap::new();
+        for (index, mut r) in raw.indicator.into_iter().enumerate() {
             let id = r.id.clone();
             let wrap = |source: DomainError| CatalogueError::Entry {
                 index: index + 1,
                 id: id.clone(),
                 source,
             };
+            let due = r.take_due().map_err(&wrap)?;
             let entry = build(r, &raw.catalogue, &units).map_err(&wrap)?;
+            if let Some(d) = due {
+                due_rules.insert(entry.0.id.clone(), d);
+            }
             for name in std::iter::once(&entry.0.region).chain(&entry.0.benchmarks) {
                 if !regions.iter().any(|r| &r.name == name) {
                     return Err(wrap(DomainError::invalid(
@@ -234,6 +255,7 @@ impl Catalogue {
             year: raw.catalogue.year,
             units,
             entries,
+            due_rules,
         })
     }
 

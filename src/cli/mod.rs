@@ -60,6 +60,8 @@ enum Command {
         /// of the plain line.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        notify: NotifyArgs,
     },
     /// Create, list or revoke API tokens (with the server stopped; while it runs, use
     /// POST /v1/tokens).
@@ -150,6 +152,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The daily digest of each lead unit (overdue figures and those falling due soon):
+    /// print it with --dry-run, or send it through the registered webhooks (with the
+    /// server stopped; a running server sends it daily at --remind-at).
+    Remind {
+        /// The day (default: today in --remind-tz).
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
+        /// Only this lead unit.
+        #[arg(long)]
+        lead_unit: Option<String>,
+        /// Print what would be sent, and to which receivers; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        notify: NotifyArgs,
+    },
     /// Print attainment of every indicator.
     Attainment {
         /// Period to evaluate at (2023-06, 2023-Q2, 2023年1-6月); default: the latest with readings.
@@ -164,6 +186,67 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Webhook delivery and reminder settings.
+#[derive(clap::Args, Debug, Clone)]
+struct NotifyArgs {
+    /// Wait before retrying a failed webhook delivery, in milliseconds; each later retry
+    /// waits twice as long (at most an hour).
+    #[arg(long, default_value_t = 30_000)]
+    webhook_backoff_ms: u64,
+    /// Attempts per webhook message before it is given up (logged as failed).
+    #[arg(long, default_value_t = 8)]
+    webhook_attempts: u32,
+    /// Seconds one delivery attempt may take, connection included.
+    #[arg(long, default_value_t = 10)]
+    webhook_timeout_secs: u64,
+    /// Local time of the daily digests and 催报 notices (HH:MM).
+    #[arg(long, default_value = "08:30")]
+    remind_at: String,
+    /// Time zone of --remind-at and of "today" for reminders (an IANA name).
+    #[arg(long, default_value = "Asia/Shanghai")]
+    remind_tz: String,
+    /// Days ahead a digest looks for figures falling due.
+    #[arg(long, default_value_t = 3)]
+    remind_days: u32,
+}
+
+impl NotifyArgs {
+    fn config(&self) -> Result<crate::notify::deliver::NotifyConfig, Box<dyn std::error::Error>> {
+        let remind_at =
+            chrono::NaiveTime::parse_from_str(&self.remind_at, "%H:%M").map_err(|_| {
+                format!(
+                    "--remind-at '{}' is not a time such as 08:30",
+                    self.remind_at
+                )
+            })?;
+        let tz: chrono_tz::Tz = self.remind_tz.parse().map_err(|_| {
+            format!(
+                "--remind-tz '{}' is not a time zone name such as Asia/Shanghai",
+                self.remind_tz
+            )
+        })?;
+        if self.webhook_attempts == 0 {
+            return Err("--webhook-attempts must be at least 1".into());
+        }
+        if self.remind_days > api::webhooks::MAX_REMIND_DAYS {
+            return Err(format!(
+                "--remind-days must be at most {}",
+                api::webhooks::MAX_REMIND_DAYS
+            )
+            .into());
+        }
+        Ok(crate::notify::deliver::NotifyConfig {
+            backoff: std::time::Duration::from_millis(self.webhook_backoff_ms.max(1)),
+            max_attempts: self.webhook_attempts,
+            timeout: std::time::Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            remind_at,
+            tz,
+            remind_days: self.remind_days,
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -209,17 +292,31 @@ pub fn main() -> ExitCode {
             cors_origins,
             body_timeout_secs,
             json,
-        } => serve(
-            &db,
-            addr,
-            cache_mb,
-            ServeOptions {
-                private,
-                cors_origins,
-                body_timeout: std::time::Duration::from_secs(body_timeout_secs.max(1)),
-                json,
-            },
-        ),
+            notify,
+        } => notify.config().and_then(|notify| {
+            serve(
+                &db,
+                addr,
+                cache_mb,
+                ServeOptions {
+                    private,
+                    cors_origins,
+                    body_timeout: std::time::Duration::from_secs(body_timeout_secs.max(1)),
+                    json,
+                    notify,
+                },
+            )
+        }),
+        Command::Remind {
+            on,
+            lead_unit,
+            dry_run,
+            db,
+            json,
+            notify,
+        } => notify
+            .config()
+            .and_then(|cfg| remind(&db, on, lead_unit.as_deref(), dry_run, json, cfg)),
         Command::Token { action, db } => token(&db, action),
         Command::Import { file, db, json } => import(&file, &db, json),
         Command::Submit {
@@ -317,6 +414,7 @@ struct ServeOptions {
     cors_origins: Vec<String>,
     body_timeout: std::time::Duration,
     json: bool,
+    notify: crate::notify::deliver::NotifyConfig,
 }
 
 fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, opts: ServeOptions) -> CliResult {
@@ -367,7 +465,10 @@ fn serve(db: &Path, addr: SocketAddr, cache_mb: u64, opts: ServeOptions) -> CliR
         ctx.private = private;
         ctx.body_timeout = opts.body_timeout;
         ctx.cors_origins = opts.cors_origins;
-        api::serve(ctx.into(), listener, shutdown_signal()).await;
+        ctx.notify = std::sync::Arc::new(crate::notify::deliver::Hub::new(opts.notify));
+        let ctx: api::Ctx = ctx.into();
+        api::notifier::start(&ctx);
+        api::serve(ctx, listener, shutdown_signal()).await;
         store.flush()?;
         tracing::info!("stopped; store flushed");
         Ok::<(), Box<dyn std::error::Error>>(())
@@ -734,6 +835,115 @@ fn report(
             }
             std::io::stdout().write_all(&bytes)?;
         }
+    }
+    Ok(())
+}
+
+/// `zhibiao remind`: the digests of `on`, printed (`--dry-run`) or sent.
+fn remind(
+    db: &Path,
+    on: Option<chrono::NaiveDate>,
+    lead_unit: Option<&str>,
+    dry_run: bool,
+    json: bool,
+    cfg: crate::notify::deliver::NotifyConfig,
+) -> CliResult {
+    use crate::notify::message::render;
+    use crate::notify::webhook::{redact, EventKind};
+    let store = open_existing(db)?;
+    let now = Utc::now();
+    let on = on.unwrap_or_else(|| now.with_timezone(&cfg.tz).date_naive());
+    let unit = match lead_unit {
+        Some(u) => Some(store.units()?.resolve(u).to_string()),
+        None => None,
+    };
+    let days = cfg.remind_days;
+    let digests = crate::notify::digests(&store, on, days, unit.as_deref(), now)?;
+    let hooks: Vec<_> = store
+        .webhooks()?
+        .into_iter()
+        .filter(|h| h.events.contains(&EventKind::Reminder))
+        .collect();
+    if json {
+        let list: Vec<serde_json::Value> = digests
+            .iter()
+            .map(|e| {
+                let to: Vec<serde_json::Value> = hooks
+                    .iter()
+                    .filter_map(|h| {
+                        e.filtered(&h.filter).map(|f| {
+                            serde_json::json!({
+                                "webhook": h.name,
+                                "format": h.format,
+                                "url": redact(&h.url),
+                                "body": render(&f, h.format, &h.name, &h.url),
+                            })
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "lead_unit": e.to,
+                    "title": e.title(),
+                    "text": e.text(),
+                    "items": e.items,
+                    "receivers": to,
+                })
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "on": on,
+                "days": days,
+                "dry_run": dry_run,
+                "count": list.len(),
+                "digests": list,
+            }))?
+        );
+    } else {
+        if digests.is_empty() {
+            outln!("{on}: no lead unit has an overdue figure or one due within {days} days.");
+        }
+        for e in &digests {
+            outln!("── {} ──", e.to.as_deref().unwrap_or(""));
+            outln!("{}", e.text());
+            let to: Vec<String> = hooks
+                .iter()
+                .filter(|h| e.filtered(&h.filter).is_some())
+                .map(|h| format!("{} ({})", h.name, h.format.as_str()))
+                .collect();
+            if to.is_empty() {
+                outln!("→ no receiver takes this digest");
+            } else {
+                outln!("→ {}", to.join(", "));
+            }
+            outln!();
+        }
+    }
+    if dry_run {
+        return Ok(());
+    }
+    let hub = std::sync::Arc::new(crate::notify::deliver::Hub::new(cfg));
+    let mut queued = 0;
+    for e in &digests {
+        queued += hub.enqueue(&store, &hooks, e, now)?;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcomes = rt.block_on(hub.drain(store.clone(), std::sync::Arc::new(Utc::now)));
+    store.flush()?;
+    let delivered = outcomes
+        .iter()
+        .filter(|o| **o == crate::store::DeliveryOutcome::Delivered)
+        .count();
+    let msg = format!(
+        "sent {delivered} of {queued} messages; the rest stay queued for `zhibiao serve` to retry (GET /v1/webhooks/{{name}}/deliveries shows why)"
+    );
+    if json {
+        eprintln!("{msg}");
+    } else {
+        outln!("{msg}");
     }
     Ok(())
 }

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{evaluate, tidy, Attainment, Status};
 use crate::domain::{Battle, Direction, Indicator, IndicatorId, Kind, Period, Target};
 
 /// How loud an alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Severely behind, or missed, or behind for `escalate_after` periods in a row.
@@ -50,7 +50,8 @@ impl std::str::FromStr for Severity {
 /// One lagging indicator.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
-    /// `pace`: behind the plan. (Other kinds, such as overdue reports, may follow.)
+    /// `pace`: behind the plan; `overdue`: a figure past its due date with no reading
+    /// (催报).
     pub kind: &'static str,
     pub indicator: IndicatorId,
     pub name: String,
@@ -72,6 +73,9 @@ pub struct Alert {
     pub pace_gap: Option<f64>,
     pub year_end_gap: Option<f64>,
     pub required_rest_of_year: Option<f64>,
+    /// Overdue alerts: when the oldest missing figure was due, and how many days ago.
+    pub due: Option<chrono::NaiveDate>,
+    pub days_overdue: Option<i64>,
     /// One sentence in Chinese, as a county notice would say it.
     pub message: String,
 }
@@ -150,7 +154,61 @@ pub fn alert_from(
         pace_gap: tidy(a.pace_gap),
         year_end_gap: tidy(a.year_end_gap),
         required_rest_of_year: tidy(a.required_rest_of_year),
+        due: None,
+        days_overdue: None,
         message: message(indicator, a),
+    })
+}
+
+/// An overdue figure is critical once it is more than this many days late.
+pub const OVERDUE_CRITICAL_DAYS: i64 = 30;
+
+/// The overdue alert of one indicator, from its figures past their due date with no
+/// reading (oldest first, as [`super::calendar::overdue`] gives them). `None` when
+/// nothing is overdue.
+///
+/// It is a warning, and critical once the oldest figure is more than
+/// [`OVERDUE_CRITICAL_DAYS`] late. `since` is the oldest missing period and
+/// `periods_lagging` how many are missing.
+pub fn overdue_alert(indicator: &Indicator, overdue: &[super::calendar::Overdue]) -> Option<Alert> {
+    let oldest = overdue.iter().max_by_key(|o| o.days_overdue)?;
+    let severity = if oldest.days_overdue > OVERDUE_CRITICAL_DAYS {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let mut message = format!(
+        "{}：{}年{}月数据应于{}前报送，已逾期{}天",
+        indicator.name,
+        oldest.period.year(),
+        oldest.period.month(),
+        oldest.due.format("%Y年%-m月%-d日"),
+        oldest.days_overdue
+    );
+    if overdue.len() > 1 {
+        message.push_str(&format!("，共{}期未报", overdue.len()));
+    }
+    Some(Alert {
+        kind: "overdue",
+        indicator: indicator.id.clone(),
+        name: indicator.name.clone(),
+        region: indicator.region.clone(),
+        battle: indicator.battle,
+        lead_units: indicator.lead_units.clone(),
+        status: Status::NoData,
+        severity,
+        since: oldest.period,
+        periods_lagging: overdue.len(),
+        escalated: false,
+        actual: None,
+        actual_period: None,
+        deviation: None,
+        pace_gap: None,
+        year_end_gap: None,
+        required_rest_of_year: None,
+        due: Some(oldest.due),
+        days_overdue: Some(oldest.days_overdue),
+        message,
     })
 }
 

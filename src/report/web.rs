@@ -407,7 +407,68 @@ fn filter_form(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> Stri
     )
 }
 
-fn dashboard_row(board: &Board, row: &BoardRow) -> String {
+/// Figures past their due date with no reading (催报), as the dashboard marks them:
+/// the day they were counted on and the overdue figures of that day.
+#[derive(Debug, Clone, Default)]
+pub struct OverdueMarks {
+    pub on: Option<chrono::NaiveDate>,
+    pub items: Vec<crate::notify::schedule::OverdueItem>,
+}
+
+impl OverdueMarks {
+    /// The mark of one indicator's row: its most overdue figure, and how many are late.
+    fn mark(&self, id: &str) -> String {
+        let mine: Vec<_> = self.items.iter().filter(|o| o.indicator == id).collect();
+        let Some(worst) = mine.iter().max_by_key(|o| o.days_overdue) else {
+            return String::new();
+        };
+        let more = if mine.len() > 1 {
+            format!("，共{}期未报", mine.len())
+        } else {
+            String::new()
+        };
+        format!(
+            r#" <span class="overdue-mark" title="{}数据应于{}前报送{more}">逾期{}天</span>"#,
+            escape(&period_zh(worst.period)),
+            worst.due,
+            worst.days_overdue
+        )
+    }
+
+    /// The section under the summary: how many figures are overdue, per lead unit.
+    fn section(&self, units: Option<&str>) -> String {
+        let Some(on) = self.on else {
+            return String::new();
+        };
+        let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
+        for o in &self.items {
+            for u in &o.lead_units {
+                if units.is_none_or(|w| w == u) {
+                    *per.entry(u.as_str()).or_default() += 1;
+                }
+            }
+        }
+        if per.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = per
+            .iter()
+            .map(|(u, n)| format!("<li>{}：{n}项</li>", escape(u)))
+            .collect();
+        format!(
+            r#"<section class="overdue" aria-labelledby="overdue-h">
+<h2 id="overdue-h">逾期未报 <small>截至<time datetime="{on}">{on}</time>，共{n}项数据过了报送期限仍未报送</small></h2>
+<ul class="overdue-units">{list}</ul>
+<p class="hint"><a href="/v1/overdue?on={on}&amp;group=lead_unit">催报清单（按牵头单位）</a></p>
+</section>
+"#,
+            n = self.items.len(),
+            list = list.concat(),
+        )
+    }
+}
+
+fn dashboard_row(board: &Board, row: &BoardRow, overdue: &OverdueMarks) -> String {
     let ind = &row.indicator;
     let a = &row.attainment;
     let id = ind.id.as_str();
@@ -425,10 +486,11 @@ fn dashboard_row(board: &Board, row: &BoardRow) -> String {
 <td class="units">{units}</td>
 <td class="figures"><span class="actual" title="实际">{actual}</span>{lag}<span class="sep"> / </span>{target}</td>
 <td class="progress">{bar}</td>
-<td class="state">{badge}</td>
+<td class="state">{badge}{mark}</td>
 <td class="trend status-{status}">{spark}</td>
 </tr>
 "#,
+        mark = overdue.mark(id),
         id_attr = escape(id),
         status = a.status.as_str(),
         href = escape(&indicator_url(id, board.as_of)),
@@ -477,7 +539,12 @@ fn count_list(counts: &[(Status, usize)], link: impl Fn(Status) -> Option<String
 ///
 /// `lead_units` are the choices of the lead-unit filter (normally every canonical unit
 /// that leads at least one indicator).
-pub fn dashboard(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> String {
+pub fn dashboard(
+    board: &Board,
+    q: &DashboardQuery,
+    lead_units: &[String],
+    overdue: &OverdueMarks,
+) -> String {
     let as_of = board.as_of;
     let title = dashboard_title(board);
     let scope: Vec<&BoardRow> = board.rows.iter().filter(|r| q.in_scope(r)).collect();
@@ -529,6 +596,7 @@ pub fn dashboard(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> St
             (q.status != Some(s)).then_some(s),
         ))),
     );
+    body.push_str(&overdue.section(q.lead_unit.as_deref()));
 
     for &battle in Battle::ALL {
         let in_battle: Vec<&BoardRow> = scope
@@ -567,7 +635,7 @@ pub fn dashboard(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> St
                 name = battle.name_zh()
             );
             for r in rows {
-                body.push_str(&dashboard_row(board, r));
+                body.push_str(&dashboard_row(board, r, overdue));
             }
             body.push_str("</tbody></table></div>\n");
         }
@@ -923,7 +991,7 @@ pub(crate) mod tests {
     }
 
     fn render(board: &Board, q: &DashboardQuery) -> String {
-        dashboard(board, q, &lead_units(board))
+        dashboard(board, q, &lead_units(board), &OverdueMarks::default())
     }
 
     fn rows_in(html: &str) -> usize {
@@ -1135,7 +1203,12 @@ pub(crate) mod tests {
                 r.indicator.source.quote = "'q'".into();
             }
         }
-        let html = dashboard(&b, &DashboardQuery::default(), &["<i>".into()]);
+        let html = dashboard(
+            &b,
+            &DashboardQuery::default(),
+            &["<i>".into()],
+            &OverdueMarks::default(),
+        );
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
         assert!(html.contains("&lt;b&gt;县&lt;/b&gt;打好发展"));

@@ -5,8 +5,9 @@
 //!
 //! 1. a header `{"zhibiao_backup": 1, "format": <store format version>}`;
 //! 2. `meta` (the catalogue's region, document and year), then every `unit`,
-//!    `region`, `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token`
-//!    and `idempotency` answer, each tree in key order;
+//!    `region`, `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token`,
+//!    `idempotency` answer, `due` rule and `webhook` receiver, each tree in key order
+//!    (the outbox and the delivery log are not backed up);
 //! 3. an `end` record with the counts, so that a backup cut short (even at a line
 //!    boundary) is refused on restore instead of restoring part of the store.
 //!
@@ -65,6 +66,14 @@ enum Record {
         key: String,
         answer: String,
     },
+    /// An indicator's due rule, where the catalogue sets one.
+    Due {
+        indicator: IndicatorId,
+        rule: crate::engine::calendar::DueRule,
+    },
+    /// A webhook receiver (its URL and signing secret included, like a token's hash:
+    /// keep backups as private as the store).
+    Webhook(crate::notify::webhook::Webhook),
     End {
         #[serde(flatten)]
         counts: BackupCounts,
@@ -215,6 +224,12 @@ impl Store {
                 },
             )?;
         }
+        for (indicator, rule) in self.due_rules()? {
+            line(out, &Record::Due { indicator, rule })?;
+        }
+        for kv in i.webhooks.iter() {
+            line(out, &Record::Webhook(codec::decode(&kv?.1)?))?;
+        }
         line(out, &Record::End { counts: n.clone() })?;
         out.flush()
             .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
@@ -361,6 +376,13 @@ impl Store {
                     let k = hex::decode(&key).map_err(|e| bad(no, e.to_string()))?;
                     let v = hex::decode(&answer).map_err(|e| bad(no, e.to_string()))?;
                     i.idempotency.insert(k, v)?;
+                }
+                Record::Due { indicator, rule } => {
+                    i.schedules
+                        .insert(indicator.as_str().as_bytes(), codec::encode(&rule)?)?;
+                }
+                Record::Webhook(w) => {
+                    i.webhooks.insert(w.name.as_bytes(), codec::encode(&w)?)?;
                 }
             }
         }

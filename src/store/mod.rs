@@ -19,6 +19,7 @@ pub mod codec;
 mod commit;
 pub mod keys;
 mod migrate;
+mod notify;
 mod tokens;
 
 use std::path::Path;
@@ -39,6 +40,7 @@ use crate::domain::{
 
 pub use backup::{BackupCounts, CheckReport, BACKUP_VERSION};
 pub use commit::GroupCommit;
+pub use notify::{Delivery, DeliveryOutcome, Job, DELIVERY_LOG_LIMIT};
 pub use tokens::{hash_secret, new_secret, Role, Token};
 
 /// Errors of the storage layer.
@@ -159,6 +161,10 @@ struct Inner {
     /// Reading key → audit sequence (8 bytes) of the flagged revision: the current
     /// readings accepted with an explanation despite failing quality checks.
     flagged: Tree,
+    webhooks: Tree,
+    outbox: Tree,
+    deliveries: Tree,
+    schedules: Tree,
     commit: GroupCommit,
     /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
     snapshot_lock: std::sync::RwLock<()>,
@@ -283,6 +289,10 @@ impl Store {
             regions: t("regions")?,
             codes: t("codes")?,
             flagged: t("flagged")?,
+            webhooks: t("webhooks")?,
+            outbox: t("outbox")?,
+            deliveries: t("deliveries")?,
+            schedules: t("schedules")?,
             commit: GroupCommit::start(db.clone()),
             snapshot_lock: std::sync::RwLock::new(()),
             reading_writer: std::sync::Mutex::new(()),
@@ -560,6 +570,17 @@ impl Store {
                 },
             )
             .map_err(tx_err)
+            .and_then(|report| {
+                // Due rules are settings beside the indicators, not audited history: the
+                // catalogue's word replaces what was set for its indicators.
+                for (ind, _) in &cat.entries {
+                    let rule = cat.due_rules.get(&ind.id).copied();
+                    if self.due_rule(&ind.id)? != rule {
+                        self.set_due_rule_unlocked(&ind.id, rule)?;
+                    }
+                }
+                Ok(report)
+            })
     }
 
     // ── regions ────────────────────────────────────────────────────────────

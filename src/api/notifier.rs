@@ -1,0 +1,264 @@
+//! The notifier: what runs beside the server to tell receivers what happened.
+//!
+//! - After each durable write (the same in-process signal the alert stream listens
+//!   to), it reads the audit rows it has not seen (the readings submitted) and
+//!   compares the alerts with those it saw last (raised, changed, resolved). A burst of
+//!   writes is one step. Its cursor and the alerts it saw are kept in the store, so a
+//!   restart neither repeats nor loses what happened while it was stopped.
+//! - Once a day, at the configured local time, it sends each lead unit's 催报 notice
+//!   (figures that became overdue since the last run) and digest. A server started
+//!   after that time sends the day's run at once.
+//! - Deliveries go through the outbox (`notify::deliver`); this module only enqueues.
+//!
+//! With no receiver registered, a step only moves the cursor: writes cost nothing more.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+use super::attainment::compute_alerts;
+use super::{ApiError, Ctx};
+use crate::domain::{Indicator, IndicatorId, Period};
+use crate::engine::alerts::{Alert, Severity};
+use crate::notify::{self, message};
+use crate::store::{Change, Store};
+
+/// Starts the notifier's tasks on the current runtime.
+pub fn start(ctx: &Ctx) {
+    tokio::spawn(
+        ctx.notify
+            .clone()
+            .run_outbox(ctx.store.clone(), ctx.clock.clone()),
+    );
+    tokio::spawn(on_changes(ctx.clone()));
+    tokio::spawn(daily(ctx.clone()));
+}
+
+async fn on_changes(ctx: Ctx) {
+    let mut rx = ctx.changes.subscribe();
+    loop {
+        let c = ctx.clone();
+        match tokio::task::spawn_blocking(move || step(&c)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("notifier: {e}"),
+            Err(e) => tracing::error!("notifier: {e}"),
+        }
+        if let Err(RecvError::Closed) = rx.recv().await {
+            return;
+        }
+        // Everything that arrived meanwhile is covered by the next step.
+        while let Ok(_) | Err(TryRecvError::Lagged(_)) = rx.try_recv() {}
+    }
+}
+
+/// The alerts a receiver was last told about: indicator → (severity, status).
+type Seen = BTreeMap<String, (String, String)>;
+
+fn seen_of(alerts: &[Alert]) -> Seen {
+    alerts
+        .iter()
+        .map(|a| {
+            (
+                a.indicator.to_string(),
+                (
+                    a.severity.as_str().to_string(),
+                    a.status.as_str().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn current_alerts(s: &Store) -> Vec<Alert> {
+    // An empty store has no default as_of: no alerts.
+    compute_alerts(s, None, None)
+        .map(|(_, list)| list)
+        .unwrap_or_default()
+}
+
+fn load_seen(s: &Store) -> Result<Option<Seen>, ApiError> {
+    Ok(s.notify_state("alerts")?
+        .filter(|b| !b.is_empty())
+        .and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+fn save(s: &Store, cursor: u64, seen: Option<&Seen>) -> Result<(), ApiError> {
+    let bytes = match seen {
+        Some(m) => serde_json::to_vec(m).map_err(ApiError::internal)?,
+        None => Vec::new(),
+    };
+    s.set_notify_state("alerts", &bytes)?;
+    s.set_notify_state("cursor", &cursor.to_be_bytes())?;
+    Ok(())
+}
+
+/// Takes the store as it stands as what receivers already know. Called when the first
+/// receiver is registered, so that it is told about what changes from then on.
+pub fn establish_baseline(s: &Store) -> Result<(), ApiError> {
+    if load_seen(s)?.is_some() {
+        return Ok(());
+    }
+    let seq = s.change_seq()?;
+    save(s, seq, Some(&seen_of(&current_alerts(s))))
+}
+
+/// One step: the submissions and alert changes since the last step, enqueued.
+fn step(ctx: &Ctx) -> Result<(), ApiError> {
+    let s = &ctx.store;
+    let seq = s.change_seq()?;
+    if !s.has_webhooks() {
+        return save(s, seq, None);
+    }
+    let cursor = s
+        .notify_state("cursor")?
+        .and_then(|b| b.as_slice().try_into().ok())
+        .map(u64::from_be_bytes);
+    let (Some(cursor), Some(seen)) = (cursor, load_seen(s)?) else {
+        return establish_baseline(s);
+    };
+    if cursor >= seq {
+        return Ok(());
+    }
+    let now = (ctx.clock)();
+    let hooks = s.webhooks()?;
+    let inds: BTreeMap<IndicatorId, Indicator> = s
+        .indicators()?
+        .into_iter()
+        .map(|i| (i.id.clone(), i))
+        .collect();
+    // Readings submitted, one event per submitter.
+    let mut by_actor: BTreeMap<String, Vec<(IndicatorId, Period, f64)>> = BTreeMap::new();
+    for (_, rec) in s.audit_after(cursor)? {
+        if let Change::Reading {
+            indicator,
+            period,
+            new: Some(r),
+            ..
+        } = rec.change
+        {
+            by_actor
+                .entry(rec.actor)
+                .or_default()
+                .push((indicator, period, r.value));
+        }
+    }
+    for (actor, rows) in &by_actor {
+        let refs: Vec<(&Indicator, Period, f64)> = rows
+            .iter()
+            .filter_map(|(id, p, v)| inds.get(id).map(|i| (i, *p, *v)))
+            .collect();
+        if let Some(e) = message::submitted(actor, &refs, now) {
+            ctx.notify.enqueue(s, &hooks, &e, now)?;
+        }
+    }
+    // Alerts raised, changed and resolved.
+    let alerts = current_alerts(s);
+    let mut raised = Vec::new();
+    let mut changed = Vec::new();
+    for a in &alerts {
+        match seen.get(a.indicator.as_str()) {
+            None => raised.push(a.clone()),
+            Some((sev, status)) if sev != a.severity.as_str() || status != a.status.as_str() => {
+                let old = sev.parse::<Severity>().unwrap_or(a.severity);
+                changed.push((old, a.clone()));
+            }
+            Some(_) => {}
+        }
+    }
+    let now_ids: std::collections::HashSet<&str> =
+        alerts.iter().map(|a| a.indicator.as_str()).collect();
+    let resolved: Vec<Indicator> = seen
+        .keys()
+        .filter(|id| !now_ids.contains(id.as_str()))
+        .filter_map(|id| {
+            IndicatorId::parse(id)
+                .ok()
+                .and_then(|id| inds.get(&id).cloned())
+        })
+        .collect();
+    for e in [
+        message::raised(&raised, now),
+        message::changed(&changed, now),
+        message::resolved(&resolved, now),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        ctx.notify.enqueue(s, &hooks, &e, now)?;
+    }
+    save(s, seq, Some(&seen_of(&alerts)))
+}
+
+async fn daily(ctx: Ctx) {
+    loop {
+        let now = (ctx.clock)();
+        let cfg = &ctx.notify.config;
+        let local = now.with_timezone(&cfg.tz);
+        if local.time() >= cfg.remind_at {
+            let c = ctx.clone();
+            let today = local.date_naive();
+            match tokio::task::spawn_blocking(move || run_day(&c.store, &c, today, now)).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(messages = n, "daily reminders queued"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!("daily reminders: {e}"),
+                Err(e) => tracing::error!("daily reminders: {e}"),
+            }
+        }
+        // Until the next run, but waking at least hourly, in case the clock moved.
+        let next = next_run(now, cfg.tz, cfg.remind_at);
+        let wait = (next - now)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(60))
+            .clamp(
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(3600),
+            );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The next moment after `now` when the local clock in `tz` shows `at`.
+fn next_run(now: DateTime<Utc>, tz: chrono_tz::Tz, at: chrono::NaiveTime) -> DateTime<Utc> {
+    let local = now.with_timezone(&tz).date_naive();
+    for d in [local, local.succ_opt().unwrap_or(local)] {
+        if let Some(t) = tz.from_local_datetime(&d.and_time(at)).earliest() {
+            let t = t.with_timezone(&Utc);
+            if t > now {
+                return t;
+            }
+        }
+    }
+    now + chrono::Duration::hours(24)
+}
+
+/// The day's 催报 notices and digests, once per day: returns how many messages were
+/// queued (0 when today's run already happened).
+fn run_day(s: &Store, ctx: &Ctx, today: NaiveDate, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let last = s
+        .notify_state("remind_day")?
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|d| d.parse::<NaiveDate>().ok());
+    if last.is_some_and(|l| l >= today) {
+        return Ok(0);
+    }
+    let mut n = 0;
+    if s.has_webhooks() {
+        let hooks = s.webhooks()?;
+        let events = notify::overdue_notices(s, today, last, now)?
+            .into_iter()
+            .chain(notify::digests(
+                s,
+                today,
+                ctx.notify.config.remind_days,
+                None,
+                now,
+            )?);
+        for e in events {
+            n += ctx.notify.enqueue(s, &hooks, &e, now)?;
+        }
+    }
+    s.set_notify_state("remind_day", today.to_string().as_bytes())?;
+    s.flush()?;
+    Ok(n)
+}

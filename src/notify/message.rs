@@ -1,0 +1,640 @@
+//! Events and the messages they become: pure functions from what happened to the body
+//! each format sends. No I/O and no clock (the time is part of the event), so every
+//! shape is unit-tested and documented in docs/notifications.md from the same code.
+//!
+//! Messages read like a county notice: a bracketed kind, the indicator, its lead units
+//! in full-width parentheses, then what the bulletin would say, e.g.
+//! "【预警】科技型中小企业入库（县科工局）：完成42.0%，低于序时进度8.0个百分点，全年还需87家".
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::schedule::{DueItem, OverdueItem};
+use super::webhook::{EventKind, Format, WebhookFilter};
+use crate::domain::{Battle, Indicator, Period};
+use crate::engine::alerts::{fmt_num, Alert, Severity};
+
+/// One indicator's part of an event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub indicator: String,
+    pub name: String,
+    pub region: String,
+    pub battle: Battle,
+    pub lead_units: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    /// The item's line of the message, in Chinese.
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_overdue: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// The alert, for alert events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Alert>,
+}
+
+/// Something that happened, with the items it concerns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub kind: EventKind,
+    pub at: DateTime<Utc>,
+    /// The lead unit a 催报 notice or a digest is addressed to; the submitter of
+    /// readings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// The one-line summary after the bracketed kind.
+    pub headline: String,
+    /// The day a digest or 催报 notice is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<NaiveDate>,
+    /// How many days ahead a digest looks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    pub items: Vec<Item>,
+}
+
+/// The bracketed kind that opens every message.
+pub fn tag(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::AlertRaised => "【预警】",
+        EventKind::AlertChanged => "【预警变化】",
+        EventKind::AlertResolved => "【预警解除】",
+        EventKind::Overdue => "【催报】",
+        EventKind::ReadingSubmitted => "【数据报送】",
+        EventKind::Reminder => "【报送提醒】",
+        EventKind::Test => "【测试】",
+    }
+}
+
+/// `2023年6月`.
+pub fn period_zh(p: Period) -> String {
+    format!("{}年{}月", p.year(), p.month())
+}
+
+/// `7月10日`, or `2024年1月10日` when the year differs from `year`.
+fn date_zh(d: NaiveDate, year: i32) -> String {
+    use chrono::Datelike;
+    if d.year() == year {
+        format!("{}月{}日", d.month(), d.day())
+    } else {
+        format!("{}年{}月{}日", d.year(), d.month(), d.day())
+    }
+}
+
+fn leads(units: &[String]) -> String {
+    if units.is_empty() {
+        String::new()
+    } else {
+        format!("（{}）", units.join("、"))
+    }
+}
+
+fn severity_zh(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "严重",
+        Severity::Warning => "一般",
+    }
+}
+
+/// An alert's line: its message with the lead units after the indicator's name.
+fn alert_line(a: &Alert) -> String {
+    let rest = a
+        .message
+        .strip_prefix(a.name.as_str())
+        .unwrap_or(&a.message);
+    format!("{}{}{}", a.name, leads(&a.lead_units), rest)
+}
+
+fn alert_item(a: &Alert, text: String) -> Item {
+    Item {
+        indicator: a.indicator.to_string(),
+        name: a.name.clone(),
+        region: a.region.clone(),
+        battle: a.battle,
+        lead_units: a.lead_units.clone(),
+        severity: Some(a.severity),
+        period: a.actual_period,
+        text,
+        due: None,
+        days_overdue: None,
+        value: a.actual,
+        alert: Some(a.clone()),
+    }
+}
+
+fn headline_of(items: &[Item], many: &str) -> String {
+    match items {
+        [one] => one.text.clone(),
+        _ => format!("{}项指标{many}", items.len()),
+    }
+}
+
+/// Alerts that appeared.
+pub fn raised(alerts: &[Alert], at: DateTime<Utc>) -> Option<Event> {
+    let items: Vec<Item> = alerts
+        .iter()
+        .map(|a| alert_item(a, alert_line(a)))
+        .collect();
+    (!items.is_empty()).then(|| Event {
+        kind: EventKind::AlertRaised,
+        at,
+        to: None,
+        on: None,
+        days: None,
+        headline: headline_of(&items, "未达序时进度"),
+        items,
+    })
+}
+
+/// Alerts whose severity or status changed: `(before, now)`.
+pub fn changed(alerts: &[(Severity, Alert)], at: DateTime<Utc>) -> Option<Event> {
+    let items: Vec<Item> = alerts
+        .iter()
+        .map(|(old, a)| {
+            let text = if *old != a.severity {
+                format!(
+                    "{}（预警由{}升为{}）",
+                    alert_line(a),
+                    severity_zh(*old),
+                    severity_zh(a.severity)
+                )
+                .replace("由严重升为一般", "由严重降为一般")
+            } else {
+                format!("{}（{}）", alert_line(a), a.status.label_zh())
+            };
+            alert_item(a, text)
+        })
+        .collect();
+    (!items.is_empty()).then(|| Event {
+        kind: EventKind::AlertChanged,
+        at,
+        to: None,
+        on: None,
+        days: None,
+        headline: headline_of(&items, "预警变化"),
+        items,
+    })
+}
+
+/// Indicators that are back on pace (or gone from the catalogue).
+pub fn resolved(indicators: &[Indicator], at: DateTime<Utc>) -> Option<Event> {
+    let items: Vec<Item> = indicators
+        .iter()
+        .map(|i| Item {
+            indicator: i.id.to_string(),
+            name: i.name.clone(),
+            region: i.region.clone(),
+            battle: i.battle,
+            lead_units: i.lead_units.clone(),
+            severity: None,
+            period: None,
+            text: format!(
+                "{}{}：已达到序时进度，预警解除",
+                i.name,
+                leads(&i.lead_units)
+            ),
+            due: None,
+            days_overdue: None,
+            value: None,
+            alert: None,
+        })
+        .collect();
+    (!items.is_empty()).then(|| Event {
+        kind: EventKind::AlertResolved,
+        at,
+        to: None,
+        on: None,
+        days: None,
+        headline: headline_of(&items, "预警解除"),
+        items,
+    })
+}
+
+fn overdue_item(o: &OverdueItem, battle: Battle) -> Item {
+    Item {
+        indicator: o.indicator.clone(),
+        name: o.name.clone(),
+        region: o.region.clone(),
+        battle,
+        lead_units: o.lead_units.clone(),
+        severity: None,
+        period: Some(o.period),
+        text: format!(
+            "{}：{}数据应于{}前报送，已逾期{}天",
+            o.name,
+            period_zh(o.period),
+            date_zh(o.due, i32::from(o.period.year())),
+            o.days_overdue
+        ),
+        due: Some(o.due),
+        days_overdue: Some(o.days_overdue),
+        value: None,
+        alert: None,
+    }
+}
+
+fn due_item(d: &DueItem, battle: Battle) -> Item {
+    Item {
+        indicator: d.indicator.clone(),
+        name: d.name.clone(),
+        region: d.region.clone(),
+        battle,
+        lead_units: d.lead_units.clone(),
+        severity: None,
+        period: Some(d.period),
+        text: format!(
+            "{}：{}数据应于{}前报送",
+            d.name,
+            period_zh(d.period),
+            date_zh(d.due, i32::from(d.period.year()))
+        ),
+        due: Some(d.due),
+        days_overdue: None,
+        value: None,
+        alert: None,
+    }
+}
+
+fn overdue_headline(unit: &str, n: usize) -> String {
+    format!("{unit}：{n}项数据逾期未报，请尽快报送")
+}
+
+fn digest_headline(unit: &str, on: NaiveDate, days: u32, items: &[Item]) -> String {
+    use chrono::Datelike;
+    let late = items.iter().filter(|i| i.days_overdue.is_some()).count();
+    format!(
+        "{unit}（{}）：逾期未报{late}项，{days}日内到期{}项",
+        date_zh(on, on.year() + 1),
+        items.len() - late
+    )
+}
+
+/// A 催报 notice to one lead unit: the figures that passed their due date.
+pub fn overdue_notice(
+    unit: &str,
+    overdue: &[(OverdueItem, Battle)],
+    at: DateTime<Utc>,
+) -> Option<Event> {
+    let items: Vec<Item> = overdue.iter().map(|(o, b)| overdue_item(o, *b)).collect();
+    (!items.is_empty()).then(|| Event {
+        kind: EventKind::Overdue,
+        at,
+        to: Some(unit.to_string()),
+        on: None,
+        days: None,
+        headline: overdue_headline(unit, items.len()),
+        items,
+    })
+}
+
+/// The daily digest of one lead unit: what is overdue and what falls due within
+/// `days` days of `on`. `None` when there is nothing to say.
+pub fn digest(
+    unit: &str,
+    on: NaiveDate,
+    days: u32,
+    overdue: &[(OverdueItem, Battle)],
+    due: &[(DueItem, Battle)],
+    at: DateTime<Utc>,
+) -> Option<Event> {
+    let mut items: Vec<Item> = overdue.iter().map(|(o, b)| overdue_item(o, *b)).collect();
+    items.extend(due.iter().map(|(d, b)| due_item(d, *b)));
+    (!items.is_empty()).then(|| Event {
+        kind: EventKind::Reminder,
+        at,
+        to: Some(unit.to_string()),
+        on: Some(on),
+        days: Some(days),
+        headline: digest_headline(unit, on, days, &items),
+        items,
+    })
+}
+
+/// Readings accepted from one submitter: `(indicator, period, value)`.
+pub fn submitted(
+    actor: &str,
+    readings: &[(&Indicator, Period, f64)],
+    at: DateTime<Utc>,
+) -> Option<Event> {
+    let items: Vec<Item> = readings
+        .iter()
+        .map(|(i, p, v)| Item {
+            indicator: i.id.to_string(),
+            name: i.name.clone(),
+            region: i.region.clone(),
+            battle: i.battle,
+            lead_units: i.lead_units.clone(),
+            severity: None,
+            period: Some(*p),
+            text: format!("{}（{}）：{}{}", i.name, period_zh(*p), fmt_num(*v), i.unit),
+            due: None,
+            days_overdue: None,
+            value: Some(*v),
+            alert: None,
+        })
+        .collect();
+    (!items.is_empty()).then(|| Event {
+        kind: EventKind::ReadingSubmitted,
+        at,
+        to: Some(actor.to_string()),
+        on: None,
+        days: None,
+        headline: format!("{actor}报送{}项数据", items.len()),
+        items,
+    })
+}
+
+/// The message `POST /v1/webhooks/{name}/test` sends.
+pub fn test_message(receiver: &str, at: DateTime<Utc>) -> Event {
+    Event {
+        kind: EventKind::Test,
+        at,
+        to: None,
+        on: None,
+        days: None,
+        headline: format!("zhibiao 测试消息：接收端“{receiver}”已接通"),
+        items: Vec::new(),
+    }
+}
+
+impl Event {
+    /// The event as one receiver's filter leaves it, or `None` when nothing is left.
+    /// A test message is never filtered.
+    pub fn filtered(&self, f: &WebhookFilter) -> Option<Event> {
+        if self.kind == EventKind::Test {
+            return Some(self.clone());
+        }
+        // A notice or digest is addressed to one unit: the filter looks at that unit,
+        // not at the other units leading an item with it.
+        let addressed = matches!(self.kind, EventKind::Overdue | EventKind::Reminder);
+        if addressed
+            && !f.lead_units.is_empty()
+            && !self.to.as_ref().is_some_and(|t| f.lead_units.contains(t))
+        {
+            return None;
+        }
+        let items: Vec<Item> = self
+            .items
+            .iter()
+            .filter(|i| {
+                if addressed {
+                    f.battles.is_empty() || f.battles.contains(&i.battle)
+                } else {
+                    f.keeps(i.battle, &i.lead_units, i.severity)
+                }
+            })
+            .cloned()
+            .collect();
+        if items.is_empty() {
+            return None;
+        }
+        if items.len() == self.items.len() {
+            return Some(self.clone());
+        }
+        // Fewer items: the headline counts them again.
+        let mut e = self.clone();
+        e.headline = match e.kind {
+            EventKind::AlertRaised => headline_of(&items, "未达序时进度"),
+            EventKind::AlertChanged => headline_of(&items, "预警变化"),
+            EventKind::AlertResolved => headline_of(&items, "预警解除"),
+            EventKind::ReadingSubmitted => {
+                format!("{}报送{}项数据", e.to.as_deref().unwrap_or(""), items.len())
+            }
+            EventKind::Overdue => overdue_headline(e.to.as_deref().unwrap_or(""), items.len()),
+            EventKind::Reminder => match e.on {
+                Some(on) => digest_headline(
+                    e.to.as_deref().unwrap_or(""),
+                    on,
+                    e.days.unwrap_or(0),
+                    &items,
+                ),
+                None => e.headline.clone(),
+            },
+            EventKind::Test => e.headline.clone(),
+        };
+        e.items = items;
+        Some(e)
+    }
+
+    /// The item lines under the headline (none when the headline is the only item).
+    fn lines(&self) -> Vec<&str> {
+        if self.items.len() == 1 && self.headline == self.items[0].text {
+            Vec::new()
+        } else {
+            self.items.iter().map(|i| i.text.as_str()).collect()
+        }
+    }
+
+    /// The first line: bracketed kind and headline.
+    pub fn title(&self) -> String {
+        format!("{}{}", tag(self.kind), self.headline)
+    }
+
+    /// The whole message as plain text: the title, then one line per item.
+    pub fn text(&self) -> String {
+        let mut s = self.title();
+        for l in self.lines() {
+            s.push('\n');
+            s.push_str(l);
+        }
+        s
+    }
+}
+
+/// Largest markdown body of a 企业微信 robot message, in bytes.
+pub const WECOM_MAX: usize = 4096;
+/// Largest markdown body of a 钉钉 robot message we send, in bytes.
+pub const DINGTALK_MAX: usize = 18_000;
+
+/// Lines joined until `max` bytes, then a line saying how many were left out.
+fn capped(head: String, lines: &[String], sep: &str, foot: &str, max: usize) -> String {
+    let mut s = head;
+    for (n, l) in lines.iter().enumerate() {
+        let more = format!("……另有{}项，详见 zhibiao", lines.len() - n);
+        if s.len() + sep.len() + l.len() + sep.len() + more.len() + foot.len() > max {
+            s.push_str(sep);
+            s.push_str(&more);
+            break;
+        }
+        s.push_str(sep);
+        s.push_str(l);
+    }
+    s.push_str(foot);
+    s
+}
+
+fn local_time(at: DateTime<Utc>) -> String {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    at.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The body a receiver gets. `receiver` is its name; `url` its address (Alertmanager's
+/// own API, at `/api/v2/alerts`, takes a different shape from its receivers).
+pub fn render(e: &Event, format: Format, receiver: &str, url: &str) -> Value {
+    match format {
+        Format::Generic => json!({
+            "event": e.kind,
+            "receiver": receiver,
+            "at": e.at,
+            "to": e.to,
+            "title": e.title(),
+            "text": e.text(),
+            "items": e.items,
+        }),
+        Format::Wecom => {
+            let lines: Vec<String> = e.lines().iter().map(|l| format!("> {l}")).collect();
+            let content = capped(
+                format!("**{}**", e.title()),
+                &lines,
+                "\n",
+                &format!(
+                    "\n<font color=\"comment\">zhibiao · {}</font>",
+                    local_time(e.at)
+                ),
+                WECOM_MAX,
+            );
+            json!({"msgtype": "markdown", "markdown": {"content": content}})
+        }
+        Format::Dingtalk => {
+            let lines: Vec<String> = e.lines().iter().map(|l| format!("- {l}")).collect();
+            let text = capped(
+                format!("#### {}", e.title()),
+                &lines,
+                "\n\n",
+                &format!("\n\n###### zhibiao · {}", local_time(e.at)),
+                DINGTALK_MAX,
+            );
+            // The title shows in the chat list and the notification; 钉钉 cuts it short.
+            let title: String = e.title().chars().take(40).collect();
+            json!({"msgtype": "markdown", "markdown": {"title": title, "text": text}})
+        }
+        Format::Alertmanager => alertmanager(e, receiver, url),
+    }
+}
+
+/// The Alertmanager labels and annotations of one item.
+fn am_alert(e: &Event, item: Option<&Item>) -> (Value, Value) {
+    let alertname = match e.kind {
+        EventKind::Overdue => "ZhibiaoOverdue",
+        EventKind::Test => "ZhibiaoTest",
+        _ => "ZhibiaoLagging",
+    };
+    let mut labels = serde_json::Map::new();
+    labels.insert("alertname".into(), json!(alertname));
+    labels.insert(
+        "severity".into(),
+        json!(item
+            .and_then(|i| i.severity)
+            .map_or("warning", Severity::as_str)),
+    );
+    if let Some(i) = item {
+        labels.insert("indicator".into(), json!(i.indicator));
+        labels.insert("region".into(), json!(i.region));
+        labels.insert("battle".into(), json!(i.battle));
+        labels.insert("lead_unit".into(), json!(i.lead_units.join("、")));
+        if e.kind == EventKind::Overdue {
+            if let Some(p) = i.period {
+                labels.insert("period".into(), json!(p));
+            }
+        }
+    }
+    let summary = match item {
+        Some(i) => format!("{}{}", tag(e.kind), i.text),
+        None => e.title(),
+    };
+    let annotations = json!({"summary": summary, "description": e.text()});
+    (Value::Object(labels), annotations)
+}
+
+fn fingerprint(labels: &Value) -> String {
+    let mut pairs: Vec<(String, String)> = labels
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.sort();
+    let mut h = Sha256::new();
+    for (k, v) in pairs {
+        h.update(k.as_bytes());
+        h.update([0xff]);
+        h.update(v.as_bytes());
+        h.update([0xff]);
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// Alertmanager: its webhook payload (version 4), as Alertmanager sends to its own
+/// receivers; or, to a URL ending in `/api/v2/alerts`, the list of alerts its API
+/// takes. A firing alert posted to the API ends 90 days on unless a resolution comes
+/// first, so it does not lapse after Alertmanager's `resolve_timeout`.
+fn alertmanager(e: &Event, receiver: &str, url: &str) -> Value {
+    let resolved = e.kind == EventKind::AlertResolved;
+    let status = if resolved { "resolved" } else { "firing" };
+    let items: Vec<Option<&Item>> = if e.items.is_empty() {
+        vec![None]
+    } else {
+        e.items.iter().map(Some).collect()
+    };
+    let alerts: Vec<(Value, Value)> = items.iter().map(|i| am_alert(e, *i)).collect();
+    let to_api = reqwest::Url::parse(url)
+        .map(|u| u.path().trim_end_matches('/').ends_with("/api/v2/alerts"))
+        .unwrap_or(false);
+    if to_api {
+        let ends = if resolved {
+            e.at
+        } else {
+            e.at + Duration::days(90)
+        };
+        return Value::Array(
+            alerts
+                .into_iter()
+                .map(|(labels, annotations)| {
+                    json!({
+                        "labels": labels,
+                        "annotations": annotations,
+                        "startsAt": e.at,
+                        "endsAt": ends,
+                        "generatorURL": "",
+                    })
+                })
+                .collect(),
+        );
+    }
+    let alertname = alerts[0].0["alertname"].clone();
+    let common_labels = {
+        let mut common = alerts[0].0.as_object().cloned().unwrap_or_default();
+        common.retain(|k, v| alerts.iter().all(|(l, _)| l.get(k) == Some(v)));
+        Value::Object(common)
+    };
+    json!({
+        "version": "4",
+        "groupKey": format!("{{}}:{{alertname=\"{}\"}}", alertname.as_str().unwrap_or_default()),
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": receiver,
+        "groupLabels": {"alertname": alertname},
+        "commonLabels": common_labels,
+        "commonAnnotations": {},
+        "externalURL": "",
+        "alerts": alerts.iter().map(|(labels, annotations)| json!({
+            "status": status,
+            "labels": labels,
+            "annotations": annotations,
+            "startsAt": e.at,
+            "endsAt": if resolved { json!(e.at) } else { json!("0001-01-01T00:00:00Z") },
+            "generatorURL": "",
+            "fingerprint": fingerprint(labels),
+        })).collect::<Vec<_>>(),
+    })
+}

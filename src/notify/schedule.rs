@@ -1,0 +1,123 @@
+//! The reporting calendar read from the store: what falls due in a window, and what is
+//! overdue on a day, for the indicators a caller keeps. The rules themselves are in
+//! `engine::calendar`; the API's `/v1/calendar` and `/v1/overdue`, the overdue alerts,
+//! the 催报 notices and the daily digests all read through here, so they agree.
+//!
+//! Only the years an indicator has a target for are tracked: a figure nobody set a
+//! target for is nobody's to chase.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use crate::domain::{Frequency, Indicator, Period, MIN_YEAR};
+use crate::engine::calendar::{due_between, overdue, DueRule};
+use crate::store::{Store, StoreError};
+
+/// One figure due in a window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DueItem {
+    pub indicator: String,
+    pub name: String,
+    pub region: String,
+    pub frequency: Frequency,
+    pub period: Period,
+    pub due: NaiveDate,
+    pub lead_units: Vec<String>,
+    /// Whether a reading of the period is already stored.
+    pub received: bool,
+}
+
+/// One overdue figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverdueItem {
+    pub indicator: String,
+    pub name: String,
+    pub region: String,
+    pub period: Period,
+    pub due: NaiveDate,
+    pub days_overdue: i64,
+    pub lead_units: Vec<String>,
+}
+
+/// The due rule of an indicator: the catalogue's, or the default for its frequency.
+pub fn rule_for(s: &Store, ind: &Indicator) -> Result<DueRule, StoreError> {
+    Ok(s.due_rule(&ind.id)?
+        .unwrap_or_else(|| DueRule::default_for(ind.frequency)))
+}
+
+fn target_years(s: &Store, ind: &Indicator) -> Result<Vec<u16>, StoreError> {
+    Ok(s.targets(&ind.id)?.iter().map(|t| t.year).collect())
+}
+
+/// What falls due between `from` and `to` (inclusive), in due-date then id order.
+pub fn due_in<'a>(
+    s: &Store,
+    indicators: impl IntoIterator<Item = &'a Indicator>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<DueItem>, StoreError> {
+    let mut out = Vec::new();
+    for ind in indicators {
+        let years = target_years(s, ind)?;
+        for d in due_between(ind.frequency, rule_for(s, ind)?, from, to) {
+            if !years.contains(&d.period.year()) {
+                continue;
+            }
+            out.push(DueItem {
+                indicator: ind.id.to_string(),
+                name: ind.name.clone(),
+                region: ind.region.clone(),
+                frequency: ind.frequency,
+                period: d.period,
+                due: d.due,
+                lead_units: ind.lead_units.clone(),
+                received: s.reading(&ind.id, d.period)?.is_some(),
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.due, &a.indicator).cmp(&(b.due, &b.indicator)));
+    Ok(out)
+}
+
+/// Every expected figure of this year and last (relative to `on`) whose due date has
+/// passed on `on` with no reading stored: most overdue first.
+pub fn overdue_on<'a>(
+    s: &Store,
+    indicators: impl IntoIterator<Item = &'a Indicator>,
+    on: NaiveDate,
+) -> Result<Vec<OverdueItem>, StoreError> {
+    let since_year = u16::try_from(on.year() - 1)
+        .unwrap_or(MIN_YEAR)
+        .max(MIN_YEAR);
+    let since = Period::new(since_year, 1).map_err(|e| StoreError::Catalogue(e.to_string()))?;
+    let mut out = Vec::new();
+    for ind in indicators {
+        let years = target_years(s, ind)?;
+        if !years.iter().any(|y| *y >= since_year) {
+            continue;
+        }
+        let reported: Vec<Period> = s
+            .readings(&ind.id, Some(since), None)?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        for o in overdue(ind.frequency, rule_for(s, ind)?, since, on, &reported) {
+            if !years.contains(&o.period.year()) {
+                continue;
+            }
+            out.push(OverdueItem {
+                indicator: ind.id.to_string(),
+                name: ind.name.clone(),
+                region: ind.region.clone(),
+                period: o.period,
+                due: o.due,
+                days_overdue: o.days_overdue,
+                lead_units: ind.lead_units.clone(),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        (b.days_overdue, &a.indicator, a.period).cmp(&(a.days_overdue, &b.indicator, b.period))
+    });
+    Ok(out)
+}

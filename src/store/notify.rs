@@ -1,0 +1,276 @@
+//! What notifications keep in the store: receivers, the outbox of deliveries still to
+//! make, the delivery log, the catalogue's due rules, and the notifier's cursors.
+//!
+//! The outbox is what makes a retry survive a restart: a delivery is written here
+//! before its first attempt and removed when it succeeds or gives up. Neither the
+//! outbox nor the log is part of the audit trail; they change no ETag.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{codec, Store, StoreError};
+use crate::domain::IndicatorId;
+use crate::engine::calendar::DueRule;
+use crate::notify::webhook::{EventKind, Webhook};
+
+/// Deliveries kept in the log per receiver; older ones are dropped.
+pub const DELIVERY_LOG_LIMIT: usize = 500;
+
+/// A delivery still to make.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: u64,
+    pub webhook: String,
+    pub event: EventKind,
+    /// The message's first line, for the log.
+    pub title: String,
+    /// The rendered body (JSON), sent as is on every attempt.
+    pub body: Vec<u8>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    pub next_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    /// The receiver took it.
+    Delivered,
+    /// It failed; another attempt is scheduled.
+    Retrying,
+    /// It failed and will not be tried again.
+    Failed,
+}
+
+/// One attempt, as the delivery log shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The job's id: every attempt of one message shares it.
+    pub id: u64,
+    pub event: EventKind,
+    pub title: String,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    pub outcome: DeliveryOutcome,
+    /// The receiver's HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// What went wrong (URLs redacted).
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+fn log_prefix(name: &str) -> Vec<u8> {
+    let mut k = name.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+impl Store {
+    // ── receivers ──────────────────────────────────────────────────────────
+
+    /// Stores a new receiver. `false` when one of that name exists (nothing written).
+    pub fn add_webhook(&self, w: &Webhook) -> Result<bool, StoreError> {
+        let _writing = self.writing();
+        let v = codec::encode(w)?;
+        Ok(self
+            .inner
+            .webhooks
+            .compare_and_swap(w.name.as_bytes(), None as Option<&[u8]>, Some(v))?
+            .is_ok())
+    }
+
+    pub fn webhook(&self, name: &str) -> Result<Option<Webhook>, StoreError> {
+        self.inner
+            .webhooks
+            .get(name.as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    pub fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        self.inner
+            .webhooks
+            .iter()
+            .map(|kv| codec::decode(&kv?.1))
+            .collect()
+    }
+
+    /// Whether any receiver is registered (cheap: the notifier asks after every write).
+    pub fn has_webhooks(&self) -> bool {
+        !self.inner.webhooks.is_empty()
+    }
+
+    /// Removes a receiver, its pending deliveries and its log. `false` if unknown.
+    pub fn remove_webhook(&self, name: &str) -> Result<bool, StoreError> {
+        let _writing = self.writing();
+        let i = &self.inner;
+        if i.webhooks.remove(name.as_bytes())?.is_none() {
+            return Ok(false);
+        }
+        for job in self.outbox()? {
+            if job.webhook == name {
+                i.outbox.remove(job.id.to_be_bytes())?;
+            }
+        }
+        for kv in i.deliveries.scan_prefix(log_prefix(name)) {
+            i.deliveries.remove(kv?.0)?;
+        }
+        Ok(true)
+    }
+
+    // ── outbox and log ─────────────────────────────────────────────────────
+
+    /// A new id for a job or a log entry, unique and increasing across restarts (its
+    /// own counter: the database's would leave gaps in the audit sequence).
+    pub fn next_job_id(&self) -> Result<u64, StoreError> {
+        let v = self.inner.meta.update_and_fetch(b"notify_job_seq", |old| {
+            let n = old
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some((n + 1).to_be_bytes().to_vec())
+        })?;
+        Ok(v.and_then(|b| b.as_ref().try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(1))
+    }
+
+    /// Writes (or rewrites) a job.
+    pub fn put_job(&self, job: &Job) -> Result<(), StoreError> {
+        self.inner
+            .outbox
+            .insert(job.id.to_be_bytes(), codec::encode(job)?)?;
+        Ok(())
+    }
+
+    pub fn remove_job(&self, id: u64) -> Result<(), StoreError> {
+        self.inner.outbox.remove(id.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Every pending job, oldest first.
+    pub fn outbox(&self) -> Result<Vec<Job>, StoreError> {
+        self.inner
+            .outbox
+            .iter()
+            .map(|kv| codec::decode(&kv?.1))
+            .collect()
+    }
+
+    /// Appends an attempt to a receiver's log, dropping the oldest beyond
+    /// [`DELIVERY_LOG_LIMIT`].
+    pub fn log_delivery(&self, webhook: &str, d: &Delivery) -> Result<(), StoreError> {
+        let i = &self.inner;
+        let seq = self.next_job_id()?;
+        let mut k = log_prefix(webhook);
+        k.extend_from_slice(&seq.to_be_bytes());
+        i.deliveries.insert(k, codec::encode(d)?)?;
+        let n = i.deliveries.scan_prefix(log_prefix(webhook)).count();
+        if n > DELIVERY_LOG_LIMIT {
+            let old: Vec<_> = i
+                .deliveries
+                .scan_prefix(log_prefix(webhook))
+                .keys()
+                .take(n - DELIVERY_LOG_LIMIT)
+                .collect::<Result<_, _>>()?;
+            for k in old {
+                i.deliveries.remove(k)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A receiver's latest attempts, newest first.
+    pub fn deliveries(&self, webhook: &str, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        self.inner
+            .deliveries
+            .scan_prefix(log_prefix(webhook))
+            .rev()
+            .take(limit)
+            .map(|kv| codec::decode(&kv?.1))
+            .collect()
+    }
+
+    // ── due rules ──────────────────────────────────────────────────────────
+
+    /// The catalogue's due rule for an indicator, when it overrides the default.
+    pub fn due_rule(&self, id: &IndicatorId) -> Result<Option<DueRule>, StoreError> {
+        self.inner
+            .schedules
+            .get(id.as_str().as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// Sets (or, with `None`, clears) an indicator's due rule.
+    pub fn set_due_rule(&self, id: &IndicatorId, rule: Option<DueRule>) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        self.set_due_rule_unlocked(id, rule)
+    }
+
+    /// [`Store::set_due_rule`] for a caller that already holds the write lock.
+    pub(super) fn set_due_rule_unlocked(
+        &self,
+        id: &IndicatorId,
+        rule: Option<DueRule>,
+    ) -> Result<(), StoreError> {
+        match rule {
+            Some(r) => {
+                self.inner
+                    .schedules
+                    .insert(id.as_str().as_bytes(), codec::encode(&r)?)?;
+            }
+            None => {
+                self.inner.schedules.remove(id.as_str().as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every due rule the catalogue sets.
+    pub fn due_rules(&self) -> Result<Vec<(IndicatorId, DueRule)>, StoreError> {
+        self.inner
+            .schedules
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                let id = IndicatorId::parse(&String::from_utf8_lossy(&k))
+                    .map_err(|e| StoreError::Codec(e.to_string()))?;
+                Ok((id, codec::decode(&v)?))
+            })
+            .collect()
+    }
+
+    // ── the notifier's own state ───────────────────────────────────────────
+
+    /// A small value the notifier keeps between runs (its cursor in the audit trail,
+    /// the alerts it last saw, the last day it sent digests).
+    pub fn notify_state(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .inner
+            .meta
+            .get(format!("notify/{key}"))?
+            .map(|v| v.to_vec()))
+    }
+
+    pub fn set_notify_state(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.inner.meta.insert(format!("notify/{key}"), value)?;
+        Ok(())
+    }
+
+    /// The audit rows after `seq`, oldest first.
+    pub fn audit_after(&self, seq: u64) -> Result<Vec<(u64, super::AuditRecord)>, StoreError> {
+        self.inner
+            .audit
+            .range((seq.saturating_add(1)).to_be_bytes()..)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+                Ok((seq, codec::decode(&v)?))
+            })
+            .collect()
+    }
+}
