@@ -13,6 +13,7 @@ use super::{
     error, get_or_head, json, req, require_admin, with_ctx, ApiError, Ctx, Req, Resp, MAX_BODY,
 };
 use crate::notify::webhook::{WebhookError, WebhookInput, WebhookView};
+
 use crate::store::DELIVERY_LOG_LIMIT;
 
 impl From<WebhookError> for ApiError {
@@ -25,6 +26,44 @@ fn unknown(name: &str) -> ApiError {
     ApiError::NotFound(format!(
         "no webhook named '{name}' (GET /v1/webhooks lists them)"
     ))
+}
+
+/// Reads the body field by field, so that an error names the field it is about.
+fn parse_input(v: serde_json::Value) -> Result<WebhookInput, ApiError> {
+    const FIELDS: [&str; 6] = ["name", "url", "format", "events", "filter", "secret"];
+    let serde_json::Value::Object(obj) = v else {
+        return Err(ApiError::invalid("body", "the body must be a JSON object"));
+    };
+    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::invalid(
+            k.clone(),
+            format!("unknown field '{k}' (expected {})", FIELDS.join(", ")),
+        ));
+    }
+    fn field<T: serde::de::DeserializeOwned>(
+        obj: &serde_json::Map<String, serde_json::Value>,
+        k: &'static str,
+        required: bool,
+    ) -> Result<Option<T>, ApiError> {
+        match obj.get(k) {
+            None | Some(serde_json::Value::Null) if required => {
+                Err(ApiError::invalid(k, format!("{k} is required")))
+            }
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| ApiError::invalid(k, format!("{k}: {e}"))),
+        }
+    }
+    let required = |k| ApiError::invalid(k, format!("{k} is required"));
+    Ok(WebhookInput {
+        name: field(&obj, "name", true)?.ok_or_else(|| required("name"))?,
+        url: field(&obj, "url", true)?.ok_or_else(|| required("url"))?,
+        format: field(&obj, "format", true)?.ok_or_else(|| required("format"))?,
+        events: field(&obj, "events", false)?,
+        filter: field(&obj, "filter", false)?.unwrap_or_default(),
+        secret: field(&obj, "secret", false)?,
+    })
 }
 
 /// POST /v1/webhooks (admin)
@@ -47,10 +86,7 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                             req.content_type.as_deref(),
                             &body?,
                         )?;
-                        let input: WebhookInput = serde_json::from_value(v).map_err(|e| {
-                            let msg = e.to_string();
-                            ApiError::invalid(super::indicators::serde_field(&msg), msg)
-                        })?;
+                        let input = parse_input(v)?;
                         let mut hook = input.validate(&token.name, (ctx.clock)())?;
                         let hook = ctx
                             .blocking(move |s| {

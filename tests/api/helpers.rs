@@ -73,9 +73,23 @@ impl TestServer {
         s
     }
 
+    /// A server on a fresh store with extra `serve` options.
+    pub fn start_with(args: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("db");
+        let mut s = TestServer::start_at_with(&dir, args);
+        s._tmp = Some(tmp);
+        s
+    }
+
     /// Starts a server on an existing (or new) store directory.
     pub fn start_at(dir: &Path) -> TestServer {
-        let mut child = crate::common::serve_command(dir, ADMIN_TOKEN, &[])
+        TestServer::start_at_with(dir, &[])
+    }
+
+    /// Starts a server on a store directory with extra `serve` options.
+    pub fn start_at_with(dir: &Path, args: &[&str]) -> TestServer {
+        let mut child = crate::common::serve_command(dir, ADMIN_TOKEN, args)
             .spawn()
             .expect("spawn zhibiao serve");
         let base = crate::common::base_url(&mut child);

@@ -13,6 +13,7 @@ mod catalogue;
 mod compare;
 mod hostile;
 mod methodology;
+mod notify;
 mod openapi;
 mod pages;
 mod readings;
