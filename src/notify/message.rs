@@ -6,6 +6,8 @@
 //! in full-width parentheses, then what the bulletin would say, e.g.
 //! "【预警】科技型中小企业入库（县科工局）：完成42.0%，低于序时进度8.0个百分点，全年还需87家".
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -218,27 +220,68 @@ pub fn resolved(indicators: &[Indicator], at: DateTime<Utc>) -> Option<Event> {
     })
 }
 
-fn overdue_item(o: &OverdueItem, battle: Battle) -> Item {
-    Item {
-        indicator: o.indicator.clone(),
-        name: o.name.clone(),
-        region: o.region.clone(),
-        battle,
-        lead_units: o.lead_units.clone(),
-        severity: None,
-        period: Some(o.period),
-        text: format!(
-            "{}：{}数据应于{}前报送，已逾期{}天",
-            o.name,
-            period_zh(o.period),
-            date_zh(o.due, i32::from(o.period.year())),
-            o.days_overdue
-        ),
-        due: Some(o.due),
-        days_overdue: Some(o.days_overdue),
-        value: None,
-        alert: None,
+/// The overdue figures of one indicator as one item: its missing periods, the oldest
+/// due date and how late that is. Most overdue first.
+fn overdue_items(overdue: &[(OverdueItem, Battle)]) -> Vec<Item> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut per: BTreeMap<&str, Vec<&OverdueItem>> = BTreeMap::new();
+    for (o, _) in overdue {
+        if !per.contains_key(o.indicator.as_str()) {
+            order.push(&o.indicator);
+        }
+        per.entry(&o.indicator).or_default().push(o);
     }
+    let mut out: Vec<Item> = order
+        .iter()
+        .map(|id| {
+            let mut list = per[id].clone();
+            list.sort_by_key(|o| o.period);
+            let (first, last) = (list[0], list[list.len() - 1]);
+            let battle = overdue
+                .iter()
+                .find(|(o, _)| o.indicator == *id)
+                .map_or(Battle::Growth, |(_, b)| *b);
+            let periods = if list.len() == 1 {
+                period_zh(first.period)
+            } else if first.period.year() == last.period.year() {
+                format!(
+                    "{}至{}月共{}期",
+                    period_zh(first.period),
+                    last.period.month(),
+                    list.len()
+                )
+            } else {
+                format!(
+                    "{}至{}共{}期",
+                    period_zh(first.period),
+                    period_zh(last.period),
+                    list.len()
+                )
+            };
+            let earliest = if list.len() == 1 { "" } else { "最早" };
+            Item {
+                indicator: first.indicator.clone(),
+                name: first.name.clone(),
+                region: first.region.clone(),
+                battle,
+                lead_units: first.lead_units.clone(),
+                severity: None,
+                period: Some(first.period),
+                text: format!(
+                    "{}：{periods}数据未报，{earliest}应于{}前报送，已逾期{}天",
+                    first.name,
+                    date_zh(first.due, i32::from(first.period.year())),
+                    first.days_overdue
+                ),
+                due: Some(first.due),
+                days_overdue: Some(first.days_overdue),
+                value: None,
+                alert: None,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.days_overdue.cmp(&a.days_overdue));
+    out
 }
 
 fn due_item(d: &DueItem, battle: Battle) -> Item {
@@ -264,14 +307,14 @@ fn due_item(d: &DueItem, battle: Battle) -> Item {
 }
 
 fn overdue_headline(unit: &str, n: usize) -> String {
-    format!("{unit}：{n}项数据逾期未报，请尽快报送")
+    format!("{unit}：{n}项指标数据逾期未报，请尽快报送")
 }
 
 fn digest_headline(unit: &str, on: NaiveDate, days: u32, items: &[Item]) -> String {
     use chrono::Datelike;
     let late = items.iter().filter(|i| i.days_overdue.is_some()).count();
     format!(
-        "{unit}（{}）：逾期未报{late}项，{days}日内到期{}项",
+        "{unit}（{}）：{late}项指标逾期未报，{days}日内到期{}项",
         date_zh(on, on.year() + 1),
         items.len() - late
     )
@@ -283,7 +326,7 @@ pub fn overdue_notice(
     overdue: &[(OverdueItem, Battle)],
     at: DateTime<Utc>,
 ) -> Option<Event> {
-    let items: Vec<Item> = overdue.iter().map(|(o, b)| overdue_item(o, *b)).collect();
+    let items = overdue_items(overdue);
     (!items.is_empty()).then(|| Event {
         kind: EventKind::Overdue,
         at,
@@ -305,7 +348,7 @@ pub fn digest(
     due: &[(DueItem, Battle)],
     at: DateTime<Utc>,
 ) -> Option<Event> {
-    let mut items: Vec<Item> = overdue.iter().map(|(o, b)| overdue_item(o, *b)).collect();
+    let mut items = overdue_items(overdue);
     items.extend(due.iter().map(|(d, b)| due_item(d, *b)));
     (!items.is_empty()).then(|| Event {
         kind: EventKind::Reminder,
@@ -637,4 +680,99 @@ fn alertmanager(e: &Event, receiver: &str, url: &str) -> Value {
             "fingerprint": fingerprint(labels),
         })).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overdue(id: &str, month: u8, days: i64) -> (OverdueItem, Battle) {
+        let period = Period::new(2023, month).unwrap();
+        (
+            OverdueItem {
+                indicator: id.into(),
+                name: format!("指标{id}"),
+                region: "桃江县".into(),
+                period,
+                due: crate::engine::calendar::due_date(
+                    period,
+                    crate::engine::calendar::DueRule::DayOfNextMonth(10),
+                ),
+                days_overdue: days,
+                lead_units: vec!["县人社局".into()],
+            },
+            Battle::Livelihood,
+        )
+    }
+
+    fn at() -> DateTime<Utc> {
+        "2023-07-20T00:30:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_notice_has_one_line_per_indicator_most_overdue_first() {
+        let e = overdue_notice(
+            "县人社局",
+            &[
+                overdue("a", 6, 10),
+                overdue("b", 5, 40),
+                overdue("b", 6, 10),
+            ],
+            at(),
+        )
+        .unwrap();
+        assert_eq!(
+            e.text(),
+            "【催报】县人社局：2项指标数据逾期未报，请尽快报送\n\
+             指标b：2023年5月至6月共2期数据未报，最早应于6月10日前报送，已逾期40天\n\
+             指标a：2023年6月数据未报，应于7月10日前报送，已逾期10天"
+        );
+    }
+
+    #[test]
+    fn a_robot_message_stays_within_its_size_and_says_how_much_was_left_out() {
+        let many: Vec<_> = (0..300)
+            .map(|i| overdue(&format!("x{i:03}"), 6, 10))
+            .collect();
+        let e = overdue_notice("县人社局", &many, at()).unwrap();
+        let wecom = render(&e, Format::Wecom, "w", "https://x/");
+        let content = wecom["markdown"]["content"].as_str().unwrap();
+        assert!(content.len() <= WECOM_MAX, "{} bytes", content.len());
+        assert!(content.contains("……另有"), "the cut is announced");
+        assert!(content.ends_with("</font>"), "the footer survives the cut");
+        // 钉钉 takes more; the generic body keeps every item.
+        let dd = render(&e, Format::Dingtalk, "d", "https://x/");
+        assert!(dd["markdown"]["text"].as_str().unwrap().len() <= DINGTALK_MAX);
+        let generic = render(&e, Format::Generic, "g", "https://x/");
+        assert_eq!(generic["items"].as_array().unwrap().len(), 300);
+    }
+
+    #[test]
+    fn a_filter_that_drops_items_recounts_the_headline() {
+        let (growth, _) = overdue("b", 6, 10);
+        let e = overdue_notice(
+            "县人社局",
+            &[overdue("a", 6, 10), (growth, Battle::Growth)],
+            at(),
+        )
+        .unwrap();
+        assert!(e.headline.contains("2项指标"));
+        let mut f = WebhookFilter::default();
+        assert_eq!(e.filtered(&f).unwrap(), e);
+        f.battles = vec![Battle::Growth];
+        let kept = e.filtered(&f).unwrap();
+        assert_eq!(kept.items.len(), 1);
+        assert_eq!(kept.headline, "县人社局：1项指标数据逾期未报，请尽快报送");
+        f.battles = vec![Battle::Safety];
+        assert!(e.filtered(&f).is_none(), "no item of that battle");
+        f.battles = vec![];
+        f.lead_units = vec!["县科工局".into()];
+        assert!(e.filtered(&f).is_none(), "addressed to another unit");
+        // A test message passes any filter.
+        let t = test_message("w", at());
+        assert_eq!(
+            t.filtered(&f).unwrap().title(),
+            "【测试】zhibiao 测试消息：接收端“w”已接通"
+        );
+    }
 }

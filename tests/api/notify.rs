@@ -668,13 +668,27 @@ fn a_reminder_digest_for_a_fixed_date_is_printed_by_dry_run() {
     // 县人社局 leads the monthly jobs figure (none reported): January to June are overdue.
     let title = rsj["title"].as_str().unwrap();
     assert!(
-        title.starts_with("【报送提醒】县人社局（2023年7月20日）：逾期未报"),
+        title.starts_with("【报送提醒】县人社局（2023年7月20日）："),
         "{title}"
     );
+    assert!(title.contains("项指标逾期未报，3日内到期"), "{title}");
+    // One line per indicator, however many of its periods are missing.
     let text = rsj["text"].as_str().unwrap();
     assert!(
-        text.contains("新增城镇就业：2023年6月数据应于7月10日前报送，已逾期10天"),
+        text.contains(
+            "\n新增城镇就业：2023年1月至6月共6期数据未报，最早应于2月10日前报送，已逾期160天"
+        ),
         "{text}"
+    );
+    let jobs_item = rsj["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["indicator"] == JOBS)
+        .unwrap();
+    assert_eq!(
+        (&jobs_item["due"], &jobs_item["days_overdue"]),
+        (&json!("2023-02-10"), &json!(160))
     );
     assert_eq!(rsj["text"], rsj_http["text"], "the CLI and the API agree");
     // It would go to the receiver filtered on 县人社局, as a 企业微信 message...
