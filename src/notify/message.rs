@@ -280,7 +280,7 @@ fn overdue_items(overdue: &[(OverdueItem, Battle)]) -> Vec<Item> {
             }
         })
         .collect();
-    out.sort_by(|a, b| b.days_overdue.cmp(&a.days_overdue));
+    out.sort_by_key(|i| std::cmp::Reverse(i.days_overdue));
     out
 }
 
