@@ -92,12 +92,10 @@ pub(super) fn view<'a>(
     let current: Option<&Target> = year
         .and_then(|y| targets.iter().find(|t| t.year == y))
         .or_else(|| targets.last());
-    let rule = s.due_rule(&ind.id)?;
     Ok(IndicatorView {
         indicator: ind,
         battle_name: ind.battle.name_zh(),
-        due: rule.unwrap_or_else(|| crate::engine::calendar::DueRule::default_for(ind.frequency)),
-        due_default: rule.is_none(),
+        due: s.due_rule(&ind.id)?,
         target: current.map(|t| TargetView::new(ind, t)),
         target_years: targets.iter().map(|t| t.year).collect(),
     })
@@ -182,10 +180,17 @@ async fn put_handler(
     Query::parse(&req.query, &[])?;
     let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
     path_key_in_body(&mut v, "id", id.as_str())?;
+    // `due` is read on its own, so that its errors name it.
+    let due_value = v
+        .as_object_mut()
+        .and_then(|o| o.remove("due"))
+        .unwrap_or(serde_json::Value::Null);
     let mut raw: RawIndicator = serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
         ApiError::invalid(serde_field(&msg), msg)
     })?;
+    raw.due = serde_json::from_value(due_value)
+        .map_err(|e| ApiError::invalid("due", format!("due: {e}")))?;
     let due = raw.take_due()?;
     let now: DateTime<Utc> = (ctx.clock)();
     let (outcome, ind, target) = ctx

@@ -43,11 +43,9 @@ pub struct IndicatorView<'a> {
     #[serde(flatten)]
     pub indicator: &'a Indicator,
     pub battle_name: &'static str,
-    /// When each period's figure falls due (the catalogue's rule, or the default for
-    /// the frequency).
-    pub due: crate::engine::calendar::DueRule,
-    /// Whether `due` is the frequency's default.
-    pub due_default: bool,
+    /// The catalogue's due rule; `None` (null) when the frequency's default applies.
+    /// Part of the definition, so a definition read here can be PUT back as is.
+    pub due: Option<crate::engine::calendar::DueRule>,
     pub target: Option<TargetView>,
     pub target_years: Vec<u16>,
 }

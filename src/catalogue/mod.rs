@@ -504,4 +504,28 @@ comparator = "at_least"
         );
         assert!(Catalogue::parse(&bad).is_err());
     }
+
+    #[test]
+    fn an_entry_can_set_its_due_rule_and_a_bad_one_is_named() {
+        let with = |due: &str| {
+            MINI.replace(
+                "lead_units = [\"县交通局\"]",
+                &format!("lead_units = [\"县交通局\"]\ndue = {due}"),
+            )
+        };
+        let c = Catalogue::parse(&with("{ day_of_next_month = 5 }")).unwrap();
+        let id = IndicatorId::parse("roads").unwrap();
+        assert_eq!(
+            c.due_rules.get(&id),
+            Some(&crate::engine::calendar::DueRule::DayOfNextMonth(5))
+        );
+        assert!(Catalogue::parse(MINI).unwrap().due_rules.is_empty());
+        let e = Catalogue::parse(&with("{ day_of_next_month = 30 }"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("roads") && e.contains("due") && e.contains("28"),
+            "{e}"
+        );
+    }
 }

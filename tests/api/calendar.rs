@@ -150,3 +150,73 @@ fn overdue_figures_on_a_date_grouped_by_lead_unit() {
         assert_eq!(r.json::<Value>().unwrap()["field"], field, "{q}");
     }
 }
+
+#[test]
+fn an_indicator_can_set_its_own_due_rule() {
+    let s = TestServer::start();
+    let put = |body: &Value| {
+        let r = s
+            .client
+            .put(s.url(&format!("/v1/indicators/{JOBS}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    // Read the definition, set a form due on the 5th, and send it back.
+    let mut def = s.get_json(&format!("/v1/indicators/{JOBS}"));
+    assert_eq!(def["due"], Value::Null, "the frequency's default");
+    let obj = def.as_object_mut().unwrap();
+    for view_only in ["battle_name", "target", "target_years"] {
+        obj.remove(view_only);
+    }
+    def["due"] = json!({"day_of_next_month": 5});
+    let (st, a) = put(&def);
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(
+        s.get_json(&format!("/v1/indicators/{JOBS}"))["due"],
+        json!({"day_of_next_month": 5})
+    );
+    // June's figure is now due on 5 July, and 15 days late on the 20th.
+    let c = s.get_json("/v1/calendar?from=2023-07-01&to=2023-07-31&lead_unit=县人社局");
+    let jobs = c["due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["indicator"] == JOBS)
+        .cloned()
+        .unwrap();
+    assert_eq!(jobs["due"], "2023-07-05");
+    let o = s.get_json("/v1/overdue?on=2023-07-20&lead_unit=县人社局");
+    let june = o["overdue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["indicator"] == JOBS && d["period"] == "2023-06")
+        .cloned()
+        .unwrap();
+    assert_eq!(june["days_overdue"], 15);
+    // Rules no month can keep are refused, naming `due`, and change nothing.
+    for bad in [
+        json!({"day_of_next_month": 31}),
+        json!({"days_after_period_end": 400}),
+        json!({"weekly": 1}),
+    ] {
+        def["due"] = bad.clone();
+        let (st, p) = put(&def);
+        assert_eq!(st, 400, "{bad}: {p}");
+        assert_eq!(p["field"], "due", "{p}");
+    }
+    assert_eq!(
+        s.get_json(&format!("/v1/indicators/{JOBS}"))["due"],
+        json!({"day_of_next_month": 5})
+    );
+    // Leaving it out restores the default.
+    def.as_object_mut().unwrap().remove("due");
+    assert_eq!(put(&def).0, 200);
+    assert_eq!(
+        s.get_json(&format!("/v1/indicators/{JOBS}"))["due"],
+        Value::Null
+    );
+}
