@@ -94,8 +94,10 @@ fn gauge(
 /// Only the request metrics, for a store with nothing to evaluate yet.
 pub fn render_http_only() -> Result<String, ApiError> {
     let mut out = Vec::new();
+    let mut families = http().registry.gather();
+    families.extend(crate::notify::deliver::metrics().registry.gather());
     TextEncoder::new()
-        .encode(&http().registry.gather(), &mut out)
+        .encode(&families, &mut out)
         .map_err(ApiError::internal)?;
     String::from_utf8(out).map_err(ApiError::internal)
 }
@@ -245,6 +247,7 @@ pub fn render(
     }
     let mut families = reg.gather();
     families.extend(http().registry.gather());
+    families.extend(crate::notify::deliver::metrics().registry.gather());
     let mut out = Vec::new();
     TextEncoder::new()
         .encode(&families, &mut out)

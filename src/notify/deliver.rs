@@ -22,6 +22,54 @@ use super::message::{render, Event};
 use super::webhook::{redact, EventKind, Format, Webhook};
 use crate::store::{Delivery, DeliveryOutcome, Job, Store, StoreError};
 
+/// Delivery metrics, exported by `/metrics` beside the request metrics.
+pub struct Metrics {
+    pub registry: prometheus::Registry,
+    attempts: prometheus::IntCounterVec,
+    pending: prometheus::IntGaugeVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// The process's delivery metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: std::sync::OnceLock<Metrics> = std::sync::OnceLock::new();
+    METRICS.get_or_init(|| {
+        let registry = prometheus::Registry::new();
+        let attempts = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "zhibiao_webhook_attempts_total",
+                "Webhook delivery attempts, by receiver and outcome (delivered, retrying, failed).",
+            ),
+            &["webhook", "outcome"],
+        )
+        .expect("valid metric");
+        let pending = prometheus::IntGaugeVec::new(
+            prometheus::Opts::new(
+                "zhibiao_webhook_pending",
+                "Webhook messages waiting to be delivered or retried, by receiver.",
+            ),
+            &["webhook"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(attempts.clone()))
+            .expect("register");
+        registry
+            .register(Box::new(pending.clone()))
+            .expect("register");
+        Metrics {
+            registry,
+            attempts,
+            pending,
+        }
+    })
+}
+
 /// Reads the wall clock (injected, as in the API).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
@@ -233,6 +281,10 @@ impl Hub {
             duration_ms: a.duration.as_millis() as u64,
             next_attempt_at: None,
         };
+        metrics()
+            .attempts
+            .with_label_values(&[hook.name.as_str(), d.outcome.as_str()])
+            .inc();
         s.log_delivery(&hook.name, &d)?;
         Ok(d)
     }
@@ -258,6 +310,11 @@ impl Hub {
                 .and_then(Result::ok)
                 .unwrap_or_default();
             let mut next: Option<DateTime<Utc>> = None;
+            let m = metrics();
+            m.pending.reset();
+            for job in &jobs {
+                m.pending.with_label_values(&[job.webhook.as_str()]).inc();
+            }
             for job in jobs {
                 if job.next_at > now {
                     next = Some(next.map_or(job.next_at, |n| n.min(job.next_at)));
@@ -322,6 +379,10 @@ impl Hub {
                     DeliveryOutcome::Retrying
                 };
                 ended = Some(outcome);
+                metrics()
+                    .attempts
+                    .with_label_values(&[hook.name.as_str(), outcome.as_str()])
+                    .inc();
                 let next_attempt_at = (outcome == DeliveryOutcome::Retrying).then(|| {
                     now + chrono::Duration::from_std(self.backoff_after(job.attempts))
                         .unwrap_or_else(|_| chrono::Duration::hours(1))

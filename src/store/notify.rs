@@ -44,6 +44,16 @@ pub enum DeliveryOutcome {
     Failed,
 }
 
+impl DeliveryOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Retrying => "retrying",
+            DeliveryOutcome::Failed => "failed",
+        }
+    }
+}
+
 /// One attempt, as the delivery log shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {

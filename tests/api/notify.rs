@@ -557,6 +557,19 @@ fn a_failed_delivery_is_retried_after_a_backoff() {
     assert!(d[1]["error"].as_str().unwrap().contains("500"));
     assert_eq!(d[0]["id"], d[1]["id"], "two attempts of one message");
     assert_eq!(log["pending"], 0);
+    // /metrics counts the attempts by outcome.
+    let metrics = s.get("/metrics").text().unwrap();
+    for outcome in ["retrying", "delivered"] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("zhibiao_webhook_attempts_total{")
+                    && l.contains(r#"webhook="flaky""#)
+                    && l.contains(&format!(r#"outcome="{outcome}""#))
+                    && l.ends_with(" 1")),
+            "no {outcome} attempt counted in:\n{metrics}"
+        );
+    }
 }
 
 /// A batch of every cumulative indicator's June figure.
