@@ -12,7 +12,7 @@ use super::input::{body_bytes, decode_segment, Query};
 use super::{
     error, get_or_head, json, req, require_admin, with_ctx, ApiError, Ctx, Req, Resp, MAX_BODY,
 };
-use crate::notify::webhook::{WebhookError, WebhookInput, WebhookView};
+use crate::notify::webhook::{Webhook, WebhookError, WebhookInput, WebhookView};
 
 use crate::store::DELIVERY_LOG_LIMIT;
 
@@ -20,6 +20,15 @@ impl From<WebhookError> for ApiError {
     fn from(e: WebhookError) -> ApiError {
         ApiError::invalid(e.field, e.message)
     }
+}
+
+/// The receiver a `/v1/webhooks/{name}…` request names, once the caller is known to
+/// be an admin: 404 when there is none.
+async fn named(ctx: &Ctx, req: &Req, raw: &str) -> Result<Webhook, ApiError> {
+    require_admin(ctx, req).await?;
+    let name = decode_segment("name", raw)?;
+    ctx.blocking(move |s| s.webhook(&name)?.ok_or_else(|| unknown(&name)))
+        .await
 }
 
 fn unknown(name: &str) -> ApiError {
@@ -166,12 +175,8 @@ pub fn get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
         .then(|name: String, req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    require_admin(&ctx, &req).await?;
-                    let name = decode_segment("name", &name)?;
+                    let hook = named(&ctx, &req, &name).await?;
                     Query::parse(&req.query, &[])?;
-                    let hook = ctx
-                        .blocking(move |s| s.webhook(&name)?.ok_or_else(|| unknown(&name)))
-                        .await?;
                     Ok(json(StatusCode::OK, &WebhookView::from(&hook)))
                 }
                 .await,
@@ -233,8 +238,7 @@ pub fn deliveries(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reje
         .then(|name: String, req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    require_admin(&ctx, &req).await?;
-                    let name = decode_segment("name", &name)?;
+                    let hook = named(&ctx, &req, &name).await?;
                     let q = Query::parse(&req.query, &["limit"])?;
                     let limit = q.value::<usize>("limit")?.unwrap_or(50);
                     if limit == 0 || limit > DELIVERY_LOG_LIMIT {
@@ -243,11 +247,9 @@ pub fn deliveries(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reje
                             format!("limit must be from 1 to {DELIVERY_LOG_LIMIT}"),
                         ));
                     }
+                    let name = hook.name;
                     let body = ctx
                         .blocking(move |s| {
-                            if s.webhook(&name)?.is_none() {
-                                return Err(unknown(&name));
-                            }
                             let deliveries = s.deliveries(&name, limit)?;
                             let pending = s.outbox()?.iter().filter(|j| j.webhook == name).count();
                             Ok(DeliveryList {
@@ -277,12 +279,8 @@ pub fn test(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
         .then(|name: String, req: Req, ctx: Ctx| async move {
             error::reply(
                 async {
-                    require_admin(&ctx, &req).await?;
-                    let name = decode_segment("name", &name)?;
+                    let hook = named(&ctx, &req, &name).await?;
                     Query::parse(&req.query, &[])?;
-                    let hook = ctx
-                        .blocking(move |s| s.webhook(&name)?.ok_or_else(|| unknown(&name)))
-                        .await?;
                     let d = ctx
                         .notify
                         .test_send(&ctx.store, &hook, (ctx.clock)())

@@ -43,6 +43,33 @@ pub struct Item {
     pub alert: Option<Alert>,
 }
 
+impl Item {
+    /// An item with its indicator's fields and its line, and nothing else set.
+    fn about(
+        indicator: &str,
+        name: &str,
+        region: &str,
+        battle: Battle,
+        lead_units: &[String],
+        text: String,
+    ) -> Item {
+        Item {
+            indicator: indicator.to_string(),
+            name: name.to_string(),
+            region: region.to_string(),
+            battle,
+            lead_units: lead_units.to_vec(),
+            severity: None,
+            period: None,
+            text,
+            due: None,
+            days_overdue: None,
+            value: None,
+            alert: None,
+        }
+    }
+}
+
 /// Something that happened, with the items it concerns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
@@ -117,18 +144,18 @@ fn alert_line(a: &Alert) -> String {
 
 fn alert_item(a: &Alert, text: String) -> Item {
     Item {
-        indicator: a.indicator.to_string(),
-        name: a.name.clone(),
-        region: a.region.clone(),
-        battle: a.battle,
-        lead_units: a.lead_units.clone(),
         severity: Some(a.severity),
         period: a.actual_period,
-        text,
-        due: None,
-        days_overdue: None,
         value: a.actual,
         alert: Some(a.clone()),
+        ..Item::about(
+            a.indicator.as_str(),
+            &a.name,
+            &a.region,
+            a.battle,
+            &a.lead_units,
+            text,
+        )
     }
 }
 
@@ -190,23 +217,19 @@ pub fn changed(alerts: &[(Severity, Alert)], at: DateTime<Utc>) -> Option<Event>
 pub fn resolved(indicators: &[Indicator], at: DateTime<Utc>) -> Option<Event> {
     let items: Vec<Item> = indicators
         .iter()
-        .map(|i| Item {
-            indicator: i.id.to_string(),
-            name: i.name.clone(),
-            region: i.region.clone(),
-            battle: i.battle,
-            lead_units: i.lead_units.clone(),
-            severity: None,
-            period: None,
-            text: format!(
-                "{}{}：已达到序时进度，预警解除",
-                i.name,
-                leads(&i.lead_units)
-            ),
-            due: None,
-            days_overdue: None,
-            value: None,
-            alert: None,
+        .map(|i| {
+            Item::about(
+                i.id.as_str(),
+                &i.name,
+                &i.region,
+                i.battle,
+                &i.lead_units,
+                format!(
+                    "{}{}：已达到序时进度，预警解除",
+                    i.name,
+                    leads(&i.lead_units)
+                ),
+            )
         })
         .collect();
     (!items.is_empty()).then(|| Event {
@@ -260,23 +283,22 @@ fn overdue_items(overdue: &[(OverdueItem, Battle)]) -> Vec<Item> {
             };
             let earliest = if list.len() == 1 { "" } else { "最早" };
             Item {
-                indicator: first.indicator.clone(),
-                name: first.name.clone(),
-                region: first.region.clone(),
-                battle,
-                lead_units: first.lead_units.clone(),
-                severity: None,
                 period: Some(first.period),
-                text: format!(
-                    "{}：{periods}数据未报，{earliest}应于{}前报送，已逾期{}天",
-                    first.name,
-                    date_zh(first.due, i32::from(first.period.year())),
-                    first.days_overdue
-                ),
                 due: Some(first.due),
                 days_overdue: Some(first.days_overdue),
-                value: None,
-                alert: None,
+                ..Item::about(
+                    &first.indicator,
+                    &first.name,
+                    &first.region,
+                    battle,
+                    &first.lead_units,
+                    format!(
+                        "{}：{periods}数据未报，{earliest}应于{}前报送，已逾期{}天",
+                        first.name,
+                        date_zh(first.due, i32::from(first.period.year())),
+                        first.days_overdue
+                    ),
+                )
             }
         })
         .collect();
@@ -286,23 +308,21 @@ fn overdue_items(overdue: &[(OverdueItem, Battle)]) -> Vec<Item> {
 
 fn due_item(d: &DueItem, battle: Battle) -> Item {
     Item {
-        indicator: d.indicator.clone(),
-        name: d.name.clone(),
-        region: d.region.clone(),
-        battle,
-        lead_units: d.lead_units.clone(),
-        severity: None,
         period: Some(d.period),
-        text: format!(
-            "{}：{}数据应于{}前报送",
-            d.name,
-            period_zh(d.period),
-            date_zh(d.due, i32::from(d.period.year()))
-        ),
         due: Some(d.due),
-        days_overdue: None,
-        value: None,
-        alert: None,
+        ..Item::about(
+            &d.indicator,
+            &d.name,
+            &d.region,
+            battle,
+            &d.lead_units,
+            format!(
+                "{}：{}数据应于{}前报送",
+                d.name,
+                period_zh(d.period),
+                date_zh(d.due, i32::from(d.period.year()))
+            ),
+        )
     }
 }
 
@@ -370,18 +390,16 @@ pub fn submitted(
     let items: Vec<Item> = readings
         .iter()
         .map(|(i, p, v)| Item {
-            indicator: i.id.to_string(),
-            name: i.name.clone(),
-            region: i.region.clone(),
-            battle: i.battle,
-            lead_units: i.lead_units.clone(),
-            severity: None,
             period: Some(*p),
-            text: format!("{}（{}）：{}{}", i.name, period_zh(*p), fmt_num(*v), i.unit),
-            due: None,
-            days_overdue: None,
             value: Some(*v),
-            alert: None,
+            ..Item::about(
+                i.id.as_str(),
+                &i.name,
+                &i.region,
+                i.battle,
+                &i.lead_units,
+                format!("{}（{}）：{}{}", i.name, period_zh(*p), fmt_num(*v), i.unit),
+            )
         })
         .collect();
     (!items.is_empty()).then(|| Event {

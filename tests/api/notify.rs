@@ -134,15 +134,20 @@ fn register(s: &TestServer, body: Value) -> Value {
     v
 }
 
-fn deliveries(s: &TestServer, name: &str) -> Value {
+/// GET as admin, insisting on 200.
+fn admin_get(s: &TestServer, path: &str) -> Value {
     let r = s
         .client
-        .get(s.url(&format!("/v1/webhooks/{name}/deliveries")))
+        .get(s.url(path))
         .bearer_auth(ADMIN_TOKEN)
         .send()
         .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 200, "GET {path}");
     r.json().unwrap()
+}
+
+fn deliveries(s: &TestServer, name: &str) -> Value {
+    admin_get(s, &format!("/v1/webhooks/{name}/deliveries"))
 }
 
 const SME: &str = "tech-sme-registered";
@@ -272,14 +277,7 @@ fn each_format_is_delivered_in_its_documented_shape() {
         assert!(!shown.contains("wecom-secret-key") && !shown.contains("dd-secret-token"));
         assert!(!shown.contains("SECdingtalk"));
     }
-    let listed = s
-        .client
-        .get(s.url("/v1/webhooks"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .unwrap()
-        .json::<Value>()
-        .unwrap();
+    let listed = admin_get(&s, "/v1/webhooks");
     assert_eq!(listed["count"], 5);
     let wecom = listed["webhooks"]
         .as_array()
@@ -481,27 +479,13 @@ fn receivers_are_validated_and_can_be_removed() {
         assert!(p.to_string().contains(field), "{body}: {p}");
     }
     // Nothing was written by the refusals.
-    let none = s
-        .client
-        .get(s.url("/v1/webhooks"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .unwrap()
-        .json::<Value>()
-        .unwrap();
+    let none = admin_get(&s, "/v1/webhooks");
     assert_eq!(none["count"], 0);
     // An alias resolves to the canonical unit; a second receiver of a name is a 409.
     let ok = json!({"name": "jt", "url": "https://h/x", "format": "wecom", "filter": {"lead_units": ["县交通局"]}});
     assert_eq!(post(ok.clone()).status(), 201);
     assert_eq!(post(ok).status(), 409);
-    let one = s
-        .client
-        .get(s.url("/v1/webhooks/jt"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .unwrap()
-        .json::<Value>()
-        .unwrap();
+    let one = admin_get(&s, "/v1/webhooks/jt");
     assert_eq!(one["filter"]["lead_units"], json!(["县交通运输局"]));
     let del = |name: &str| {
         s.client
