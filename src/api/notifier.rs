@@ -7,7 +7,8 @@
 //!   restart neither repeats nor loses what happened while it was stopped.
 //! - Once a day, at the configured local time, it sends each lead unit's 催报 notice
 //!   (figures that became overdue since the last run) and digest. A server started
-//!   after that time sends the day's run at once.
+//!   after that time sends the day's run at once; so does the registration of the
+//!   first receiver after that time, when the day's run found nobody to send to.
 //! - Deliveries go through the outbox (`notify::deliver`); this module only enqueues.
 //!
 //! With no receiver registered, a step only moves the cursor: writes cost nothing more.
@@ -219,7 +220,10 @@ async fn daily(ctx: Ctx) {
                 std::time::Duration::from_secs(1),
                 std::time::Duration::from_secs(3600),
             );
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = ctx.notify.daily.notified() => {}
+        }
     }
 }
 
@@ -244,24 +248,24 @@ fn run_day(s: &Store, ctx: &Ctx, today: NaiveDate, now: DateTime<Utc>) -> Result
         .notify_state("remind_day")?
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|d| d.parse::<NaiveDate>().ok());
-    if last.is_some_and(|l| l >= today) {
+    // Until a receiver exists, the day stays open: the first one registered after the
+    // time still gets the day's run.
+    if last.is_some_and(|l| l >= today) || !s.has_webhooks() {
         return Ok(0);
     }
     let mut n = 0;
-    if s.has_webhooks() {
-        let hooks = s.webhooks()?;
-        let events = notify::overdue_notices(s, today, last, now)?
-            .into_iter()
-            .chain(notify::digests(
-                s,
-                today,
-                ctx.notify.config.remind_days,
-                None,
-                now,
-            )?);
-        for e in events {
-            n += ctx.notify.enqueue(s, &hooks, &e, now)?;
-        }
+    let hooks = s.webhooks()?;
+    let events = notify::overdue_notices(s, today, last, now)?
+        .into_iter()
+        .chain(notify::digests(
+            s,
+            today,
+            ctx.notify.config.remind_days,
+            None,
+            now,
+        )?);
+    for e in events {
+        n += ctx.notify.enqueue(s, &hooks, &e, now)?;
     }
     s.set_notify_state("remind_day", today.to_string().as_bytes())?;
     s.flush()?;

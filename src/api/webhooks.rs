@@ -125,6 +125,8 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                             })
                             .await?;
                         ctx.store.durable().await?;
+                        // A day's run that found no receiver can go out now.
+                        ctx.notify.daily.notify_one();
                         tracing::info!(webhook = %hook.name, url = %crate::notify::webhook::redact(&hook.url), format = hook.format.as_str(), "webhook registered");
                         Ok(json(StatusCode::CREATED, &WebhookView::from(&hook)))
                     }

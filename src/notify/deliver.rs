@@ -124,6 +124,8 @@ pub struct Hub {
     pub config: NotifyConfig,
     client: reqwest::Client,
     wake: Notify,
+    /// Wakes the daily run (a receiver was registered).
+    pub daily: Notify,
     inflight: Mutex<HashSet<u64>>,
     permits: Semaphore,
 }
@@ -149,6 +151,7 @@ impl Hub {
             config,
             client,
             wake: Notify::new(),
+            daily: Notify::new(),
             inflight: Mutex::new(HashSet::new()),
         }
     }

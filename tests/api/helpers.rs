@@ -63,12 +63,17 @@ impl TestServer {
     /// A server whose store holds only the indicators of `catalogue_body` (TOML
     /// `[[indicator]]` entries appended to [`TEST_CATALOGUE_HEADER`]).
     pub fn with_catalogue(catalogue_body: &str) -> TestServer {
+        TestServer::with_catalogue_and(catalogue_body, &[])
+    }
+
+    /// [`TestServer::with_catalogue`] with extra `serve` options.
+    pub fn with_catalogue_and(catalogue_body: &str, args: &[&str]) -> TestServer {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("db");
         let file = tmp.path().join("catalogue.toml");
         std::fs::write(&file, format!("{TEST_CATALOGUE_HEADER}\n{catalogue_body}")).unwrap();
         import(&file, &dir);
-        let mut s = TestServer::start_at(&dir);
+        let mut s = TestServer::start_at_with(&dir, args);
         s._tmp = Some(tmp);
         s
     }

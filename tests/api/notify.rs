@@ -7,6 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::Datelike;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -776,4 +777,95 @@ fn secrets_in_webhook_urls_never_reach_the_log() {
     for secret in ["pass-secret", "key-secret", "0123456789abcdefSECRET"] {
         assert!(!text.contains(secret), "the log shows '{secret}':\n{text}");
     }
+}
+
+#[test]
+fn the_daily_run_sends_each_units_digest_once_a_day() {
+    // Targets for last year and this year, so that something is overdue on any day.
+    let year = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive()
+        .year();
+    let mut body = String::new();
+    for (id, y) in [("last-year", year - 1), ("this-year", year)] {
+        body.push_str(&entry(
+            id,
+            "cumulative",
+            "up",
+            &format!("year = {y}\nvalue = 100\ncomparator = \"at_least\""),
+        ));
+    }
+    let rx = Receiver::start(|_| Some(200));
+    // The day's run is due at once (00:00 has passed), but nobody is registered yet.
+    let s = TestServer::with_catalogue_and(&body, &["--remind-at", "00:00"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(rx.requests().is_empty());
+    register(
+        &s,
+        json!({"name": "kgj", "url": format!("{}/kgj", rx.base), "format": "generic", "events": ["reminder"]}),
+    );
+    // The first receiver gets the day's digest.
+    let got = rx.wait_for("the daily digest", |r| !r.is_empty());
+    let d = &got[0].body;
+    assert_eq!(d["event"], "reminder");
+    assert_eq!(d["to"], "县科工局");
+    assert!(
+        d["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("【报送提醒】县科工局（"),
+        "{d}"
+    );
+    assert!(d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["indicator"] == "last-year" && i["days_overdue"].as_i64().unwrap() > 0));
+    // Once a day: a restart the same day sends nothing more.
+    let (dir, tmp) = s.stop();
+    let s = TestServer::start_at_with(&dir, &["--remind-at", "00:00"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(rx.requests().len(), 1, "the digest was sent twice in a day");
+    drop((s, tmp));
+}
+
+#[test]
+fn alerts_are_sent_when_raised_when_they_change_and_when_resolved() {
+    let rx = Receiver::start(|_| Some(200));
+    let s = TestServer::start();
+    register(
+        &s,
+        json!({"name": "all", "url": format!("{}/all", rx.base), "format": "generic",
+               "events": ["alert_raised", "alert_changed", "alert_resolved"]}),
+    );
+    // 63 of 150 at mid-year: behind, a warning.
+    s.submit(SME, "2023-06", 63.0);
+    rx.wait_for("raised", |r| r.len() == 1);
+    // Revised to 40: severely behind, critical.
+    s.submit(SME, "2023-06", 40.0);
+    rx.wait_for("changed", |r| r.len() == 2);
+    // Revised to 80: on pace.
+    s.submit(SME, "2023-06", 80.0);
+    let got = rx.wait_for("resolved", |r| r.len() == 3);
+    let events: Vec<&str> = got
+        .iter()
+        .map(|c| c.body["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["alert_raised", "alert_changed", "alert_resolved"]);
+    assert_eq!(got[0].body["items"][0]["severity"], "warning");
+    let changed = got[1].body["title"].as_str().unwrap();
+    assert!(
+        changed.starts_with("【预警变化】科技型中小企业入库（县科工局）："),
+        "{changed}"
+    );
+    assert!(changed.ends_with("（预警由一般升为严重）"), "{changed}");
+    assert_eq!(got[1].body["items"][0]["severity"], "critical");
+    assert_eq!(
+        got[2].body["title"],
+        "【预警解除】科技型中小企业入库（县科工局）：已达到序时进度，预警解除"
+    );
+    // An unchanged alert sends nothing: a new figure that leaves SME on pace.
+    s.submit(SME, "2023-06", 81.0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.requests().len(), 3);
 }
