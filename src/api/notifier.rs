@@ -71,10 +71,15 @@ fn seen_of(alerts: &[Alert]) -> Seen {
         .collect()
 }
 
+/// The home region's alerts at the default `as_of`: what the county is told about, as
+/// its dashboard shows (peer counties' and the city's series are there to compare).
 fn current_alerts(s: &Store) -> Vec<Alert> {
+    let Ok(home) = s.home_region() else {
+        return Vec::new();
+    };
     // An empty store has no default as_of: no alerts.
     compute_alerts(s, None, None)
-        .map(|(_, list)| list)
+        .map(|(_, list)| list.into_iter().filter(|a| a.region == home).collect())
         .unwrap_or_default()
 }
 
