@@ -869,3 +869,49 @@ fn alerts_are_sent_when_raised_when_they_change_and_when_resolved() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(rx.requests().len(), 3);
 }
+
+#[test]
+fn a_peer_countys_lagging_figure_is_not_the_countys_alert() {
+    let rx = Receiver::start(|_| Some(200));
+    let s = TestServer::start();
+    // 赫山区's GDP growth, with a target of 8%, as a series to compare with.
+    let body = json!({
+        "name": "赫山区地区生产总值增长", "battle": "growth", "kind": "rate", "unit": "%",
+        "direction": "up", "frequency": "quarterly", "lead_units": ["赫山区统计局"],
+        "source": {"document": "赫山区2023年政府工作报告", "section": "主要目标", "quote": "增长8%"},
+        "region": "赫山区", "code": GDP,
+        "target": {"year": 2023, "value": 8.0, "comparator": "about"},
+    });
+    let r = s
+        .client
+        .put(s.url("/v1/indicators/heshan-gdp-growth"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    register(
+        &s,
+        json!({"name": "all", "url": format!("{}/all", rx.base), "format": "generic", "events": ["alert_raised"]}),
+    );
+    // Both lag; only 桃江县's is an alert for the county's receivers.
+    s.submit("heshan-gdp-growth", "2023-06", 5.0);
+    s.submit(SME, "2023-06", 63.0);
+    let got = rx.wait_for("the county's alert", |r| !r.is_empty());
+    std::thread::sleep(Duration::from_millis(300));
+    let ids: Vec<Value> = rx
+        .requests()
+        .iter()
+        .flat_map(|c| c.body["items"].as_array().unwrap().clone())
+        .map(|i| i["indicator"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [json!(SME)],
+        "{:?}",
+        got.iter().map(|c| &c.body).collect::<Vec<_>>()
+    );
+    // The API still lists the peer's alert.
+    let peer = s.get_json("/v1/alerts?as_of=2023-06&kind=pace&region=赫山区");
+    assert_eq!(peer["alerts"][0]["indicator"], "heshan-gdp-growth");
+}
