@@ -352,17 +352,27 @@ impl Hub {
         self: Arc<Self>,
         store: Store,
         clock: Clock,
-        mut job: Job,
+        job: Job,
     ) -> Option<DeliveryOutcome> {
         let _permit = self.permits.acquire().await;
         let id = job.id;
         let s = store.clone();
         let name = job.webhook.clone();
-        let hook = tokio::task::spawn_blocking(move || s.webhook(&name))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten();
+        // The job as it stands now: the runner's list may predate its last attempt
+        // (delivered and removed, or rescheduled), and it must not be sent again.
+        let current = tokio::task::spawn_blocking(move || {
+            Ok::<_, StoreError>((s.job(id)?, s.webhook(&name)?))
+        })
+        .await
+        .ok()
+        .and_then(Result::ok);
+        let (mut job, hook) = match current {
+            Some((Some(job), hook)) if job.next_at <= clock() => (job, hook),
+            _ => {
+                self.release(id);
+                return None;
+            }
+        };
         let mut ended = None;
         let result = match hook {
             None => {
@@ -429,12 +439,17 @@ impl Hub {
         if let Err(e) = result {
             tracing::error!("webhook bookkeeping failed: {e}");
         }
+        self.release(id);
+        ended
+    }
+
+    /// Ends a job's turn in flight, and lets the runner look again.
+    fn release(&self, id: u64) {
         self.inflight
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
         self.wake.notify_one();
-        ended
     }
 
     /// Makes one attempt at every job that is due now and waits for them all: for the

@@ -156,6 +156,15 @@ impl Store {
         Ok(())
     }
 
+    /// One job, if it is still pending.
+    pub fn job(&self, id: u64) -> Result<Option<Job>, StoreError> {
+        self.inner
+            .outbox
+            .get(id.to_be_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
     pub fn remove_job(&self, id: u64) -> Result<(), StoreError> {
         self.inner.outbox.remove(id.to_be_bytes())?;
         Ok(())

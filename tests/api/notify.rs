@@ -406,7 +406,8 @@ fn each_format_is_delivered_in_its_documented_shape() {
 
     // The filters held: wecom (县科工局) and dingtalk (innovation) got only the SME alert.
     for path in ["/cgi-bin/webhook/send", "/robot/send"] {
-        assert_eq!(on(path).len(), 1, "{path}");
+        let got: Vec<&Value> = on(path).iter().map(|c| &c.body).collect();
+        assert_eq!(got.len(), 1, "{path}: {got:#?}");
     }
     // Each receiver's log shows the delivery.
     let log = deliveries(&s, "wecom");
@@ -866,7 +867,8 @@ fn alerts_are_sent_when_raised_when_they_change_and_when_resolved() {
     );
     // An unchanged alert sends nothing: a new figure that leaves SME on pace.
     s.submit(SME, "2023-06", 81.0);
-    std::thread::sleep(Duration::from_millis(500));
+    // Longer than the notifier's half-second step interval.
+    std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(rx.requests().len(), 3);
 }
 
@@ -898,7 +900,7 @@ fn a_peer_countys_lagging_figure_is_not_the_countys_alert() {
     s.submit("heshan-gdp-growth", "2023-06", 5.0);
     s.submit(SME, "2023-06", 63.0);
     let got = rx.wait_for("the county's alert", |r| !r.is_empty());
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(1500));
     let ids: Vec<Value> = rx
         .requests()
         .iter()
