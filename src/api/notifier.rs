@@ -22,6 +22,7 @@ use super::attainment::compute_alerts;
 use super::{ApiError, Ctx};
 use crate::domain::{Indicator, IndicatorId, Period};
 use crate::engine::alerts::{Alert, Severity};
+use crate::notify::webhook::EventKind;
 use crate::notify::{self, message};
 use crate::store::{Change, Store};
 
@@ -108,14 +109,38 @@ fn save(s: &Store, cursor: u64, seen: Option<&Seen>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Takes the store as it stands as what receivers already know. Called when the first
-/// receiver is registered, so that it is told about what changes from then on.
-pub fn establish_baseline(s: &Store) -> Result<(), ApiError> {
-    if load_seen(s)?.is_some() {
+/// Takes the store as it stands as what receivers already know. Called when a receiver
+/// is registered, so that it is told about what changes from then on.
+///
+/// The alerts seen are kept up to date only while some receiver wants alert events;
+/// `fresh_alerts` (the first such receiver) takes them anew, keeping the cursor.
+pub fn establish_baseline(s: &Store, fresh_alerts: bool) -> Result<(), ApiError> {
+    let seen = load_seen(s)?;
+    if seen.is_some() && !fresh_alerts {
         return Ok(());
     }
     let seq = s.change_seq()?;
-    save(s, seq, Some(&seen_of(&current_alerts(s))))
+    let cursor = match seen {
+        Some(_) => stored_cursor(s)?.unwrap_or(seq),
+        None => seq,
+    };
+    save(s, cursor, Some(&seen_of(&current_alerts(s))))
+}
+
+fn stored_cursor(s: &Store) -> Result<Option<u64>, ApiError> {
+    Ok(s.notify_state("cursor")?
+        .and_then(|b| b.as_slice().try_into().ok())
+        .map(u64::from_be_bytes))
+}
+
+/// Whether a receiver takes any alert event.
+pub fn wants_alerts(h: &crate::notify::webhook::Webhook) -> bool {
+    h.events.iter().any(|k| {
+        matches!(
+            k,
+            EventKind::AlertRaised | EventKind::AlertChanged | EventKind::AlertResolved
+        )
+    })
 }
 
 /// One step: the submissions and alert changes since the last step, enqueued.
@@ -130,12 +155,8 @@ fn step(ctx: &Ctx) -> Result<(), ApiError> {
         }
         return Ok(());
     }
-    let cursor = s
-        .notify_state("cursor")?
-        .and_then(|b| b.as_slice().try_into().ok())
-        .map(u64::from_be_bytes);
-    let (Some(cursor), Some(seen)) = (cursor, load_seen(s)?) else {
-        return establish_baseline(s);
+    let (Some(cursor), Some(seen)) = (stored_cursor(s)?, load_seen(s)?) else {
+        return establish_baseline(s, false);
     };
     if cursor >= seq {
         return Ok(());
@@ -147,9 +168,16 @@ fn step(ctx: &Ctx) -> Result<(), ApiError> {
         .into_iter()
         .map(|i| (i.id.clone(), i))
         .collect();
-    // Readings submitted, one event per submitter.
+    let wants = |k: EventKind| hooks.iter().any(|h| h.events.contains(&k));
+    // Readings submitted, one event per submitter (the audit rows are read only when a
+    // receiver wants them).
     let mut by_actor: BTreeMap<String, Vec<(IndicatorId, Period, f64)>> = BTreeMap::new();
-    for (_, rec) in s.audit_after(cursor)? {
+    let submitted = if wants(EventKind::ReadingSubmitted) {
+        s.audit_after(cursor)?
+    } else {
+        Vec::new()
+    };
+    for (_, rec) in submitted {
         if let Change::Reading {
             indicator,
             period,
@@ -172,7 +200,11 @@ fn step(ctx: &Ctx) -> Result<(), ApiError> {
             ctx.notify.enqueue(s, &hooks, &e, now)?;
         }
     }
-    // Alerts raised, changed and resolved.
+    // Alerts raised, changed and resolved (evaluated only when a receiver wants them;
+    // otherwise the set seen is kept as it stands).
+    if !hooks.iter().any(wants_alerts) {
+        return save(s, seq, Some(&seen));
+    }
     let alerts = current_alerts(s);
     let mut raised = Vec::new();
     let mut changed = Vec::new();

@@ -113,6 +113,8 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                                     }
                                 }
                                 hook.filter.lead_units = canonical;
+                                let first_for_alerts = super::notifier::wants_alerts(&hook)
+                                    && !s.webhooks()?.iter().any(super::notifier::wants_alerts);
                                 if !s.add_webhook(&hook)? {
                                     return Err(ApiError::Conflict(format!(
                                         "a webhook named '{}' already exists; DELETE it first or choose another name",
@@ -120,7 +122,7 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                                     )));
                                 }
                                 // Receivers hear of what changes from now on.
-                                super::notifier::establish_baseline(s)?;
+                                super::notifier::establish_baseline(s, first_for_alerts)?;
                                 Ok(hook)
                             })
                             .await?;

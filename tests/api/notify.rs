@@ -917,3 +917,32 @@ fn a_peer_countys_lagging_figure_is_not_the_countys_alert() {
     let peer = s.get_json("/v1/alerts?as_of=2023-06&kind=pace&region=赫山区");
     assert_eq!(peer["alerts"][0]["indicator"], "heshan-gdp-growth");
 }
+
+#[test]
+fn a_receiver_of_alerts_added_later_hears_only_of_what_changes_after() {
+    let rx = Receiver::start(|_| Some(200));
+    let s = TestServer::start();
+    register(
+        &s,
+        json!({"name": "subs", "url": format!("{}/subs", rx.base), "format": "generic", "events": ["reading_submitted"]}),
+    );
+    // SME lags while nobody listens for alerts.
+    s.submit(SME, "2023-06", 63.0);
+    rx.wait_for("the submission", |r| r.len() == 1);
+    register(
+        &s,
+        json!({"name": "alerts", "url": format!("{}/alerts", rx.base), "format": "generic", "events": ["alert_raised"]}),
+    );
+    // GDP falls behind after the alert receiver arrived: only GDP is news to it.
+    s.submit(GDP, "2023-06", 5.0);
+    let got = rx.wait_for("the GDP alert", |r| r.iter().any(|c| c.path == "/alerts"));
+    let alerts: Vec<&Captured> = got.iter().filter(|c| c.path == "/alerts").collect();
+    assert_eq!(alerts.len(), 1);
+    let ids: Vec<&Value> = alerts[0].body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["indicator"])
+        .collect();
+    assert_eq!(ids, [&json!(GDP)], "{}", alerts[0].body);
+}
