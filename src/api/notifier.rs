@@ -317,3 +317,44 @@ fn run_day(s: &Store, ctx: &Ctx, today: NaiveDate, now: DateTime<Utc>) -> Result
     s.flush()?;
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_next_run_is_the_next_local_time_in_the_zone() {
+        let at = chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap();
+        let tz = chrono_tz::Asia::Shanghai;
+        // 00:10 UTC is 08:10 in Shanghai: today's run at 08:30 local, 00:30 UTC.
+        assert_eq!(
+            next_run(utc("2023-07-20T00:10:00Z"), tz, at),
+            utc("2023-07-20T00:30:00Z")
+        );
+        // Just after it: tomorrow's.
+        assert_eq!(
+            next_run(utc("2023-07-20T00:30:01Z"), tz, at),
+            utc("2023-07-21T00:30:00Z")
+        );
+        // 23:00 UTC on the 19th is already the 20th in Shanghai (07:00 local).
+        assert_eq!(
+            next_run(utc("2023-07-19T23:00:00Z"), tz, at),
+            utc("2023-07-20T00:30:00Z")
+        );
+        // A zone with daylight saving: 08:30 in Berlin is 06:30 UTC in summer and
+        // 07:30 UTC in winter.
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(
+            next_run(utc("2023-07-20T12:00:00Z"), berlin, at),
+            utc("2023-07-21T06:30:00Z")
+        );
+        assert_eq!(
+            next_run(utc("2023-12-20T12:00:00Z"), berlin, at),
+            utc("2023-12-21T07:30:00Z")
+        );
+    }
+}
