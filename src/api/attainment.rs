@@ -350,7 +350,8 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     };
                     let csv = wants_csv(&q, &req)?;
                     // The day is part of the answer: the ETag and the memo change with it.
-                    let route = format!("alerts@{on}");
+                    // So are the due rules, which the change sequence does not count.
+                    let route = format!("alerts@{on}@{}", ctx.store.due_version()?);
                     catalogue_answer(&ctx, &req, &route, csv, move |s| {
                         let lead = f.resolve(s)?;
                         let inds: BTreeMap<_, _> = s

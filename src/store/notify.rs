@@ -236,6 +236,18 @@ impl Store {
         id: &IndicatorId,
         rule: Option<DueRule>,
     ) -> Result<(), StoreError> {
+        if self.due_rule(id)? == rule {
+            return Ok(());
+        }
+        // Due rules are not audited, so the change sequence does not see them: answers
+        // memoised by it (the overdue alerts) also key on this counter.
+        self.inner.meta.update_and_fetch(b"due_version", |old| {
+            let n = old
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some((n + 1).to_be_bytes().to_vec())
+        })?;
         match rule {
             Some(r) => {
                 self.inner
@@ -247,6 +259,17 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// A counter that moves with every change of a due rule.
+    pub fn due_version(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .inner
+            .meta
+            .get(b"due_version")?
+            .and_then(|b| b.as_ref().try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
     }
 
     /// Every due rule the catalogue sets.

@@ -171,6 +171,9 @@ fn an_indicator_can_set_its_own_due_rule() {
     for view_only in ["battle_name", "target", "target_years"] {
         obj.remove(view_only);
     }
+    let alerts = "/v1/alerts?as_of=2023-06&on=2023-07-20&kind=overdue&lead_unit=县人社局";
+    let before = s.get(alerts);
+    let etag = before.headers()["etag"].to_str().unwrap().to_string();
     def["due"] = json!({"day_of_next_month": 5});
     let (st, a) = put(&def);
     assert_eq!(st, 200, "{a}");
@@ -197,6 +200,27 @@ fn an_indicator_can_set_its_own_due_rule() {
         .cloned()
         .unwrap();
     assert_eq!(june["days_overdue"], 15);
+    // The overdue alerts see the new rule: no stale 304, and the new lateness.
+    let r = s
+        .client
+        .get(s.url(alerts))
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let jobs = r.json::<Value>().unwrap()["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["indicator"] == JOBS)
+        .cloned()
+        .unwrap();
+    // January was due 10 February (160 days late on 20 July); now 5 February.
+    assert_eq!(
+        (&jobs["due"], &jobs["days_overdue"]),
+        (&json!("2023-02-05"), &json!(165)),
+        "{jobs}"
+    );
     // Rules no month can keep are refused, naming `due`, and change nothing.
     for bad in [
         json!({"day_of_next_month": 31}),
