@@ -47,9 +47,11 @@
 pub mod api;
 pub mod catalogue;
 pub mod cli;
+pub mod clock;
 pub mod domain;
 pub mod engine;
 pub mod ingest;
 pub mod notify;
+pub mod query;
 pub mod report;
 pub mod store;

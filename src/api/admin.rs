@@ -22,7 +22,8 @@ pub fn backup(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     require_admin(&ctx, &req).await?;
                     Query::parse(&req.query, &[])?;
                     let bytes = ctx
-                        .blocking(|s| {
+                        .blocking(|qs| {
+                            let s = qs.store();
                             let mut out = Vec::new();
                             s.backup(&mut out)?;
                             Ok(out)

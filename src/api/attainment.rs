@@ -16,22 +16,13 @@ use super::get_or_head;
 use super::input::Query;
 use super::views::{AttainmentList, AttainmentView};
 use super::{
-    board, error, etag, evaluate_all, evaluate_one, json, load_indicator, not_modified,
-    not_modified_response, parse_id, parse_known_at, parse_status, req, resolve_as_of, wants_csv,
-    with_ctx, with_etag, ApiError, Ctx, Req, Resp,
+    error, json, parse_id, parse_known_at, parse_status, req, wants_csv, with_ctx, ApiError, Ctx,
+    Req, Resp,
 };
-use crate::api::year_series;
-use crate::domain::Indicator;
 use crate::domain::{Battle, Period};
-use crate::engine::alerts::{self, Alert, Severity};
-use crate::store::{Store, Weigh};
-
-/// An alert list kept in the store's memo.
-impl Weigh for Vec<Alert> {
-    fn weight(&self) -> usize {
-        self.len() * 512
-    }
-}
+use crate::engine::alerts::{Alert, Severity};
+use crate::query::alerts::AlertQuery;
+use crate::query::{Queries, Selection};
 
 /// GET /v1/indicators/:id/attainment?as_of=&as_known_at=
 pub fn one(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
@@ -47,10 +38,11 @@ pub fn one(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                     let as_of = q.value::<Period>("as_of")?;
                     let known_at = parse_known_at(&q)?;
                     // One indicator: a few point reads and one year's range scan.
-                    ctx.inline(move |s| {
-                        let ind = load_indicator(s, &id)?;
-                        let as_of = resolve_as_of(s, as_of)?;
-                        let a = evaluate_one(s, &ind, as_of, known_at)?;
+                    ctx.inline(move |qs| {
+                        let _s = qs.store();
+                        let ind = qs.indicator(&id)?;
+                        let as_of = qs.resolve_as_of(as_of)?;
+                        let a = qs.attainment(&ind, as_of, known_at)?;
                         Ok(json(StatusCode::OK, &AttainmentView::new(&ind, &a)))
                     })
                 }
@@ -79,112 +71,17 @@ impl Filters {
         })
     }
 
-    /// The canonical lead unit and region asked for, checked against the store.
-    fn resolve(&self, s: &Store) -> Result<Selection, ApiError> {
-        Ok(Selection {
-            lead: self.lead(s)?,
-            region: super::compare::region_filter(s, self.region.as_deref())?,
-        })
-    }
-
-    /// The canonical lead unit asked for.
-    fn lead(&self, s: &Store) -> Result<Option<String>, ApiError> {
-        let units = s.units()?;
-        Ok(self
-            .lead_unit
-            .as_deref()
-            .map(|u| units.resolve(u).to_string()))
-    }
-
-    fn keeps(&self, ind: &crate::domain::Indicator, sel: &Selection) -> bool {
-        self.battle.is_none_or(|b| ind.battle == b)
-            && sel.lead.as_ref().is_none_or(|u| ind.lead_units.contains(u))
-            && sel.region.as_ref().is_none_or(|r| ind.region == *r)
+    /// The indicators kept, with the unit and region resolved against the store.
+    fn resolve(&self, qs: &Queries) -> Result<Selection, ApiError> {
+        Ok(qs.selection(
+            self.battle,
+            self.lead_unit.as_deref(),
+            self.region.as_deref(),
+        )?)
     }
 }
 
-/// The lead unit and region of [`Filters`], resolved.
-struct Selection {
-    lead: Option<String>,
-    region: Option<String>,
-}
-
-/// A catalogue-wide answer rendered once, kept in the store's memo until the next
-/// write: the bytes and their content type.
-#[derive(Debug)]
-struct Rendered {
-    content_type: &'static str,
-    body: bytes::Bytes,
-}
-
-impl Weigh for Rendered {
-    fn weight(&self) -> usize {
-        self.body.len() + 64
-    }
-}
-
-impl Rendered {
-    /// A list endpoint's body: the JSON document, or its rows as CSV.
-    fn list<B: Serialize, R: Serialize>(csv: bool, body: &B, rows: &[R]) -> Result<Self, ApiError> {
-        Ok(if csv {
-            Rendered {
-                content_type: "text/csv; charset=utf-8",
-                body: super::csv::render(rows)?.into(),
-            }
-        } else {
-            Rendered::json(body)?
-        })
-    }
-
-    fn json<B: Serialize>(body: &B) -> Result<Self, ApiError> {
-        Ok(Rendered {
-            content_type: "application/json",
-            body: serde_json::to_vec(body).map_err(ApiError::internal)?.into(),
-        })
-    }
-
-    fn response(&self) -> Resp {
-        let mut res = warp::reply::Response::new(self.body.clone().into());
-        res.headers_mut().insert(
-            warp::http::header::CONTENT_TYPE,
-            warp::http::HeaderValue::from_static(self.content_type),
-        );
-        res
-    }
-}
-
-/// Every catalogue-wide GET (attainment, alerts, summary) takes the cheapest of three
-/// paths:
-/// 1. `If-None-Match` names the current ETag: 304, decided on the async worker from
-///    the store's change counter (one sled read), with no evaluation at all;
-/// 2. the body already rendered for this URL and representation since the last
-///    write: served from the store's memo, also without leaving the async worker;
-/// 3. otherwise `render` runs on the blocking pool, and its answer is memoised.
-///
-/// The ETag covers the representation (JSON or CSV), since both share a URL.
-async fn catalogue_answer<F>(
-    ctx: &Ctx,
-    req: &Req,
-    route: &str,
-    csv: bool,
-    render: F,
-) -> Result<Resp, ApiError>
-where
-    F: FnOnce(&Store) -> Result<Rendered, ApiError> + Send + 'static,
-{
-    let repr = if csv { "csv" } else { "json" };
-    let seq = ctx.store.change_seq()?;
-    let tag = etag(seq, &format!("{route}.{repr}"), &req.query);
-    if not_modified(req, &tag) {
-        return Ok(not_modified_response(&tag));
-    }
-    let key = format!("body:{route}.{repr}?{}", req.query);
-    let rendered = match ctx.store.memo_at::<Rendered>(seq, &key) {
-        Some(r) => r,
-        None => ctx.blocking(move |s| s.memo(&key, || render(s))).await?,
-    };
-    Ok(with_etag(rendered.response(), &tag))
-}
+use super::cache::{catalogue_answer, Rendered};
 
 /// GET /v1/attainment?as_of=&as_known_at=&battle=&lead_unit=&status=&format=
 pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
@@ -210,32 +107,12 @@ pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                     let f = Filters::parse(&q)?;
                     let status = q.get("status").map(parse_status).transpose()?;
                     let csv = wants_csv(&q, &req)?;
-                    catalogue_answer(&ctx, &req, "attainment", csv, move |s| {
-                        let as_of = resolve_as_of(s, f.as_of)?;
-                        let lead = f.resolve(s)?;
-                        // The store as it stands comes from the shared board; a past
-                        // vintage is evaluated afresh.
-                        let current;
-                        let past;
-                        let rows: Vec<(&Indicator, &crate::engine::Attainment)> = match f.known_at {
-                            None => {
-                                current = board(s, as_of)?;
-                                current
-                                    .rows
-                                    .iter()
-                                    .map(|r| (&r.indicator, &r.attainment))
-                                    .collect()
-                            }
-                            Some(at) => {
-                                past = evaluate_all(s, as_of, Some(at))?;
-                                past.iter().map(|(i, a)| (i, a)).collect()
-                            }
-                        };
+                    catalogue_answer(&ctx, &req, "attainment", csv, move |qs| {
+                        let sel = f.resolve(qs)?;
+                        let (as_of, rows) =
+                            qs.attainment_list(f.as_of, f.known_at, &sel, status)?;
                         let views: Vec<_> = rows
-                            .into_iter()
-                            .filter(|(i, a)| {
-                                f.keeps(i, &lead) && status.is_none_or(|st| a.status == st)
-                            })
+                            .iter()
                             .map(|(i, a)| AttainmentView::new(i, a))
                             .collect();
                         let body = AttainmentList {
@@ -259,47 +136,6 @@ pub struct AlertList {
     pub as_of: Period,
     pub count: usize,
     pub alerts: Vec<Alert>,
-}
-
-/// Every alert at `as_of` (or the default), worst first.
-pub fn compute_alerts(
-    s: &Store,
-    as_of: Option<Period>,
-    known_at: Option<DateTime<Utc>>,
-) -> Result<(Period, Vec<Alert>), ApiError> {
-    let as_of = resolve_as_of(s, as_of)?;
-    if known_at.is_none() {
-        // The store as it stands: derived from the shared board, once per change.
-        let list = s.memo(&format!("alerts:{as_of}"), || -> Result<_, ApiError> {
-            let b = board(s, as_of)?;
-            let mut out: Vec<Alert> = b
-                .rows
-                .iter()
-                .filter_map(|r| {
-                    alerts::alert_from(
-                        &r.indicator,
-                        r.attainment.target.as_ref(),
-                        &r.series,
-                        &r.attainment,
-                    )
-                })
-                .collect();
-            alerts::sort_worst_first(&mut out);
-            Ok(out)
-        })?;
-        return Ok((as_of, list.as_ref().clone()));
-    }
-    // A past vintage: evaluated afresh (benchmarks and ranks included), as it stood.
-    let year = as_of.year();
-    let mut out = Vec::new();
-    for (ind, a) in evaluate_all(s, as_of, known_at)? {
-        let (_, values) = year_series(s, &ind.id, year, known_at)?;
-        if let Some(alert) = alerts::alert_from(&ind, a.target.as_ref(), &values, &a) {
-            out.push(alert);
-        }
-    }
-    alerts::sort_worst_first(&mut out);
-    Ok((as_of, out))
 }
 
 /// GET /v1/alerts?as_of=&as_known_at=&on=&kind=&severity=&battle=&lead_unit=&region=&format=
@@ -335,8 +171,7 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     )?;
                     let f = Filters::parse(&q)?;
                     let severity = q.value::<Severity>("severity")?;
-                    let on = super::calendar::date(&q, "on")?
-                        .unwrap_or_else(|| super::calendar::today(&ctx));
+                    let on = super::calendar::date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
                     let (pace, overdue) = match q.get("kind") {
                         None => (true, true),
                         Some("pace") => (true, false),
@@ -352,36 +187,16 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     // The day is part of the answer: the ETag and the memo change with it.
                     // So are the due rules, which the change sequence does not count.
                     let route = format!("alerts@{on}@{}", ctx.store.due_version()?);
-                    catalogue_answer(&ctx, &req, &route, csv, move |s| {
-                        let lead = f.resolve(s)?;
-                        let inds: BTreeMap<_, _> = s
-                            .indicators()?
-                            .into_iter()
-                            .map(|i| (i.id.clone(), i))
-                            .collect();
-                        let keep = |a: &Alert| {
-                            severity.is_none_or(|sv| a.severity == sv)
-                                && inds.get(&a.indicator).is_some_and(|i| f.keeps(i, &lead))
-                        };
-                        let (as_of, all) = if pace {
-                            compute_alerts(s, f.as_of, f.known_at)?
-                        } else {
-                            (super::resolve_as_of(s, f.as_of)?, Vec::new())
-                        };
-                        let mut alerts: Vec<Alert> = all.into_iter().filter(|a| keep(a)).collect();
-                        if overdue {
-                            let kept: Vec<Indicator> = inds
-                                .values()
-                                .filter(|i| f.keeps(i, &lead))
-                                .cloned()
-                                .collect();
-                            alerts.extend(
-                                overdue_alerts(s, &kept, on)?
-                                    .into_iter()
-                                    .filter(|a| keep(a)),
-                            );
-                            alerts::sort_worst_first(&mut alerts);
-                        }
+                    catalogue_answer(&ctx, &req, &route, csv, move |qs| {
+                        let (as_of, alerts) = qs.alert_list(&AlertQuery {
+                            as_of: f.as_of,
+                            known_at: f.known_at,
+                            pace,
+                            overdue,
+                            on: Some(on),
+                            severity,
+                            selection: f.resolve(qs)?,
+                        })?;
                         let body = AlertList {
                             as_of,
                             count: alerts.len(),
@@ -394,33 +209,6 @@ pub fn alerts(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                 .await,
             )
         })
-}
-
-/// One overdue alert per indicator with figures past their due date on `on`.
-fn overdue_alerts(
-    s: &Store,
-    inds: &[Indicator],
-    on: chrono::NaiveDate,
-) -> Result<Vec<Alert>, ApiError> {
-    let mut per: BTreeMap<&str, Vec<crate::engine::calendar::Overdue>> = BTreeMap::new();
-    let items = crate::notify::schedule::overdue_on(s, inds, on)?;
-    for o in &items {
-        per.entry(o.indicator.as_str())
-            .or_default()
-            .push(crate::engine::calendar::Overdue {
-                period: o.period,
-                due: o.due,
-                days_overdue: o.days_overdue,
-            });
-    }
-    Ok(inds
-        .iter()
-        .filter_map(|i| {
-            let mut list = per.get(i.id.as_str())?.clone();
-            list.sort_by_key(|o| o.period);
-            alerts::overdue_alert(i, &list)
-        })
-        .collect())
 }
 
 /// One event of the alert stream.
@@ -465,12 +253,13 @@ fn diff(
 }
 
 fn alert_map(
-    s: &Store,
+    qs: &Queries,
     as_of: Option<Period>,
     region: &Option<String>,
 ) -> (Option<Period>, BTreeMap<String, Alert>) {
-    match compute_alerts(s, as_of, None) {
-        Ok((p, mut list)) => {
+    match qs.alerts(as_of, None) {
+        Ok((p, list)) => {
+            let mut list = list.as_ref().clone();
             in_region(&mut list, region);
             (Some(p), by_indicator(list))
         }
@@ -510,9 +299,11 @@ pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     let region = q.get("region").map(str::to_string);
                     let rx = ctx.changes.subscribe();
                     let (region, first_as_of, first_list) = ctx
-                        .blocking(move |s| {
-                            let region = super::compare::region_filter(s, region.as_deref())?;
-                            let (p, mut list) = compute_alerts(s, as_of, None)?;
+                        .blocking(move |qs| {
+                            let _s = qs.store();
+                            let region = qs.region_filter(region.as_deref())?;
+                            let (p, list) = qs.alerts(as_of, None)?;
+                            let mut list = list.as_ref().clone();
                             in_region(&mut list, &region);
                             Ok((region, p, list))
                         })
@@ -527,7 +318,7 @@ pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                                 alerts: first_list.clone(),
                             });
                     let first = by_indicator(first_list);
-                    let store = ctx.store.clone();
+                    let store = ctx.queries.clone();
                     let state = std::sync::Arc::new(tokio::sync::Mutex::new(first));
                     let updates = BroadcastStream::new(rx).then(move |_| {
                         let store = store.clone();
@@ -577,26 +368,9 @@ pub fn summary(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
                 async {
                     let q = Query::parse(&req.query, &["as_of", "as_known_at", "region"])?;
                     let f = Filters::parse(&q)?;
-                    catalogue_answer(&ctx, &req, "summary", false, move |s| {
-                        let as_of = resolve_as_of(s, f.as_of)?;
-                        let sel = f.resolve(s)?;
-                        let summary = match (f.known_at, &sel.region) {
-                            (None, None) => board(s, as_of)?.summary(),
-                            (None, Some(_)) => {
-                                let rows: Vec<_> = board(s, as_of)?
-                                    .rows
-                                    .iter()
-                                    .filter(|r| f.keeps(&r.indicator, &sel))
-                                    .map(|r| (r.indicator.clone(), r.attainment.clone()))
-                                    .collect();
-                                alerts::summary(as_of, &rows)
-                            }
-                            (Some(at), _) => {
-                                let mut rows = evaluate_all(s, as_of, Some(at))?;
-                                rows.retain(|(i, _)| f.keeps(i, &sel));
-                                alerts::summary(as_of, &rows)
-                            }
-                        };
+                    catalogue_answer(&ctx, &req, "summary", false, move |qs| {
+                        let sel = f.resolve(qs)?;
+                        let summary = qs.summary(f.as_of, f.known_at, &sel)?;
                         Rendered::json(&summary)
                     })
                     .await

@@ -5,24 +5,18 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Days, FixedOffset, NaiveDate};
+use chrono::{Days, NaiveDate};
 use serde::Serialize;
 use warp::Filter;
 
 use super::input::Query;
 use super::{error, get_or_head, list_reply, req, wants_csv, with_ctx, ApiError, Ctx, Req, Resp};
 use crate::domain::Indicator;
-use crate::notify::schedule::{due_in, overdue_on, DueItem, OverdueItem};
-use crate::store::Store;
+use crate::query::schedule::{due_in, overdue_on, DueItem, OverdueItem};
+use crate::query::Queries;
 
 /// The longest calendar window, in days.
 pub const MAX_WINDOW_DAYS: u64 = 366;
-
-/// Today in the county's time zone (China Standard Time, UTC+8).
-pub(super) fn today(ctx: &Ctx) -> NaiveDate {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    (ctx.clock)().with_timezone(&cst).date_naive()
-}
 
 pub(super) fn date(q: &Query, name: &str) -> Result<Option<NaiveDate>, ApiError> {
     q.get(name)
@@ -35,16 +29,13 @@ pub(super) fn date(q: &Query, name: &str) -> Result<Option<NaiveDate>, ApiError>
 }
 
 /// The indicators a calendar or overdue request keeps.
-fn selected(s: &Store, q: &Query) -> Result<Vec<Indicator>, ApiError> {
-    let region = super::compare::region_filter(s, q.get("region"))?;
-    let units = s.units()?;
-    let lead = q.get("lead_unit").map(|u| units.resolve(u).to_string());
-    Ok(s.indicators()?
+fn selected(qs: &Queries, q: &Query) -> Result<Vec<Indicator>, ApiError> {
+    let sel = qs.selection(None, q.get("lead_unit"), q.get("region"))?;
+    Ok(qs
+        .store()
+        .indicators()?
         .into_iter()
-        .filter(|i| {
-            region.as_ref().is_none_or(|r| i.region == *r)
-                && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
-        })
+        .filter(|i| sel.keeps(i))
         .collect())
 }
 
@@ -70,7 +61,7 @@ pub fn calendar(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reject
                 async {
                     let q =
                         Query::parse(&req.query, &["from", "to", "region", "lead_unit", "format"])?;
-                    let from = date(&q, "from")?.unwrap_or_else(|| today(&ctx));
+                    let from = date(&q, "from")?.unwrap_or_else(|| ctx.clock.today());
                     let to = match date(&q, "to")? {
                         Some(t) => t,
                         None => from.checked_add_days(Days::new(30)).unwrap_or(from),
@@ -88,8 +79,9 @@ pub fn calendar(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reject
                         ));
                     }
                     let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |s| {
-                        let out = due_in(s, &selected(s, &q)?, from, to)?;
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
+                        let out = due_in(s, &selected(qs, &q)?, from, to)?;
                         let body = Calendar {
                             from,
                             to,
@@ -141,7 +133,7 @@ pub fn overdue_list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Re
             error::reply(
                 async {
                     let q = Query::parse(&req.query, &["on", "group", "region", "lead_unit", "format"])?;
-                    let on = date(&q, "on")?.unwrap_or_else(|| today(&ctx));
+                    let on = date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
                     let by_unit = match q.get("group") {
                         None => false,
                         Some("lead_unit") => true,
@@ -159,8 +151,9 @@ pub fn overdue_list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Re
                             "grouped answers are JSON; CSV lists one line per overdue figure without group",
                         ));
                     }
-                    ctx.blocking(move |s| {
-                        let out = overdue_on(s, &selected(s, &q)?, on)?;
+                    ctx.blocking(move |qs| {
+ let s = qs.store();
+                        let out = overdue_on(s, &selected(qs, &q)?, on)?;
                         if !by_unit {
                             let body = OverdueList { on, count: out.len(), overdue: &out };
                             return list_reply(csv, &body, &out);

@@ -10,32 +10,13 @@ use serde::Serialize;
 use warp::Filter;
 
 use super::input::{body_bytes, decode_segment, Query};
-use super::views::{tidy, TargetView};
 use super::{
-    board, created_or_ok, error, get_or_head, json, list_reply, parse_id, region_map, req,
-    require_admin, resolve_as_of, wants_csv, with_ctx, ApiError, Ctx, Req, Resp, MAX_BODY,
+    created_or_ok, error, get_or_head, json, list_reply, parse_id, req, require_admin, wants_csv,
+    with_ctx, ApiError, Ctx, Req, Resp, MAX_BODY,
 };
 use crate::catalogue::{check_parents, RawRegion};
-use crate::domain::{Check, Direction, Period, Region};
-use crate::engine::compare::dense_rank;
-use crate::engine::Status;
-use crate::store::{Change, Outcome, Store};
-
-/// Checks that `name` is a registered region, naming `field` when it is not.
-pub(super) fn known_region(s: &Store, field: &str, name: &str) -> Result<Region, ApiError> {
-    s.region(name)?.ok_or_else(|| {
-        ApiError::invalid(
-            field,
-            format!("'{name}' is not a known region; see GET /v1/regions, or register it with PUT /v1/regions/{{name}}"),
-        )
-    })
-}
-
-/// The canonical `?region=` of a list request, checked against the registered regions.
-pub(super) fn region_filter(s: &Store, q: Option<&str>) -> Result<Option<String>, ApiError> {
-    q.map(|r| known_region(s, "region", r).map(|r| r.name))
-        .transpose()
-}
+use crate::domain::{Check, Period, Region};
+use crate::store::{Change, Outcome};
 
 #[derive(Serialize)]
 struct RegionView<'a> {
@@ -62,7 +43,8 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
                 async {
                     let q = Query::parse(&req.query, &["format"])?;
                     let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |s| {
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
                         let regions = s.regions()?;
                         let inds = s.indicators()?;
                         let views: Vec<RegionView<'_>> = regions
@@ -115,9 +97,10 @@ async fn put_handler(
         ApiError::invalid(super::indicators::serde_field(&msg), msg)
     })?;
     let region = raw.build()?;
-    let now = (ctx.clock)();
+    let now = ctx.clock.now();
     let (outcome, region) = ctx
-        .blocking(move |s| {
+        .blocking(move |qs| {
+            let s = qs.store();
             check_parents(&region, |n| {
                 if n == region.name {
                     Some(region.clone())
@@ -136,37 +119,6 @@ async fn put_handler(
         region: Region,
     }
     Ok(json(created_or_ok(outcome), &Answer { outcome, region }))
-}
-
-/// One region's place in a ranking.
-#[derive(Debug, Serialize)]
-pub struct RankingEntry<'a> {
-    pub rank: Option<usize>,
-    pub region: &'a str,
-    pub parent: Option<&'a str>,
-    pub indicator: &'a str,
-    pub name: &'a str,
-    pub value: Option<f64>,
-    pub actual_period: Option<Period>,
-    pub unit: &'a str,
-    pub target: Option<TargetView>,
-    /// From the region's own target, in its unit (points for rates).
-    pub deviation: Option<f64>,
-    pub attainment: Option<f64>,
-    pub status: Status,
-    pub status_label: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct Ranking<'a> {
-    code: &'a str,
-    as_of: Period,
-    parent: Option<&'a str>,
-    direction: Option<Direction>,
-    /// How many regions have a figure, and so a rank.
-    ranked: usize,
-    count: usize,
-    rankings: &'a [RankingEntry<'a>],
 }
 
 /// GET /v1/rankings?code=&as_of=&parent=&format=
@@ -198,81 +150,9 @@ pub fn rankings(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reject
                     let as_of = q.value::<Period>("as_of")?;
                     let parent = q.get("parent").map(str::to_string);
                     let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |s| {
-                        if let Some(p) = &parent {
-                            known_region(s, "parent", p)?;
-                        }
-                        let as_of = resolve_as_of(s, as_of)?;
-                        let regions = region_map(s)?;
-                        let b = board(s, as_of)?;
-                        let rows: Vec<_> = b
-                            .rows
-                            .iter()
-                            .filter(|r| r.indicator.code == code)
-                            .filter(|r| {
-                                parent.as_ref().is_none_or(|p| {
-                                    regions
-                                        .get(&r.indicator.region)
-                                        .and_then(|reg| reg.parent.as_ref())
-                                        == Some(p)
-                                })
-                            })
-                            .collect();
-                        if rows.is_empty() {
-                            return Err(ApiError::NotFound(match &parent {
-                                Some(p) => format!(
-                                    "no region under '{p}' has an indicator with code '{code}'"
-                                ),
-                                None => format!("no indicator has code '{code}'"),
-                            }));
-                        }
-                        // Ranked by the direction of the first; a code should mean one
-                        // measure everywhere.
-                        let direction = rows[0].indicator.direction;
-                        let values: Vec<Option<f64>> =
-                            rows.iter().map(|r| r.attainment.actual).collect();
-                        let ranks = dense_rank(&values, direction);
-                        let mut entries: Vec<RankingEntry<'_>> = rows
-                            .iter()
-                            .zip(ranks)
-                            .map(|(r, rank)| {
-                                let a = &r.attainment;
-                                let ind = &r.indicator;
-                                RankingEntry {
-                                    rank,
-                                    region: &ind.region,
-                                    parent: regions
-                                        .get(&ind.region)
-                                        .and_then(|reg| reg.parent.as_deref()),
-                                    indicator: ind.id.as_str(),
-                                    name: &ind.name,
-                                    value: a.actual,
-                                    actual_period: a.actual_period,
-                                    unit: &ind.unit,
-                                    target: a.target.as_ref().map(|t| TargetView::new(ind, t)),
-                                    deviation: tidy(a.deviation),
-                                    attainment: tidy(a.attainment),
-                                    status: a.status,
-                                    status_label: a.status.label_zh(),
-                                }
-                            })
-                            .collect();
-                        entries.sort_by(|x, y| {
-                            x.rank
-                                .unwrap_or(usize::MAX)
-                                .cmp(&y.rank.unwrap_or(usize::MAX))
-                                .then_with(|| x.region.cmp(y.region))
-                        });
-                        let body = Ranking {
-                            code: &code,
-                            as_of,
-                            parent: parent.as_deref(),
-                            direction: Some(direction),
-                            ranked: entries.iter().filter(|e| e.rank.is_some()).count(),
-                            count: entries.len(),
-                            rankings: &entries,
-                        };
-                        list_reply(csv, &body, &entries)
+                    ctx.blocking(move |qs| {
+                        let body = qs.ranking(&code, as_of, parent.as_deref())?;
+                        list_reply(csv, &body, &body.rankings)
                     })
                     .await
                 }
@@ -332,9 +212,10 @@ pub fn quality(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
                     let indicator = q.get("indicator").map(parse_id).transpose()?;
                     let region = q.get("region").map(str::to_string);
                     let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |s| {
-                        let region = region_filter(s, region.as_deref())?;
-                        let as_of = resolve_as_of(s, as_of)?;
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
+                        let region = qs.region_filter(region.as_deref())?;
+                        let as_of = qs.resolve_as_of(as_of)?;
                         let flagged = s.flagged()?;
                         let mut views = Vec::new();
                         for (seq, rec) in &flagged {

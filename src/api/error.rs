@@ -137,6 +137,30 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl From<crate::query::QueryError> for ApiError {
+    fn from(e: crate::query::QueryError) -> Self {
+        use crate::query::QueryError;
+        match e {
+            QueryError::Store(e) => e.into(),
+            QueryError::Invalid { field, detail } => ApiError::Invalid { field, detail },
+            QueryError::NotFound(m) => ApiError::NotFound(m),
+            QueryError::Unanswerable(m) => ApiError::Unprocessable(m),
+            QueryError::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<crate::notify::NotifyError> for ApiError {
+    fn from(e: crate::notify::NotifyError) -> Self {
+        use crate::notify::NotifyError;
+        match e {
+            NotifyError::Store(e) => e.into(),
+            NotifyError::Query(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

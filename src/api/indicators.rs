@@ -9,8 +9,8 @@ use super::input::{body_bytes, require_json, Query};
 use super::views::{IndicatorView, TargetView};
 use super::{created_or_ok, get_or_head};
 use super::{
-    error, json, list_reply, load_indicator, parse_id, req, require_admin, wants_csv, with_ctx,
-    ApiError, Ctx, Req, Resp, MAX_BODY,
+    error, json, list_reply, parse_id, req, require_admin, wants_csv, with_ctx, ApiError, Ctx, Req,
+    Resp, MAX_BODY,
 };
 use crate::catalogue::{build_indicator, build_target, Defaults, RawIndicator, RawTarget};
 use crate::domain::{Battle, Indicator, Target};
@@ -34,11 +34,12 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
                     let region = q.get("region").map(str::to_string);
                     let code = q.get("code").map(str::to_string);
                     let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |s| {
-                        let region = super::compare::region_filter(s, region.as_deref())?;
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
+                        let region = qs.region_filter(region.as_deref())?;
                         let units = s.units()?;
                         let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
-                        let year = super::default_as_of(s)?.map(|p| p.year());
+                        let year = qs.default_as_of()?.map(|p| p.year());
                         let list = s.indicators()?;
                         let mut out = Vec::new();
                         for ind in list.iter().filter(|i| {
@@ -69,9 +70,10 @@ pub fn get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                 async {
                     let id = parse_id(&id)?;
                     Query::parse(&req.query, &[])?;
-                    ctx.blocking(move |s| {
-                        let ind = load_indicator(s, &id)?;
-                        let year = super::default_as_of(s)?.map(|p| p.year());
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
+                        let ind = qs.indicator(&id)?;
+                        let year = qs.default_as_of()?.map(|p| p.year());
                         Ok(json(StatusCode::OK, &view(s, &ind, year)?))
                     })
                     .await
@@ -192,9 +194,10 @@ async fn put_handler(
     raw.due = serde_json::from_value(due_value)
         .map_err(|e| ApiError::invalid("due", format!("due: {e}")))?;
     let due = raw.take_due()?;
-    let now: DateTime<Utc> = (ctx.clock)();
+    let now: DateTime<Utc> = ctx.clock.now();
     let (outcome, ind, target) = ctx
-        .blocking(move |s| {
+        .blocking(move |qs| {
+            let s = qs.store();
             let units = s.units()?;
             // A target without a year belongs to the latest year that has targets.
             let year = s
@@ -207,9 +210,9 @@ async fn put_handler(
                 region: &home,
             };
             let (ind, target) = build_indicator(raw, &defaults, &units)?;
-            super::compare::known_region(s, "region", &ind.region)?;
+            qs.known_region("region", &ind.region)?;
             for b in &ind.benchmarks {
-                super::compare::known_region(s, "benchmarks", b)?;
+                qs.known_region("benchmarks", b)?;
             }
             if let Some(other) = s
                 .indicators_with_code(&ind.code)?
@@ -307,11 +310,12 @@ async fn put_target_handler(
         ApiError::invalid(serde_field(&msg), msg)
     })?;
     let target = build_target(raw, year)?;
-    let now = (ctx.clock)();
+    let now = ctx.clock.now();
     let (outcome, ind) = {
         let target = target.clone();
-        ctx.blocking(move |s| {
-            let ind = load_indicator(s, &id)?;
+        ctx.blocking(move |qs| {
+            let s = qs.store();
+            let ind = qs.indicator(&id)?;
             let outcome = s.put_target(&ind.id, &target, &token.name, now)?;
             Ok((outcome, ind))
         })

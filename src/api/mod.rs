@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod attainment;
+mod cache;
 pub mod calendar;
 pub mod compare;
 mod csv;
@@ -19,29 +20,27 @@ pub mod error;
 pub mod indicators;
 mod input;
 pub mod metrics;
-pub mod notifier;
 pub mod openapi;
 pub mod pages;
 pub mod readings;
 pub mod tokens;
-pub mod views;
 pub mod webhooks;
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::broadcast;
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
 
-use crate::domain::{Indicator, IndicatorId, Period, Region, STATS_BUREAU};
-use crate::engine::compare::Peer;
-use crate::engine::{self, Attainment, Status};
-use crate::store::{hash_secret, Role, Store, StoreError, Token};
+use crate::domain::{Indicator, IndicatorId, Period, STATS_BUREAU};
+use crate::engine::Status;
+use crate::query::views;
+use crate::query::Queries;
+use crate::store::{hash_secret, Role, Store, Token};
 pub use error::ApiError;
 use input::{decode_segment, Query};
 
@@ -50,9 +49,7 @@ pub const MAX_BODY: u64 = 1024 * 1024;
 /// Largest accepted batch body (a spreadsheet of a month's readings).
 pub const MAX_BATCH_BODY: u64 = 8 * 1024 * 1024;
 
-/// Reads the wall clock. Injected so tests can pin "now"; only the API edge uses it
-/// (to refuse periods in the future, to stamp audit rows), never the engine.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use crate::clock::Clock;
 
 /// What every handler can reach: a handle on one shared [`Context`]. Every matched
 /// route clones it, so it is a single reference count, not a copy of each field
@@ -76,7 +73,12 @@ impl From<Context> for Ctx {
 
 /// The store and the server's settings, shared by every request.
 pub struct Context {
+    /// The store, for writes and plain listings.
     pub store: Store,
+    /// Every question that evaluates (attainment, boards, alerts, rankings, the
+    /// calendar) goes through here, with its memo.
+    pub queries: crate::query::Queries,
+    /// "Now", "today" and "this month" in the configured zone: the one clock.
     pub clock: Clock,
     /// When set, reads need a token too (any role).
     pub private: bool,
@@ -90,6 +92,8 @@ pub struct Context {
     pub cors_origins: Vec<String>,
     /// Failed authentications per client address.
     pub throttle: Arc<Throttle>,
+    /// Catalogue-wide answers already rendered for the store as it stands.
+    pub bodies: cache::BodyCache,
     /// Webhook deliveries and their settings (see [`notifier`]).
     pub notify: Arc<crate::notify::deliver::Hub>,
 }
@@ -157,13 +161,15 @@ impl Context {
     /// Default settings: public reads, 30 s body timeout, CORS off.
     pub fn new(store: Store) -> Context {
         Context {
+            queries: crate::query::Queries::new(store.clone()),
             store,
-            clock: Arc::new(Utc::now),
+            clock: Clock::default(),
             private: false,
             changes: broadcast::channel(64).0,
             body_timeout: std::time::Duration::from_secs(30),
             cors_origins: Vec::new(),
             throttle: Arc::new(Throttle::new(20, std::time::Duration::from_secs(60))),
+            bodies: Default::default(),
             notify: Arc::new(crate::notify::deliver::Hub::new(Default::default())),
         }
     }
@@ -182,19 +188,19 @@ impl Ctx {
     /// catalogue, or writes, goes through [`Ctx::blocking`].
     fn inline<T, F>(&self, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&Store) -> Result<T, ApiError>,
+        F: FnOnce(&Queries) -> Result<T, ApiError>,
     {
-        f(&self.store)
+        f(&self.queries)
     }
 
     /// Runs blocking store work off the async workers.
     async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Queries) -> Result<T, ApiError> + Send + 'static,
     {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        let queries = self.queries.clone();
+        tokio::task::spawn_blocking(move || f(&queries))
             .await
             .map_err(ApiError::internal)?
     }
@@ -675,7 +681,8 @@ pub fn healthz(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejecti
                 return e.to_response();
             }
             error::reply(
-                ctx.blocking(|s| {
+                ctx.blocking(|qs| {
+                    let s = qs.store();
                     #[derive(Serialize)]
                     struct Health {
                         status: &'static str,
@@ -729,18 +736,10 @@ fn parse_known_at(q: &Query) -> Result<Option<DateTime<Utc>>, ApiError> {
         .transpose()
 }
 
-/// Refuses periods after the current month: a figure cannot be reported before its
-/// period ends.
+/// Refuses periods after the current month (in the configured zone): a figure cannot
+/// be reported before its period ends.
 fn not_in_future(ctx: &Ctx, p: Period) -> Result<(), crate::domain::DomainError> {
-    let now = (ctx.clock)();
-    let current = Period::new(now.year().clamp(1990, 9999) as u16, now.month() as u8)?;
-    if p > current {
-        return Err(crate::domain::DomainError::invalid(
-            "period",
-            format!("{p} is in the future (the current month is {current}); readings are submitted after the period ends"),
-        ));
-    }
-    Ok(())
+    ctx.clock.check_ended(p)
 }
 
 /// Parses a period path segment for a write, refusing periods after the current month.
@@ -753,11 +752,6 @@ fn parse_period_segment(
     Ok((p, form))
 }
 
-fn load_indicator(s: &Store, id: &IndicatorId) -> Result<Indicator, ApiError> {
-    s.indicator(id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no indicator '{id}'; see GET /v1/indicators")))
-}
-
 /// Parses the body of `PUT /v1/indicators/{id}/readings/{period}` as the handler does,
 /// without a store: `Err` carries the reason it is refused. The entry point of the
 /// `reading_body` fuzz target (`fuzz/`); the parser itself is private to the API.
@@ -765,210 +759,6 @@ pub fn parse_reading_body(body: &[u8]) -> Result<(), String> {
     input::ReadingBody::parse(body)
         .map(|_| ())
         .map_err(|e| e.to_string())
-}
-
-/// The `as_of` used when a request gives none: the latest period holding any reading,
-/// else December of the latest year with a target. Never the wall clock, so the same
-/// store always answers the same way.
-pub fn default_as_of(s: &Store) -> Result<Option<Period>, StoreError> {
-    if let Some(p) = s.latest_period()? {
-        return Ok(Some(p));
-    }
-    Ok(s.latest_target_year()?
-        .and_then(|y| Period::new(y, 12).ok()))
-}
-
-fn resolve_as_of(s: &Store, given: Option<Period>) -> Result<Period, ApiError> {
-    match given {
-        Some(p) => Ok(p),
-        None => default_as_of(s)?.ok_or_else(|| {
-            ApiError::Unprocessable("the store holds no readings and no targets; give as_of".into())
-        }),
-    }
-}
-
-/// A year's target (if any) and reading values, as the engine takes them.
-pub type YearSeries = (Option<crate::domain::Target>, Vec<(Period, f64)>);
-
-/// One indicator's target and reading values for `year`, from the store as it stands,
-/// or as it stood at `known_at`.
-pub fn year_series(
-    s: &Store,
-    id: &IndicatorId,
-    year: u16,
-    known_at: Option<DateTime<Utc>>,
-) -> Result<YearSeries, StoreError> {
-    match known_at {
-        None => Ok((s.target(id, year)?, s.year_values(id, year)?)),
-        Some(at) => {
-            let values = s
-                .readings_as_known_at(
-                    id,
-                    Period::new(year, 1).ok(),
-                    Period::new(year, 12).ok(),
-                    at,
-                )?
-                .into_iter()
-                .map(|(p, r)| (p, r.value))
-                .collect();
-            Ok((s.target_as_known_at(id, year, at)?, values))
-        }
-    }
-}
-
-/// Evaluates one indicator at `as_of`, from the store as it stands or as it stood at
-/// `known_at`.
-pub fn evaluate_one(
-    s: &Store,
-    ind: &Indicator,
-    as_of: Period,
-    known_at: Option<DateTime<Utc>>,
-) -> Result<Attainment, StoreError> {
-    let (target, values) = year_series(s, &ind.id, as_of.year(), known_at)?;
-    let mut a = engine::evaluate(ind, target.as_ref(), &values, as_of);
-    // Benchmarks and rank: the indicators of other regions that share the code, read
-    // through the code index (a key scan, and point reads only when there are others).
-    let ids = s.ids_with_code(&ind.code)?;
-    if ids.len() > 1 || !ind.benchmarks.is_empty() {
-        let mut same_code = Vec::with_capacity(ids.len());
-        for id in &ids {
-            if *id == ind.id {
-                same_code.push(ind.clone());
-            } else {
-                same_code.extend(s.indicator(id)?);
-            }
-        }
-        let mut series = Vec::with_capacity(same_code.len());
-        for other in &same_code {
-            // The indicator's own year is read already.
-            let v = if other.id == ind.id {
-                values.clone()
-            } else {
-                year_series(s, &other.id, as_of.year(), known_at)?.1
-            };
-            series.push(
-                v.into_iter()
-                    .filter(|(p, _)| *p <= as_of)
-                    .collect::<Vec<_>>(),
-            );
-        }
-        let peers: Vec<Peer<'_>> = same_code
-            .iter()
-            .zip(&series)
-            .map(|(indicator, series)| Peer { indicator, series })
-            .collect();
-        engine::compare::compare(ind, &mut a, &peers, &region_map(s)?);
-    }
-    Ok(a)
-}
-
-/// Every region, by name.
-pub fn region_map(s: &Store) -> Result<BTreeMap<String, Region>, StoreError> {
-    Ok(s.regions()?
-        .into_iter()
-        .map(|r| (r.name.clone(), r))
-        .collect())
-}
-
-/// The board of every indicator at `as_of`, for bulletins, the dashboard, attainment,
-/// alerts and metrics; computed once per store change and shared.
-pub fn board(s: &Store, as_of: Period) -> Result<Arc<crate::report::Board>, StoreError> {
-    s.memo(&format!("board:{as_of}"), || build_board(s, as_of))
-}
-
-/// The board of the home region's plan only (the catalogue's region): what the
-/// dashboard and the bulletins show. Indicators of peer counties, the city and the
-/// province are there to compare with, not to report on. The same board as [`board`]
-/// when the store holds no other region's indicators.
-pub fn home_board(s: &Store, as_of: Period) -> Result<Arc<crate::report::Board>, StoreError> {
-    let all = board(s, as_of)?;
-    if all.region.is_empty() || all.rows.iter().all(|r| r.indicator.region == all.region) {
-        return Ok(all);
-    }
-    s.memo(&format!("home-board:{as_of}"), || {
-        Ok(crate::report::Board {
-            as_of: all.as_of,
-            region: all.region.clone(),
-            document: all.document.clone(),
-            rows: all
-                .rows
-                .iter()
-                .filter(|r| r.indicator.region == all.region)
-                .cloned()
-                .collect(),
-        })
-    })
-}
-
-fn build_board(s: &Store, as_of: Period) -> Result<crate::report::Board, StoreError> {
-    let title = s.catalogue_title()?;
-    let mut rows = Vec::new();
-    for ind in s.indicators()? {
-        let (target, values) = year_series(s, &ind.id, as_of.year(), None)?;
-        let attainment = engine::evaluate(&ind, target.as_ref(), &values, as_of);
-        let series = values.into_iter().filter(|(p, _)| *p <= as_of).collect();
-        rows.push(crate::report::BoardRow {
-            indicator: ind,
-            attainment,
-            series,
-        });
-    }
-    // Benchmarks and ranks, among the rows that share a code.
-    let mut by_code: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        by_code
-            .entry(r.indicator.code.as_str())
-            .or_default()
-            .push(i);
-    }
-    let shared: Vec<Vec<usize>> = by_code
-        .into_values()
-        .filter(|v| v.len() > 1 || v.iter().any(|&i| !rows[i].indicator.benchmarks.is_empty()))
-        .collect();
-    if !shared.is_empty() {
-        let regions = region_map(s)?;
-        for group in shared {
-            let compared: Vec<(usize, Attainment)> = group
-                .iter()
-                .map(|&i| {
-                    let peers: Vec<Peer<'_>> = group
-                        .iter()
-                        .map(|&j| Peer {
-                            indicator: &rows[j].indicator,
-                            series: &rows[j].series,
-                        })
-                        .collect();
-                    let mut a = rows[i].attainment.clone();
-                    engine::compare::compare(&rows[i].indicator, &mut a, &peers, &regions);
-                    (i, a)
-                })
-                .collect();
-            for (i, a) in compared {
-                rows[i].attainment = a;
-            }
-        }
-    }
-    Ok(crate::report::Board {
-        as_of,
-        region: title.as_ref().map(|t| t.region.clone()).unwrap_or_default(),
-        document: title.map(|t| t.document).unwrap_or_default(),
-        rows,
-    })
-}
-
-/// Evaluates every indicator at `as_of`.
-pub fn evaluate_all(
-    s: &Store,
-    as_of: Period,
-    known_at: Option<DateTime<Utc>>,
-) -> Result<Vec<(Indicator, Attainment)>, StoreError> {
-    s.indicators()?
-        .into_iter()
-        .map(|ind| {
-            let a = evaluate_one(s, &ind, as_of, known_at)?;
-            Ok((ind, a))
-        })
-        .collect()
 }
 
 /// Resolves a bearer token to its stored identity, or 401. Addresses that keep
@@ -1003,7 +793,8 @@ async fn check_token(ctx: &Ctx, header: Option<String>) -> Result<Token, ApiErro
         })?;
     let hash = hash_secret(secret);
     // One point read by hash.
-    ctx.inline(move |s| {
+    ctx.inline(move |qs| {
+        let s = qs.store();
         s.token_by_hash(&hash)?
             .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))
     })

@@ -7,10 +7,7 @@ use warp::Filter;
 
 use super::get_or_head;
 use super::input::{decode_segment, Query};
-use super::{
-    board, default_as_of, error, home_board, metrics, parse_id, req, resolve_as_of, with_ctx,
-    ApiError, Ctx, Req, Resp,
-};
+use super::{error, metrics, parse_id, req, with_ctx, ApiError, Ctx, Req, Resp};
 use crate::domain::Period;
 use crate::report::bulletin::{self, Format, Kind};
 use crate::report::{chart, web};
@@ -48,24 +45,23 @@ pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                         &["as_of", "battle", "lead_unit", "status", "on"],
                     )?;
                     let as_of = page_as_of(&q)?;
-                    let on = super::calendar::date(&q, "on")?
-                        .unwrap_or_else(|| super::calendar::today(&ctx));
+                    let on = super::calendar::date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
                     // Validate before touching the store; the unit is resolved below.
                     web::DashboardQuery::parse(q.get("battle"), None, q.get("status"))?;
                     let battle = q.get("battle").map(str::to_string);
                     let lead_unit = q.get("lead_unit").map(str::to_string);
                     let status = q.get("status").map(str::to_string);
-                    ctx.blocking(move |s| {
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
                         // An alias (县交通局) filters like its canonical name (县交通运输局).
-                        let units = s.units()?;
-                        let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
+                        let lead = qs.lead_unit(lead_unit.as_deref())?;
                         let filter = web::DashboardQuery::parse(
                             battle.as_deref(),
                             lead.as_deref(),
                             status.as_deref(),
                         )?;
-                        let as_of = resolve_as_of(s, as_of)?;
-                        let b = home_board(s, as_of)?;
+                        let as_of = qs.resolve_as_of(as_of)?;
+                        let b = qs.home_board(as_of)?;
                         let mut units: Vec<String> = b
                             .rows
                             .iter()
@@ -76,7 +72,7 @@ pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                         let home: Vec<_> = b.rows.iter().map(|r| r.indicator.clone()).collect();
                         let overdue = web::OverdueMarks {
                             on: Some(on),
-                            items: crate::notify::schedule::overdue_on(s, &home, on)?,
+                            items: crate::query::schedule::overdue_on(s, &home, on)?,
                         };
                         let html = web::dashboard(&b, &filter, &units, &overdue);
                         Ok(body(HTML, StatusCode::OK, html.into_bytes()))
@@ -102,9 +98,10 @@ pub fn indicator(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                     let q = Query::parse(&req.query, &["as_of"])?;
                     let as_of = page_as_of(&q)?;
                     let id = decode_segment("id", &id)?;
-                    ctx.blocking(move |s| {
-                        let as_of = resolve_as_of(s, as_of)?;
-                        let b = board(s, as_of)?;
+                    ctx.blocking(move |qs| {
+                        let _s = qs.store();
+                        let as_of = qs.resolve_as_of(as_of)?;
+                        let b = qs.board(as_of)?;
                         Ok(match web::indicator_page(&b, &id) {
                             Some(html) => body(HTML, StatusCode::OK, html.into_bytes()),
                             None => body(
@@ -158,10 +155,11 @@ pub fn chart_svg(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                     let id = parse_id(&id)?;
                     let q = Query::parse(&req.query, &["as_of"])?;
                     let as_of = q.value::<Period>("as_of")?;
-                    ctx.blocking(move |s| {
-                        super::load_indicator(s, &id)?;
-                        let as_of = resolve_as_of(s, as_of)?;
-                        let b = board(s, as_of)?;
+                    ctx.blocking(move |qs| {
+                        let _s = qs.store();
+                        qs.indicator(&id)?;
+                        let as_of = qs.resolve_as_of(as_of)?;
+                        let b = qs.board(as_of)?;
                         let row = b
                             .rows
                             .iter()
@@ -200,9 +198,10 @@ pub fn report(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                             ApiError::invalid("format", e.to_string())
                         })?,
                     };
-                    ctx.blocking(move |s| {
-                        let as_of = resolve_as_of(s, as_of)?;
-                        let (bytes, name) = render_report(s, kind, as_of, format)?;
+                    ctx.blocking(move |qs| {
+                        let _s = qs.store();
+                        let as_of = qs.resolve_as_of(as_of)?;
+                        let (bytes, name) = qs.bulletin(kind, as_of, format)?;
                         let mut res = body(format.content_type(), StatusCode::OK, bytes);
                         let disposition = if format == Format::Html {
                             "inline"
@@ -222,29 +221,6 @@ pub fn report(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
         })
 }
 
-/// Renders a bulletin from the store: the board at `as_of`, and for a quarter-end
-/// summary the board at the previous quarter end of the same year.
-pub fn render_report(
-    s: &crate::store::Store,
-    kind: Kind,
-    as_of: Period,
-    format: Format,
-) -> Result<(Vec<u8>, String), ApiError> {
-    let b = home_board(s, as_of)?;
-    let previous = match kind {
-        Kind::Quarterly if as_of.month() > 3 => Some(home_board(
-            s,
-            Period::new(as_of.year(), as_of.month() - 3)?,
-        )?),
-        _ => None,
-    };
-    let bytes = bulletin::render(&b, kind, previous.as_deref(), format).map_err(|e| match e {
-        bulletin::BulletinError::NotQuarterEnd { .. } => ApiError::invalid("as_of", e.to_string()),
-        other => ApiError::internal(other),
-    })?;
-    Ok((bytes, bulletin::file_name(&b, kind, format)))
-}
-
 /// GET /metrics?as_of=
 ///
 /// Prometheus text exposition: each indicator's attainment, pace, deviation, gap and
@@ -262,21 +238,16 @@ pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::R
                     let battle = q.value::<crate::domain::Battle>("battle")?;
                     let lead_unit = q.get("lead_unit").map(str::to_string);
                     let region = q.get("region").map(str::to_string);
-                    ctx.blocking(move |s| {
-                        let region = super::compare::region_filter(s, region.as_deref())?;
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
+                        let sel = qs.selection(battle, lead_unit.as_deref(), region.as_deref())?;
                         let as_of = match as_of {
                             Some(p) => Some(p),
-                            None => default_as_of(s)?,
+                            None => qs.default_as_of()?,
                         };
-                        let units = s.units()?;
-                        let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
-                        let keep = |i: &crate::domain::Indicator| {
-                            battle.is_none_or(|b| i.battle == b)
-                                && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
-                                && region.as_ref().is_none_or(|r| i.region == *r)
-                        };
+                        let keep = |i: &crate::domain::Indicator| sel.keeps(i);
                         let text = match as_of {
-                            Some(p) => metrics::render(&*board(s, p)?, s.change_seq()?, keep)?,
+                            Some(p) => metrics::render(&*qs.board(p)?, s.change_seq()?, keep)?,
                             None => metrics::render_http_only()?,
                         };
                         Ok(body(

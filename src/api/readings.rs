@@ -10,9 +10,9 @@ use warp::Filter;
 use super::input::{body_bytes, decode_segment, require_json, Query, ReadingBody};
 use super::views::{ReadingView, RevisionView};
 use super::{
-    authenticate, authorize_write, error, forbidden_message, json, list_reply, load_indicator,
-    may_write, not_in_future, parse_id, parse_known_at, parse_period_segment, req, wants_csv,
-    with_ctx, ApiError, Ctx, Req, Resp, MAX_BATCH_BODY, MAX_BODY,
+    authenticate, authorize_write, error, forbidden_message, json, list_reply, may_write,
+    not_in_future, parse_id, parse_known_at, parse_period_segment, req, wants_csv, with_ctx,
+    ApiError, Ctx, Req, Resp, MAX_BATCH_BODY, MAX_BODY,
 };
 use super::{created_or_ok, get_or_head};
 use crate::domain::{
@@ -59,7 +59,7 @@ async fn put_handler(
     let body = ReadingBody::parse(&body?)?;
     let ind = {
         let id = id.clone();
-        ctx.blocking(move |s| load_indicator(s, &id)).await?
+        ctx.blocking(move |qs| Ok(qs.indicator(&id)?)).await?
     };
     authorize_write(&token, &ind)?;
     let input = ReadingInput::new(&ind, body.value, body.status, body.note, form)?;
@@ -68,11 +68,12 @@ async fn put_handler(
         .as_deref()
         .map(crate::domain::quality::explanation)
         .transpose()?;
-    let now = (ctx.clock)();
+    let now = ctx.clock.now();
     let actor = token.name.clone();
     let written = {
         let id = id.clone();
-        ctx.blocking(move |s| {
+        ctx.blocking(move |qs| {
+            let s = qs.store();
             let stored = stored_around(s, &id, period)?;
             let mut row = BatchRow {
                 indicator: id,
@@ -145,8 +146,9 @@ pub fn get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> 
                         Query::parse(&req.query, &[])?;
                         let (period, _) =
                             Period::parse_with_form(&decode_segment("period", &period)?)?;
-                        ctx.blocking(move |s| {
-                            load_indicator(s, &id)?;
+                        ctx.blocking(move |qs| {
+                            let s = qs.store();
+                            qs.indicator(&id)?;
                             let r = s.reading(&id, period)?.ok_or_else(|| {
                                 ApiError::NotFound(format!("no reading of '{id}' for {period}"))
                             })?;
@@ -179,13 +181,14 @@ pub fn delete(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                         let reason = q.get("reason").map(str::to_string);
                         let ind = {
                             let id = id.clone();
-                            ctx.blocking(move |s| load_indicator(s, &id)).await?
+                            ctx.blocking(move |qs| Ok(qs.indicator(&id)?)).await?
                         };
                         authorize_write(&token, &ind)?;
-                        let now = (ctx.clock)();
+                        let now = ctx.clock.now();
                         let old = {
                             let id = id.clone();
-                            ctx.blocking(move |s| {
+                            ctx.blocking(move |qs| {
+                                let s = qs.store();
                                 Ok(s.withdraw_reading(&id, period, &token.name, reason, now)?)
                             })
                             .await?
@@ -233,8 +236,9 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
                             ));
                         }
                     }
-                    ctx.blocking(move |s| {
-                        load_indicator(s, &id)?;
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
+                        qs.indicator(&id)?;
                         let rows = match known_at {
                             None => s.readings(&id, from, to)?,
                             Some(at) => s.readings_as_known_at(&id, from, to, at)?,
@@ -267,8 +271,9 @@ pub fn revisions(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                             Period::parse_with_form(&decode_segment("period", &period)?)?;
                         let q = Query::parse(&req.query, &["format"])?;
                         let csv = wants_csv(&q, &req)?;
-                        ctx.blocking(move |s| {
-                            load_indicator(s, &id)?;
+                        ctx.blocking(move |qs| {
+                            let s = qs.store();
+                            qs.indicator(&id)?;
                             let rows = s.revisions(&id, period)?;
                             let out: Vec<_> = rows
                                 .iter()
@@ -453,7 +458,8 @@ async fn batch_handler(
     let ctx2 = ctx.clone();
     let fp2 = fp.clone();
     let done = ctx
-        .blocking(move |s: &Store| {
+        .blocking(move |qs| {
+            let s = qs.store();
             if let Some(key) = &idem {
                 if let Some(stored) = s.idempotent_answer(key)? {
                     return Ok(Batch::Replayed(stored));
@@ -587,7 +593,7 @@ fn write_batch(
             &errors,
         )));
     }
-    let now = (ctx.clock)();
+    let now = ctx.clock.now();
     let rejected = errors.len();
     let batch: Vec<BatchRow> = good.iter().map(|(_, b)| b.clone()).collect();
     let answer = |results: &[(Outcome, Reading)]| -> BatchAnswer {
@@ -974,7 +980,7 @@ pub fn template(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reject
                         ApiError::invalid("period", "period is required, e.g. ?period=2023-06")
                     })?;
                     let bytes = ctx
-                        .blocking(move |s| template_rows(s, &token, period))
+                        .blocking(move |qs| template_rows(qs.store(), &token, period))
                         .await?;
                     let mut res = warp::reply::Response::new(bytes.into());
                     let h = res.headers_mut();

@@ -1,6 +1,5 @@
 //! API tokens: admins create, list and revoke them.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use warp::http::StatusCode;
 use warp::Filter;
@@ -11,102 +10,7 @@ use super::{
     error, json, list_reply, req, require_admin, wants_csv, with_ctx, ApiError, Ctx, Req, Resp,
     MAX_BODY,
 };
-use crate::domain::UnitRegistry;
-use crate::store::{hash_secret, new_secret, Role, Token};
-
-/// A token as listed: never its secret or hash.
-#[derive(Debug, Serialize)]
-pub struct TokenView<'a> {
-    pub name: &'a str,
-    pub role: Role,
-    pub units: &'a [String],
-    pub created_at: DateTime<Utc>,
-}
-
-impl<'a> From<&'a Token> for TokenView<'a> {
-    fn from(t: &'a Token) -> Self {
-        TokenView {
-            name: &t.name,
-            role: t.role,
-            units: &t.units,
-            created_at: t.created_at,
-        }
-    }
-}
-
-/// Checks a token name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
-pub fn valid_name(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "name",
-            "a token name is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'",
-        ))
-    }
-}
-
-/// Parses a role word.
-pub fn parse_role(s: &str) -> Result<Role, ApiError> {
-    match s {
-        "admin" => Ok(Role::Admin),
-        "submitter" => Ok(Role::Submitter),
-        "reader" => Ok(Role::Reader),
-        other => Err(ApiError::invalid(
-            "role",
-            format!("'{other}' is not one of: admin, submitter, reader"),
-        )),
-    }
-}
-
-/// Resolves unit spellings to canonical names; a submitter needs at least one.
-pub fn resolve_units(
-    registry: &UnitRegistry,
-    role: Role,
-    units: &[String],
-) -> Result<Vec<String>, ApiError> {
-    let mut out: Vec<String> = Vec::new();
-    for u in units {
-        let c = registry.canonical(u).ok_or_else(|| {
-            ApiError::invalid(
-                "units",
-                format!("'{u}' is not a known unit (see the units of GET /v1/indicators)"),
-            )
-        })?;
-        if !out.iter().any(|o| o == c) {
-            out.push(c.to_string());
-        }
-    }
-    match role {
-        Role::Submitter if out.is_empty() => Err(ApiError::invalid(
-            "units",
-            "a submitter token needs at least one unit, e.g. [\"县科工局\"], or [\"县统计局\"] for every indicator",
-        )),
-        Role::Admin | Role::Reader if !out.is_empty() => Err(ApiError::invalid(
-            "units",
-            "only submitter tokens are bound to units",
-        )),
-        _ => Ok(out),
-    }
-}
-
-/// Builds a new token and its secret.
-pub fn mint(name: &str, role: Role, units: Vec<String>, now: DateTime<Utc>) -> (Token, String) {
-    let secret = new_secret();
-    let token = Token {
-        name: name.to_string(),
-        role,
-        units,
-        hash: hex::encode(hash_secret(&secret)),
-        created_at: now,
-    };
-    (token, secret)
-}
+use crate::query::tokens::{mint, parse_role, resolve_units, valid_name, TokenView};
 
 /// POST /v1/tokens (admin)
 ///
@@ -158,9 +62,10 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                             .collect::<Result<_, _>>()?,
                         Some(_) => return Err(ApiError::invalid("units", "units must be an array of unit names")),
                     };
-                    let now = (ctx.clock)();
+                    let now = ctx.clock.now();
                     let (token, secret) = ctx
-                        .blocking(move |s| {
+                        .blocking(move |qs| {
+ let s = qs.store();
                             let units = resolve_units(&s.units()?, role, &units)?;
                             let (token, secret) = mint(&name, role, units, now);
                             s.put_token(&token, false).map_err(|e| match e {
@@ -204,7 +109,8 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
                     require_admin(&ctx, &req).await?;
                     let q = Query::parse(&req.query, &["format"])?;
                     let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |s| {
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
                         let tokens = s.tokens()?;
                         let views: Vec<TokenView> = tokens.iter().map(TokenView::from).collect();
                         list_reply(csv, &views, &views)
@@ -235,7 +141,8 @@ pub fn revoke(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                         ));
                     }
                     let gone = ctx
-                        .blocking(move |s| {
+                        .blocking(move |qs| {
+                            let s = qs.store();
                             s.revoke_token(&name)?.ok_or_else(|| {
                                 ApiError::NotFound(format!("no token named '{name}'"))
                             })

@@ -27,7 +27,7 @@ impl From<WebhookError> for ApiError {
 async fn named(ctx: &Ctx, req: &Req, raw: &str) -> Result<Webhook, ApiError> {
     require_admin(ctx, req).await?;
     let name = decode_segment("name", raw)?;
-    ctx.blocking(move |s| s.webhook(&name)?.ok_or_else(|| unknown(&name)))
+    ctx.blocking(move |qs| qs.store().webhook(&name)?.ok_or_else(|| unknown(&name)))
         .await
 }
 
@@ -96,9 +96,10 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                             &body?,
                         )?;
                         let input = parse_input(v)?;
-                        let mut hook = input.validate(&token.name, (ctx.clock)())?;
+                        let mut hook = input.validate(&token.name, ctx.clock.now())?;
                         let hook = ctx
-                            .blocking(move |s| {
+                            .blocking(move |qs| {
+ let s = qs.store();
                                 let units = s.units()?;
                                 let mut canonical = Vec::new();
                                 for u in &hook.filter.lead_units {
@@ -113,8 +114,8 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                                     }
                                 }
                                 hook.filter.lead_units = canonical;
-                                let first_for_alerts = super::notifier::wants_alerts(&hook)
-                                    && !s.webhooks()?.iter().any(super::notifier::wants_alerts);
+                                let first_for_alerts = crate::notify::notifier::wants_alerts(&hook)
+                                    && !s.webhooks()?.iter().any(crate::notify::notifier::wants_alerts);
                                 if !s.add_webhook(&hook)? {
                                     return Err(ApiError::Conflict(format!(
                                         "a webhook named '{}' already exists; DELETE it first or choose another name",
@@ -122,7 +123,7 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                                     )));
                                 }
                                 // Receivers hear of what changes from now on.
-                                super::notifier::establish_baseline(s, first_for_alerts)?;
+                                crate::notify::notifier::establish_baseline(qs, first_for_alerts)?;
                                 Ok(hook)
                             })
                             .await?;
@@ -155,7 +156,7 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
                 async {
                     require_admin(&ctx, &req).await?;
                     Query::parse(&req.query, &[])?;
-                    let hooks = ctx.blocking(|s| Ok(s.webhooks()?)).await?;
+                    let hooks = ctx.blocking(|qs| Ok(qs.store().webhooks()?)).await?;
                     let webhooks: Vec<WebhookView> = hooks.iter().map(WebhookView::from).collect();
                     Ok(json(
                         StatusCode::OK,
@@ -200,7 +201,8 @@ pub fn delete(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejectio
                     require_admin(&ctx, &req).await?;
                     let name = decode_segment("name", &name)?;
                     Query::parse(&req.query, &[])?;
-                    ctx.blocking(move |s| {
+                    ctx.blocking(move |qs| {
+                        let s = qs.store();
                         if s.remove_webhook(&name)? {
                             Ok(())
                         } else {
@@ -253,7 +255,8 @@ pub fn deliveries(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reje
                     }
                     let name = hook.name;
                     let body = ctx
-                        .blocking(move |s| {
+                        .blocking(move |qs| {
+                            let s = qs.store();
                             let deliveries = s.deliveries(&name, limit)?;
                             let pending = s.outbox()?.iter().filter(|j| j.webhook == name).count();
                             Ok(DeliveryList {
@@ -287,7 +290,7 @@ pub fn test(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection>
                     Query::parse(&req.query, &[])?;
                     let d = ctx
                         .notify
-                        .test_send(&ctx.store, &hook, (ctx.clock)())
+                        .test_send(&ctx.store, &hook, ctx.clock.now())
                         .await?;
                     Ok(json(StatusCode::OK, &d))
                 }
@@ -312,8 +315,7 @@ struct ReminderView {
     items: Vec<crate::notify::message::Item>,
 }
 
-/// The longest look-ahead of a digest, in days.
-pub const MAX_REMIND_DAYS: u32 = 31;
+use crate::notify::MAX_REMIND_DAYS;
 
 /// GET /v1/reminders?on=&days=&lead_unit=
 ///
@@ -328,8 +330,7 @@ pub fn reminders(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
             error::reply(
                 async {
                     let q = Query::parse(&req.query, &["on", "days", "lead_unit"])?;
-                    let on = super::calendar::date(&q, "on")?
-                        .unwrap_or_else(|| super::calendar::today(&ctx));
+                    let on = super::calendar::date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
                     let days = q
                         .value::<u32>("days")?
                         .unwrap_or(ctx.notify.config.remind_days);
@@ -340,9 +341,10 @@ pub fn reminders(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                         ));
                     }
                     let unit = q.get("lead_unit").map(str::to_string);
-                    let at = (ctx.clock)();
+                    let at = ctx.clock.now();
                     let body = ctx
-                        .blocking(move |s| {
+                        .blocking(move |qs| {
+                            let s = qs.store();
                             let registry = s.units()?;
                             let unit = unit.map(|u| registry.resolve(&u).to_string());
                             let digests = crate::notify::digests(s, on, days, unit.as_deref(), at)?;

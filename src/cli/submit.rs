@@ -118,3 +118,36 @@ pub fn file(
     spinner.finish_and_clear();
     answer(res?)
 }
+
+pub(super) fn print_submitted(v: &serde_json::Value, json: bool) -> super::CliResult {
+    if json {
+        outln!("{}", serde_json::to_string_pretty(v)?);
+    } else if let Some(outcome) = v.get("outcome").and_then(|o| o.as_str()) {
+        outln!(
+            "{} {} {} = {} (revision {})",
+            outcome,
+            v["indicator"].as_str().unwrap_or(""),
+            v["period"].as_str().unwrap_or(""),
+            v["value"],
+            v["revision"]
+        );
+    } else {
+        outln!(
+            "created {}, replaced {}, unchanged {}, skipped {}, rejected {}",
+            v["created"],
+            v["replaced"],
+            v["unchanged"],
+            v["skipped"],
+            v["rejected"]
+        );
+        for e in v["errors"].as_array().into_iter().flatten() {
+            eprintln!(
+                "  row {}: {}: {}",
+                e["row"],
+                e["field"].as_str().unwrap_or("?"),
+                e["message"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}

@@ -184,6 +184,32 @@ pub fn overdue(
     out
 }
 
+/// One figure due in a window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DueItem {
+    pub indicator: String,
+    pub name: String,
+    pub region: String,
+    pub frequency: Frequency,
+    pub period: Period,
+    pub due: NaiveDate,
+    pub lead_units: Vec<String>,
+    /// Whether a reading of the period is already stored.
+    pub received: bool,
+}
+
+/// One overdue figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverdueItem {
+    pub indicator: String,
+    pub name: String,
+    pub region: String,
+    pub period: Period,
+    pub due: NaiveDate,
+    pub days_overdue: i64,
+    pub lead_units: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

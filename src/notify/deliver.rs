@@ -70,8 +70,7 @@ pub fn metrics() -> &'static Metrics {
     })
 }
 
-/// Reads the wall clock (injected, as in the API).
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+use crate::clock::Clock;
 
 /// How deliveries and reminders behave.
 #[derive(Debug, Clone)]
@@ -86,9 +85,8 @@ pub struct NotifyConfig {
     pub timeout: Duration,
     /// Deliveries in flight at once.
     pub concurrency: usize,
-    /// When the daily digests and 催报 notices go out, in `tz`.
+    /// When the daily digests and 催报 notices go out, in the clock's zone.
     pub remind_at: NaiveTime,
-    pub tz: chrono_tz::Tz,
     /// How many days ahead a digest looks for figures falling due.
     pub remind_days: u32,
 }
@@ -102,7 +100,6 @@ impl Default for NotifyConfig {
             timeout: Duration::from_secs(10),
             concurrency: 16,
             remind_at: NaiveTime::from_hms_opt(8, 30, 0).expect("08:30 is a time"),
-            tz: chrono_tz::Asia::Shanghai,
             remind_days: 3,
         }
     }
@@ -305,7 +302,7 @@ impl Hub {
     /// earlier run are picked up on start.
     pub async fn run_outbox(self: Arc<Self>, store: Store, clock: Clock) {
         loop {
-            let now = clock();
+            let now = clock.now();
             let s = store.clone();
             let jobs = tokio::task::spawn_blocking(move || s.outbox())
                 .await
@@ -367,7 +364,7 @@ impl Hub {
         .ok()
         .and_then(Result::ok);
         let (mut job, hook) = match current {
-            Some((Some(job), hook)) if job.next_at <= clock() => (job, hook),
+            Some((Some(job), hook)) if job.next_at <= clock.now() => (job, hook),
             _ => {
                 self.release(id);
                 return None;
@@ -381,9 +378,9 @@ impl Hub {
                 Ok(())
             }
             Some(hook) => {
-                let a = self.attempt(&hook, job.body.clone(), clock()).await;
+                let a = self.attempt(&hook, job.body.clone(), clock.now()).await;
                 job.attempts += 1;
-                let now = clock();
+                let now = clock.now();
                 let outcome = if a.ok {
                     DeliveryOutcome::Delivered
                 } else if a.permanent || job.attempts >= self.config.max_attempts {
@@ -456,7 +453,7 @@ impl Hub {
     /// command line, which has no server to keep retrying. What fails stays in the
     /// outbox for the next `zhibiao serve`.
     pub async fn drain(self: Arc<Self>, store: Store, clock: Clock) -> Vec<DeliveryOutcome> {
-        let now = clock();
+        let now = clock.now();
         let jobs = store.outbox().unwrap_or_default();
         let mut tasks = Vec::new();
         for job in jobs.into_iter().filter(|j| j.next_at <= now) {

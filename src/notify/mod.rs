@@ -1,18 +1,19 @@
-//! Telling people: the reporting calendar read from the store, the events zhibiao
-//! sends (alerts, 催报 notices, submissions, daily digests), the four message formats,
-//! and delivery to webhook receivers with retries and a log.
+//! Telling people: the events zhibiao sends (alerts, 催报 notices, submissions, daily
+//! digests), the four message formats, delivery to webhook receivers with retries and
+//! a log, and the notifier that turns durable writes and the daily clock into events.
 //!
 //! - [`webhook`]: receivers and their validation; URLs are shown only redacted.
-//! - [`schedule`]: what falls due and what is overdue, for the API and the digests.
 //! - [`message`]: events and their bodies, pure (no I/O, no clock).
 //! - [`deliver`]: the outbox, HTTP attempts, backoff and the delivery log.
+//! - [`notifier`]: the step after each burst of writes and the daily run. It asks the
+//!   query layer for alerts and the calendar, so what it sends agrees with
+//!   `/v1/alerts` and `/v1/overdue`.
 //!
-//! The part that turns durable writes into events lives with the API
-//! (`api::notifier`), because it evaluates alerts the way `/v1/alerts` does.
+//! What falls due and what is overdue is read through `query::schedule`.
 
 pub mod deliver;
 pub mod message;
-pub mod schedule;
+pub mod notifier;
 pub mod webhook;
 
 use std::collections::BTreeMap;
@@ -20,9 +21,25 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use crate::domain::{Battle, Indicator};
+use crate::query::schedule::{self, DueItem, OverdueItem};
 use crate::store::{Store, StoreError};
 use message::Event;
-use schedule::{DueItem, OverdueItem};
+
+/// The longest look-ahead of a digest, in days.
+pub const MAX_REMIND_DAYS: u32 = 31;
+
+/// What telling people can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotifyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Query(#[from] crate::query::QueryError),
+    /// The notifier's stored state could not be written.
+    #[error("notifier state: {0}")]
+    State(String),
+}
 
 /// The home region's indicators: digests and notices go to the county's own units.
 fn home_indicators(s: &Store) -> Result<Vec<Indicator>, StoreError> {

@@ -412,7 +412,7 @@ fn filter_form(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> Stri
 #[derive(Debug, Clone, Default)]
 pub struct OverdueMarks {
     pub on: Option<chrono::NaiveDate>,
-    pub items: Vec<crate::notify::schedule::OverdueItem>,
+    pub items: Vec<crate::engine::calendar::OverdueItem>,
 }
 
 impl OverdueMarks {

@@ -10,7 +10,7 @@ use crate::engine::{self, Attainment, Status};
 use crate::store::{AuditRecord, Change};
 
 /// A target as answered, with the tolerance that actually applies to an `about` target.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TargetView {
     pub year: u16,
     pub value: Option<f64>,

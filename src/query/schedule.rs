@@ -1,43 +1,18 @@
 //! The reporting calendar read from the store: what falls due in a window, and what is
-//! overdue on a day, for the indicators a caller keeps. The rules themselves are in
-//! `engine::calendar`; the API's `/v1/calendar` and `/v1/overdue`, the overdue alerts,
-//! the 催报 notices and the daily digests all read through here, so they agree.
+//! overdue on a day, for the indicators a caller keeps. The rules themselves, and the
+//! items answered ([`DueItem`], [`OverdueItem`]), are in `engine::calendar`; the API's
+//! `/v1/calendar` and `/v1/overdue`, the overdue alerts, the dashboard's marks, the
+//! 催报 notices and the daily digests all read through here, so they agree.
 //!
 //! Only the years an indicator has a target for are tracked: a figure nobody set a
 //! target for is nobody's to chase.
 
 use chrono::{Datelike, NaiveDate};
-use serde::Serialize;
 
-use crate::domain::{Frequency, Indicator, Period, MIN_YEAR};
+use crate::domain::{Indicator, Period, MIN_YEAR};
 use crate::engine::calendar::{due_between, overdue, DueRule};
+pub use crate::engine::calendar::{DueItem, OverdueItem};
 use crate::store::{Store, StoreError};
-
-/// One figure due in a window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DueItem {
-    pub indicator: String,
-    pub name: String,
-    pub region: String,
-    pub frequency: Frequency,
-    pub period: Period,
-    pub due: NaiveDate,
-    pub lead_units: Vec<String>,
-    /// Whether a reading of the period is already stored.
-    pub received: bool,
-}
-
-/// One overdue figure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OverdueItem {
-    pub indicator: String,
-    pub name: String,
-    pub region: String,
-    pub period: Period,
-    pub due: NaiveDate,
-    pub days_overdue: i64,
-    pub lead_units: Vec<String>,
-}
 
 /// The due rule of an indicator: the catalogue's, or the default for its frequency.
 pub fn rule_for(s: &Store, ind: &Indicator) -> Result<DueRule, StoreError> {

@@ -18,29 +18,60 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use super::attainment::compute_alerts;
-use super::{ApiError, Ctx};
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use super::deliver::Hub;
+use super::webhook::EventKind;
+use super::{message, NotifyError};
+use crate::clock::Clock;
 use crate::domain::{Indicator, IndicatorId, Period};
 use crate::engine::alerts::{Alert, Severity};
-use crate::notify::webhook::EventKind;
-use crate::notify::{self, message};
+use crate::query::Queries;
 use crate::store::{Change, Store};
 
-/// Starts the notifier's tasks on the current runtime.
-pub fn start(ctx: &Ctx) {
-    tokio::spawn(
-        ctx.notify
-            .clone()
-            .run_outbox(ctx.store.clone(), ctx.clock.clone()),
-    );
-    tokio::spawn(on_changes(ctx.clone()));
-    tokio::spawn(daily(ctx.clone()));
+/// What the notifier works with: the questions (alerts), the one clock, the delivery
+/// hub, and the channel on which the server announces durable writes.
+#[derive(Clone, Debug)]
+pub struct Notifier {
+    pub queries: Queries,
+    pub clock: Clock,
+    pub hub: Arc<Hub>,
+    pub changes: broadcast::Sender<u64>,
+}
+
+impl Notifier {
+    /// Starts the notifier's tasks on the current runtime: the outbox runner, the
+    /// step after each burst of writes, and the daily run.
+    pub fn start(&self) {
+        tokio::spawn(
+            self.hub
+                .clone()
+                .run_outbox(self.queries.store().clone(), self.clock.clone()),
+        );
+        tokio::spawn(on_changes(self.clone()));
+        tokio::spawn(daily(self.clone()));
+    }
+
+    /// One step now, on the calling thread: the submissions and alert changes since
+    /// the last step, enqueued. What the background task runs after each burst of
+    /// writes; tests call it to see what a write leads to without waiting.
+    pub fn step(&self) -> Result<(), NotifyError> {
+        step(self)
+    }
+
+    /// The daily run of `today` now, on the calling thread (once per day: 0 when the
+    /// day's run already happened). Returns how many messages were queued.
+    pub fn run_day(&self, today: NaiveDate) -> Result<usize, NotifyError> {
+        run_day(self, today, self.clock.now())
+    }
 }
 
 /// The shortest time between two steps while receivers are registered.
 pub const STEP_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
-async fn on_changes(ctx: Ctx) {
+async fn on_changes(ctx: Notifier) {
     let mut rx = ctx.changes.subscribe();
     loop {
         let c = ctx.clone();
@@ -56,7 +87,7 @@ async fn on_changes(ctx: Ctx) {
         // writes, steps are at least STEP_INTERVAL apart, so that the notifier takes a
         // bounded share of the CPU from the requests; everything that arrives meanwhile
         // is covered by the next step.
-        if ctx.store.has_webhooks() {
+        if ctx.queries.store().has_webhooks() {
             tokio::time::sleep(STEP_INTERVAL).await;
         }
         while let Ok(_) | Err(TryRecvError::Lagged(_)) = rx.try_recv() {}
@@ -83,25 +114,19 @@ fn seen_of(alerts: &[Alert]) -> Seen {
 
 /// The home region's alerts at the default `as_of`: what the county is told about, as
 /// its dashboard shows (peer counties' and the city's series are there to compare).
-fn current_alerts(s: &Store) -> Vec<Alert> {
-    let Ok(home) = s.home_region() else {
-        return Vec::new();
-    };
-    // An empty store has no default as_of: no alerts.
-    compute_alerts(s, None, None)
-        .map(|(_, list)| list.into_iter().filter(|a| a.region == home).collect())
-        .unwrap_or_default()
+fn current_alerts(q: &Queries) -> Result<Vec<Alert>, NotifyError> {
+    Ok(q.home_alerts()?)
 }
 
-fn load_seen(s: &Store) -> Result<Option<Seen>, ApiError> {
+fn load_seen(s: &Store) -> Result<Option<Seen>, NotifyError> {
     Ok(s.notify_state("alerts")?
         .filter(|b| !b.is_empty())
         .and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
-fn save(s: &Store, cursor: u64, seen: Option<&Seen>) -> Result<(), ApiError> {
+fn save(s: &Store, cursor: u64, seen: Option<&Seen>) -> Result<(), NotifyError> {
     let bytes = match seen {
-        Some(m) => serde_json::to_vec(m).map_err(ApiError::internal)?,
+        Some(m) => serde_json::to_vec(m).map_err(|e| NotifyError::State(e.to_string()))?,
         None => Vec::new(),
     };
     s.set_notify_state("alerts", &bytes)?;
@@ -114,7 +139,8 @@ fn save(s: &Store, cursor: u64, seen: Option<&Seen>) -> Result<(), ApiError> {
 ///
 /// The alerts seen are kept up to date only while some receiver wants alert events;
 /// `fresh_alerts` (the first such receiver) takes them anew, keeping the cursor.
-pub fn establish_baseline(s: &Store, fresh_alerts: bool) -> Result<(), ApiError> {
+pub fn establish_baseline(q: &Queries, fresh_alerts: bool) -> Result<(), NotifyError> {
+    let s = q.store();
     let seen = load_seen(s)?;
     if seen.is_some() && !fresh_alerts {
         return Ok(());
@@ -124,10 +150,10 @@ pub fn establish_baseline(s: &Store, fresh_alerts: bool) -> Result<(), ApiError>
         Some(_) => stored_cursor(s)?.unwrap_or(seq),
         None => seq,
     };
-    save(s, cursor, Some(&seen_of(&current_alerts(s))))
+    save(s, cursor, Some(&seen_of(&current_alerts(q)?)))
 }
 
-fn stored_cursor(s: &Store) -> Result<Option<u64>, ApiError> {
+fn stored_cursor(s: &Store) -> Result<Option<u64>, NotifyError> {
     Ok(s.notify_state("cursor")?
         .and_then(|b| b.as_slice().try_into().ok())
         .map(u64::from_be_bytes))
@@ -144,8 +170,8 @@ pub fn wants_alerts(h: &crate::notify::webhook::Webhook) -> bool {
 }
 
 /// One step: the submissions and alert changes since the last step, enqueued.
-fn step(ctx: &Ctx) -> Result<(), ApiError> {
-    let s = &ctx.store;
+fn step(ctx: &Notifier) -> Result<(), NotifyError> {
+    let s = ctx.queries.store();
     let seq = s.change_seq()?;
     if !s.has_webhooks() {
         // Nobody to tell: forget what was seen (once), so that the next receiver
@@ -156,12 +182,12 @@ fn step(ctx: &Ctx) -> Result<(), ApiError> {
         return Ok(());
     }
     let (Some(cursor), Some(seen)) = (stored_cursor(s)?, load_seen(s)?) else {
-        return establish_baseline(s, false);
+        return establish_baseline(&ctx.queries, false);
     };
     if cursor >= seq {
         return Ok(());
     }
-    let now = (ctx.clock)();
+    let now = ctx.clock.now();
     let hooks = s.webhooks()?;
     let inds: BTreeMap<IndicatorId, Indicator> = s
         .indicators()?
@@ -197,7 +223,7 @@ fn step(ctx: &Ctx) -> Result<(), ApiError> {
             .filter_map(|(id, p, v)| inds.get(id).map(|i| (i, *p, *v)))
             .collect();
         if let Some(e) = message::submitted(actor, &refs, now) {
-            ctx.notify.enqueue(s, &hooks, &e, now)?;
+            ctx.hub.enqueue(s, &hooks, &e, now)?;
         }
     }
     // Alerts raised, changed and resolved (evaluated only when a receiver wants them;
@@ -205,7 +231,7 @@ fn step(ctx: &Ctx) -> Result<(), ApiError> {
     if !hooks.iter().any(wants_alerts) {
         return save(s, seq, Some(&seen));
     }
-    let alerts = current_alerts(s);
+    let alerts = current_alerts(&ctx.queries)?;
     let mut raised = Vec::new();
     let mut changed = Vec::new();
     for a in &alerts {
@@ -237,20 +263,21 @@ fn step(ctx: &Ctx) -> Result<(), ApiError> {
     .into_iter()
     .flatten()
     {
-        ctx.notify.enqueue(s, &hooks, &e, now)?;
+        ctx.hub.enqueue(s, &hooks, &e, now)?;
     }
     save(s, seq, Some(&seen_of(&alerts)))
 }
 
-async fn daily(ctx: Ctx) {
+async fn daily(ctx: Notifier) {
     loop {
-        let now = (ctx.clock)();
-        let cfg = &ctx.notify.config;
-        let local = now.with_timezone(&cfg.tz);
+        let now = ctx.clock.now();
+        let cfg = &ctx.hub.config;
+        let tz = ctx.clock.tz();
+        let local = now.with_timezone(&tz);
         if local.time() >= cfg.remind_at {
             let c = ctx.clone();
             let today = local.date_naive();
-            match tokio::task::spawn_blocking(move || run_day(&c.store, &c, today, now)).await {
+            match tokio::task::spawn_blocking(move || run_day(&c, today, now)).await {
                 Ok(Ok(n)) if n > 0 => tracing::info!(messages = n, "daily reminders queued"),
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!("daily reminders: {e}"),
@@ -258,7 +285,7 @@ async fn daily(ctx: Ctx) {
             }
         }
         // Until the next run, but waking at least hourly, in case the clock moved.
-        let next = next_run(now, cfg.tz, cfg.remind_at);
+        let next = next_run(now, tz, cfg.remind_at);
         let wait = (next - now)
             .to_std()
             .unwrap_or(std::time::Duration::from_secs(60))
@@ -268,7 +295,7 @@ async fn daily(ctx: Ctx) {
             );
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = ctx.notify.daily.notified() => {}
+            _ = ctx.hub.daily.notified() => {}
         }
     }
 }
@@ -289,7 +316,8 @@ fn next_run(now: DateTime<Utc>, tz: chrono_tz::Tz, at: chrono::NaiveTime) -> Dat
 
 /// The day's 催报 notices and digests, once per day: returns how many messages were
 /// queued (0 when today's run already happened).
-fn run_day(s: &Store, ctx: &Ctx, today: NaiveDate, now: DateTime<Utc>) -> Result<usize, ApiError> {
+fn run_day(ctx: &Notifier, today: NaiveDate, now: DateTime<Utc>) -> Result<usize, NotifyError> {
+    let s = ctx.queries.store();
     let last = s
         .notify_state("remind_day")?
         .and_then(|b| String::from_utf8(b).ok())
@@ -301,17 +329,17 @@ fn run_day(s: &Store, ctx: &Ctx, today: NaiveDate, now: DateTime<Utc>) -> Result
     }
     let mut n = 0;
     let hooks = s.webhooks()?;
-    let events = notify::overdue_notices(s, today, last, now)?
+    let events = super::overdue_notices(s, today, last, now)?
         .into_iter()
-        .chain(notify::digests(
+        .chain(super::digests(
             s,
             today,
-            ctx.notify.config.remind_days,
+            ctx.hub.config.remind_days,
             None,
             now,
         )?);
     for e in events {
-        n += ctx.notify.enqueue(s, &hooks, &e, now)?;
+        n += ctx.hub.enqueue(s, &hooks, &e, now)?;
     }
     s.set_notify_state("remind_day", today.to_string().as_bytes())?;
     s.flush()?;

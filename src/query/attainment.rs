@@ -1,0 +1,173 @@
+//! One indicator's attainment: its year's target and readings from the store, the
+//! engine's evaluation, then its benchmarks and rank among the regions that share its
+//! code. The API's `/v1/indicators/{id}/attainment`, `/v1/attainment?as_known_at=`
+//! and the CLI's `attainment` all come through here.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::memo::{Deps, Evaluation};
+use super::{Queries, Result};
+use crate::domain::{Indicator, IndicatorId, Period, Target};
+use crate::engine::compare::Peer;
+use crate::engine::{self, Attainment};
+use crate::store::Store;
+
+/// A year's target (if any) and reading values, as the engine takes them.
+pub type YearSeries = (Option<Target>, Vec<(Period, f64)>);
+
+/// One indicator's target and reading values for `year`, from the store as it stands,
+/// or as it stood at `known_at`.
+pub fn year_series(
+    s: &Store,
+    id: &IndicatorId,
+    year: u16,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<YearSeries> {
+    match known_at {
+        None => Ok((s.target(id, year)?, s.year_values(id, year)?)),
+        Some(at) => {
+            let values = s
+                .readings_as_known_at(
+                    id,
+                    Period::new(year, 1).ok(),
+                    Period::new(year, 12).ok(),
+                    at,
+                )?
+                .into_iter()
+                .map(|(p, r)| (p, r.value))
+                .collect();
+            Ok((s.target_as_known_at(id, year, at)?, values))
+        }
+    }
+}
+
+impl Queries {
+    /// One indicator's year at `as_of`, from the store as it stands or as it stood at
+    /// `known_at`. As it stands, the answer is kept in the memo until the next write.
+    pub fn attainment(
+        &self,
+        ind: &Indicator,
+        as_of: Period,
+        known_at: Option<DateTime<Utc>>,
+    ) -> Result<Attainment> {
+        if known_at.is_some() {
+            return Ok(self.evaluate(ind, as_of, known_at)?.attainment);
+        }
+        let seq = self.store.change_seq()?;
+        if let Some(e) = self.memo.evaluation(seq, &ind.id, as_of) {
+            return Ok(e.attainment.clone());
+        }
+        let e = Arc::new(self.evaluate(ind, as_of, None)?);
+        self.memo
+            .put_evaluation(seq, ind.id.clone(), as_of, e.clone());
+        Ok(e.attainment.clone())
+    }
+
+    /// Every indicator at `as_of`, each evaluated as [`Queries::attainment`] does.
+    pub fn attainment_all(
+        &self,
+        as_of: Period,
+        known_at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<(Indicator, Attainment)>> {
+        self.store
+            .indicators()?
+            .into_iter()
+            .map(|ind| {
+                let a = self.attainment(&ind, as_of, known_at)?;
+                Ok((ind, a))
+            })
+            .collect()
+    }
+
+    /// Evaluates one indicator, noting what the answer was read from.
+    fn evaluate(
+        &self,
+        ind: &Indicator,
+        as_of: Period,
+        known_at: Option<DateTime<Utc>>,
+    ) -> Result<Evaluation> {
+        let s = &self.store;
+        let year = as_of.year();
+        let (target, values) = year_series(s, &ind.id, year, known_at)?;
+        let mut a = engine::evaluate(ind, target.as_ref(), &values, as_of);
+        let mut readings: BTreeSet<IndicatorId> = [ind.id.clone()].into_iter().collect();
+        // Benchmarks and rank: the indicators of other regions that share the code, read
+        // through the code index (a key scan, and point reads only when there are others).
+        let ids = s.ids_with_code(&ind.code)?;
+        if ids.len() > 1 || !ind.benchmarks.is_empty() {
+            let mut same_code = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if *id == ind.id {
+                    same_code.push(ind.clone());
+                } else {
+                    same_code.extend(s.indicator(id)?);
+                }
+            }
+            let mut series = Vec::with_capacity(same_code.len());
+            for other in &same_code {
+                readings.insert(other.id.clone());
+                // The indicator's own year is read already.
+                let v = if other.id == ind.id {
+                    values.clone()
+                } else {
+                    year_series(s, &other.id, year, known_at)?.1
+                };
+                series.push(
+                    v.into_iter()
+                        .filter(|(p, _)| *p <= as_of)
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let peers: Vec<Peer<'_>> = same_code
+                .iter()
+                .zip(&series)
+                .map(|(indicator, series)| Peer { indicator, series })
+                .collect();
+            engine::compare::compare(ind, &mut a, &peers, &self.region_map()?);
+        }
+        Ok(Evaluation {
+            attainment: a,
+            deps: Deps {
+                readings,
+                targets: [ind.id.clone()].into_iter().collect(),
+                year,
+                day: None,
+            },
+        })
+    }
+}
+
+impl Queries {
+    /// The attainment list of `GET /v1/attainment` and `zhibiao attainment`: the
+    /// selected indicators at `as_of` (or the default), of one status if asked, from
+    /// the shared board as the store stands, or evaluated afresh as it stood at
+    /// `known_at`. Both callers come here, so they agree on every row.
+    pub fn attainment_list(
+        &self,
+        as_of: Option<Period>,
+        known_at: Option<DateTime<Utc>>,
+        sel: &super::Selection,
+        status: Option<engine::Status>,
+    ) -> Result<(Period, Vec<(Indicator, Attainment)>)> {
+        let as_of = self.resolve_as_of(as_of)?;
+        let rows: Vec<(Indicator, Attainment)> = match known_at {
+            None => self
+                .board(as_of)?
+                .rows
+                .iter()
+                .filter(|r| sel.keeps(&r.indicator))
+                .filter(|r| status.is_none_or(|st| r.attainment.status == st))
+                .map(|r| (r.indicator.clone(), r.attainment.clone()))
+                .collect(),
+            Some(at) => self
+                .attainment_all(as_of, Some(at))?
+                .into_iter()
+                .filter(|(i, a)| sel.keeps(i) && status.is_none_or(|st| a.status == st))
+                .collect(),
+        };
+        Ok((as_of, rows))
+    }
+}

@@ -1,0 +1,112 @@
+//! The board: every indicator at one `as_of`, with its year's series, its benchmarks
+//! and its rank. Attainment lists, alerts, the dashboard, the bulletins, rankings and
+//! `/metrics` all read it, so it is computed once per store change and shared through
+//! the memo.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::attainment::year_series;
+use super::{Queries, Result};
+use crate::domain::Period;
+use crate::engine::compare::Peer;
+use crate::engine::{self, Attainment};
+use crate::report::{Board, BoardRow};
+
+impl Queries {
+    /// The board of every indicator at `as_of`.
+    pub fn board(&self, as_of: Period) -> Result<Arc<Board>> {
+        let seq = self.store.change_seq()?;
+        if let Some(b) = self.memo.board(seq, as_of) {
+            return Ok(b);
+        }
+        let b = Arc::new(self.build_board(as_of)?);
+        self.memo.put_board(seq, b.clone());
+        Ok(b)
+    }
+
+    /// The board of the home region's plan only (the catalogue's region): what the
+    /// dashboard and the bulletins show. Indicators of peer counties, the city and the
+    /// province are there to compare with, not to report on. The same board as
+    /// [`Queries::board`] when the store holds no other region's indicators.
+    pub fn home_board(&self, as_of: Period) -> Result<Arc<Board>> {
+        let seq = self.store.change_seq()?;
+        let all = self.board(as_of)?;
+        if all.region.is_empty() || all.rows.iter().all(|r| r.indicator.region == all.region) {
+            return Ok(all);
+        }
+        if let Some(b) = self.memo.home_board(seq, as_of) {
+            return Ok(b);
+        }
+        let b = Arc::new(Board {
+            as_of: all.as_of,
+            region: all.region.clone(),
+            document: all.document.clone(),
+            rows: all
+                .rows
+                .iter()
+                .filter(|r| r.indicator.region == all.region)
+                .cloned()
+                .collect(),
+        });
+        self.memo.put_home_board(seq, b.clone());
+        Ok(b)
+    }
+
+    fn build_board(&self, as_of: Period) -> Result<Board> {
+        let s = &self.store;
+        let title = s.catalogue_title()?;
+        let mut rows = Vec::new();
+        for ind in s.indicators()? {
+            let (target, values) = year_series(s, &ind.id, as_of.year(), None)?;
+            let attainment = engine::evaluate(&ind, target.as_ref(), &values, as_of);
+            let series = values.into_iter().filter(|(p, _)| *p <= as_of).collect();
+            rows.push(BoardRow {
+                indicator: ind,
+                attainment,
+                series,
+            });
+        }
+        // Benchmarks and ranks, among the rows that share a code.
+        let mut by_code: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            by_code
+                .entry(r.indicator.code.as_str())
+                .or_default()
+                .push(i);
+        }
+        let shared: Vec<Vec<usize>> = by_code
+            .into_values()
+            .filter(|v| v.len() > 1 || v.iter().any(|&i| !rows[i].indicator.benchmarks.is_empty()))
+            .collect();
+        if !shared.is_empty() {
+            let regions = self.region_map()?;
+            for group in shared {
+                let compared: Vec<(usize, Attainment)> = group
+                    .iter()
+                    .map(|&i| {
+                        let peers: Vec<Peer<'_>> = group
+                            .iter()
+                            .map(|&j| Peer {
+                                indicator: &rows[j].indicator,
+                                series: &rows[j].series,
+                            })
+                            .collect();
+                        let mut a = rows[i].attainment.clone();
+                        engine::compare::compare(&rows[i].indicator, &mut a, &peers, &regions);
+                        (i, a)
+                    })
+                    .collect();
+                for (i, a) in compared {
+                    rows[i].attainment = a;
+                }
+            }
+        }
+        Ok(Board {
+            as_of,
+            region: title.as_ref().map(|t| t.region.clone()).unwrap_or_default(),
+            document: title.map(|t| t.document).unwrap_or_default(),
+            rows,
+        })
+    }
+}

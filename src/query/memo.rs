@@ -1,0 +1,317 @@
+//! Answers already worked out for the store as it stands, typed, with what each one
+//! depends on.
+//!
+//! Dashboards poll the same `as_of` every few seconds, and the board behind them costs
+//! one evaluation of every indicator. So boards, alert lists and one-indicator
+//! evaluations are kept until the store changes: every entry carries the change
+//! sequence it was computed at, and a lookup at another sequence misses. The sequence
+//! is read *before* computing, so a write that lands meanwhile leaves the entry tagged
+//! with the older sequence and the next lookup recomputes it.
+//!
+//! Each one-indicator entry also records what it was computed from ([`Deps`]: the
+//! indicator's readings and target of the year, its peers' readings, the day when due
+//! rules apply). Today any write still drops every entry; [`Memo::forget_touching`]
+//! is the finer rule a write path that knows what it touched can use instead.
+//!
+//! The memo is bounded: at most [`MAX_ENTRIES`] boards or lists and [`MAX_BYTES`]
+//! (approximate) bytes; when full it starts afresh. A single value larger than the
+//! budget is computed for its caller and not kept.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
+
+use crate::domain::{IndicatorId, Period};
+use crate::engine::alerts::Alert;
+use crate::engine::Attainment;
+use crate::report::Board;
+
+/// How many boards and lists are kept for one change sequence.
+pub const MAX_ENTRIES: usize = 64;
+
+/// How many one-indicator evaluations are kept for one change sequence.
+pub const MAX_EVALUATIONS: usize = 100_000;
+
+/// The approximate byte budget of the memo: a province's board runs to tens of
+/// megabytes, a county's to a few hundred kilobytes.
+pub const MAX_BYTES: usize = 256 * 1024 * 1024;
+
+/// What a one-indicator answer was computed from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Deps {
+    /// The indicators whose readings (of `year`) were read: the indicator itself and
+    /// the peers sharing its code.
+    pub readings: BTreeSet<IndicatorId>,
+    /// The indicators whose target (of `year`) was read.
+    pub targets: BTreeSet<IndicatorId>,
+    /// The plan year.
+    pub year: u16,
+    /// The day the answer was computed for, where due rules apply (overdue marks).
+    pub day: Option<NaiveDate>,
+}
+
+impl Deps {
+    /// Whether a write of `id`'s readings or target in `year` could change the answer.
+    pub fn touched_by(&self, id: &IndicatorId, year: u16) -> bool {
+        year == self.year && (self.readings.contains(id) || self.targets.contains(id))
+    }
+}
+
+/// One indicator evaluated at an `as_of`, with what it depends on.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub attainment: Attainment,
+    pub deps: Deps,
+}
+
+/// A key of a whole-store answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Board(Period),
+    HomeBoard(Period),
+    Alerts(Period),
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    Board(Arc<Board>),
+    Alerts(Arc<Vec<Alert>>),
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    seq: u64,
+    bytes: usize,
+    whole: HashMap<Key, (Value, usize)>,
+    evaluations: HashMap<(IndicatorId, Period), Arc<Evaluation>>,
+}
+
+impl Inner {
+    /// Drops everything unless the entries are of `seq`.
+    fn at(&mut self, seq: u64) {
+        if self.seq != seq {
+            self.whole.clear();
+            self.evaluations.clear();
+            self.bytes = 0;
+            self.seq = seq;
+        }
+    }
+}
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct Memo {
+    inner: Mutex<Inner>,
+}
+
+/// The approximate heap size of a board: about a kilobyte per row, plus the series.
+pub fn board_weight(b: &Board) -> usize {
+    b.rows
+        .iter()
+        .map(|r| 1024 + r.series.len() * 16 + r.indicator.name.len())
+        .sum()
+}
+
+fn alerts_weight(a: &[Alert]) -> usize {
+    a.len() * 512
+}
+
+impl Memo {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, seq: u64, key: &Key) -> Option<Value> {
+        let m = self.lock();
+        if m.seq != seq {
+            return None;
+        }
+        m.whole.get(key).map(|(v, _)| v.clone())
+    }
+
+    fn put(&self, seq: u64, key: Key, value: Value, weight: usize) {
+        if weight > MAX_BYTES {
+            return;
+        }
+        let mut m = self.lock();
+        if seq < m.seq {
+            // Computed from an older store than the memo already holds.
+            return;
+        }
+        m.at(seq);
+        if m.whole.len() >= MAX_ENTRIES || m.bytes + weight > MAX_BYTES {
+            m.whole.clear();
+            m.evaluations.clear();
+            m.bytes = 0;
+        }
+        if let Some((_, old)) = m.whole.insert(key, (value, weight)) {
+            m.bytes -= old;
+        }
+        m.bytes += weight;
+    }
+
+    /// The board of every indicator at `as_of`, computed at change sequence `seq`.
+    pub fn board(&self, seq: u64, as_of: Period) -> Option<Arc<Board>> {
+        match self.get(seq, &Key::Board(as_of))? {
+            Value::Board(b) => Some(b),
+            Value::Alerts(_) => None,
+        }
+    }
+
+    pub fn put_board(&self, seq: u64, board: Arc<Board>) {
+        let w = board_weight(&board);
+        self.put(seq, Key::Board(board.as_of), Value::Board(board), w);
+    }
+
+    /// The home region's board at `as_of`.
+    pub fn home_board(&self, seq: u64, as_of: Period) -> Option<Arc<Board>> {
+        match self.get(seq, &Key::HomeBoard(as_of))? {
+            Value::Board(b) => Some(b),
+            Value::Alerts(_) => None,
+        }
+    }
+
+    pub fn put_home_board(&self, seq: u64, board: Arc<Board>) {
+        let w = board_weight(&board);
+        self.put(seq, Key::HomeBoard(board.as_of), Value::Board(board), w);
+    }
+
+    /// Every pace alert at `as_of`, worst first.
+    pub fn alerts(&self, seq: u64, as_of: Period) -> Option<Arc<Vec<Alert>>> {
+        match self.get(seq, &Key::Alerts(as_of))? {
+            Value::Alerts(a) => Some(a),
+            Value::Board(_) => None,
+        }
+    }
+
+    pub fn put_alerts(&self, seq: u64, as_of: Period, alerts: Arc<Vec<Alert>>) {
+        let w = alerts_weight(&alerts);
+        self.put(seq, Key::Alerts(as_of), Value::Alerts(alerts), w);
+    }
+
+    /// One indicator's evaluation at `as_of`.
+    pub fn evaluation(&self, seq: u64, id: &IndicatorId, as_of: Period) -> Option<Arc<Evaluation>> {
+        let m = self.lock();
+        if m.seq != seq {
+            return None;
+        }
+        m.evaluations.get(&(id.clone(), as_of)).cloned()
+    }
+
+    pub fn put_evaluation(&self, seq: u64, id: IndicatorId, as_of: Period, e: Arc<Evaluation>) {
+        let mut m = self.lock();
+        if seq < m.seq {
+            return;
+        }
+        m.at(seq);
+        if m.evaluations.len() >= MAX_EVALUATIONS {
+            m.evaluations.clear();
+        }
+        m.evaluations.insert((id, as_of), e);
+    }
+
+    /// Forgets what a write of `id`'s readings or target in `year` could change: the
+    /// one-indicator evaluations that depend on it, and every whole-store answer (a
+    /// board holds every indicator). Returns how many evaluations were dropped.
+    pub fn forget_touching(&self, id: &IndicatorId, year: u16) -> usize {
+        let mut m = self.lock();
+        let before = m.evaluations.len();
+        m.evaluations.retain(|_, e| !e.deps.touched_by(id, year));
+        m.whole.clear();
+        m.bytes = 0;
+        before - m.evaluations.len()
+    }
+
+    /// How many entries are kept, for tests and `/metrics`.
+    pub fn len(&self) -> usize {
+        let m = self.lock();
+        m.whole.len() + m.evaluations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Catalogue;
+
+    fn board(as_of: &str) -> Arc<Board> {
+        Arc::new(Board {
+            as_of: as_of.parse().unwrap(),
+            region: "桃江县".into(),
+            document: String::new(),
+            rows: Vec::new(),
+        })
+    }
+
+    fn evaluation(id: &str, peers: &[&str]) -> Arc<Evaluation> {
+        let cat = Catalogue::builtin().unwrap();
+        let (ind, target) = cat.find(id).unwrap();
+        let june: Period = "2023-06".parse().unwrap();
+        let mut readings: BTreeSet<IndicatorId> = peers
+            .iter()
+            .map(|p| IndicatorId::parse(p).unwrap())
+            .collect();
+        readings.insert(ind.id.clone());
+        Arc::new(Evaluation {
+            attainment: crate::engine::evaluate(ind, target, &[], june),
+            deps: Deps {
+                targets: [ind.id.clone()].into_iter().collect(),
+                readings,
+                year: 2023,
+                day: None,
+            },
+        })
+    }
+
+    #[test]
+    fn an_entry_is_found_only_at_the_sequence_it_was_computed_at() {
+        let m = Memo::default();
+        let june: Period = "2023-06".parse().unwrap();
+        m.put_board(7, board("2023-06"));
+        assert!(m.board(7, june).is_some());
+        assert!(m.board(8, june).is_none(), "a later write makes it stale");
+        assert!(
+            m.home_board(7, june).is_none(),
+            "a board is not a home board"
+        );
+        // A value computed from an older store never replaces newer entries.
+        m.put_board(8, board("2023-06"));
+        m.put_board(7, board("2023-05"));
+        assert!(m.board(7, "2023-05".parse().unwrap()).is_none());
+        assert!(m.board(8, june).is_some());
+    }
+
+    #[test]
+    fn forgetting_a_write_drops_only_the_evaluations_that_read_it() {
+        let m = Memo::default();
+        let june: Period = "2023-06".parse().unwrap();
+        let gdp = IndicatorId::parse("gdp-growth").unwrap();
+        let sme = IndicatorId::parse("tech-sme-registered").unwrap();
+        m.put_evaluation(
+            3,
+            gdp.clone(),
+            june,
+            evaluation("gdp-growth", &["peer-gdp"]),
+        );
+        m.put_evaluation(3, sme.clone(), june, evaluation("tech-sme-registered", &[]));
+        m.put_board(3, board("2023-06"));
+        // A write of a peer's 2022 figure touches nothing of 2023.
+        assert_eq!(
+            m.forget_touching(&IndicatorId::parse("peer-gdp").unwrap(), 2022),
+            0
+        );
+        // Its 2023 figure touches GDP's evaluation (the rank), not the SME count.
+        assert_eq!(
+            m.forget_touching(&IndicatorId::parse("peer-gdp").unwrap(), 2023),
+            1
+        );
+        assert!(m.evaluation(3, &gdp, june).is_none());
+        assert!(m.evaluation(3, &sme, june).is_some());
+        assert!(m.board(3, june).is_none(), "a board holds every indicator");
+    }
+}

@@ -1,0 +1,228 @@
+//! The questions zhibiao answers, asked of the store: one indicator's attainment, the
+//! board of every indicator at an `as_of`, alerts, the overdue list, rankings, the
+//! bulletin. The API, the CLI, the notifier and the reports all ask here, so that
+//! `zhibiao attainment` and `GET /v1/attainment` evaluate by the same path, and no
+//! layer above reads the store to evaluate on its own.
+//!
+//! A [`Queries`] holds the store and the [`memo`] of answers already worked out for
+//! the store as it stands. The memo is this layer's, not the store's: the store
+//! stores, and what is derived from it (and when that goes stale) is decided here.
+//!
+//! - [`attainment`]: one indicator's year, evaluated with its peers' series.
+//! - [`board`]: every indicator at one `as_of`, shared by attainment lists, alerts,
+//!   the dashboard, the bulletins and `/metrics`.
+//! - [`alerts`]: pace alerts from the board, overdue alerts from the calendar.
+//! - [`schedule`]: the reporting calendar read from the store (what is due, what is
+//!   overdue).
+//! - [`rankings`]: the regions that share a code, dense-ranked.
+//! - [`views`]: the JSON shapes answers are given in, shared by the API and the CLI.
+//! - [`tokens`]: token names, roles and units, checked the same way for the API and
+//!   the CLI.
+//!
+//! Errors are [`QueryError`]; the API maps them once into problem+json, the CLI prints
+//! them.
+
+pub mod alerts;
+pub mod attainment;
+pub mod board;
+pub mod bulletin;
+pub mod memo;
+pub mod rankings;
+pub mod schedule;
+pub mod tokens;
+pub mod views;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::domain::{DomainError, Indicator, IndicatorId, Period, Region};
+use crate::store::{Store, StoreError};
+
+pub use memo::Memo;
+
+/// What a question can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A value the caller gave is wrong; `field` names it.
+    #[error("{detail}")]
+    Invalid { field: String, detail: String },
+    /// What was asked about does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The question cannot be answered from what the store holds.
+    #[error("{0}")]
+    Unanswerable(String),
+    /// Rendering an answer failed (a bug or an I/O failure, never the caller's fault).
+    #[error("{0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl QueryError {
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> QueryError {
+        QueryError::Invalid {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<DomainError> for QueryError {
+    fn from(e: DomainError) -> Self {
+        QueryError::Invalid {
+            field: e.field().to_string(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = QueryError> = std::result::Result<T, E>;
+
+/// The store and the answers derived from it. Cheap to clone: both are shared.
+#[derive(Clone, Debug)]
+pub struct Queries {
+    store: Store,
+    memo: Arc<Memo>,
+}
+
+impl Queries {
+    pub fn new(store: Store) -> Queries {
+        Queries {
+            store,
+            memo: Arc::new(Memo::default()),
+        }
+    }
+
+    /// The store, for writes and for plain listings that evaluate nothing.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The memo of derived answers.
+    pub fn memo(&self) -> &Memo {
+        &self.memo
+    }
+
+    /// The `as_of` used when a request gives none: the latest period holding any
+    /// reading, else December of the latest year with a target. Never the wall clock,
+    /// so the same store always answers the same way.
+    pub fn default_as_of(&self) -> Result<Option<Period>> {
+        default_as_of(&self.store)
+    }
+
+    /// `given`, or the default `as_of`; an error when the store holds nothing to
+    /// default to.
+    pub fn resolve_as_of(&self, given: Option<Period>) -> Result<Period> {
+        match given {
+            Some(p) => Ok(p),
+            None => self.default_as_of()?.ok_or_else(|| {
+                QueryError::Unanswerable(
+                    "the store holds no readings and no targets; give as_of".into(),
+                )
+            }),
+        }
+    }
+
+    /// One indicator, or a not-found error that says where the list is.
+    pub fn indicator(&self, id: &IndicatorId) -> Result<Indicator> {
+        self.store.indicator(id)?.ok_or_else(|| {
+            QueryError::NotFound(format!("no indicator '{id}'; see GET /v1/indicators"))
+        })
+    }
+
+    /// Every indicator, by id.
+    pub fn indicator_map(&self) -> Result<BTreeMap<IndicatorId, Indicator>> {
+        Ok(self
+            .store
+            .indicators()?
+            .into_iter()
+            .map(|i| (i.id.clone(), i))
+            .collect())
+    }
+
+    /// Checks that `name` is a registered region, naming `field` when it is not.
+    pub fn known_region(&self, field: &str, name: &str) -> Result<Region> {
+        self.store.region(name)?.ok_or_else(|| {
+            QueryError::invalid(
+                field,
+                format!("'{name}' is not a known region; see GET /v1/regions, or register it with PUT /v1/regions/{{name}}"),
+            )
+        })
+    }
+
+    /// The canonical `?region=` of a list request, checked against the registered
+    /// regions.
+    pub fn region_filter(&self, q: Option<&str>) -> Result<Option<String>> {
+        q.map(|r| self.known_region("region", r).map(|r| r.name))
+            .transpose()
+    }
+
+    /// The canonical name of a lead unit as asked (an alias such as 县交通局 filters
+    /// like 县交通运输局).
+    pub fn lead_unit(&self, q: Option<&str>) -> Result<Option<String>> {
+        let Some(u) = q else { return Ok(None) };
+        let units = self.store.units()?;
+        Ok(Some(units.resolve(u).to_string()))
+    }
+
+    /// Every region, by name.
+    pub fn region_map(&self) -> Result<BTreeMap<String, Region>> {
+        region_map(&self.store)
+    }
+}
+
+/// See [`Queries::default_as_of`].
+pub fn default_as_of(s: &Store) -> Result<Option<Period>> {
+    if let Some(p) = s.latest_period()? {
+        return Ok(Some(p));
+    }
+    Ok(s.latest_target_year()?
+        .and_then(|y| Period::new(y, 12).ok()))
+}
+
+fn region_map(s: &Store) -> Result<BTreeMap<String, Region>> {
+    Ok(s.regions()?
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect())
+}
+
+/// Which indicators a list keeps: by battle, lead unit and region (all optional).
+/// The unit and region are canonical names: build it with [`Queries::selection`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    pub battle: Option<crate::domain::Battle>,
+    pub lead_unit: Option<String>,
+    pub region: Option<String>,
+}
+
+impl Selection {
+    /// Whether `ind` is kept.
+    pub fn keeps(&self, ind: &Indicator) -> bool {
+        self.battle.is_none_or(|b| ind.battle == b)
+            && self
+                .lead_unit
+                .as_ref()
+                .is_none_or(|u| ind.lead_units.contains(u))
+            && self.region.as_ref().is_none_or(|r| ind.region == *r)
+    }
+}
+
+impl Queries {
+    /// A [`Selection`] from a request's spellings: the unit resolved to its canonical
+    /// name, the region checked against the registered regions.
+    pub fn selection(
+        &self,
+        battle: Option<crate::domain::Battle>,
+        lead_unit: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Selection> {
+        Ok(Selection {
+            battle,
+            lead_unit: self.lead_unit(lead_unit)?,
+            region: self.region_filter(region)?,
+        })
+    }
+}
