@@ -32,10 +32,9 @@ use sled::transaction::{
 };
 use sled::Tree;
 
-use crate::catalogue::Catalogue;
 use crate::domain::{
-    Indicator, IndicatorId, Period, QualityNote, Reading, ReadingInput, Region, Target, UnitEntry,
-    UnitRegistry,
+    Catalogue, Indicator, IndicatorId, Period, QualityNote, Reading, ReadingInput, Region, Target,
+    UnitEntry, UnitRegistry,
 };
 
 pub use backup::{BackupCounts, CheckReport, BACKUP_VERSION};

@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{codec, Store, StoreError};
-use crate::domain::IndicatorId;
-use crate::engine::calendar::DueRule;
-use crate::notify::webhook::{EventKind, Webhook};
+use crate::domain::{DueRule, EventKind, IndicatorId, Webhook};
 
 /// Deliveries kept in the log per receiver; older ones are dropped.
 pub const DELIVERY_LOG_LIMIT: usize = 500;
