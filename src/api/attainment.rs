@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -178,11 +179,7 @@ where
     if not_modified(req, &tag) {
         return Ok(not_modified_response(&tag));
     }
-    let key = format!("body:{route}.{repr}?{}", req.query);
-    let rendered = match ctx.store.memo_at::<Rendered>(seq, &key) {
-        Some(r) => r,
-        None => ctx.blocking(move |s| s.memo(&key, || render(s))).await?,
-    };
+    let rendered = ctx.blocking(move |s| render(s).map(Arc::new)).await?;
     Ok(with_etag(rendered.response(), &tag))
 }
 
@@ -270,7 +267,7 @@ pub fn compute_alerts(
     let as_of = resolve_as_of(s, as_of)?;
     if known_at.is_none() {
         // The store as it stands: derived from the shared board, once per change.
-        let list = s.memo(&format!("alerts:{as_of}"), || -> Result<_, ApiError> {
+        let list = {
             let b = board(s, as_of)?;
             let mut out: Vec<Alert> = b
                 .rows
@@ -285,9 +282,9 @@ pub fn compute_alerts(
                 })
                 .collect();
             alerts::sort_worst_first(&mut out);
-            Ok(out)
-        })?;
-        return Ok((as_of, list.as_ref().clone()));
+            out
+        };
+        return Ok((as_of, list));
     }
     // A past vintage: evaluated afresh (benchmarks and ranks included), as it stood.
     let year = as_of.year();

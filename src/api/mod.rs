@@ -873,7 +873,7 @@ pub fn region_map(s: &Store) -> Result<BTreeMap<String, Region>, StoreError> {
 /// The board of every indicator at `as_of`, for bulletins, the dashboard, attainment,
 /// alerts and metrics; computed once per store change and shared.
 pub fn board(s: &Store, as_of: Period) -> Result<Arc<crate::report::Board>, StoreError> {
-    s.memo(&format!("board:{as_of}"), || build_board(s, as_of))
+    build_board(s, as_of).map(Arc::new)
 }
 
 /// The board of the home region's plan only (the catalogue's region): what the
@@ -885,19 +885,17 @@ pub fn home_board(s: &Store, as_of: Period) -> Result<Arc<crate::report::Board>,
     if all.region.is_empty() || all.rows.iter().all(|r| r.indicator.region == all.region) {
         return Ok(all);
     }
-    s.memo(&format!("home-board:{as_of}"), || {
-        Ok(crate::report::Board {
-            as_of: all.as_of,
-            region: all.region.clone(),
-            document: all.document.clone(),
-            rows: all
-                .rows
-                .iter()
-                .filter(|r| r.indicator.region == all.region)
-                .cloned()
-                .collect(),
-        })
-    })
+    Ok(Arc::new(crate::report::Board {
+        as_of: all.as_of,
+        region: all.region.clone(),
+        document: all.document.clone(),
+        rows: all
+            .rows
+            .iter()
+            .filter(|r| r.indicator.region == all.region)
+            .cloned()
+            .collect(),
+    }))
 }
 
 fn build_board(s: &Store, as_of: Period) -> Result<crate::report::Board, StoreError> {

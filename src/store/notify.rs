@@ -300,17 +300,4 @@ impl Store {
         self.inner.meta.insert(format!("notify/{key}"), value)?;
         Ok(())
     }
-
-    /// The audit rows after `seq`, oldest first.
-    pub fn audit_after(&self, seq: u64) -> Result<Vec<(u64, super::AuditRecord)>, StoreError> {
-        self.inner
-            .audit
-            .range((seq.saturating_add(1)).to_be_bytes()..)
-            .map(|kv| {
-                let (k, v) = kv?;
-                let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
-                Ok((seq, codec::decode(&v)?))
-            })
-            .collect()
-    }
 }
