@@ -1,6 +1,6 @@
 //! The audit trail: one row per accepted change, under a sequence number that only
 //! grows, and the reads over it. The write methods of the other modules add their row
-//! with [`audit_tx`] inside their own transaction.
+//! with `audit_tx` inside their own transaction.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

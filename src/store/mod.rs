@@ -3,15 +3,15 @@
 //! This module holds the [`Store`] handle, opening it, its error type and the plumbing
 //! its transactions share. The rest is split by what it keeps:
 //!
-//! - [`indicators`]: indicators and targets, units, regions, the code index, catalogue
+//! - `indicators.rs`: indicators and targets, units, regions, the code index, catalogue
 //!   import;
-//! - [`readings`]: readings, their withdrawals, vintages, the period index, flags;
-//! - [`audit`]: the audit trail ([`AuditRecord`], [`Change`]) and its reads;
-//! - [`tokens`]: API tokens;
-//! - [`notify`]: webhook receivers, the outbox, the delivery log, due rules and the
+//! - `readings.rs`: readings, their withdrawals, vintages, the period index, flags;
+//! - `audit.rs`: the audit trail ([`AuditRecord`], [`Change`]) and its reads;
+//! - `tokens.rs`: API tokens;
+//! - `notify.rs`: webhook receivers, the outbox, the delivery log, due rules and the
 //!   notifier's cursors;
-//! - [`backup`], [`migrate`]: backups and format migrations; [`codec`], [`keys`],
-//!   [`commit`]: how values and keys are written and flushed.
+//! - `backup.rs`, `migrate.rs`: backups and format migrations; `codec.rs`, `keys.rs`,
+//!   `commit.rs`: how values and keys are written and flushed.
 //!
 //! # Durability
 //!
