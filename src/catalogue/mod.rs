@@ -16,6 +16,10 @@ use crate::domain::{
     DEFAULT_ESCALATE_AFTER,
 };
 
+/// The validated catalogue this module reads; defined among the domain types so that
+/// the store can load one without depending on this loader.
+pub use crate::domain::Catalogue;
+
 /// The built-in catalogue's text.
 pub const BUILTIN_TOML: &str = include_str!("../../seeds/taojiang-2023.toml");
 
@@ -153,23 +157,6 @@ pub struct RawTarget {
     baseline: Option<Baseline>,
 }
 
-/// A validated catalogue.
-#[derive(Debug, Clone)]
-pub struct Catalogue {
-    /// The region whose plan this is: the default region of its indicators.
-    pub region: String,
-    /// The regions the catalogue declares, in file order, with its own region added
-    /// (as a county without a parent) when it is not declared.
-    pub regions: Vec<Region>,
-    pub document: String,
-    pub year: u16,
-    pub units: UnitRegistry,
-    /// Each indicator with its target for `year`, in file order.
-    pub entries: Vec<(Indicator, Option<Target>)>,
-    /// The indicators whose figures fall due other than by their frequency's default.
-    pub due_rules: BTreeMap<IndicatorId, crate::engine::calendar::DueRule>,
-}
-
 impl Catalogue {
     /// The compiled-in Taojiang 2023 catalogue.
     pub fn builtin() -> Result<Catalogue, CatalogueError> {
@@ -257,14 +244,6 @@ impl Catalogue {
             entries,
             due_rules,
         })
-    }
-
-    /// Finds an indicator and its target by id.
-    pub fn find(&self, id: &str) -> Option<(&Indicator, Option<&Target>)> {
-        self.entries
-            .iter()
-            .find(|(i, _)| i.id.as_str() == id)
-            .map(|(i, t)| (i, t.as_ref()))
     }
 }
 

@@ -5,13 +5,17 @@
 //! these types at the edge, so the inner layers never see an id with a slash in it, a
 //! month 13 or a NaN.
 
+mod catalogue;
 mod indicator;
 mod period;
 pub mod quality;
 mod reading;
 mod region;
+mod schedule;
+mod severity;
 mod target;
 mod units;
+pub mod webhook;
 
 pub use indicator::{
     Battle, Direction, Frequency, Indicator, IndicatorId, Kind, Profile, Source, SourceRef,
@@ -23,6 +27,11 @@ pub use reading::{looks_like_formula, ObsStatus, Reading, ReadingInput, MAX_NOTE
 pub use region::{region_name, Region, RegionLevel};
 pub use target::{Baseline, Comparator, Target};
 pub use units::{UnitEntry, UnitRegistry};
+
+pub use catalogue::Catalogue;
+pub use schedule::DueRule;
+pub use severity::Severity;
+pub use webhook::{EventKind, Webhook, WebhookFilter};
 
 /// The unit whose submitter tokens may write every indicator: the county statistics
 /// bureau compiles and reports all of them.

@@ -3,46 +3,20 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{evaluate, tidy, Attainment, Status};
 use crate::domain::{Battle, Direction, Indicator, IndicatorId, Kind, Period, Target};
 
-/// How loud an alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Severely behind, or missed, or behind for `escalate_after` periods in a row.
-    Critical,
-    /// Behind the scheduled pace.
-    Warning,
-}
+pub use crate::domain::Severity;
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Warning => "warning",
-        }
-    }
-
     /// The severity of a status, if it calls for an alert.
     pub fn of(status: Status) -> Option<Severity> {
         match status {
             Status::SeverelyBehind | Status::Missed => Some(Severity::Critical),
             Status::Behind => Some(Severity::Warning),
             _ => None,
-        }
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "critical" => Ok(Severity::Critical),
-            "warning" => Ok(Severity::Warning),
-            other => Err(format!("'{other}' is not one of: warning, critical")),
         }
     }
 }

@@ -34,16 +34,6 @@ pub struct Board {
     pub rows: Vec<BoardRow>,
 }
 
-impl crate::store::Weigh for Board {
-    /// About a kilobyte per row (indicator, attainment, units), plus the series.
-    fn weight(&self) -> usize {
-        self.rows
-            .iter()
-            .map(|r| 1024 + r.series.len() * 16 + r.indicator.name.len())
-            .sum()
-    }
-}
-
 impl Board {
     /// The summary (counts by status per battle and lead unit, lagging lists).
     pub fn summary(&self) -> Summary {

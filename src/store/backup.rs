@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{codec, keys, AuditRecord, CatalogueTitle, Change, Store, StoreError, Token};
 use crate::domain::{
-    Indicator, IndicatorId, Period, Reading, Region, RegionLevel, Target, UnitEntry,
+    DueRule, Indicator, IndicatorId, Period, Reading, Region, RegionLevel, Target, UnitEntry,
+    Webhook,
 };
 
 /// The backup format's version (the header's `zhibiao_backup`).
@@ -69,11 +70,11 @@ enum Record {
     /// An indicator's due rule, where the catalogue sets one.
     Due {
         indicator: IndicatorId,
-        rule: crate::engine::calendar::DueRule,
+        rule: DueRule,
     },
     /// A webhook receiver (its URL and signing secret included, like a token's hash:
     /// keep backups as private as the store).
-    Webhook(crate::notify::webhook::Webhook),
+    Webhook(Webhook),
     End {
         #[serde(flatten)]
         counts: BackupCounts,

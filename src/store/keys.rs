@@ -1,24 +1,44 @@
 //! Key layout. Integers are big-endian so that sled's lexicographic order is numeric
 //! order, and one indicator's series is a single ordered range scan.
 //!
+//! Every tree the store opens ([`Store::open`](super::Store::open)). Values named by
+//! type go through the versioned codec ([`super::codec`]); "raw" values do not.
+//!
 //! | tree | key | value |
 //! | --- | --- | --- |
 //! | `indicators` | `id` | `Indicator` |
 //! | `targets` | `id 0x00 year:u16` | `Target` |
 //! | `readings` | `id 0x00 year:u16 month:u8` | `Reading` |
 //! | `revisions` | `id 0x00 year:u16 month:u8 seq:u64` | empty (points at `audit/seq`) |
-//! | `withdrawn` | `id 0x00 year:u16 month:u8` | last revision number of a withdrawn reading |
+//! | `withdrawn` | `id 0x00 year:u16 month:u8` | `u32`: last revision number of a withdrawn reading |
 //! | `target_history` | `id 0x00 year:u16 seq:u64` | empty (points at `audit/seq`) |
-//! | `idempotency` | `token name 0x00 Idempotency-Key` | the stored answer |
+//! | `idempotency` | `token name 0x00 Idempotency-Key` | the stored answer (raw bytes of the response) |
 //! | `by_period` | `year:u16 month:u8 id` | empty |
 //! | `audit` | `seq:u64` | `AuditRecord` |
 //! | `tokens` | `name` | `Token` |
-//! | `token_hashes` | `sha256(secret)` | `name` |
+//! | `token_hashes` | `sha256(secret)` (32 bytes) | `name` (raw UTF-8) |
 //! | `units` | `canonical name` | `UnitEntry` |
-//! | `meta` | `format`, `seeded`, `catalogue` | small values (format version, seeded flag, region and document) |
+//! | `meta` | see below | small values |
 //! | `regions` | `name` (UTF-8) | `Region` |
 //! | `codes` | `code / id` | empty (the indicators measuring one code, across regions) |
-//! | `flagged` | `id 0x00 year:u16 month:u8` | `seq:u64` of the flagged revision's audit row |
+//! | `flagged` | `id 0x00 year:u16 month:u8` | raw `seq:u64` of the flagged revision's audit row |
+//! | `webhooks` | receiver `name` (UTF-8) | `Webhook` |
+//! | `outbox` | job `id:u64` | `Job` (a delivery still to make) |
+//! | `deliveries` | receiver `name 0x00 seq:u64` (`seq` from `notify_job_seq`) | `Delivery` (the last [`DELIVERY_LOG_LIMIT`](super::DELIVERY_LOG_LIMIT) per receiver) |
+//! | `schedules` | indicator `id` | `DueRule` |
+//!
+//! The `meta` tree's keys:
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `format` | raw `u8`: the store format version ([`super::codec::FORMAT_VERSION`]) |
+//! | `seeded` | raw `[1]`, once a catalogue has been loaded |
+//! | `catalogue` | `CatalogueTitle`: region, document and year of the last catalogue loaded |
+//! | `notify_job_seq` | raw `u64`: the last id given to an outbox job or a delivery log entry |
+//! | `due_version` | raw `u64`: counts changes of due rules (they write no audit row) |
+//! | `notify/cursor` | raw `u64`: the audit sequence the notifier has read up to |
+//! | `notify/alerts` | JSON: the alerts the notifier last saw (empty until a receiver wants alerts) |
+//! | `notify/remind_day` | UTF-8 date `YYYY-MM-DD`: the last day the daily digests ran |
 //!
 //! Ids are `[a-z0-9-]`, so the `0x00` separator can never occur inside one.
 

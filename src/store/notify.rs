@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{codec, Store, StoreError};
-use crate::domain::IndicatorId;
-use crate::engine::calendar::DueRule;
-use crate::notify::webhook::{EventKind, Webhook};
+use crate::domain::{DueRule, EventKind, IndicatorId, Webhook};
 
 /// Deliveries kept in the log per receiver; older ones are dropped.
 pub const DELIVERY_LOG_LIMIT: usize = 500;
@@ -301,18 +299,5 @@ impl Store {
     pub fn set_notify_state(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.inner.meta.insert(format!("notify/{key}"), value)?;
         Ok(())
-    }
-
-    /// The audit rows after `seq`, oldest first.
-    pub fn audit_after(&self, seq: u64) -> Result<Vec<(u64, super::AuditRecord)>, StoreError> {
-        self.inner
-            .audit
-            .range((seq.saturating_add(1)).to_be_bytes()..)
-            .map(|kv| {
-                let (k, v) = kv?;
-                let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
-                Ok((seq, codec::decode(&v)?))
-            })
-            .collect()
     }
 }

@@ -1,0 +1,134 @@
+//! The audit trail: one row per accepted change, under a sequence number that only
+//! grows, and the reads over it. The write methods of the other modules add their row
+//! with `audit_tx` inside their own transaction.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::transaction::TransactionalTree;
+use sled::Tree;
+
+use super::{codec, enc, keys, Store, StoreError, TxResult};
+use crate::domain::{Indicator, IndicatorId, Period, QualityNote, Reading, Region, Target};
+
+/// One change, as kept in the audit tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub at: DateTime<Utc>,
+    /// The name of the token that made the change.
+    pub actor: String,
+    pub change: Change,
+    pub reason: Option<String>,
+    /// For a reading accepted despite failing quality checks: what they found and
+    /// the submitter's explanation (强制上报说明).
+    #[serde(default)]
+    pub quality: Option<QualityNote>,
+}
+
+/// The old and new value of whatever changed. `None` on one side means created or removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Change {
+    Reading {
+        indicator: IndicatorId,
+        period: Period,
+        old: Option<Reading>,
+        new: Option<Reading>,
+    },
+    Target {
+        indicator: IndicatorId,
+        year: u16,
+        old: Option<Target>,
+        new: Option<Target>,
+    },
+    Indicator {
+        id: IndicatorId,
+        old: Option<Box<Indicator>>,
+        new: Option<Box<Indicator>>,
+    },
+    /// A region registered or changed. Audited like the rest, so that it moves the
+    /// change counter: ranks and benchmark labels depend on regions.
+    Region {
+        name: String,
+        old: Option<Region>,
+        new: Option<Region>,
+    },
+}
+
+impl Store {
+    /// A number that changes with every accepted write: the sequence of the latest
+    /// audit row. Used for ETags.
+    pub fn change_seq(&self) -> Result<u64, StoreError> {
+        Ok(match self.inner.audit.last()? {
+            Some((k, _)) => u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8])),
+            None => 0,
+        })
+    }
+
+    /// The whole audit trail, oldest first.
+    pub fn audit_log(&self) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        self.inner
+            .audit
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+                Ok((seq, codec::decode(&v)?))
+            })
+            .collect()
+    }
+
+    /// The audit rows after `seq`, oldest first.
+    pub fn audit_after(&self, seq: u64) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        self.inner
+            .audit
+            .range((seq.saturating_add(1)).to_be_bytes()..)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+                Ok((seq, codec::decode(&v)?))
+            })
+            .collect()
+    }
+
+    /// The audit rows that an index (`revisions` or `target_history`, whose keys end in
+    /// an audit sequence number) points at under `prefix`, in key order.
+    pub(super) fn indexed_audit(
+        &self,
+        index: &Tree,
+        prefix: Vec<u8>,
+    ) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in index.scan_prefix(prefix) {
+            let (k, _) = kv?;
+            let Some(seq) = keys::seq_of_revision_key(&k) else {
+                continue;
+            };
+            if let Some(v) = self.inner.audit.get(keys::audit(seq))? {
+                out.push((seq, codec::decode(&v)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Writes one audit row; `notes` are its reason and quality note.
+pub(super) fn audit_tx(
+    audit: &TransactionalTree,
+    actor: &str,
+    now: DateTime<Utc>,
+    notes: (Option<String>, Option<QualityNote>),
+    change: Change,
+) -> TxResult<u64> {
+    let (reason, quality) = notes;
+    // generate_id is monotonic across restarts, so audit keys sort in commit order.
+    // It must be the transactional one: Db::generate_id inside a transaction deadlocks.
+    let seq = audit.generate_id()?;
+    let rec = AuditRecord {
+        at: now,
+        actor: actor.to_string(),
+        change,
+        reason,
+        quality,
+    };
+    audit.insert(&keys::audit(seq), enc(&rec)?)?;
+    Ok(seq)
+}

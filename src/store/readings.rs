@@ -1,0 +1,369 @@
+//! Readings: writing them (one or a batch, with an idempotency key), withdrawing them,
+//! and reading them back as they stand, as they stood at an earlier time, by period,
+//! and the flagged ones.
+
+use chrono::{DateTime, Utc};
+use sled::transaction::{Transactional, TransactionalTree};
+
+use super::audit::{audit_tx, AuditRecord, Change};
+use super::{abort, codec, dec, enc, keys, tx_err, Outcome, Store, StoreError, TxResult};
+use crate::domain::{IndicatorId, Period, QualityNote, Reading, ReadingInput};
+
+/// What each row of a batch did, in order.
+pub type RowOutcomes = Vec<(Outcome, Reading)>;
+
+/// The rows' outcomes, or, when the idempotency key was already taken, the answer
+/// stored under it (and nothing written).
+pub type BatchResult = (RowOutcomes, Option<Vec<u8>>);
+
+/// An idempotency key and the function that renders the answer to store under it.
+pub type Idempotency<'a> = (&'a [u8], &'a dyn Fn(&[(Outcome, Reading)]) -> Vec<u8>);
+
+/// One row of a batch, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRow {
+    pub indicator: IndicatorId,
+    pub period: Period,
+    pub input: ReadingInput,
+    /// Set when the row failed quality checks and was submitted with an explanation:
+    /// the reading is stored and flagged.
+    pub quality: Option<QualityNote>,
+}
+
+impl Store {
+    /// Records a reading. Unchanged values write nothing; anything else writes the
+    /// reading, its revision index entry and its audit row in one transaction.
+    pub fn put_reading(
+        &self,
+        id: &IndicatorId,
+        period: Period,
+        input: &ReadingInput,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Outcome, Reading), StoreError> {
+        let rows = [BatchRow {
+            indicator: id.clone(),
+            period,
+            input: input.clone(),
+            quality: None,
+        }];
+        let (mut out, _) = self.put_readings(&rows, actor, now, None)?;
+        Ok(out.remove(0))
+    }
+
+    /// Records many readings in ONE transaction: all of them land, or none do.
+    ///
+    /// With `idempotency = Some((key, answer))`, the answer is stored under the key in
+    /// the same transaction, so a retry can be answered without writing twice. If the
+    /// key is already taken, nothing is written and the stored answer is returned.
+    pub fn put_readings(
+        &self,
+        rows: &[BatchRow],
+        actor: &str,
+        now: DateTime<Utc>,
+        idempotency: Option<Idempotency<'_>>,
+    ) -> Result<BatchResult, StoreError> {
+        let _writing = self.writing();
+        // One reading transaction at a time. Concurrent sled transactions over the
+        // same trees contend on sled's concurrency control and retry each other;
+        // queueing them here measured faster under 64 concurrent writers
+        // (docs/performance.md). Durability is still shared: writers wait for the
+        // group commit after this lock is released.
+        let _turn = self
+            .inner
+            .reading_writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let i = &self.inner;
+        (
+            &i.indicators,
+            &i.readings,
+            &i.revisions,
+            &i.by_period,
+            &i.audit,
+            &i.withdrawn,
+            &i.idempotency,
+            &i.flagged,
+        )
+            .transaction(
+                |(indicators, readings, revisions, by_period, audit, withdrawn, idem, flagged)| {
+                    if let Some((key, _)) = idempotency {
+                        if let Some(stored) = idem.get(key)? {
+                            return Ok((Vec::new(), Some(stored.to_vec())));
+                        }
+                    }
+                    let trees = ReadingTrees {
+                        indicators,
+                        readings,
+                        revisions,
+                        by_period,
+                        audit,
+                        withdrawn,
+                        flagged,
+                    };
+                    let mut out = Vec::with_capacity(rows.len());
+                    // Each indicator is checked once per batch, not once per row.
+                    let mut known = std::collections::HashSet::new();
+                    for r in rows {
+                        if known.insert(&r.indicator)
+                            && trees
+                                .indicators
+                                .get(keys::indicator(&r.indicator))?
+                                .is_none()
+                        {
+                            return abort(StoreError::UnknownIndicator(r.indicator.clone()));
+                        }
+                        out.push(put_reading_tx(&trees, r, actor, now)?);
+                    }
+                    if let Some((key, answer)) = idempotency {
+                        idem.insert(key, answer(&out))?;
+                    }
+                    Ok((out, None))
+                },
+            )
+            .map_err(tx_err)
+    }
+
+    /// The answer stored under an idempotency key, if any.
+    pub fn idempotent_answer(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.inner.idempotency.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Withdraws a reading (sent to the wrong period or indicator). The history keeps
+    /// it: a tombstone revision records who, when and why.
+    pub fn withdraw_reading(
+        &self,
+        id: &IndicatorId,
+        period: Period,
+        actor: &str,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Reading, StoreError> {
+        let _writing = self.writing();
+        let i = &self.inner;
+        let rkey = keys::reading(id, period);
+        (
+            &i.readings,
+            &i.revisions,
+            &i.by_period,
+            &i.audit,
+            &i.withdrawn,
+            &i.flagged,
+        )
+            .transaction(
+                |(readings, revisions, by_period, audit, withdrawn, flagged)| {
+                    let Some(old) = readings.get(&rkey)? else {
+                        return abort(StoreError::UnknownReading(id.clone(), period));
+                    };
+                    let old: Reading = dec(&old)?;
+                    readings.remove(rkey.as_slice())?;
+                    flagged.remove(rkey.as_slice())?;
+                    withdrawn.insert(rkey.as_slice(), enc(&old.revision)?)?;
+                    by_period.remove(keys::by_period(period, id))?;
+                    let seq = audit_tx(
+                        audit,
+                        actor,
+                        now,
+                        (reason.clone(), None),
+                        Change::Reading {
+                            indicator: id.clone(),
+                            period,
+                            old: Some(old.clone()),
+                            new: None,
+                        },
+                    )?;
+                    revisions.insert(keys::revision(id, period, seq), &[])?;
+                    Ok(old)
+                },
+            )
+            .map_err(tx_err)
+    }
+
+    pub fn reading(&self, id: &IndicatorId, period: Period) -> Result<Option<Reading>, StoreError> {
+        self.inner
+            .readings
+            .get(keys::reading(id, period))?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// One indicator's current readings from `from` to `to` (inclusive), in period order.
+    pub fn readings(
+        &self,
+        id: &IndicatorId,
+        from: Option<Period>,
+        to: Option<Period>,
+    ) -> Result<Vec<(Period, Reading)>, StoreError> {
+        let prefix = keys::series_prefix(id);
+        let start = from.map_or_else(|| prefix.clone(), |p| keys::reading(id, p));
+        let mut end = to.map_or_else(
+            || {
+                let mut e = prefix.clone();
+                e.push(0xff);
+                e
+            },
+            |p| keys::reading(id, p),
+        );
+        end.push(0xff);
+        let mut out = Vec::new();
+        for kv in self.inner.readings.range(start..end) {
+            let (k, v) = kv?;
+            if let Some(p) = keys::period_of_reading_key(&k) {
+                out.push((p, codec::decode(&v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The values of one indicator's readings in one year, for the engine.
+    pub fn year_values(
+        &self,
+        id: &IndicatorId,
+        year: u16,
+    ) -> Result<Vec<(Period, f64)>, StoreError> {
+        let from = Period::new(year, 1).ok();
+        let to = Period::new(year, 12).ok();
+        Ok(self
+            .readings(id, from, to)?
+            .into_iter()
+            .map(|(p, r)| (p, r.value))
+            .collect())
+    }
+
+    /// The latest period that holds any reading: the default `as_of`.
+    pub fn latest_period(&self) -> Result<Option<Period>, StoreError> {
+        Ok(match self.inner.by_period.last()? {
+            Some((k, _)) => keys::period_of_by_period_key(&k),
+            None => None,
+        })
+    }
+
+    /// The audit rows of one reading, oldest first, with their sequence numbers.
+    pub fn revisions(
+        &self,
+        id: &IndicatorId,
+        period: Period,
+    ) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        self.indexed_audit(&self.inner.revisions, keys::reading(id, period))
+    }
+
+    /// One indicator's readings as the store stood at `at`, from `from` to `to`: for
+    /// each period, the value of its last change made at or before `at` (withdrawn
+    /// readings are absent). Built from the audit trail, the way ALFRED serves vintages.
+    pub fn readings_as_known_at(
+        &self,
+        id: &IndicatorId,
+        from: Option<Period>,
+        to: Option<Period>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(Period, Reading)>, StoreError> {
+        let mut latest: std::collections::BTreeMap<Period, Option<Reading>> = Default::default();
+        for (_, rec) in self.indexed_audit(&self.inner.revisions, keys::series_prefix(id))? {
+            if rec.at > at {
+                continue;
+            }
+            if let Change::Reading { period, new, .. } = rec.change {
+                if from.is_none_or(|f| period >= f) && to.is_none_or(|t| period <= t) {
+                    // Keys are in period then sequence order: the last one seen wins.
+                    latest.insert(period, new);
+                }
+            }
+        }
+        Ok(latest
+            .into_iter()
+            .filter_map(|(p, r)| r.map(|r| (p, r)))
+            .collect())
+    }
+
+    /// The flagged readings (accepted despite failing quality checks, with an
+    /// explanation): each with the audit row of its flagged revision.
+    pub fn flagged(&self) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.inner.flagged.iter() {
+            let (_, v) = kv?;
+            let seq = u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Codec("a flag is not 8 bytes".into()))?,
+            );
+            if let Some(rec) = self.inner.audit.get(keys::audit(seq))? {
+                out.push((seq, codec::decode(&rec)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct ReadingTrees<'a> {
+    indicators: &'a TransactionalTree,
+    readings: &'a TransactionalTree,
+    revisions: &'a TransactionalTree,
+    by_period: &'a TransactionalTree,
+    audit: &'a TransactionalTree,
+    withdrawn: &'a TransactionalTree,
+    flagged: &'a TransactionalTree,
+}
+
+fn put_reading_tx(
+    t: &ReadingTrees<'_>,
+    row: &BatchRow,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> TxResult<(Outcome, Reading)> {
+    let (id, period, input) = (&row.indicator, row.period, &row.input);
+    let rkey = keys::reading(id, period);
+    let old: Option<Reading> = t.readings.get(&rkey)?.map(|v| dec(&v)).transpose()?;
+    if let Some(old) = &old {
+        if old.same_as(input) {
+            return Ok((Outcome::Unchanged, old.clone()));
+        }
+    }
+    // After a withdrawal, numbering goes on from the withdrawn revision.
+    // A reading that exists was not withdrawn since; only a new one needs the look
+    // (a read is cheaper than a remove, which writes even when there is nothing).
+    let last_withdrawn: u32 = match &old {
+        Some(_) => 0,
+        None => match t.withdrawn.get(&rkey)? {
+            Some(v) => {
+                t.withdrawn.remove(rkey.as_slice())?;
+                dec(&v)?
+            }
+            None => 0,
+        },
+    };
+    let new = Reading {
+        value: input.value,
+        status: input.status,
+        note: input.note.clone(),
+        form: input.form,
+        recorded_at: now,
+        recorded_by: actor.to_string(),
+        revision: old.as_ref().map_or(last_withdrawn, |o| o.revision) + 1,
+    };
+    t.readings.insert(rkey.as_slice(), enc(&new)?)?;
+    if old.is_none() {
+        // A reading that exists is already indexed.
+        t.by_period.insert(keys::by_period(period, id), &[])?;
+    }
+    let seq = audit_tx(
+        t.audit,
+        actor,
+        now,
+        (None, row.quality.clone()),
+        Change::Reading {
+            indicator: id.clone(),
+            period,
+            old: old.clone(),
+            new: Some(new.clone()),
+        },
+    )?;
+    t.revisions.insert(keys::revision(id, period, seq), &[])?;
+    // A revision that passes the checks clears the flag of the one before.
+    if row.quality.is_some() {
+        t.flagged.insert(rkey.as_slice(), &keys::audit(seq))?;
+    } else if old.is_some() {
+        t.flagged.remove(rkey.as_slice())?;
+    }
+    let outcome = Outcome::of_write(old.is_some());
+    Ok((outcome, new))
+}
