@@ -18,16 +18,6 @@ use crate::query::Queries;
 /// The longest calendar window, in days.
 pub const MAX_WINDOW_DAYS: u64 = 366;
 
-pub(super) fn date(q: &Query, name: &str) -> Result<Option<NaiveDate>, ApiError> {
-    q.get(name)
-        .map(|v| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-                ApiError::invalid(name, format!("'{v}' is not a date such as 2023-07-20"))
-            })
-        })
-        .transpose()
-}
-
 /// The indicators a calendar or overdue request keeps.
 fn selected(qs: &Queries, q: &Query) -> Result<Vec<Indicator>, ApiError> {
     let sel = qs.selection(None, q.get("lead_unit"), q.get("region"))?;
@@ -61,8 +51,8 @@ pub fn calendar(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Reject
                 async {
                     let q =
                         Query::parse(&req.query, &["from", "to", "region", "lead_unit", "format"])?;
-                    let from = date(&q, "from")?.unwrap_or_else(|| ctx.clock.today());
-                    let to = match date(&q, "to")? {
+                    let from = super::input::date(&q, "from")?.unwrap_or_else(|| ctx.clock.today());
+                    let to = match super::input::date(&q, "to")? {
                         Some(t) => t,
                         None => from.checked_add_days(Days::new(30)).unwrap_or(from),
                     };
@@ -133,7 +123,7 @@ pub fn overdue_list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Re
             error::reply(
                 async {
                     let q = Query::parse(&req.query, &["on", "group", "region", "lead_unit", "format"])?;
-                    let on = date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
+                    let on = super::input::date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
                     let by_unit = match q.get("group") {
                         None => false,
                         Some("lead_unit") => true,

@@ -13,6 +13,7 @@ use warp::reject::Reject;
 use warp::{Rejection, Reply};
 
 use crate::domain::DomainError;
+pub use crate::ingest::RowError;
 use crate::store::StoreError;
 
 /// Everything a request can fail with.
@@ -39,8 +40,33 @@ pub enum ApiError {
     Conflict(String),
     #[error("{detail}")]
     TooManyRequests { retry_after: u64, detail: String },
+    /// Rows of a batch (or the one reading of a PUT) refused, each named with its
+    /// row, field and message: the same problem+json with an `errors` list.
+    #[error("{detail}")]
+    Rows {
+        kind: RowsProblem,
+        detail: String,
+        errors: Vec<RowError>,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why rows were refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowsProblem {
+    /// Malformed rows: 400.
+    Invalid,
+    /// Rows outside the token's rights: 403.
+    Forbidden,
+    /// Well-formed rows refused only by quality checks: 422.
+    FailedChecks,
+}
+
+impl warp::Reply for ApiError {
+    fn into_response(self) -> warp::reply::Response {
+        self.to_response()
+    }
 }
 
 impl Reject for ApiError {}
@@ -85,6 +111,15 @@ impl ApiError {
                 "too-many-requests",
                 "Too many requests",
             ),
+            ApiError::Rows { kind, .. } => match kind {
+                RowsProblem::Invalid => (StatusCode::BAD_REQUEST, "invalid-rows", "Invalid rows"),
+                RowsProblem::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+                RowsProblem::FailedChecks => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "failed-checks",
+                    "Failed quality checks",
+                ),
+            },
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -107,6 +142,9 @@ impl ApiError {
             ApiError::Invalid { field, .. } => Some(field.clone()),
             _ => None,
         };
+        if let ApiError::Rows { errors, .. } = self {
+            return rows_problem(status, slug, title, detail, errors);
+        }
         let mut res = problem(status, slug, title, detail, field);
         if let ApiError::TooManyRequests { retry_after, .. } = self {
             if let Ok(v) = retry_after.to_string().parse() {
@@ -212,6 +250,40 @@ pub fn problem(
             warp::http::HeaderValue::from_static("Bearer realm=\"zhibiao\""),
         );
     }
+    res
+}
+
+/// A problem+json that lists the refused rows (`errors`), with no single `field`.
+fn rows_problem(
+    status: StatusCode,
+    slug: &str,
+    title: &'static str,
+    detail: String,
+    errors: &[RowError],
+) -> warp::reply::Response {
+    #[derive(Serialize)]
+    struct P<'a> {
+        #[serde(rename = "type")]
+        kind: String,
+        title: &'static str,
+        status: u16,
+        detail: String,
+        errors: &'a [RowError],
+    }
+    let body = serde_json::to_vec(&P {
+        kind: format!("urn:zhibiao:problem:{slug}"),
+        title,
+        status: status.as_u16(),
+        detail,
+        errors,
+    })
+    .unwrap_or_default();
+    let mut res = warp::reply::Response::new(body.into());
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/problem+json"),
+    );
     res
 }
 

@@ -6,7 +6,6 @@ use warp::http::StatusCode;
 use warp::Filter;
 
 use super::input::{body_bytes, require_json, Query};
-use super::views::{IndicatorView, TargetView};
 use super::{created_or_ok, get_or_head};
 use super::{
     error, json, list_reply, parse_id, req, require_admin, wants_csv, with_ctx, ApiError, Ctx, Req,
@@ -14,6 +13,7 @@ use super::{
 };
 use crate::catalogue::{build_indicator, build_target, Defaults, RawIndicator, RawTarget};
 use crate::domain::{Battle, Indicator, Target};
+use crate::query::views::{IndicatorView, TargetView};
 use crate::store::{Outcome, Store};
 
 /// GET /v1/indicators?battle=&lead_unit=&region=&code=&format=

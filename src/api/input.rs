@@ -7,8 +7,12 @@ use futures_util::StreamExt;
 use percent_encoding::percent_decode_str;
 use warp::Filter;
 
+use chrono::{DateTime, Utc};
+
+use super::state::Ctx;
 use super::ApiError;
-use crate::domain::ObsStatus;
+use crate::domain::{IndicatorId, ObsStatus, Period};
+use crate::engine::Status;
 
 /// Percent-decodes one path segment (`2023%E5%B9%B46%E6%9C%88` → `2023年6月`).
 pub fn decode_segment(field: &str, raw: &str) -> Result<String, ApiError> {
@@ -237,6 +241,103 @@ fn json_error(e: serde_json::Error) -> ApiError {
         return ApiError::invalid("value", format!("value is not a finite number ({msg})"));
     }
     ApiError::invalid("body", format!("malformed JSON: {msg}"))
+}
+
+pub(super) fn parse_id(raw: &str) -> Result<IndicatorId, ApiError> {
+    let s = decode_segment("id", raw)?;
+    IndicatorId::parse(&s).map_err(ApiError::from)
+}
+
+pub(super) fn parse_status(s: &str) -> Result<Status, ApiError> {
+    Status::ALL
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    .ok_or_else(|| {
+        ApiError::invalid(
+            "status",
+            format!("'{s}' is not one of: severely_behind, missed, behind, on_track, achieved, no_data, no_target"),
+        )
+    })
+}
+
+/// Parses an RFC 3339 `as_known_at`.
+pub(super) fn parse_known_at(q: &Query) -> Result<Option<DateTime<Utc>>, ApiError> {
+    q.get("as_known_at")
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| {
+                    ApiError::invalid(
+                        "as_known_at",
+                        format!("as_known_at '{s}' is not an RFC 3339 time such as 2023-07-15T09:00:00+08:00 ({e})"),
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// Refuses periods after the current month (in the configured zone): a figure cannot
+/// be reported before its period ends.
+pub(super) fn not_in_future(ctx: &Ctx, p: Period) -> Result<(), crate::domain::DomainError> {
+    ctx.clock.check_ended(p)
+}
+
+/// Parses a period path segment for a write, refusing periods after the current month.
+pub(super) fn parse_period_segment(
+    ctx: &Ctx,
+    raw: &str,
+) -> Result<(Period, crate::domain::PeriodForm), ApiError> {
+    let (p, form) = Period::parse_with_form(&decode_segment("period", raw)?)?;
+    not_in_future(ctx, p)?;
+    Ok((p, form))
+}
+
+/// Parses the body of `PUT /v1/indicators/{id}/readings/{period}` as the handler does,
+/// without a store: `Err` carries the reason it is refused. The entry point of the
+/// `reading_body` fuzz target (`fuzz/`); the parser itself is private to the API.
+pub fn parse_reading_body(body: &[u8]) -> Result<(), String> {
+    ReadingBody::parse(body)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+// ── field parsers for `params!` ───────────────────────────────────────────
+// Each takes the query and the parameter's name, and answers the field's value or an
+// error naming the parameter.
+
+/// Any `FromStr` value (`?as_of=2023-06`, `?battle=growth`).
+pub(super) fn value<T>(q: &Query, name: &str) -> Result<Option<T>, ApiError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    q.value::<T>(name)
+}
+
+/// Free text (a unit, a region, a code), empty meaning absent.
+pub(super) fn text(q: &Query, name: &str) -> Result<Option<String>, ApiError> {
+    Ok(q.get(name).map(str::to_string))
+}
+
+/// An RFC 3339 time (`?as_known_at=`).
+pub(super) fn known_at(q: &Query, _name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    parse_known_at(q)
+}
+
+/// A status word (`?status=behind`).
+pub(super) fn status(q: &Query, name: &str) -> Result<Option<Status>, ApiError> {
+    q.get(name).map(parse_status).transpose()
+}
+
+/// A day (`?on=2023-07-20`).
+pub(super) fn date(q: &Query, name: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    q.get(name)
+        .map(|v| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                ApiError::invalid(name, format!("'{v}' is not a date such as 2023-07-20"))
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]

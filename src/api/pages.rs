@@ -45,7 +45,7 @@ pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
                         &["as_of", "battle", "lead_unit", "status", "on"],
                     )?;
                     let as_of = page_as_of(&q)?;
-                    let on = super::calendar::date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
+                    let on = super::input::date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
                     // Validate before touching the store; the unit is resolved below.
                     web::DashboardQuery::parse(q.get("battle"), None, q.get("status"))?;
                     let battle = q.get("battle").map(str::to_string);

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use warp::http::StatusCode;
 use warp::Filter;
 
+use super::error::RowsProblem;
 use super::input::{body_bytes, decode_segment, require_json, Query, ReadingBody};
-use super::views::{ReadingView, RevisionView};
 use super::{
     authenticate, authorize_write, error, forbidden_message, json, list_reply, may_write,
     not_in_future, parse_id, parse_known_at, parse_period_segment, req, wants_csv, with_ctx,
@@ -21,6 +21,7 @@ use crate::domain::{
 };
 use crate::engine::quality;
 use crate::ingest::{self, RawRow, RawValue, RowError};
+use crate::query::views::{ReadingView, RevisionView};
 use crate::store::{codec, BatchRow, Idempotency, Outcome, Store, Token};
 
 /// PUT /v1/indicators/:id/readings/:period
@@ -94,7 +95,7 @@ async fn put_handler(
         Ok(w) => w,
         Err(findings) => {
             let errors: Vec<RowError> = findings.iter().map(|f| finding_error(0, f)).collect();
-            return Ok(rows_problem(
+            return Err(rows_problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!(
                     "{} {period}: {}; nothing was written. Resubmit with \"explanation\" (强制上报说明) to store it flagged",
@@ -347,39 +348,20 @@ pub fn batch(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection
         )
 }
 
-/// A problem+json 400/403 that lists the bad rows.
-fn rows_problem(status: StatusCode, detail: String, errors: &[RowError]) -> Resp {
-    #[derive(Serialize)]
-    struct P<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        title: &'static str,
-        status: u16,
-        detail: String,
-        errors: &'a [RowError],
-    }
-    let (kind, title) = if status == StatusCode::FORBIDDEN {
-        ("urn:zhibiao:problem:forbidden", "Forbidden")
+/// Refused rows as an error: 400, 403 or 422 by `status`.
+fn rows_problem(status: StatusCode, detail: String, errors: &[RowError]) -> ApiError {
+    let kind = if status == StatusCode::FORBIDDEN {
+        RowsProblem::Forbidden
     } else if status == StatusCode::UNPROCESSABLE_ENTITY {
-        ("urn:zhibiao:problem:failed-checks", "Failed quality checks")
+        RowsProblem::FailedChecks
     } else {
-        ("urn:zhibiao:problem:invalid-rows", "Invalid rows")
+        RowsProblem::Invalid
     };
-    let body = serde_json::to_vec(&P {
+    ApiError::Rows {
         kind,
-        title,
-        status: status.as_u16(),
         detail,
-        errors,
-    })
-    .unwrap_or_default();
-    let mut res = warp::reply::Response::new(body.into());
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        warp::http::header::CONTENT_TYPE,
-        warp::http::HeaderValue::from_static("application/problem+json"),
-    );
-    res
+        errors: errors.to_vec(),
+    }
 }
 
 fn idempotency_key(token: &Token, key: &str) -> Result<Vec<u8>, ApiError> {
@@ -478,7 +460,6 @@ async fn batch_handler(
         })
         .await?;
     match done {
-        Batch::Refused(resp) => Ok(resp),
         Batch::Replayed(stored) => {
             // Stored by an earlier request (or a concurrent one that got there first).
             ctx.store.durable().await?;
@@ -493,8 +474,6 @@ async fn batch_handler(
 
 /// How a batch ended, inside its blocking task.
 enum Batch {
-    /// Bad or forbidden rows: nothing was written.
-    Refused(Resp),
     /// The Idempotency-Key's stored answer.
     Replayed(Vec<u8>),
     /// Written; durable once the commit is awaited.
@@ -547,7 +526,7 @@ fn write_batch(
         }
     }
     if atomic && !forbidden.is_empty() {
-        return Ok(Batch::Refused(rows_problem(
+        return Err(rows_problem(
             StatusCode::FORBIDDEN,
             format!(
                 "{} row(s) are outside the units of token '{}'; nothing was written",
@@ -555,43 +534,43 @@ fn write_batch(
                 token.name
             ),
             &forbidden,
-        )));
+        ));
     }
     if good.is_empty() && errors.is_empty() && failed.is_empty() && !forbidden.is_empty() {
         // Nothing but rows the token may not write: that is a 403, atomic or not.
-        return Ok(Batch::Refused(rows_problem(
+        return Err(rows_problem(
             StatusCode::FORBIDDEN,
             format!(
                 "every row is outside the units of token '{}'; nothing was written",
                 token.name
             ),
             &forbidden,
-        )));
+        ));
     }
     if errors.is_empty() && !failed.is_empty() && (atomic || good.is_empty()) {
         // Well-formed, refused only by quality checks: 422, in the same row shape.
         let rows: std::collections::BTreeSet<usize> = failed.iter().map(|e| e.row).collect();
-        return Ok(Batch::Refused(rows_problem(
+        return Err(rows_problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!(
                 "{} row(s) failed quality checks; nothing was written. Each failed check is listed in errors as {{row, field, check, message}}; add an explanation (强制上报说明) to a row to store it flagged",
                 rows.len()
             ),
             &failed,
-        )));
+        ));
     }
     errors.extend(forbidden);
     errors.extend(failed);
     errors.sort_by_key(|e| e.row);
     if (atomic && !errors.is_empty()) || (good.is_empty() && !errors.is_empty()) {
-        return Ok(Batch::Refused(rows_problem(
+        return Err(rows_problem(
             StatusCode::BAD_REQUEST,
             format!(
                 "{} bad row(s); nothing was written. Each is listed in errors as {{row, field, message}}",
                 errors.len()
             ),
             &errors,
-        )));
+        ));
     }
     let now = ctx.clock.now();
     let rejected = errors.len();

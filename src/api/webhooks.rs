@@ -330,7 +330,7 @@ pub fn reminders(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejec
             error::reply(
                 async {
                     let q = Query::parse(&req.query, &["on", "days", "lead_unit"])?;
-                    let on = super::calendar::date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
+                    let on = super::input::date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
                     let days = q
                         .value::<u32>("days")?
                         .unwrap_or(ctx.notify.config.remind_days);

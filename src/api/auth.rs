@@ -1,0 +1,94 @@
+//! Who is asking, and what they may do: bearer tokens resolved through their hash,
+//! throttled after repeated failures, and the write rights of each role.
+
+use super::error::ApiError;
+use super::filters::Req;
+use super::state::Ctx;
+use crate::domain::{Indicator, STATS_BUREAU};
+use crate::store::{hash_secret, Role, Token};
+
+/// Resolves a bearer token to its stored identity, or 401. Addresses that keep
+/// failing are throttled (429).
+pub(super) async fn authenticate(ctx: &Ctx, req: &Req) -> Result<Token, ApiError> {
+    if let Some(retry) = req.remote.and_then(|ip| ctx.throttle.blocked(ip)) {
+        return Err(ApiError::TooManyRequests {
+            retry_after: retry,
+            detail: "too many failed authentications from this address; try again later".into(),
+        });
+    }
+    let result = check_token(ctx, req.authorization.clone()).await;
+    if let (Err(ApiError::Unauthorized(_)), Some(ip)) = (&result, req.remote) {
+        ctx.throttle.fail(ip);
+    }
+    result
+}
+
+pub(super) async fn check_token(ctx: &Ctx, header: Option<String>) -> Result<Token, ApiError> {
+    let Some(h) = header else {
+        return Err(ApiError::Unauthorized(
+            "this request needs 'Authorization: Bearer <token>'".into(),
+        ));
+    };
+    let secret = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into())
+        })?;
+    let hash = hash_secret(secret);
+    // One point read by hash.
+    ctx.inline(move |qs| {
+        let s = qs.store();
+        s.token_by_hash(&hash)?
+            .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))
+    })
+}
+
+/// Authenticates and requires the admin role.
+pub(super) async fn require_admin(ctx: &Ctx, req: &Req) -> Result<Token, ApiError> {
+    let t = authenticate(ctx, req).await?;
+    if t.role != Role::Admin {
+        return Err(ApiError::Forbidden(format!(
+            "token '{}' is a {}; this needs an admin token",
+            t.name,
+            t.role.as_str()
+        )));
+    }
+    Ok(t)
+}
+
+/// Whether a token may write readings of this indicator: admins always; submitters
+/// when one of their units leads it, or when they write for the statistics bureau.
+pub(super) fn may_write(token: &Token, ind: &Indicator) -> bool {
+    match token.role {
+        Role::Admin => true,
+        Role::Submitter => token
+            .units
+            .iter()
+            .any(|u| u == STATS_BUREAU || ind.lead_units.contains(u)),
+        Role::Reader => false,
+    }
+}
+
+/// [`may_write`], as a 403 naming the token, its units and the indicator's lead units.
+pub(super) fn authorize_write(token: &Token, ind: &Indicator) -> Result<(), ApiError> {
+    if may_write(token, ind) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(forbidden_message(token, ind)))
+}
+
+pub(super) fn forbidden_message(token: &Token, ind: &Indicator) -> String {
+    match token.role {
+        Role::Reader => format!("token '{}' is a reader and cannot write", token.name),
+        _ => format!(
+            "token '{}' writes for {} but '{}' is led by {}",
+            token.name,
+            token.units.join("、"),
+            ind.id,
+            ind.lead_units.join("、")
+        ),
+    }
+}

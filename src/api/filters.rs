@@ -1,0 +1,144 @@
+//! The filters every route is built from: the request parts handlers look at
+//! ([`Req`]), the context, GET-or-HEAD, and the typed query parameters of a route
+//! ([`params`]), so that no handler repeats a prelude.
+
+use std::convert::Infallible;
+
+use warp::Filter;
+
+use super::error::ApiError;
+use super::input::Query;
+use super::state::Ctx;
+
+pub(super) type Resp = warp::reply::Response;
+
+/// The parts of a request most handlers look at.
+#[derive(Debug, Clone, Default)]
+pub struct Req {
+    pub query: String,
+    pub authorization: Option<String>,
+    pub accept: Option<String>,
+    pub if_none_match: Option<String>,
+    pub content_type: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub remote: Option<std::net::IpAddr>,
+}
+
+pub(super) fn opt_header(
+    name: &'static str,
+) -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    warp::header::optional::<String>(name)
+        .or(warp::any().map(|| None))
+        .unify()
+}
+
+/// Extracts a [`Req`].
+pub(super) fn req() -> impl Filter<Extract = (Req,), Error = Infallible> + Clone {
+    warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify()
+        .and(opt_header("authorization"))
+        .and(opt_header("accept"))
+        .and(opt_header("if-none-match"))
+        .and(opt_header("content-type"))
+        .and(opt_header("idempotency-key"))
+        .and(warp::addr::remote())
+        .map(
+            |query,
+             authorization,
+             accept,
+             if_none_match,
+             content_type,
+             idempotency_key,
+             remote: Option<std::net::SocketAddr>| Req {
+                query,
+                authorization,
+                accept,
+                if_none_match,
+                content_type,
+                idempotency_key,
+                remote: remote.map(|a| a.ip()),
+            },
+        )
+}
+
+/// GET, or HEAD (answered like GET; hyper leaves the body out).
+pub(super) fn get_or_head() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::get().or(warp::head()).unify()
+}
+
+pub(super) fn with_ctx(ctx: Ctx) -> impl Filter<Extract = (Ctx,), Error = Infallible> + Clone {
+    warp::any().map(move || ctx.clone())
+}
+
+/// A route's typed query parameters: the names it takes and how each is parsed. Built
+/// with [`params!`](crate::api::params); parsed through one [`Query`], which refuses
+/// unknown and repeated names.
+pub(super) trait Params: Sized + Send + 'static {
+    /// Every name the route takes.
+    const NAMES: &'static [&'static str];
+    fn from_query(q: &Query) -> Result<Self, ApiError>;
+}
+
+/// The route's query parameters, parsed. The error is handed to the handler, so that a
+/// route that authenticates first still answers 401 before it judges the query.
+pub(super) fn params<P: Params>(
+) -> impl Filter<Extract = (Result<P, ApiError>,), Error = Infallible> + Clone {
+    warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify()
+        .map(|raw: String| Query::parse(&raw, P::NAMES).and_then(|q| P::from_query(&q)))
+}
+
+/// A read: GET (or HEAD), the context and the request's parts.
+pub(super) fn read(ctx: Ctx) -> impl Filter<Extract = (Ctx, Req), Error = warp::Rejection> + Clone {
+    get_or_head().and(with_ctx(ctx)).and(req())
+}
+
+/// A write: the context, the request's parts and the body, read up to `limit` bytes
+/// within the server's body timeout (its error, like a query's, goes to the handler,
+/// which reports it after authentication). The method is the route's own filter.
+pub(super) fn write(
+    ctx: Ctx,
+    limit: u64,
+) -> impl Filter<Extract = (Ctx, Req, Result<bytes::Bytes, ApiError>), Error = warp::Rejection> + Clone
+{
+    let timeout = ctx.body_timeout;
+    with_ctx(ctx)
+        .and(req())
+        .and(super::input::body_bytes(limit, timeout))
+}
+
+/// Declares a route's query parameters as a struct, each field with the function that
+/// parses it from the [`Query`] (`fn(&Query, &str) -> Result<T, ApiError>`):
+///
+/// ```ignore
+/// params! {
+///     /// `GET /v1/attainment`
+///     struct AttainmentParams {
+///         as_of: Option<Period> = value::<Period>,
+///         format: Option<String> = text,
+///     }
+/// }
+/// ```
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __zhibiao_api_params {
+    ($(#[$meta:meta])* struct $name:ident { $($field:ident : $ty:ty = $parse:expr),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        struct $name {
+            $($field: $ty),*
+        }
+        impl $crate::api::filters::Params for $name {
+            const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+            fn from_query(
+                q: &$crate::api::input::Query,
+            ) -> Result<Self, $crate::api::ApiError> {
+                Ok($name {
+                    $($field: ($parse)(q, stringify!($field))?),*
+                })
+            }
+        }
+    };
+}
