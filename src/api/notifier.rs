@@ -94,18 +94,15 @@ fn current_alerts(s: &Store) -> Vec<Alert> {
 }
 
 fn load_seen(s: &Store) -> Result<Option<Seen>, ApiError> {
-    Ok(s.notify_state("alerts")?
-        .filter(|b| !b.is_empty())
-        .and_then(|b| serde_json::from_slice(&b).ok()))
+    Ok(s.notifier_state()?.seen)
 }
 
+/// Writes the cursor and the alerts seen together, leaving the reminder day alone.
 fn save(s: &Store, cursor: u64, seen: Option<&Seen>) -> Result<(), ApiError> {
-    let bytes = match seen {
-        Some(m) => serde_json::to_vec(m).map_err(ApiError::internal)?,
-        None => Vec::new(),
-    };
-    s.set_notify_state("alerts", &bytes)?;
-    s.set_notify_state("cursor", &cursor.to_be_bytes())?;
+    s.update_notifier_state(|st| {
+        st.cursor = Some(cursor);
+        st.seen = seen.cloned();
+    })?;
     Ok(())
 }
 
@@ -128,9 +125,7 @@ pub fn establish_baseline(s: &Store, fresh_alerts: bool) -> Result<(), ApiError>
 }
 
 fn stored_cursor(s: &Store) -> Result<Option<u64>, ApiError> {
-    Ok(s.notify_state("cursor")?
-        .and_then(|b| b.as_slice().try_into().ok())
-        .map(u64::from_be_bytes))
+    Ok(s.notifier_state()?.cursor)
 }
 
 /// Whether a receiver takes any alert event.
@@ -150,7 +145,7 @@ fn step(ctx: &Ctx) -> Result<(), ApiError> {
     if !s.has_webhooks() {
         // Nobody to tell: forget what was seen (once), so that the next receiver
         // starts from the store as it will stand then.
-        if s.notify_state("alerts")?.is_some_and(|b| !b.is_empty()) {
+        if s.notifier_state()?.seen.is_some() {
             save(s, seq, None)?;
         }
         return Ok(());
@@ -290,10 +285,7 @@ fn next_run(now: DateTime<Utc>, tz: chrono_tz::Tz, at: chrono::NaiveTime) -> Dat
 /// The day's 催报 notices and digests, once per day: returns how many messages were
 /// queued (0 when today's run already happened).
 fn run_day(s: &Store, ctx: &Ctx, today: NaiveDate, now: DateTime<Utc>) -> Result<usize, ApiError> {
-    let last = s
-        .notify_state("remind_day")?
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|d| d.parse::<NaiveDate>().ok());
+    let last = s.notifier_state()?.remind_day;
     // Until a receiver exists, the day stays open: the first one registered after the
     // time still gets the day's run.
     if last.is_some_and(|l| l >= today) || !s.has_webhooks() {
@@ -313,7 +305,7 @@ fn run_day(s: &Store, ctx: &Ctx, today: NaiveDate, now: DateTime<Utc>) -> Result
     for e in events {
         n += ctx.notify.enqueue(s, &hooks, &e, now)?;
     }
-    s.set_notify_state("remind_day", today.to_string().as_bytes())?;
+    s.update_notifier_state(|st| st.remind_day = Some(today))?;
     s.flush()?;
     Ok(n)
 }

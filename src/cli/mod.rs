@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 
+mod migrate;
 mod submit;
 mod table;
 
@@ -145,6 +146,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Upgrade a store written by an earlier release to this release's format, after
+    /// writing a backup of it beside its directory; with --dry-run, only say what that
+    /// would do. (serve and the other commands upgrade on open in the same way.)
+    Migrate(migrate::MigrateArgs),
     /// Verify a store: every value decodes and the audit trail agrees with the readings.
     Check {
         #[arg(long, default_value = "./zhibiao-data")]
@@ -350,6 +355,7 @@ pub fn main() -> ExitCode {
         Command::Backup { out, db, json } => backup(&db, &out, json),
         Command::Restore { file, db, json } => restore(&file, &db, json),
         Command::Check { db, json } => check(&db, json),
+        Command::Migrate(args) => migrate::run(args),
         Command::Report {
             as_of,
             format,
