@@ -728,3 +728,119 @@ fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// A store holding format 2's notifier keys, marked as format 2.
+    fn v2_store(alerts: &[u8], cursor: Option<u64>, day: Option<&str>) -> Store {
+        let s = Store::temporary().unwrap();
+        let meta = &s.inner.meta;
+        meta.insert(b"format", &[2]).unwrap();
+        meta.insert("notify/alerts", alerts).unwrap();
+        if let Some(c) = cursor {
+            meta.insert("notify/cursor", &c.to_be_bytes()).unwrap();
+        }
+        if let Some(d) = day {
+            meta.insert("notify/remind_day", d.as_bytes()).unwrap();
+        }
+        s
+    }
+
+    fn old_keys(s: &Store) -> usize {
+        s.inner.meta.scan_prefix("notify/").count()
+    }
+
+    #[test]
+    fn format_2_notifier_keys_become_one_record_and_a_second_run_changes_nothing() {
+        let s = v2_store(
+            br#"{"gdp-growth":["warning","behind"]}"#,
+            Some(42),
+            Some("2026-12-05"),
+        );
+        let want = NotifierState {
+            cursor: Some(42),
+            seen: Some(
+                [(
+                    "gdp-growth".to_string(),
+                    ("warning".to_string(), "behind".to_string()),
+                )]
+                .into(),
+            ),
+            remind_day: Some(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()),
+        };
+        v2_to_v3(&s.inner).unwrap();
+        assert_eq!(s.notifier_state().unwrap(), want);
+        assert_eq!(old_keys(&s), 0);
+        // As after a crash before the new format was written: the step runs again, and
+        // leaves the record (changed since by the notifier) alone.
+        let mut moved = want.clone();
+        moved.cursor = Some(50);
+        s.set_notifier_state(&moved).unwrap();
+        run_chain(&s.inner, 2).unwrap();
+        assert_eq!(s.notifier_state().unwrap(), moved);
+        assert_eq!(s.inner.meta.get(b"format").unwrap().unwrap().as_ref(), [3]);
+    }
+
+    #[test]
+    fn format_2_notifier_values_read_as_format_2_read_them() {
+        // Empty alerts: not tracking. A bad cursor or day: none, as before.
+        let s = v2_store(b"", Some(7), None);
+        s.inner
+            .meta
+            .insert("notify/remind_day", b"yesterday")
+            .unwrap();
+        s.inner.meta.insert("notify/cursor", &[1, 2, 3]).unwrap();
+        v2_to_v3(&s.inner).unwrap();
+        assert_eq!(s.notifier_state().unwrap(), NotifierState::default());
+        // Alerts the old notifier could not parse: it took them as absent and took the
+        // current alerts anew; so does the converted state.
+        let s = v2_store(b"{not json", Some(9), Some("2026-01-02"));
+        v2_to_v3(&s.inner).unwrap();
+        let st = s.notifier_state().unwrap();
+        assert_eq!((st.cursor, st.seen), (Some(9), None));
+        // No keys at all: nothing written.
+        let s = Store::temporary().unwrap();
+        v2_to_v3(&s.inner).unwrap();
+        assert!(s.inner.meta.get(NOTIFIER_STATE_KEY).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_notifier_state_that_does_not_decode_is_an_error_not_a_reset() {
+        let s = Store::temporary().unwrap();
+        assert_eq!(s.notifier_state().unwrap(), NotifierState::default());
+        s.inner
+            .meta
+            .insert(NOTIFIER_STATE_KEY, &[codec::FORMAT_VERSION, 0xff, 0xff])
+            .unwrap();
+        assert!(s.notifier_state().is_err());
+        assert!(s.update_notifier_state(|st| st.cursor = Some(1)).is_err());
+    }
+
+    #[test]
+    fn updating_one_part_of_the_notifier_state_keeps_the_others() {
+        let s = Store::temporary().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        s.update_notifier_state(|st| st.remind_day = Some(day))
+            .unwrap();
+        let st = s
+            .update_notifier_state(|st| {
+                st.cursor = Some(3);
+                st.seen = Some(BTreeMap::new());
+            })
+            .unwrap();
+        assert_eq!(st.remind_day, Some(day));
+        assert_eq!(s.notifier_state().unwrap(), st);
+    }
+
+    #[test]
+    fn the_chain_has_one_step_per_format() {
+        for (n, step) in STEPS.iter().enumerate() {
+            assert_eq!(step.from as usize, n + 1);
+        }
+        assert_eq!(STEPS.len() as u8 + 1, STORE_FORMAT);
+    }
+}
