@@ -409,3 +409,35 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store at"));
     assert!(!none.exists());
 }
+
+#[test]
+fn a_store_with_an_unreadable_value_is_copied_instead_of_backed_up_and_still_upgrades() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_copy(tmp.path(), "store-v2");
+    let key = zhibiao::store::keys::reading(&id("gdp-growth"), period("2023-06"));
+    {
+        let _g = fork_guard();
+        let sled_db = sled::Config::new().path(&db).open().unwrap();
+        let readings = sled_db.open_tree("readings").unwrap();
+        let mut v = readings.get(&key).unwrap().unwrap().to_vec();
+        v[0] = 99;
+        readings.insert(&key, v).unwrap();
+        sled_db.flush().unwrap();
+        drop((readings, sled_db));
+    }
+    let before = raw(&db);
+    let out = run_ok(&["migrate", "--db", db.to_str().unwrap()]);
+    assert!(out.contains("upgraded from format 2 to 3"), "{out}");
+    assert!(out.contains("cannot be read"), "{out}");
+    assert!(backups_beside(&db).is_empty());
+    let copy: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "copy"))
+        .collect();
+    assert_eq!(copy.len(), 1, "{out}");
+    assert!(out.contains(copy[0].to_str().unwrap()), "{out}");
+    // The copy is the store as it was, format 2 and all.
+    assert!(raw(&copy[0]) == before);
+    assert_eq!(meta(&raw(&db), "format"), Some(vec![STORE_FORMAT]));
+}

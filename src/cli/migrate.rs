@@ -95,20 +95,35 @@ pub fn run(args: MigrateArgs) -> Result<(), Box<dyn std::error::Error>> {
                 up.to,
                 up.elapsed_ms
             )?;
-            writeln!(
-                out,
-                "  backup of the store as it was: {} ({} indicators, {} readings, {} audit rows)",
-                up.backup.display(),
-                up.backup_counts.indicators,
-                up.backup_counts.readings,
-                up.backup_counts.audit
-            )?;
+            match &up.copied_instead {
+                None => writeln!(
+                    out,
+                    "  backup of the store as it was: {} ({} indicators, {} readings, {} audit rows)",
+                    up.backup.display(),
+                    up.backup_counts.indicators,
+                    up.backup_counts.readings,
+                    up.backup_counts.audit
+                )?,
+                Some(why) => writeln!(
+                    out,
+                    "  {why}: copy of the store as it was: {}",
+                    up.backup.display()
+                )?,
+            }
             steps(&mut out, &up.steps)?;
-            writeln!(
-                out,
-                "To go back to the previous release, restore the backup with that release's \
-                 `zhibiao restore` into a new directory (see docs/reliability.md)."
-            )?;
+            if up.copied_instead.is_none() {
+                writeln!(
+                    out,
+                    "To go back to the previous release, restore the backup with that release's \
+                     `zhibiao restore` into a new directory (see docs/reliability.md)."
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "To go back to the previous release, run it on the copy (see \
+                     docs/reliability.md)."
+                )?;
+            }
         }
     }
     Ok(())

@@ -274,9 +274,13 @@ pub struct Survey {
 pub struct Upgraded {
     pub from: u8,
     pub to: u8,
-    /// The backup of the store as it was, written before anything changed.
+    /// The backup of the store as it was, written before anything changed (or, see
+    /// `copied_instead`, a copy of its directory).
     pub backup: PathBuf,
     pub backup_counts: BackupCounts,
+    /// Set when the store held a value that cannot be read, so that no backup could be
+    /// written whole and its directory was copied instead: why.
+    pub copied_instead: Option<String>,
     pub steps: Vec<StepSurvey>,
     pub elapsed_ms: u64,
 }
@@ -328,13 +332,14 @@ fn upgrade_store(store: &Store, path: &Path) -> Result<Option<Upgraded>, StoreEr
         return Ok(None);
     };
     let steps = survey_steps(&store.inner.db, from)?;
-    let (backup, backup_counts) = write_backup(store, path, from)?;
+    let (backup, backup_counts, copied_instead) = write_backup(store, path, from)?;
     run_chain(&store.inner, from)?;
     Ok(Some(Upgraded {
         from,
         to: STORE_FORMAT,
         backup,
         backup_counts,
+        copied_instead,
         steps,
         elapsed_ms: started.elapsed().as_millis() as u64,
     }))
@@ -468,7 +473,16 @@ pub fn backup_path(db: &Path, from: u8, now: DateTime<Utc>) -> Result<PathBuf, S
 
 /// Writes the backup of `store` (of format `from`) beside `db`: under a temporary name,
 /// synced, then renamed, so that a backup under its final name is always whole.
-fn write_backup(store: &Store, db: &Path, from: u8) -> Result<(PathBuf, BackupCounts), StoreError> {
+///
+/// A store holding a value that cannot be read (`zhibiao check` names it) cannot be
+/// backed up whole; it still opens, as it did before the upgrade, so it is copied
+/// instead: its directory, flushed and not written meanwhile, goes beside it under the
+/// backup's name with `.copy` for `.backup` (the third element says why).
+fn write_backup(
+    store: &Store,
+    db: &Path,
+    from: u8,
+) -> Result<(PathBuf, BackupCounts, Option<String>), StoreError> {
     let file = backup_path(db, from, Utc::now())?;
     let failed = |e: String| {
         StoreError::Backup(format!(
@@ -477,40 +491,84 @@ fn write_backup(store: &Store, db: &Path, from: u8) -> Result<(PathBuf, BackupCo
             file.display()
         ))
     };
+    /// Why a backup was not written.
+    enum Failure {
+        /// A stored value could not be read.
+        Content(StoreError),
+        Io(String),
+    }
+    let io = |e: std::io::Error| Failure::Io(e.to_string());
     let tmp = file.with_extension("partial");
     let written = (|| {
         let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)
-            .map_err(|e| e.to_string())?;
+            .map_err(io)?;
         let mut w = std::io::BufWriter::new(f);
         let counts = if from >= BACKUP_READS_FROM {
             store.backup(&mut w)
         } else {
             backup_through_scratch(store, from, &mut w)
         }
-        .map_err(|e| e.to_string())?;
-        w.flush().map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            StoreError::Codec(_) | StoreError::UnsupportedFormat { .. } => Failure::Content(e),
+            other => Failure::Io(other.to_string()),
+        })?;
+        w.flush().map_err(io)?;
         w.into_inner()
-            .map_err(|e| e.to_string())?
+            .map_err(|e| Failure::Io(e.to_string()))?
             .sync_all()
-            .map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, &file).map_err(|e| e.to_string())?;
-        if let Some(dir) = file.parent() {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| e.to_string())?;
-        }
+            .map_err(io)?;
+        std::fs::rename(&tmp, &file).map_err(io)?;
+        sync_dir_of(&file).map_err(io)?;
         Ok(counts)
     })();
     match written {
-        Ok(counts) => Ok((file, counts)),
-        Err(e) => {
+        Ok(counts) => Ok((file, counts, None)),
+        Err(Failure::Io(e)) => {
             let _ = std::fs::remove_file(&tmp);
             Err(failed(e))
         }
+        Err(Failure::Content(e)) => {
+            let _ = std::fs::remove_file(&tmp);
+            let copy = file.with_extension("copy");
+            store.inner.db.flush()?;
+            copy_dir(db, &copy)
+                .and_then(|()| sync_dir_of(&copy))
+                .map_err(|io| failed(format!("{e}; and a copy of the store failed too: {io}")))?;
+            let why = format!(
+                "the store holds a value that cannot be read ({e}; `zhibiao check` lists them), \
+                 so instead of a backup the store's directory was copied"
+            );
+            tracing::warn!(copy = %copy.display(), "{why}");
+            Ok((copy, BackupCounts::default(), Some(why)))
+        }
     }
+}
+
+/// Syncs the directory holding `path`, so that a new name in it survives a crash.
+fn sync_dir_of(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// Copies a store's directory, files synced.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), &dest)?;
+            std::fs::File::open(&dest)?.sync_all()?;
+        }
+    }
+    std::fs::File::open(to)?.sync_all()
 }
 
 /// A backup of a store whose values the backup code cannot read as they stand: its
