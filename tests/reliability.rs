@@ -1208,9 +1208,10 @@ fn a_store_written_before_regions_migrates_on_open() {
         assert_eq!((r.value, r.revision), (8.7, 2));
         assert!(store.check().unwrap().ok());
     }
-    // On disk: format 2, and the reading's body is the same bytes under the new version.
+    // On disk: the current store format, and the reading's body is the same bytes under
+    // the new version byte.
     let (format, reading_v2) = raw_format(&db);
-    assert_eq!(format, vec![zhibiao::store::codec::FORMAT_VERSION]);
+    assert_eq!(format, vec![zhibiao::store::migrate::STORE_FORMAT]);
     assert_eq!(reading_v2[0], zhibiao::store::codec::FORMAT_VERSION);
     assert_eq!(reading_v2[1..], reading_v1[1..]);
     // A second open finds nothing to migrate and reads the same.

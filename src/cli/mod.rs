@@ -112,6 +112,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Upgrade a store written by an earlier release to this release's format, after
+    /// writing a backup of it beside its directory; with --dry-run, only say what that
+    /// would do. (serve and the other commands upgrade on open in the same way.)
+    Migrate(migrate::MigrateArgs),
     /// Verify a store: every value decodes and the audit trail agrees with the readings.
     Check {
         #[arg(long, default_value = "./zhibiao-data")]
@@ -350,6 +354,7 @@ pub fn main() -> ExitCode {
         Command::Backup { out, db, json } => backup::backup(&db, &out, json),
         Command::Restore { file, db, json } => backup::restore(&file, &db, json),
         Command::Check { db, json } => backup::check(&db, json),
+        Command::Migrate(args) => migrate::run(args),
         Command::Report {
             as_of,
             format,
@@ -397,6 +402,7 @@ macro_rules! out {
 mod attainment;
 mod backup;
 mod import;
+mod migrate;
 mod remind;
 mod report;
 pub mod serve;

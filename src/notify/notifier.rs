@@ -119,18 +119,15 @@ fn current_alerts(q: &Queries) -> Result<Vec<Alert>, NotifyError> {
 }
 
 fn load_seen(s: &Store) -> Result<Option<Seen>, NotifyError> {
-    Ok(s.notify_state("alerts")?
-        .filter(|b| !b.is_empty())
-        .and_then(|b| serde_json::from_slice(&b).ok()))
+    Ok(s.notifier_state()?.seen)
 }
 
+/// Writes the cursor and the alerts seen together, leaving the reminder day alone.
 fn save(s: &Store, cursor: u64, seen: Option<&Seen>) -> Result<(), NotifyError> {
-    let bytes = match seen {
-        Some(m) => serde_json::to_vec(m).map_err(|e| NotifyError::State(e.to_string()))?,
-        None => Vec::new(),
-    };
-    s.set_notify_state("alerts", &bytes)?;
-    s.set_notify_state("cursor", &cursor.to_be_bytes())?;
+    s.update_notifier_state(|st| {
+        st.cursor = Some(cursor);
+        st.seen = seen.cloned();
+    })?;
     Ok(())
 }
 
@@ -154,9 +151,7 @@ pub fn establish_baseline(q: &Queries, fresh_alerts: bool) -> Result<(), NotifyE
 }
 
 fn stored_cursor(s: &Store) -> Result<Option<u64>, NotifyError> {
-    Ok(s.notify_state("cursor")?
-        .and_then(|b| b.as_slice().try_into().ok())
-        .map(u64::from_be_bytes))
+    Ok(s.notifier_state()?.cursor)
 }
 
 /// Whether a receiver takes any alert event.
@@ -176,7 +171,7 @@ fn step(ctx: &Notifier) -> Result<(), NotifyError> {
     if !s.has_webhooks() {
         // Nobody to tell: forget what was seen (once), so that the next receiver
         // starts from the store as it will stand then.
-        if s.notify_state("alerts")?.is_some_and(|b| !b.is_empty()) {
+        if s.notifier_state()?.seen.is_some() {
             save(s, seq, None)?;
         }
         return Ok(());
@@ -318,10 +313,7 @@ fn next_run(now: DateTime<Utc>, tz: chrono_tz::Tz, at: chrono::NaiveTime) -> Dat
 /// queued (0 when today's run already happened).
 fn run_day(ctx: &Notifier, today: NaiveDate, now: DateTime<Utc>) -> Result<usize, NotifyError> {
     let s = ctx.queries.store();
-    let last = s
-        .notify_state("remind_day")?
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|d| d.parse::<NaiveDate>().ok());
+    let last = s.notifier_state()?.remind_day;
     // Until a receiver exists, the day stays open: the first one registered after the
     // time still gets the day's run.
     if last.is_some_and(|l| l >= today) || !s.has_webhooks() {
@@ -341,7 +333,7 @@ fn run_day(ctx: &Notifier, today: NaiveDate, now: DateTime<Utc>) -> Result<usize
     for e in events {
         n += ctx.hub.enqueue(s, &hooks, &e, now)?;
     }
-    s.set_notify_state("remind_day", today.to_string().as_bytes())?;
+    s.update_notifier_state(|st| st.remind_day = Some(today))?;
     s.flush()?;
     Ok(n)
 }

@@ -1,31 +1,84 @@
-//! Store format migrations, run once by [`Store::open`](super::Store::open) when it
-//! finds an older `meta/format`.
+//! Store format upgrades: a chain of steps, each converting a store of format `n` to
+//! format `n + 1`, run in order from the stored `meta/format` to [`STORE_FORMAT`].
 //!
-//! # Format 1 → 2 (regions)
+//! [`Store::open`](super::Store::open) runs the chain when it finds an older format,
+//! after writing a backup of the store as it stands beside the store's directory
+//! ([`backup_path`]), so that the data can be taken back to the previous release;
+//! `zhibiao migrate` does the same on demand, and with `--dry-run` only says what it
+//! would do ([`survey`]). See `docs/reliability.md`.
 //!
-//! Format 2 added `region`, `code`, `benchmarks`, `status_rule`, `escalate_after` and
-//! `quality` to [`Indicator`], and `quality` to [`AuditRecord`]. bincode does not
-//! describe what it stores, so the old layouts are kept here, decoded and converted:
-//! every indicator gets the catalogue's region and its id as its code, in the
-//! `indicators` tree and inside the audit rows that record indicator changes. Values
-//! whose layout did not change (targets, readings, tokens, units, the catalogue title,
-//! withdrawn revision numbers, stored idempotent answers) only get their version byte
-//! rewritten. The `regions`
-//! tree gains the home region, and `codes` is built.
+//! # The two version numbers
 //!
-//! Each value is converted only while it still carries version 1, and `meta/format`
-//! is written last, so a migration cut short by a crash resumes where it stopped on the
-//! next open.
+//! `meta/format` ([`STORE_FORMAT`]) describes the store as a whole: which trees and
+//! keys exist and what they hold. The byte in front of every value
+//! ([`codec::FORMAT_VERSION`]) describes the layout of that value. A step that changes a
+//! value's layout bumps both; a step that only moves or adds keys (2 → 3) bumps the
+//! store format alone, and rewrites nothing else.
+//!
+//! # Crash safety
+//!
+//! Every step can be cut short by a crash and run again: it converts only what is
+//! still in the old form. The driver flushes, then writes the step's new format, then
+//! flushes again, so a store is never marked with a format its data has not reached.
+//!
+//! # Adding a step
+//!
+//! Write `vN_to_vN1(&Inner)` and its survey, document them here, append them to
+//! [`STEPS`], bump [`STORE_FORMAT`], add a fixture store written by the last release
+//! (`tests/fixtures/README.md`), and raise [`BACKUP_READS_FROM`] if the backup code can
+//! no longer read the older values as they stand.
 
-use chrono::{DateTime, Utc};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{codec, keys, AuditRecord, CatalogueTitle, Change, Inner, StoreError};
+use super::notify::{NotifierState, NOTIFIER_STATE_KEY};
+use super::{
+    codec, keys, AuditRecord, BackupCounts, CatalogueTitle, Change, Inner, Store, StoreError,
+};
 use crate::domain::{
     Battle, Direction, Frequency, Indicator, IndicatorId, Kind, Period, Profile, QualityRules,
     Reading, Region, RegionLevel, Source, SourceRef, StatusRule, Target, Thresholds,
     DEFAULT_ESCALATE_AFTER,
 };
+
+/// The store format this build reads and writes (`meta/format`).
+pub const STORE_FORMAT: u8 = 3;
+
+/// The oldest store format whose values the backup code reads as they stand. A store of
+/// an older format is backed up through a scratch copy upgraded first (see
+/// [`write_backup`]).
+const BACKUP_READS_FROM: u8 = 2;
+
+/// One link of the chain: converts a store of format `from` to `from + 1`.
+struct Step {
+    from: u8,
+    /// What it converts, in one line.
+    what: &'static str,
+    /// What it would do to this store, found without writing.
+    survey: fn(&sled::Db) -> Result<Vec<String>, StoreError>,
+    run: fn(&Inner) -> Result<(), StoreError>,
+}
+
+/// Every step, oldest first: `STEPS[n].from == n + 1`.
+const STEPS: [Step; 2] = [
+    Step {
+        from: 1,
+        what: "regions: every indicator gets the catalogue's region and its id as its code \
+               (in the audit trail too), and every value the new version byte",
+        survey: survey_v1_to_v2,
+        run: v1_to_v2,
+    },
+    Step {
+        from: 2,
+        what: "the notifier's state (meta/notify/alerts, notify/cursor, notify/remind_day) \
+               becomes one record, meta/notifier",
+        survey: survey_v2_to_v3,
+        run: v2_to_v3,
+    },
+];
 
 /// How many converted values go into one sled batch.
 const CHUNK: usize = 10_000;
@@ -176,29 +229,521 @@ fn rewrite(
     Ok(total)
 }
 
-/// The same body under the new version byte.
+/// The same body under the current version byte.
 fn restamp(v: &[u8]) -> Result<Vec<u8>, StoreError> {
     let mut out = v.to_vec();
     out[0] = codec::FORMAT_VERSION;
     Ok(out)
 }
 
-fn upgrade<Old: serde::de::DeserializeOwned, New: Serialize>(
+fn convert_v1<Old: serde::de::DeserializeOwned, New: Serialize>(
     v: &[u8],
     f: impl Fn(Old) -> New,
 ) -> Result<Vec<u8>, StoreError> {
     codec::encode(&f(codec::decode_version::<Old>(v, 1)?))
 }
 
-/// Migrates a format-1 store to format 2.
-pub(super) fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
+// ── the driver ──────────────────────────────────────────────────────────────
+
+/// One step as `zhibiao migrate` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepSurvey {
+    pub from: u8,
+    pub to: u8,
+    /// What the step converts.
+    pub what: String,
+    /// What it finds to convert in this store (counts, values).
+    pub details: Vec<String>,
+}
+
+/// What an upgrade of one store would do, found without writing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Survey {
+    /// The store's format (`meta/format`).
+    pub stored: u8,
+    /// The format this build writes ([`STORE_FORMAT`]).
+    pub current: u8,
+    /// The steps to run, in order; empty when the store is current.
+    pub steps: Vec<StepSurvey>,
+    /// Where an upgrade started now would write its backup.
+    pub backup: Option<PathBuf>,
+}
+
+/// What an upgrade did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Upgraded {
+    pub from: u8,
+    pub to: u8,
+    /// The backup of the store as it was, written before anything changed (or, see
+    /// `copied_instead`, a copy of its directory).
+    pub backup: PathBuf,
+    pub backup_counts: BackupCounts,
+    /// Set when the store held a value that cannot be read, so that no backup could be
+    /// written whole and its directory was copied instead: why.
+    pub copied_instead: Option<String>,
+    pub steps: Vec<StepSurvey>,
+    pub elapsed_ms: u64,
+}
+
+/// The store's format, `None` for a new store. An unknown one is an error.
+fn stored_format(meta: &sled::Tree) -> Result<Option<u8>, StoreError> {
+    match meta.get(b"format")? {
+        None => Ok(None),
+        Some(v) if v.len() == 1 && (1..=STORE_FORMAT).contains(&v[0]) => Ok(Some(v[0])),
+        Some(v) => Err(StoreError::UnsupportedFormat {
+            found: v.first().copied().unwrap_or(0),
+            supported: STORE_FORMAT,
+        }),
+    }
+}
+
+/// Called by [`Store::open`](super::Store::open) on every store it opens. A new store is
+/// marked with [`STORE_FORMAT`]. An older one is upgraded, after a backup of it is
+/// written beside `path` ([`backup_path`]); with no `path` (a scratch store, or
+/// `zhibiao migrate` opening it to upgrade itself), it is left as it is.
+pub(super) fn on_open(store: &Store, path: Option<&Path>) -> Result<(), StoreError> {
+    let i = &store.inner;
+    match stored_format(&i.meta)? {
+        None => {
+            i.meta.insert(b"format", &[STORE_FORMAT])?;
+        }
+        Some(STORE_FORMAT) => {}
+        Some(_) => {
+            if let Some(path) = path {
+                if let Some(up) = upgrade_store(store, path)? {
+                    tracing::warn!(
+                        from = up.from,
+                        to = up.to,
+                        backup = %up.backup.display(),
+                        "upgraded the store to this release's format; the backup holds it as \
+                         it was (restore it with the previous release to go back)"
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Backs up and upgrades an open store of an older format; `None` when it is current.
+fn upgrade_store(store: &Store, path: &Path) -> Result<Option<Upgraded>, StoreError> {
     let started = std::time::Instant::now();
-    // The catalogue title's layout is unchanged; read it under either version byte.
-    let home = match i.meta.get(b"catalogue")? {
+    let Some(from) = stored_format(&store.inner.meta)?.filter(|f| *f < STORE_FORMAT) else {
+        return Ok(None);
+    };
+    let steps = survey_steps(&store.inner.db, from)?;
+    let (backup, backup_counts, copied_instead) = write_backup(store, path, from)?;
+    run_chain(&store.inner, from)?;
+    Ok(Some(Upgraded {
+        from,
+        to: STORE_FORMAT,
+        backup,
+        backup_counts,
+        copied_instead,
+        steps,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }))
+}
+
+/// Runs every step from format `from` to [`STORE_FORMAT`], each followed by its new
+/// format, written once its data is on disk.
+fn run_chain(i: &Inner, from: u8) -> Result<(), StoreError> {
+    for step in STEPS.iter().filter(|s| s.from >= from) {
+        let started = std::time::Instant::now();
+        (step.run)(i)?;
+        i.db.flush()?;
+        i.meta.insert(b"format", &[step.from + 1])?;
+        i.db.flush()?;
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "migrated the store from format {} to {}: {}",
+            step.from,
+            step.from + 1,
+            step.what
+        );
+    }
+    Ok(())
+}
+
+fn survey_steps(db: &sled::Db, from: u8) -> Result<Vec<StepSurvey>, StoreError> {
+    STEPS
+        .iter()
+        .filter(|s| s.from >= from)
+        .map(|s| {
+            Ok(StepSurvey {
+                from: s.from,
+                to: s.from + 1,
+                what: s.what.to_string(),
+                details: (s.survey)(db)?,
+            })
+        })
+        .collect()
+}
+
+/// Opens the sled store at `path` for `zhibiao migrate`, without upgrading it.
+fn open_db(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    match sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_bytes)
+        .open()
+    {
+        Ok(db) => Ok(db),
+        Err(sled::Error::Io(ref io)) if io.to_string().contains("lock") => {
+            Err(StoreError::Locked {
+                path: path.display().to_string(),
+            })
+        }
+        Err(e) => Err(StoreError::Sled(e)),
+    }
+}
+
+/// Whether `path` holds a store (the check `zhibiao migrate` makes before opening it,
+/// since opening a directory without one would create one).
+pub fn store_exists(path: &Path) -> bool {
+    path.join("conf").exists() || path.join("db").exists()
+}
+
+/// What upgrading the store at `path` would do, found without changing it (`zhibiao
+/// migrate --dry-run`). The store must exist and not be open elsewhere.
+pub fn survey(path: &Path) -> Result<Survey, StoreError> {
+    let db = open_db(path, 64 * 1024 * 1024)?;
+    let meta = existing_tree(&db, "meta")?
+        .ok_or_else(|| StoreError::Backup(format!("{} holds no zhibiao store", path.display())))?;
+    let stored = stored_format(&meta)?.unwrap_or(STORE_FORMAT);
+    let steps = survey_steps(&db, stored)?;
+    let backup = if steps.is_empty() {
+        None
+    } else {
+        Some(backup_path(path, stored, Utc::now())?)
+    };
+    Ok(Survey {
+        stored,
+        current: STORE_FORMAT,
+        steps,
+        backup,
+    })
+}
+
+/// Upgrades the store at `path` to [`STORE_FORMAT`] (`zhibiao migrate`): writes the
+/// backup, then runs the steps. `None` when the store is current (nothing written).
+pub fn upgrade(path: &Path, cache_bytes: u64) -> Result<Option<Upgraded>, StoreError> {
+    super::remove_torn_snapshots(path)?;
+    let store = Store::from_db(open_db(path, cache_bytes)?, None)?;
+    let up = upgrade_store(&store, path)?;
+    store.flush()?;
+    Ok(up)
+}
+
+/// A tree of `db` if the store has one (opening a missing tree would create it).
+fn existing_tree(db: &sled::Db, name: &str) -> Result<Option<sled::Tree>, StoreError> {
+    if db
+        .tree_names()
+        .iter()
+        .any(|n| n.as_ref() == name.as_bytes())
+    {
+        Ok(Some(db.open_tree(name)?))
+    } else {
+        Ok(None)
+    }
+}
+
+// ── the backup written before an upgrade ────────────────────────────────────
+
+/// Where the backup of the store at `db` (of format `from`) taken at `now` goes: beside
+/// the store's directory, as `<directory name>-format<from>-<UTC time>.backup`
+/// (`-2`, `-3`… added if that name is taken). Not inside it: a store directory is
+/// what one deletes to restore.
+pub fn backup_path(db: &Path, from: u8, now: DateTime<Utc>) -> Result<PathBuf, StoreError> {
+    let io = |e: std::io::Error| StoreError::Sled(sled::Error::Io(e));
+    let db = std::fs::canonicalize(db).map_err(io)?;
+    let name = db
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "zhibiao-data".into());
+    let dir = db.parent().unwrap_or(Path::new("/"));
+    let stem = format!("{name}-format{from}-{}", now.format("%Y%m%dT%H%M%SZ"));
+    let mut file = dir.join(format!("{stem}.backup"));
+    let mut n = 1;
+    while file.exists() || file.with_extension("partial").exists() {
+        n += 1;
+        file = dir.join(format!("{stem}-{n}.backup"));
+    }
+    Ok(file)
+}
+
+/// Writes the backup of `store` (of format `from`) beside `db`: under a temporary name,
+/// synced, then renamed, so that a backup under its final name is always whole.
+///
+/// A store holding a value that cannot be read (`zhibiao check` names it) cannot be
+/// backed up whole; it still opens, as it did before the upgrade, so it is copied
+/// instead: its directory, flushed and not written meanwhile, goes beside it under the
+/// backup's name with `.copy` for `.backup` (the third element says why).
+fn write_backup(
+    store: &Store,
+    db: &Path,
+    from: u8,
+) -> Result<(PathBuf, BackupCounts, Option<String>), StoreError> {
+    let file = backup_path(db, from, Utc::now())?;
+    let failed = |e: String| {
+        StoreError::Backup(format!(
+            "could not write the backup {} that comes before upgrading the store from format \
+             {from} to {STORE_FORMAT}, so the store was left as it was: {e}",
+            file.display()
+        ))
+    };
+    /// Why a backup was not written.
+    enum Failure {
+        /// A stored value could not be read.
+        Content(StoreError),
+        Io(String),
+    }
+    let io = |e: std::io::Error| Failure::Io(e.to_string());
+    let tmp = file.with_extension("partial");
+    let written = (|| {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io)?;
+        let mut w = std::io::BufWriter::new(f);
+        let counts = if from >= BACKUP_READS_FROM {
+            store.backup(&mut w)
+        } else {
+            backup_through_scratch(store, from, &mut w)
+        }
+        .map_err(|e| match e {
+            StoreError::Codec(_) | StoreError::UnsupportedFormat { .. } => Failure::Content(e),
+            other => Failure::Io(other.to_string()),
+        })?;
+        w.flush().map_err(io)?;
+        w.into_inner()
+            .map_err(|e| Failure::Io(e.to_string()))?
+            .sync_all()
+            .map_err(io)?;
+        std::fs::rename(&tmp, &file).map_err(io)?;
+        sync_dir_of(&file).map_err(io)?;
+        Ok(counts)
+    })();
+    match written {
+        Ok(counts) => Ok((file, counts, None)),
+        Err(Failure::Io(e)) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(failed(e))
+        }
+        Err(Failure::Content(e)) => {
+            let _ = std::fs::remove_file(&tmp);
+            let copy = file.with_extension("copy");
+            store.inner.db.flush()?;
+            copy_dir(db, &copy)
+                .and_then(|()| sync_dir_of(&copy))
+                .map_err(|io| failed(format!("{e}; and a copy of the store failed too: {io}")))?;
+            let why = format!(
+                "the store holds a value that cannot be read ({e}; `zhibiao check` lists them), \
+                 so instead of a backup the store's directory was copied"
+            );
+            tracing::warn!(copy = %copy.display(), "{why}");
+            Ok((copy, BackupCounts::default(), Some(why)))
+        }
+    }
+}
+
+/// Syncs the directory holding `path`, so that a new name in it survives a crash.
+fn sync_dir_of(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// Copies a store's directory, files synced.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), &dest)?;
+            std::fs::File::open(&dest)?.sync_all()?;
+        }
+    }
+    std::fs::File::open(to)?.sync_all()
+}
+
+/// A backup of a store whose values the backup code cannot read as they stand: its
+/// trees are copied into a temporary store, that copy is upgraded, and the copy is
+/// backed up. The store itself is not touched.
+fn backup_through_scratch<W: Write>(
+    store: &Store,
+    from: u8,
+    out: &mut W,
+) -> Result<BackupCounts, StoreError> {
+    let scratch = sled::Config::new().temporary(true).open()?;
+    for name in store.inner.db.tree_names() {
+        let src = store.inner.db.open_tree(&name)?;
+        let dst = scratch.open_tree(&name)?;
+        for kv in src.iter() {
+            let (k, v) = kv?;
+            dst.insert(k, v)?;
+        }
+    }
+    let copy = Store::from_db(scratch, None)?;
+    run_chain(&copy.inner, from)?;
+    copy.backup(out)
+}
+
+// ── format 2 → 3 ────────────────────────────────────────────────────────────
+
+/// Where format 2 kept the notifier's state, as raw `meta` values: `notify/alerts`
+/// (JSON map indicator → [severity, status]; empty = not tracking), `notify/cursor`
+/// (u64 big-endian) and `notify/remind_day` (`YYYY-MM-DD`).
+const V2_NOTIFY_KEYS: [&str; 3] = ["notify/alerts", "notify/cursor", "notify/remind_day"];
+
+/// The notifier's state as format 2 kept it, read the way the format-2 notifier read
+/// it (a value it could not read counted as absent). `None` when none of the keys
+/// exists.
+fn notifier_state_v2(meta: &sled::Tree) -> Result<Option<NotifierState>, StoreError> {
+    let [alerts, cursor, day] = V2_NOTIFY_KEYS;
+    let (alerts, cursor, day) = (meta.get(alerts)?, meta.get(cursor)?, meta.get(day)?);
+    if alerts.is_none() && cursor.is_none() && day.is_none() {
+        return Ok(None);
+    }
+    let seen = match alerts {
+        Some(b) if !b.is_empty() => match serde_json::from_slice(&b) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(
+                    "the notifier's stored alerts could not be read ({e}); as before, it takes \
+                     the current alerts anew"
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    Ok(Some(NotifierState {
+        cursor: cursor
+            .and_then(|b| b.as_ref().try_into().ok())
+            .map(u64::from_be_bytes),
+        seen,
+        remind_day: day
+            .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
+            .and_then(|d| d.parse::<NaiveDate>().ok()),
+    }))
+}
+
+/// Format 2 → 3: the notifier's state becomes one record.
+///
+/// Format 2 kept the notifier's cursor, the alerts it had seen and the day of its last
+/// daily run under three `meta` keys ([`V2_NOTIFY_KEYS`]), written one after the other:
+/// a crash between two writes could leave a cursor that did not match the alerts.
+/// Format 3 keeps one [`NotifierState`] under `meta/notifier`, encoded like every other
+/// value. The step reads the old keys, and in one atomic batch writes the record and
+/// removes them. Run again (after a crash before the new format was written), it finds
+/// no old keys and leaves the record alone. Nothing else changes.
+fn v2_to_v3(i: &Inner) -> Result<(), StoreError> {
+    let Some(st) = notifier_state_v2(&i.meta)? else {
+        return Ok(());
+    };
+    let mut batch = sled::Batch::default();
+    batch.insert(NOTIFIER_STATE_KEY, codec::encode(&st)?);
+    for k in V2_NOTIFY_KEYS {
+        batch.remove(k);
+    }
+    i.meta.apply_batch(batch)?;
+    Ok(())
+}
+
+fn survey_v2_to_v3(db: &sled::Db) -> Result<Vec<String>, StoreError> {
+    let Some(meta) = existing_tree(db, "meta")? else {
+        return Ok(vec!["no notifier state: nothing to convert".into()]);
+    };
+    let Some(st) = notifier_state_v2(&meta)? else {
+        return Ok(vec!["no notifier state: nothing to convert".into()]);
+    };
+    Ok(vec![
+        match st.cursor {
+            Some(c) => format!("cursor: audit row {c}"),
+            None => "cursor: none".into(),
+        },
+        match &st.seen {
+            Some(m) => format!("alerts seen: {}", m.len()),
+            None => "alerts seen: not tracking".into(),
+        },
+        match st.remind_day {
+            Some(d) => format!("last daily run: {d}"),
+            None => "last daily run: none".into(),
+        },
+    ])
+}
+
+// ── format 1 → 2 ────────────────────────────────────────────────────────────
+
+fn survey_v1_to_v2(db: &sled::Db) -> Result<Vec<String>, StoreError> {
+    let version_1 = |name: &str| -> Result<usize, StoreError> {
+        let Some(t) = existing_tree(db, name)? else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        for kv in t.iter() {
+            if kv?.1.first() == Some(&1) {
+                n += 1;
+            }
+        }
+        Ok(n)
+    };
+    let home = match existing_tree(db, "meta")? {
+        Some(meta) => home_region(&meta)?,
+        None => String::new(),
+    };
+    let mut restamped = 0;
+    for tree in [
+        "units",
+        "targets",
+        "readings",
+        "withdrawn",
+        "tokens",
+        "idempotency",
+    ] {
+        restamped += version_1(tree)?;
+    }
+    Ok(vec![
+        format!(
+            "indicators converted: {} (region {home:?}, code = id)",
+            version_1("indicators")?
+        ),
+        format!("audit rows converted: {}", version_1("audit")?),
+        format!("other values given the new version byte: {restamped}"),
+    ])
+}
+
+/// The catalogue's region, from a store of format 1 or 2 (the title's layout is the
+/// same under either version byte).
+fn home_region(meta: &sled::Tree) -> Result<String, StoreError> {
+    Ok(match meta.get(b"catalogue")? {
         Some(v) if v.first() == Some(&1) => codec::decode_version::<CatalogueTitle>(&v, 1)?.region,
         Some(v) => codec::decode::<CatalogueTitle>(&v)?.region,
         None => String::new(),
-    };
+    })
+}
+
+/// Format 1 → 2: regions.
+///
+/// Format 2 added `region`, `code`, `benchmarks`, `status_rule`, `escalate_after` and
+/// `quality` to [`Indicator`], and `quality` to [`AuditRecord`]. bincode does not
+/// describe what it stores, so the old layouts are kept here, decoded and converted:
+/// every indicator gets the catalogue's region and its id as its code, in the
+/// `indicators` tree and inside the audit rows that record indicator changes. Values
+/// whose layout did not change (targets, readings, tokens, units, the catalogue title,
+/// withdrawn revision numbers, stored idempotent answers) only get their version byte
+/// rewritten. The `regions` tree gains the home region, and `codes` is built.
+///
+/// Each value is converted only while it still carries version 1, so a step cut short
+/// by a crash resumes where it stopped.
+fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    let home = home_region(&i.meta)?;
     let mut converted = 0;
     for tree in [
         &i.units,
@@ -211,10 +756,10 @@ pub(super) fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
         converted += rewrite(tree, restamp)?;
     }
     converted += rewrite(&i.indicators, |v| {
-        upgrade(v, |old: IndicatorV1| old.upgrade(&home))
+        convert_v1(v, |old: IndicatorV1| old.upgrade(&home))
     })?;
     converted += rewrite(&i.audit, |v| {
-        upgrade(v, |old: AuditRecordV1| old.upgrade(&home))
+        convert_v1(v, |old: AuditRecordV1| old.upgrade(&home))
     })?;
     for kv in i.indicators.iter() {
         let ind: Indicator = codec::decode(&kv?.1)?;
@@ -233,14 +778,127 @@ pub(super) fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
             i.meta.insert(b"catalogue", restamp(&v)?)?;
         }
     }
-    i.db.flush()?;
-    i.meta.insert(b"format", &[codec::FORMAT_VERSION])?;
-    i.db.flush()?;
     tracing::info!(
         values = converted,
         region = %home,
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "migrated the store from format 1 to 2 (regions)"
+        "converted the values of format 1"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// A store holding format 2's notifier keys, marked as format 2.
+    fn v2_store(alerts: &[u8], cursor: Option<u64>, day: Option<&str>) -> Store {
+        let s = Store::temporary().unwrap();
+        let meta = &s.inner.meta;
+        meta.insert(b"format", &[2]).unwrap();
+        meta.insert("notify/alerts", alerts).unwrap();
+        if let Some(c) = cursor {
+            meta.insert("notify/cursor", &c.to_be_bytes()).unwrap();
+        }
+        if let Some(d) = day {
+            meta.insert("notify/remind_day", d.as_bytes()).unwrap();
+        }
+        s
+    }
+
+    fn old_keys(s: &Store) -> usize {
+        s.inner.meta.scan_prefix("notify/").count()
+    }
+
+    #[test]
+    fn format_2_notifier_keys_become_one_record_and_a_second_run_changes_nothing() {
+        let s = v2_store(
+            br#"{"gdp-growth":["warning","behind"]}"#,
+            Some(42),
+            Some("2026-12-05"),
+        );
+        let want = NotifierState {
+            cursor: Some(42),
+            seen: Some(
+                [(
+                    "gdp-growth".to_string(),
+                    ("warning".to_string(), "behind".to_string()),
+                )]
+                .into(),
+            ),
+            remind_day: Some(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()),
+        };
+        v2_to_v3(&s.inner).unwrap();
+        assert_eq!(s.notifier_state().unwrap(), want);
+        assert_eq!(old_keys(&s), 0);
+        // As after a crash before the new format was written: the step runs again, and
+        // leaves the record (changed since by the notifier) alone.
+        let mut moved = want.clone();
+        moved.cursor = Some(50);
+        s.set_notifier_state(&moved).unwrap();
+        run_chain(&s.inner, 2).unwrap();
+        assert_eq!(s.notifier_state().unwrap(), moved);
+        assert_eq!(s.inner.meta.get(b"format").unwrap().unwrap().as_ref(), [3]);
+    }
+
+    #[test]
+    fn format_2_notifier_values_read_as_format_2_read_them() {
+        // Empty alerts: not tracking. A bad cursor or day: none, as before.
+        let s = v2_store(b"", Some(7), None);
+        s.inner
+            .meta
+            .insert("notify/remind_day", b"yesterday")
+            .unwrap();
+        s.inner.meta.insert("notify/cursor", &[1, 2, 3]).unwrap();
+        v2_to_v3(&s.inner).unwrap();
+        assert_eq!(s.notifier_state().unwrap(), NotifierState::default());
+        // Alerts the old notifier could not parse: it took them as absent and took the
+        // current alerts anew; so does the converted state.
+        let s = v2_store(b"{not json", Some(9), Some("2026-01-02"));
+        v2_to_v3(&s.inner).unwrap();
+        let st = s.notifier_state().unwrap();
+        assert_eq!((st.cursor, st.seen), (Some(9), None));
+        // No keys at all: nothing written.
+        let s = Store::temporary().unwrap();
+        v2_to_v3(&s.inner).unwrap();
+        assert!(s.inner.meta.get(NOTIFIER_STATE_KEY).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_notifier_state_that_does_not_decode_is_an_error_not_a_reset() {
+        let s = Store::temporary().unwrap();
+        assert_eq!(s.notifier_state().unwrap(), NotifierState::default());
+        s.inner
+            .meta
+            .insert(NOTIFIER_STATE_KEY, &[codec::FORMAT_VERSION, 0xff, 0xff])
+            .unwrap();
+        assert!(s.notifier_state().is_err());
+        assert!(s.update_notifier_state(|st| st.cursor = Some(1)).is_err());
+    }
+
+    #[test]
+    fn updating_one_part_of_the_notifier_state_keeps_the_others() {
+        let s = Store::temporary().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        s.update_notifier_state(|st| st.remind_day = Some(day))
+            .unwrap();
+        let st = s
+            .update_notifier_state(|st| {
+                st.cursor = Some(3);
+                st.seen = Some(BTreeMap::new());
+            })
+            .unwrap();
+        assert_eq!(st.remind_day, Some(day));
+        assert_eq!(s.notifier_state().unwrap(), st);
+    }
+
+    #[test]
+    fn the_chain_has_one_step_per_format() {
+        for (n, step) in STEPS.iter().enumerate() {
+            assert_eq!(step.from as usize, n + 1);
+        }
+        assert_eq!(STEPS.len() as u8 + 1, STORE_FORMAT);
+    }
 }

@@ -33,7 +33,7 @@ pub mod codec;
 mod commit;
 mod indicators;
 pub mod keys;
-mod migrate;
+pub mod migrate;
 mod notify;
 mod readings;
 mod tokens;
@@ -51,7 +51,7 @@ pub use audit::{AuditRecord, Change};
 pub use backup::{BackupCounts, CheckReport, BACKUP_VERSION};
 pub use commit::GroupCommit;
 pub use indicators::{CatalogueTitle, ImportReport};
-pub use notify::{Delivery, DeliveryOutcome, Job, DELIVERY_LOG_LIMIT};
+pub use notify::{Delivery, DeliveryOutcome, Job, NotifierState, DELIVERY_LOG_LIMIT};
 pub use readings::{BatchResult, BatchRow, Idempotency, RowOutcomes};
 pub use tokens::{hash_secret, new_secret, Role, Token};
 
@@ -184,7 +184,7 @@ impl Store {
                 .cache_capacity(cache_bytes)
                 .open();
             match opened {
-                Ok(db) => return Store::from_db(db),
+                Ok(db) => return Store::from_db(db, Some(path)),
                 Err(sled::Error::Io(ref io)) if io.to_string().contains("lock") => {
                     if std::time::Instant::now() >= deadline {
                         return Err(StoreError::Locked {
@@ -200,10 +200,12 @@ impl Store {
 
     /// A throwaway in-memory store, for tests and examples.
     pub fn temporary() -> Result<Store, StoreError> {
-        Store::from_db(sled::Config::new().temporary(true).open()?)
+        Store::from_db(sled::Config::new().temporary(true).open()?, None)
     }
 
-    fn from_db(db: sled::Db) -> Result<Store, StoreError> {
+    /// Wraps an open database and brings its format up to date ([`migrate::on_open`]:
+    /// an older store at `path` is backed up beside it, then upgraded).
+    fn from_db(db: sled::Db, path: Option<&Path>) -> Result<Store, StoreError> {
         let t = |name: &str| db.open_tree(name);
         let inner = Inner {
             indicators: t("indicators")?,
@@ -231,22 +233,11 @@ impl Store {
             reading_writer: std::sync::Mutex::new(()),
             db,
         };
-        match inner.meta.get(b"format")? {
-            None => {
-                inner.meta.insert(b"format", &[codec::FORMAT_VERSION])?;
-            }
-            Some(v) if v.as_ref() == [codec::FORMAT_VERSION] => {}
-            Some(v) if v.as_ref() == [1] => migrate::v1_to_v2(&inner)?,
-            Some(v) => {
-                return Err(StoreError::UnsupportedFormat {
-                    found: v.first().copied().unwrap_or(0),
-                    supported: codec::FORMAT_VERSION,
-                })
-            }
-        }
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(inner),
-        })
+        };
+        migrate::on_open(&store, path)?;
+        Ok(store)
     }
 
     /// Held by every write, so that a backup (which takes the lock alone) never sees

@@ -1,11 +1,14 @@
 //! What notifications keep in the store: receivers, the outbox of deliveries still to
-//! make, the delivery log, the catalogue's due rules, and the notifier's cursors.
+//! make, the delivery log, the catalogue's due rules, and the notifier's state
+//! ([`NotifierState`]).
 //!
 //! The outbox is what makes a retry survive a restart: a delivery is written here
 //! before its first attempt and removed when it succeeds or gives up. Neither the
 //! outbox nor the log is part of the audit trail; they change no ETag.
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{codec, Store, StoreError};
@@ -68,6 +71,23 @@ pub struct Delivery {
     pub error: Option<String>,
     pub duration_ms: u64,
     pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// The `meta` key of [`NotifierState`].
+pub(super) const NOTIFIER_STATE_KEY: &[u8] = b"notifier";
+
+/// What the notifier keeps between runs, so that a restart neither repeats nor loses
+/// what happened while it was stopped. One value under `meta/notifier`: the cursor and
+/// the alerts seen are always written together.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifierState {
+    /// The audit sequence receivers have been told up to.
+    pub cursor: Option<u64>,
+    /// The alerts receivers were last told about: indicator → (severity, status).
+    /// `None` while no receiver wants alert events (not tracking).
+    pub seen: Option<BTreeMap<String, (String, String)>>,
+    /// The local day of the last daily run (催报 notices and digests).
+    pub remind_day: Option<NaiveDate>,
 }
 
 fn log_prefix(name: &str) -> Vec<u8> {
@@ -286,18 +306,50 @@ impl Store {
 
     // ── the notifier's own state ───────────────────────────────────────────
 
-    /// A small value the notifier keeps between runs (its cursor in the audit trail,
-    /// the alerts it last saw, the last day it sent digests).
-    pub fn notify_state(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .inner
+    /// The notifier's state: [`NotifierState::default`] until it first writes one. A
+    /// value that does not decode is an error, never taken for "nothing seen yet" (that
+    /// would repeat or lose what receivers were told).
+    pub fn notifier_state(&self) -> Result<NotifierState, StoreError> {
+        self.inner
             .meta
-            .get(format!("notify/{key}"))?
-            .map(|v| v.to_vec()))
+            .get(NOTIFIER_STATE_KEY)?
+            .map(|v| codec::decode(&v))
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
-    pub fn set_notify_state(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.inner.meta.insert(format!("notify/{key}"), value)?;
+    /// Replaces the notifier's state: one value, so its parts change together.
+    pub fn set_notifier_state(&self, st: &NotifierState) -> Result<(), StoreError> {
+        self.inner
+            .meta
+            .insert(NOTIFIER_STATE_KEY, codec::encode(st)?)?;
         Ok(())
+    }
+
+    /// Changes part of the notifier's state atomically and returns the new state: `f`
+    /// runs on the current state (again, if another writer changed it meanwhile, so
+    /// keep it free of side effects). The notifier's change step and its daily run
+    /// write different parts from different threads; a plain read then
+    /// [`Store::set_notifier_state`] could undo the other's write.
+    pub fn update_notifier_state(
+        &self,
+        mut f: impl FnMut(&mut NotifierState),
+    ) -> Result<NotifierState, StoreError> {
+        let meta = &self.inner.meta;
+        loop {
+            let old = meta.get(NOTIFIER_STATE_KEY)?;
+            let mut st: NotifierState = match &old {
+                Some(v) => codec::decode(v)?,
+                None => NotifierState::default(),
+            };
+            f(&mut st);
+            let new = codec::encode(&st)?;
+            if meta
+                .compare_and_swap(NOTIFIER_STATE_KEY, old, Some(new))?
+                .is_ok()
+            {
+                return Ok(st);
+            }
+        }
     }
 }

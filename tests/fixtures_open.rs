@@ -1,0 +1,443 @@
+//! Every fixture store under `tests/fixtures` (one per store format, each written by
+//! the release of that format: see `tests/fixtures/README.md`) opens with this build,
+//! is upgraded to the current format after a backup of it is written beside it, and
+//! holds what its recipe wrote. `zhibiao migrate --dry-run` describes the upgrade and
+//! changes nothing; `zhibiao migrate` performs it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use zhibiao::domain::{IndicatorId, Period};
+use zhibiao::store::migrate::STORE_FORMAT;
+use zhibiao::store::{Change, NotifierState, Role, Store};
+
+const BIN: &str = env!("CARGO_BIN_EXE_zhibiao");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+const CACHE: u64 = 64 * 1024 * 1024;
+
+/// sled locks a store with `flock`, which a child process shares from its fork until
+/// its exec: hold this while a store is open in this process or a child is spawned.
+static FORK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn fork_guard() -> std::sync::MutexGuard<'static, ()> {
+    FORK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn run(args: &[&str]) -> Output {
+    let _g = fork_guard();
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("ZHIBIAO_ADMIN_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn zhibiao")
+        .wait_with_output()
+        .expect("run zhibiao")
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "zhibiao {}: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A private copy of a fixture store (opening a store writes to it), alone in its own
+/// directory so that the backup written beside it can be found.
+fn fixture_copy(tmp: &Path, name: &str) -> PathBuf {
+    let dest = tmp.join(name);
+    copy_dir(&Path::new(FIXTURES).join(name), &dest);
+    dest
+}
+
+/// The files beside the store copy whose names end in `.backup`.
+fn backups_beside(db: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "backup"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every tree of a closed store, read with sled itself: name → key → value.
+type Raw = BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, Vec<u8>>>;
+
+fn raw(db: &Path) -> Raw {
+    let _g = fork_guard();
+    let sled_db = sled::Config::new().path(db).open().unwrap();
+    let mut out = Raw::new();
+    for name in sled_db.tree_names() {
+        let t = sled_db.open_tree(&name).unwrap();
+        out.insert(
+            name.to_vec(),
+            t.iter()
+                .map(|kv| {
+                    let (k, v) = kv.unwrap();
+                    (k.to_vec(), v.to_vec())
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+fn meta(raw: &Raw, key: &str) -> Option<Vec<u8>> {
+    raw.get(&b"meta"[..])?.get(key.as_bytes()).cloned()
+}
+
+fn id(s: &str) -> IndicatorId {
+    IndicatorId::parse(s).unwrap()
+}
+
+fn period(s: &str) -> Period {
+    s.parse().unwrap()
+}
+
+/// What each fixture's recipe wrote.
+struct Expected {
+    name: &'static str,
+    format: u8,
+    audit_rows: usize,
+    /// When gdp-growth 2023-06 was revised (kept to the nanosecond).
+    revised_at: &'static str,
+    notifier: NotifierState,
+    webhooks: &'static [&'static str],
+}
+
+fn expected() -> Vec<Expected> {
+    let seen = |v: &[(&str, &str, &str)]| {
+        v.iter()
+            .map(|(i, sev, st)| (i.to_string(), (sev.to_string(), st.to_string())))
+            .collect()
+    };
+    vec![
+        Expected {
+            name: "store-v1",
+            format: 1,
+            audit_rows: 428,
+            revised_at: "2026-11-28T02:30:24.533425964Z",
+            notifier: NotifierState::default(),
+            webhooks: &[],
+        },
+        Expected {
+            name: "store-v2",
+            format: 2,
+            // As store-v1, and 9 region rows of the built-in catalogue.
+            audit_rows: 437,
+            revised_at: "2026-12-04T20:32:56.268918685Z",
+            notifier: NotifierState {
+                cursor: Some(436),
+                // The alerts when the receiver was registered (the baseline), and after
+                // the submitter's reading, which changed none of them.
+                seen: Some(seen(&[
+                    (
+                        "fixed-asset-investment-growth",
+                        "critical",
+                        "severely_behind",
+                    ),
+                    ("import-export-value", "critical", "behind"),
+                    ("tech-sme-registered", "critical", "behind"),
+                ])),
+                remind_day: Some("2026-12-05".parse().unwrap()),
+            },
+            webhooks: &["county-office"],
+        },
+    ]
+}
+
+#[test]
+fn there_is_a_fixture_of_every_older_format_and_this_test_knows_each() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("store-v"))
+        .collect();
+    on_disk.sort();
+    let known: Vec<String> = expected().iter().map(|e| e.name.to_string()).collect();
+    assert_eq!(on_disk, known, "add the new fixture's expectations here");
+    let formats: Vec<u8> = expected().iter().map(|e| e.format).collect();
+    assert_eq!(formats, (1..STORE_FORMAT).collect::<Vec<_>>());
+}
+
+#[test]
+fn every_fixture_store_opens_upgraded_with_its_content_after_a_backup() {
+    for want in expected() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = fixture_copy(tmp.path(), want.name);
+        let before = raw(&db);
+        assert_eq!(
+            meta(&before, "format"),
+            Some(vec![want.format]),
+            "{}",
+            want.name
+        );
+        assert!(backups_beside(&db).is_empty());
+        {
+            let _g = fork_guard();
+            let store = Store::open(&db, CACHE).expect(want.name);
+            assert_eq!(store.indicators().unwrap().len(), 203, "{}", want.name);
+            assert!(store
+                .indicators()
+                .unwrap()
+                .iter()
+                .all(|i| i.region == "桃江县"));
+            // Readings: the batch, the revision, the year without a target, and the
+            // submitter's reading; the withdrawn one is gone.
+            let r = store
+                .reading(&id("gdp-growth"), period("2023-06"))
+                .unwrap()
+                .expect("gdp-growth 2023-06");
+            assert_eq!((r.value, r.revision), (8.7, 2), "{}", want.name);
+            assert_eq!(r.note.as_deref(), Some("核定"));
+            assert_eq!(
+                r.recorded_at.to_rfc3339(),
+                want.revised_at.replace('Z', "+00:00")
+            );
+            let revs = store
+                .revisions(&id("gdp-growth"), period("2023-06"))
+                .unwrap();
+            assert_eq!(revs.len(), 2);
+            let r = store
+                .reading(&id("gdp-growth"), period("2022-12"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(r.value, 7.9);
+            let r = store
+                .reading(&id("tech-sme-registered"), period("2023-Q3"))
+                .unwrap()
+                .unwrap();
+            assert_eq!((r.value, r.recorded_by.as_str()), (108.0, "kgj"));
+            let r = store
+                .reading(&id("import-export-value"), period("2023-06"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(r.value, 7.1);
+            assert!(store
+                .reading(&id("tech-sme-registered"), period("2023-05"))
+                .unwrap()
+                .is_none());
+            // Targets: the catalogue's, and the amended one.
+            let t = store
+                .target(&id("tech-sme-registered"), 2023)
+                .unwrap()
+                .expect("the amended target");
+            assert_eq!(t.value, Some(160.0));
+            let t = store.target(&id("gdp-growth"), 2023).unwrap().unwrap();
+            assert_eq!(t.value, Some(8.0));
+            // The audit trail, with the withdrawal and its reason.
+            let log = store.audit_log().unwrap();
+            assert_eq!(log.len(), want.audit_rows, "{}", want.name);
+            let withdrawn: Vec<_> = log
+                .iter()
+                .filter(|(_, r)| {
+                    matches!(&r.change, Change::Reading { new: None, old: Some(o), .. } if o.value == 66.0)
+                })
+                .collect();
+            assert_eq!(withdrawn.len(), 1, "{}", want.name);
+            assert_eq!(withdrawn[0].1.reason.as_deref(), Some("期别报错"));
+            // Tokens and receivers.
+            assert_eq!(store.token("kgj").unwrap().unwrap().role, Role::Submitter);
+            let hooks: Vec<String> = store
+                .webhooks()
+                .unwrap()
+                .into_iter()
+                .map(|w| w.name)
+                .collect();
+            assert_eq!(hooks, want.webhooks, "{}", want.name);
+            // The notifier's state, converted from format 2's raw keys.
+            assert_eq!(
+                store.notifier_state().unwrap(),
+                want.notifier,
+                "{}",
+                want.name
+            );
+            let report = store.check().unwrap();
+            assert!(report.ok(), "{}: {:?}", want.name, report.problems);
+        }
+        // On disk: the current format, the old keys gone, and a backup beside the store
+        // of what it held before.
+        let after = raw(&db);
+        assert_eq!(meta(&after, "format"), Some(vec![STORE_FORMAT]));
+        for k in ["notify/alerts", "notify/cursor", "notify/remind_day"] {
+            assert_eq!(meta(&after, k), None, "{}: {k}", want.name);
+        }
+        let backups = backups_beside(&db);
+        assert_eq!(backups.len(), 1, "{}: {backups:?}", want.name);
+        let name = backups[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with(&format!("{}-format{}-", want.name, want.format)),
+            "{name}"
+        );
+        let text = std::fs::read_to_string(&backups[0]).unwrap();
+        assert!(text.ends_with("\n"));
+        let end: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(end["type"], "end");
+        assert_eq!(end["indicators"], 203);
+        assert_eq!(end["readings"], 18);
+        assert_eq!(end["audit"], want.audit_rows);
+        // It restores, and the restored store backs up to the same bytes.
+        let restored = tmp.path().join("restored");
+        run_ok(&[
+            "restore",
+            backups[0].to_str().unwrap(),
+            "--db",
+            restored.to_str().unwrap(),
+        ]);
+        let again = tmp.path().join("again.jsonl");
+        run_ok(&[
+            "backup",
+            "--db",
+            restored.to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ]);
+        assert!(
+            std::fs::read(&again).unwrap() == text.as_bytes(),
+            "{}",
+            want.name
+        );
+        // A second open has nothing to do and writes no second backup.
+        {
+            let _g = fork_guard();
+            let store = Store::open(&db, CACHE).unwrap();
+            assert_eq!(store.notifier_state().unwrap(), want.notifier);
+        }
+        assert_eq!(backups_beside(&db).len(), 1);
+    }
+}
+
+#[test]
+fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_copy(tmp.path(), "store-v2");
+    let d = db.to_str().unwrap();
+    let before = raw(&db);
+
+    let out = run_ok(&["migrate", "--db", d, "--dry-run"]);
+    assert!(
+        out.contains("store format 2; this release writes format 3"),
+        "{out}"
+    );
+    assert!(out.contains("format 2 → 3"), "{out}");
+    assert!(out.contains("cursor: audit row 436"), "{out}");
+    assert!(out.contains("last daily run: 2026-12-05"), "{out}");
+    assert!(out.contains("Nothing was written"), "{out}");
+    let v: Value =
+        serde_json::from_str(&run_ok(&["migrate", "--db", d, "--dry-run", "--json"])).unwrap();
+    assert_eq!(
+        (v["stored"].as_u64(), v["current"].as_u64()),
+        (Some(2), Some(3))
+    );
+    assert_eq!(v["steps"].as_array().unwrap().len(), 1);
+    // Nothing changed: every tree holds what it held, and no backup was written.
+    assert!(raw(&db) == before, "--dry-run changed the store");
+    assert!(backups_beside(&db).is_empty());
+
+    let out = run_ok(&["migrate", "--db", d]);
+    assert!(out.contains("upgraded from format 2 to 3"), "{out}");
+    let backups = backups_beside(&db);
+    assert_eq!(backups.len(), 1);
+    assert!(
+        out.contains(backups[0].to_str().unwrap()),
+        "the backup's path is said: {out}"
+    );
+    let after = raw(&db);
+    assert_eq!(meta(&after, "format"), Some(vec![STORE_FORMAT]));
+    assert!(meta(&after, "notify/cursor").is_none());
+    assert!(meta(&after, "notifier").is_some());
+    // Everything but the notifier's keys is as it was.
+    let strip = |mut r: Raw| {
+        let m = r.get_mut(&b"meta"[..]).unwrap();
+        for k in [
+            "format",
+            "notifier",
+            "notify/alerts",
+            "notify/cursor",
+            "notify/remind_day",
+        ] {
+            m.remove(k.as_bytes());
+        }
+        r
+    };
+    assert!(
+        strip(after) == strip(before),
+        "the upgrade changed more than the notifier's state"
+    );
+    // The store opens at format 3 with its content; migrating again has nothing to do.
+    let report: Value = serde_json::from_str(&run_ok(&["check", "--db", d, "--json"])).unwrap();
+    assert_eq!(report["problem_count"], 0, "{report}");
+    assert_eq!(report["readings"], 18);
+    let out = run_ok(&["migrate", "--db", d]);
+    assert!(out.contains("already at format 3"), "{out}");
+    assert!(run_ok(&["migrate", "--db", d, "--dry-run"]).contains("nothing to do"));
+    assert_eq!(backups_beside(&db).len(), 1);
+
+    // No store: an error, and nothing created.
+    let none = tmp.path().join("none");
+    let out = run(&["migrate", "--db", none.to_str().unwrap(), "--dry-run"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no store at"));
+    assert!(!none.exists());
+}
+
+#[test]
+fn a_store_with_an_unreadable_value_is_copied_instead_of_backed_up_and_still_upgrades() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_copy(tmp.path(), "store-v2");
+    let key = zhibiao::store::keys::reading(&id("gdp-growth"), period("2023-06"));
+    {
+        let _g = fork_guard();
+        let sled_db = sled::Config::new().path(&db).open().unwrap();
+        let readings = sled_db.open_tree("readings").unwrap();
+        let mut v = readings.get(&key).unwrap().unwrap().to_vec();
+        v[0] = 99;
+        readings.insert(&key, v).unwrap();
+        sled_db.flush().unwrap();
+        drop((readings, sled_db));
+    }
+    let before = raw(&db);
+    let out = run_ok(&["migrate", "--db", db.to_str().unwrap()]);
+    assert!(out.contains("upgraded from format 2 to 3"), "{out}");
+    assert!(out.contains("cannot be read"), "{out}");
+    assert!(backups_beside(&db).is_empty());
+    let copy: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "copy"))
+        .collect();
+    assert_eq!(copy.len(), 1, "{out}");
+    assert!(out.contains(copy[0].to_str().unwrap()), "{out}");
+    // The copy is the store as it was, format 2 and all.
+    assert!(raw(&copy[0]) == before);
+    assert_eq!(meta(&raw(&db), "format"), Some(vec![STORE_FORMAT]));
+}
