@@ -91,6 +91,7 @@ pub struct Running {
     pub notifier: Notifier,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    tasks: Option<crate::notify::notifier::Tasks>,
 }
 
 impl Running {
@@ -99,12 +100,17 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, lets requests in flight finish, and flushes the store.
+    /// Stops accepting, lets requests in flight finish, stops the notifier and
+    /// flushes the store. Once the returned future is done and the `Running` is gone,
+    /// nothing of the server holds the store: it can be opened again.
     pub async fn stop(mut self) -> Result<(), crate::store::StoreError> {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some(tasks) = self.tasks.take() {
+            tasks.stop().await;
+        }
         self.store.flush()
     }
 }
@@ -145,7 +151,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
         changes: ctx.changes.clone(),
     };
     let ctx: api::Ctx = ctx.into();
-    notifier.start();
+    let tasks = notifier.start();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(api::serve(ctx, listener, async {
         let _ = rx.await;
@@ -157,6 +163,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
         notifier,
         stop: Some(tx),
         task,
+        tasks: Some(tasks),
     })
 }
 

@@ -43,15 +43,18 @@ pub struct Notifier {
 
 impl Notifier {
     /// Starts the notifier's tasks on the current runtime: the outbox runner, the
-    /// step after each burst of writes, and the daily run.
-    pub fn start(&self) {
-        tokio::spawn(
-            self.hub
-                .clone()
-                .run_outbox(self.queries.store().clone(), self.clock.clone()),
-        );
-        tokio::spawn(on_changes(self.clone()));
-        tokio::spawn(daily(self.clone()));
+    /// step after each burst of writes, and the daily run. They run until the
+    /// returned handle is stopped (or the runtime ends); each holds the store open.
+    pub fn start(&self) -> Tasks {
+        Tasks(vec![
+            tokio::spawn(
+                self.hub
+                    .clone()
+                    .run_outbox(self.queries.store().clone(), self.clock.clone()),
+            ),
+            tokio::spawn(on_changes(self.clone())),
+            tokio::spawn(daily(self.clone())),
+        ])
     }
 
     /// One step now, on the calling thread: the submissions and alert changes since
@@ -65,6 +68,23 @@ impl Notifier {
     /// day's run already happened). Returns how many messages were queued.
     pub fn run_day(&self, today: NaiveDate) -> Result<usize, NotifyError> {
         run_day(self, today, self.clock.now())
+    }
+}
+
+/// The notifier's running tasks.
+#[derive(Debug)]
+pub struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Tasks {
+    /// Stops the tasks and waits until they have let go of the store. A delivery in
+    /// flight is abandoned; its job stays in the outbox and is sent on the next start.
+    pub async fn stop(self) {
+        for t in &self.0 {
+            t.abort();
+        }
+        for t in self.0 {
+            let _ = t.await;
+        }
     }
 }
 
