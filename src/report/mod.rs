@@ -8,6 +8,11 @@
 
 pub mod bulletin;
 pub mod chart;
+pub mod dashboard;
+#[cfg(test)]
+mod fixtures;
+pub mod html;
+pub mod indicator_page;
 pub mod web;
 
 use crate::domain::{Indicator, Period};
