@@ -2,7 +2,7 @@
 //! one record per indicator with its raw figures in machine-readable columns, for those
 //! who compute further. Text a spreadsheet would run as a formula is neutralised.
 
-use super::{units, BulletinError, Model};
+use super::model::{units, Model};
 use crate::domain::Comparator;
 use crate::engine::tidy;
 use crate::text;
@@ -43,9 +43,10 @@ fn csv_num(v: Option<f64>) -> String {
     tidy(v).map(|x| x.to_string()).unwrap_or_default()
 }
 
-/// The bulletin as CSV: one record per indicator, with a UTF-8 byte-order mark.
-pub(super) fn render(m: &Model) -> Result<Vec<u8>, BulletinError> {
-    let err = |e: csv::Error| BulletinError::Csv(e.to_string());
+/// The bulletin as CSV: one record per indicator, with a UTF-8 byte-order mark; an
+/// error is the writer's message.
+pub(super) fn render(m: &Model) -> Result<Vec<u8>, String> {
+    let err = |e: csv::Error| e.to_string();
     let mut w = csv::Writer::from_writer("\u{feff}".as_bytes().to_vec());
     let mut head: Vec<&str> = CSV_COLUMNS.to_vec();
     if m.quarterly_column() {
@@ -105,8 +106,7 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, BulletinError> {
             w.write_record(&rec).map_err(err)?;
         }
     }
-    w.into_inner()
-        .map_err(|e| BulletinError::Csv(e.to_string()))
+    w.into_inner().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

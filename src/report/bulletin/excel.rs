@@ -3,16 +3,17 @@
 //! can be sorted and summed. The creation date is fixed like the Word file's. Lays out
 //! the [`Model`].
 
-use super::{
-    comparison_lists, comparison_table, last_day, target_text, units, BulletinError, Model,
-};
+use rust_xlsxwriter::XlsxError;
+
+use super::model::{comparison_lists, comparison_table, last_day, target_text, units, Model};
 use crate::domain::Kind as IndicatorKind;
 use crate::engine::tidy;
 
+/// The paper size code of A4 in Excel's page setup.
 const XLSX_A4: u8 = 9;
 
 /// The bulletin as an Excel workbook.
-pub(super) fn render(m: &Model) -> Result<Vec<u8>, BulletinError> {
+pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
     use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format as XFormat, FormatAlign, Workbook};
 
     let (y, mo, d) = last_day(m.as_of);
@@ -207,5 +208,5 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, BulletinError> {
             }
         }
     }
-    Ok(wb.save_to_buffer()?)
+    wb.save_to_buffer()
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{comparison_lists, comparison_table, list_heading, numeric_columns, Model};
+use super::model::{comparison_lists, comparison_table, list_heading, numeric_columns, Model};
 use crate::engine::Status;
 use crate::report::html::escape;
 

@@ -3,9 +3,10 @@
 //! cells. The creation date is fixed to the last day of `as_of`'s month, so the same
 //! board gives the same bytes. Lays out the [`Model`].
 
-use super::{comparison_lists, comparison_table, last_day, list_heading, BulletinError, Model};
+use super::model::{comparison_lists, comparison_table, last_day, list_heading, Model};
 use crate::engine::Status;
 
+/// A4 in twentieths of a point, and a 15 mm margin.
 const A4_TWIPS: (u32, u32) = (11906, 16838);
 const MARGIN_TWIPS: i32 = 850;
 
@@ -22,8 +23,8 @@ fn status_fill(s: Status) -> &'static str {
     }
 }
 
-/// The bulletin as a Word document.
-pub(super) fn render(m: &Model) -> Result<Vec<u8>, BulletinError> {
+/// The bulletin as a Word document; an error is the packer's message.
+pub(super) fn render(m: &Model) -> Result<Vec<u8>, String> {
     use docx_rs::{
         AlignmentType, Docx, PageMargin, Paragraph, Run, RunFonts, Shading, Table, TableCell,
         TableLayoutType, TableRow, WidthType,
@@ -207,8 +208,6 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, BulletinError> {
     }
 
     let mut cursor = std::io::Cursor::new(Vec::new());
-    doc.build()
-        .pack(&mut cursor)
-        .map_err(|e| BulletinError::Docx(e.to_string()))?;
+    doc.build().pack(&mut cursor).map_err(|e| e.to_string())?;
     Ok(cursor.into_inner())
 }
