@@ -561,7 +561,10 @@ fn am_alert(e: &Event, item: Option<&Item>) -> (Value, Value) {
         labels.insert("indicator".into(), json!(i.indicator));
         labels.insert("region".into(), json!(i.region));
         labels.insert("battle".into(), json!(i.battle));
-        labels.insert("lead_unit".into(), json!(i.lead_units.join("、")));
+        labels.insert(
+            "lead_unit".into(),
+            json!(crate::text::list(LANG, &i.lead_units)),
+        );
         if e.kind == EventKind::Overdue {
             if let Some(p) = i.period {
                 labels.insert("period".into(), json!(p));

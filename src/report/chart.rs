@@ -401,11 +401,12 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
     for m in 1..=12u8 {
         let _ = write!(
             o,
-            r#"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1"/><text x="{x}" y="{}" fill="{MUTED_COLOUR}">{m}月</text>"#,
+            r#"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1"/><text x="{x}" y="{}" fill="{MUTED_COLOUR}">{month}</text>"#,
             c(BOTTOM),
             c(BOTTOM + 4.0),
             c(BOTTOM + 20.0),
             x = c(x(m)),
+            month = text::month(LANG, m),
         );
     }
     o.push_str("</g>");
@@ -414,14 +415,14 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
         let ax = x(a.as_of.month());
         let _ = write!(
             o,
-            r#"<line class="as-of" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1" stroke-dasharray="2 3"/><text x="{}" y="{}" text-anchor="middle" font-size="11" fill="{MUTED_COLOUR}">截至{}月</text>"#,
+            r#"<line class="as-of" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1" stroke-dasharray="2 3"/><text x="{}" y="{}" text-anchor="middle" font-size="11" fill="{MUTED_COLOUR}">截至{}</text>"#,
             c(ax),
             c(TOP),
             c(ax),
             c(BOTTOM),
             c(ax),
             c(TOP - 6.0),
-            a.as_of.month()
+            text::month(LANG, a.as_of.month())
         );
     }
 

@@ -300,7 +300,7 @@ fn dashboard_row(board: &Board, row: &BoardRow, overdue: &OverdueMarks) -> Strin
         status = a.status.as_str(),
         href = escape(&indicator_url(id, board.as_of)),
         name = escape(&ind.name),
-        units = escape(&ind.lead_units.join("、")),
+        units = escape(&text::list(LANG, &ind.lead_units)),
         actual = escape(&with_unit(a.actual, unit)),
         target = short_target(a.target.as_ref(), unit),
         bar = progress_bar(ind, a),

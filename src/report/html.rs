@@ -109,7 +109,7 @@ pub(super) fn status_badge(s: Status) -> String {
 pub(super) fn with_unit(v: Option<f64>, unit: &str) -> String {
     match tidy(v) {
         Some(v) => format!("{}{unit}", text::fmt_num(v)),
-        None => "—".into(),
+        None => text::DASH.into(),
     }
 }
 

@@ -13,7 +13,7 @@ use super::html::{
 use super::{chart, Board, BoardRow};
 use crate::domain::{Direction, Indicator, Kind};
 use crate::engine::{alerts, tidy, Attainment};
-use crate::text;
+use crate::text::{self, DASH};
 
 /// One line of the figures table.
 fn figure(out: &mut String, label: &str, value: &str, note: &str) {
@@ -56,25 +56,25 @@ fn figures_table(ind: &Indicator, a: &Attainment) -> String {
     figure(
         &mut t,
         "完成率",
-        &e(a.attainment.map_or("—".into(), text::percent)),
+        &e(a.attainment.map_or(DASH.into(), text::percent)),
         "实际 ÷ 目标",
     );
     figure(
         &mut t,
         "序时进度",
-        &e(a.scheduled_pace.map_or("—".into(), text::percent)),
+        &e(a.scheduled_pace.map_or(DASH.into(), text::percent)),
         "截至最近数据月份应完成的全年比例",
     );
     figure(
         &mut t,
         "进度差",
-        &e(tidy(a.pace_gap).map_or("—".into(), |g| text::points(LANG, g))),
+        &e(tidy(a.pace_gap).map_or(DASH.into(), |g| text::points(LANG, g))),
         "完成率 − 序时进度",
     );
     figure(
         &mut t,
         "偏差",
-        &e(tidy(a.deviation).map_or("—".into(), |d| format!("{}{du}", text::signed(d)))),
+        &e(tidy(a.deviation).map_or(DASH.into(), |d| format!("{}{du}", text::signed(d)))),
         match ind.kind {
             Kind::Cumulative => "实际 − 序时应达",
             _ => "实际 − 目标",
@@ -86,7 +86,7 @@ fn figures_table(ind: &Indicator, a: &Attainment) -> String {
         &e(with_unit(a.year_end_gap, unit)),
         "距全年目标尚差",
     );
-    let required = tidy(a.required_rest_of_year).map_or("—".into(), |r| {
+    let required = tidy(a.required_rest_of_year).map_or(DASH.into(), |r| {
         let r = text::fmt_num(r);
         match (ind.kind, ind.direction) {
             (Kind::Cumulative, Direction::Down) => format!("每月不超过{r}{unit}"),
@@ -205,9 +205,9 @@ pub fn indicator_page(board: &Board, id: &str) -> Option<String> {
 
     let units = |u: &[String]| {
         if u.is_empty() {
-            "—".to_string()
+            DASH.to_string()
         } else {
-            escape(&u.join("、"))
+            escape(&text::list(LANG, u))
         }
     };
     let document = if ind.source.document.trim().is_empty() {
