@@ -17,10 +17,12 @@
 //! - [`indicator`]: units of differences, lists of units, targets, the kinds, directions
 //!   and frequencies of indicators;
 //! - [`sentence`]: the clauses of alert messages and bulletin lines;
-//! - [`notice`]: the lines and headlines of the notifier's messages.
+//! - [`notice`]: the lines and headlines of the notifier's messages;
+//! - [`bulletin`]: the titles, headings, lines and table headings of the bulletins.
 
 use serde::{Deserialize, Serialize};
 
+pub mod bulletin;
 pub mod indicator;
 pub mod notice;
 pub mod number;

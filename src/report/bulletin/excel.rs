@@ -8,6 +8,7 @@ use rust_xlsxwriter::XlsxError;
 use super::model::{comparison_lists, comparison_table, last_day, target_text, units, Model};
 use crate::domain::Kind as IndicatorKind;
 use crate::engine::tidy;
+use crate::text::bulletin as words;
 
 /// The paper size code of A4 in Excel's page setup.
 const XLSX_A4: u8 = 9;
@@ -42,12 +43,12 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
     // 概览
     {
         let ws = wb.add_worksheet();
-        ws.set_name("概览")?;
+        ws.set_name(words::overview_sheet(m.lang))?;
         ws.set_paper_size(XLSX_A4);
         ws.write_string_with_format(0, 0, &m.title, &title_fmt)?;
         let mut row = 1;
         if !m.document.is_empty() {
-            ws.write_string(row, 0, format!("依据：{}", m.document))?;
+            ws.write_string(row, 0, m.basis())?;
             row += 1;
         }
         ws.write_string(row, 0, &m.as_of_line)?;
@@ -61,7 +62,7 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
         ws.set_freeze_panes(row + 1, 1)?;
         for l in &lines {
             row += 1;
-            let is_total = l[0] == "合计";
+            let is_total = l[0] == words::total(m.lang);
             for (c, v) in l.iter().enumerate() {
                 match (c, v.parse::<f64>()) {
                     (0, _) | (_, Err(_)) => {
@@ -83,7 +84,7 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
         }
         if let Some(c) = m.comparison.as_ref().filter(|c| c.previous_as_of.is_some()) {
             row += 2;
-            ws.write_string_with_format(row, 0, "与上季末比较", &bold)?;
+            ws.write_string_with_format(row, 0, words::comparison(m.lang), &bold)?;
             let (head, lines) = comparison_table(m, c);
             row += 1;
             for (ci, h) in head.iter().enumerate() {
@@ -97,12 +98,12 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
                     ws.write_number(row, ci as u16, n)?;
                 }
             }
-            for (label, items) in comparison_lists(c) {
+            for (label, items) in comparison_lists(m, c) {
                 row += 2;
                 ws.write_string_with_format(
                     row,
                     0,
-                    format!("{label}（{}项）", items.len()),
+                    words::counted(m.lang, label, items.len()),
                     &bold,
                 )?;
                 for item in items {
@@ -118,26 +119,10 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
     }
 
     // One sheet per battle.
-    let mut head: Vec<&str> = vec![
-        "指标",
-        "牵头单位",
-        "单位",
-        "目标",
-        "目标值",
-        "实际",
-        "实际期别",
-        "完成率",
-        "序时进度",
-        "进度偏差",
-        "偏差",
-        "全年差距",
-        "其余月份需",
-        "状态",
-        "情况说明",
-    ];
+    let mut head: Vec<&str> = words::sheet_headings(m.lang).to_vec();
     let quarterly = m.quarterly_column();
     if quarterly {
-        head.extend(["上季末完成率", "上季末状态"]);
+        head.extend(words::sheet_previous_headings(m.lang));
     }
     let widths: [f64; 17] = [
         34.0, 18.0, 8.0, 16.0, 9.0, 10.0, 10.0, 9.0, 9.0, 9.0, 9.0, 9.0, 10.0, 13.0, 48.0, 12.0,

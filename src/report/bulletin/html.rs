@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::model::{comparison_lists, comparison_table, list_heading, numeric_columns, Model};
 use crate::engine::Status;
 use crate::report::html::escape;
+use crate::text::bulletin as words;
 
 const CSS: &str = r#"@page { size: A4; margin: 15mm; }
 * { box-sizing: border-box; }
@@ -123,13 +124,17 @@ pub(super) fn render(m: &Model) -> String {
     out.push_str("<header>\n");
     let _ = writeln!(out, "<h1>{}</h1>", escape(&m.title));
     if !m.document.is_empty() {
-        let _ = writeln!(out, "<p class=\"meta\">依据：{}</p>", escape(&m.document));
+        let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&m.basis()));
     }
     let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&m.as_of_line));
     out.push_str("</header>\n");
 
     out.push_str("<section class=\"overview\">\n");
-    let _ = writeln!(out, "<h2>{}</h2>", m.top_heading(1, "总体情况"));
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>",
+        m.top_heading(1, words::overview(m.lang))
+    );
     let _ = writeln!(out, "<p>{}</p>", escape(&m.overview_sentence));
     let (head, lines) = m.battle_count_table();
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
@@ -141,7 +146,7 @@ pub(super) fn render(m: &Model) -> String {
     let _ = writeln!(
         out,
         "<h2 class=\"battles\">{}</h2>",
-        m.top_heading(2, "分战役情况")
+        m.top_heading(2, words::by_battle(m.lang))
     );
     let head = m.headings();
     let numeric = numeric_columns(head.len());
@@ -153,7 +158,11 @@ pub(super) fn render(m: &Model) -> String {
         );
         let _ = writeln!(out, "<h3>{}</h3>", escape(&s.heading));
         if s.rows.is_empty() {
-            out.push_str("<p class=\"note\">本期无纳入监测的指标。</p>\n</section>\n");
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">{}</p>\n</section>",
+                words::none_monitored(m.lang)
+            );
             continue;
         }
         let lines: Vec<Vec<String>> = s.rows.iter().map(|r| m.row_cells(r)).collect();
@@ -172,27 +181,30 @@ pub(super) fn render(m: &Model) -> String {
             Some(widths),
         );
         if !s.lists.iter().any(|(st, _)| st.is_lagging()) {
-            out.push_str("<p class=\"note\">本战役无滞后指标。</p>\n");
+            let _ = writeln!(out, "<p class=\"note\">{}</p>", words::none_lagging(m.lang));
         }
         for (status, items) in &s.lists {
-            html_list(&mut out, &list_heading(*status, items.len()), items);
+            html_list(&mut out, &list_heading(m.lang, *status, items.len()), items);
         }
         out.push_str("</section>\n");
     }
 
     if let Some(c) = &m.comparison {
         out.push_str("<section class=\"comparison\">\n");
-        let _ = writeln!(out, "<h2>{}</h2>", m.top_heading(3, "与上季末比较"));
+        let _ = writeln!(
+            out,
+            "<h2>{}</h2>",
+            m.top_heading(3, words::comparison(m.lang))
+        );
         match c.previous_as_of {
-            None => out.push_str("<p class=\"note\">未提供上季末数据，本期不作比较。</p>\n"),
+            None => {
+                let _ = writeln!(out, "<p class=\"note\">{}</p>", words::no_previous(m.lang));
+            }
             Some(p) => {
                 let _ = writeln!(
                     out,
-                    "<p>上季末为{}（纳入监测{}项），本季末为{}（纳入监测{}项）。</p>",
-                    m.year_month(p),
-                    c.previous_total,
-                    m.year_month(m.as_of),
-                    m.total
+                    "<p>{}</p>",
+                    words::quarters_compared(m.lang, p, c.previous_total, m.as_of, m.total)
                 );
                 let (head, lines) = comparison_table(m, c);
                 let head: Vec<&str> = head.iter().map(String::as_str).collect();
@@ -204,11 +216,16 @@ pub(super) fn render(m: &Model) -> String {
                     None,
                     None,
                 );
-                for (label, items) in comparison_lists(c) {
+                for (label, items) in comparison_lists(m, c) {
                     if items.is_empty() {
-                        let _ = writeln!(out, "<h4>{label}（0项）</h4>\n<p>无。</p>");
+                        let _ = writeln!(
+                            out,
+                            "<h4>{}</h4>\n<p>{}</p>",
+                            words::counted(m.lang, label, 0),
+                            words::none(m.lang)
+                        );
                     } else {
-                        html_list(&mut out, &format!("{label}（{}项）", items.len()), items);
+                        html_list(&mut out, &words::counted(m.lang, label, items.len()), items);
                     }
                 }
             }

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::model::{comparison_lists, comparison_table, list_heading, numeric_columns, Model};
+use crate::text::bulletin as words;
 
 fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -40,33 +41,37 @@ pub(super) fn render(m: &Model) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", md(&m.title));
     if !m.document.is_empty() {
-        let _ = writeln!(out, "依据：{}\n", md(&m.document));
+        let _ = writeln!(out, "{}\n", md(&m.basis()));
     }
     let _ = writeln!(out, "{}\n", m.as_of_line);
 
-    let _ = writeln!(out, "## {}\n", m.top_heading(1, "总体情况"));
+    let _ = writeln!(out, "## {}\n", m.top_heading(1, words::overview(m.lang)));
     let _ = writeln!(out, "{}\n", md(&m.overview_sentence));
     let (head, lines) = m.battle_count_table();
     let mut right = vec![true; head.len()];
     right[0] = false;
     md_table(&mut out, &head, &right, &lines);
 
-    let _ = writeln!(out, "## {}\n", m.top_heading(2, "分战役情况"));
+    let _ = writeln!(out, "## {}\n", m.top_heading(2, words::by_battle(m.lang)));
     let head: Vec<String> = m.headings().iter().map(|h| h.to_string()).collect();
     let right = numeric_columns(head.len());
     for s in &m.sections {
         let _ = writeln!(out, "### {}\n", md(&s.heading));
         if s.rows.is_empty() {
-            out.push_str("本期无纳入监测的指标。\n\n");
+            let _ = writeln!(out, "{}\n", words::none_monitored(m.lang));
             continue;
         }
         let lines: Vec<Vec<String>> = s.rows.iter().map(|r| m.row_cells(r)).collect();
         md_table(&mut out, &head, &right, &lines);
         if !s.lists.iter().any(|(st, _)| st.is_lagging()) {
-            out.push_str("本战役无滞后指标。\n\n");
+            let _ = writeln!(out, "{}\n", words::none_lagging(m.lang));
         }
         for (status, items) in &s.lists {
-            let _ = writeln!(out, "**{}**\n", md(&list_heading(*status, items.len())));
+            let _ = writeln!(
+                out,
+                "**{}**\n",
+                md(&list_heading(m.lang, *status, items.len()))
+            );
             for (i, item) in items.iter().enumerate() {
                 let _ = writeln!(out, "{}. {}", i + 1, md(item));
             }
@@ -75,24 +80,23 @@ pub(super) fn render(m: &Model) -> String {
     }
 
     if let Some(c) = &m.comparison {
-        let _ = writeln!(out, "## {}\n", m.top_heading(3, "与上季末比较"));
+        let _ = writeln!(out, "## {}\n", m.top_heading(3, words::comparison(m.lang)));
         match c.previous_as_of {
-            None => out.push_str("未提供上季末数据，本期不作比较。\n"),
+            None => {
+                let _ = writeln!(out, "{}", words::no_previous(m.lang));
+            }
             Some(p) => {
                 let _ = writeln!(
                     out,
-                    "上季末为{}（纳入监测{}项），本季末为{}（纳入监测{}项）。\n",
-                    m.year_month(p),
-                    c.previous_total,
-                    m.year_month(m.as_of),
-                    m.total
+                    "{}\n",
+                    words::quarters_compared(m.lang, p, c.previous_total, m.as_of, m.total)
                 );
                 let (head, lines) = comparison_table(m, c);
                 md_table(&mut out, &head, &[false, true, true, true], &lines);
-                for (label, items) in comparison_lists(c) {
-                    let _ = writeln!(out, "**{}（{}项）**\n", label, items.len());
+                for (label, items) in comparison_lists(m, c) {
+                    let _ = writeln!(out, "**{}**\n", words::counted(m.lang, label, items.len()));
                     if items.is_empty() {
-                        out.push_str("无。\n\n");
+                        let _ = writeln!(out, "{}\n", words::none(m.lang));
                         continue;
                     }
                     for (i, item) in items.iter().enumerate() {

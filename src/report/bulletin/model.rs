@@ -10,7 +10,7 @@
 use crate::domain::{Battle, Comparator, Direction, Indicator, Kind as IndicatorKind, Period};
 use crate::engine::{tidy, Attainment, Status};
 use crate::report::{Board, BoardRow};
-use crate::text::{self, sentence, Lang, DASH};
+use crate::text::{self, bulletin as words, sentence, Lang, DASH};
 
 /// The statuses in the order a bulletin counts them.
 pub(super) const OVERVIEW_ORDER: [Status; 7] = [
@@ -30,19 +30,6 @@ const LIST_ORDER: [Status; 4] = [
     Status::Missed,
     Status::NoData,
 ];
-
-/// The column headings of the attainment table (without the quarterly column).
-const TABLE_HEADINGS: [&str; 8] = [
-    "指标",
-    "牵头单位",
-    "目标",
-    "实际",
-    "完成率",
-    "序时进度",
-    "偏差",
-    "状态",
-];
-const PREVIOUS_HEADING: &str = "上季末完成率/状态";
 
 /// Everything a bulletin says, shared by the formats.
 pub(super) struct Model<'a> {
@@ -77,7 +64,7 @@ pub(super) struct Section<'a> {
 /// One indicator's line of a battle table.
 pub(super) struct Row<'a> {
     pub(super) row: &'a BoardRow,
-    /// The table cells, as in `TABLE_HEADINGS`.
+    /// The table cells, under [`words::table_headings`].
     pub(super) cells: [String; 8],
     /// The lagging sentence (empty when not lagging).
     pub(super) situation: String,
@@ -164,7 +151,7 @@ impl<'a> Model<'a> {
                     .collect();
                 Section {
                     battle,
-                    heading: format!("（{}）{}", text::numeral(lang, i + 1), battle.name_zh()),
+                    heading: words::sub_numbered(lang, i + 1, battle.name_zh()),
                     total,
                     counts,
                     rows,
@@ -174,25 +161,16 @@ impl<'a> Model<'a> {
             .collect();
         let comparison = quarterly.then(|| comparison(lang, board, previous));
         let title = if quarterly {
-            format!(
-                "{}打好发展“六仗”主要指标{}年{}总结",
-                board.region,
-                as_of.year(),
-                text::quarter(lang, as_of)
-            )
+            words::quarterly_title(lang, &board.region, as_of)
         } else {
-            format!(
-                "{}打好发展“六仗”主要指标{}通报",
-                board.region,
-                text::year_month(lang, as_of)
-            )
+            words::monthly_title(lang, &board.region, as_of)
         };
         Model {
             lang,
             as_of,
             title,
             document: board.document.trim().to_string(),
-            as_of_line: format!("数据截至{}", text::year_month(lang, as_of)),
+            as_of_line: words::data_as_of(lang, as_of),
             total: summary.total,
             counts,
             overview_sentence: overview_sentence(lang, summary.total, &counts),
@@ -203,12 +181,17 @@ impl<'a> Model<'a> {
 
     /// A numbered top-level heading: “一、总体情况”.
     pub(super) fn top_heading(&self, n: usize, title: &str) -> String {
-        format!("{}、{title}", text::numeral(self.lang, n))
+        words::numbered(self.lang, n, title)
     }
 
     /// The year and month of a period: “2023年6月”.
     pub(super) fn year_month(&self, p: Period) -> String {
         text::year_month(self.lang, p)
+    }
+
+    /// The plan the bulletin follows: “依据：…”.
+    pub(super) fn basis(&self) -> String {
+        words::basis(self.lang, &self.document)
     }
 
     pub(super) fn quarterly_column(&self) -> bool {
@@ -219,9 +202,9 @@ impl<'a> Model<'a> {
 
     /// The headings of the attainment table, with the quarterly column when there is one.
     pub(super) fn headings(&self) -> Vec<&'static str> {
-        let mut h = TABLE_HEADINGS.to_vec();
+        let mut h = words::table_headings(self.lang).to_vec();
         if self.quarterly_column() {
-            h.push(PREVIOUS_HEADING);
+            h.push(words::previous_heading(self.lang));
         }
         h
     }
@@ -237,7 +220,10 @@ impl<'a> Model<'a> {
 
     /// The per-battle counts table: heading, then one line per battle and a total line.
     pub(super) fn battle_count_table(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let mut head = vec!["战役".to_string(), "指标数".to_string()];
+        let mut head: Vec<String> = words::count_table_headings(self.lang)
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
         head.extend(OVERVIEW_ORDER.iter().map(|s| s.label_zh().to_string()));
         let mut lines: Vec<Vec<String>> = self
             .sections
@@ -248,7 +234,7 @@ impl<'a> Model<'a> {
                 l
             })
             .collect();
-        let mut total = vec!["合计".to_string(), self.total.to_string()];
+        let mut total = vec![words::total(self.lang).to_string(), self.total.to_string()];
         total.extend(self.counts.iter().map(|c| c.to_string()));
         lines.push(total);
         (head, lines)
@@ -275,12 +261,12 @@ fn comparison(lang: Lang, board: &Board, previous: Option<&Board>) -> Comparison
             };
             let (before, now) = (pr.attainment.status, r.attainment.status);
             if let (Some(b), Some(n)) = (rank(before), rank(now)) {
-                let line = format!(
-                    "{}（{}）：{} → {}",
-                    r.indicator.name,
-                    units(lang, &r.indicator),
+                let line = words::status_moved(
+                    lang,
+                    &r.indicator.name,
+                    &units(lang, &r.indicator),
                     before.label_zh(),
-                    now.label_zh()
+                    now.label_zh(),
                 );
                 if n > b {
                     improved.push(line);
@@ -312,19 +298,12 @@ fn rank(s: Status) -> Option<u8> {
 }
 
 fn overview_sentence(lang: Lang, total: usize, counts: &[usize; 7]) -> String {
-    if total == 0 {
-        return "本期无纳入监测的指标。".to_string();
-    }
-    let parts: Vec<String> = OVERVIEW_ORDER
+    let counts: Vec<(&str, usize)> = OVERVIEW_ORDER
         .iter()
         .zip(counts)
-        .filter(|(_, c)| **c > 0)
-        .map(|(s, c)| format!("{}{c}项", s.label_zh()))
+        .map(|(s, c)| (s.label_zh(), *c))
         .collect();
-    format!(
-        "纳入监测的主要指标共{total}项。其中，{}。",
-        parts.join(sentence::comma(lang))
-    )
+    words::overview_sentence(lang, total, &counts)
 }
 
 // ---------------------------------------------------------------------------------
@@ -496,18 +475,14 @@ fn situation(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
 /// "科技型中小企业入库（县科工局）：完成42.0%，低于序时进度8.0个百分点；全年还需87家，…。"
 fn list_line(lang: Lang, r: &Row) -> String {
     let ind = &r.row.indicator;
-    if r.situation.is_empty() {
-        format!("{}（{}）", ind.name, units(lang, ind))
-    } else {
-        format!("{}（{}）：{}。", ind.name, units(lang, ind), r.situation)
-    }
+    words::indicator_line(lang, &ind.name, &units(lang, ind), &r.situation)
 }
 
 /// The heading of a list: "未达序时进度（2项）".
-pub(super) fn list_heading(status: Status, n: usize) -> String {
+pub(super) fn list_heading(lang: Lang, status: Status, n: usize) -> String {
     match status {
-        Status::NoData => format!("暂无数据（{n}项，请牵头单位及时报送）"),
-        s => format!("{}（{n}项）", s.label_zh()),
+        Status::NoData => words::no_data_heading(lang, n),
+        s => words::counted(lang, s.label_zh(), n),
     }
 }
 
@@ -533,7 +508,7 @@ pub(super) fn numeric_columns(n: usize) -> Vec<bool> {
 }
 
 pub(super) fn comparison_table(m: &Model, c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
-    let head = ["状态", "本季末", "上季末", "增减"]
+    let head = words::comparison_headings(m.lang)
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -551,7 +526,7 @@ pub(super) fn comparison_table(m: &Model, c: &Comparison) -> (Vec<String>, Vec<V
         })
         .collect();
     lines.push(vec![
-        "合计".to_string(),
+        words::total(m.lang).to_string(),
         m.total.to_string(),
         c.previous_total.to_string(),
         text::signed(m.total as f64 - c.previous_total as f64),
@@ -559,8 +534,12 @@ pub(super) fn comparison_table(m: &Model, c: &Comparison) -> (Vec<String>, Vec<V
     (head, lines)
 }
 
-pub(super) fn comparison_lists(c: &Comparison) -> [(&'static str, &Vec<String>); 2] {
-    [("状态好转", &c.improved), ("状态后退", &c.worsened)]
+pub(super) fn comparison_lists<'c>(
+    m: &Model,
+    c: &'c Comparison,
+) -> [(&'static str, &'c Vec<String>); 2] {
+    let [improved, worsened] = words::improved_worsened(m.lang);
+    [(improved, &c.improved), (worsened, &c.worsened)]
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use super::model::{comparison_lists, comparison_table, last_day, list_heading, Model};
 use crate::engine::Status;
+use crate::text::bulletin as words;
 
 /// A4 in twentieths of a point, and a 15 mm margin.
 const A4_TWIPS: (u32, u32) = (11906, 16838);
@@ -128,12 +129,11 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, String> {
         ),
     );
     if !m.document.is_empty() {
-        doc =
-            doc.add_paragraph(para(&format!("依据：{}", m.document)).align(AlignmentType::Center));
+        doc = doc.add_paragraph(para(&m.basis()).align(AlignmentType::Center));
     }
     doc = doc.add_paragraph(para(&m.as_of_line).align(AlignmentType::Center));
 
-    doc = doc.add_paragraph(heading(&m.top_heading(1, "总体情况"), 32));
+    doc = doc.add_paragraph(heading(&m.top_heading(1, words::overview(m.lang)), 32));
     doc = doc.add_paragraph(para(&m.overview_sentence));
     let (head, lines) = m.battle_count_table();
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
@@ -141,7 +141,7 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, String> {
     weights[0] = 8;
     doc = doc.add_table(table(&head, &weights, &lines, None));
 
-    doc = doc.add_paragraph(heading(&m.top_heading(2, "分战役情况"), 32));
+    doc = doc.add_paragraph(heading(&m.top_heading(2, words::by_battle(m.lang)), 32));
     let head = m.headings();
     let mut weights = vec![24, 13, 12, 14, 9, 9, 12, 11];
     if m.quarterly_column() {
@@ -150,20 +150,20 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, String> {
     for s in &m.sections {
         doc = doc.add_paragraph(heading(&s.heading, 28));
         if s.rows.is_empty() {
-            doc = doc.add_paragraph(para("本期无纳入监测的指标。"));
+            doc = doc.add_paragraph(para(words::none_monitored(m.lang)));
             continue;
         }
         let lines: Vec<Vec<String>> = s.rows.iter().map(|r| m.row_cells(r)).collect();
         let statuses: Vec<Status> = s.rows.iter().map(|r| r.row.attainment.status).collect();
         doc = doc.add_table(table(&head, &weights, &lines, Some((7, &statuses))));
         if !s.lists.iter().any(|(st, _)| st.is_lagging()) {
-            doc = doc.add_paragraph(para("本战役无滞后指标。"));
+            doc = doc.add_paragraph(para(words::none_lagging(m.lang)));
         }
         for (status, items) in &s.lists {
             doc = doc.add_paragraph(
                 Paragraph::new().keep_next(true).add_run(
                     Run::new()
-                        .add_text(list_heading(*status, items.len()))
+                        .add_text(list_heading(m.lang, *status, items.len()))
                         .bold(),
                 ),
             );
@@ -174,30 +174,30 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, String> {
     }
 
     if let Some(c) = &m.comparison {
-        doc = doc.add_paragraph(heading(&m.top_heading(3, "与上季末比较"), 32));
+        doc = doc.add_paragraph(heading(&m.top_heading(3, words::comparison(m.lang)), 32));
         match c.previous_as_of {
-            None => doc = doc.add_paragraph(para("未提供上季末数据，本期不作比较。")),
+            None => doc = doc.add_paragraph(para(words::no_previous(m.lang))),
             Some(p) => {
-                doc = doc.add_paragraph(para(&format!(
-                    "上季末为{}（纳入监测{}项），本季末为{}（纳入监测{}项）。",
-                    m.year_month(p),
+                doc = doc.add_paragraph(para(&words::quarters_compared(
+                    m.lang,
+                    p,
                     c.previous_total,
-                    m.year_month(m.as_of),
-                    m.total
+                    m.as_of,
+                    m.total,
                 )));
                 let (head, lines) = comparison_table(m, c);
                 let head: Vec<&str> = head.iter().map(String::as_str).collect();
                 doc = doc.add_table(table(&head, &[8, 4, 4, 4], &lines, None));
-                for (label, items) in comparison_lists(c) {
+                for (label, items) in comparison_lists(m, c) {
                     doc = doc.add_paragraph(
                         Paragraph::new().keep_next(true).add_run(
                             Run::new()
-                                .add_text(format!("{label}（{}项）", items.len()))
+                                .add_text(words::counted(m.lang, label, items.len()))
                                 .bold(),
                         ),
                     );
                     if items.is_empty() {
-                        doc = doc.add_paragraph(para("无。"));
+                        doc = doc.add_paragraph(para(words::none(m.lang)));
                     }
                     for (i, item) in items.iter().enumerate() {
                         doc = doc.add_paragraph(para(&format!("{}. {item}", i + 1)));
