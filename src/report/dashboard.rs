@@ -13,7 +13,7 @@ use super::html::{
 use super::{chart, Board, BoardRow};
 use crate::domain::{Battle, Direction, DomainError, Indicator, Kind, Target};
 use crate::engine::{Attainment, Status};
-use crate::text;
+use crate::text::{self, sentence};
 
 /// Every status, worst first: the order of counts, filters and legends.
 pub const STATUSES: [Status; 7] = Status::ALL;
@@ -228,7 +228,11 @@ impl OverdueMarks {
             return String::new();
         };
         let more = if mine.len() > 1 {
-            format!("，共{}期未报", mine.len())
+            format!(
+                "{}{}",
+                sentence::comma(LANG),
+                sentence::periods_unreported(LANG, mine.len())
+            )
         } else {
             String::new()
         };
