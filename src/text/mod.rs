@@ -1,4 +1,4 @@
-//! Every word a reader sees, in one place: how numbers, percentages, percentage points,
+//! The words readers see, in one place: how numbers, percentages, percentage points,
 //! periods, dates, units, targets and the sentences of alerts, notices and bulletins are
 //! written.
 //!
@@ -6,6 +6,12 @@
 //! 8.0个百分点”, “2023年1-6月”, “≥150家”). The wording functions take the reader's
 //! [`Lang`] so that another language is added here, in one arm per function, and not in
 //! the engine, the notifier and four renderers. Until then [`Lang::En`] reads as Chinese.
+//!
+//! Not here yet: the labels of the dashboard pages and the chart legend (in
+//! `report::dashboard`, `report::indicator_page`, `report::chart`), status labels
+//! (`engine::Status::label_zh`), battle names (`domain::Battle::name_zh`) and the
+//! bracketed kinds of the notifier's messages (`notify::message::tag`); they join when a
+//! second language needs them.
 //!
 //! This module sits below the engine (whose alert messages are worded here) and may
 //! import only [`crate::domain`], std, chrono and serde: never the engine, store,
