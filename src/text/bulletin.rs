@@ -5,7 +5,9 @@
 //! The bulletin's model decides what is said and each format lays it out; every format
 //! takes its words from here, so the Markdown, HTML, Word and Excel files say the same.
 
-use super::{numeral, period, sentence, Lang};
+use super::lang::Lang;
+use super::number::numeral;
+use super::{period, sentence};
 use crate::domain::Period;
 
 /// The monthly bulletin's title: “桃江县打好发展“六仗”主要指标2023年6月通报”.

@@ -2,8 +2,8 @@
 //! lists of units (县科工局、县人社局), targets in the bulletin's symbols (≥150家) or in
 //! the plan's words (150家以上), and the kind, direction and reporting frequency.
 
+use super::lang::Lang;
 use super::number::fmt_num;
-use super::Lang;
 use crate::domain::{Comparator, Direction, Frequency, Kind, Target};
 
 /// The unit of a difference: percentage points for rates in %, else the unit itself.

@@ -26,29 +26,15 @@
 //! - [`notice`]: the lines and headlines of the notifier's messages;
 //! - [`bulletin`]: the titles, headings, lines and table headings of the bulletins.
 
-use serde::{Deserialize, Serialize};
-
 pub mod bulletin;
 pub mod indicator;
+mod lang;
 pub mod notice;
 pub mod number;
 pub mod period;
 pub mod sentence;
 
 pub use indicator::{diff_unit, list, target_symbols, target_words};
+pub use lang::{Lang, DASH};
 pub use number::{fixed1, fmt_num, numeral, percent, points, signed, signed1, with_unit};
 pub use period::{date, month, quarter, span, year_month, year_to_date};
-
-/// The reader's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Lang {
-    /// Simplified Chinese (zh-CN), every text's language today.
-    #[default]
-    Zh,
-    /// English: reads as Chinese until its texts are written.
-    En,
-}
-
-/// The placeholder for a figure that is missing or undefined.
-pub const DASH: &str = "—";

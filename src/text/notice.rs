@@ -7,8 +7,9 @@
 use chrono::NaiveDate;
 
 use super::indicator::in_parens;
+use super::lang::Lang;
 use super::number::with_unit;
-use super::{period, Lang};
+use super::period;
 use crate::domain::Period;
 
 /// How loud an alert is, in words: “严重” or “一般”.

@@ -5,7 +5,7 @@
 //! Digits and signs are the same in every language, so only the functions that add a
 //! word (percentage points, numerals) take a [`Lang`].
 
-use super::Lang;
+use super::lang::Lang;
 
 /// A number as a bulletin prints it: up to two decimals, no trailing zeros, never "-0".
 pub fn fmt_num(v: f64) -> String {

@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::Lang;
+use super::lang::Lang;
 use crate::domain::{Kind, Period};
 
 /// A month of a year: 2023-06 → “2023年6月”.

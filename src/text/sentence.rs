@@ -9,8 +9,9 @@
 use chrono::NaiveDate;
 
 use super::indicator::diff_unit;
+use super::lang::Lang;
 use super::number::{fmt_num, with_unit};
-use super::{period, Lang};
+use super::period;
 use crate::domain::Period;
 
 /// The separator between clauses of one sentence: “，”.
