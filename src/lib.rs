@@ -10,6 +10,9 @@
 //!
 //! - [`domain`]: validated types (periods, ids, indicators, targets, readings, units).
 //!   Raw input becomes these at the edge; nothing invalid goes further.
+//! - [`text`]: every human-readable text and how numbers, percentages, periods and
+//!   dates are worded (Chinese today, with a reader's [`text::Lang`]); below the engine,
+//!   it imports only [`domain`].
 //! - [`engine`]: the pure methodology: attainment, pace, gaps and status. No I/O, no clock.
 //! - [`store`]: the sled store: trees, big-endian keys, the versioned codec, the audit
 //!   trail and group commit.
@@ -55,3 +58,4 @@ pub mod notify;
 pub mod query;
 pub mod report;
 pub mod store;
+pub mod text;

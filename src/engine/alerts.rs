@@ -7,6 +7,10 @@ use serde::Serialize;
 
 use super::{evaluate, tidy, Attainment, Status};
 use crate::domain::{Battle, Direction, Indicator, IndicatorId, Kind, Period, Target};
+use crate::text::{sentence, Lang};
+
+/// A number as a bulletin prints it (defined in [`crate::text::fmt_num`]).
+pub use crate::text::fmt_num;
 
 pub use crate::domain::Severity;
 
@@ -151,16 +155,15 @@ pub fn overdue_alert(indicator: &Indicator, overdue: &[super::calendar::Overdue]
     } else {
         Severity::Warning
     };
-    let mut message = format!(
-        "{}：{}年{}月数据应于{}前报送，已逾期{}天",
-        indicator.name,
-        oldest.period.year(),
-        oldest.period.month(),
-        oldest.due.format("%Y年%-m月%-d日"),
-        oldest.days_overdue
+    let lang = Lang::default();
+    let mut message = sentence::about(
+        lang,
+        &indicator.name,
+        &sentence::overdue(lang, oldest.period, oldest.due, oldest.days_overdue),
     );
     if overdue.len() > 1 {
-        message.push_str(&format!("，共{}期未报", overdue.len()));
+        message.push_str(sentence::comma(lang));
+        message.push_str(&sentence::periods_unreported(lang, overdue.len()));
     }
     Some(Alert {
         kind: "overdue",
@@ -210,105 +213,69 @@ pub fn sort_worst_first(alerts: &mut [Alert]) {
     });
 }
 
-/// A number as a bulletin prints it: up to two decimals, no trailing zeros.
-pub fn fmt_num(v: f64) -> String {
-    let s = format!("{:.2}", v);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".into()
-    } else {
-        s.to_string()
-    }
-}
-
-/// The difference unit: percentage points for rates in %, else the indicator's unit.
-fn diff_unit(ind: &Indicator) -> &str {
-    if ind.unit == "%" {
-        "个百分点"
-    } else {
-        &ind.unit
-    }
-}
-
 /// The Chinese sentence for a lagging indicator, e.g.
-/// "科技型中小企业入库：完成42.0%，低于序时进度8.0个百分点，全年还需87家".
+/// "科技型中小企业入库：完成42.0%，低于序时进度8.0个百分点，全年还需87家". The clauses are
+/// worded in [`crate::text::sentence`].
 pub fn message(ind: &Indicator, a: &Attainment) -> String {
-    let mut s = plan_message(ind, a);
+    let lang = Lang::default();
+    let mut s = sentence::about(lang, &ind.name, &plan_message(lang, ind, a));
     // What county reports add: 高于全市平均1.2个百分点，居全市第3位（共7个）.
     if let Some(m) = a.benchmarks.first().and_then(|b| b.message.as_ref()) {
-        s.push('，');
+        s.push_str(sentence::comma(lang));
         s.push_str(m);
     }
     if let Some(r) = &a.rank {
-        s.push('，');
+        s.push_str(sentence::comma(lang));
         s.push_str(&r.label);
     }
     s
 }
 
-fn plan_message(ind: &Indicator, a: &Attainment) -> String {
-    let name = &ind.name;
+/// What the plan says of a lagging indicator, without its name.
+fn plan_message(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
+    let unit = ind.unit.as_str();
     if a.plan_status.is_some() {
         // On pace by the plan, behind only because the benchmark is not met; the
         // benchmark sentence follows.
-        return format!(
-            "{name}：{}{}，完成序时进度但未达到对标要求",
-            fmt_num(a.actual.unwrap_or(0.0)),
-            ind.unit
-        );
+        return sentence::pace_met_benchmark_missed(lang, a.actual.unwrap_or(0.0), unit);
     }
-    let unit = &ind.unit;
     let target = a.target.as_ref().and_then(|t| t.value).unwrap_or(0.0);
     let actual = a.actual.unwrap_or(0.0);
     let at_year_end = a.actual_period.is_some_and(|p| p.month() == 12);
     if a.status == Status::Missed {
         return if at_year_end {
-            format!(
-                "{name}：全年{}{unit}，未完成目标{}{unit}",
-                fmt_num(actual),
-                fmt_num(target)
-            )
+            sentence::year_missed(lang, actual, target, unit)
         } else {
-            format!(
-                "{name}：累计{}{unit}，已突破全年控制目标{}{unit}",
-                fmt_num(actual),
-                fmt_num(target)
-            )
+            sentence::cap_breached(lang, actual, target, unit)
         };
     }
     match (ind.kind, ind.direction, a.pace_gap, a.attainment) {
         (Kind::Cumulative, Direction::Up, Some(gap), Some(att)) => {
-            let mut s = format!(
-                "{name}：完成{:.1}%，低于序时进度{:.1}个百分点",
-                att * 100.0,
-                -gap * 100.0
+            // One decimal as alerts have always printed it (no "-0.0" rewriting).
+            let mut s = sentence::behind_pace(
+                lang,
+                &format!("{:.1}", att * 100.0),
+                &format!("{:.1}", -gap * 100.0),
             );
             if let Some(need) = a.year_end_gap.filter(|g| *g > 0.0) {
-                s.push_str(&format!("，全年还需{}{unit}", fmt_num(need)));
+                s.push_str(sentence::comma(lang));
+                s.push_str(&sentence::year_still_needs(lang, need, unit));
             }
             s
         }
-        (Kind::Cumulative, _, _, _) => format!(
-            "{name}：累计{}{unit}，{}序时进度{}{unit}",
-            fmt_num(actual),
-            if ind.direction == Direction::Down {
-                "超出"
-            } else {
-                "低于"
-            },
-            fmt_num(a.deviation.unwrap_or(0.0).abs())
+        (Kind::Cumulative, _, _, _) => sentence::off_pace(
+            lang,
+            actual,
+            ind.direction == Direction::Down,
+            a.deviation.unwrap_or(0.0).abs(),
+            unit,
         ),
         _ => {
             let dev = a.deviation.unwrap_or(0.0);
-            let word = if dev < 0.0 { "低于" } else { "高于" };
-            let mut s = format!(
-                "{name}：{}{unit}，{word}目标{}{}",
-                fmt_num(actual),
-                fmt_num(dev.abs()),
-                diff_unit(ind)
-            );
+            let mut s = sentence::off_target(lang, actual, dev < 0.0, false, dev.abs(), unit);
             if let (Kind::Rate, Some(need)) = (ind.kind, a.required_rest_of_year) {
-                s.push_str(&format!("，其余月份需达{}{unit}", fmt_num(need)));
+                s.push_str(sentence::comma(lang));
+                s.push_str(&sentence::rest_must_reach(lang, need, unit));
             }
             s
         }

@@ -79,11 +79,7 @@ pub fn benchmark_label(region: &Region) -> String {
 
 fn diff_words(ind: &Indicator, label: &str, d: f64) -> String {
     // As alert messages say it: a difference of percentages is in points.
-    let unit = if ind.unit == "%" {
-        "个百分点"
-    } else {
-        ind.unit.as_str()
-    };
+    let unit = crate::text::diff_unit(crate::text::Lang::default(), &ind.unit);
     if d.abs() < 1e-9 {
         format!("与{label}持平")
     } else {

@@ -16,7 +16,11 @@ use sha2::{Digest, Sha256};
 use super::schedule::{DueItem, OverdueItem};
 use super::webhook::{EventKind, Format, WebhookFilter};
 use crate::domain::{Battle, Indicator, Period};
-use crate::engine::alerts::{fmt_num, Alert, Severity};
+use crate::engine::alerts::{Alert, Severity};
+use crate::text::{indicator::in_parens, notice, Lang};
+
+/// Every message is in Chinese today; the words are in [`crate::text::notice`].
+const LANG: Lang = Lang::Zh;
 
 /// One indicator's part of an event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,34 +107,13 @@ pub fn tag(kind: EventKind) -> &'static str {
     }
 }
 
-/// `2023年6月`.
+/// `2023年6月` (see [`crate::text::year_month`]).
 pub fn period_zh(p: Period) -> String {
-    format!("{}年{}月", p.year(), p.month())
-}
-
-/// `7月10日`, or `2024年1月10日` when the year differs from `year`.
-fn date_zh(d: NaiveDate, year: i32) -> String {
-    use chrono::Datelike;
-    if d.year() == year {
-        format!("{}月{}日", d.month(), d.day())
-    } else {
-        format!("{}年{}月{}日", d.year(), d.month(), d.day())
-    }
+    crate::text::year_month(LANG, p)
 }
 
 fn leads(units: &[String]) -> String {
-    if units.is_empty() {
-        String::new()
-    } else {
-        format!("（{}）", units.join("、"))
-    }
-}
-
-fn severity_zh(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "严重",
-        Severity::Warning => "一般",
-    }
+    in_parens(LANG, units)
 }
 
 /// An alert's line: its message with the lead units after the indicator's name.
@@ -159,10 +142,10 @@ fn alert_item(a: &Alert, text: String) -> Item {
     }
 }
 
-fn headline_of(items: &[Item], many: &str) -> String {
+fn headline_of(items: &[Item], many: fn(Lang, usize) -> String) -> String {
     match items {
         [one] => one.text.clone(),
-        _ => format!("{}项指标{many}", items.len()),
+        _ => many(LANG, items.len()),
     }
 }
 
@@ -178,7 +161,7 @@ pub fn raised(alerts: &[Alert], at: DateTime<Utc>) -> Option<Event> {
         to: None,
         on: None,
         days: None,
-        headline: headline_of(&items, "未达序时进度"),
+        headline: headline_of(&items, notice::many_lagging),
         items,
     })
 }
@@ -190,14 +173,20 @@ pub fn changed(alerts: &[(Severity, Alert)], at: DateTime<Utc>) -> Option<Event>
         .map(|(old, a)| {
             let text = if *old != a.severity {
                 format!(
-                    "{}（预警由{}升为{}）",
+                    "{}{}",
                     alert_line(a),
-                    severity_zh(*old),
-                    severity_zh(a.severity)
+                    notice::severity_changed(
+                        LANG,
+                        *old == Severity::Critical,
+                        a.severity == Severity::Critical
+                    )
                 )
-                .replace("由严重升为一般", "由严重降为一般")
             } else {
-                format!("{}（{}）", alert_line(a), a.status.label_zh())
+                format!(
+                    "{}{}",
+                    alert_line(a),
+                    notice::remark(LANG, a.status.label_zh())
+                )
             };
             alert_item(a, text)
         })
@@ -208,7 +197,7 @@ pub fn changed(alerts: &[(Severity, Alert)], at: DateTime<Utc>) -> Option<Event>
         to: None,
         on: None,
         days: None,
-        headline: headline_of(&items, "预警变化"),
+        headline: headline_of(&items, notice::many_changed),
         items,
     })
 }
@@ -224,11 +213,7 @@ pub fn resolved(indicators: &[Indicator], at: DateTime<Utc>) -> Option<Event> {
                 &i.region,
                 i.battle,
                 &i.lead_units,
-                format!(
-                    "{}{}：已达到序时进度，预警解除",
-                    i.name,
-                    leads(&i.lead_units)
-                ),
+                notice::resolved(LANG, &i.name, &i.lead_units),
             )
         })
         .collect();
@@ -238,7 +223,7 @@ pub fn resolved(indicators: &[Indicator], at: DateTime<Utc>) -> Option<Event> {
         to: None,
         on: None,
         days: None,
-        headline: headline_of(&items, "预警解除"),
+        headline: headline_of(&items, notice::many_resolved),
         items,
     })
 }
@@ -264,24 +249,7 @@ fn overdue_items(overdue: &[(OverdueItem, Battle)]) -> Vec<Item> {
                 .iter()
                 .find(|(o, _)| o.indicator == *id)
                 .map_or(Battle::Growth, |(_, b)| *b);
-            let periods = if list.len() == 1 {
-                period_zh(first.period)
-            } else if first.period.year() == last.period.year() {
-                format!(
-                    "{}至{}月共{}期",
-                    period_zh(first.period),
-                    last.period.month(),
-                    list.len()
-                )
-            } else {
-                format!(
-                    "{}至{}共{}期",
-                    period_zh(first.period),
-                    period_zh(last.period),
-                    list.len()
-                )
-            };
-            let earliest = if list.len() == 1 { "" } else { "最早" };
+            let periods = notice::missing_periods(LANG, first.period, last.period, list.len());
             Item {
                 period: Some(first.period),
                 due: Some(first.due),
@@ -292,11 +260,14 @@ fn overdue_items(overdue: &[(OverdueItem, Battle)]) -> Vec<Item> {
                     &first.region,
                     battle,
                     &first.lead_units,
-                    format!(
-                        "{}：{periods}数据未报，{earliest}应于{}前报送，已逾期{}天",
-                        first.name,
-                        date_zh(first.due, i32::from(first.period.year())),
-                        first.days_overdue
+                    notice::overdue_line(
+                        LANG,
+                        &first.name,
+                        &periods,
+                        list.len() > 1,
+                        first.due,
+                        first.period.year(),
+                        first.days_overdue,
                     ),
                 )
             }
@@ -316,28 +287,18 @@ fn due_item(d: &DueItem, battle: Battle) -> Item {
             &d.region,
             battle,
             &d.lead_units,
-            format!(
-                "{}：{}数据应于{}前报送",
-                d.name,
-                period_zh(d.period),
-                date_zh(d.due, i32::from(d.period.year()))
-            ),
+            notice::due_line(LANG, &d.name, d.period, d.due),
         )
     }
 }
 
 fn overdue_headline(unit: &str, n: usize) -> String {
-    format!("{unit}：{n}项指标数据逾期未报，请尽快报送")
+    notice::overdue_headline(LANG, unit, n)
 }
 
 fn digest_headline(unit: &str, on: NaiveDate, days: u32, items: &[Item]) -> String {
-    use chrono::Datelike;
     let late = items.iter().filter(|i| i.days_overdue.is_some()).count();
-    format!(
-        "{unit}（{}）：{late}项指标逾期未报，{days}日内到期{}项",
-        date_zh(on, on.year() + 1),
-        items.len() - late
-    )
+    notice::digest_headline(LANG, unit, on, days, late, items.len() - late)
 }
 
 /// A 催报 notice to one lead unit: the figures that passed their due date.
@@ -398,7 +359,7 @@ pub fn submitted(
                 &i.region,
                 i.battle,
                 &i.lead_units,
-                format!("{}（{}）：{}{}", i.name, period_zh(*p), fmt_num(*v), i.unit),
+                notice::submitted_line(LANG, &i.name, *p, *v, &i.unit),
             )
         })
         .collect();
@@ -408,7 +369,7 @@ pub fn submitted(
         to: Some(actor.to_string()),
         on: None,
         days: None,
-        headline: format!("{actor}报送{}项数据", items.len()),
+        headline: notice::submitted_headline(LANG, actor, items.len()),
         items,
     })
 }
@@ -421,7 +382,7 @@ pub fn test_message(receiver: &str, at: DateTime<Utc>) -> Event {
         to: None,
         on: None,
         days: None,
-        headline: format!("zhibiao 测试消息：接收端“{receiver}”已接通"),
+        headline: notice::test_headline(LANG, receiver),
         items: Vec::new(),
     }
 }
@@ -463,11 +424,11 @@ impl Event {
         // Fewer items: the headline counts them again.
         let mut e = self.clone();
         e.headline = match e.kind {
-            EventKind::AlertRaised => headline_of(&items, "未达序时进度"),
-            EventKind::AlertChanged => headline_of(&items, "预警变化"),
-            EventKind::AlertResolved => headline_of(&items, "预警解除"),
+            EventKind::AlertRaised => headline_of(&items, notice::many_lagging),
+            EventKind::AlertChanged => headline_of(&items, notice::many_changed),
+            EventKind::AlertResolved => headline_of(&items, notice::many_resolved),
             EventKind::ReadingSubmitted => {
-                format!("{}报送{}项数据", e.to.as_deref().unwrap_or(""), items.len())
+                notice::submitted_headline(LANG, e.to.as_deref().unwrap_or(""), items.len())
             }
             EventKind::Overdue => overdue_headline(e.to.as_deref().unwrap_or(""), items.len()),
             EventKind::Reminder => match e.on {
@@ -519,7 +480,7 @@ pub const DINGTALK_MAX: usize = 18_000;
 fn capped(head: String, lines: &[String], sep: &str, foot: &str, max: usize) -> String {
     let mut s = head;
     for (n, l) in lines.iter().enumerate() {
-        let more = format!("……另有{}项，详见 zhibiao", lines.len() - n);
+        let more = notice::more_items(LANG, lines.len() - n);
         if s.len() + sep.len() + l.len() + sep.len() + more.len() + foot.len() > max {
             s.push_str(sep);
             s.push_str(&more);
@@ -600,7 +561,10 @@ fn am_alert(e: &Event, item: Option<&Item>) -> (Value, Value) {
         labels.insert("indicator".into(), json!(i.indicator));
         labels.insert("region".into(), json!(i.region));
         labels.insert("battle".into(), json!(i.battle));
-        labels.insert("lead_unit".into(), json!(i.lead_units.join("、")));
+        labels.insert(
+            "lead_unit".into(),
+            json!(crate::text::list(LANG, &i.lead_units)),
+        );
         if e.kind == EventKind::Overdue {
             if let Some(p) = i.period {
                 labels.insert("period".into(), json!(p));

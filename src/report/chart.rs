@@ -8,10 +8,11 @@
 
 use std::fmt::Write as _;
 
-use super::web::{escape, target_text};
+use super::html::{escape, LANG};
 use super::BoardRow;
 use crate::domain::{Comparator, Indicator, Kind, Period, Target};
 use crate::engine;
+use crate::text;
 
 /// The font stack of every chart, with Chinese fallbacks.
 pub const FONT_FAMILY: &str = "system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif";
@@ -83,7 +84,7 @@ pub fn sparkline(series: &[(Period, f64)], width: u32, height: u32) -> String {
         "走势：{}",
         points
             .iter()
-            .map(|(m, v)| format!("{m}月 {}", engine::alerts::fmt_num(*v)))
+            .map(|(m, v)| format!("{} {}", text::month(LANG, *m), text::fmt_num(*v)))
             .collect::<Vec<_>>()
             .join("，")
     );
@@ -271,7 +272,7 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
     };
 
     let target_desc = match target {
-        Some(t) if t.value.is_some() => target_text(Some(t), unit),
+        Some(t) if t.value.is_some() => text::target_words(LANG, Some(t), unit),
         Some(_) => "待定".to_string(),
         None => "未设目标".to_string(),
     };
@@ -280,7 +281,7 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
     } else {
         points
             .iter()
-            .map(|(m, v)| format!("{m}月 {}{unit}", engine::alerts::fmt_num(*v)))
+            .map(|(m, v)| format!("{} {}", text::month(LANG, *m), text::with_unit(*v, unit)))
             .collect::<Vec<_>>()
             .join("，")
     };
@@ -400,11 +401,12 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
     for m in 1..=12u8 {
         let _ = write!(
             o,
-            r#"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1"/><text x="{x}" y="{}" fill="{MUTED_COLOUR}">{m}月</text>"#,
+            r#"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1"/><text x="{x}" y="{}" fill="{MUTED_COLOUR}">{month}</text>"#,
             c(BOTTOM),
             c(BOTTOM + 4.0),
             c(BOTTOM + 20.0),
             x = c(x(m)),
+            month = text::month(LANG, m),
         );
     }
     o.push_str("</g>");
@@ -413,14 +415,14 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
         let ax = x(a.as_of.month());
         let _ = write!(
             o,
-            r#"<line class="as-of" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1" stroke-dasharray="2 3"/><text x="{}" y="{}" text-anchor="middle" font-size="11" fill="{MUTED_COLOUR}">截至{}月</text>"#,
+            r#"<line class="as-of" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1" stroke-dasharray="2 3"/><text x="{}" y="{}" text-anchor="middle" font-size="11" fill="{MUTED_COLOUR}">截至{}</text>"#,
             c(ax),
             c(TOP),
             c(ax),
             c(BOTTOM),
             c(ax),
             c(TOP - 6.0),
-            a.as_of.month()
+            text::month(LANG, a.as_of.month())
         );
     }
 
@@ -517,11 +519,7 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
             r##"<circle class="point" cx="{}" cy="{}" r="4" fill="{ACTUAL_COLOUR}" stroke="#ffffff" stroke-width="1.5"><title>{}</title></circle>"##,
             c(x(*m)),
             c(y(*v)),
-            escape(&format!(
-                "{}年1-{m}月：{}{unit}",
-                a.year,
-                engine::alerts::fmt_num(*v)
-            ))
+            escape(&format!("{}年1-{m}月：{}{unit}", a.year, text::fmt_num(*v)))
         );
     }
     if let Some((m, v)) = points.last() {
@@ -532,7 +530,7 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
             r#"<text x="{}" y="{}" text-anchor="{anchor}" font-weight="bold" fill="{ACTUAL_COLOUR}">{}</text>"#,
             c(x(*m) + dx),
             c(y(*v) - 8.0),
-            escape(&format!("{}{unit}", engine::alerts::fmt_num(*v)))
+            escape(&format!("{}{unit}", text::fmt_num(*v)))
         );
     }
 
@@ -574,14 +572,14 @@ fn target_line(o: &mut String, ty: f64, v: f64, unit: &str) {
         c(ty),
         c(LEFT + 6.0),
         c(ty - 5.0),
-        escape(&format!("目标 {}{unit}", engine::alerts::fmt_num(v)))
+        escape(&format!("目标 {}{unit}", text::fmt_num(v)))
     );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::web::tests::{row, sample_board};
+    use crate::report::fixtures::{row, sample_board};
 
     /// Whether every `&` in `s` starts one of XML's predefined or numeric entities.
     fn entities_ok(s: &str) -> bool {

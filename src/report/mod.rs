@@ -5,9 +5,23 @@
 //! Everything here is pure: the API and CLI assemble a [`Board`] from the store, and
 //! the renderers turn it into bytes. No clock, no store, so the same board always
 //! renders the same bulletin (and golden tests can pin it).
+//!
+//! - [`bulletin`]: the bulletin's entry, its model and one file per format;
+//! - [`dashboard`] and [`indicator_page`]: the two web pages, one per file;
+//! - [`chart`]: the SVG charts and sparklines the pages embed;
+//! - [`html`]: what the pages, charts and the HTML bulletin share (escaping, links, the
+//!   page shell, assets), below all of them;
+//! - [`web`]: the pages' public items named in one place for the API.
+//!
+//! Figures, periods and sentences are worded by [`crate::text`].
 
 pub mod bulletin;
 pub mod chart;
+pub mod dashboard;
+#[cfg(test)]
+mod fixtures;
+pub mod html;
+pub mod indicator_page;
 pub mod web;
 
 use crate::domain::{Indicator, Period};
