@@ -98,11 +98,7 @@ impl<'s> Vetter<'s> {
 
 /// One indicator's stored readings of the year of `period` and the year before: what
 /// the quality checks compare a new figure with.
-pub fn stored_around(
-    s: &Store,
-    id: &IndicatorId,
-    period: Period,
-) -> Result<Vec<(Period, Reading)>> {
+fn stored_around(s: &Store, id: &IndicatorId, period: Period) -> Result<Vec<(Period, Reading)>> {
     let from = Period::new(period.year().saturating_sub(1), 1).ok();
     let to = Period::new(period.year(), 12).ok();
     Ok(s.readings(id, from, to)?)
@@ -112,7 +108,7 @@ pub fn stored_around(
 /// nothing), [`Verdict::Flagged`] when it fails but is explained,
 /// [`Verdict::Failed`] otherwise. `earlier` holds figures from earlier rows of the
 /// same batch, which take the place of stored ones.
-pub fn verdict(
+fn verdict(
     ind: &Indicator,
     row: &BatchRow,
     explanation: Option<&str>,
@@ -142,5 +138,100 @@ pub fn verdict(
             explanation: e.to_string(),
         }),
         None => Verdict::Failed(findings),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Catalogue;
+    use crate::domain::{Check, ObsStatus, PeriodForm, ReadingInput};
+
+    fn ind(id: &str) -> Indicator {
+        Catalogue::builtin().unwrap().find(id).unwrap().0.clone()
+    }
+
+    fn p(s: &str) -> Period {
+        s.parse().unwrap()
+    }
+
+    fn row(ind: &Indicator, period: &str, value: f64) -> BatchRow {
+        BatchRow {
+            indicator: ind.id.clone(),
+            period: p(period),
+            input: ReadingInput::new(
+                ind,
+                value,
+                ObsStatus::default(),
+                None,
+                PeriodForm::default(),
+            )
+            .unwrap(),
+            quality: None,
+        }
+    }
+
+    fn stored(period: &str, value: f64) -> (Period, Reading) {
+        let reading = Reading {
+            value,
+            status: ObsStatus::default(),
+            note: None,
+            form: PeriodForm::default(),
+            recorded_at: chrono::DateTime::UNIX_EPOCH,
+            recorded_by: "县统计局".into(),
+            revision: 1,
+        };
+        (p(period), reading)
+    }
+
+    fn checks(v: &Verdict) -> Vec<Check> {
+        match v {
+            Verdict::Failed(f) => f.iter().map(|f| f.check).collect(),
+            Verdict::Flagged(n) => n.findings.iter().map(|f| f.check).collect(),
+            Verdict::Passed => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_failed_check_refuses_unless_explained() {
+        let i = ind("tech-sme-registered");
+        let before = [stored("2023-04", 60.0)];
+        let r = row(&i, "2023-05", 55.0);
+        let v = verdict(&i, &r, None, &before, &[]);
+        assert_eq!(checks(&v), [Check::CumulativeFall]);
+        assert!(matches!(v, Verdict::Failed(_)));
+        let v = verdict(&i, &r, Some("统计口径调整"), &before, &[]);
+        assert!(matches!(&v, Verdict::Flagged(n) if n.explanation == "统计口径调整"));
+        assert_eq!(checks(&v), [Check::CumulativeFall]);
+        assert_eq!(
+            verdict(&i, &row(&i, "2023-05", 70.0), None, &before, &[]),
+            Verdict::Passed
+        );
+    }
+
+    #[test]
+    fn earlier_rows_of_the_batch_take_the_place_of_stored_figures() {
+        let i = ind("tech-sme-registered");
+        let before = [stored("2023-04", 60.0)];
+        let r = row(&i, "2023-05", 55.0);
+        // The batch corrects April to 50 first: May's 55 no longer falls.
+        assert_eq!(
+            verdict(&i, &r, None, &before, &[(p("2023-04"), 50.0)]),
+            Verdict::Passed
+        );
+    }
+
+    #[test]
+    fn an_unchanged_resubmission_is_not_checked_again() {
+        let i = ind("tech-sme-registered");
+        let before = [stored("2023-04", 60.0), stored("2023-05", 55.0)];
+        let r = row(&i, "2023-05", 55.0);
+        assert_eq!(verdict(&i, &r, None, &before, &[]), Verdict::Passed);
+        // Unless an earlier row of the batch wrote the same period.
+        let earlier = [(p("2023-05"), 58.0)];
+        assert_eq!(
+            checks(&verdict(&i, &r, None, &before, &earlier)),
+            [Check::CumulativeFall]
+        );
     }
 }
