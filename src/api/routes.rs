@@ -89,9 +89,9 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .unify()
         .or(readings::revisions(ctx.clone()))
         .unify()
-        .or(readings::batch(ctx.clone()))
+        .or(readings::batch::route(ctx.clone()))
         .unify()
-        .or(readings::template(ctx.clone()))
+        .or(readings::template::route(ctx.clone()))
         .unify()
         .boxed();
     let views = attainment::one(ctx.clone())

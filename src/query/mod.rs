@@ -18,6 +18,8 @@
 //! - [`views`]: the JSON shapes answers are given in, shared by the API and the CLI.
 //! - [`tokens`]: token names, roles and units, checked the same way for the API and
 //!   the CLI.
+//! - [`quality`]: the quality checks a new figure passes before it is written, against
+//!   the store and the earlier rows of its batch.
 //!
 //! Errors are [`QueryError`]; the API maps them once into problem+json, the CLI prints
 //! them.
@@ -27,6 +29,7 @@ pub mod attainment;
 pub mod board;
 pub mod bulletin;
 pub mod memo;
+pub mod quality;
 pub mod rankings;
 pub mod schedule;
 pub mod tokens;

@@ -1,0 +1,449 @@
+//! `POST /v1/readings`: a batch of readings from the bureau's spreadsheets. The body is
+//! decoded into numbered rows, the indicators it names are read, each row is checked
+//! and authorised (`rows`), the valid rows are vetted in order by the query layer's
+//! quality checks, and the batch is either refused whole (400, 403 or 422 listing the
+//! rows) or written in one transaction. With `Idempotency-Key`, the first answer is
+//! stored beside the rows and replayed to a retry.
+
+use std::collections::{BTreeSet, HashMap};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use warp::http::StatusCode;
+use warp::{Filter, Rejection, Reply};
+
+use super::finding_error;
+use super::rows::{validate_rows, Checked};
+use crate::api::error::RowsProblem;
+use crate::api::filters::{params, write, Req, Resp};
+use crate::api::input::Query;
+use crate::api::{authenticate, json, ApiError, Ctx, MAX_BATCH_BODY};
+use crate::domain::{Check, Indicator, IndicatorId, Reading};
+use crate::ingest::{self, Charset, Format, RowError};
+use crate::query::quality::Vetter;
+use crate::query::Queries;
+use crate::store::{codec, BatchRow, Idempotency, Outcome, Store, Token};
+
+/// What happened to one row of a batch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RowResult {
+    pub row: usize,
+    pub indicator: String,
+    pub period: String,
+    pub outcome: String,
+    pub revision: Option<u32>,
+    /// The quality checks the row failed and was stored flagged for, with its
+    /// explanation.
+    #[serde(default)]
+    pub flagged: Vec<Check>,
+}
+
+/// The answer to a batch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchAnswer {
+    pub atomic: bool,
+    pub created: usize,
+    pub replaced: usize,
+    pub unchanged: usize,
+    /// Spreadsheet rows left with an empty value (e.g. template rows not filled in).
+    pub skipped: usize,
+    pub rejected: usize,
+    pub rows: Vec<RowResult>,
+    pub errors: Vec<RowError>,
+}
+
+/// The stored first answer of an idempotent batch.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredAnswer {
+    fingerprint: String,
+    status: u16,
+    body: Vec<u8>,
+}
+
+/// `?atomic=`: `true` (the default) or `false`.
+fn atomic(q: &Query, name: &str) -> Result<bool, ApiError> {
+    match q.get(name) {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ApiError::invalid(
+            name,
+            format!("atomic '{other}' is not true or false"),
+        )),
+    }
+}
+
+crate::api::params! {
+    /// `POST /v1/readings`
+    struct BatchParams {
+        atomic: bool = atomic,
+    }
+}
+
+/// POST /v1/readings?atomic=
+///
+/// A batch of readings as a JSON array, NDJSON, CSV (UTF-8 or GBK/GB18030) or XLSX, each
+/// row `indicator, period, value[, status, note]`. Atomic by default: one bad row
+/// refuses the batch with a 400 listing every bad row. `?atomic=false` stores the good
+/// rows and reports the bad ones. With `Idempotency-Key`, a retry gets the first answer
+/// and writes nothing twice.
+pub fn route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
+    warp::path!("v1" / "readings")
+        .and(warp::post())
+        .and(write(ctx, MAX_BATCH_BODY))
+        .and(params::<BatchParams>())
+        .then(batch_handler)
+        .map(Reply::into_response)
+}
+
+async fn batch_handler(
+    ctx: Ctx,
+    req: Req,
+    body: Result<Bytes, ApiError>,
+    p: Result<BatchParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let token = authenticate(&ctx, &req).await?;
+    let BatchParams { atomic } = p?;
+    let (format, charset) =
+        ingest::format_of(req.content_type.as_deref()).map_err(ApiError::UnsupportedMediaType)?;
+    let body = body?;
+    let fp = fingerprint(&req, &body);
+    let idem = req
+        .idempotency_key
+        .as_deref()
+        .map(|k| idempotency_key(&token, k))
+        .transpose()?;
+    let submission = Submission {
+        token,
+        atomic,
+        idem,
+        fingerprint: fp.clone(),
+        format,
+        charset,
+        body,
+    };
+    // Decoding, checking and writing all run in one blocking task: an 8 MiB workbook
+    // must not hold an async worker, and one hand-off per batch is the least.
+    let ctx2 = ctx.clone();
+    let done = ctx
+        .blocking(move |qs| run_batch(&ctx2, qs, submission))
+        .await?;
+    match done {
+        Batch::Replayed(stored) => {
+            // Stored by an earlier request (or a concurrent one that got there first).
+            ctx.store.durable().await?;
+            replay(&stored, &fp)
+        }
+        Batch::Written(answer) => {
+            ctx.commit().await?;
+            Ok(json(StatusCode::OK, &answer))
+        }
+    }
+}
+
+/// A batch as it was posted, judged at the edge: who sends it, how, and its bytes.
+struct Submission {
+    token: Token,
+    atomic: bool,
+    /// The stored key of its `Idempotency-Key`, if it has one.
+    idem: Option<Vec<u8>>,
+    /// Its request's [`fingerprint`].
+    fingerprint: String,
+    format: Format,
+    charset: Charset,
+    body: Bytes,
+}
+
+/// How a batch ended, inside its blocking task.
+enum Batch {
+    /// The Idempotency-Key's stored answer.
+    Replayed(Vec<u8>),
+    /// Written; durable once the commit is awaited.
+    Written(BatchAnswer),
+}
+
+/// The blocking part of a batch: the stored answer of its key, or its rows decoded,
+/// checked, vetted and written.
+fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError> {
+    let s = qs.store();
+    if let Some(key) = &sub.idem {
+        if let Some(stored) = s.idempotent_answer(key)? {
+            return Ok(Batch::Replayed(stored));
+        }
+    }
+    let rows = ingest::decode(sub.format, sub.charset, &sub.body)
+        .map_err(|e| ApiError::invalid(e.field.clone(), format!("row {}: {}", e.row, e.message)))?;
+    if rows.is_empty() {
+        return Err(ApiError::invalid("body", "the batch holds no rows"));
+    }
+    let indicators = named_indicators(s, &rows)?;
+    let checked = validate_rows(ctx, &sub.token, &indicators, rows);
+    let checked = vet_rows(qs, &indicators, checked)?;
+    write_batch(ctx, s, &sub, checked)
+}
+
+fn idempotency_key(token: &Token, key: &str) -> Result<Vec<u8>, ApiError> {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    let mut k = token.name.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    Ok(k)
+}
+
+fn fingerprint(req: &Req, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(req.query.as_bytes());
+    h.update([0]);
+    h.update(req.content_type.as_deref().unwrap_or("").as_bytes());
+    h.update([0]);
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+/// Replays a stored answer, or refuses a key reused for a different request.
+fn replay(stored: &[u8], fp: &str) -> Result<Resp, ApiError> {
+    let s: StoredAnswer = codec::decode(stored)?;
+    if s.fingerprint != fp {
+        return Err(ApiError::Unprocessable(
+            "this Idempotency-Key was already used for a different request; use a new key".into(),
+        ));
+    }
+    let mut res = warp::reply::Response::new(s.body.into());
+    *res.status_mut() = StatusCode::from_u16(s.status).unwrap_or(StatusCode::OK);
+    res.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    res.headers_mut().insert(
+        "idempotent-replayed",
+        warp::http::HeaderValue::from_static("true"),
+    );
+    Ok(res)
+}
+
+/// The indicators a batch names, read one by one: a batch touches a few of them,
+/// while the catalogue may hold a province's hundred thousand.
+fn named_indicators(
+    s: &Store,
+    rows: &ingest::Rows,
+) -> Result<HashMap<String, Indicator>, ApiError> {
+    let mut out = HashMap::new();
+    for raw in rows.iter().flatten() {
+        if out.contains_key(raw.indicator.as_str()) {
+            continue;
+        }
+        if let Ok(id) = IndicatorId::parse(&raw.indicator) {
+            if let Some(ind) = s.indicator(&id)? {
+                out.insert(raw.indicator.clone(), ind);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the quality checks over a batch's valid rows, in order: a row is checked
+/// against the store and against the rows before it in the batch. A row refused by
+/// them becomes [`Checked::Failed`]; one stored flagged carries its note.
+fn vet_rows(
+    qs: &Queries,
+    indicators: &HashMap<String, Indicator>,
+    checked: Vec<(usize, Checked)>,
+) -> Result<Vec<(usize, Checked)>, ApiError> {
+    let mut vetter = qs.vetter();
+    let mut out = Vec::with_capacity(checked.len());
+    for (raw_row, c) in checked {
+        let c = vet_row(&mut vetter, indicators, raw_row, c)?;
+        out.push((raw_row, c));
+    }
+    Ok(out)
+}
+
+/// [`vet_rows`] for one row; rows that are not valid pass through.
+fn vet_row(
+    vetter: &mut Vetter<'_>,
+    indicators: &HashMap<String, Indicator>,
+    raw_row: usize,
+    c: Checked,
+) -> Result<Checked, ApiError> {
+    let Checked::Good(mut row, explanation) = c else {
+        return Ok(c);
+    };
+    let Some(ind) = indicators.get(row.indicator.as_str()) else {
+        return Ok(Checked::Good(row, explanation));
+    };
+    match vetter.vet(ind, &row, explanation.as_deref())?.into_result() {
+        Ok(q) => {
+            row.quality = q;
+            Ok(Checked::Good(row, explanation))
+        }
+        Err(findings) => Ok(Checked::Failed(
+            findings.iter().map(|f| finding_error(raw_row, f)).collect(),
+        )),
+    }
+}
+
+/// Rows refused as `kind`.
+fn refused(kind: RowsProblem, detail: String, errors: Vec<RowError>) -> ApiError {
+    ApiError::Rows {
+        kind,
+        detail,
+        errors,
+    }
+}
+
+/// Sorts checked rows into an answer: refused (400/403/422, nothing written) or written
+/// in one transaction, with the idempotency answer stored beside them.
+fn write_batch(
+    ctx: &Ctx,
+    s: &Store,
+    sub: &Submission,
+    checked: Vec<(usize, Checked)>,
+) -> Result<Batch, ApiError> {
+    let (token, atomic) = (&sub.token, sub.atomic);
+    let mut good = Vec::new();
+    let mut errors = Vec::new();
+    let mut forbidden = Vec::new();
+    let mut failed = Vec::new();
+    let mut skipped = 0;
+    for (raw_row, r) in checked {
+        match r {
+            Checked::Good(b, _) => good.push((raw_row, b)),
+            Checked::Skipped => skipped += 1,
+            Checked::Bad(e) => errors.extend(e),
+            Checked::Forbidden(e) => forbidden.push(e),
+            Checked::Failed(e) => failed.extend(e),
+        }
+    }
+    if atomic && !forbidden.is_empty() {
+        return Err(refused(
+            RowsProblem::Forbidden,
+            format!(
+                "{} row(s) are outside the units of token '{}'; nothing was written",
+                forbidden.len(),
+                token.name
+            ),
+            forbidden,
+        ));
+    }
+    if good.is_empty() && errors.is_empty() && failed.is_empty() && !forbidden.is_empty() {
+        // Nothing but rows the token may not write: that is a 403, atomic or not.
+        return Err(refused(
+            RowsProblem::Forbidden,
+            format!(
+                "every row is outside the units of token '{}'; nothing was written",
+                token.name
+            ),
+            forbidden,
+        ));
+    }
+    if errors.is_empty() && !failed.is_empty() && (atomic || good.is_empty()) {
+        // Well-formed, refused only by quality checks: 422, in the same row shape.
+        let rows: BTreeSet<usize> = failed.iter().map(|e| e.row).collect();
+        return Err(refused(
+            RowsProblem::FailedChecks,
+            format!(
+                "{} row(s) failed quality checks; nothing was written. Each failed check is listed in errors as {{row, field, check, message}}; add an explanation (强制上报说明) to a row to store it flagged",
+                rows.len()
+            ),
+            failed,
+        ));
+    }
+    errors.extend(forbidden);
+    errors.extend(failed);
+    errors.sort_by_key(|e| e.row);
+    if (atomic && !errors.is_empty()) || (good.is_empty() && !errors.is_empty()) {
+        return Err(refused(
+            RowsProblem::Invalid,
+            format!(
+                "{} bad row(s); nothing was written. Each is listed in errors as {{row, field, message}}",
+                errors.len()
+            ),
+            errors,
+        ));
+    }
+    let now = ctx.clock.now();
+    let batch: Vec<BatchRow> = good.iter().map(|(_, b)| b.clone()).collect();
+    let written = Written {
+        atomic,
+        skipped,
+        good: &good,
+        errors: &errors,
+    };
+    let encode =
+        |results: &[(Outcome, Reading)]| -> Vec<u8> { written.stored(results, &sub.fingerprint) };
+    let idem_arg: Option<Idempotency<'_>> = sub
+        .idem
+        .as_deref()
+        .map(|k| (k, &encode as &dyn Fn(&[(Outcome, Reading)]) -> Vec<u8>));
+    let (results, replayed) = s.put_readings(&batch, &token.name, now, idem_arg)?;
+    Ok(match replayed {
+        Some(stored) => Batch::Replayed(stored),
+        None => Batch::Written(written.answer(&results)),
+    })
+}
+
+/// The rows of a batch about to be written, and what its answer reports beside them.
+struct Written<'a> {
+    atomic: bool,
+    skipped: usize,
+    /// The rows written, with their numbers in the body.
+    good: &'a [(usize, BatchRow)],
+    /// The rows refused (only when the batch is not atomic).
+    errors: &'a [RowError],
+}
+
+impl Written<'_> {
+    /// The answer, from the outcome of each good row.
+    fn answer(&self, results: &[(Outcome, Reading)]) -> BatchAnswer {
+        let mut a = BatchAnswer {
+            atomic: self.atomic,
+            created: 0,
+            replaced: 0,
+            unchanged: 0,
+            skipped: self.skipped,
+            rejected: self.errors.len(),
+            rows: Vec::with_capacity(results.len()),
+            errors: self.errors.to_vec(),
+        };
+        for ((row, b), (outcome, reading)) in self.good.iter().zip(results) {
+            match outcome {
+                Outcome::Created => a.created += 1,
+                Outcome::Replaced => a.replaced += 1,
+                Outcome::Unchanged => a.unchanged += 1,
+            }
+            a.rows.push(RowResult {
+                row: *row,
+                indicator: b.indicator.to_string(),
+                period: b.period.display_as(b.input.form),
+                outcome: match outcome {
+                    Outcome::Created => "created",
+                    Outcome::Replaced => "replaced",
+                    Outcome::Unchanged => "unchanged",
+                }
+                .into(),
+                revision: Some(reading.revision),
+                flagged: match (outcome, &b.quality) {
+                    (Outcome::Unchanged, _) | (_, None) => Vec::new(),
+                    (_, Some(q)) => q.findings.iter().map(|f| f.check).collect(),
+                },
+            });
+        }
+        a
+    }
+
+    /// The answer as stored under the batch's Idempotency-Key, for a retry to replay.
+    fn stored(&self, results: &[(Outcome, Reading)], fingerprint: &str) -> Vec<u8> {
+        let body = serde_json::to_vec(&self.answer(results)).unwrap_or_default();
+        codec::encode(&StoredAnswer {
+            fingerprint: fingerprint.to_string(),
+            status: 200,
+            body,
+        })
+        .unwrap_or_default()
+    }
+}

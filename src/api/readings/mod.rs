@@ -1,0 +1,388 @@
+//! Readings: single submissions, withdrawals, lists, revisions and vintages here; the
+//! batches from the bureau's spreadsheets in [`batch`] (their rows checked in `rows`);
+//! the monthly workbook in [`template`]. Each route is a filter (path, method, the
+//! shared `read` or `write` filter, its typed parameters) and a named handler. The
+//! quality checks a new figure passes are the query layer's (`query::quality`); here
+//! their findings become refused rows.
+
+pub mod batch;
+mod rows;
+pub mod template;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use warp::http::StatusCode;
+use warp::{Filter, Rejection, Reply};
+
+use super::error::RowsProblem;
+use super::filters::{params, read, write, Params, Req, Resp};
+use super::input::{decode_segment, known_at, require_json, text, value, Query, ReadingBody};
+use super::{
+    authenticate, authorize_write, created_or_ok, csv_wanted, json, list_reply, parse_id,
+    parse_period_segment, ApiError, Ctx, MAX_BODY,
+};
+use crate::domain::{Finding, Indicator, IndicatorId, Period, QualityNote, Reading, ReadingInput};
+use crate::ingest::RowError;
+use crate::query::views::{ReadingView, RevisionView};
+use crate::query::Queries;
+use crate::store::{BatchRow, Outcome};
+
+pub use batch::{BatchAnswer, RowResult};
+
+/// The query of a route that takes no parameters: any name is refused.
+#[derive(Debug)]
+struct NoParams;
+
+impl Params for NoParams {
+    const NAMES: &'static [&'static str] = &[];
+    fn from_query(_: &Query) -> Result<NoParams, ApiError> {
+        Ok(NoParams)
+    }
+}
+
+/// PUT /v1/indicators/:id/readings/:period
+///
+/// Body `{"value": 63, "status": "provisional", "note": "…"}`; `Authorization: Bearer`.
+/// 201 when created, 200 when replaced or unchanged. Acknowledged only once flushed.
+pub fn put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String / "readings" / String)
+        .and(warp::put())
+        .and(write(ctx, MAX_BODY))
+        .and(params::<NoParams>())
+        .then(put_handler)
+        .map(Reply::into_response)
+}
+
+async fn put_handler(
+    id: String,
+    period: String,
+    ctx: Ctx,
+    req: Req,
+    body: Result<Bytes, ApiError>,
+    p: Result<NoParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let token = authenticate(&ctx, &req).await?;
+    let id = parse_id(&id)?;
+    let (period, form) = parse_period_segment(&ctx, &period)?;
+    p?;
+    require_json(req.content_type.as_deref())?;
+    let body = ReadingBody::parse(&body?)?;
+    let ind = {
+        let id = id.clone();
+        ctx.blocking(move |qs| Ok(qs.indicator(&id)?)).await?
+    };
+    authorize_write(&token, &ind)?;
+    let input = ReadingInput::new(&ind, body.value, body.status, body.note, form)?;
+    let explanation = body
+        .explanation
+        .as_deref()
+        .map(crate::domain::quality::explanation)
+        .transpose()?;
+    let row = BatchRow {
+        indicator: id.clone(),
+        period,
+        input,
+        quality: None,
+    };
+    let now = ctx.clock.now();
+    let written = ctx
+        .blocking(move |qs| put_one(qs, &ind, row, explanation, &token.name, now))
+        .await?;
+    let (outcome, reading, quality) = match written {
+        Put::Written(outcome, reading, quality) => (outcome, reading, quality),
+        Put::Failed(findings) => return Err(failed_checks(&id, period, &findings)),
+    };
+    // Even an unchanged answer waits for the flush: the identical value may belong to a
+    // concurrent write that is not yet on disk, and must not be acknowledged before it is.
+    ctx.commit().await?;
+    let mut res = json(
+        created_or_ok(outcome),
+        &PutAnswer {
+            outcome,
+            reading: ReadingView::new(&id, period, &reading),
+            quality: quality.filter(|_| outcome != Outcome::Unchanged),
+        },
+    );
+    if let Ok(loc) = format!("/v1/indicators/{id}/readings/{period}").parse() {
+        res.headers_mut().insert(warp::http::header::LOCATION, loc);
+    }
+    Ok(res)
+}
+
+/// How a single reading's write ended, inside its blocking task.
+enum Put {
+    /// Written (or unchanged), with the note it was stored flagged with.
+    Written(Outcome, Reading, Option<QualityNote>),
+    /// Refused by the quality checks, unexplained: nothing was written.
+    Failed(Vec<Finding>),
+}
+
+/// Vets one row against the store, then writes it.
+fn put_one(
+    qs: &Queries,
+    ind: &Indicator,
+    mut row: BatchRow,
+    explanation: Option<String>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Put, ApiError> {
+    match qs.vet(ind, &row, explanation.as_deref())?.into_result() {
+        Err(findings) => return Ok(Put::Failed(findings)),
+        Ok(q) => row.quality = q,
+    }
+    let (mut out, _) = qs
+        .store()
+        .put_readings(std::slice::from_ref(&row), actor, now, None)?;
+    let (outcome, reading) = out.remove(0);
+    Ok(Put::Written(outcome, reading, row.quality))
+}
+
+/// A single reading refused by the quality checks: 422, its findings as row 0.
+fn failed_checks(id: &IndicatorId, period: Period, findings: &[Finding]) -> ApiError {
+    ApiError::Rows {
+        kind: RowsProblem::FailedChecks,
+        detail: format!(
+            "{} {period}: {}; nothing was written. Resubmit with \"explanation\" (强制上报说明) to store it flagged",
+            id,
+            labels(findings)
+        ),
+        errors: findings.iter().map(|f| finding_error(0, f)).collect(),
+    }
+}
+
+/// The answer of `PUT …/readings/:period`.
+#[derive(Serialize)]
+struct PutAnswer<'a> {
+    outcome: Outcome,
+    #[serde(flatten)]
+    reading: ReadingView<'a>,
+    /// Present when the reading was stored despite failed checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality: Option<QualityNote>,
+}
+
+/// A failed check as a row error.
+fn finding_error(row: usize, f: &Finding) -> RowError {
+    RowError {
+        row,
+        field: "value".into(),
+        message: format!("{}: {}", f.check.label_zh(), f.message),
+        check: Some(f.check),
+    }
+}
+
+/// The failed checks' names, for a detail line: "累计值回落、环比异常".
+fn labels(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| f.check.label_zh())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// A period path segment of a read: any period, even one not yet ended.
+fn period_segment(raw: &str) -> Result<Period, ApiError> {
+    let (period, _) = Period::parse_with_form(&decode_segment("period", raw)?)?;
+    Ok(period)
+}
+
+/// GET /v1/indicators/:id/readings/:period
+pub fn get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String / "readings" / String)
+        .and(read(ctx))
+        .and(params::<NoParams>())
+        .then(get_handler)
+        .map(Reply::into_response)
+}
+
+async fn get_handler(
+    id: String,
+    period: String,
+    ctx: Ctx,
+    _req: Req,
+    p: Result<NoParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let id = parse_id(&id)?;
+    p?;
+    let period = period_segment(&period)?;
+    ctx.blocking(move |qs| one_reading(qs, &id, period)).await
+}
+
+fn one_reading(qs: &Queries, id: &IndicatorId, period: Period) -> Result<Resp, ApiError> {
+    qs.indicator(id)?;
+    let Some(r) = qs.store().reading(id, period)? else {
+        return Err(ApiError::NotFound(format!(
+            "no reading of '{id}' for {period}"
+        )));
+    };
+    Ok(json(StatusCode::OK, &ReadingView::new(id, period, &r)))
+}
+
+super::params! {
+    /// `DELETE /v1/indicators/{id}/readings/{period}`
+    struct DeleteParams {
+        reason: Option<String> = text,
+    }
+}
+
+/// DELETE /v1/indicators/:id/readings/:period?reason=
+///
+/// Withdraws a reading sent to the wrong period or indicator. Its history is kept.
+pub fn delete(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
+    // A withdrawal takes no body: none is read (limit 0), and none is judged.
+    warp::path!("v1" / "indicators" / String / "readings" / String)
+        .and(warp::delete())
+        .and(write(ctx, 0))
+        .and(params::<DeleteParams>())
+        .then(delete_handler)
+        .map(Reply::into_response)
+}
+
+async fn delete_handler(
+    id: String,
+    period: String,
+    ctx: Ctx,
+    req: Req,
+    _body: Result<Bytes, ApiError>,
+    p: Result<DeleteParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let token = authenticate(&ctx, &req).await?;
+    let id = parse_id(&id)?;
+    let (period, _) = parse_period_segment(&ctx, &period)?;
+    let DeleteParams { reason } = p?;
+    let ind = {
+        let id = id.clone();
+        ctx.blocking(move |qs| Ok(qs.indicator(&id)?)).await?
+    };
+    authorize_write(&token, &ind)?;
+    let now = ctx.clock.now();
+    let old = {
+        let id = id.clone();
+        ctx.blocking(move |qs| {
+            Ok(qs
+                .store()
+                .withdraw_reading(&id, period, &token.name, reason, now)?)
+        })
+        .await?
+    };
+    ctx.commit().await?;
+    Ok(json(
+        StatusCode::OK,
+        &Withdrawn {
+            outcome: "withdrawn",
+            withdrawn: ReadingView::new(&id, period, &old),
+        },
+    ))
+}
+
+/// The answer of `DELETE …/readings/:period`.
+#[derive(Serialize)]
+struct Withdrawn<'a> {
+    outcome: &'static str,
+    withdrawn: ReadingView<'a>,
+}
+
+super::params! {
+    /// `GET /v1/indicators/{id}/readings`
+    struct ListParams {
+        from: Option<Period> = value::<Period>,
+        to: Option<Period> = value::<Period>,
+        as_known_at: Option<DateTime<Utc>> = known_at,
+        format: Option<String> = text,
+    }
+}
+
+/// GET /v1/indicators/:id/readings?from=&to=&as_known_at=&format=
+pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String / "readings")
+        .and(read(ctx))
+        .and(params::<ListParams>())
+        .then(list_handler)
+        .map(Reply::into_response)
+}
+
+async fn list_handler(
+    id: String,
+    ctx: Ctx,
+    req: Req,
+    p: Result<ListParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let id = parse_id(&id)?;
+    let p = p?;
+    let csv = csv_wanted(p.format.as_deref(), &req)?;
+    if let (Some(f), Some(t)) = (p.from, p.to) {
+        if f > t {
+            return Err(ApiError::invalid(
+                "from",
+                format!("from {f} is after to {t}"),
+            ));
+        }
+    }
+    ctx.blocking(move |qs| reading_list(qs, &id, &p, csv)).await
+}
+
+fn reading_list(
+    qs: &Queries,
+    id: &IndicatorId,
+    p: &ListParams,
+    csv: bool,
+) -> Result<Resp, ApiError> {
+    let s = qs.store();
+    qs.indicator(id)?;
+    let rows = match p.as_known_at {
+        None => s.readings(id, p.from, p.to)?,
+        Some(at) => s.readings_as_known_at(id, p.from, p.to, at)?,
+    };
+    let out: Vec<_> = rows
+        .iter()
+        .map(|(period, r)| ReadingView::new(id, *period, r))
+        .collect();
+    list_reply(csv, &out, &out)
+}
+
+super::params! {
+    /// `GET /v1/indicators/{id}/readings/{period}/revisions`
+    struct RevisionParams {
+        format: Option<String> = text,
+    }
+}
+
+/// GET /v1/indicators/:id/readings/:period/revisions?format=
+pub fn revisions(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
+    warp::path!("v1" / "indicators" / String / "readings" / String / "revisions")
+        .and(read(ctx))
+        .and(params::<RevisionParams>())
+        .then(revisions_handler)
+        .map(Reply::into_response)
+}
+
+async fn revisions_handler(
+    id: String,
+    period: String,
+    ctx: Ctx,
+    req: Req,
+    p: Result<RevisionParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let id = parse_id(&id)?;
+    let period = period_segment(&period)?;
+    let p = p?;
+    let csv = csv_wanted(p.format.as_deref(), &req)?;
+    ctx.blocking(move |qs| revision_list(qs, &id, period, csv))
+        .await
+}
+
+fn revision_list(
+    qs: &Queries,
+    id: &IndicatorId,
+    period: Period,
+    csv: bool,
+) -> Result<Resp, ApiError> {
+    qs.indicator(id)?;
+    let rows = qs.store().revisions(id, period)?;
+    let out: Vec<_> = rows
+        .iter()
+        .filter_map(|(seq, r)| RevisionView::new(*seq, r))
+        .collect();
+    list_reply(csv, &out, &out)
+}

@@ -1,0 +1,92 @@
+//! `GET /v1/templates/readings.xlsx`: the monthly workbook a unit fills in and posts
+//! back to `POST /v1/readings`.
+
+use warp::{Filter, Rejection, Reply};
+
+use crate::api::filters::{params, read, Req, Resp};
+use crate::api::input::value;
+use crate::api::{authenticate, may_write, ApiError, Ctx};
+use crate::domain::Period;
+use crate::ingest;
+use crate::store::{Store, Token};
+
+crate::api::params! {
+    /// `GET /v1/templates/readings.xlsx`
+    struct TemplateParams {
+        period: Option<Period> = value::<Period>,
+    }
+}
+
+/// GET /v1/templates/readings.xlsx?period=2023-06
+///
+/// A workbook with one row for each indicator the caller's token may write: id, name,
+/// unit, lead units, target, the latest earlier value, the period, and an empty value
+/// column. Filled in and posted back to `POST /v1/readings`, it is the monthly round trip.
+pub fn route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
+    warp::path!("v1" / "templates" / "readings.xlsx")
+        .and(read(ctx))
+        .and(params::<TemplateParams>())
+        .then(template_handler)
+        .map(Reply::into_response)
+}
+
+async fn template_handler(
+    ctx: Ctx,
+    req: Req,
+    p: Result<TemplateParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let token = authenticate(&ctx, &req).await?;
+    let period = p?
+        .period
+        .ok_or_else(|| ApiError::invalid("period", "period is required, e.g. ?period=2023-06"))?;
+    let bytes = ctx
+        .blocking(move |qs| template_rows(qs.store(), &token, period))
+        .await?;
+    let mut res = warp::reply::Response::new(bytes.into());
+    let h = res.headers_mut();
+    h.insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    );
+    if let Ok(v) = format!("attachment; filename=\"zhibiao-readings-{period}.xlsx\"").parse() {
+        h.insert(warp::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+/// The template's rows: every indicator the token may write, with its target for the
+/// period's year and its latest earlier reading of that year.
+fn template_rows(s: &Store, token: &Token, period: Period) -> Result<Vec<u8>, ApiError> {
+    use crate::ingest::template::{workbook, TemplateRow};
+    let mut rows = Vec::new();
+    for ind in s.indicators()?.into_iter().filter(|i| may_write(token, i)) {
+        let target = s.target(&ind.id, period.year())?;
+        let target = match target.as_ref().and_then(|t| t.value.map(|v| (t, v))) {
+            Some((t, v)) => match t.upper {
+                Some(u) => format!("{}–{}", ingest::format_number(v), ingest::format_number(u)),
+                None => format!("{} {}", t.comparator, ingest::format_number(v)),
+            },
+            None => String::new(),
+        };
+        let from = Period::new(period.year(), 1).ok();
+        let last = s
+            .readings(&ind.id, from, Some(period))?
+            .into_iter()
+            .rfind(|(p, _)| *p < period);
+        rows.push(TemplateRow {
+            indicator: ind.id.to_string(),
+            name: ind.name.clone(),
+            unit: ind.unit.clone(),
+            lead_units: ind.lead_units.join("、"),
+            target,
+            last_period: last
+                .as_ref()
+                .map(|(p, r)| p.display_as(r.form))
+                .unwrap_or_default(),
+            last_value: last.map(|(_, r)| r.value),
+        });
+    }
+    workbook(&rows, period).map_err(ApiError::internal)
+}
