@@ -35,7 +35,11 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clo
         .map(Reply::into_response)
 }
 
-async fn list_handler(ctx: Ctx, req: Req, p: Result<ListParams, ApiError>) -> Result<Resp, ApiError> {
+async fn list_handler(
+    ctx: Ctx,
+    req: Req,
+    p: Result<ListParams, ApiError>,
+) -> Result<Resp, ApiError> {
     let p = p?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
     ctx.blocking(move |qs| {
