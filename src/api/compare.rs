@@ -7,16 +7,16 @@
 //! (强制上报说明), for the bureau's review.
 
 use serde::Serialize;
-use warp::Filter;
+use warp::{Filter, Rejection, Reply};
 
-use super::input::{body_bytes, decode_segment, Query};
-use super::{
-    created_or_ok, error, get_or_head, json, list_reply, parse_id, req, require_admin, wants_csv,
-    with_ctx, ApiError, Ctx, Req, Resp, MAX_BODY,
-};
+use super::filters::{params, read, write, NoParams, Req, Resp};
+use super::indicators::{parse_json_body, path_key_in_body, serde_field};
+use super::input::{decode_segment, parse_id, text, value, Query};
+use super::reply::{created_or_ok, csv_wanted, json, list_reply};
+use super::{require_admin, ApiError, Ctx, MAX_BODY};
 use crate::catalogue::{check_parents, RawRegion};
-use crate::domain::{Check, Period, Region};
-use crate::store::{Change, Outcome};
+use crate::domain::{Check, IndicatorId, Period, Region};
+use crate::store::{AuditRecord, Change, Outcome};
 
 #[derive(Serialize)]
 struct RegionView<'a> {
@@ -32,69 +32,74 @@ struct RegionList<'a> {
     regions: &'a [RegionView<'a>],
 }
 
+super::params! {
+    /// `GET /v1/regions`
+    struct ListParams {
+        format: Option<String> = text,
+    }
+}
+
 /// GET /v1/regions
-pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "regions")
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let q = Query::parse(&req.query, &["format"])?;
-                    let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |qs| {
-                        let s = qs.store();
-                        let regions = s.regions()?;
-                        let inds = s.indicators()?;
-                        let views: Vec<RegionView<'_>> = regions
-                            .iter()
-                            .map(|r| RegionView {
-                                region: r,
-                                indicators: inds.iter().filter(|i| i.region == r.name).count(),
-                            })
-                            .collect();
-                        let body = RegionList {
-                            count: views.len(),
-                            regions: &views,
-                        };
-                        list_reply(csv, &body, &views)
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<ListParams>())
+        .then(list_handler)
+        .map(Reply::into_response)
+}
+
+async fn list_handler(
+    ctx: Ctx,
+    req: Req,
+    p: Result<ListParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let p = p?;
+    let csv = csv_wanted(p.format.as_deref(), &req)?;
+    ctx.blocking(move |qs| {
+        let s = qs.store();
+        let regions = s.regions()?;
+        let inds = s.indicators()?;
+        let views: Vec<RegionView<'_>> = regions
+            .iter()
+            .map(|r| RegionView {
+                region: r,
+                indicators: inds.iter().filter(|i| i.region == r.name).count(),
+            })
+            .collect();
+        let body = RegionList {
+            count: views.len(),
+            regions: &views,
+        };
+        list_reply(csv, &body, &views)
+    })
+    .await
 }
 
 /// PUT /v1/regions/:name (admin), body `{"level": "county", "parent": "益阳市"}`.
-pub fn put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "regions" / String)
         .and(warp::put())
-        .and(req())
-        .and(body_bytes(MAX_BODY, ctx.body_timeout))
-        .and(with_ctx(ctx))
-        .then(
-            |name: String, req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
-                error::reply(put_handler(ctx, name, req, body).await)
-            },
-        )
+        .and(write(ctx, MAX_BODY))
+        .and(params::<NoParams>())
+        .then(put_handler)
+        .map(Reply::into_response)
 }
 
 async fn put_handler(
-    ctx: Ctx,
     name: String,
+    ctx: Ctx,
     req: Req,
     body: Result<bytes::Bytes, ApiError>,
+    p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = require_admin(&ctx, &req).await?;
     let name = decode_segment("name", &name)?;
-    Query::parse(&req.query, &[])?;
-    let mut v = super::indicators::parse_json_body(req.content_type.as_deref(), &body?)?;
-    super::indicators::path_key_in_body(&mut v, "name", &name)?;
+    p?;
+    let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
+    path_key_in_body(&mut v, "name", &name)?;
     let raw: RawRegion = serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
-        ApiError::invalid(super::indicators::serde_field(&msg), msg)
+        ApiError::invalid(serde_field(&msg), msg)
     })?;
     let region = raw.build()?;
     let now = ctx.clock.now();
@@ -121,44 +126,57 @@ async fn put_handler(
     Ok(json(created_or_ok(outcome), &Answer { outcome, region }))
 }
 
+/// `?code=`: required, and spelled like an indicator id.
+fn code(q: &Query, name: &str) -> Result<String, ApiError> {
+    let code = q
+        .get(name)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                name,
+                "code is required, e.g. ?code=gdp-growth (see GET /v1/indicators)",
+            )
+        })?
+        .to_string();
+    parse_id(&code)
+        .map_err(|_| ApiError::invalid(name, format!("'{code}' is not an indicator code")))?;
+    Ok(code)
+}
+
+super::params! {
+    /// `GET /v1/rankings`
+    struct RankingParams {
+        code: String = code,
+        as_of: Option<Period> = value::<Period>,
+        parent: Option<String> = text,
+        format: Option<String> = text,
+    }
+}
+
 /// GET /v1/rankings?code=&as_of=&parent=&format=
 ///
 /// The regions whose indicators share `code`, best first by the indicator's
 /// direction, dense-ranked (ties share a place). With `parent`, only the regions
 /// directly under it (a city's counties); the parent's own figure is not ranked.
-pub fn rankings(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn rankings(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "rankings")
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let q = Query::parse(&req.query, &["code", "as_of", "parent", "format"])?;
-                    let code = q
-                        .get("code")
-                        .ok_or_else(|| {
-                            ApiError::invalid(
-                                "code",
-                                "code is required, e.g. ?code=gdp-growth (see GET /v1/indicators)",
-                            )
-                        })?
-                        .to_string();
-                    parse_id(&code).map_err(|_| {
-                        ApiError::invalid("code", format!("'{code}' is not an indicator code"))
-                    })?;
-                    let as_of = q.value::<Period>("as_of")?;
-                    let parent = q.get("parent").map(str::to_string);
-                    let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |qs| {
-                        let body = qs.ranking(&code, as_of, parent.as_deref())?;
-                        list_reply(csv, &body, &body.rankings)
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<RankingParams>())
+        .then(rankings_handler)
+        .map(Reply::into_response)
+}
+
+async fn rankings_handler(
+    ctx: Ctx,
+    req: Req,
+    p: Result<RankingParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let p = p?;
+    let csv = csv_wanted(p.format.as_deref(), &req)?;
+    ctx.blocking(move |qs| {
+        let body = qs.ranking(&p.code, p.as_of, p.parent.as_deref())?;
+        list_reply(csv, &body, &body.rankings)
+    })
+    .await
 }
 
 /// One failed check of a flagged reading.
@@ -195,91 +213,114 @@ struct FlaggedList<'a> {
     flagged: &'a [FlaggedView<'a>],
 }
 
+/// `?indicator=`: an indicator id.
+fn indicator_id(q: &Query, name: &str) -> Result<Option<IndicatorId>, ApiError> {
+    q.get(name).map(parse_id).transpose()
+}
+
+super::params! {
+    /// `GET /v1/quality`
+    struct QualityParams {
+        as_of: Option<Period> = value::<Period>,
+        region: Option<String> = text,
+        indicator: Option<IndicatorId> = indicator_id,
+        format: Option<String> = text,
+    }
+}
+
 /// GET /v1/quality?as_of=&region=&indicator=&format=
 ///
 /// The current readings of the year of `as_of`, up to `as_of`, that were accepted
 /// despite failed quality checks, with the checks and the explanation given.
-pub fn quality(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn quality(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "quality")
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let q = Query::parse(&req.query, &["as_of", "region", "indicator", "format"])?;
-                    let as_of = q.value::<Period>("as_of")?;
-                    let indicator = q.get("indicator").map(parse_id).transpose()?;
-                    let region = q.get("region").map(str::to_string);
-                    let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |qs| {
-                        let s = qs.store();
-                        let region = qs.region_filter(region.as_deref())?;
-                        let as_of = qs.resolve_as_of(as_of)?;
-                        let flagged = s.flagged()?;
-                        let mut views = Vec::new();
-                        for (seq, rec) in &flagged {
-                            let (
-                                Change::Reading {
-                                    indicator: id,
-                                    period,
-                                    new: Some(reading),
-                                    ..
-                                },
-                                Some(note),
-                            ) = (&rec.change, &rec.quality)
-                            else {
-                                continue;
-                            };
-                            if period.year() != as_of.year()
-                                || *period > as_of
-                                || indicator.as_ref().is_some_and(|i| i != id)
-                            {
-                                continue;
-                            }
-                            let Some(ind) = s.indicator(id)? else {
-                                continue;
-                            };
-                            if region.as_ref().is_some_and(|r| *r != ind.region) {
-                                continue;
-                            }
-                            views.push(FlaggedView {
-                                indicator: id.to_string(),
-                                name: ind.name,
-                                region: ind.region,
-                                lead_units: ind.lead_units,
-                                period: period.display_as(reading.form),
-                                period_key: *period,
-                                value: reading.value,
-                                revision: reading.revision,
-                                checks: note
-                                    .findings
-                                    .iter()
-                                    .map(|f| CheckView {
-                                        check: f.check,
-                                        label: f.check.label_zh(),
-                                        message: &f.message,
-                                    })
-                                    .collect(),
-                                explanation: &note.explanation,
-                                recorded_by: &reading.recorded_by,
-                                recorded_at: reading.recorded_at,
-                                seq: *seq,
-                            });
-                        }
-                        views.sort_by(|a, b| {
-                            (a.period_key, &a.indicator).cmp(&(b.period_key, &b.indicator))
-                        });
-                        let body = FlaggedList {
-                            as_of,
-                            count: views.len(),
-                            flagged: &views,
-                        };
-                        list_reply(csv, &body, &views)
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<QualityParams>())
+        .then(quality_handler)
+        .map(Reply::into_response)
+}
+
+async fn quality_handler(
+    ctx: Ctx,
+    req: Req,
+    p: Result<QualityParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let p = p?;
+    let csv = csv_wanted(p.format.as_deref(), &req)?;
+    ctx.blocking(move |qs| {
+        let s = qs.store();
+        let region = qs.region_filter(p.region.as_deref())?;
+        let as_of = qs.resolve_as_of(p.as_of)?;
+        let flagged = s.flagged()?;
+        let mut views = Vec::new();
+        for (seq, rec) in &flagged {
+            let Some(view) = flagged_view(s, *seq, rec, as_of, p.indicator.as_ref())? else {
+                continue;
+            };
+            if region.as_ref().is_some_and(|r| *r != view.region) {
+                continue;
+            }
+            views.push(view);
+        }
+        views.sort_by(|a, b| (a.period_key, &a.indicator).cmp(&(b.period_key, &b.indicator)));
+        let body = FlaggedList {
+            as_of,
+            count: views.len(),
+            flagged: &views,
+        };
+        list_reply(csv, &body, &views)
+    })
+    .await
+}
+
+/// A flagged audit row as listed, if it is a current reading of the year of `as_of`,
+/// up to `as_of`, of `indicator` when one is asked for, and of a known indicator.
+fn flagged_view<'a>(
+    s: &crate::store::Store,
+    seq: u64,
+    rec: &'a AuditRecord,
+    as_of: Period,
+    indicator: Option<&IndicatorId>,
+) -> Result<Option<FlaggedView<'a>>, ApiError> {
+    let (
+        Change::Reading {
+            indicator: id,
+            period,
+            new: Some(reading),
+            ..
+        },
+        Some(note),
+    ) = (&rec.change, &rec.quality)
+    else {
+        return Ok(None);
+    };
+    if period.year() != as_of.year() || *period > as_of || indicator.is_some_and(|i| i != id) {
+        return Ok(None);
+    }
+    let Some(ind) = s.indicator(id)? else {
+        return Ok(None);
+    };
+    Ok(Some(FlaggedView {
+        indicator: id.to_string(),
+        name: ind.name,
+        region: ind.region,
+        lead_units: ind.lead_units,
+        period: period.display_as(reading.form),
+        period_key: *period,
+        value: reading.value,
+        revision: reading.revision,
+        checks: note
+            .findings
+            .iter()
+            .map(|f| CheckView {
+                check: f.check,
+                label: f.check.label_zh(),
+                message: &f.message,
+            })
+            .collect(),
+        explanation: &note.explanation,
+        recorded_by: &reading.recorded_by,
+        recorded_at: reading.recorded_at,
+        seq,
+    }))
 }

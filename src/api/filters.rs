@@ -142,3 +142,14 @@ macro_rules! __zhibiao_api_params {
         }
     };
 }
+
+/// The parameters of a route that takes none: any query parameter is refused.
+#[derive(Debug)]
+pub(super) struct NoParams;
+
+impl Params for NoParams {
+    const NAMES: &'static [&'static str] = &[];
+    fn from_query(_q: &Query) -> Result<Self, ApiError> {
+        Ok(NoParams)
+    }
+}

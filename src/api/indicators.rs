@@ -1,86 +1,86 @@
-//! Indicator definitions and targets.
+//! Indicator definitions and targets. Each route is a filter (path, the shared `read`
+//! or `write` filter, its typed parameters) and a named handler.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use warp::http::StatusCode;
-use warp::Filter;
+use warp::{Filter, Rejection, Reply};
 
-use super::input::{body_bytes, require_json, Query};
-use super::{created_or_ok, get_or_head};
-use super::{
-    error, json, list_reply, parse_id, req, require_admin, wants_csv, with_ctx, ApiError, Ctx, Req,
-    Resp, MAX_BODY,
-};
+use super::filters::{params, read, write, NoParams, Req, Resp};
+use super::input::{parse_id, require_json, text, value};
+use super::reply::{created_or_ok, csv_wanted, json, list_reply};
+use super::{require_admin, ApiError, Ctx, MAX_BODY};
 use crate::catalogue::{build_indicator, build_target, Defaults, RawIndicator, RawTarget};
 use crate::domain::{Battle, Indicator, Target};
 use crate::query::views::{IndicatorView, TargetView};
 use crate::store::{Outcome, Store};
 
+super::params! {
+    /// `GET /v1/indicators`
+    struct ListParams {
+        battle: Option<Battle> = value::<Battle>,
+        lead_unit: Option<String> = text,
+        region: Option<String> = text,
+        code: Option<String> = text,
+        format: Option<String> = text,
+    }
+}
+
 /// GET /v1/indicators?battle=&lead_unit=&region=&code=&format=
-pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "indicators")
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let q = Query::parse(
-                        &req.query,
-                        &["battle", "lead_unit", "region", "code", "format"],
-                    )?;
-                    let battle = q.value::<Battle>("battle")?;
-                    let lead_unit = q.get("lead_unit").map(str::to_string);
-                    let region = q.get("region").map(str::to_string);
-                    let code = q.get("code").map(str::to_string);
-                    let csv = wants_csv(&q, &req)?;
-                    ctx.blocking(move |qs| {
-                        let s = qs.store();
-                        let region = qs.region_filter(region.as_deref())?;
-                        let units = s.units()?;
-                        let lead = lead_unit.as_deref().map(|u| units.resolve(u).to_string());
-                        let year = qs.default_as_of()?.map(|p| p.year());
-                        let list = s.indicators()?;
-                        let mut out = Vec::new();
-                        for ind in list.iter().filter(|i| {
-                            battle.is_none_or(|b| i.battle == b)
-                                && lead.as_ref().is_none_or(|u| i.lead_units.contains(u))
-                                && region.as_ref().is_none_or(|r| i.region == *r)
-                                && code.as_ref().is_none_or(|c| i.code == *c)
-                        }) {
-                            out.push(view(s, ind, year)?);
-                        }
-                        list_reply(csv, &out, &out)
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<ListParams>())
+        .then(list_handler)
+        .map(Reply::into_response)
+}
+
+async fn list_handler(
+    ctx: Ctx,
+    req: Req,
+    p: Result<ListParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let p = p?;
+    let csv = csv_wanted(p.format.as_deref(), &req)?;
+    ctx.blocking(move |qs| {
+        let sel = qs.selection(p.battle, p.lead_unit.as_deref(), p.region.as_deref())?;
+        let year = qs.default_as_of()?.map(|p| p.year());
+        let list = qs.store().indicators()?;
+        let mut out = Vec::new();
+        for ind in list
+            .iter()
+            .filter(|i| sel.keeps(i) && p.code.as_ref().is_none_or(|c| i.code == *c))
+        {
+            out.push(view(qs.store(), ind, year)?);
+        }
+        list_reply(csv, &out, &out)
+    })
+    .await
 }
 
 /// GET /v1/indicators/:id
-pub fn get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "indicators" / String)
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|id: String, req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let id = parse_id(&id)?;
-                    Query::parse(&req.query, &[])?;
-                    ctx.blocking(move |qs| {
-                        let s = qs.store();
-                        let ind = qs.indicator(&id)?;
-                        let year = qs.default_as_of()?.map(|p| p.year());
-                        Ok(json(StatusCode::OK, &view(s, &ind, year)?))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<NoParams>())
+        .then(get_handler)
+        .map(Reply::into_response)
+}
+
+async fn get_handler(
+    id: String,
+    ctx: Ctx,
+    _req: Req,
+    p: Result<NoParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let id = parse_id(&id)?;
+    p?;
+    ctx.blocking(move |qs| {
+        let ind = qs.indicator(&id)?;
+        let year = qs.default_as_of()?.map(|p| p.year());
+        Ok(json(StatusCode::OK, &view(qs.store(), &ind, year)?))
+    })
+    .await
 }
 
 /// An indicator with its current target: the one for the year of the default `as_of`,
@@ -158,28 +158,25 @@ struct Written<'a, T: Serialize> {
 ///
 /// Creates or replaces a definition. The body has the catalogue's fields (see
 /// `docs/catalogue.md`), in JSON; an optional `target` sets that year's target too.
-pub fn put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "indicators" / String)
         .and(warp::put())
-        .and(req())
-        .and(body_bytes(MAX_BODY, ctx.body_timeout))
-        .and(with_ctx(ctx))
-        .then(
-            |id: String, req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
-                error::reply(put_handler(ctx, id, req, body).await)
-            },
-        )
+        .and(write(ctx, MAX_BODY))
+        .and(params::<NoParams>())
+        .then(put_handler)
+        .map(Reply::into_response)
 }
 
 async fn put_handler(
-    ctx: Ctx,
     id: String,
+    ctx: Ctx,
     req: Req,
     body: Result<bytes::Bytes, ApiError>,
+    p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = require_admin(&ctx, &req).await?;
     let id = parse_id(&id)?;
-    Query::parse(&req.query, &[])?;
+    p?;
     let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
     path_key_in_body(&mut v, "id", id.as_str())?;
     // `due` is read on its own, so that its errors name it.
@@ -264,29 +261,26 @@ async fn put_handler(
 ///
 /// Sets one year's target, e.g. 2024's, without touching 2023's. Mid-year amendments
 /// are audited, and `as_known_at` answers with the target as it stood then.
-pub fn put_target(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn put_target(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "indicators" / String / "targets" / String)
         .and(warp::put())
-        .and(req())
-        .and(body_bytes(MAX_BODY, ctx.body_timeout))
-        .and(with_ctx(ctx))
-        .then(
-            |id: String, year: String, req: Req, body: Result<bytes::Bytes, ApiError>, ctx: Ctx| async move {
-                error::reply(put_target_handler(ctx, id, year, req, body).await)
-            },
-        )
+        .and(write(ctx, MAX_BODY))
+        .and(params::<NoParams>())
+        .then(put_target_handler)
+        .map(Reply::into_response)
 }
 
 async fn put_target_handler(
-    ctx: Ctx,
     id: String,
     year: String,
+    ctx: Ctx,
     req: Req,
     body: Result<bytes::Bytes, ApiError>,
+    p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = require_admin(&ctx, &req).await?;
     let id = parse_id(&id)?;
-    Query::parse(&req.query, &[])?;
+    p?;
     let year: u16 = year
         .parse()
         .ok()

@@ -3,12 +3,12 @@
 //! these routes assemble the board and pick the format.
 
 use warp::http::StatusCode;
-use warp::Filter;
+use warp::{Filter, Rejection, Reply};
 
-use super::get_or_head;
-use super::input::{decode_segment, Query};
-use super::{error, metrics, parse_id, req, with_ctx, ApiError, Ctx, Req, Resp};
-use crate::domain::Period;
+use super::filters::{get_or_head, params, read, Req, Resp};
+use super::input::{date, decode_segment, parse_id, text, value};
+use super::{metrics, ApiError, Ctx};
+use crate::domain::{Battle, Period};
 use crate::report::bulletin::{self, Format, Kind};
 use crate::report::{chart, web};
 
@@ -24,98 +24,102 @@ fn body(content_type: &'static str, status: StatusCode, bytes: Vec<u8>) -> Resp 
 
 const HTML: &str = "text/html; charset=utf-8";
 
-/// `as_of` for a page: `2023-06` from `<input type="month">`, or any period spelling.
-fn page_as_of(q: &Query) -> Result<Option<Period>, ApiError> {
-    q.value::<Period>("as_of")
+super::params! {
+    /// `GET /`: `as_of` as `2023-06` from `<input type="month">`, or any period
+    /// spelling; `battle` and `status` are checked by the dashboard's own filter.
+    struct DashboardParams {
+        as_of: Option<Period> = value::<Period>,
+        battle: Option<String> = text,
+        lead_unit: Option<String> = text,
+        status: Option<String> = text,
+        on: Option<chrono::NaiveDate> = date,
+    }
 }
 
-/// GET /?as_of=&battle=&lead_unit=&status=
+/// GET /?as_of=&battle=&lead_unit=&status=&on=
 ///
 /// The dashboard: the six battles, one row per indicator.
-pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path::end()
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let q = Query::parse(
-                        &req.query,
-                        &["as_of", "battle", "lead_unit", "status", "on"],
-                    )?;
-                    let as_of = page_as_of(&q)?;
-                    let on = super::input::date(&q, "on")?.unwrap_or_else(|| ctx.clock.today());
-                    // Validate before touching the store; the unit is resolved below.
-                    web::DashboardQuery::parse(q.get("battle"), None, q.get("status"))?;
-                    let battle = q.get("battle").map(str::to_string);
-                    let lead_unit = q.get("lead_unit").map(str::to_string);
-                    let status = q.get("status").map(str::to_string);
-                    ctx.blocking(move |qs| {
-                        let s = qs.store();
-                        // An alias (县交通局) filters like its canonical name (县交通运输局).
-                        let lead = qs.lead_unit(lead_unit.as_deref())?;
-                        let filter = web::DashboardQuery::parse(
-                            battle.as_deref(),
-                            lead.as_deref(),
-                            status.as_deref(),
-                        )?;
-                        let as_of = qs.resolve_as_of(as_of)?;
-                        let b = qs.home_board(as_of)?;
-                        let mut units: Vec<String> = b
-                            .rows
-                            .iter()
-                            .flat_map(|r| r.indicator.lead_units.iter().cloned())
-                            .collect();
-                        units.sort();
-                        units.dedup();
-                        let home: Vec<_> = b.rows.iter().map(|r| r.indicator.clone()).collect();
-                        let overdue = web::OverdueMarks {
-                            on: Some(on),
-                            items: crate::query::schedule::overdue_on(s, &home, on)?,
-                        };
-                        let html = web::dashboard(&b, &filter, &units, &overdue);
-                        Ok(body(HTML, StatusCode::OK, html.into_bytes()))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<DashboardParams>())
+        .then(dashboard_handler)
+        .map(Reply::into_response)
+}
+
+async fn dashboard_handler(
+    ctx: Ctx,
+    _req: Req,
+    p: Result<DashboardParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let p = p?;
+    let on = p.on.unwrap_or_else(|| ctx.clock.today());
+    // Validate before touching the store; the unit is resolved below.
+    web::DashboardQuery::parse(p.battle.as_deref(), None, p.status.as_deref())?;
+    ctx.blocking(move |qs| {
+        // An alias (县交通局) filters like its canonical name (县交通运输局).
+        let lead = qs.lead_unit(p.lead_unit.as_deref())?;
+        let filter =
+            web::DashboardQuery::parse(p.battle.as_deref(), lead.as_deref(), p.status.as_deref())?;
+        let as_of = qs.resolve_as_of(p.as_of)?;
+        let b = qs.home_board(as_of)?;
+        let mut units: Vec<String> = b
+            .rows
+            .iter()
+            .flat_map(|r| r.indicator.lead_units.iter().cloned())
+            .collect();
+        units.sort();
+        units.dedup();
+        let home: Vec<_> = b.rows.iter().map(|r| r.indicator.clone()).collect();
+        let overdue = web::OverdueMarks {
+            on: Some(on),
+            items: qs.overdue_of(&home, on)?,
+        };
+        let html = web::dashboard(&b, &filter, &units, &overdue);
+        Ok(body(HTML, StatusCode::OK, html.into_bytes()))
+    })
+    .await
+}
+
+super::params! {
+    /// `GET /indicators/{id}` and `GET /v1/indicators/{id}/chart.svg`
+    struct AsOfParams {
+        as_of: Option<Period> = value::<Period>,
+    }
 }
 
 /// GET /indicators/:id?as_of=
 ///
 /// One indicator: its figures, its readings and its chart.
-pub fn indicator(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn indicator(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("indicators" / String)
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|id: String, req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let q = Query::parse(&req.query, &["as_of"])?;
-                    let as_of = page_as_of(&q)?;
-                    let id = decode_segment("id", &id)?;
-                    ctx.blocking(move |qs| {
-                        let _s = qs.store();
-                        let as_of = qs.resolve_as_of(as_of)?;
-                        let b = qs.board(as_of)?;
-                        Ok(match web::indicator_page(&b, &id) {
-                            Some(html) => body(HTML, StatusCode::OK, html.into_bytes()),
-                            None => body(
-                                HTML,
-                                StatusCode::NOT_FOUND,
-                                web::not_found_page(&b, &id).into_bytes(),
-                            ),
-                        })
-                    })
-                    .await
-                }
-                .await,
-            )
+        .and(read(ctx))
+        .and(params::<AsOfParams>())
+        .then(indicator_handler)
+        .map(Reply::into_response)
+}
+
+async fn indicator_handler(
+    id: String,
+    ctx: Ctx,
+    _req: Req,
+    p: Result<AsOfParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let as_of = p?.as_of;
+    let id = decode_segment("id", &id)?;
+    ctx.blocking(move |qs| {
+        let as_of = qs.resolve_as_of(as_of)?;
+        let b = qs.board(as_of)?;
+        Ok(match web::indicator_page(&b, &id) {
+            Some(html) => body(HTML, StatusCode::OK, html.into_bytes()),
+            None => body(
+                HTML,
+                StatusCode::NOT_FOUND,
+                web::not_found_page(&b, &id).into_bytes(),
+            ),
         })
+    })
+    .await
 }
 
 /// GET /assets/dashboard.css and /assets/dashboard.js, compiled into the binary.
@@ -144,121 +148,135 @@ pub fn assets() -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clo
 /// GET /v1/indicators/:id/chart.svg?as_of=
 ///
 /// Cumulative actual against the scheduled-pace line and the target, as SVG.
-pub fn chart_svg(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn chart_svg(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "indicators" / String / "chart.svg")
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|id: String, req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let id = parse_id(&id)?;
-                    let q = Query::parse(&req.query, &["as_of"])?;
-                    let as_of = q.value::<Period>("as_of")?;
-                    ctx.blocking(move |qs| {
-                        let _s = qs.store();
-                        qs.indicator(&id)?;
-                        let as_of = qs.resolve_as_of(as_of)?;
-                        let b = qs.board(as_of)?;
-                        let row = b
-                            .rows
-                            .iter()
-                            .find(|r| r.indicator.id == id)
-                            .ok_or_else(|| ApiError::NotFound(format!("no indicator '{id}'")))?;
-                        let svg = chart::indicator_chart(row, row.attainment.target.as_ref());
-                        Ok(body("image/svg+xml", StatusCode::OK, svg.into_bytes()))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<AsOfParams>())
+        .then(chart_svg_handler)
+        .map(Reply::into_response)
+}
+
+async fn chart_svg_handler(
+    id: String,
+    ctx: Ctx,
+    _req: Req,
+    p: Result<AsOfParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let id = parse_id(&id)?;
+    let as_of = p?.as_of;
+    ctx.blocking(move |qs| {
+        qs.indicator(&id)?;
+        let as_of = qs.resolve_as_of(as_of)?;
+        let b = qs.board(as_of)?;
+        let row = b
+            .rows
+            .iter()
+            .find(|r| r.indicator.id == id)
+            .ok_or_else(|| ApiError::NotFound(format!("no indicator '{id}'")))?;
+        let svg = chart::indicator_chart(row, row.attainment.target.as_ref());
+        Ok(body("image/svg+xml", StatusCode::OK, svg.into_bytes()))
+    })
+    .await
+}
+
+super::params! {
+    /// `GET /v1/reports/{kind}`
+    struct ReportParams {
+        as_of: Option<Period> = value::<Period>,
+        format: Option<String> = text,
+    }
 }
 
 /// GET /v1/reports/:kind?as_of=&format=
 ///
 /// The monthly bulletin (`monthly`, 月通报) or the quarter-end summary (`quarterly`,
 /// 季总结) as md, html, csv, docx or xlsx (default html).
-pub fn report(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn report(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "reports" / String)
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|kind: String, req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let kind: Kind = kind.parse().map_err(|e: bulletin::BulletinError| {
-                        ApiError::NotFound(format!("no such report: {e}"))
-                    })?;
-                    let q = Query::parse(&req.query, &["as_of", "format"])?;
-                    let as_of = q.value::<Period>("as_of")?;
-                    let format: Format = match q.get("format") {
-                        None => Format::Html,
-                        Some(f) => f.parse().map_err(|e: bulletin::BulletinError| {
-                            ApiError::invalid("format", e.to_string())
-                        })?,
-                    };
-                    ctx.blocking(move |qs| {
-                        let _s = qs.store();
-                        let as_of = qs.resolve_as_of(as_of)?;
-                        let (bytes, name) = qs.bulletin(kind, as_of, format)?;
-                        let mut res = body(format.content_type(), StatusCode::OK, bytes);
-                        let disposition = if format == Format::Html {
-                            "inline"
-                        } else {
-                            "attachment"
-                        };
-                        if let Ok(v) = format!("{disposition}; filename=\"{name}\"").parse() {
-                            res.headers_mut()
-                                .insert(warp::http::header::CONTENT_DISPOSITION, v);
-                        }
-                        Ok(res)
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<ReportParams>())
+        .then(report_handler)
+        .map(Reply::into_response)
+}
+
+async fn report_handler(
+    kind: String,
+    ctx: Ctx,
+    _req: Req,
+    p: Result<ReportParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let kind: Kind = kind
+        .parse()
+        .map_err(|e: bulletin::BulletinError| ApiError::NotFound(format!("no such report: {e}")))?;
+    let p = p?;
+    let format: Format = match p.format.as_deref() {
+        None => Format::Html,
+        Some(f) => f
+            .parse()
+            .map_err(|e: bulletin::BulletinError| ApiError::invalid("format", e.to_string()))?,
+    };
+    ctx.blocking(move |qs| {
+        let as_of = qs.resolve_as_of(p.as_of)?;
+        let (bytes, name) = qs.bulletin(kind, as_of, format)?;
+        let mut res = body(format.content_type(), StatusCode::OK, bytes);
+        let disposition = if format == Format::Html {
+            "inline"
+        } else {
+            "attachment"
+        };
+        if let Ok(v) = format!("{disposition}; filename=\"{name}\"").parse() {
+            res.headers_mut()
+                .insert(warp::http::header::CONTENT_DISPOSITION, v);
+        }
+        Ok(res)
+    })
+    .await
+}
+
+super::params! {
+    /// `GET /metrics`
+    struct MetricsParams {
+        as_of: Option<Period> = value::<Period>,
+        battle: Option<Battle> = value::<Battle>,
+        lead_unit: Option<String> = text,
+        region: Option<String> = text,
+    }
 }
 
 /// GET /metrics?as_of=
 ///
 /// Prometheus text exposition: each indicator's attainment, pace, deviation, gap and
 /// status at the default `as_of` (or the one given), and the server's request metrics.
-pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("metrics")
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|req: Req, ctx: Ctx| async move {
-            error::reply(
-                async {
-                    let q = Query::parse(&req.query, &["as_of", "battle", "lead_unit", "region"])?;
-                    let as_of = q.value::<Period>("as_of")?;
-                    let battle = q.value::<crate::domain::Battle>("battle")?;
-                    let lead_unit = q.get("lead_unit").map(str::to_string);
-                    let region = q.get("region").map(str::to_string);
-                    ctx.blocking(move |qs| {
-                        let s = qs.store();
-                        let sel = qs.selection(battle, lead_unit.as_deref(), region.as_deref())?;
-                        let as_of = match as_of {
-                            Some(p) => Some(p),
-                            None => qs.default_as_of()?,
-                        };
-                        let keep = |i: &crate::domain::Indicator| sel.keeps(i);
-                        let text = match as_of {
-                            Some(p) => metrics::render(&*qs.board(p)?, s.change_seq()?, keep)?,
-                            None => metrics::render_http_only()?,
-                        };
-                        Ok(body(
-                            "text/plain; version=0.0.4; charset=utf-8",
-                            StatusCode::OK,
-                            text.into_bytes(),
-                        ))
-                    })
-                    .await
-                }
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<MetricsParams>())
+        .then(metrics_handler)
+        .map(Reply::into_response)
+}
+
+async fn metrics_handler(
+    ctx: Ctx,
+    _req: Req,
+    p: Result<MetricsParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let p = p?;
+    ctx.blocking(move |qs| {
+        let sel = qs.selection(p.battle, p.lead_unit.as_deref(), p.region.as_deref())?;
+        let as_of = match p.as_of {
+            Some(p) => Some(p),
+            None => qs.default_as_of()?,
+        };
+        let keep = |i: &crate::domain::Indicator| sel.keeps(i);
+        let text = match as_of {
+            Some(p) => metrics::render(&*qs.board(p)?, qs.store().change_seq()?, keep)?,
+            None => metrics::render_http_only()?,
+        };
+        Ok(body(
+            "text/plain; version=0.0.4; charset=utf-8",
+            StatusCode::OK,
+            text.into_bytes(),
+        ))
+    })
+    .await
 }

@@ -8,10 +8,10 @@ use warp::http::StatusCode;
 use warp::{Filter, Reply};
 
 use super::auth::authenticate;
-use super::filters::{get_or_head, req, with_ctx, Req, Resp};
-use super::input::Query;
+use super::filters::{params, read, req, with_ctx, NoParams, Req, Resp};
 use super::reply::json;
 use super::state::Ctx;
+use super::ApiError;
 use super::{
     admin, attainment, calendar, compare, error, indicators, metrics, openapi, pages, readings,
     tokens, webhooks,
@@ -314,35 +314,41 @@ pub(super) fn method_not_allowed() -> impl Filter<Extract = (Resp,), Error = war
     )
 }
 
+/// What `/healthz` answers.
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    indicators: usize,
+    latest_period: Option<Period>,
+}
+
 /// GET /healthz
+///
+/// Answered on the async worker, without the blocking pool: the count of the
+/// indicators' keys (none is decoded) and the last key of the period index.
 pub fn healthz(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("healthz")
-        .and(get_or_head())
-        .and(req())
-        .and(with_ctx(ctx))
-        .then(|req: Req, ctx: Ctx| async move {
-            if let Err(e) = Query::parse(&req.query, &[]) {
-                return e.to_response();
-            }
-            error::reply(
-                ctx.blocking(|qs| {
-                    let s = qs.store();
-                    #[derive(Serialize)]
-                    struct Health {
-                        status: &'static str,
-                        indicators: usize,
-                        latest_period: Option<Period>,
-                    }
-                    Ok(json(
-                        StatusCode::OK,
-                        &Health {
-                            status: "ok",
-                            indicators: s.indicators()?.len(),
-                            latest_period: s.latest_period()?,
-                        },
-                    ))
-                })
-                .await,
-            )
-        })
+        .and(read(ctx))
+        .and(params::<NoParams>())
+        .then(healthz_handler)
+        .map(Reply::into_response)
+}
+
+async fn healthz_handler(
+    ctx: Ctx,
+    _req: Req,
+    p: Result<NoParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    p?;
+    ctx.inline(|qs| {
+        let s = qs.store();
+        Ok(json(
+            StatusCode::OK,
+            &Health {
+                status: "ok",
+                indicators: s.indicator_count(),
+                latest_period: s.latest_period()?,
+            },
+        ))
+    })
 }

@@ -1,14 +1,16 @@
 //! The reporting calendar read from the store: what falls due in a window, and what is
 //! overdue on a day, for the indicators a caller keeps. The rules themselves, and the
 //! items answered ([`DueItem`], [`OverdueItem`]), are in `engine::calendar`; the API's
-//! `/v1/calendar` and `/v1/overdue`, the overdue alerts, the dashboard's marks, the
-//! 催报 notices and the daily digests all read through here, so they agree.
+//! `/v1/calendar` and `/v1/overdue` ([`Queries::due_list`], [`Queries::overdue_list`]),
+//! the dashboard's marks ([`Queries::overdue_of`]), the overdue alerts, the 催报 notices
+//! and the daily digests all read through here, so they agree.
 //!
 //! Only the years an indicator has a target for are tracked: a figure nobody set a
 //! target for is nobody's to chase.
 
 use chrono::{Datelike, NaiveDate};
 
+use super::{Queries, Selection};
 use crate::domain::{Indicator, Period, MIN_YEAR};
 use crate::engine::calendar::{due_between, overdue, DueRule};
 pub use crate::engine::calendar::{DueItem, OverdueItem};
@@ -95,4 +97,39 @@ pub fn overdue_on<'a>(
         (b.days_overdue, &a.indicator, a.period).cmp(&(a.days_overdue, &b.indicator, b.period))
     });
     Ok(out)
+}
+
+impl Queries {
+    /// The indicators `sel` keeps, in the store's order.
+    fn selected(&self, sel: &Selection) -> super::Result<Vec<Indicator>> {
+        Ok(self
+            .store
+            .indicators()?
+            .into_iter()
+            .filter(|i| sel.keeps(i))
+            .collect())
+    }
+
+    /// What falls due between `from` and `to` (inclusive) for the selected indicators:
+    /// the reporting calendar (报送时间表) of `GET /v1/calendar`.
+    pub fn due_list(
+        &self,
+        sel: &Selection,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> super::Result<Vec<DueItem>> {
+        Ok(due_in(&self.store, &self.selected(sel)?, from, to)?)
+    }
+
+    /// The selected indicators' figures overdue on `on`, most overdue first: the
+    /// overdue list (催报) of `GET /v1/overdue`.
+    pub fn overdue_list(&self, sel: &Selection, on: NaiveDate) -> super::Result<Vec<OverdueItem>> {
+        self.overdue_of(&self.selected(sel)?, on)
+    }
+
+    /// The figures of `inds` overdue on `on`, most overdue first (the dashboard marks
+    /// the rows of its board with them).
+    pub fn overdue_of(&self, inds: &[Indicator], on: NaiveDate) -> super::Result<Vec<OverdueItem>> {
+        Ok(overdue_on(&self.store, inds, on)?)
+    }
 }

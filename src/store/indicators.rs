@@ -70,6 +70,12 @@ impl Store {
         Ok(out)
     }
 
+    /// How many indicators the store holds: a walk over the tree's keys, with no value
+    /// decoded (unlike `indicators().len()`), for `/healthz`.
+    pub fn indicator_count(&self) -> usize {
+        self.inner.indicators.len()
+    }
+
     pub fn target(&self, id: &IndicatorId, year: u16) -> Result<Option<Target>, StoreError> {
         self.inner
             .targets
