@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use serde::Serialize;
 use warp::http::StatusCode;
 use warp::reject::Reject;
-use warp::{Rejection, Reply};
+use warp::Rejection;
 
 use crate::domain::DomainError;
 pub use crate::ingest::RowError;
@@ -344,12 +344,4 @@ pub async fn recover(r: Rejection) -> Result<warp::reply::Response, Infallible> 
         )
     };
     Ok(problem(status, slug, title, detail, None))
-}
-
-/// Lets handlers return `Result<impl Reply, ApiError>` and still answer problem+json.
-pub fn reply<T: Reply>(r: Result<T, ApiError>) -> warp::reply::Response {
-    match r {
-        Ok(ok) => ok.into_response(),
-        Err(e) => e.to_response(),
-    }
 }

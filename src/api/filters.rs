@@ -135,6 +135,8 @@ macro_rules! __zhibiao_api_params {
             fn from_query(
                 q: &$crate::api::input::Query,
             ) -> Result<Self, $crate::api::ApiError> {
+                // A route without parameters reads nothing from the query.
+                let _ = q;
                 Ok($name {
                     $($field: ($parse)(q, stringify!($field))?),*
                 })

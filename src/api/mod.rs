@@ -1,9 +1,25 @@
 //! The HTTP API (v1), on warp.
 //!
-//! One filter function per route, each documented with its method and path, grouped by
-//! resource: [`indicators`], [`readings`], [`attainment`] (with alerts and the
-//! summary) and [`tokens`]. Every filter ends in [`error::reply`], so a handler's
-//! `Err(ApiError)` and warp's own rejections both come out as `application/problem+json`.
+//! HTTP only: a route translates a request into a call of the query layer (or a write
+//! through the store) and the answer back. Nothing here reads a sled tree or calls the
+//! engine.
+//!
+//! One filter function per route, documented with its method and path, grouped by
+//! resource ([`indicators`], [`readings`], [`attainment`], [`compare`], [`calendar`],
+//! [`webhooks`], [`tokens`], [`pages`], [`admin`]). A filter is the path, the shared
+//! `read` or `write` filter and the route's typed parameters (`params!`), then a named
+//! `async fn` handler returning `Result<Resp, ApiError>`. [`ApiError`] implements warp's
+//! `Reply`, so a handler's error and warp's own rejections ([`error::recover`]) both come
+//! out as `application/problem+json`.
+//!
+//! - `state.rs`: the shared context ([`Ctx`]): store, queries, the one clock, settings.
+//! - `filters.rs`: `Req`, `read`, `write`, `params` and the [`Params`](filters::Params)
+//!   of each route.
+//! - `input.rs`: raw request parts to validated values, errors naming the field.
+//! - `reply.rs`: JSON, 201-or-200, ETags and 304s, JSON or CSV.
+//! - `auth.rs`: bearer tokens, the throttle, write rights.
+//! - `cache.rs`: catalogue-wide bodies rendered once per store change.
+//! - `routes.rs`: the route table, the 405 fallback, private mode, `/healthz`, serving.
 //!
 //! Handlers validate everything (ids, periods, bodies, query parameters) before they
 //! touch the store, so a rejected request writes nothing. Store calls block, so they run

@@ -4,27 +4,29 @@
 //! checks that its paths and methods are exactly those of [`super::ROUTES`], and CI runs
 //! schemathesis against a live server to check every answer against it.
 
-use warp::Filter;
+use warp::{Filter, Rejection, Reply};
 
-use super::Resp;
+use super::filters::{get_or_head, params, NoParams, Resp};
+use super::ApiError;
 
 /// The document's text.
 pub const DOCUMENT: &str = include_str!("openapi.json");
 
 /// GET /openapi.json
-pub fn route() -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
+pub fn route() -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("openapi.json")
-        .and(super::get_or_head())
-        .and(super::req())
-        .map(|req: super::Req| {
-            if let Err(e) = super::input::Query::parse(&req.query, &[]) {
-                return e.to_response();
-            }
-            let mut res = warp::reply::Response::new(DOCUMENT.into());
-            res.headers_mut().insert(
-                warp::http::header::CONTENT_TYPE,
-                warp::http::HeaderValue::from_static("application/json"),
-            );
-            res
-        })
+        .and(get_or_head())
+        .and(params::<NoParams>())
+        .map(document)
+        .map(Reply::into_response)
+}
+
+fn document(p: Result<NoParams, ApiError>) -> Result<Resp, ApiError> {
+    p?;
+    let mut res = warp::reply::Response::new(DOCUMENT.into());
+    res.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    Ok(res)
 }

@@ -7,7 +7,6 @@ use warp::Reply;
 
 use super::error::ApiError;
 use super::filters::{Req, Resp};
-use super::input::Query;
 
 /// 201 for a write that created something, 200 for a replacement or no change.
 pub(super) fn created_or_ok(outcome: crate::store::Outcome) -> StatusCode {
@@ -60,11 +59,6 @@ pub(super) fn with_etag(mut res: Resp, tag: &str) -> Resp {
 
 /// Whether the client asked for CSV: `?format=csv`, or `Accept: text/csv` without
 /// `?format=json`.
-pub(super) fn wants_csv(q: &Query, req: &Req) -> Result<bool, ApiError> {
-    csv_wanted(q.get("format"), req)
-}
-
-/// [`wants_csv`] from a parsed `format` parameter.
 pub(super) fn csv_wanted(format: Option<&str>, req: &Req) -> Result<bool, ApiError> {
     match format {
         Some("csv") => Ok(true),

@@ -16,8 +16,8 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use super::error::RowsProblem;
-use super::filters::{params, read, write, Params, Req, Resp};
-use super::input::{decode_segment, known_at, require_json, text, value, Query, ReadingBody};
+use super::filters::{params, read, write, NoParams, Req, Resp};
+use super::input::{decode_segment, known_at, require_json, text, value, ReadingBody};
 use super::{
     authenticate, authorize_write, created_or_ok, csv_wanted, json, list_reply, parse_id,
     parse_period_segment, ApiError, Ctx, MAX_BODY,
@@ -29,17 +29,6 @@ use crate::query::Queries;
 use crate::store::{BatchRow, Outcome};
 
 pub use batch::{BatchAnswer, RowResult};
-
-/// The query of a route that takes no parameters: any name is refused.
-#[derive(Debug)]
-struct NoParams;
-
-impl Params for NoParams {
-    const NAMES: &'static [&'static str] = &[];
-    fn from_query(_: &Query) -> Result<NoParams, ApiError> {
-        Ok(NoParams)
-    }
-}
 
 /// PUT /v1/indicators/:id/readings/:period
 ///
