@@ -588,17 +588,18 @@ impl Drop for TestServer {
             p.kill();
             return;
         }
-        if std::thread::panicking() {
-            // Keep the first panic's message: stop without asserting.
-            if let Backend::App { rt, running } = &mut self.backend {
-                drop(running.take());
-                if let Some(rt) = rt.take() {
-                    rt.shutdown_background();
-                }
+        // The test is over: no graceful wait (a stream it left open would hold one for
+        // as long as it is open), only the store flushed, then the runtime's shutdown
+        // ends every task and connection and closes the store.
+        if let Backend::App { rt, running } = &mut self.backend {
+            if let Some(r) = running.take() {
+                let _ = r.store.flush();
             }
-            return;
+            if let Some(rt) = rt.take() {
+                let _g = crate::common::fork_guard();
+                rt.shutdown_timeout(Duration::from_secs(10));
+            }
         }
-        self.shut_down();
     }
 }
 
