@@ -17,9 +17,11 @@
 //! Prints a Markdown table, also written to `<dir>/report.md`. It asserts nothing:
 //! `docs/performance.md` compares the figures with the targets.
 
-use std::io::{BufRead, BufReader, Write};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -188,43 +190,28 @@ fn dir_size(p: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-struct Server {
-    child: Child,
-    url: String,
-}
+/// A release `zhibiao serve`, started through the tests' process wrapper; stopped with
+/// SIGTERM (graceful) when dropped.
+struct Server(common::ServerProcess);
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
+        let _ = self.0.terminate(Duration::from_secs(60));
     }
 }
 
 fn start(dir: &Path, cache_mb: u64) -> (Server, Duration) {
     let t0 = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zhibiao"))
-        .args(["serve", "--json", "--addr", "127.0.0.1:0", "--cache-mb"])
-        .arg(cache_mb.to_string())
-        .arg("--db")
-        .arg(dir)
-        .env("ZHIBIAO_ADMIN_TOKEN", "province-bench-token-0123456789")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start zhibiao serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON listening line");
-    let url = v["listening"].as_str().expect("listening").to_string();
-    let server = Server { child, url };
+    let cache = cache_mb.to_string();
+    let mut cmd = common::serve_command(
+        dir,
+        "province-bench-token-0123456789",
+        &["--json", "--cache-mb", &cache],
+    );
+    let server = Server(common::ServerProcess::spawn(&mut cmd));
     let client = reqwest::blocking::Client::new();
     while client
-        .get(format!("{}/healthz", server.url))
+        .get(format!("{}/healthz", server.0.base))
         .send()
         .map(|r| !r.status().is_success())
         .unwrap_or(true)
@@ -290,7 +277,7 @@ fn main() {
         let size = dir_size(&dir);
         let (server, startup) = start(&dir, a.cache_mb);
         let client = reqwest::blocking::Client::new();
-        let base = server.url.clone();
+        let base = server.0.base.clone();
         let pick = |k: usize| format!("p{:06}", (k * 7919 + 13) % n);
         for k in 0..50 {
             timed_get(
@@ -315,7 +302,7 @@ fn main() {
         let alerts_memo = timed_get(&client, &format!("{base}/v1/alerts"));
         let all_first = timed_get(&client, &format!("{base}/v1/attainment"));
         let all_memo = timed_get(&client, &format!("{base}/v1/attainment"));
-        let (rss, peak) = memory_kib(server.child.id());
+        let (rss, peak) = memory_kib(server.0.id());
         drop(server);
         let row = format!(
             "| {n} | {readings} | {:.1} s | {:.0}/s | {:.1} MiB | {} ms | {} / {} | {} / {} | {} / {} | {} / {} | {:.0} / {:.0} |\n",

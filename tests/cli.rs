@@ -6,8 +6,8 @@ mod common;
 
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use reqwest::blocking::Client;
 use serde_json::Value;
@@ -25,7 +25,7 @@ const SME: &str = "tech-sme-registered";
 struct Server {
     base: String,
     client: Client,
-    child: Child,
+    process: common::ServerProcess,
     db: PathBuf,
     tmp: Option<tempfile::TempDir>,
 }
@@ -34,14 +34,11 @@ impl Server {
     fn start() -> Server {
         let tmp = tempfile::tempdir().expect("tempdir");
         let db = tmp.path().join("db");
-        let mut child = common::serve_command(&db, ADMIN_TOKEN, &[])
-            .spawn()
-            .expect("spawn zhibiao serve");
-        let base = common::base_url(&mut child);
+        let process = common::ServerProcess::start(&db, ADMIN_TOKEN, &[]);
         Server {
-            base,
+            base: process.base.clone(),
             client: common::client(Duration::from_secs(30)),
-            child,
+            process,
             db,
             tmp: Some(tmp),
         }
@@ -74,26 +71,9 @@ impl Server {
 
     /// SIGTERM, and waits until the process has exited (and released the store).
     fn stop(mut self) -> (PathBuf, tempfile::TempDir) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Killed if it does not stop in time; the store is released either way.
+        let _ = self.process.terminate(Duration::from_secs(20));
         (self.db.clone(), self.tmp.take().unwrap())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -115,38 +115,23 @@ fn env_u64(name: &str) -> Option<u64> {
 // ── the server process ─────────────────────────────────────────────────────
 
 /// A running `zhibiao serve`. Dropping it kills the process.
-struct Server {
-    child: Child,
-    base: String,
-}
+type Server = common::ServerProcess;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// SIGKILL (`Child::kill` sends SIGKILL on Unix): no chance to flush or clean up.
-    fn crash(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
+/// SIGKILL and SIGTERM, in this file's words.
+trait Lifecycle {
+    /// SIGKILL: no chance to flush or clean up.
+    fn crash(self);
     /// SIGTERM, then waits for the graceful shutdown (which flushes).
+    fn stop(self) -> Result<ExitStatus, String>;
+}
+
+impl Lifecycle for Server {
+    fn crash(mut self) {
+        self.kill();
+    }
+
     fn stop(mut self) -> Result<ExitStatus, String> {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                return Ok(st);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Err("the server did not stop within 30 s of SIGTERM".into())
+        self.terminate(Duration::from_secs(30))
     }
 }
 
@@ -201,7 +186,7 @@ fn start(db: &Path, log: &Path) -> Result<(Server, Duration), String> {
     let (mut child, rx) = spawn(db, log);
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(base) => return Ok((Server { child, base }, t0.elapsed())),
+            Ok(base) => return Ok((Server::from_child(child, base), t0.elapsed())),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 // stdout closed without an address: the process is exiting.

@@ -10,8 +10,8 @@ mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
@@ -34,23 +34,9 @@ const CACHE: u64 = 64 * 1024 * 1024;
 
 // ── processes ─────────────────────────────────────────────────────────────
 
-/// Held while this process has a store open itself, and while it spawns a child.
-///
-/// sled locks its store with `flock`, which belongs to the open file, and a child
-/// shares every open file from its fork until its exec closes them. A test that closes
-/// a store while another test is forking can therefore find the store still locked
-/// (by a child that is about to exec) when it, or the CLI it runs next, opens it again.
-static FORK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn fork_guard() -> std::sync::MutexGuard<'static, ()> {
-    FORK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Spawns `cmd` while no store is open in this process.
-fn spawn(cmd: &mut Command) -> Child {
-    let _g = fork_guard();
-    cmd.spawn().expect("spawn zhibiao")
-}
+// A store this process opens itself is opened and closed under `fork_guard`, and
+// children are spawned under it (see `common::fork_guard`).
+use common::{fork_guard, spawn};
 
 /// Runs the CLI with no admin token in the environment.
 fn run(args: &[&str]) -> Output {
@@ -134,17 +120,16 @@ fn dir_size(dir: &Path) -> u64 {
 struct Server {
     base: String,
     client: Client,
-    child: Child,
+    process: common::ServerProcess,
 }
 
 impl Server {
     fn start(db: &Path, admin: &str) -> Server {
-        let mut child = spawn(&mut common::serve_command(db, admin, &[]));
-        let base = common::base_url(&mut child);
+        let process = common::ServerProcess::start(db, admin, &[]);
         Server {
-            base,
+            base: process.base.clone(),
             client: common::client(Duration::from_secs(60)),
-            child,
+            process,
         }
     }
 
@@ -228,26 +213,10 @@ impl Server {
 
     /// SIGTERM, and wait: the server flushes and closes its store.
     fn stop(mut self) {
-        #[cfg(unix)]
-        {
-            let _ = spawn(Command::new("kill").arg(self.child.id().to_string())).wait();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(st)) = self.child.try_wait() {
-                    assert!(st.success(), "serve exited with {st}");
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            panic!("the server did not stop within 30 s of SIGTERM");
+        match self.process.terminate(Duration::from_secs(30)) {
+            Ok(st) => assert!(st.success(), "serve exited with {st}"),
+            Err(e) => panic!("{e}"),
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -261,17 +230,8 @@ fn serve_refuses(db: &Path) -> String {
             .stdout(Stdio::null())
             .stderr(Stdio::piped()),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("serve kept running on a store it cannot read");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_exit(&mut child, Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("serve kept running on a store it cannot read"));
     let mut err = String::new();
     child
         .stderr

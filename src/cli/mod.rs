@@ -204,6 +204,7 @@ impl ServeArgs {
             notify,
             clock: crate::clock::Clock::system(tz),
             admin_token: std::env::var(ADMIN_TOKEN_ENV).ok(),
+            auth_throttle: None,
         })
     }
 }

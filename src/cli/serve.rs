@@ -37,6 +37,10 @@ pub struct ServeConfig {
     /// The admin secret (`ZHIBIAO_ADMIN_TOKEN`); without it, the first start writes a
     /// generated one to `<db>/admin-token`.
     pub admin_token: Option<String>,
+    /// Failed authentications from one address, and the window they are counted in,
+    /// before it is locked out until the window ends; `None` is the API's default (20
+    /// in 60 s). Not a flag: tests shorten the window so as not to wait a minute.
+    pub auth_throttle: Option<(u32, std::time::Duration)>,
 }
 
 impl ServeConfig {
@@ -143,6 +147,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
     ctx.body_timeout = cfg.body_timeout;
     ctx.cors_origins = cfg.cors_origins;
     ctx.clock = cfg.clock.clone();
+    if let Some((limit, window)) = cfg.auth_throttle {
+        ctx.throttle = Arc::new(api::Throttle::new(limit, window));
+    }
     ctx.notify = Arc::new(Hub::new(cfg.notify));
     let notifier = Notifier {
         queries: ctx.queries.clone(),

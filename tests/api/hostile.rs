@@ -10,12 +10,11 @@
 //!
 //! Tests named `bug_…` reproduce bugs this suite found; they now guard the fixes.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Datelike;
@@ -30,6 +29,9 @@ const CUMULATIVE: &str = "tech-sme-registered";
 const PERIOD: &str = "2023-06";
 /// Every period the hostile requests aim at; their revisions are part of the snapshot.
 const PERIODS: [&str; 3] = ["2023-05", "2023-06", "2023-09"];
+
+/// The lock-out window of the tests that wait it out.
+const LOCKOUT: Duration = Duration::from_secs(5);
 
 // ── servers ───────────────────────────────────────────────────────────────
 
@@ -58,103 +60,9 @@ impl Api for TestServer {
     }
 }
 
-/// A `zhibiao serve` started with extra arguments and environment (the shared
-/// `TestServer::start_at` takes neither), optionally capturing its stderr.
-struct Spawned {
-    base: String,
-    client: Client,
-    child: Child,
-    db: PathBuf,
-    log: Arc<Mutex<String>>,
-    log_thread: Option<std::thread::JoinHandle<()>>,
-    _tmp: tempfile::TempDir,
-}
-
-impl Api for Spawned {
-    fn base(&self) -> &str {
-        &self.base
-    }
-    fn client(&self) -> &Client {
-        &self.client
-    }
-}
-
 /// The command line of `zhibiao serve` on a fresh store in `db`, on port 0.
-fn serve_command(db: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = crate::common::serve_command(db, ADMIN_TOKEN, args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-/// Starts `zhibiao serve` on a fresh store with `args` after the usual ones. With
-/// `capture`, stderr is collected into [`Spawned::log`] instead of passed through.
-fn spawn(args: &[&str], env: &[(&str, &str)], capture: bool) -> Spawned {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let db = tmp.path().join("db");
-    let mut cmd = serve_command(&db, args, env);
-    cmd.stdout(Stdio::piped()).stderr(if capture {
-        Stdio::piped()
-    } else {
-        Stdio::inherit()
-    });
-    let mut child = cmd.spawn().expect("spawn zhibiao serve");
-    let log = Arc::new(Mutex::new(String::new()));
-    let log_thread = child.stderr.take().map(|stderr| {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut l = log.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        })
-    });
-    let base = crate::common::base_url(&mut child);
-    Spawned {
-        base,
-        client: crate::common::client(Duration::from_secs(30)),
-        child,
-        db,
-        log,
-        log_thread,
-        _tmp: tmp,
-    }
-}
-
-impl Spawned {
-    /// Stops the server with SIGTERM, waits for it, and returns everything it wrote to
-    /// stderr (when captured).
-    fn stop(mut self) -> String {
-        #[cfg(unix)]
-        {
-            let _ = Command::new("kill")
-                .arg(self.child.id().to_string())
-                .status();
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(t) = self.log_thread.take() {
-            let _ = t.join();
-        }
-        let log = self.log.lock().unwrap().clone();
-        log
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn serve_command(db: &std::path::Path, args: &[&str]) -> Command {
+    crate::common::serve_command(db, ADMIN_TOKEN, args)
 }
 
 // ── the store before and after ────────────────────────────────────────────
@@ -406,13 +314,14 @@ fn raw_exchange(base: &str, head: &str, parts: Vec<Vec<u8>>, pause: Duration) ->
                 return;
             }
             if i > 0 && !pause.is_zero() {
+                // A slow client, in real time: the body timeout is what is tested.
                 std::thread::sleep(pause);
             }
             if writer.write_all(p).is_err() {
                 return;
             }
         }
-        // Keep the socket open until the answer is in.
+        // Keep the socket open until the answer is in (polling for it).
         while !done_w.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -773,8 +682,17 @@ fn negative_counts_for_cumulative_indicators_are_refused_in_batches() {
 
 #[test]
 fn periods_after_the_current_month_are_refused_in_batches() {
-    let (s, before) = seeded();
-    let now = chrono::Utc::now();
+    // On the default test day, and in December, when next month is next year.
+    let december = TestClock::starting_at("2023-12-20T04:00:00Z".parse().unwrap());
+    for clock in [TestClock::default(), december] {
+        periods_after_the_current_month_are_refused_at(clock);
+    }
+}
+
+fn periods_after_the_current_month_are_refused_at(clock: TestClock) {
+    let s = TestServer::builder().clock(clock).start();
+    let before = seed(&s);
+    let now = s.now().with_timezone(&chrono_tz::Asia::Shanghai);
     let (y, m) = (now.year(), now.month());
     let next_month = if m == 12 {
         format!("{}-01", y + 1)
@@ -1078,7 +996,7 @@ fn hostile_ids_and_periods_in_paths_are_400_or_404_never_written() {
 
 #[test]
 fn a_body_that_drips_in_slower_than_the_body_timeout_gets_408() {
-    let s = spawn(&["--body-timeout-secs", "1"], &[], false);
+    let s = TestServer::start_with(&["--body-timeout-secs", "1"]);
     let before = seed(&s);
     let put_head = |len: usize| {
         format!(
@@ -1139,7 +1057,10 @@ fn a_body_that_drips_in_slower_than_the_body_timeout_gets_408() {
 
 #[test]
 fn a_flood_of_bad_tokens_locks_the_address_out_until_the_window_ends() {
-    let (s, before) = seeded();
+    // The lock-out window shortened from 60 s to LOCKOUT, so that waiting it out takes
+    // seconds; `the_default_lock_out_lasts_a_minute` checks the default.
+    let s = TestServer::builder().auth_throttle(20, LOCKOUT).start();
+    let before = seed(&s);
     let url = s.url(&format!("/v1/indicators/{RATE}/readings/{PERIOD}"));
     let put = |auth: Option<&str>| {
         let mut req = s
@@ -1181,10 +1102,16 @@ fn a_flood_of_bad_tokens_locks_the_address_out_until_the_window_ends() {
     assert_eq!(s.get("/healthz").status(), 200);
     assert_unchanged(&s, &before, "the lock-out");
 
-    // The window ends 60 s after the first failure: wait out Retry-After, then the
+    // The window ends LOCKOUT after the first failure: wait out Retry-After, then the
     // admin token works again. Observed: Retry-After is rounded down, so a request made
     // exactly Retry-After seconds later can still get a last 429 (with Retry-After: 1);
     // see `bug_retry_after_is_rounded_down`.
+    assert!(
+        retry_after <= LOCKOUT.as_secs(),
+        "Retry-After {retry_after}"
+    );
+    // The lock-out is real time (the API's throttle reads no clock of ours): waiting it
+    // out is what this test is about.
     std::thread::sleep(Duration::from_secs(retry_after).saturating_sub(locked_at.elapsed()));
     let deadline = Instant::now() + Duration::from_secs(3);
     let answer = loop {
@@ -1192,6 +1119,7 @@ fn a_flood_of_bad_tokens_locks_the_address_out_until_the_window_ends() {
         if r.status() != 429 || Instant::now() > deadline {
             break r;
         }
+        // Polling for the end of the window, which is coming.
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(
@@ -1208,6 +1136,38 @@ fn a_flood_of_bad_tokens_locks_the_address_out_until_the_window_ends() {
 
 #[test]
 fn bug_retry_after_is_rounded_down() {
+    let s = TestServer::builder().auth_throttle(20, LOCKOUT).start();
+    let url = s.url(&format!("/v1/indicators/{RATE}/readings/{PERIOD}"));
+    let put = |token: &str| {
+        s.client
+            .put(&url)
+            .bearer_auth(token)
+            .json(&json!({"value": 1}))
+            .send()
+            .unwrap()
+    };
+    for i in 0..20 {
+        assert_eq!(put(&format!("guess-{i}")).status(), 401);
+    }
+    let r = put(ADMIN_TOKEN);
+    assert_eq!(r.status(), 429);
+    let ra: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
+    // A client that honours Retry-After to the second must not be refused again. The
+    // lock-out is real time: honouring it means waiting.
+    assert!((1..=LOCKOUT.as_secs()).contains(&ra), "Retry-After {ra}");
+    std::thread::sleep(Duration::from_secs(ra));
+    let r = put(ADMIN_TOKEN);
+    assert!(
+        r.status().is_success(),
+        "after waiting Retry-After ({ra} s): {} Retry-After {:?}",
+        r.status(),
+        header(&r, "retry-after")
+    );
+}
+
+#[test]
+fn the_default_lock_out_lasts_a_minute() {
+    // The other lock-out tests shorten the window; this is the one servers run with.
     let s = TestServer::start();
     let url = s.url(&format!("/v1/indicators/{RATE}/readings/{PERIOD}"));
     let put = |token: &str| {
@@ -1224,15 +1184,7 @@ fn bug_retry_after_is_rounded_down() {
     let r = put(ADMIN_TOKEN);
     assert_eq!(r.status(), 429);
     let ra: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
-    // A client that honours Retry-After to the second must not be refused again.
-    std::thread::sleep(Duration::from_secs(ra));
-    let r = put(ADMIN_TOKEN);
-    assert!(
-        r.status().is_success(),
-        "after waiting Retry-After ({ra} s): {} Retry-After {:?}",
-        r.status(),
-        header(&r, "retry-after")
-    );
+    assert!((50..=60).contains(&ra), "Retry-After {ra}");
 }
 
 // ── CORS ──────────────────────────────────────────────────────────────────
@@ -1283,7 +1235,7 @@ fn cors_is_off_by_default() {
 
 #[test]
 fn cors_allows_only_the_origins_it_was_given() {
-    let s = spawn(&["--cors-origin", "https://dash.example"], &[], false);
+    let s = TestServer::start_with(&["--cors-origin", "https://dash.example"]);
     let before = seed(&s);
 
     let r = preflight(&s, "https://dash.example");
@@ -1343,7 +1295,7 @@ fn cors_allows_only_the_origins_it_was_given() {
 
 #[test]
 fn bug_cors_refusals_are_not_problem_json() {
-    let s = spawn(&["--cors-origin", "https://dash.example"], &[], false);
+    let s = TestServer::start_with(&["--cors-origin", "https://dash.example"]);
     let r = preflight(&s, "https://evil.example");
     assert_problem(r, 403, None, "a refused preflight");
 }
@@ -1352,22 +1304,13 @@ fn bug_cors_refusals_are_not_problem_json() {
 fn a_malformed_cors_origin_stops_the_server() {
     for origin in ["https://dash.example/", "*", "dash.example"] {
         let tmp = tempfile::tempdir().unwrap();
-        let mut child = serve_command(&tmp.path().join("db"), &["--cors-origin", origin], &[])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                break st;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("--cors-origin {origin}: the server kept running");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let mut child = crate::common::spawn(
+            serve_command(&tmp.path().join("db"), &["--cors-origin", origin])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
+        let status = crate::common::wait_exit(&mut child, Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("--cors-origin {origin}: the server kept running"));
         let mut err = String::new();
         child
             .stderr
@@ -1384,9 +1327,10 @@ fn a_malformed_cors_origin_stops_the_server() {
 fn bug_a_malformed_cors_origin_is_refused_before_the_server_announces_itself() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db");
-    let out = serve_command(&db, &["--cors-origin", "https://dash.example/"], &[])
-        .output()
-        .unwrap();
+    let out = crate::common::output(&mut serve_command(
+        &db,
+        &["--cors-origin", "https://dash.example/"],
+    ));
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -1400,7 +1344,12 @@ fn bug_a_malformed_cors_origin_is_refused_before_the_server_announces_itself() {
 
 #[test]
 fn tokens_never_appear_in_the_log_even_at_debug() {
-    let s = spawn(&[], &[("RUST_LOG", "debug")], true);
+    // The log of a process: what an operator's journal would hold.
+    let s = TestServer::builder()
+        .process()
+        .env("RUST_LOG", "debug")
+        .capture_stderr()
+        .start();
     let wrong = "wrong-secret-4f1d9c0e7b2a";
     let query_secret = "query-secret-8e3a5b1c9d7f";
     seed(&s);
@@ -1465,7 +1414,7 @@ fn tokens_never_appear_in_the_log_even_at_debug() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 401);
-    let log = s.stop();
+    let log = s.stop_log();
     assert!(
         log.lines().count() > 10 && log.contains("DEBUG"),
         "the debug log was not captured: {log}"
@@ -1483,12 +1432,13 @@ fn tokens_never_appear_in_the_log_even_at_debug() {
 #[test]
 fn a_generated_admin_token_is_written_to_its_file_and_not_to_the_log() {
     // Without ZHIBIAO_ADMIN_TOKEN the first start generates the admin token.
-    let s = spawn(
-        &[],
-        &[("ZHIBIAO_ADMIN_TOKEN", ""), ("RUST_LOG", "debug")],
-        true,
-    );
-    let secret = std::fs::read_to_string(s.db.join("admin-token"))
+    let s = TestServer::builder()
+        .process()
+        .admin_token(None)
+        .env("RUST_LOG", "debug")
+        .capture_stderr()
+        .start();
+    let secret = std::fs::read_to_string(s.dir().join("admin-token"))
         .expect("admin-token file")
         .trim()
         .to_string();
@@ -1501,7 +1451,7 @@ fn a_generated_admin_token_is_written_to_its_file_and_not_to_the_log() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 201);
-    let log = s.stop();
+    let log = s.stop_log();
     assert!(log.contains("admin-token"), "the log names the file: {log}");
     assert!(
         !log.contains(&secret),

@@ -64,6 +64,7 @@ impl Receiver {
                 "receiver: {what} did not happen; got {:#?}",
                 r.iter().map(|c| (&c.path, &c.body)).collect::<Vec<_>>()
             );
+            // Polling for requests that are coming.
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -115,7 +116,8 @@ fn serve_one(stream: TcpStream, got: &Mutex<Vec<Captured>>, script: &Script) {
                 text.len()
             );
         }
-        // Dead: hold the connection, answer nothing.
+        // Dead: hold the connection, answer nothing (the receiver's own thread, not a
+        // wait of the test).
         None => std::thread::sleep(Duration::from_secs(120)),
     }
 }
@@ -527,6 +529,7 @@ fn a_failed_delivery_is_retried_after_a_backoff() {
         if log["count"] == 2 || Instant::now() > deadline {
             break log;
         }
+        // Polling for the second attempt's log entry, which is coming.
         std::thread::sleep(Duration::from_millis(50));
     };
     let d = log["deliveries"].as_array().unwrap();
@@ -635,17 +638,16 @@ fn a_reminder_digest_for_a_fixed_date_is_printed_by_dry_run() {
         .expect("a digest for 县人社局");
     let (dir, _tmp) = s.stop();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zhibiao"))
-            .args([
+        let out = crate::common::output(
+            crate::common::zhibiao(&[
                 "remind",
                 "--db",
                 dir.to_str().unwrap(),
                 "--on",
                 "2023-07-20",
             ])
-            .args(args)
-            .output()
-            .unwrap();
+            .args(args),
+        );
         assert!(
             out.status.success(),
             "{}",
@@ -706,7 +708,8 @@ fn a_reminder_digest_for_a_fixed_date_is_printed_by_dry_run() {
     let plain = run(&["--dry-run"]);
     assert!(plain.contains("── 县人社局 ──"));
     assert!(plain.contains("→ rsj (wecom)"));
-    std::thread::sleep(Duration::from_millis(300));
+    // The command has exited: whatever it sent, the receiver has already recorded (it
+    // records a request before it answers, and a send waits for the answer).
     assert!(rx.requests().is_empty(), "a dry run sent something");
     // Without --dry-run it is sent, to that receiver only.
     let sent = run(&[]);
@@ -721,18 +724,19 @@ fn a_reminder_digest_for_a_fixed_date_is_printed_by_dry_run() {
 
 #[test]
 fn secrets_in_webhook_urls_never_reach_the_log() {
+    // The log of a process: what an operator's journal would hold.
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("server.log");
-    let mut child = crate::common::serve_command(
-        &tmp.path().join("db"),
-        ADMIN_TOKEN,
-        &["--webhook-backoff-ms", "100", "--webhook-attempts", "2"],
-    )
-    .env("RUST_LOG", "info")
-    .stderr(std::fs::File::create(&log).unwrap())
-    .spawn()
-    .unwrap();
-    let base = crate::common::base_url(&mut child);
+    let mut server = crate::common::ServerProcess::spawn(
+        crate::common::serve_command(
+            &tmp.path().join("db"),
+            ADMIN_TOKEN,
+            &["--webhook-backoff-ms", "100", "--webhook-attempts", "2"],
+        )
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(&log).unwrap()),
+    );
+    let base = server.base.clone();
     let client = crate::common::client(Duration::from_secs(30));
     // A receiver nobody listens on, so every attempt fails and is logged.
     let dead = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -768,10 +772,10 @@ fn secrets_in_webhook_urls_never_reach_the_log() {
             break;
         }
         assert!(Instant::now() < deadline, "{log}");
+        // Polling for the second failed attempt, which is coming.
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    server.kill();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("webhook delivery failed"), "{text}");
     assert!(text.contains("webhook registered"), "{text}");
@@ -783,8 +787,8 @@ fn secrets_in_webhook_urls_never_reach_the_log() {
 #[test]
 fn the_daily_run_sends_each_units_digest_once_a_day() {
     // Targets for last year and this year, so that something is overdue on any day.
-    let year = chrono::Utc::now()
-        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+    let year = test_now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive()
         .year();
     let mut body = String::new();
@@ -799,7 +803,11 @@ fn the_daily_run_sends_each_units_digest_once_a_day() {
     let rx = Receiver::start(|_| Some(200));
     // The day's run is due at once (00:00 has passed), but nobody is registered yet.
     let s = TestServer::with_catalogue_and(&body, &["--remind-at", "00:00"]);
-    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.today().year(), year);
+    // The day's run, now: with nobody to send to it queues nothing (and leaves the day
+    // open for the first receiver).
+    assert_eq!(s.run_day(s.today()), 0);
+    assert_eq!(s.outbox_len(), 0);
     assert!(rx.requests().is_empty());
     register(
         &s,
@@ -822,10 +830,14 @@ fn the_daily_run_sends_each_units_digest_once_a_day() {
         .unwrap()
         .iter()
         .any(|i| i["indicator"] == "last-year" && i["days_overdue"].as_i64().unwrap() > 0));
-    // Once a day: a restart the same day sends nothing more.
+    // Once a day: a restart the same day sends nothing more. (Delivered and out of the
+    // outbox first, so that the restart has nothing left to retry.)
+    s.outbox_drained();
     let (dir, tmp) = s.stop();
     let s = TestServer::start_at_with(&dir, &["--remind-at", "00:00"]);
-    std::thread::sleep(Duration::from_secs(1));
+    // The day's run, now, however far the server's own daily task has got: nothing.
+    assert_eq!(s.run_day(s.today()), 0, "the day's run queued again");
+    assert_eq!(s.outbox_len(), 0, "the restart queued something");
     assert_eq!(rx.requests().len(), 1, "the digest was sent twice in a day");
     drop((s, tmp));
 }
@@ -865,10 +877,13 @@ fn alerts_are_sent_when_raised_when_they_change_and_when_resolved() {
         got[2].body["title"],
         "【预警解除】科技型中小企业入库（县科工局）：已达到序时进度，预警解除"
     );
-    // An unchanged alert sends nothing: a new figure that leaves SME on pace.
+    // An unchanged alert sends nothing: a new figure that leaves SME on pace. Once the
+    // notifier has stepped over the writes so far, a step after the new figure queues
+    // nothing, and nothing queued before is left undelivered.
+    s.notifier_caught_up();
     s.submit(SME, "2023-06", 81.0);
-    // Longer than the notifier's half-second step interval.
-    std::thread::sleep(Duration::from_millis(1500));
+    s.notifier_step();
+    s.outbox_drained();
     assert_eq!(rx.requests().len(), 3);
 }
 
@@ -900,7 +915,10 @@ fn a_peer_countys_lagging_figure_is_not_the_countys_alert() {
     s.submit("heshan-gdp-growth", "2023-06", 5.0);
     s.submit(SME, "2023-06", 63.0);
     let got = rx.wait_for("the county's alert", |r| !r.is_empty());
-    std::thread::sleep(Duration::from_millis(1500));
+    // Every write stepped over, and everything queued delivered: nothing more is coming.
+    s.notifier_caught_up();
+    s.notifier_step();
+    s.outbox_drained();
     let ids: Vec<Value> = rx
         .requests()
         .iter()

@@ -891,7 +891,10 @@ fn metrics_gauges_agree_with_the_attainment_api() {
 fn request_counters_rise_and_are_labelled_by_route_pattern() {
     // Counters are how an operator sees traffic; labels must be route patterns so a
     // crawler cannot blow up the number of series with ids.
-    let s = fixture_server();
+    // The counters belong to the whole process, and tests inside this one run side by
+    // side: the server counted here is a process of its own.
+    let s = TestServer::builder().process().start();
+    load_fixture(&s);
     let key = |all: &[Sample]| {
         all.iter()
             .find(|x| {

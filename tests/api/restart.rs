@@ -1,5 +1,9 @@
 //! Restarts: every acknowledged write survives a crash (SIGKILL) or a graceful stop,
 //! and a restarted server neither reloads its catalogue nor loses its admin token.
+//!
+//! A crash needs a process to kill: the tests that crash the server run the `zhibiao`
+//! binary for every life of it ([`process`]); a graceful stop and restart is the same
+//! inside the test process.
 
 use std::collections::BTreeMap;
 
@@ -131,6 +135,11 @@ fn assert_ledger(s: &TestServer, ledger: &Ledger) {
     }
 }
 
+/// The `zhibiao` binary, which SIGKILL can crash.
+fn process() -> Builder {
+    TestServer::builder().process()
+}
+
 /// The revision sequence numbers of one reading.
 fn seqs(s: &TestServer, id: &str, period: &str) -> Vec<u64> {
     s.get_json(&format!("/v1/indicators/{id}/readings/{period}/revisions"))
@@ -143,11 +152,11 @@ fn seqs(s: &TestServer, id: &str, period: &str) -> Vec<u64> {
 
 #[test]
 fn a_crash_right_after_the_last_acknowledgement_loses_no_reading() {
-    let s = TestServer::start();
+    let s = process().start();
     let ledger = write_forty(&s);
     // SIGKILL the instant the last 2xx arrived: no shutdown hook, no final flush.
     let (dir, _tmp) = s.kill();
-    let s = TestServer::start_at(&dir);
+    let s = process().start_at(&dir);
     assert_ledger(&s, &ledger);
 
     // Writing continues after the crash: sequence numbers keep increasing, so the
@@ -165,7 +174,7 @@ fn a_crash_right_after_the_last_acknowledgement_loses_no_reading() {
 #[test]
 fn repeated_crashes_keep_every_acknowledged_write() {
     // Each life of the server writes, then dies by SIGKILL; nothing earlier may vanish.
-    let mut s = TestServer::start();
+    let mut s = process().start();
     let mut guard = None;
     let mut want: Vec<(String, f64)> = Vec::new();
     for life in 0..3 {
@@ -179,7 +188,7 @@ fn repeated_crashes_keep_every_acknowledged_write() {
         if tmp.is_some() {
             guard = tmp;
         }
-        s = TestServer::start_at(&dir);
+        s = process().start_at(&dir);
         let list = s.get_json("/v1/indicators/grain-output/readings");
         let got: Vec<(String, f64)> = list
             .as_array()
@@ -230,7 +239,7 @@ fn a_graceful_stop_and_restart_keeps_readings_and_histories() {
 
 #[test]
 fn a_restart_does_not_reload_or_duplicate_the_catalogue() {
-    let s = TestServer::start();
+    let s = process().start();
     let indicators = s.get_json("/v1/indicators");
     let count = indicators.as_array().unwrap().len();
     assert!(count >= 120, "{count}");
@@ -238,10 +247,10 @@ fn a_restart_does_not_reload_or_duplicate_the_catalogue() {
 
     // Restarting (graceful, then crash) leaves the catalogue exactly as it was.
     let (dir, _tmp) = s.stop();
-    let s = TestServer::start_at(&dir);
+    let s = process().start_at(&dir);
     assert_eq!(s.get_json("/v1/indicators"), indicators);
     let (dir, _tmp2) = s.kill();
-    let s = TestServer::start_at(&dir);
+    let s = process().start_at(&dir);
     assert_eq!(s.get_json("/v1/indicators"), indicators);
     let (dir, _tmp3) = s.stop();
 
@@ -263,13 +272,13 @@ fn a_restart_does_not_reload_or_duplicate_the_catalogue() {
     std::fs::write(&file, edited).unwrap();
     crate::helpers::import(&file, &dir);
 
-    let s = TestServer::start_at(&dir);
+    let s = process().start_at(&dir);
     assert_eq!(
         s.get_json("/v1/indicators/gdp-growth")["target"]["value"],
         7.5
     );
     let (dir, _tmp4) = s.kill();
-    let s = TestServer::start_at(&dir);
+    let s = process().start_at(&dir);
     assert_eq!(
         s.get_json("/v1/indicators/gdp-growth")["target"]["value"],
         7.5
@@ -290,10 +299,10 @@ fn a_restart_does_not_reload_or_duplicate_the_catalogue() {
 
 #[test]
 fn the_admin_token_from_the_environment_still_works_after_restart() {
-    let s = TestServer::start();
+    let s = process().start();
     s.submit("tech-sme-registered", "2023-03", 11.0);
     let (dir, _tmp) = s.kill();
-    let s = TestServer::start_at(&dir);
+    let s = process().start_at(&dir);
     // The same secret authenticates: a restart must not rotate or drop the token.
     let r = s.put_reading("tech-sme-registered", "2023-03", json!({"value": 12}));
     assert_eq!(r.status(), 200);
@@ -315,7 +324,7 @@ fn the_admin_token_from_the_environment_still_works_after_restart() {
     // With the token given in the environment, no generated secret is written out.
     assert!(!dir.join("admin-token").exists());
     let (dir, _tmp2) = s.stop();
-    let s = TestServer::start_at(&dir);
+    let s = process().start_at(&dir);
     s.submit("tech-sme-registered", "2023-03", 14.0);
     assert_eq!(
         s.get_json("/v1/indicators/tech-sme-registered/readings")[0]["revision"],

@@ -2,11 +2,9 @@
 //! routes and CLI, `serve --private`, and the audit trail naming the token behind each
 //! change.
 
-use std::path::Path;
-use std::process::{Child, Command, Output};
-use std::time::Duration;
+use std::process::Output;
 
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::Response;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -99,11 +97,7 @@ fn expect_problem(r: Response, status: u16, what: &str) -> Value {
 }
 
 fn zhibiao(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zhibiao"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run zhibiao")
+    crate::common::output(&mut crate::common::zhibiao(args))
 }
 
 /// Seeds a store directory with the built-in catalogue (by starting and stopping a server
@@ -115,40 +109,13 @@ fn seeded_dir() -> (tempfile::TempDir, std::path::PathBuf) {
     (tmp, dir)
 }
 
-/// A `zhibiao serve --private` process; killed on drop.
-struct PrivateServer {
-    base: String,
-    client: Client,
-    child: Child,
-}
-
-impl PrivateServer {
-    fn start_at(dir: &Path) -> PrivateServer {
-        let mut child = crate::common::serve_command(dir, ADMIN_TOKEN, &["--private"])
-            .spawn()
-            .expect("spawn zhibiao serve --private");
-        let base = crate::common::base_url(&mut child);
-        PrivateServer {
-            base,
-            client: crate::common::client(Duration::from_secs(30)),
-            child,
-        }
+/// GET with `auth` as the bearer token, if any.
+fn get_as(s: &TestServer, path: &str, auth: Option<&str>) -> Response {
+    let mut rq = s.client.get(s.url(path));
+    if let Some(a) = auth {
+        rq = rq.bearer_auth(a);
     }
-
-    fn get(&self, path: &str, auth: Option<&str>) -> Response {
-        let mut rq = self.client.get(format!("{}{path}", self.base));
-        if let Some(a) = auth {
-            rq = rq.bearer_auth(a);
-        }
-        rq.send().expect("GET")
-    }
-}
-
-impl Drop for PrivateServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    rq.send().expect("GET")
 }
 
 // ── admin: the token routes ───────────────────────────────────────────────
@@ -561,16 +528,15 @@ fn readers_cannot_write_and_non_admins_cannot_administer() {
 
 #[test]
 fn private_server_needs_a_token_to_read() {
-    let tmp = tempfile::tempdir().unwrap();
-    let p = PrivateServer::start_at(&tmp.path().join("db"));
+    let p = TestServer::start_with(&["--private"]);
 
     // /healthz stays open.
-    assert_eq!(p.get("/healthz", None).status(), 200);
+    assert_eq!(get_as(&p, "/healthz", None).status(), 200);
 
     // Writes are still checked by their own rules: an admin can create a reader.
     let r = p
         .client
-        .post(format!("{}/v1/tokens", p.base))
+        .post(p.url("/v1/tokens"))
         .bearer_auth(ADMIN_TOKEN)
         .json(&json!({"name": "viewer", "role": "reader"}))
         .send()
@@ -591,40 +557,44 @@ fn private_server_needs_a_token_to_read() {
         "/v1/summary?as_of=2023-06",
     ];
     for path in reads {
-        let r = p.get(path, None);
+        let r = get_as(&p, path, None);
         assert_eq!(r.status(), 401, "{path} without a token");
         assert_eq!(content_type(&r), "application/problem+json", "{path}");
         assert!(r.headers().contains_key("www-authenticate"), "{path}");
         let v: Value = r.json().unwrap();
         assert_eq!(v["status"], 401, "{path}: {v}");
         assert_eq!(
-            p.get(path, Some("zb_wrong")).status(),
+            get_as(&p, path, Some("zb_wrong")).status(),
             401,
             "{path} bad token"
         );
-        assert_eq!(p.get(path, Some(&reader)).status(), 200, "{path} as reader");
         assert_eq!(
-            p.get(path, Some(ADMIN_TOKEN)).status(),
+            get_as(&p, path, Some(&reader)).status(),
+            200,
+            "{path} as reader"
+        );
+        assert_eq!(
+            get_as(&p, path, Some(ADMIN_TOKEN)).status(),
             200,
             "{path} as admin"
         );
     }
     // The alert stream too (checked before the stream opens).
-    assert_eq!(p.get("/v1/alerts/stream?as_of=2023-06", None).status(), 401);
+    assert_eq!(
+        get_as(&p, "/v1/alerts/stream?as_of=2023-06", None).status(),
+        401
+    );
 
     // A reader still cannot write, nor list tokens.
     let r = p
         .client
-        .put(format!(
-            "{}/v1/indicators/tech-sme-registered/readings/2023-06",
-            p.base
-        ))
+        .put(p.url("/v1/indicators/tech-sme-registered/readings/2023-06"))
         .bearer_auth(&reader)
         .json(&json!({"value": 63}))
         .send()
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(p.get("/v1/tokens", Some(&reader)).status(), 403);
+    assert_eq!(get_as(&p, "/v1/tokens", Some(&reader)).status(), 403);
 }
 
 #[test]
@@ -681,7 +651,7 @@ fn every_revision_names_the_token_that_made_it() {
 
     // The audit trail on disk says the same, row by row.
     let (dir, _tmp) = s.stop();
-    let store = zhibiao::store::Store::open(&dir, 16 * 1024 * 1024).expect("open store");
+    let store = open_store(&dir);
     let rows: Vec<(String, String)> = store
         .audit_log()
         .unwrap()
@@ -912,7 +882,7 @@ fn admin_creates_an_indicator_and_a_2024_target_audited() {
     // Both changes are in the audit trail, under the token that made them, and no 2023
     // target changed after the catalogue import.
     let (dir, _tmp) = s.stop();
-    let store = zhibiao::store::Store::open(&dir, 16 * 1024 * 1024).expect("open store");
+    let store = open_store(&dir);
     let log = store.audit_log().unwrap();
     use zhibiao::store::Change;
     let mut seen = (false, false, false);

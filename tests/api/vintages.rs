@@ -13,12 +13,12 @@ use crate::helpers::*;
 const SME: &str = "tech-sme-registered";
 const PERIOD: &str = "2023-06";
 
-/// A moment strictly between two writes: the server stamps each write with its own
-/// clock, so leave a margin on both sides.
-fn moment() -> DateTime<Utc> {
-    std::thread::sleep(Duration::from_millis(50));
-    let t = Utc::now();
-    std::thread::sleep(Duration::from_millis(50));
+/// A moment strictly between two writes: the server stamps each write with its test
+/// clock, which this moves forward on both sides of the moment.
+fn moment(s: &TestServer) -> DateTime<Utc> {
+    s.advance(Duration::from_millis(50));
+    let t = s.now();
+    s.advance(Duration::from_millis(50));
     t
 }
 
@@ -100,7 +100,7 @@ fn the_revision_history_shows_creation_then_revision_with_old_new_and_who() {
         PERIOD,
         json!({"value": 40, "status": "P", "note": "快报"}),
     );
-    std::thread::sleep(Duration::from_millis(20));
+    s.advance(Duration::from_millis(20));
     let now = put_ok(
         &s,
         &secret,
@@ -159,10 +159,10 @@ fn as_known_at_answers_readings_and_attainment_as_they_stood_then() {
     // June's bulletin was computed from the flash figure 40; after the revision to 45 the
     // bureau must still be able to reproduce what the bulletin said.
     let s = TestServer::start();
-    let before_anything = moment();
+    let before_anything = moment(&s);
     s.submit(SME, "2023-03", 20.0);
     s.submit(SME, PERIOD, 40.0);
-    let t = moment();
+    let t = moment(&s);
     s.submit(SME, PERIOD, 45.0);
     // A May figure arrives late, by batch: it did not exist at t.
     let r = s
@@ -173,7 +173,7 @@ fn as_known_at_answers_readings_and_attainment_as_they_stood_then() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
-    let after_everything = moment();
+    let after_everything = moment(&s);
 
     let base = format!("/v1/indicators/{SME}/readings");
     let p = |k: &str, v: f64| (k.to_string(), v);
@@ -257,7 +257,7 @@ fn a_target_amended_mid_year_counts_only_from_the_amendment_on() {
     // keep showing the goal it was measured against.
     let s = TestServer::start();
     s.submit(SME, PERIOD, 45.0);
-    let before = moment();
+    let before = moment(&s);
     let r = s
         .client
         .put(s.url(&format!("/v1/indicators/{SME}/targets/2023")))
@@ -271,7 +271,7 @@ fn a_target_amended_mid_year_counts_only_from_the_amendment_on() {
         (&a["outcome"], &a["value"]),
         (&json!("replaced"), &json!(160.0))
     );
-    let after = moment();
+    let after = moment(&s);
 
     let one = |q: &str| s.get_json(&format!("/v1/indicators/{SME}/attainment?{q}"));
     let then = one(&format!("as_of={PERIOD}&as_known_at={}", z(before)));
@@ -320,7 +320,7 @@ fn a_withdrawn_reading_is_still_visible_as_known_at_a_time_before_the_withdrawal
     // the vintage must still show what the bulletin used.
     let s = TestServer::start();
     s.submit(SME, PERIOD, 40.0);
-    let before = moment();
+    let before = moment(&s);
     let r = s
         .client
         .delete(s.url(&format!(
@@ -330,7 +330,7 @@ fn a_withdrawn_reading_is_still_visible_as_known_at_a_time_before_the_withdrawal
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
-    let after = moment();
+    let after = moment(&s);
 
     // Now it is gone.
     assert!(list(&s, &format!("/v1/indicators/{SME}/readings")).is_empty());
