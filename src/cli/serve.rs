@@ -151,12 +151,12 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
         ctx.throttle = Arc::new(api::Throttle::new(limit, window));
     }
     ctx.notify = Arc::new(Hub::new(cfg.notify));
-    let notifier = Notifier {
-        queries: ctx.queries.clone(),
-        clock: ctx.clock.clone(),
-        hub: ctx.notify.clone(),
-        changes: ctx.changes.clone(),
-    };
+    let notifier = Notifier::new(
+        ctx.queries.clone(),
+        ctx.clock.clone(),
+        ctx.notify.clone(),
+        ctx.changes.clone(),
+    );
     let ctx: api::Ctx = ctx.into();
     let tasks = notifier.start();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -39,9 +39,27 @@ pub struct Notifier {
     pub clock: Clock,
     pub hub: Arc<Hub>,
     pub changes: broadcast::Sender<u64>,
+    /// Steps take turns: a step asked for on demand and the background one must not
+    /// both read the same cursor and queue the same messages twice.
+    steps: Arc<std::sync::Mutex<()>>,
 }
 
 impl Notifier {
+    pub fn new(
+        queries: Queries,
+        clock: Clock,
+        hub: Arc<Hub>,
+        changes: broadcast::Sender<u64>,
+    ) -> Notifier {
+        Notifier {
+            queries,
+            clock,
+            hub,
+            changes,
+            steps: Default::default(),
+        }
+    }
+
     /// Starts the notifier's tasks on the current runtime: the outbox runner, the
     /// step after each burst of writes, and the daily run. They run until the
     /// returned handle is stopped (or the runtime ends); each holds the store open.
@@ -61,6 +79,7 @@ impl Notifier {
     /// the last step, enqueued. What the background task runs after each burst of
     /// writes; tests call it to see what a write leads to without waiting.
     pub fn step(&self) -> Result<(), NotifyError> {
+        let _turn = self.steps.lock().unwrap_or_else(|e| e.into_inner());
         step(self)
     }
 
@@ -95,7 +114,7 @@ async fn on_changes(ctx: Notifier) {
     let mut rx = ctx.changes.subscribe();
     loop {
         let c = ctx.clone();
-        match tokio::task::spawn_blocking(move || step(&c)).await {
+        match tokio::task::spawn_blocking(move || c.step()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!("notifier: {e}"),
             Err(e) => tracing::error!("notifier: {e}"),

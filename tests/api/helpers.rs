@@ -491,10 +491,9 @@ impl TestServer {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let cursor = store
-                .notify_state("cursor")
-                .expect("notify state")
-                .and_then(|b| b.as_slice().try_into().ok())
-                .map(u64::from_be_bytes)
+                .notifier_state()
+                .expect("notifier state")
+                .cursor
                 .unwrap_or(0);
             if cursor >= want {
                 return;
