@@ -13,6 +13,8 @@
 //! - [`text`]: every human-readable text and how numbers, percentages, periods and
 //!   dates are worded (Chinese today, with a reader's [`text::Lang`]); below the engine,
 //!   it imports only [`domain`].
+//! - [`limits`]: the caps that bound every input's memory and work, and the count of
+//!   what each refused (`zhibiao_refusals_total`).
 //! - [`engine`]: the pure methodology: attainment, pace, gaps and status. No I/O, no clock.
 //! - [`store`]: the sled store: trees, big-endian keys, the versioned codec, the audit
 //!   trail and group commit.
@@ -54,6 +56,7 @@ pub mod clock;
 pub mod domain;
 pub mod engine;
 pub mod ingest;
+pub mod limits;
 pub mod notify;
 pub mod query;
 pub mod report;

@@ -48,6 +48,10 @@ pub enum ApiError {
         detail: String,
         errors: Vec<RowError>,
     },
+    /// An input refused by one of the caps in [`crate::limits`]: 413 for a byte cap,
+    /// 422 for a count; counted in `zhibiao_refusals_total`.
+    #[error("{0}")]
+    OverCap(#[from] crate::limits::OverCap),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -120,6 +124,12 @@ impl ApiError {
                     "Failed quality checks",
                 ),
             },
+            ApiError::OverCap(o) if o.cap.is_bytes() => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            ApiError::OverCap(_) => (StatusCode::UNPROCESSABLE_ENTITY, "over-cap", "Over a cap"),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -142,6 +152,10 @@ impl ApiError {
             ApiError::Invalid { field, .. } => Some(field.clone()),
             _ => None,
         };
+        if let ApiError::OverCap(o) = self {
+            crate::limits::refused(o.cap);
+            return over_cap_problem(status, slug, title, o);
+        }
         if let ApiError::Rows { errors, .. } = self {
             return rows_problem(status, slug, title, detail, errors);
         }
@@ -250,6 +264,30 @@ pub fn problem(
             warp::http::HeaderValue::from_static("Bearer realm=\"zhibiao\""),
         );
     }
+    res
+}
+
+/// A problem+json for a cap: the cap's machine name and its number beside the detail.
+fn over_cap_problem(
+    status: StatusCode,
+    slug: &str,
+    title: &'static str,
+    o: &crate::limits::OverCap,
+) -> warp::reply::Response {
+    let body = serde_json::json!({
+        "type": format!("urn:zhibiao:problem:{slug}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": o.detail,
+        "cap": o.cap.name(),
+        "limit": o.limit,
+    });
+    let mut res = warp::reply::Response::new(serde_json::to_vec(&body).unwrap_or_default().into());
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/problem+json"),
+    );
     res
 }
 

@@ -96,6 +96,7 @@ pub fn render_http_only() -> Result<String, ApiError> {
     let mut out = Vec::new();
     let mut families = http().registry.gather();
     families.extend(crate::notify::deliver::metrics().registry.gather());
+    families.extend(crate::limits::registry().gather());
     TextEncoder::new()
         .encode(&families, &mut out)
         .map_err(ApiError::internal)?;
@@ -248,6 +249,7 @@ pub fn render(
     let mut families = reg.gather();
     families.extend(http().registry.gather());
     families.extend(crate::notify::deliver::metrics().registry.gather());
+    families.extend(crate::limits::registry().gather());
     let mut out = Vec::new();
     TextEncoder::new()
         .encode(&families, &mut out)
