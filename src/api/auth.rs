@@ -7,19 +7,27 @@ use super::state::Ctx;
 use crate::domain::{Indicator, STATS_BUREAU};
 use crate::store::{hash_secret, Role, Token};
 
-/// Resolves a bearer token to its stored identity, or 401. Addresses that keep
-/// failing are throttled (429).
+/// Resolves a bearer token to its stored identity, or 401. A token presented and
+/// found wrong counts against the client's address; an address with too many of those
+/// gets 429 for every further wrong token until its window ends. A request without a
+/// token is not counted, and a valid token always passes.
 pub(super) async fn authenticate(ctx: &Ctx, req: &Req) -> Result<Token, ApiError> {
-    if let Some(retry) = req.remote.and_then(|ip| ctx.throttle.blocked(ip)) {
+    let presented = req.authorization.is_some();
+    let result = check_token(ctx, req.authorization.clone()).await;
+    if !presented || !matches!(result, Err(ApiError::Unauthorized(_))) {
+        return result;
+    }
+    let Some(ip) = req.client(&ctx.trusted_proxies) else {
+        return result;
+    };
+    if let Some(retry) = ctx.throttle.blocked(ip) {
+        crate::limits::refused(crate::limits::Cap::AuthThrottle);
         return Err(ApiError::TooManyRequests {
             retry_after: retry,
-            detail: "too many failed authentications from this address; try again later".into(),
+            detail: "too many wrong tokens from this address; try again later".into(),
         });
     }
-    let result = check_token(ctx, req.authorization.clone()).await;
-    if let (Err(ApiError::Unauthorized(_)), Some(ip)) = (&result, req.remote) {
-        ctx.throttle.fail(ip);
-    }
+    ctx.throttle.fail(ip);
     result
 }
 

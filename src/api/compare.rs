@@ -6,6 +6,7 @@
 //! lists the readings accepted despite failed quality checks, with their explanations
 //! (强制上报说明), for the bureau's review.
 
+use crate::api::body::Body;
 use serde::Serialize;
 use warp::{Filter, Rejection, Reply};
 
@@ -89,13 +90,13 @@ async fn put_handler(
     name: String,
     ctx: Ctx,
     req: Req,
-    body: Result<bytes::Bytes, ApiError>,
+    body: Body,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = require_admin(&ctx, &req).await?;
     let name = decode_segment("name", &name)?;
     p?;
-    let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
+    let mut v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
     path_key_in_body(&mut v, "name", &name)?;
     let raw: RawRegion = serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();

@@ -40,6 +40,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{detail}")]
     TooManyRequests { retry_after: u64, detail: String },
+    /// The server is at one of its budgets (bodies in memory): 503 with `Retry-After`.
+    #[error("{detail}")]
+    Busy { retry_after: u64, detail: String },
     /// Rows of a batch (or the one reading of a PUT) refused, each named with its
     /// row, field and message: the same problem+json with an `errors` list.
     #[error("{detail}")]
@@ -115,6 +118,7 @@ impl ApiError {
                 "too-many-requests",
                 "Too many requests",
             ),
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Service busy"),
             ApiError::Rows { kind, .. } => match kind {
                 RowsProblem::Invalid => (StatusCode::BAD_REQUEST, "invalid-rows", "Invalid rows"),
                 RowsProblem::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
@@ -160,7 +164,9 @@ impl ApiError {
             return rows_problem(status, slug, title, detail, errors);
         }
         let mut res = problem(status, slug, title, detail, field);
-        if let ApiError::TooManyRequests { retry_after, .. } = self {
+        if let ApiError::TooManyRequests { retry_after, .. } | ApiError::Busy { retry_after, .. } =
+            self
+        {
             if let Ok(v) = retry_after.to_string().parse() {
                 res.headers_mut().insert(warp::http::header::RETRY_AFTER, v);
             }

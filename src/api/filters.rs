@@ -6,9 +6,11 @@ use std::convert::Infallible;
 
 use warp::Filter;
 
+use super::body::Body;
 use super::error::ApiError;
 use super::input::Query;
 use super::state::Ctx;
+use crate::limits::Cap;
 
 pub(super) type Resp = warp::reply::Response;
 
@@ -20,8 +22,26 @@ pub struct Req {
     pub accept: Option<String>,
     pub if_none_match: Option<String>,
     pub content_type: Option<String>,
-    pub idempotency_key: Option<String>,
+    /// `Idempotency-Key`, as sent: its bytes are checked by the route that takes it,
+    /// so that a key that is not visible UTF-8 is refused rather than ignored.
+    pub idempotency_key: Option<Vec<u8>>,
+    /// The connection's peer address.
     pub remote: Option<std::net::IpAddr>,
+    /// `Forwarded` and `X-Forwarded-For`, read only when the peer is a trusted proxy.
+    pub forwarded: Option<String>,
+    pub x_forwarded_for: Option<String>,
+}
+
+impl Req {
+    /// The client's address: the peer's, or the one a trusted proxy forwarded.
+    pub fn client(&self, trusted: &[super::peer::IpNet]) -> Option<std::net::IpAddr> {
+        super::peer::client_address(
+            self.remote,
+            trusted,
+            self.forwarded.as_deref(),
+            self.x_forwarded_for.as_deref(),
+        )
+    }
 }
 
 pub(super) fn opt_header(
@@ -30,6 +50,26 @@ pub(super) fn opt_header(
     warp::header::optional::<String>(name)
         .or(warp::any().map(|| None))
         .unify()
+}
+
+/// A header's raw bytes, whatever they hold.
+fn raw_header(
+    name: &'static str,
+) -> impl Filter<Extract = (Option<Vec<u8>>,), Error = Infallible> + Clone {
+    warp::header::headers_cloned()
+        .map(move |h: warp::http::HeaderMap| h.get(name).map(|v| v.as_bytes().to_vec()))
+}
+
+/// The peer address the server put into the request, or warp's own (its test
+/// requests and `warp::serve`).
+fn peer() -> impl Filter<Extract = (Option<std::net::IpAddr>,), Error = Infallible> + Clone {
+    warp::ext::optional::<super::peer::Peer>()
+        .and(warp::addr::remote())
+        .map(
+            |p: Option<super::peer::Peer>, r: Option<std::net::SocketAddr>| {
+                p.map(|p| p.0).or(r).map(|a| a.ip())
+            },
+        )
 }
 
 /// Extracts a [`Req`].
@@ -41,8 +81,10 @@ pub(super) fn req() -> impl Filter<Extract = (Req,), Error = Infallible> + Clone
         .and(opt_header("accept"))
         .and(opt_header("if-none-match"))
         .and(opt_header("content-type"))
-        .and(opt_header("idempotency-key"))
-        .and(warp::addr::remote())
+        .and(raw_header("idempotency-key"))
+        .and(peer())
+        .and(opt_header("forwarded"))
+        .and(opt_header("x-forwarded-for"))
         .map(
             |query,
              authorization,
@@ -50,14 +92,18 @@ pub(super) fn req() -> impl Filter<Extract = (Req,), Error = Infallible> + Clone
              if_none_match,
              content_type,
              idempotency_key,
-             remote: Option<std::net::SocketAddr>| Req {
+             remote,
+             forwarded,
+             x_forwarded_for| Req {
                 query,
                 authorization,
                 accept,
                 if_none_match,
                 content_type,
                 idempotency_key,
-                remote: remote.map(|a| a.ip()),
+                remote,
+                forwarded,
+                x_forwarded_for,
             },
         )
 }
@@ -95,18 +141,24 @@ pub(super) fn read(ctx: Ctx) -> impl Filter<Extract = (Ctx, Req), Error = warp::
     get_or_head().and(with_ctx(ctx)).and(req())
 }
 
-/// A write: the context, the request's parts and the body, read up to `limit` bytes
-/// within the server's body timeout (its error, like a query's, goes to the handler,
-/// which reports it after authentication). The method is the route's own filter.
+/// A write: the context, the request's parts and the unread [`Body`], to be read (up
+/// to `limit` bytes, within the server's body timeout, out of its body budget) only
+/// after the handler has checked the sender's rights. The method is the route's own
+/// filter.
 pub(super) fn write(
     ctx: Ctx,
     limit: u64,
-) -> impl Filter<Extract = (Ctx, Req, Result<bytes::Bytes, ApiError>), Error = warp::Rejection> + Clone
-{
+) -> impl Filter<Extract = (Ctx, Req, Body), Error = warp::Rejection> + Clone {
     let timeout = ctx.body_timeout;
+    let budget = ctx.body_budget.clone();
+    let cap = if limit > super::state::MAX_BODY {
+        Cap::BatchBody
+    } else {
+        Cap::Body
+    };
     with_ctx(ctx)
         .and(req())
-        .and(super::input::body_bytes(limit, timeout))
+        .and(super::body::body(limit, cap, timeout, budget))
 }
 
 /// Declares a route's query parameters as a struct, each field with the function that

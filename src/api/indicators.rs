@@ -1,6 +1,7 @@
 //! Indicator definitions and targets. Each route is a filter (path, the shared `read`
 //! or `write` filter, its typed parameters) and a named handler.
 
+use crate::api::body::Body;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use warp::http::StatusCode;
@@ -171,13 +172,13 @@ async fn put_handler(
     id: String,
     ctx: Ctx,
     req: Req,
-    body: Result<bytes::Bytes, ApiError>,
+    body: Body,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = require_admin(&ctx, &req).await?;
     let id = parse_id(&id)?;
     p?;
-    let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
+    let mut v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
     path_key_in_body(&mut v, "id", id.as_str())?;
     // `due` is read on its own, so that its errors name it.
     let due_value = v
@@ -275,7 +276,7 @@ async fn put_target_handler(
     year: String,
     ctx: Ctx,
     req: Req,
-    body: Result<bytes::Bytes, ApiError>,
+    body: Body,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = require_admin(&ctx, &req).await?;
@@ -286,7 +287,7 @@ async fn put_target_handler(
         .ok()
         .filter(|y| (crate::domain::MIN_YEAR..=crate::domain::MAX_YEAR).contains(y))
         .ok_or_else(|| ApiError::invalid("year", format!("'{year}' is not a year such as 2024")))?;
-    let mut v = parse_json_body(req.content_type.as_deref(), &body?)?;
+    let mut v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
     let obj = v.as_object_mut().expect("checked object");
     match obj.get("year") {
         None => {}

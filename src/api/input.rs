@@ -1,11 +1,6 @@
 //! Turning raw request parts into validated values, with errors that name the field.
 
-use std::time::Duration;
-
-use bytes::{Buf, Bytes, BytesMut};
-use futures_util::StreamExt;
 use percent_encoding::percent_decode_str;
-use warp::Filter;
 
 use chrono::{DateTime, Utc};
 
@@ -74,62 +69,6 @@ impl Query {
             })
             .transpose()
     }
-}
-
-/// Reads the body up to `limit` bytes within `timeout`. Unlike warp's
-/// `content_length_limit`, it also bounds chunked bodies and slow senders. Errors are
-/// handed to the handler, which reports them after authentication.
-pub fn body_bytes(
-    limit: u64,
-    timeout: Duration,
-) -> impl Filter<Extract = (Result<Bytes, ApiError>,), Error = warp::Rejection> + Clone {
-    warp::header::optional::<u64>("content-length")
-        .and(warp::body::stream())
-        .then(move |len: Option<u64>, stream| read_body(len, stream, limit, timeout))
-}
-
-async fn read_body<S, B>(
-    len: Option<u64>,
-    stream: S,
-    limit: u64,
-    timeout: Duration,
-) -> Result<Bytes, ApiError>
-where
-    S: futures_util::Stream<Item = Result<B, warp::Error>>,
-    B: Buf,
-{
-    if len.is_some_and(|l| l > limit) {
-        return Err(too_large(limit));
-    }
-    let read = async {
-        let mut stream = Box::pin(stream);
-        let mut buf = BytesMut::new();
-        while let Some(chunk) = stream.next().await {
-            let mut chunk = chunk
-                .map_err(|e| ApiError::invalid("body", format!("could not read the body: {e}")))?;
-            if buf.len() as u64 + chunk.remaining() as u64 > limit {
-                return Err(too_large(limit));
-            }
-            while chunk.has_remaining() {
-                let part = chunk.chunk();
-                let n = part.len();
-                buf.extend_from_slice(part);
-                chunk.advance(n);
-            }
-        }
-        Ok(buf.freeze())
-    };
-    match tokio::time::timeout(timeout, read).await {
-        Ok(r) => r,
-        Err(_) => Err(ApiError::Timeout(format!(
-            "the body did not arrive within {} s",
-            timeout.as_secs_f64()
-        ))),
-    }
-}
-
-fn too_large(limit: u64) -> ApiError {
-    ApiError::PayloadTooLarge(format!("the body is over the limit of {limit} bytes"))
 }
 
 /// Accepts `application/json` (any charset parameter naming UTF-8) or no content type.

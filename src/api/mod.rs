@@ -19,7 +19,11 @@
 //! - `reply.rs`: JSON, 201-or-200, ETags and 304s, JSON or CSV.
 //! - `auth.rs`: bearer tokens, the throttle, write rights.
 //! - `cache.rs`: catalogue-wide bodies rendered once per store change.
-//! - `routes.rs`: the route table, the 405 fallback, private mode, `/healthz`, serving.
+//! - `routes.rs`: the route table, the 405 fallback, private mode, `/healthz`.
+//! - `server.rs`: serving the routes under connection caps and a header-read timeout.
+//! - `body.rs`: request bodies, read only after the sender's rights are checked, out of
+//!   a server-wide budget.
+//! - `peer.rs`: the client's address, directly or through a trusted proxy.
 //!
 //! Handlers validate everything (ids, periods, bodies, query parameters) before they
 //! touch the store, so a rejected request writes nothing. Store calls block, so they run
@@ -29,6 +33,7 @@
 pub mod admin;
 pub mod attainment;
 mod auth;
+pub mod body;
 mod cache;
 pub mod calendar;
 pub mod compare;
@@ -40,16 +45,19 @@ pub(crate) mod input;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod peer;
 pub mod readings;
 mod reply;
 mod routes;
+pub mod server;
 mod state;
 pub mod tokens;
 pub mod webhooks;
 
 pub use error::ApiError;
 pub use input::parse_reading_body;
-pub use routes::{allowed_methods, healthz, route_pattern, routes, serve, PAGES, ROUTES};
+pub use routes::{allowed_methods, healthz, route_pattern, routes, PAGES, ROUTES};
+pub use server::{serve, ServeLimits};
 pub use state::{Clock, Context, Ctx, Throttle, MAX_BATCH_BODY, MAX_BODY};
 
 /// Declares a route's typed query parameters (see `filters::Params`).

@@ -1,8 +1,6 @@
 //! The route table: every route of the API and the pages, the 405 fallback with its
 //! `Allow` header, private mode, and serving on a bound listener.
 
-use std::future::Future;
-
 use serde::Serialize;
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
@@ -226,19 +224,6 @@ pub(super) fn private_guard(
             },
         )
         .untuple_one()
-}
-
-/// Serves `routes` on an already bound listener until `shutdown` resolves.
-pub async fn serve(
-    ctx: Ctx,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    warp::serve(routes(ctx))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
 }
 
 /// The pattern of [`ROUTES`] or [`PAGES`] that a path matches, with the methods it

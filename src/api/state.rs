@@ -62,11 +62,17 @@ pub struct Context {
     pub bodies: super::cache::BodyCache,
     /// Webhook deliveries and their settings (see [`notifier`]).
     pub notify: Arc<crate::notify::deliver::Hub>,
+    /// Bytes of request bodies held in memory at once, server-wide.
+    pub body_budget: super::body::BodyBudget,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client
+    /// (`--trust-proxy`). Empty: the peer address is the client.
+    pub trusted_proxies: Vec<super::peer::IpNet>,
 }
 
-/// Slows down token guessing: after `limit` failed authentications from one address
-/// within `window`, that address gets 429 on every authenticated request until the
-/// window ends.
+/// Slows down token guessing: after `limit` tokens presented and found wrong from one
+/// address within `window`, that address gets 429 for every wrong token until the
+/// window ends. A request without a token is not a failed login (a page load behind a
+/// proxy must not lock everyone out), and a valid token is never refused.
 #[derive(Debug)]
 pub struct Throttle {
     limit: u32,
@@ -137,6 +143,8 @@ impl Context {
             throttle: Arc::new(Throttle::new(20, std::time::Duration::from_secs(60))),
             bodies: Default::default(),
             notify: Arc::new(crate::notify::deliver::Hub::new(Default::default())),
+            body_budget: Default::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! API tokens: admins create, list and revoke them. Each route is a filter (path, the
 //! shared `read` or `write` filter, its typed parameters) and a named handler.
 
+use crate::api::body::Body;
 use serde::Serialize;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
@@ -72,13 +73,13 @@ fn parse_new_token(body: &[u8]) -> Result<(String, Role, Vec<String>), ApiError>
 async fn create_handler(
     ctx: Ctx,
     req: Req,
-    body: Result<bytes::Bytes, ApiError>,
+    body: Body,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     require_admin(&ctx, &req).await?;
     p?;
     require_json(req.content_type.as_deref())?;
-    let (name, role, units) = parse_new_token(&body?)?;
+    let (name, role, units) = parse_new_token(&body.read().await?)?;
     let now = ctx.clock.now();
     let (token, secret) = ctx
         .blocking(move |qs| {
@@ -158,7 +159,7 @@ async fn revoke_handler(
     name: String,
     ctx: Ctx,
     req: Req,
-    _body: Result<bytes::Bytes, ApiError>,
+    _body: Body,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let me = require_admin(&ctx, &req).await?;

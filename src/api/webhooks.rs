@@ -4,6 +4,7 @@
 //! URLs are stored as given and only ever shown redacted; the 钉钉 signing secret is
 //! never shown at all (`signed: true`).
 
+use crate::api::body::Body;
 use serde::Serialize;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
@@ -94,12 +95,12 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + C
 async fn create_handler(
     ctx: Ctx,
     req: Req,
-    body: Result<bytes::Bytes, ApiError>,
+    body: Body,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = require_admin(&ctx, &req).await?;
     p?;
-    let v = parse_json_body(req.content_type.as_deref(), &body?)?;
+    let v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
     let input = parse_input(v)?;
     let hook = input.validate(&token.name, ctx.clock.now())?;
     let hook = ctx.blocking(move |qs| register(qs, hook)).await?;
@@ -204,7 +205,7 @@ async fn delete_handler(
     name: String,
     ctx: Ctx,
     req: Req,
-    _body: Result<bytes::Bytes, ApiError>,
+    _body: Body,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     require_admin(&ctx, &req).await?;
@@ -299,7 +300,7 @@ async fn test_handler(
     name: String,
     ctx: Ctx,
     req: Req,
-    _body: Result<bytes::Bytes, ApiError>,
+    _body: Body,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let hook = named(&ctx, &req, &name).await?;

@@ -185,6 +185,26 @@ pub struct ServeArgs {
     /// of the plain line.
     #[arg(long)]
     pub json: bool,
+    /// Open connections the server accepts at once; more are answered 503.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Open connections from one client address; more are answered 503. A reverse
+    /// proxy is one address: give it room.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections_per_address: usize,
+    /// Seconds a client may take to send a request's head, and the longest idle time
+    /// of a kept-alive connection.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// MiB of request bodies held in memory at once, server-wide; a body that finds
+    /// no room within 5 s is answered 503.
+    #[arg(long, default_value_t = 64)]
+    pub body_budget_mb: u64,
+    /// A reverse proxy (address or network, e.g. 10.0.0.5 or 10.0.0.0/8) whose
+    /// X-Forwarded-For / Forwarded headers name the client, for the throttle of wrong
+    /// tokens. Repeat for several. Off by default: the peer is the client.
+    #[arg(long = "trust-proxy")]
+    pub trust_proxy: Vec<crate::api::peer::IpNet>,
     #[command(flatten)]
     pub notify: NotifyArgs,
 }
@@ -205,6 +225,16 @@ impl ServeArgs {
             clock: crate::clock::Clock::system(tz),
             admin_token: std::env::var(ADMIN_TOKEN_ENV).ok(),
             auth_throttle: None,
+            limits: crate::api::ServeLimits {
+                max_connections: self.max_connections.max(1),
+                max_connections_per_address: self.max_connections_per_address.max(1),
+                header_read_timeout: std::time::Duration::from_secs(
+                    self.header_timeout_secs.max(1),
+                ),
+                ..Default::default()
+            },
+            body_budget: self.body_budget_mb.max(1) * 1024 * 1024,
+            trusted_proxies: self.trust_proxy.clone(),
         })
     }
 }

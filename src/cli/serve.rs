@@ -41,6 +41,12 @@ pub struct ServeConfig {
     /// before it is locked out until the window ends; `None` is the API's default (20
     /// in 60 s). Not a flag: tests shorten the window so as not to wait a minute.
     pub auth_throttle: Option<(u32, std::time::Duration)>,
+    /// Connection caps, the header-read timeout and the shutdown grace period.
+    pub limits: api::ServeLimits,
+    /// Bytes of request bodies held in memory at once.
+    pub body_budget: u64,
+    /// Reverse proxies whose forwarding headers name the client (`--trust-proxy`).
+    pub trusted_proxies: Vec<api::peer::IpNet>,
 }
 
 impl ServeConfig {
@@ -151,6 +157,8 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
         ctx.throttle = Arc::new(api::Throttle::new(limit, window));
     }
     ctx.notify = Arc::new(Hub::new(cfg.notify));
+    ctx.body_budget = api::body::BodyBudget::new(cfg.body_budget);
+    ctx.trusted_proxies = cfg.trusted_proxies;
     let notifier = Notifier::new(
         ctx.queries.clone(),
         ctx.clock.clone(),
@@ -160,7 +168,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
     let ctx: api::Ctx = ctx.into();
     let tasks = notifier.start();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(api::serve(ctx, listener, async {
+    let task = tokio::spawn(api::serve(ctx, listener, cfg.limits, async {
         let _ = rx.await;
     }));
     tracing::info!(db = %cfg.db.display(), "zhibiao listening on http://{addr}");

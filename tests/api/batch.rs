@@ -887,16 +887,51 @@ fn idempotency_keys_belong_to_the_token_that_used_them() {
     assert_eq!(counts(&r.json::<Value>().unwrap()), (1, 0, 0, 0, 0));
     assert_eq!(stored(&s, RATE).unwrap()["recorded_by"], "bureau");
 
-    // A key of invisible characters is refused before anything happens.
-    let r = post_keyed(
-        &s,
-        "",
-        "application/json",
-        serde_json::to_vec(&rows).unwrap(),
-        Some("a b"),
+    // A key with an invisible character, or too long, is refused before anything
+    // happens: never dropped, which would store a retry twice.
+    for bad in ["批次\u{200B}1", "批次\u{202E}1", &"键".repeat(129)] {
+        let r = post_keyed(
+            &s,
+            "",
+            "application/json",
+            serde_json::to_vec(&rows).unwrap(),
+            Some(bad),
+        );
+        assert_eq!(r.status(), 400, "{bad:?}");
+        assert_eq!(r.json::<Value>().unwrap()["field"], "Idempotency-Key");
+    }
+}
+
+#[test]
+fn a_chinese_idempotency_key_is_a_key_like_any_other() {
+    let s = TestServer::start();
+    let first = json!([{"indicator": RATE, "period": "2023-06", "value": 7.5}]);
+    let post = |rows: &Value| {
+        post_keyed(
+            &s,
+            "",
+            "application/json",
+            serde_json::to_vec(rows).unwrap(),
+            Some("批次-1 六月"),
+        )
+    };
+    let r = post(&first);
+    assert_eq!(r.status(), 200);
+    // The same key and body: the first answer again, nothing written twice.
+    let r = post(&first);
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
     );
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().unwrap()["field"], "Idempotency-Key");
+    // The same key with another body is refused, not applied as a revision.
+    let other = json!([{"indicator": RATE, "period": "2023-06", "value": 9.9}]);
+    let r = post(&other);
+    assert_eq!(r.status(), 422);
+    assert_eq!(stored(&s, RATE).unwrap()["value"], 7.5);
+    assert_eq!(revision_count(&s, RATE), 1);
 }
 
 // ── the body as a whole ─────────────────────────────────────────────────────

@@ -392,11 +392,16 @@ impl TestServer {
     /// Creates a submitter token for `units` as admin, insists on 201, and returns its
     /// secret.
     pub fn submitter(&self, name: &str, units: &[&str]) -> String {
+        self.token(name, "submitter", units)
+    }
+
+    /// Creates a token of any role as admin and returns its secret.
+    pub fn token(&self, name: &str, role: &str, units: &[&str]) -> String {
         let r = self
             .client
             .post(self.url("/v1/tokens"))
             .bearer_auth(ADMIN_TOKEN)
-            .json(&serde_json::json!({"name": name, "role": "submitter", "units": units}))
+            .json(&serde_json::json!({"name": name, "role": role, "units": units}))
             .send()
             .expect("POST /v1/tokens");
         assert_eq!(r.status(), 201, "create token {name}");

@@ -1092,20 +1092,24 @@ fn a_flood_of_bad_tokens_locks_the_address_out_until_the_window_ends() {
     assert_eq!(&statuses[20..], &[429; 5], "{statuses:?}");
     assert_unchanged(&s, &before, "the flood");
 
-    // Locked out: the right token from the same address is refused too, as is a
-    // request with no token; public reads still answer.
+    // Locked out for wrong tokens only: the right token from the same address still
+    // works (a valid token is never refused), and a request with no token is a plain
+    // 401, not a failed login; public reads still answer.
     let locked_at = Instant::now();
-    let r = put(Some(&format!("Bearer {ADMIN_TOKEN}")));
-    assert!(header(&r, "retry-after").is_some());
-    assert_problem(r, 429, None, "the admin token during the lock-out");
-    assert_problem(put(None), 429, None, "no token during the lock-out");
+    assert_problem(put(None), 401, None, "no token during the lock-out");
+    assert_problem(
+        put(Some("Bearer still-guessing")),
+        429,
+        None,
+        "a wrong token during the lock-out",
+    );
     assert_eq!(s.get("/healthz").status(), 200);
     assert_unchanged(&s, &before, "the lock-out");
+    let r = put(Some(&format!("Bearer {ADMIN_TOKEN}")));
+    assert_eq!(r.status(), 200, "the admin token during the lock-out");
 
-    // The window ends LOCKOUT after the first failure: wait out Retry-After, then the
-    // admin token works again. Observed: Retry-After is rounded down, so a request made
-    // exactly Retry-After seconds later can still get a last 429 (with Retry-After: 1);
-    // see `bug_retry_after_is_rounded_down`.
+    // The window ends LOCKOUT after the first failure: wait out Retry-After, then a
+    // wrong token is a plain 401 again.
     assert!(
         retry_after <= LOCKOUT.as_secs(),
         "Retry-After {retry_after}"
@@ -1115,23 +1119,69 @@ fn a_flood_of_bad_tokens_locks_the_address_out_until_the_window_ends() {
     std::thread::sleep(Duration::from_secs(retry_after).saturating_sub(locked_at.elapsed()));
     let deadline = Instant::now() + Duration::from_secs(3);
     let answer = loop {
-        let r = put(Some(&format!("Bearer {ADMIN_TOKEN}")));
+        let r = put(Some("Bearer one-more-guess"));
         if r.status() != 429 || Instant::now() > deadline {
             break r;
         }
         // Polling for the end of the window, which is coming.
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert_eq!(
-        answer.status(),
-        200,
-        "the admin token after the window: {:?}",
-        answer.text()
-    );
+    assert_eq!(answer.status(), 401, "a wrong token after the window");
     assert_eq!(
         s.get_json(&format!("/v1/indicators/{RATE}/readings/{PERIOD}"))["value"],
         99.0
     );
+}
+
+#[test]
+fn anonymous_page_loads_never_lock_anyone_out() {
+    // Behind a proxy every browser shares one address: requests without a token
+    // (page loads, public reads, a write sent before logging in) are not failed logins.
+    let s = TestServer::builder().auth_throttle(3, LOCKOUT).start();
+    let url = s.url(&format!("/v1/indicators/{RATE}/readings/{PERIOD}"));
+    for _ in 0..30 {
+        let r = s
+            .client
+            .put(&url)
+            .json(&json!({"value": 1}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let r = s
+        .client
+        .put(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"value": 2}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201, "the admin token after 30 anonymous writes");
+}
+
+#[test]
+fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_count() {
+    let s = TestServer::builder()
+        .auth_throttle(3, LOCKOUT)
+        .args(&["--trust-proxy", "127.0.0.1"])
+        .start();
+    let url = s.url(&format!("/v1/indicators/{RATE}/readings/{PERIOD}"));
+    let put = |client: &str, token: &str| {
+        s.client
+            .put(&url)
+            .header("x-forwarded-for", client)
+            .bearer_auth(token)
+            .json(&json!({"value": 1}))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let guesser: Vec<u16> = (0..5)
+        .map(|i| put("198.51.100.66", &format!("g{i}")))
+        .collect();
+    assert_eq!(guesser, [401, 401, 401, 429, 429]);
+    // Another client behind the same proxy is not locked out by the guesser.
+    assert_eq!(put("198.51.100.7", "typo"), 401);
 }
 
 #[test]
@@ -1149,16 +1199,16 @@ fn bug_retry_after_is_rounded_down() {
     for i in 0..20 {
         assert_eq!(put(&format!("guess-{i}")).status(), 401);
     }
-    let r = put(ADMIN_TOKEN);
+    let r = put("guess-20");
     assert_eq!(r.status(), 429);
     let ra: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
     // A client that honours Retry-After to the second must not be refused again. The
     // lock-out is real time: honouring it means waiting.
     assert!((1..=LOCKOUT.as_secs()).contains(&ra), "Retry-After {ra}");
     std::thread::sleep(Duration::from_secs(ra));
-    let r = put(ADMIN_TOKEN);
+    let r = put("guess-21");
     assert!(
-        r.status().is_success(),
+        r.status() == 401,
         "after waiting Retry-After ({ra} s): {} Retry-After {:?}",
         r.status(),
         header(&r, "retry-after")
@@ -1181,10 +1231,16 @@ fn the_default_lock_out_lasts_a_minute() {
     for i in 0..20 {
         assert_eq!(put(&format!("guess-{i}")).status(), 401);
     }
-    let r = put(ADMIN_TOKEN);
+    let r = put("guess-20");
     assert_eq!(r.status(), 429);
     let ra: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
     assert!((50..=60).contains(&ra), "Retry-After {ra}");
+    // The refusal is counted in /metrics under its cap.
+    let metrics = s.get("/metrics").text().unwrap();
+    assert!(
+        metrics.contains("zhibiao_refusals_total{cap=\"auth_throttle\"}"),
+        "{metrics}"
+    );
 }
 
 // ── CORS ──────────────────────────────────────────────────────────────────

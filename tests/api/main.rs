@@ -12,6 +12,7 @@ mod calendar;
 mod catalogue;
 mod compare;
 mod hostile;
+mod limits;
 mod methodology;
 mod notify;
 mod openapi;

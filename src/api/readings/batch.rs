@@ -5,9 +5,9 @@
 //! rows) or written in one transaction. With `Idempotency-Key`, the first answer is
 //! stored beside the rows and replayed to a retry.
 
+use crate::api::body::{Body, ReadBody};
 use std::collections::{BTreeSet, HashMap};
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
@@ -22,7 +22,7 @@ use crate::domain::{Check, Indicator, IndicatorId, Reading};
 use crate::ingest::{self, Charset, Format, RowError};
 use crate::query::quality::Vetter;
 use crate::query::Queries;
-use crate::store::{codec, BatchRow, Idempotency, Outcome, Store, Token};
+use crate::store::{codec, BatchRow, Idempotency, Outcome, Role, Store, Token};
 
 /// What happened to one row of a batch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,20 +98,28 @@ pub fn route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Cl
 async fn batch_handler(
     ctx: Ctx,
     req: Req,
-    body: Result<Bytes, ApiError>,
+    body: Body,
     p: Result<BatchParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = authenticate(&ctx, &req).await?;
+    // Rights before work: a token that can write nothing is refused before a byte of
+    // the batch is read; a submitter's rows are checked one by one once decoded.
+    if token.role == Role::Reader {
+        return Err(ApiError::Forbidden(format!(
+            "token '{}' is a reader and cannot write",
+            token.name
+        )));
+    }
     let BatchParams { atomic } = p?;
     let (format, charset) =
         ingest::format_of(req.content_type.as_deref()).map_err(ApiError::UnsupportedMediaType)?;
-    let body = body?;
-    let fp = fingerprint(&req, &body);
     let idem = req
         .idempotency_key
         .as_deref()
         .map(|k| idempotency_key(&token, k))
         .transpose()?;
+    let body = body.read().await?;
+    let fp = fingerprint(&req, &body);
     let submission = Submission {
         token,
         atomic,
@@ -150,7 +158,8 @@ struct Submission {
     fingerprint: String,
     format: Format,
     charset: Charset,
-    body: Bytes,
+    /// The body, holding its share of the server's body budget until the batch ends.
+    body: ReadBody,
 }
 
 /// How a batch ended, inside its blocking task.
@@ -181,17 +190,47 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
     write_batch(ctx, s, &sub, checked)
 }
 
-fn idempotency_key(token: &Token, key: &str) -> Result<Vec<u8>, ApiError> {
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return Err(ApiError::invalid(
+/// The longest `Idempotency-Key`, in characters.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+
+/// The stored key of an `Idempotency-Key`: any visible UTF-8 (letters of any script,
+/// digits, punctuation, inner spaces) of 1 to [`MAX_IDEMPOTENCY_KEY_CHARS`] characters.
+/// Anything else is refused, never dropped: a retry whose key was silently ignored
+/// would be stored twice.
+fn idempotency_key(token: &Token, raw: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let refuse = |why: &str| {
+        ApiError::invalid(
             "Idempotency-Key",
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-        ));
+            format!(
+                "Idempotency-Key {why}; it must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible characters (UTF-8)"
+            ),
+        )
+    };
+    let key = std::str::from_utf8(raw).map_err(|_| refuse("is not UTF-8"))?;
+    if key.trim().is_empty() {
+        return Err(refuse("is empty"));
+    }
+    if key.trim() != key {
+        return Err(refuse("begins or ends with a space"));
+    }
+    if key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
+        return Err(refuse("is too long"));
+    }
+    if let Some(c) = key.chars().find(|c| c.is_control() || invisible(*c)) {
+        return Err(refuse(&format!(
+            "holds the invisible character U+{:04X}",
+            c as u32
+        )));
     }
     let mut k = token.name.as_bytes().to_vec();
     k.push(0);
     k.extend_from_slice(key.as_bytes());
     Ok(k)
+}
+
+/// Bidi controls and zero-width characters: they make two keys that look alike differ.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
 }
 
 fn fingerprint(req: &Req, body: &[u8]) -> String {

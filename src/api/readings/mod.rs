@@ -9,7 +9,7 @@ pub mod batch;
 mod rows;
 pub mod template;
 
-use bytes::Bytes;
+use crate::api::body::Body;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use warp::http::StatusCode;
@@ -48,7 +48,7 @@ async fn put_handler(
     period: String,
     ctx: Ctx,
     req: Req,
-    body: Result<Bytes, ApiError>,
+    body: Body,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = authenticate(&ctx, &req).await?;
@@ -56,12 +56,13 @@ async fn put_handler(
     let (period, form) = parse_period_segment(&ctx, &period)?;
     p?;
     require_json(req.content_type.as_deref())?;
-    let body = ReadingBody::parse(&body?)?;
     let ind = {
         let id = id.clone();
         ctx.blocking(move |qs| Ok(qs.indicator(&id)?)).await?
     };
+    // Rights before work: the body is read only for a token that may write here.
     authorize_write(&token, &ind)?;
+    let body = ReadingBody::parse(&body.read().await?)?;
     let input = ReadingInput::new(&ind, body.value, body.status, body.note, form)?;
     let explanation = body
         .explanation
@@ -233,7 +234,7 @@ async fn delete_handler(
     period: String,
     ctx: Ctx,
     req: Req,
-    _body: Result<Bytes, ApiError>,
+    _body: Body,
     p: Result<DeleteParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = authenticate(&ctx, &req).await?;

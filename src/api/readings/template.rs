@@ -36,6 +36,12 @@ async fn template_handler(
     p: Result<TemplateParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let token = authenticate(&ctx, &req).await?;
+    if token.role == crate::store::Role::Reader {
+        return Err(ApiError::Forbidden(format!(
+            "token '{}' is a reader: a submission template is for tokens that can write",
+            token.name
+        )));
+    }
     let period = p?
         .period
         .ok_or_else(|| ApiError::invalid("period", "period is required, e.g. ?period=2023-06"))?;
