@@ -32,6 +32,7 @@ fn run(args: &[&str]) -> Output {
         .args(args)
         .env("RUST_LOG", "warn")
         .env_remove("ZHIBIAO_ADMIN_TOKEN")
+        .env_remove("ZHIBIAO_BACKUP_KEY_FILE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -482,3 +482,28 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())?;
     f.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_admin_secret_needs_16_characters_and_an_empty_one_means_none() {
+        // Unset or blank: the first start generates a secret, as before.
+        for ok in [None, Some(""), Some("  "), Some("sixteen-chars!!!")] {
+            assert!(check_admin_secret(ok).is_ok(), "{ok:?}");
+        }
+        // Surrounding whitespace is not part of the secret (it is trimmed on use).
+        for short in [
+            Some("x"),
+            Some(" fifteen-chars!! "),
+            Some("十五个字符十五个字符十五个字符"),
+        ] {
+            let e = check_admin_secret(short).expect_err("too short");
+            assert!(
+                e.contains(ADMIN_TOKEN_ENV) && e.contains("at least 16"),
+                "{e}"
+            );
+        }
+    }
+}

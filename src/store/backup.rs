@@ -1059,3 +1059,166 @@ impl CheckReport {
         self.problem_count == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The version-1 backup fixture (see `tests/fixtures/README.md`).
+    const BACKUP_V1: &[u8] = include_bytes!("../../tests/fixtures/backup-v1.jsonl");
+
+    fn fixture() -> Store {
+        let s = Store::temporary().unwrap();
+        let r = s.restore(BACKUP_V1, None).unwrap();
+        assert_eq!(r.verified, Verified::Nothing);
+        assert!(s.check().unwrap().ok());
+        s
+    }
+
+    fn key(k: &str) -> BackupKey {
+        BackupKey::new(k.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_backup_key_ignores_trailing_whitespace_and_needs_16_bytes() {
+        assert!(BackupKey::new(b"0123456789abcde").is_err());
+        assert!(BackupKey::new(b"0123456789abcde\n\n  ").is_err());
+        assert!(BackupKey::new(b"").is_err());
+        // The same key with and without the newline `echo` adds seals alike.
+        let s = fixture();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        s.backup_with_key(&mut a, Some(&key("0123456789abcdef")))
+            .unwrap();
+        s.backup_with_key(&mut b, Some(&key("0123456789abcdef\r\n")))
+            .unwrap();
+        assert_eq!(a, b);
+        let mut c = Vec::new();
+        s.backup_with_key(&mut c, Some(&key("0123456789abcdeF")))
+            .unwrap();
+        assert_ne!(a, c);
+        // Never printed.
+        let dbg = format!("{:?}", key("a-secret-key-never-printed"));
+        assert!(!dbg.contains("secret"), "{dbg}");
+    }
+
+    #[test]
+    fn a_keyed_backup_restores_only_with_its_key() {
+        let s = fixture();
+        let mut b = Vec::new();
+        s.backup_with_key(&mut b, Some(&key("the-right-key-0123")))
+            .unwrap();
+        let restore = |k: Option<&BackupKey>| Store::temporary().unwrap().restore(&b[..], k);
+        assert_eq!(
+            restore(Some(&key("the-right-key-0123"))).unwrap().verified,
+            Verified::HmacSha256
+        );
+        for k in [None, Some(key("the-wrong-key-0123"))] {
+            let e = restore(k.as_ref()).expect_err("refused").to_string();
+            assert!(e.contains("key"), "{e}");
+        }
+        // An unkeyed backup with a key: refused, as one whose HMAC was removed.
+        let mut plain = Vec::new();
+        s.backup(&mut plain).unwrap();
+        let e = Store::temporary()
+            .unwrap()
+            .restore(&plain[..], Some(&key("the-right-key-0123")))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("carries no HMAC"), "{e}");
+    }
+
+    /// A change made to a store's trees behind its back.
+    type Corruption = Box<dyn Fn(&super::super::Inner)>;
+
+    /// `check` finds an index that disagrees with its primary rows, in each direction.
+    #[test]
+    fn check_finds_each_index_out_of_step_with_its_rows() {
+        let gdp = IndicatorId::parse("gdp-growth").unwrap();
+        let june: Period = "2023-06".parse().unwrap();
+        let cases: Vec<(&str, &str, Corruption)> = vec![
+            (
+                "a token missing from the hash index",
+                "token 'kgj' is missing from the hash index",
+                Box::new(|i| {
+                    let t: Token = codec::decode(&i.tokens.get("kgj").unwrap().unwrap()).unwrap();
+                    i.token_hashes.remove(t.hash_bytes()).unwrap();
+                }),
+            ),
+            (
+                "a hash index entry for a secret the token no longer has",
+                "hash index entry for 'kgj'",
+                Box::new(|i| {
+                    i.token_hashes.insert([7u8; 32], "kgj").unwrap();
+                }),
+            ),
+            (
+                "a period index entry without its reading",
+                "period index entry gdp-growth 2023-09 points at no reading",
+                Box::new(move |i| {
+                    let sep: Period = "2023-09".parse().unwrap();
+                    i.by_period.insert(keys::by_period(sep, &gdp), &[]).unwrap();
+                }),
+            ),
+            (
+                "a reading both stored and withdrawn",
+                "reading gdp-growth 2023-06 is both stored and withdrawn",
+                Box::new({
+                    let gdp = IndicatorId::parse("gdp-growth").unwrap();
+                    move |i| {
+                        i.withdrawn
+                            .insert(keys::reading(&gdp, june), codec::encode(&1u32).unwrap())
+                            .unwrap();
+                    }
+                }),
+            ),
+            (
+                "an indicator missing from the code index",
+                "indicator cpi is missing from the code index",
+                Box::new(|i| {
+                    i.codes.remove(b"cpi/cpi").unwrap();
+                }),
+            ),
+            (
+                "a code index entry naming another code",
+                "code index entry gdp/cpi",
+                Box::new(|i| {
+                    i.codes.insert(b"gdp/cpi", &[]).unwrap();
+                }),
+            ),
+            (
+                "a flag on no audit row",
+                "flag on gdp-growth 2023-06 points at no audit row",
+                Box::new({
+                    let gdp = IndicatorId::parse("gdp-growth").unwrap();
+                    move |i| {
+                        i.flagged
+                            .insert(keys::reading(&gdp, june), &keys::audit(999_999))
+                            .unwrap();
+                    }
+                }),
+            ),
+            (
+                "a target history entry on no audit row",
+                "target history entry",
+                Box::new({
+                    let gdp = IndicatorId::parse("gdp-growth").unwrap();
+                    move |i| {
+                        i.target_history
+                            .insert(keys::target_history(&gdp, 2023, 999_999), &[])
+                            .unwrap();
+                    }
+                }),
+            ),
+        ];
+        for (what, want, corrupt) in cases {
+            let s = fixture();
+            corrupt(&s.inner);
+            let r = s.check().unwrap();
+            assert!(
+                r.problems.iter().any(|p| p.contains(want)),
+                "{what}: {:?}",
+                r.problems
+            );
+        }
+    }
+}
