@@ -32,6 +32,7 @@ fn run(args: &[&str]) -> Output {
         .args(args)
         .env("RUST_LOG", "warn")
         .env_remove("ZHIBIAO_ADMIN_TOKEN")
+        .env_remove("ZHIBIAO_BACKUP_KEY_FILE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -300,7 +301,11 @@ fn every_fixture_store_opens_upgraded_with_its_content_after_a_backup() {
         );
         let text = std::fs::read_to_string(&backups[0]).unwrap();
         assert!(text.ends_with("\n"));
-        let end: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        // The end record, then the digest trailer.
+        let mut lines = text.lines().rev();
+        let trailer: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(trailer["type"], "digest");
+        let end: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
         assert_eq!(end["type"], "end");
         assert_eq!(end["indicators"], 203);
         assert_eq!(end["readings"], 18);

@@ -1,6 +1,9 @@
 //! Reliability: a backup restores to a store that backs up to the same bytes; a
 //! restore refuses what it cannot take whole and leaves nothing behind; a restored
-//! store serves what the backup held and nothing else; and a store written by an
+//! store serves what the backup held and nothing else; a backup changed after it was
+//! written (a token's role, a duplicated audit row) is refused, by its digest or, for
+//! a keyed backup, its HMAC, and a backup of every older version still restores
+//! (`tests/fixtures/backup-v1.jsonl`); and a store written by an
 //! earlier build (`tests/fixtures/store-v1`, see `tests/fixtures/README.md`) keeps
 //! opening, checking and serving with this one.
 //!
@@ -45,6 +48,7 @@ fn run(args: &[&str]) -> Output {
             .args(args)
             .env("RUST_LOG", "warn")
             .env_remove("ZHIBIAO_ADMIN_TOKEN")
+            .env_remove("ZHIBIAO_BACKUP_KEY_FILE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
@@ -426,7 +430,8 @@ fn backup_restore_backup_gives_the_same_bytes_via_the_cli_and_the_http_route() {
             "audit",
             "token",
             "idempotency",
-            "end"
+            "end",
+            "digest"
         ]
     );
 
@@ -475,7 +480,7 @@ fn the_backup_route_needs_an_admin_token() {
     assert_eq!(r.headers()["content-type"], "application/x-ndjson");
     let body = r.text().unwrap();
     let header: Value = serde_json::from_str(body.lines().next().unwrap()).unwrap();
-    assert_eq!(header["zhibiao_backup"], 1);
+    assert_eq!(header["zhibiao_backup"], zhibiao::store::BACKUP_VERSION);
 }
 
 #[test]
@@ -523,7 +528,10 @@ fn restore_refuses_a_path_that_already_holds_something() {
     let _g = fork_guard();
     let store = Store::open(&copy, CACHE).unwrap();
     let err = store
-        .restore(std::io::BufReader::new(std::fs::File::open(&f1).unwrap()))
+        .restore(
+            std::io::BufReader::new(std::fs::File::open(&f1).unwrap()),
+            None,
+        )
         .expect_err("restore into a store holding data");
     assert!(err.to_string().contains("empty store"), "{err}");
 }
@@ -566,8 +574,8 @@ fn a_corrupted_backup_is_refused_with_a_clear_message_and_leaves_no_store() {
         ),
         (
             "a newer backup version",
-            replace_first(r#"{"zhibiao_backup": 2, "format": 1}"#),
-            "version 2",
+            replace_first(r#"{"zhibiao_backup": 3, "format": 1}"#),
+            "version 3",
         ),
         (
             "no header at all",
@@ -761,6 +769,653 @@ fn a_restored_store_serves_only_what_the_backup_held_and_continues_the_audit_seq
     assert!(strictly_increasing(&s4) && s4[3] > s3[0], "{s4:?}");
     srv.stop();
     check_ok(&b);
+}
+
+// ── backups that cannot be altered unseen ─────────────────────────────────
+
+/// A backup of backup format 1 (no trailer), written by the last build of that format;
+/// never rewrite it (see `tests/fixtures/README.md`).
+const BACKUP_V1: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/backup-v1.jsonl"
+);
+
+/// `zhibiao restore FILE --db DB [--hmac-key-file KEY]`.
+fn restore_cmd(file: &Path, db: &Path, key: Option<&Path>) -> Output {
+    let mut args = vec!["restore", s(file), "--db", s(db)];
+    if let Some(k) = key {
+        args.extend(["--hmac-key-file", s(k)]);
+    }
+    run(&args)
+}
+
+/// Insists that a restore failed, naming `mention`, and returns its stderr.
+fn refused(out: &Output, mention: &str) -> String {
+    let err = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "restore succeeded: {}",
+        text(&out.stdout)
+    );
+    assert!(
+        err.contains("restore failed, nothing kept") && err.contains(mention),
+        "expected a refusal naming {mention:?}: {err}"
+    );
+    assert!(!text(&out.stdout).contains("restored"));
+    err
+}
+
+/// A store restored from the version-1 fixture (the built-in catalogue, 18 readings,
+/// the tokens `admin` and `kgj`, a webhook): no server needed.
+fn fixture_store(dir: &Path) -> PathBuf {
+    let db = dir.join("fixture");
+    run_ok(&["restore", BACKUP_V1, "--db", s(&db)]);
+    db
+}
+
+/// A key file of 32 random-looking bytes, base64 as an operator would make it.
+fn key_file(dir: &Path, name: &str, key: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("{key}\n")).unwrap();
+    p
+}
+
+/// The lines of a backup, trailer included.
+fn backup_lines(b: &[u8]) -> Vec<String> {
+    text(b).lines().map(str::to_string).collect()
+}
+
+/// A backup of `lines` (without a trailer) sealed as `zhibiao backup` would: what
+/// someone who edits a backup and recomputes its digest writes. `hmac` is put into
+/// the trailer as given.
+fn reseal(lines: &[String], hmac: Option<&str>) -> Vec<u8> {
+    use sha2::Digest as _;
+    let body = format!("{}\n", lines.join("\n"));
+    let mut trailer = json!({
+        "type": "digest",
+        "sha256": hex::encode(sha2::Sha256::digest(body.as_bytes())),
+    });
+    if let Some(h) = hmac {
+        trailer["hmac_sha256"] = json!(h);
+    }
+    format!("{body}{trailer}\n").into_bytes()
+}
+
+/// The lines of a backup with `from` replaced by `to` in exactly one line.
+fn edited(lines: &[String], from: &str, to: &str) -> Vec<String> {
+    let hits = lines.iter().filter(|l| l.contains(from)).count();
+    assert_eq!(hits, 1, "{from:?} is in {hits} lines");
+    lines.iter().map(|l| l.replacen(from, to, 1)).collect()
+}
+
+const KGJ_ROLE: &str = r#""name":"kgj","role":"submitter""#;
+const KGJ_AS_ADMIN: &str = r#""name":"kgj","role":"admin""#;
+
+#[test]
+fn a_backup_edited_after_it_was_written_is_refused_by_its_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_store(tmp.path());
+    let good = backup(&db, &tmp.path().join("good.jsonl"));
+    let lines = backup_lines(&good);
+    let trailer = lines.last().unwrap().clone();
+    assert!(
+        trailer.starts_with(r#"{"type":"digest","sha256":""#),
+        "{trailer}"
+    );
+    let body = &lines[..lines.len() - 1];
+    let with_trailer = |mut v: Vec<String>| {
+        v.push(trailer.clone());
+        format!("{}\n", v.join("\n")).into_bytes()
+    };
+    let audit_rows: Vec<usize> = (0..body.len())
+        .filter(|&i| body[i].contains(r#""type":"audit""#))
+        .collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        // The attack the digest is for: a submitter made admin.
+        (
+            "a token's role raised to admin",
+            with_trailer(edited(body, KGJ_ROLE, KGJ_AS_ADMIN)),
+        ),
+        // A hash replaced by that of a secret the editor knows.
+        ("a token's hash replaced", {
+            let known = hex::encode(zhibiao::store::hash_secret("a secret I know"));
+            let admin = body
+                .iter()
+                .find(|l| l.contains(r#""name":"admin""#) && l.contains(r#""type":"token""#))
+                .unwrap();
+            let old: Value = serde_json::from_str(admin).unwrap();
+            with_trailer(edited(body, old["hash"].as_str().unwrap(), &known))
+        }),
+        // A row dropped, and the end record's count made to agree.
+        ("an audit row removed", {
+            let mut v = body.to_vec();
+            v.remove(audit_rows[5]);
+            let n = audit_rows.len();
+            let end = v.len() - 1;
+            v[end] = v[end].replace(&format!(r#""audit":{n}"#), &format!(r#""audit":{}"#, n - 1));
+            with_trailer(v)
+        }),
+        // A reading's value changed.
+        (
+            "a reading changed",
+            with_trailer(edited(
+                body,
+                r#""indicator":"gdp-growth","period":"2023-06","value":8.7"#,
+                r#""indicator":"gdp-growth","period":"2023-06","value":9.7"#,
+            )),
+        ),
+    ];
+    for (what, bytes) in cases {
+        let file = tmp.path().join("edited.jsonl");
+        std::fs::write(&file, &bytes).unwrap();
+        let b = tmp.path().join("b");
+        let out = restore_cmd(&file, &b, None);
+        refused(&out, "does not match its digest");
+        assert!(!b.exists(), "{what}: a store was left at {b:?}");
+    }
+    // The digest record itself removed: refused as a file cut short.
+    let file = tmp.path().join("no-trailer.jsonl");
+    std::fs::write(&file, format!("{}\n", body.join("\n"))).unwrap();
+    refused(
+        &restore_cmd(&file, &tmp.path().join("b"), None),
+        "no digest record",
+    );
+    // The untouched file restores, verified.
+    let out = run_ok(&[
+        "restore",
+        s(&tmp.path().join("good.jsonl")),
+        "--db",
+        s(&tmp.path().join("b")),
+    ]);
+    assert!(
+        text(&out.stdout).contains("digest verified"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_keyed_backup_needs_its_key_and_an_edit_with_a_recomputed_digest_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_store(tmp.path());
+    let key = key_file(
+        tmp.path(),
+        "backup.key",
+        "n3Kq8v7QJ9m2hTzX4bYc1LwRfA6sGdEp0uVxI5oNkHs=",
+    );
+    let wrong = key_file(tmp.path(), "wrong.key", "a-different-key-of-enough-length");
+    let out_file = tmp.path().join("keyed.jsonl");
+    run_ok(&[
+        "backup",
+        "--db",
+        s(&db),
+        "--out",
+        s(&out_file),
+        "--hmac-key-file",
+        s(&key),
+    ]);
+    let keyed = std::fs::read(&out_file).unwrap();
+    let lines = backup_lines(&keyed);
+    let trailer: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    let hmac = trailer["hmac_sha256"]
+        .as_str()
+        .expect("an HMAC in the trailer");
+    assert_eq!(hmac.len(), 64);
+    let body = &lines[..lines.len() - 1];
+    let write = |name: &str, bytes: &[u8]| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let escalated = edited(body, KGJ_ROLE, KGJ_AS_ADMIN);
+    let b = tmp.path().join("b");
+    for (what, file, key_given, mention) in [
+        // The digest is right (recomputed), the HMAC is the old one.
+        (
+            "an edit with a recomputed digest, the old HMAC kept",
+            write("e1.jsonl", &reseal(&escalated, Some(hmac))),
+            Some(&key),
+            "HMAC does not match",
+        ),
+        // The HMAC removed: it now looks unkeyed, but a key was given.
+        (
+            "an edit with a recomputed digest and no HMAC",
+            write("e2.jsonl", &reseal(&escalated, None)),
+            Some(&key),
+            "carries no HMAC",
+        ),
+        (
+            "the untouched backup without its key",
+            out_file.clone(),
+            None,
+            "written with a key",
+        ),
+        (
+            "the untouched backup with another key",
+            out_file.clone(),
+            Some(&wrong),
+            "HMAC does not match",
+        ),
+    ] {
+        let out = restore_cmd(&file, &b, key_given.map(PathBuf::as_path));
+        let err = refused(&out, mention);
+        assert!(!b.exists(), "{what}: a store was left behind");
+        assert!(
+            !err.contains("n3Kq8v7Q"),
+            "{what}: the key is in the message: {err}"
+        );
+    }
+    // With its key, it restores, verified, and checks.
+    let out = restore_cmd(&out_file, &b, Some(&key));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("digest and HMAC verified"));
+    check_ok(&b);
+    // The key is read from ZHIBIAO_BACKUP_KEY_FILE as well.
+    let c = tmp.path().join("c");
+    let out = common::output(
+        Command::new(BIN)
+            .args(["restore", s(&out_file), "--db", s(&c), "--json"])
+            .env("RUST_LOG", "warn")
+            .env("ZHIBIAO_BACKUP_KEY_FILE", &key),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["verified"], "hmac_sha256");
+    assert_eq!(r["backup_version"], 2);
+    // A key too short to be one is refused before anything is read or written.
+    let short = key_file(tmp.path(), "short.key", "fifteen-chars!!");
+    let d = tmp.path().join("d");
+    let out = restore_cmd(&out_file, &d, Some(&short));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("at least 16"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!d.exists());
+    let out = run(&[
+        "backup",
+        "--db",
+        s(&db),
+        "--out",
+        s(&tmp.path().join("x.jsonl")),
+        "--hmac-key-file",
+        s(&short),
+    ]);
+    assert!(!out.status.success());
+    assert!(!tmp.path().join("x.jsonl").exists());
+}
+
+#[test]
+fn backup_restore_backup_gives_the_same_bytes_with_and_without_a_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_store(tmp.path());
+    let key = key_file(tmp.path(), "k", "round-trip-key-0123456789abcdef");
+    let plain = backup(&db, &tmp.path().join("plain.jsonl"));
+    let keyed_file = tmp.path().join("keyed.jsonl");
+    run_ok(&[
+        "backup",
+        "--db",
+        s(&db),
+        "--out",
+        s(&keyed_file),
+        "--hmac-key-file",
+        s(&key),
+    ]);
+    let keyed = std::fs::read(&keyed_file).unwrap();
+    // The same records; only the trailer differs, by its HMAC.
+    let (p, k) = (backup_lines(&plain), backup_lines(&keyed));
+    assert_eq!(p[..p.len() - 1], k[..k.len() - 1]);
+    assert!(k
+        .last()
+        .unwrap()
+        .starts_with(&p.last().unwrap()[..p.last().unwrap().len() - 1]));
+
+    let (b1, b2) = (tmp.path().join("b1"), tmp.path().join("b2"));
+    run_ok(&[
+        "restore",
+        s(&tmp.path().join("plain.jsonl")),
+        "--db",
+        s(&b1),
+    ]);
+    assert!(
+        backup(&b1, &tmp.path().join("plain2.jsonl")) == plain,
+        "without a key"
+    );
+    run_ok(&[
+        "restore",
+        s(&keyed_file),
+        "--db",
+        s(&b2),
+        "--hmac-key-file",
+        s(&key),
+    ]);
+    let again = tmp.path().join("keyed2.jsonl");
+    run_ok(&[
+        "backup",
+        "--db",
+        s(&b2),
+        "--out",
+        s(&again),
+        "--hmac-key-file",
+        s(&key),
+    ]);
+    assert!(std::fs::read(&again).unwrap() == keyed, "with a key");
+}
+
+#[test]
+fn duplicated_or_reordered_records_are_refused_even_with_a_recomputed_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_store(tmp.path());
+    let good = backup(&db, &tmp.path().join("good.jsonl"));
+    let lines = backup_lines(&good);
+    let body = &lines[..lines.len() - 1];
+    let first = |ty: &str| {
+        body.iter()
+            .position(|l| l.contains(&format!(r#""type":"{ty}""#)))
+            .unwrap()
+    };
+    // The end record's counts made to agree, so that only the order check can refuse.
+    let recount = |mut v: Vec<String>, field: &str, delta: i64| {
+        let end = v.len() - 1;
+        let mut e: Value = serde_json::from_str(&v[end]).unwrap();
+        e[field] = json!(e[field].as_i64().unwrap() + delta);
+        v[end] = e.to_string();
+        v
+    };
+    let a = first("audit");
+    let t = first("token");
+    let u = first("unit");
+    let cases: Vec<(&str, Vec<String>, String)> = vec![
+        // The red team's case: sled keys the row by seq, so a second row with the same
+        // seq would silently replace the first.
+        (
+            "an audit row duplicated",
+            {
+                let mut v = body.to_vec();
+                v.insert(a + 11, body[a + 10].clone());
+                recount(v, "audit", 1)
+            },
+            format!("line {}: audit seq 10 is listed twice", a + 12),
+        ),
+        (
+            "an audit row replaced by a copy of its predecessor",
+            {
+                let mut v = body.to_vec();
+                v[a + 11] = body[a + 10].clone();
+                v
+            },
+            format!("line {}: audit seq 10 is listed twice", a + 12),
+        ),
+        (
+            "two audit rows swapped",
+            {
+                let mut v = body.to_vec();
+                v.swap(a + 3, a + 4);
+                v
+            },
+            format!("line {}: audit seq 3 is out of order", a + 5),
+        ),
+        (
+            "a token listed twice",
+            {
+                let mut v = body.to_vec();
+                v.insert(t + 1, body[t].clone());
+                recount(v, "tokens", 1)
+            },
+            format!("line {}: token 'admin' is listed twice", t + 2),
+        ),
+        (
+            "a unit listed twice",
+            {
+                let mut v = body.to_vec();
+                v.insert(u + 1, body[u].clone());
+                v
+            },
+            "is listed twice".to_string(),
+        ),
+        // Two names for one secret: the hash index could point at only one.
+        (
+            "two tokens with one hash",
+            {
+                let admin: Value = serde_json::from_str(&body[t]).unwrap();
+                let kgj: Value = serde_json::from_str(&body[t + 1]).unwrap();
+                edited(
+                    body,
+                    kgj["hash"].as_str().unwrap(),
+                    admin["hash"].as_str().unwrap(),
+                )
+            },
+            "has the same hash as token 'admin'".to_string(),
+        ),
+    ];
+    for (what, v, mention) in cases {
+        let file = tmp.path().join("dup.jsonl");
+        std::fs::write(&file, reseal(&v, None)).unwrap();
+        let b = tmp.path().join("b");
+        let out = restore_cmd(&file, &b, None);
+        refused(&out, &mention);
+        assert!(!b.exists(), "{what}: a store was left behind");
+    }
+}
+
+#[test]
+fn restore_runs_check_and_keeps_nothing_when_it_fails() {
+    // A resealed backup whose records each parse, but whose reading disagrees with
+    // the last audit row of its history: restore takes it, check does not.
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_store(tmp.path());
+    let good = backup(&db, &tmp.path().join("good.jsonl"));
+    let lines = backup_lines(&good);
+    let v = edited(
+        &lines[..lines.len() - 1],
+        r#""indicator":"gdp-growth","period":"2023-06","value":8.7"#,
+        r#""indicator":"gdp-growth","period":"2023-06","value":9.7"#,
+    );
+    let file = tmp.path().join("disagrees.jsonl");
+    std::fs::write(&file, reseal(&v, None)).unwrap();
+    let b = tmp.path().join("b");
+    let err = refused(&restore_cmd(&file, &b, None), "fails its check");
+    assert!(
+        err.contains("gdp-growth 2023-06 differs from its last audit row"),
+        "{err}"
+    );
+    assert!(!b.exists());
+    // Nothing was left beside it either.
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("restoring"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_failed_restore_leaves_a_directory_made_for_it_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_store(tmp.path());
+    let good = backup(&db, &tmp.path().join("good.jsonl"));
+    let lines = backup_lines(&good);
+    let mut v = lines.clone();
+    let last = v.len() - 1;
+    v[..last].clone_from_slice(&edited(&lines[..last], KGJ_ROLE, KGJ_AS_ADMIN));
+    let bad = tmp.path().join("bad.jsonl");
+    std::fs::write(&bad, format!("{}\n", v.join("\n"))).unwrap();
+
+    // An empty directory the operator made, with its own mode.
+    let made = tmp.path().join("made");
+    std::fs::create_dir(&made).unwrap();
+    #[cfg(unix)]
+    let (mode, ino) = {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o750)).unwrap();
+        let m = std::fs::metadata(&made).unwrap();
+        (m.mode(), m.ino())
+    };
+    let unchanged = || {
+        assert!(made.is_dir(), "the directory was removed");
+        let left: Vec<_> = std::fs::read_dir(&made).unwrap().collect();
+        assert!(left.is_empty(), "the directory is not empty: {left:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(&made).unwrap();
+            assert_eq!(
+                (m.mode(), m.ino()),
+                (mode, ino),
+                "the directory was replaced"
+            );
+        }
+    };
+    // Refused at the trailer, after every record was read.
+    refused(&restore_cmd(&bad, &made, None), "does not match its digest");
+    unchanged();
+    // Refused at the first line.
+    let garbage = tmp.path().join("garbage.jsonl");
+    std::fs::write(&garbage, "not a backup\n").unwrap();
+    refused(&restore_cmd(&garbage, &made, None), "line 1");
+    unchanged();
+
+    // A path whose parents do not exist yet: none of them is left behind.
+    let deep = tmp.path().join("new").join("deeper").join("db");
+    refused(&restore_cmd(&bad, &deep, None), "does not match its digest");
+    assert!(!tmp.path().join("new").exists());
+
+    // The good backup fills the same directory, which stays the operator's.
+    let out = run_ok(&[
+        "restore",
+        s(&tmp.path().join("good.jsonl")),
+        "--db",
+        s(&made),
+    ]);
+    assert!(
+        text(&out.stdout).contains("check: ok"),
+        "{}",
+        text(&out.stdout)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(&made).unwrap();
+        assert_eq!((m.mode(), m.ino()), (mode, ino));
+    }
+    let names: Vec<String> = std::fs::read_dir(&made)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("restoring")), "{names:?}");
+    check_ok(&made);
+    assert!(backup(&made, &tmp.path().join("again.jsonl")) == good);
+}
+
+#[test]
+fn a_version_1_backup_still_restores_with_a_warning_and_converts_both_ways() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v1 = std::fs::read(BACKUP_V1).unwrap();
+    let header: Value = serde_json::from_str(text(&v1).lines().next().unwrap()).unwrap();
+    assert_eq!(header["zhibiao_backup"], 1, "the fixture is of version 1");
+    let db = tmp.path().join("db");
+    let out = run_ok(&["restore", BACKUP_V1, "--db", s(&db), "--json"]);
+    assert!(
+        text(&out.stderr)
+            .contains("this backup (version 1) has no digest; it cannot be checked for changes"),
+        "{}",
+        text(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            &r["indicators"],
+            &r["targets"],
+            &r["readings"],
+            &r["audit"],
+            &r["tokens"]
+        ),
+        (&json!(203), &json!(203), &json!(18), &json!(437), &json!(2))
+    );
+    assert_eq!(r["verified"], "nothing");
+    check_ok(&db);
+    // Backed up again, it is the same records under a version-2 header and a trailer:
+    // without the trailer and with the old header, it is the fixture, byte for byte,
+    // which is how to take a backup to a release that reads only version 1.
+    let v2 = backup(&db, &tmp.path().join("v2.jsonl"));
+    let v2_text = text(&v2);
+    let mut lines: Vec<&str> = v2_text.lines().collect();
+    assert!(lines.pop().unwrap().starts_with(r#"{"type":"digest""#));
+    let head = lines[0].replace(r#""zhibiao_backup":2"#, r#""zhibiao_backup":1"#);
+    lines[0] = &head;
+    assert!(format!("{}\n", lines.join("\n")).into_bytes() == v1);
+    // A key cannot vouch for a backup that carries no digest.
+    let key = key_file(tmp.path(), "k", "a-key-for-a-v1-backup-0123456789");
+    let b = tmp.path().join("b");
+    refused(
+        &restore_cmd(Path::new(BACKUP_V1), &b, Some(&key)),
+        "version-1 backup",
+    );
+    assert!(!b.exists());
+}
+
+#[test]
+fn the_version_1_backup_fixture_is_what_its_readme_says() {
+    use sha2::Digest as _;
+    let v1 = std::fs::read(BACKUP_V1).unwrap();
+    assert_eq!(v1.len(), 508_195);
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&v1)),
+        "979c4717a3af12927aeac72e986f18c0adf6b46a88d6e503e6012c21ced82b18",
+        "tests/fixtures/backup-v1.jsonl changed; it must never be rewritten"
+    );
+}
+
+#[test]
+fn an_admin_secret_shorter_than_16_characters_is_refused_at_startup() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (secret, refused) in [
+        ("x", true),
+        ("fifteen-chars!!", true),
+        // Characters, not bytes: fifteen Chinese characters are 45 bytes.
+        ("桃江县统计局桃江县统计局桃江县", true),
+        ("sixteen-chars!!!", false),
+    ] {
+        let db = tmp.path().join("db");
+        let mut child = spawn(
+            Command::new(BIN)
+                .args(["serve", "--db", s(&db), "--addr", "127.0.0.1:0"])
+                .env("ZHIBIAO_ADMIN_TOKEN", secret)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
+        if refused {
+            let status = common::wait_exit(&mut child, Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("serve started with the admin secret {secret:?}"));
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            assert!(!status.success());
+            assert!(
+                err.contains("ZHIBIAO_ADMIN_TOKEN") && err.contains("at least 16"),
+                "{secret:?}: {err}"
+            );
+            // Refused before the store was touched.
+            assert!(!db.exists(), "{secret:?}: a store was created");
+        } else {
+            let mut line = String::new();
+            std::io::BufRead::read_line(
+                &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+                &mut line,
+            )
+            .unwrap();
+            assert!(line.contains("listening"), "{line}");
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
 }
 
 // ── the version-1 fixture store ───────────────────────────────────────────

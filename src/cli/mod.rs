@@ -12,6 +12,9 @@ use crate::store::Store;
 
 /// Environment variable holding the admin token.
 pub const ADMIN_TOKEN_ENV: &str = "ZHIBIAO_ADMIN_TOKEN";
+/// The shortest admin secret accepted, in characters: a short one is guessed long
+/// before the per-address throttle matters.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 /// Default sled page-cache bound.
 pub const DEFAULT_CACHE_MB: u64 = 256;
 
@@ -93,22 +96,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write a consistent snapshot of the store as JSON Lines (see docs/reliability.md).
+    /// Write a consistent snapshot of the store as JSON Lines, ending with a digest of
+    /// its content (see docs/reliability.md).
     Backup {
         /// Where to write; `-` for standard output.
         #[arg(long, short)]
         out: PathBuf,
         #[arg(long, default_value = "./zhibiao-data")]
         db: PathBuf,
+        /// Also seal the backup with an HMAC-SHA256 under the key in this file (at least
+        /// 16 bytes; trailing whitespace is ignored). Restore then needs the same key.
+        #[arg(long, env = backup::BACKUP_KEY_FILE_ENV)]
+        hmac_key_file: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
-    /// Create a store from a backup. The store path must not hold a store yet; the
-    /// built-in catalogue is not loaded into it.
+    /// Create a store from a backup, after verifying its digest (and its HMAC, with
+    /// --hmac-key-file), and check it. The store path must not exist or be an empty
+    /// directory; on failure it is left as it was. The built-in catalogue is not
+    /// loaded into it.
     Restore {
         file: PathBuf,
         #[arg(long, default_value = "./zhibiao-data")]
         db: PathBuf,
+        /// The key the backup was written with. A backup with an HMAC is refused without
+        /// it; with it, a backup without an HMAC is refused.
+        #[arg(long, env = backup::BACKUP_KEY_FILE_ENV)]
+        hmac_key_file: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -382,8 +396,18 @@ pub fn main() -> ExitCode {
             db,
             json,
         } => attainment::attainment(&db, as_of.as_deref(), battle.as_deref(), json),
-        Command::Backup { out, db, json } => backup::backup(&db, &out, json),
-        Command::Restore { file, db, json } => backup::restore(&file, &db, json),
+        Command::Backup {
+            out,
+            db,
+            hmac_key_file,
+            json,
+        } => backup::backup(&db, &out, hmac_key_file.as_deref(), json),
+        Command::Restore {
+            file,
+            db,
+            hmac_key_file,
+            json,
+        } => backup::restore(&file, &db, hmac_key_file.as_deref(), json),
         Command::Check { db, json } => backup::check(&db, json),
         Command::Migrate(args) => migrate::run(args),
         Command::Report {
@@ -450,6 +474,20 @@ fn init_tracing() {
         .try_init();
 }
 
+/// Refuses an admin secret (`ZHIBIAO_ADMIN_TOKEN`) shorter than
+/// [`MIN_ADMIN_TOKEN_CHARS`]. An empty one means none: the first start generates one.
+fn check_admin_secret(secret: Option<&str>) -> Result<(), String> {
+    let n = secret.map_or(0, |s| s.trim().chars().count());
+    if n > 0 && n < MIN_ADMIN_TOKEN_CHARS {
+        return Err(format!(
+            "{ADMIN_TOKEN_ENV} is {n} characters long; an admin secret must be at least \
+             {MIN_ADMIN_TOKEN_CHARS} (e.g. `head -c 32 /dev/urandom | base64`), or leave it \
+             unset and the first start generates one"
+        ));
+    }
+    Ok(())
+}
+
 fn open(db: &Path) -> Result<Store, Box<dyn std::error::Error>> {
     Ok(Store::open(db, DEFAULT_CACHE_MB * 1024 * 1024)?)
 }
@@ -473,4 +511,29 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut f = opts.open(path)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_admin_secret_needs_16_characters_and_an_empty_one_means_none() {
+        // Unset or blank: the first start generates a secret, as before.
+        for ok in [None, Some(""), Some("  "), Some("sixteen-chars!!!")] {
+            assert!(check_admin_secret(ok).is_ok(), "{ok:?}");
+        }
+        // Surrounding whitespace is not part of the secret (it is trimmed on use).
+        for short in [
+            Some("x"),
+            Some(" fifteen-chars!! "),
+            Some("十五个字符十五个字符十五个字符"),
+        ] {
+            let e = check_admin_secret(short).expect_err("too short");
+            assert!(
+                e.contains(ADMIN_TOKEN_ENV) && e.contains("at least 16"),
+                "{e}"
+            );
+        }
+    }
 }

@@ -75,6 +75,7 @@ impl ServeConfig {
 
     /// Checks what can be checked before touching the store.
     fn check(&self) -> CliResult {
+        super::check_admin_secret(self.admin_token.as_deref())?;
         for o in &self.cors_origins {
             let rest = o
                 .strip_prefix("http://")

@@ -3,24 +3,52 @@
 //! A backup is JSON Lines, one record per line, in a fixed order (documented in
 //! `docs/reliability.md`):
 //!
-//! 1. a header `{"zhibiao_backup": 1, "format": <store format version>}`;
+//! 1. a header `{"zhibiao_backup": 2, "format": <value format version>}`;
 //! 2. `meta` (the catalogue's region, document and year), then every `unit`,
 //!    `region`, `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token`,
 //!    `idempotency` answer, `due` rule and `webhook` receiver, each tree in key order
 //!    (the outbox and the delivery log are not backed up);
 //! 3. an `end` record with the counts, so that a backup cut short (even at a line
-//!    boundary) is refused on restore instead of restoring part of the store.
+//!    boundary) is refused on restore instead of restoring part of the store;
+//! 4. a `digest` trailer: the SHA-256 of every byte before it, and, when a key was
+//!    given at backup time, their HMAC-SHA256 under that key. The counts catch a cut;
+//!    the digest catches any change (a token's role or hash edited, a row dropped);
+//!    only the HMAC catches a change by someone who also recomputed the digest.
 //!
 //! Only primary data is written; the indexes (`revisions`, `target_history`,
 //! `by_period`, `token_hashes`, `codes`, `flagged`) are rebuilt on restore. A backup
 //! written before regions existed restores with every indicator in the catalogue's
 //! region, as the format-2 migration does. Nothing in a backup depends on
-//! when it was taken, so backup → restore → backup gives the same bytes.
+//! when it was taken, so backup → restore → backup gives the same bytes (with the
+//! same key, or none).
+//!
+//! # Older backups
+//!
+//! Every backup version this build has ever written keeps restoring: version 1 (no
+//! trailer) restores with [`Verified::Nothing`], which the command line reports as a
+//! warning. The records themselves are the same in versions 1 and 2, so a version-2
+//! backup without its last line and with `"zhibiao_backup":1` in its header is the
+//! version-1 backup of the same store, for a release that only reads version 1.
+//! `tests/fixtures/backup-v1.jsonl` was written by the last build of version 1.
+//!
+//! # What restore refuses
+//!
+//! Besides lines that do not parse: a digest or HMAC that does not match, a keyed
+//! backup restored without its key (or an unkeyed one with a key), a header of a
+//! version this build does not know, a missing `end` record or wrong counts, and a
+//! record whose key repeats or comes before the previous key of its tree (every tree
+//! is written in key order, so a duplicated audit `seq`, which would overwrite a row,
+//! or a token listed twice, cannot come from `backup`). [`Store::restore`] checks the
+//! digest only when it reaches the trailer, after writing the records it read into the
+//! store it was given: callers restore into a scratch store and keep it only when the
+//! restore returned `Ok` (the command line does; see `cli/backup.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use super::{codec, keys, AuditRecord, CatalogueTitle, Change, Store, StoreError, Token};
 use crate::domain::{
@@ -28,8 +56,77 @@ use crate::domain::{
     Webhook,
 };
 
-/// The backup format's version (the header's `zhibiao_backup`).
-pub const BACKUP_VERSION: u32 = 1;
+/// The backup format's version (the header's `zhibiao_backup`). Version 2 added the
+/// `digest` trailer; this build restores versions 1 and 2.
+pub const BACKUP_VERSION: u32 = 2;
+
+/// The oldest backup version this build restores. It stays 1: every later version
+/// keeps restoring every older backup.
+const OLDEST_BACKUP_VERSION: u32 = 1;
+
+/// The shortest backup key, in bytes (after trailing whitespace is trimmed): the same
+/// floor as the admin secret's.
+pub const MIN_BACKUP_KEY_BYTES: usize = 16;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The key of a backup's HMAC (`zhibiao backup --hmac-key-file`). Its bytes never
+/// appear in `Debug` output or in errors.
+#[derive(Clone)]
+pub struct BackupKey(Vec<u8>);
+
+impl BackupKey {
+    /// A key from the bytes of a key file. Trailing whitespace (the newline an editor
+    /// or `echo` adds) is not part of the key, so the same key typed two ways agrees;
+    /// a key shorter than [`MIN_BACKUP_KEY_BYTES`] is refused.
+    pub fn new(bytes: &[u8]) -> Result<BackupKey, StoreError> {
+        let end = bytes
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |i| i + 1);
+        if end < MIN_BACKUP_KEY_BYTES {
+            return Err(StoreError::Backup(format!(
+                "the backup key is {end} bytes long; it must be at least {MIN_BACKUP_KEY_BYTES} \
+                 (e.g. `head -c 32 /dev/urandom | base64 > backup.key`)"
+            )));
+        }
+        Ok(BackupKey(bytes[..end].to_vec()))
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        HmacSha256::new_from_slice(&self.0).expect("HMAC takes a key of any length")
+    }
+}
+
+impl std::fmt::Debug for BackupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BackupKey(..)")
+    }
+}
+
+/// What a restore could verify about the backup it read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verified {
+    /// A version-1 backup: no digest, so a change to it cannot be detected.
+    Nothing,
+    /// The SHA-256 of the content matched: the file is as it was written, unless
+    /// someone changed it and recomputed the digest.
+    Sha256,
+    /// The HMAC under the given key matched too: the file is as written by someone
+    /// holding the key.
+    HmacSha256,
+}
+
+/// What [`Store::restore`] loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Restored {
+    #[serde(flatten)]
+    pub counts: BackupCounts,
+    /// The header's `zhibiao_backup`.
+    pub backup_version: u32,
+    pub verified: Verified,
+}
 
 /// One line of a backup.
 #[derive(Debug, Serialize, Deserialize)]
@@ -79,6 +176,13 @@ enum Record {
         #[serde(flatten)]
         counts: BackupCounts,
     },
+    /// The trailer (version 2 on): hex SHA-256 of every byte before this line, and
+    /// their hex HMAC-SHA256 when the backup was written with a key.
+    Digest {
+        sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hmac_sha256: Option<String>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -95,6 +199,99 @@ pub struct BackupCounts {
     pub readings: usize,
     pub audit: usize,
     pub tokens: usize,
+}
+
+/// The digest, and the HMAC when there is a key, of the bytes before the trailer.
+struct Seal {
+    sha: Sha256,
+    mac: Option<HmacSha256>,
+}
+
+impl Seal {
+    fn new(key: Option<&BackupKey>) -> Seal {
+        Seal {
+            sha: Sha256::new(),
+            mac: key.map(BackupKey::mac),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.sha.update(bytes);
+        if let Some(mac) = &mut self.mac {
+            mac.update(bytes);
+        }
+    }
+
+    /// The trailer of what was sealed.
+    fn trailer(self) -> Record {
+        Record::Digest {
+            sha256: hex::encode(self.sha.finalize()),
+            hmac_sha256: self.mac.map(|m| hex::encode(m.finalize().into_bytes())),
+        }
+    }
+}
+
+/// A writer that seals what passes through it.
+struct Sealing<'a, W: Write> {
+    out: &'a mut W,
+    seal: Seal,
+}
+
+impl<W: Write> Write for Sealing<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.seal.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The last key seen in each tree, so that a record repeated or moved is refused:
+/// `backup` writes every tree in key order, and a repeated key would silently
+/// overwrite the row before it (a duplicated audit `seq` loses a row).
+#[derive(Default)]
+struct KeyOrder(HashMap<&'static str, Vec<u8>>);
+
+impl KeyOrder {
+    /// `what` names the record for the message, e.g. "audit seq 12".
+    fn next(
+        &mut self,
+        tree: &'static str,
+        key: Vec<u8>,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), String> {
+        match self.0.get(tree) {
+            Some(last) if *last == key => Err(format!(
+                "{} is listed twice; a backup lists each {tree} once",
+                what()
+            )),
+            Some(last) if *last > key => Err(format!(
+                "{} is out of order; a backup lists {tree} records in key order, so it \
+                 was edited or put together by hand",
+                what()
+            )),
+            _ => {
+                self.0.insert(tree, key);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A line without its line ending.
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn hex_digest(name: &str, hex_text: &str) -> Result<Vec<u8>, String> {
+    match hex::decode(hex_text) {
+        Ok(b) if b.len() == 32 => Ok(b),
+        _ => Err(format!("the digest record's {name} is not 64 hex digits")),
+    }
 }
 
 /// Splits a series key (`id 0x00 rest`) into the id and the rest.
@@ -125,14 +322,40 @@ fn line<W: Write>(out: &mut W, r: &impl Serialize) -> Result<(), StoreError> {
 }
 
 impl Store {
+    /// Writes a consistent snapshot as JSON Lines, sealed with the SHA-256 of its
+    /// content (no key: see [`Store::backup_with_key`]).
+    pub fn backup<W: Write>(&self, out: &mut W) -> Result<BackupCounts, StoreError> {
+        self.backup_with_key(out, None)
+    }
+
     /// Writes a consistent snapshot as JSON Lines. The trees are read while writers
     /// are held off by a store-wide read lock, so the snapshot is one point in time.
-    pub fn backup<W: Write>(&self, out: &mut W) -> Result<BackupCounts, StoreError> {
+    /// The trailer carries the SHA-256 of everything before it and, with a key, their
+    /// HMAC-SHA256 as well.
+    pub fn backup_with_key<W: Write>(
+        &self,
+        out: &mut W,
+        key: Option<&BackupKey>,
+    ) -> Result<BackupCounts, StoreError> {
         let _guard = self
             .inner
             .snapshot_lock
             .write()
             .unwrap_or_else(|e| e.into_inner());
+        let mut sealing = Sealing {
+            out: &mut *out,
+            seal: Seal::new(key),
+        };
+        let n = self.write_records(&mut sealing)?;
+        let trailer = sealing.seal.trailer();
+        line(out, &trailer)?;
+        out.flush()
+            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        Ok(n)
+    }
+
+    /// Everything of a backup before its trailer.
+    fn write_records<W: Write>(&self, out: &mut W) -> Result<BackupCounts, StoreError> {
         let i = &self.inner;
         let mut n = BackupCounts::default();
         line(
@@ -232,53 +455,154 @@ impl Store {
             line(out, &Record::Webhook(codec::decode(&kv?.1)?))?;
         }
         line(out, &Record::End { counts: n.clone() })?;
-        out.flush()
-            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
         Ok(n)
     }
 
     /// Loads a backup into this store, which must be empty. Indexes are rebuilt and
     /// the audit sequence continues after the restored rows. No audit rows are added:
     /// the backup carries the history itself.
-    pub fn restore<R: BufRead>(&self, input: R) -> Result<BackupCounts, StoreError> {
+    ///
+    /// `key` is the key the backup was written with: a backup with an HMAC is refused
+    /// without it or with another, and one without an HMAC is refused when a key is
+    /// given (someone may have removed the HMAC and recomputed the digest).
+    ///
+    /// The digest is checked at the trailer, after the records before it were written
+    /// into this store: on an error, the store holds part of the backup. Restore into a
+    /// scratch store and discard it unless this returns `Ok` (the command line does).
+    pub fn restore<R: BufRead>(
+        &self,
+        mut input: R,
+        key: Option<&BackupKey>,
+    ) -> Result<Restored, StoreError> {
         let i = &self.inner;
         if !i.indicators.is_empty() || !i.readings.is_empty() || !i.audit.is_empty() {
             return Err(StoreError::Backup(
                 "restore needs an empty store; this one already holds data".into(),
             ));
         }
-        let mut n = BackupCounts::default();
-        let mut lines = input.lines().enumerate();
         let bad = |no: usize, e: String| StoreError::Backup(format!("line {}: {e}", no + 1));
-        let (no, first) = lines
-            .next()
-            .ok_or_else(|| StoreError::Backup("the file is empty".into()))?;
-        let first = first.map_err(|e| bad(no, e.to_string()))?;
-        let header: Header = serde_json::from_str(&first)
-            .map_err(|e| bad(no, format!("not a zhibiao backup header ({e})")))?;
-        if header.zhibiao_backup != BACKUP_VERSION {
+        // Lines are read raw: the digest covers every byte as written.
+        let mut buf = Vec::new();
+        let mut no = 0usize;
+        let mut read_line = |buf: &mut Vec<u8>| -> Result<Option<usize>, StoreError> {
+            buf.clear();
+            let n = input
+                .read_until(b'\n', buf)
+                .map_err(|e| StoreError::Backup(format!("line {}: {e}", no + 1)))?;
+            no += 1;
+            Ok((n > 0).then_some(no - 1))
+        };
+        let Some(first) = read_line(&mut buf)? else {
+            return Err(StoreError::Backup("the file is empty".into()));
+        };
+        let mut seal = Seal::new(key);
+        let header: Header = serde_json::from_slice(trim_eol(&buf))
+            .map_err(|e| bad(first, format!("not a zhibiao backup header ({e})")))?;
+        let version = header.zhibiao_backup;
+        if !(OLDEST_BACKUP_VERSION..=BACKUP_VERSION).contains(&version) {
             return Err(bad(
-                no,
+                first,
                 format!(
-                    "backup version {} is not supported (this build reads {BACKUP_VERSION})",
-                    header.zhibiao_backup
+                    "backup version {version} is not supported (this build reads versions \
+                     {OLDEST_BACKUP_VERSION} to {BACKUP_VERSION}; a newer release wrote it)"
                 ),
             ));
         }
+        // Version 1 has no trailer, so a key cannot be checked against anything.
+        if version < 2 && key.is_some() {
+            return Err(bad(
+                first,
+                "a key was given, but this is a version-1 backup, which carries no digest: \
+                 restore it without a key, knowing that a change to it cannot be detected"
+                    .into(),
+            ));
+        }
+        seal.update(&buf);
+        let mut n = BackupCounts::default();
+        let mut order = KeyOrder::default();
+        let mut token_hashes: HashMap<Vec<u8>, String> = HashMap::new();
         let mut max_seq = None::<u64>;
         let mut ended = false;
+        let mut verified = None::<Verified>;
         let mut home = String::new();
         // Reading key → the audit row of its latest revision, when that one was flagged.
         let mut flags: BTreeMap<Vec<u8>, Option<u64>> = BTreeMap::new();
-        for (no, l) in lines {
-            let l = l.map_err(|e| bad(no, e.to_string()))?;
-            if l.trim().is_empty() {
+        while let Some(no) = read_line(&mut buf)? {
+            let text = trim_eol(&buf);
+            let blank = text.iter().all(u8::is_ascii_whitespace);
+            if verified.is_some() {
+                if blank {
+                    continue;
+                }
+                return Err(bad(no, "data after the digest record".into()));
+            }
+            if ended && version >= 2 && !blank {
+                // The trailer: not part of what it seals.
+                let Ok(Record::Digest {
+                    sha256,
+                    hmac_sha256,
+                }) = serde_json::from_slice::<Record>(text)
+                else {
+                    return Err(bad(
+                        no,
+                        "after the end record comes the digest record, and this line is not one"
+                            .into(),
+                    ));
+                };
+                let want = hex_digest("sha256", &sha256).map_err(|e| bad(no, e))?;
+                if seal.sha.clone().finalize().as_slice() != want.as_slice() {
+                    return Err(bad(
+                        no,
+                        "the SHA-256 of the backup does not match its digest record: the file \
+                         was changed or damaged after it was written"
+                            .into(),
+                    ));
+                }
+                verified = Some(match (hmac_sha256, &seal.mac) {
+                    (None, None) => Verified::Sha256,
+                    (Some(_), None) => {
+                        return Err(bad(
+                            no,
+                            "this backup was written with a key (it carries an HMAC): give \
+                             the same key to restore it (--hmac-key-file)"
+                                .into(),
+                        ))
+                    }
+                    (None, Some(_)) => {
+                        return Err(bad(
+                            no,
+                            "a key was given, but this backup carries no HMAC: it was written \
+                             without a key, or its HMAC was removed (and its digest \
+                             recomputed); restore it without the key only if you trust it"
+                                .into(),
+                        ))
+                    }
+                    (Some(h), Some(m)) => {
+                        let h = hex_digest("hmac_sha256", &h).map_err(|e| bad(no, e))?;
+                        if m.clone().verify_slice(&h).is_err() {
+                            return Err(bad(
+                                no,
+                                "the HMAC does not match: the backup was changed after it was \
+                                 written, or the key is not the one it was written with"
+                                    .into(),
+                            ));
+                        }
+                        Verified::HmacSha256
+                    }
+                });
+                continue;
+            }
+            seal.update(&buf);
+            if blank {
                 continue;
             }
             if ended {
                 return Err(bad(no, "data after the end record".into()));
             }
-            let rec: Record = serde_json::from_str(&l).map_err(|e| bad(no, e.to_string()))?;
+            let rec: Record = serde_json::from_slice(text).map_err(|e| bad(no, e.to_string()))?;
+            let mut key_order = |tree: &'static str, key: Vec<u8>, what: &dyn Fn() -> String| {
+                order.next(tree, key, what).map_err(|e| bad(no, e))
+            };
             match rec {
                 Record::End { counts } => {
                     if counts != n {
@@ -289,7 +613,18 @@ impl Store {
                     }
                     ended = true;
                 }
+                Record::Digest { .. } => {
+                    return Err(bad(
+                        no,
+                        if version < 2 {
+                            "a version-1 backup has no digest record".into()
+                        } else {
+                            "a digest record before the end record".into()
+                        },
+                    ));
+                }
                 Record::Meta { catalogue } => {
+                    key_order("meta", Vec::new(), &|| "the meta record".into())?;
                     if let Some(c) = catalogue {
                         home = c.region.clone();
                         i.meta.insert(b"catalogue", codec::encode(&c)?)?;
@@ -297,13 +632,22 @@ impl Store {
                     i.meta.insert(b"seeded", &[1u8])?;
                 }
                 Record::Unit(u) => {
+                    key_order("unit", u.name.as_bytes().to_vec(), &|| {
+                        format!("unit '{}'", u.name)
+                    })?;
                     i.units.insert(u.name.as_bytes(), codec::encode(&u)?)?;
                 }
                 Record::Region(r) => {
                     r.validate().map_err(|e| bad(no, e.to_string()))?;
+                    key_order("region", r.name.as_bytes().to_vec(), &|| {
+                        format!("region '{}'", r.name)
+                    })?;
                     i.regions.insert(r.name.as_bytes(), codec::encode(&r)?)?;
                 }
                 Record::Indicator(mut ind) => {
+                    key_order("indicator", keys::indicator(&ind.id), &|| {
+                        format!("indicator {}", ind.id)
+                    })?;
                     ind.fill_region(&home);
                     i.codes.insert(keys::code(&ind.code, &ind.id), &[])?;
                     i.indicators
@@ -311,10 +655,11 @@ impl Store {
                     n.indicators += 1;
                 }
                 Record::Target { indicator, target } => {
-                    i.targets.insert(
-                        keys::target(&indicator, target.year),
-                        codec::encode(&target)?,
-                    )?;
+                    let key = keys::target(&indicator, target.year);
+                    key_order("target", key.clone(), &|| {
+                        format!("the {} target of {indicator}", target.year)
+                    })?;
+                    i.targets.insert(key, codec::encode(&target)?)?;
                     n.targets += 1;
                 }
                 Record::Reading {
@@ -322,8 +667,11 @@ impl Store {
                     period,
                     reading,
                 } => {
-                    i.readings
-                        .insert(keys::reading(&indicator, period), codec::encode(&reading)?)?;
+                    let key = keys::reading(&indicator, period);
+                    key_order("reading", key.clone(), &|| {
+                        format!("reading {indicator} {period}")
+                    })?;
+                    i.readings.insert(key, codec::encode(&reading)?)?;
                     i.by_period
                         .insert(keys::by_period(period, &indicator), &[])?;
                     n.readings += 1;
@@ -333,12 +681,16 @@ impl Store {
                     period,
                     last_revision,
                 } => {
-                    i.withdrawn.insert(
-                        keys::reading(&indicator, period),
-                        codec::encode(&last_revision)?,
-                    )?;
+                    let key = keys::reading(&indicator, period);
+                    key_order("withdrawn", key.clone(), &|| {
+                        format!("withdrawn reading {indicator} {period}")
+                    })?;
+                    i.withdrawn.insert(key, codec::encode(&last_revision)?)?;
                 }
                 Record::Audit { seq, mut record } => {
+                    key_order("audit", keys::audit(seq).to_vec(), &|| {
+                        format!("audit seq {seq}")
+                    })?;
                     match &mut record.change {
                         Change::Reading {
                             indicator,
@@ -369,20 +721,46 @@ impl Store {
                     n.audit += 1;
                 }
                 Record::Token(t) => {
-                    i.token_hashes.insert(t.hash_bytes(), t.name.as_bytes())?;
+                    key_order("token", t.name.as_bytes().to_vec(), &|| {
+                        format!("token '{}'", t.name)
+                    })?;
+                    let hash = t.hash_bytes();
+                    if hash.len() != 32 {
+                        return Err(bad(
+                            no,
+                            format!("token '{}': its hash is not 64 hex digits", t.name),
+                        ));
+                    }
+                    // One secret, two tokens: the hash index could name only one of them.
+                    if let Some(other) = token_hashes.insert(hash.clone(), t.name.clone()) {
+                        return Err(bad(
+                            no,
+                            format!("token '{}' has the same hash as token '{other}'", t.name),
+                        ));
+                    }
+                    i.token_hashes.insert(hash, t.name.as_bytes())?;
                     i.tokens.insert(t.name.as_bytes(), codec::encode(&t)?)?;
                     n.tokens += 1;
                 }
                 Record::Idempotency { key, answer } => {
                     let k = hex::decode(&key).map_err(|e| bad(no, e.to_string()))?;
                     let v = hex::decode(&answer).map_err(|e| bad(no, e.to_string()))?;
+                    key_order("idempotency", k.clone(), &|| {
+                        format!("idempotency answer {key}")
+                    })?;
                     i.idempotency.insert(k, v)?;
                 }
                 Record::Due { indicator, rule } => {
+                    key_order("due", keys::indicator(&indicator), &|| {
+                        format!("the due rule of {indicator}")
+                    })?;
                     i.schedules
                         .insert(indicator.as_str().as_bytes(), codec::encode(&rule)?)?;
                 }
                 Record::Webhook(w) => {
+                    key_order("webhook", w.name.as_bytes().to_vec(), &|| {
+                        format!("webhook '{}'", w.name)
+                    })?;
                     i.webhooks.insert(w.name.as_bytes(), codec::encode(&w)?)?;
                 }
             }
@@ -392,6 +770,17 @@ impl Store {
                 "no end record: the file was cut short, so nothing is restored".into(),
             ));
         }
+        let verified = match verified {
+            Some(v) => v,
+            None if version < 2 => Verified::Nothing,
+            None => {
+                return Err(StoreError::Backup(
+                    "no digest record after the end record: the file was cut short or its \
+                     digest removed, so nothing is restored"
+                        .into(),
+                ))
+            }
+        };
         for (key, seq) in flags {
             if let Some(seq) = seq {
                 i.flagged.insert(key, &keys::audit(seq))?;
@@ -411,7 +800,11 @@ impl Store {
             while i.db.generate_id()? <= max {}
         }
         i.db.flush()?;
-        Ok(n)
+        Ok(Restored {
+            counts: n,
+            backup_version: version,
+            verified,
+        })
     }
 
     /// Verifies the store: every value decodes, every index entry points at real data,
@@ -527,8 +920,124 @@ impl Store {
                 }
             }
         }
+        let mut others = 0usize;
+        decode_all!(i.regions, Region, "region", others);
+        decode_all!(i.webhooks, Webhook, "webhook", others);
+        decode_all!(i.schedules, DueRule, "due rule", others);
+        let _ = others;
+        // A withdrawn reading is a tombstone: it and a stored reading exclude each other.
+        for kv in i.withdrawn.iter() {
+            let (k, v) = kv?;
+            let label = reading_label(&k);
+            if let Err(e) = codec::decode::<u32>(&v) {
+                problem(format!("withdrawn reading {label}: {e}"));
+            }
+            if i.readings.contains_key(&k)? {
+                problem(format!("reading {label} is both stored and withdrawn"));
+            }
+        }
+        for kv in i.by_period.iter() {
+            let (k, _) = kv?;
+            let id = k
+                .get(3..)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|s| IndicatorId::parse(s).ok());
+            match (keys::period_of_by_period_key(&k), id) {
+                (Some(p), Some(id)) => {
+                    if !i.readings.contains_key(keys::reading(&id, p))? {
+                        problem(format!("period index entry {id} {p} points at no reading"));
+                    }
+                }
+                _ => problem(format!("period index key {} is malformed", hex::encode(&k))),
+            }
+        }
+        for kv in i.target_history.iter() {
+            let (k, _) = kv?;
+            match keys::seq_of_revision_key(&k) {
+                Some(seq) if i.audit.contains_key(keys::audit(seq))? => {}
+                _ => problem(format!(
+                    "target history entry {} points at no audit row",
+                    hex::encode(&k)
+                )),
+            }
+        }
+        for kv in i.flagged.iter() {
+            let (k, v) = kv?;
+            let label = reading_label(&k);
+            if !i.readings.contains_key(&k)? {
+                problem(format!("flag on {label} points at no reading"));
+            }
+            if v.len() != 8 || !i.audit.contains_key(&v)? {
+                problem(format!("flag on {label} points at no audit row"));
+            }
+        }
+        // Indicators and the code index agree both ways.
+        for kv in i.indicators.iter() {
+            let (_, v) = kv?;
+            if let Ok(ind) = codec::decode::<Indicator>(&v) {
+                if !i.codes.contains_key(keys::code(&ind.code, &ind.id))? {
+                    problem(format!(
+                        "indicator {} is missing from the code index ({})",
+                        ind.id, ind.code
+                    ));
+                }
+            }
+        }
+        for kv in i.codes.iter() {
+            let (k, _) = kv?;
+            let code = k.split(|b| *b == b'/').next().unwrap_or_default();
+            let ind = match keys::id_of_code_key(&k) {
+                Some(id) => i.indicators.get(keys::indicator(&id))?,
+                None => None,
+            };
+            let agrees = ind
+                .and_then(|v| codec::decode::<Indicator>(&v).ok())
+                .is_some_and(|ind| ind.code.as_bytes() == code);
+            if !agrees {
+                problem(format!(
+                    "code index entry {} points at no indicator with that code",
+                    String::from_utf8_lossy(&k)
+                ));
+            }
+        }
+        // Tokens and the hash index agree both ways: authentication goes through the
+        // index, so a token missing from it cannot sign in, and an entry left over
+        // would name a token by a secret it no longer has.
+        for kv in i.tokens.iter() {
+            let (_, v) = kv?;
+            if let Ok(t) = codec::decode::<Token>(&v) {
+                let hash = t.hash_bytes();
+                if hash.len() != 32 {
+                    problem(format!("token '{}': its hash is not 64 hex digits", t.name));
+                } else if i.token_hashes.get(&hash)?.as_deref() != Some(t.name.as_bytes()) {
+                    problem(format!("token '{}' is missing from the hash index", t.name));
+                }
+            }
+        }
+        for kv in i.token_hashes.iter() {
+            let (k, name) = kv?;
+            let agrees = i
+                .tokens
+                .get(&name)?
+                .and_then(|v| codec::decode::<Token>(&v).ok())
+                .is_some_and(|t| t.hash_bytes() == k.as_ref());
+            if !agrees {
+                problem(format!(
+                    "hash index entry for '{}' points at no token with that hash",
+                    String::from_utf8_lossy(&name)
+                ));
+            }
+        }
         Ok(r)
     }
+}
+
+/// `id period` of a readings-shaped key, or its hex when it is malformed.
+fn reading_label(k: &[u8]) -> String {
+    split_series(k)
+        .ok()
+        .and_then(|(id, rest)| Some(format!("{id} {}", period_of(rest).ok()?)))
+        .unwrap_or_else(|| hex::encode(k))
 }
 
 /// What `zhibiao check` found.
@@ -548,5 +1057,168 @@ pub struct CheckReport {
 impl CheckReport {
     pub fn ok(&self) -> bool {
         self.problem_count == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The version-1 backup fixture (see `tests/fixtures/README.md`).
+    const BACKUP_V1: &[u8] = include_bytes!("../../tests/fixtures/backup-v1.jsonl");
+
+    fn fixture() -> Store {
+        let s = Store::temporary().unwrap();
+        let r = s.restore(BACKUP_V1, None).unwrap();
+        assert_eq!(r.verified, Verified::Nothing);
+        assert!(s.check().unwrap().ok());
+        s
+    }
+
+    fn key(k: &str) -> BackupKey {
+        BackupKey::new(k.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_backup_key_ignores_trailing_whitespace_and_needs_16_bytes() {
+        assert!(BackupKey::new(b"0123456789abcde").is_err());
+        assert!(BackupKey::new(b"0123456789abcde\n\n  ").is_err());
+        assert!(BackupKey::new(b"").is_err());
+        // The same key with and without the newline `echo` adds seals alike.
+        let s = fixture();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        s.backup_with_key(&mut a, Some(&key("0123456789abcdef")))
+            .unwrap();
+        s.backup_with_key(&mut b, Some(&key("0123456789abcdef\r\n")))
+            .unwrap();
+        assert_eq!(a, b);
+        let mut c = Vec::new();
+        s.backup_with_key(&mut c, Some(&key("0123456789abcdeF")))
+            .unwrap();
+        assert_ne!(a, c);
+        // Never printed.
+        let dbg = format!("{:?}", key("a-secret-key-never-printed"));
+        assert!(!dbg.contains("secret"), "{dbg}");
+    }
+
+    #[test]
+    fn a_keyed_backup_restores_only_with_its_key() {
+        let s = fixture();
+        let mut b = Vec::new();
+        s.backup_with_key(&mut b, Some(&key("the-right-key-0123")))
+            .unwrap();
+        let restore = |k: Option<&BackupKey>| Store::temporary().unwrap().restore(&b[..], k);
+        assert_eq!(
+            restore(Some(&key("the-right-key-0123"))).unwrap().verified,
+            Verified::HmacSha256
+        );
+        for k in [None, Some(key("the-wrong-key-0123"))] {
+            let e = restore(k.as_ref()).expect_err("refused").to_string();
+            assert!(e.contains("key"), "{e}");
+        }
+        // An unkeyed backup with a key: refused, as one whose HMAC was removed.
+        let mut plain = Vec::new();
+        s.backup(&mut plain).unwrap();
+        let e = Store::temporary()
+            .unwrap()
+            .restore(&plain[..], Some(&key("the-right-key-0123")))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("carries no HMAC"), "{e}");
+    }
+
+    /// A change made to a store's trees behind its back.
+    type Corruption = Box<dyn Fn(&super::super::Inner)>;
+
+    /// `check` finds an index that disagrees with its primary rows, in each direction.
+    #[test]
+    fn check_finds_each_index_out_of_step_with_its_rows() {
+        let gdp = IndicatorId::parse("gdp-growth").unwrap();
+        let june: Period = "2023-06".parse().unwrap();
+        let cases: Vec<(&str, &str, Corruption)> = vec![
+            (
+                "a token missing from the hash index",
+                "token 'kgj' is missing from the hash index",
+                Box::new(|i| {
+                    let t: Token = codec::decode(&i.tokens.get("kgj").unwrap().unwrap()).unwrap();
+                    i.token_hashes.remove(t.hash_bytes()).unwrap();
+                }),
+            ),
+            (
+                "a hash index entry for a secret the token no longer has",
+                "hash index entry for 'kgj'",
+                Box::new(|i| {
+                    i.token_hashes.insert([7u8; 32], "kgj").unwrap();
+                }),
+            ),
+            (
+                "a period index entry without its reading",
+                "period index entry gdp-growth 2023-09 points at no reading",
+                Box::new(move |i| {
+                    let sep: Period = "2023-09".parse().unwrap();
+                    i.by_period.insert(keys::by_period(sep, &gdp), &[]).unwrap();
+                }),
+            ),
+            (
+                "a reading both stored and withdrawn",
+                "reading gdp-growth 2023-06 is both stored and withdrawn",
+                Box::new({
+                    let gdp = IndicatorId::parse("gdp-growth").unwrap();
+                    move |i| {
+                        i.withdrawn
+                            .insert(keys::reading(&gdp, june), codec::encode(&1u32).unwrap())
+                            .unwrap();
+                    }
+                }),
+            ),
+            (
+                "an indicator missing from the code index",
+                "indicator cpi is missing from the code index",
+                Box::new(|i| {
+                    i.codes.remove(b"cpi/cpi").unwrap();
+                }),
+            ),
+            (
+                "a code index entry naming another code",
+                "code index entry gdp/cpi",
+                Box::new(|i| {
+                    i.codes.insert(b"gdp/cpi", &[]).unwrap();
+                }),
+            ),
+            (
+                "a flag on no audit row",
+                "flag on gdp-growth 2023-06 points at no audit row",
+                Box::new({
+                    let gdp = IndicatorId::parse("gdp-growth").unwrap();
+                    move |i| {
+                        i.flagged
+                            .insert(keys::reading(&gdp, june), &keys::audit(999_999))
+                            .unwrap();
+                    }
+                }),
+            ),
+            (
+                "a target history entry on no audit row",
+                "target history entry",
+                Box::new({
+                    let gdp = IndicatorId::parse("gdp-growth").unwrap();
+                    move |i| {
+                        i.target_history
+                            .insert(keys::target_history(&gdp, 2023, 999_999), &[])
+                            .unwrap();
+                    }
+                }),
+            ),
+        ];
+        for (what, want, corrupt) in cases {
+            let s = fixture();
+            corrupt(&s.inner);
+            let r = s.check().unwrap();
+            assert!(
+                r.problems.iter().any(|p| p.contains(want)),
+                "{what}: {:?}",
+                r.problems
+            );
+        }
     }
 }

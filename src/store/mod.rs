@@ -48,7 +48,9 @@ use sled::Tree;
 use crate::domain::{IndicatorId, Period};
 
 pub use audit::{AuditRecord, Change};
-pub use backup::{BackupCounts, CheckReport, BACKUP_VERSION};
+pub use backup::{
+    BackupCounts, BackupKey, CheckReport, Restored, Verified, BACKUP_VERSION, MIN_BACKUP_KEY_BYTES,
+};
 pub use commit::GroupCommit;
 pub use indicators::{CatalogueTitle, ImportReport};
 pub use notify::{Delivery, DeliveryOutcome, Job, NotifierState, DELIVERY_LOG_LIMIT};
