@@ -150,7 +150,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
     if let Some((limit, window)) = cfg.auth_throttle {
         ctx.throttle = Arc::new(api::Throttle::new(limit, window));
     }
-    ctx.notify = Arc::new(Hub::new(cfg.notify));
+    ctx.notify = Arc::new(Hub::new(cfg.notify.listening_on(addr)));
     let notifier = Notifier::new(
         ctx.queries.clone(),
         ctx.clock.clone(),
