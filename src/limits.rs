@@ -43,6 +43,8 @@ pub enum Cap {
     XlsxCells,
     /// Entries of an XLSX workbook's shared-string table.
     XlsxSharedStrings,
+    /// Bytes of a webhook receiver's reply that are read (the rest is never read).
+    WebhookReplyBytes,
 }
 
 impl Cap {
@@ -62,6 +64,7 @@ impl Cap {
             Cap::XlsxRows => "xlsx_rows",
             Cap::XlsxCells => "xlsx_cells",
             Cap::XlsxSharedStrings => "xlsx_shared_strings",
+            Cap::WebhookReplyBytes => "webhook_reply_bytes",
         }
     }
 
@@ -74,6 +77,7 @@ impl Cap {
                 | Cap::BodyBudget
                 | Cap::XlsxPartBytes
                 | Cap::XlsxInflatedBytes
+                | Cap::WebhookReplyBytes
         )
     }
 }

@@ -15,7 +15,14 @@ const ADMIN: &str = "one-clock-test-admin-token-0123456789";
 const AT: &str = "2024-03-31T20:00:00Z";
 
 async fn serve(db: &std::path::Path, tz: Option<&str>) -> Running {
-    let mut args = vec!["--db", db.to_str().unwrap(), "--addr", "127.0.0.1:0"];
+    // The receiver registered below is on loopback.
+    let mut args = vec![
+        "--db",
+        db.to_str().unwrap(),
+        "--addr",
+        "127.0.0.1:0",
+        "--allow-internal-webhooks",
+    ];
     if let Some(tz) = tz {
         args.extend(["--tz", tz]);
     }

@@ -119,6 +119,8 @@ pub(super) fn parse_json_body(
     }
     let v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))?;
+    // A target or threshold of 1e-400 would be stored as 0.
+    crate::domain::number::json_numbers(body)?;
     if !v.is_object() {
         return Err(ApiError::invalid("body", "the body must be a JSON object"));
     }

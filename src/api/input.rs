@@ -115,6 +115,8 @@ impl ReadingBody {
             ));
         }
         let v: serde_json::Value = serde_json::from_slice(body).map_err(json_error)?;
+        // serde_json made 1e-400 a 0 without a word: the text says otherwise.
+        crate::domain::number::json_numbers(body)?;
         let obj = v.as_object().ok_or_else(|| {
             ApiError::invalid(
                 "body",

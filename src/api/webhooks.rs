@@ -103,6 +103,11 @@ async fn create_handler(
     let v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
     let input = parse_input(v)?;
     let hook = input.validate(&token.name, ctx.clock.now())?;
+    // Loopback, link-local and the server's own address, unless the server allows them.
+    ctx.notify
+        .admit(&hook.url)
+        .await
+        .map_err(|e| ApiError::invalid("url", e.to_string()))?;
     let hook = ctx.blocking(move |qs| register(qs, hook)).await?;
     ctx.store.durable().await?;
     // A day's run that found no receiver can go out now.

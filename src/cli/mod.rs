@@ -54,6 +54,7 @@ enum Command {
         /// Indicator id (with PERIOD and VALUE), e.g. tech-sme-registered 2023-06 63.
         indicator: Option<String>,
         period: Option<String>,
+        #[arg(value_parser = number_arg)]
         value: Option<f64>,
         /// A CSV (UTF-8 or GBK) or XLSX file with columns indicator,period,value[,status,note].
         #[arg(long, conflicts_with_all = ["indicator", "period", "value"])]
@@ -173,6 +174,11 @@ enum Command {
     },
 }
 
+/// A number argument: finite, and not so close to zero that it would be sent as 0.
+fn number_arg(s: &str) -> Result<f64, String> {
+    crate::domain::number::parse("value", s).map_err(|e| e.message().to_string())
+}
+
 /// The flags of `zhibiao serve` (see [`serve::ServeConfig::from_args`]).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -281,6 +287,12 @@ pub struct NotifyArgs {
     /// Days ahead a digest looks for figures falling due.
     #[arg(long, default_value_t = 3)]
     remind_days: u32,
+    /// Allow webhook receivers at loopback (127.0.0.0/8, ::1), link-local
+    /// (169.254.0.0/16, fe80::/10) and unspecified addresses, and at the server's own
+    /// address. Off by default: a receiver is another machine. Private ranges
+    /// (10/8, 172.16/12, 192.168/16) are allowed either way.
+    #[arg(long)]
+    allow_internal_webhooks: bool,
 }
 
 impl NotifyArgs {
@@ -313,6 +325,7 @@ impl NotifyArgs {
                 timeout: std::time::Duration::from_secs(self.webhook_timeout_secs.max(1)),
                 remind_at,
                 remind_days: self.remind_days,
+                allow_internal: self.allow_internal_webhooks,
                 ..Default::default()
             },
             tz,

@@ -157,7 +157,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
     if let Some((limit, window)) = cfg.auth_throttle {
         ctx.throttle = Arc::new(api::Throttle::new(limit, window));
     }
-    ctx.notify = Arc::new(Hub::new(cfg.notify));
+    ctx.notify = Arc::new(Hub::new(cfg.notify.listening_on(addr)));
     ctx.body_budget = api::body::BodyBudget::new(cfg.body_budget);
     ctx.trusted_proxies = cfg.trusted_proxies;
     let notifier = Notifier::new(

@@ -323,6 +323,8 @@ impl Indicator {
         if self.name_en.chars().count() > 200 {
             return Err(DomainError::invalid("name_en", "at most 200 characters"));
         }
+        super::text::visible("name_en", &self.name_en)?;
+        super::text::visible("source.document", &self.source.document)?;
         if self.lead_units.is_empty() {
             return Err(DomainError::invalid(
                 "lead_units",
@@ -334,6 +336,10 @@ impl Indicator {
         }
         nonblank("source.section", &self.source.section, 200)?;
         nonblank("source.quote", &self.source.quote, 1000)?;
+        for r in &self.also_in {
+            super::text::visible("also_in.section", &r.section)?;
+            super::text::visible("also_in.quote", &r.quote)?;
+        }
         if let Some(s) = self.thresholds.severe {
             if finite("thresholds.severe", s)? <= 0.0 {
                 return Err(DomainError::invalid(
@@ -408,6 +414,7 @@ fn nonblank(field: &str, s: &str, max: usize) -> Result<(), DomainError> {
     if s.chars().any(|c| c.is_control()) {
         return Err(DomainError::invalid(field, "contains control characters"));
     }
+    super::text::visible(field, s)?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 
 mod catalogue;
 mod indicator;
+pub mod number;
 mod period;
 pub mod quality;
 mod reading;
@@ -14,6 +15,7 @@ mod region;
 mod schedule;
 mod severity;
 mod target;
+pub mod text;
 mod units;
 pub mod webhook;
 
@@ -79,9 +81,14 @@ impl DomainError {
     }
 }
 
-/// Checks that `v` is a finite number; NaN and ±∞ have no meaning as a statistic.
+/// Checks that `v` is a finite number; NaN and ±∞ have no meaning as a statistic. A
+/// subnormal number (nonzero, below 2.2250738585072014e-308) is refused too: it is
+/// what a parser makes of a figure too small for f64, keeping fewer digits than were
+/// sent (see [`number`]).
 pub fn finite(field: &str, v: f64) -> Result<f64, DomainError> {
-    if v.is_finite() {
+    if v.is_subnormal() {
+        Err(number::too_small(field, &format!("{v:e}")))
+    } else if v.is_finite() {
         Ok(v)
     } else {
         Err(DomainError::invalid(

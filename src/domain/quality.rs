@@ -163,5 +163,6 @@ pub fn explanation(s: &str) -> Result<String, DomainError> {
             "contains control characters",
         ));
     }
+    super::text::visible("explanation", t)?;
     Ok(t.to_string())
 }

@@ -130,6 +130,10 @@ impl ReadingInput {
                 )),
                 other => other,
             };
+        if let Some(n) = &note {
+            // A bidi override reorders how the note reads in a bulletin.
+            super::text::visible("note", n)?;
+        }
         Ok(ReadingInput {
             value,
             status,

@@ -88,7 +88,8 @@ impl Region {
     }
 }
 
-/// Checks a region name: non-blank, short, no control characters or slashes.
+/// Checks a region name: non-blank, short, no control characters or slashes, no bidi
+/// controls or zero-width characters ([`super::text`]).
 pub fn region_name(field: &str, s: &str) -> Result<(), DomainError> {
     if s.trim().is_empty() || s.trim() != s {
         return Err(DomainError::invalid(
@@ -108,5 +109,6 @@ pub fn region_name(field: &str, s: &str) -> Result<(), DomainError> {
             "a region name cannot hold control characters or '/'",
         ));
     }
+    super::text::visible(field, s)?;
     Ok(())
 }

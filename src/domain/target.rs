@@ -81,6 +81,7 @@ pub struct Baseline {
 
 impl Baseline {
     pub fn validate(&self) -> Result<(), DomainError> {
+        super::text::visible("baseline.note", &self.note)?;
         let ok = self.reference == "previous_year"
             || self.reference == "external"
             || self

@@ -35,6 +35,7 @@ impl UnitRegistry {
                 if s.is_empty() {
                     return Err(DomainError::invalid("unit", "a unit name cannot be empty"));
                 }
+                super::text::visible("unit", s)?;
                 if let Some(j) = lookup.insert(s.to_string(), i) {
                     if j != i {
                         return Err(DomainError::invalid(

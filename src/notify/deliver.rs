@@ -9,6 +9,7 @@
 //! a restart in the middle of one sends it again.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::{Notify, Semaphore};
 
+use super::address::{find_refusal, AddressPolicy, Filtering, InternalAddress};
 use super::message::{render, Event};
+use super::reply::{excerpt, read_capped, robot_error, REPLY_CAP};
 use super::webhook::{redact, EventKind, Format, Webhook};
 use crate::store::{Delivery, DeliveryOutcome, Job, Store, StoreError};
 
@@ -89,6 +92,29 @@ pub struct NotifyConfig {
     pub remind_at: NaiveTime,
     /// How many days ahead a digest looks for figures falling due.
     pub remind_days: u32,
+    /// `--allow-internal-webhooks`: receivers at loopback, link-local and the server's
+    /// own addresses are allowed (see [`super::address`]).
+    pub allow_internal: bool,
+    /// Where the server listens, once it does: receivers there are refused too.
+    pub listening: Option<SocketAddr>,
+}
+
+impl NotifyConfig {
+    /// The same settings, for a server listening on `addr`.
+    pub fn listening_on(self, addr: SocketAddr) -> NotifyConfig {
+        NotifyConfig {
+            listening: Some(addr),
+            ..self
+        }
+    }
+
+    /// Which receiver addresses are refused.
+    pub fn addresses(&self) -> AddressPolicy {
+        AddressPolicy {
+            allow_internal: self.allow_internal,
+            listening: self.listening,
+        }
+    }
 }
 
 impl Default for NotifyConfig {
@@ -101,6 +127,8 @@ impl Default for NotifyConfig {
             concurrency: 16,
             remind_at: NaiveTime::from_hms_opt(8, 30, 0).expect("08:30 is a time"),
             remind_days: 3,
+            allow_internal: false,
+            listening: None,
         }
     }
 }
@@ -135,14 +163,17 @@ impl std::fmt::Debug for Hub {
 
 impl Hub {
     pub fn new(config: NotifyConfig) -> Hub {
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .user_agent(concat!("zhibiao/", env!("CARGO_PKG_VERSION")))
             // A receiver's redirect would carry the body somewhere nobody registered.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client with rustls");
+            .redirect(reqwest::redirect::Policy::none());
+        if !config.allow_internal {
+            // Every name is looked up through the policy, at the moment of connecting.
+            client = client.dns_resolver(Filtering::new(config.addresses()));
+        }
+        let client = client.build().expect("an HTTP client with rustls");
         Hub {
             permits: Semaphore::new(config.concurrency.max(1)),
             config,
@@ -150,6 +181,21 @@ impl Hub {
             wake: Notify::new(),
             daily: Notify::new(),
             inflight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Checks where a receiver about to be registered is: its literal address, or every
+    /// address its name resolves to now (see [`super::address`]).
+    pub async fn admit(&self, url: &str) -> Result<(), InternalAddress> {
+        match reqwest::Url::parse(url) {
+            Ok(u) => {
+                self.config
+                    .addresses()
+                    .check_url(&u, self.config.timeout)
+                    .await
+            }
+            // Not a URL: the receiver's validation says so.
+            Err(_) => Ok(()),
         }
     }
 
@@ -191,7 +237,14 @@ impl Hub {
     /// One attempt to deliver `body` to `hook`.
     pub async fn attempt(&self, hook: &Webhook, body: Vec<u8>, now: DateTime<Utc>) -> Attempt {
         let started = Instant::now();
-        let url = match signed_url(hook, now) {
+        let url = match signed_url(hook, now).and_then(|u| {
+            // A literal address is never looked up, so the resolver cannot refuse it.
+            self.config
+                .addresses()
+                .check_literal(&u)
+                .map(|()| u)
+                .map_err(|e| e.to_string())
+        }) {
             Ok(u) => u,
             Err(e) => {
                 return Attempt {
@@ -210,20 +263,33 @@ impl Hub {
             .body(body)
             .send()
             .await;
-        let resp = match sent {
+        let mut resp = match sent {
             Ok(r) => r,
             Err(e) => {
+                // Refused by the resolver: no later attempt would be let through.
+                if let Some(r) = find_refusal(&e) {
+                    return Attempt {
+                        ok: false,
+                        permanent: true,
+                        status: None,
+                        error: Some(r.to_string()),
+                        duration: started.elapsed(),
+                    };
+                }
                 return Attempt {
                     ok: false,
                     permanent: false,
                     status: None,
                     error: Some(describe(e)),
                     duration: started.elapsed(),
-                }
+                };
             }
         };
         let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
+        // At most REPLY_CAP bytes; the rest is never read, and the connection goes with
+        // `resp` at the end of this function.
+        let reply = read_capped(&mut resp).await;
+        drop(resp);
         let mut out = Attempt {
             ok: status.is_success(),
             permanent: status.is_client_error()
@@ -234,21 +300,26 @@ impl Hub {
             duration: started.elapsed(),
         };
         if !out.ok {
-            out.error = Some(format!(
-                "the receiver answered {status}: {}",
-                snippet(&text)
-            ));
+            let shown = excerpt(&reply.bytes, reply.cut);
+            let cut = if reply.cut {
+                format!(" (reply cut at {REPLY_CAP} bytes)")
+            } else {
+                String::new()
+            };
+            out.error = Some(if shown.is_empty() {
+                format!("the receiver answered {status}{cut}")
+            } else {
+                format!("the receiver answered {status}: {shown}{cut}")
+            });
         } else if matches!(hook.format, Format::Wecom | Format::Dingtalk) {
             // Both robots answer 200 and put the verdict in the body.
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-                let code = v["errcode"].as_i64().unwrap_or(0);
-                if code != 0 {
-                    out.ok = false;
-                    out.error = Some(format!(
-                        "errcode {code}: {}",
-                        snippet(v["errmsg"].as_str().unwrap_or(""))
-                    ));
-                }
+            if let Some((code, msg)) = robot_error(&reply) {
+                out.ok = false;
+                out.error = Some(if msg.is_empty() {
+                    format!("errcode {code}")
+                } else {
+                    format!("errcode {code}: {msg}")
+                });
             }
         }
         out
@@ -506,16 +577,6 @@ fn describe(e: reqwest::Error) -> String {
         s.push_str(" (timed out)");
     }
     s
-}
-
-/// The start of a receiver's answer, for the log.
-fn snippet(s: &str) -> String {
-    let t: String = s.chars().take(200).collect();
-    if t.len() < s.len() {
-        format!("{t}…")
-    } else {
-        t
-    }
 }
 
 #[cfg(test)]

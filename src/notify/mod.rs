@@ -5,15 +5,22 @@
 //! - [`webhook`]: receivers and their validation; URLs are shown only redacted.
 //! - [`message`]: events and their bodies, pure (no I/O, no clock).
 //! - [`deliver`]: the outbox, HTTP attempts, backoff and the delivery log.
+//! - [`address`]: where a receiver may be (not loopback, link-local or zhibiao's own
+//!   address, unless `--allow-internal-webhooks`), checked at registration and on
+//!   every connection.
+//! - [`reply`]: what is read of a receiver's reply (at most 4 KiB) and what the log
+//!   keeps of it (a short, redacted excerpt).
 //! - [`notifier`]: the step after each burst of writes and the daily run. It asks the
 //!   query layer for alerts and the calendar, so what it sends agrees with
 //!   `/v1/alerts` and `/v1/overdue`.
 //!
 //! What falls due and what is overdue is read through `query::schedule`.
 
+pub mod address;
 pub mod deliver;
 pub mod message;
 pub mod notifier;
+pub mod reply;
 pub mod webhook;
 
 use std::collections::BTreeMap;

@@ -153,6 +153,9 @@ fn deliveries(s: &TestServer, name: &str) -> Value {
     admin_get(s, &format!("/v1/webhooks/{name}/deliveries"))
 }
 
+/// The receivers of these tests listen on 127.0.0.1, which a server refuses without it.
+const INTERNAL: &str = "--allow-internal-webhooks";
+
 const SME: &str = "tech-sme-registered";
 const JOBS: &str = "new-urban-jobs";
 const GDP: &str = "gdp-growth";
@@ -262,7 +265,7 @@ fn overdue_figures_are_alerts_of_their_own_kind_next_to_pace_alerts() {
 #[test]
 fn each_format_is_delivered_in_its_documented_shape() {
     let rx = Receiver::start(|_| Some(200));
-    let s = TestServer::start();
+    let s = TestServer::start_with(&[INTERNAL]);
     let hooks = [
         json!({"name": "generic", "url": format!("{}/generic", rx.base), "format": "generic",
                "events": ["alert_raised", "reading_submitted"]}),
@@ -507,7 +510,7 @@ fn receivers_are_validated_and_can_be_removed() {
 fn a_failed_delivery_is_retried_after_a_backoff() {
     // The receiver fails the first request, then takes the rest.
     let rx = Receiver::start(|n| Some(if n == 0 { 500 } else { 200 }));
-    let s = TestServer::start_with(&["--webhook-backoff-ms", "300"]);
+    let s = TestServer::start_with(&["--webhook-backoff-ms", "300", INTERNAL]);
     register(
         &s,
         json!({"name": "flaky", "url": format!("{}/hook", rx.base), "format": "generic",
@@ -591,7 +594,7 @@ fn post_batch(s: &TestServer, rows: &[Value]) -> Duration {
 fn a_dead_receiver_does_not_slow_a_batch_submission() {
     // The receiver accepts connections and never answers; an attempt waits 60 s.
     let rx = Receiver::start(|_| None);
-    let s = TestServer::start_with(&["--webhook-timeout-secs", "60"]);
+    let s = TestServer::start_with(&["--webhook-timeout-secs", "60", INTERNAL]);
     let rows = june_batch(&s, 10.0);
     assert!(rows.len() > 10, "a batch of {} rows", rows.len());
     let before = post_batch(&s, &rows);
@@ -620,7 +623,7 @@ fn a_dead_receiver_does_not_slow_a_batch_submission() {
 #[test]
 fn a_reminder_digest_for_a_fixed_date_is_printed_by_dry_run() {
     let rx = Receiver::start(|_| Some(200));
-    let s = TestServer::start();
+    let s = TestServer::start_with(&[INTERNAL]);
     s.submit(SME, "2023-06", 63.0);
     register(
         &s,
@@ -711,8 +714,9 @@ fn a_reminder_digest_for_a_fixed_date_is_printed_by_dry_run() {
     // The command has exited: whatever it sent, the receiver has already recorded (it
     // records a request before it answers, and a send waits for the answer).
     assert!(rx.requests().is_empty(), "a dry run sent something");
-    // Without --dry-run it is sent, to that receiver only.
-    let sent = run(&[]);
+    // Without --dry-run it is sent, to that receiver only (on loopback: the command
+    // needs the flag as the server did).
+    let sent = run(&[INTERNAL]);
     assert!(sent.contains("sent 1 of 1 messages"), "{sent}");
     let got = rx.requests();
     assert_eq!(got.len(), 1);
@@ -731,7 +735,13 @@ fn secrets_in_webhook_urls_never_reach_the_log() {
         crate::common::serve_command(
             &tmp.path().join("db"),
             ADMIN_TOKEN,
-            &["--webhook-backoff-ms", "100", "--webhook-attempts", "2"],
+            &[
+                "--webhook-backoff-ms",
+                "100",
+                "--webhook-attempts",
+                "2",
+                INTERNAL,
+            ],
         )
         .env("RUST_LOG", "info")
         .stderr(std::fs::File::create(&log).unwrap()),
@@ -802,7 +812,7 @@ fn the_daily_run_sends_each_units_digest_once_a_day() {
     }
     let rx = Receiver::start(|_| Some(200));
     // The day's run is due at once (00:00 has passed), but nobody is registered yet.
-    let s = TestServer::with_catalogue_and(&body, &["--remind-at", "00:00"]);
+    let s = TestServer::with_catalogue_and(&body, &["--remind-at", "00:00", INTERNAL]);
     assert_eq!(s.today().year(), year);
     // The day's run, now: with nobody to send to it queues nothing (and leaves the day
     // open for the first receiver).
@@ -834,7 +844,7 @@ fn the_daily_run_sends_each_units_digest_once_a_day() {
     // outbox first, so that the restart has nothing left to retry.)
     s.outbox_drained();
     let (dir, tmp) = s.stop();
-    let s = TestServer::start_at_with(&dir, &["--remind-at", "00:00"]);
+    let s = TestServer::start_at_with(&dir, &["--remind-at", "00:00", INTERNAL]);
     // The day's run, now, however far the server's own daily task has got: nothing.
     assert_eq!(s.run_day(s.today()), 0, "the day's run queued again");
     assert_eq!(s.outbox_len(), 0, "the restart queued something");
@@ -845,7 +855,7 @@ fn the_daily_run_sends_each_units_digest_once_a_day() {
 #[test]
 fn alerts_are_sent_when_raised_when_they_change_and_when_resolved() {
     let rx = Receiver::start(|_| Some(200));
-    let s = TestServer::start();
+    let s = TestServer::start_with(&[INTERNAL]);
     register(
         &s,
         json!({"name": "all", "url": format!("{}/all", rx.base), "format": "generic",
@@ -890,7 +900,7 @@ fn alerts_are_sent_when_raised_when_they_change_and_when_resolved() {
 #[test]
 fn a_peer_countys_lagging_figure_is_not_the_countys_alert() {
     let rx = Receiver::start(|_| Some(200));
-    let s = TestServer::start();
+    let s = TestServer::start_with(&[INTERNAL]);
     // 赫山区's GDP growth, with a target of 8%, as a series to compare with.
     let body = json!({
         "name": "赫山区地区生产总值增长", "battle": "growth", "kind": "rate", "unit": "%",
@@ -939,7 +949,7 @@ fn a_peer_countys_lagging_figure_is_not_the_countys_alert() {
 #[test]
 fn a_receiver_of_alerts_added_later_hears_only_of_what_changes_after() {
     let rx = Receiver::start(|_| Some(200));
-    let s = TestServer::start();
+    let s = TestServer::start_with(&[INTERNAL]);
     register(
         &s,
         json!({"name": "subs", "url": format!("{}/subs", rx.base), "format": "generic", "events": ["reading_submitted"]}),

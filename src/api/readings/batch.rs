@@ -181,6 +181,10 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
     }
     let rows = ingest::decode(sub.format, sub.charset, &sub.body)
         .map_err(|e| ApiError::invalid(e.field.clone(), format!("row {}: {}", e.row, e.message)))?;
+    if matches!(sub.format, Format::Json | Format::Ndjson) {
+        // The decoder made 1e-400 a 0; the body's text says otherwise.
+        crate::domain::number::json_numbers(&sub.body)?;
+    }
     if rows.is_empty() {
         return Err(ApiError::invalid("body", "the batch holds no rows"));
     }
@@ -216,7 +220,10 @@ fn idempotency_key(token: &Token, raw: &[u8]) -> Result<Vec<u8>, ApiError> {
     if key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
         return Err(refuse("is too long"));
     }
-    if let Some(c) = key.chars().find(|c| c.is_control() || invisible(*c)) {
+    if let Some(c) = key
+        .chars()
+        .find(|c| c.is_control() || crate::domain::text::is_disguising(*c).is_some())
+    {
         return Err(refuse(&format!(
             "holds the invisible character U+{:04X}",
             c as u32
@@ -226,11 +233,6 @@ fn idempotency_key(token: &Token, raw: &[u8]) -> Result<Vec<u8>, ApiError> {
     k.push(0);
     k.extend_from_slice(key.as_bytes());
     Ok(k)
-}
-
-/// Bidi controls and zero-width characters: they make two keys that look alike differ.
-fn invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
 }
 
 fn fingerprint(req: &Req, body: &[u8]) -> String {

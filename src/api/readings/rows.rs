@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use crate::api::{forbidden_message, may_write, not_in_future, Ctx};
-use crate::domain::{looks_like_formula, Indicator, IndicatorId, ObsStatus, Period, ReadingInput};
+use crate::domain::{
+    looks_like_formula, number, Indicator, IndicatorId, ObsStatus, Period, ReadingInput,
+};
 use crate::ingest::{self, RawRow, RawValue, RowError};
 use crate::store::{BatchRow, Token};
 
@@ -158,6 +160,12 @@ fn check_row(
             None
         }
         RawValue::Text(t) => match parse_number(t, unit) {
+            // "1e-400" parses to 0: not the figure that was written.
+            Some(v) if number::underflows(t, v) => {
+                let e = number::too_small("value", t.trim());
+                errs.push(err("value", e.message().to_string()));
+                None
+            }
             Some(v) => Some(v),
             None => {
                 errs.push(err(
