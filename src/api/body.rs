@@ -103,7 +103,8 @@ type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;
 /// be read under.
 pub struct Body {
     declared: Option<u64>,
-    stream: Chunks,
+    /// `None` once read (or handed to the drain).
+    stream: Option<Chunks>,
     limit: u64,
     cap: Cap,
     timeout: Duration,
@@ -148,15 +149,8 @@ impl Body {
     /// Reads the body: refused at once when its declared length is over the limit,
     /// else read chunk by chunk up to the limit within the server's body timeout,
     /// after taking its size out of the server's budget.
-    pub async fn read(self) -> Result<ReadBody, ApiError> {
-        let Body {
-            declared,
-            mut stream,
-            limit,
-            cap,
-            timeout,
-            budget,
-        } = self;
+    pub async fn read(mut self) -> Result<ReadBody, ApiError> {
+        let (declared, limit, cap, timeout) = (self.declared, self.limit, self.cap, self.timeout);
         if declared.is_some_and(|l| l > limit) {
             return Err(too_large(cap, limit));
         }
@@ -167,7 +161,8 @@ impl Body {
             });
         }
         // A chunked body of unknown length may grow to the limit: room for all of it.
-        let permit = budget.take(declared.unwrap_or(limit)).await?;
+        let permit = self.budget.take(declared.unwrap_or(limit)).await?;
+        let mut stream = self.stream.take().expect("a body is read once");
         let read = async {
             let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limit) as usize);
             while let Some(chunk) = stream.next().await {
@@ -194,6 +189,42 @@ impl Body {
     }
 }
 
+/// How long a refused request's unread body is drained for.
+const DRAIN_WINDOW: Duration = Duration::from_secs(5);
+
+impl Drop for Body {
+    /// A body left unread (its request refused before it was needed) is drained in the
+    /// background: read and thrown away, never held, for at most [`DRAIN_WINDOW`] and
+    /// the route's limit. A server that closed the connection with the body still
+    /// arriving would make the kernel reset it, and the sender would see a broken
+    /// pipe instead of the 401 or 403 that says why. A body declared over the limit
+    /// is not drained: the connection closes after the answer.
+    fn drop(&mut self) {
+        let Some(mut stream) = self.stream.take() else {
+            return;
+        };
+        if self.declared == Some(0) || self.declared.is_some_and(|l| l > self.limit) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let limit = self.limit;
+        rt.spawn(async move {
+            let _ = tokio::time::timeout(DRAIN_WINDOW, async {
+                let mut seen = 0u64;
+                while let Some(Ok(chunk)) = stream.next().await {
+                    seen += chunk.len() as u64;
+                    if seen > limit {
+                        break;
+                    }
+                }
+            })
+            .await;
+        });
+    }
+}
+
 fn too_large(cap: Cap, limit: u64) -> ApiError {
     OverCap::new(
         cap,
@@ -215,7 +246,7 @@ pub fn body(
         .and(warp::body::stream())
         .map(move |declared: Option<u64>, stream| Body {
             declared,
-            stream: chunks(stream),
+            stream: Some(chunks(stream)),
             limit,
             cap,
             timeout,
