@@ -43,6 +43,11 @@ pub enum Cap {
     XlsxCells,
     /// Entries of an XLSX workbook's shared-string table.
     XlsxSharedStrings,
+    /// Records an XLSX reader holds in memory besides the shared strings
+    /// (relationships, sheets, defined names, styles).
+    XlsxRecords,
+    /// Bytes of text kept from an XLSX worksheet's cells, shared strings expanded.
+    XlsxCellText,
 }
 
 impl Cap {
@@ -62,6 +67,8 @@ impl Cap {
             Cap::XlsxRows => "xlsx_rows",
             Cap::XlsxCells => "xlsx_cells",
             Cap::XlsxSharedStrings => "xlsx_shared_strings",
+            Cap::XlsxRecords => "xlsx_records",
+            Cap::XlsxCellText => "xlsx_cell_text_bytes",
         }
     }
 
@@ -74,6 +81,7 @@ impl Cap {
                 | Cap::BodyBudget
                 | Cap::XlsxPartBytes
                 | Cap::XlsxInflatedBytes
+                | Cap::XlsxCellText
         )
     }
 }

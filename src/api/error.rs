@@ -189,6 +189,21 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl From<crate::ingest::DecodeError> for ApiError {
+    fn from(e: crate::ingest::DecodeError) -> Self {
+        use crate::ingest::DecodeError;
+        match e {
+            DecodeError::Malformed(e) => ApiError::Invalid {
+                detail: format!("row {}: {}", e.row, e.message),
+                field: e.field,
+            },
+            DecodeError::OverCap(o) => ApiError::OverCap(o),
+            // Only a shutdown cancels a decode; the connection is closing too.
+            other => ApiError::Internal(Box::new(other)),
+        }
+    }
+}
+
 impl From<crate::query::QueryError> for ApiError {
     fn from(e: crate::query::QueryError) -> Self {
         use crate::query::QueryError;

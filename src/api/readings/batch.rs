@@ -170,8 +170,7 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
             return Ok(Batch::Replayed(stored));
         }
     }
-    let rows = ingest::decode(sub.format, sub.charset, &sub.body)
-        .map_err(|e| ApiError::invalid(e.field.clone(), format!("row {}: {}", e.row, e.message)))?;
+    let rows = ingest::decode(sub.format, sub.charset, &sub.body, &ingest::Cancel::never())?;
     if rows.is_empty() {
         return Err(ApiError::invalid("body", "the batch holds no rows"));
     }
