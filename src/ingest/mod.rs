@@ -618,6 +618,8 @@ struct Lines<'a> {
     counted: usize,
     /// ...and hold this many line breaks.
     breaks: usize,
+    /// How many times a byte was looked at, for the test that this stays linear.
+    looked_at: usize,
 }
 
 impl<'a> Lines<'a> {
@@ -626,6 +628,7 @@ impl<'a> Lines<'a> {
             text: text.as_bytes(),
             counted: 0,
             breaks: 0,
+            looked_at: 0,
         }
     }
 
@@ -645,6 +648,7 @@ impl<'a> Lines<'a> {
         while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
             start += 1;
         }
+        self.looked_at += start.saturating_sub(byte) + start.saturating_sub(self.counted);
         if start < self.counted {
             // Positions never go back; if one did, count again from the start.
             self.counted = 0;
@@ -709,6 +713,9 @@ pub fn format_number(f: f64) -> String {
         format!("{f}")
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 #[cfg(test)]
 mod fuzz_regressions {

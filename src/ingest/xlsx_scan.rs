@@ -247,7 +247,9 @@ fn scan_xml(
             "row" if in_sheet_data => {
                 if let Some(r) = attr(&e, "r") {
                     if row_ref(&r).is_none() {
-                        return Err(Halt::Bad(format!("row number '{r}' is outside a worksheet")));
+                        return Err(Halt::Bad(format!(
+                            "row number '{r}' is outside a worksheet"
+                        )));
                     }
                 }
                 false
