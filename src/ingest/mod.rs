@@ -218,8 +218,9 @@ pub const MAX_XLSX_PART_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_XLSX_INFLATED_BYTES: u64 = 128 * 1024 * 1024;
 /// Rows of the first sheet that hold a value: the header and [`MAX_BATCH_ROWS`].
 pub const MAX_XLSX_ROWS: usize = MAX_BATCH_ROWS + 1;
-/// Cells of the first sheet that hold a value: fifteen columns of [`MAX_XLSX_ROWS`].
-pub const MAX_XLSX_CELLS: usize = 15 * MAX_XLSX_ROWS;
+/// Cells of the first sheet that hold a value: fifteen columns of [`MAX_BATCH_ROWS`]
+/// (the template has twelve).
+pub const MAX_XLSX_CELLS: usize = 3_000_000;
 /// Entries of the shared-string table, which the reader holds in memory whole.
 pub const MAX_XLSX_SHARED_STRINGS: usize = 1_000_000;
 /// Records the reader holds in memory besides the shared strings: relationships,

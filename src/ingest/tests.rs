@@ -317,7 +317,8 @@ fn every_format_refuses_a_batch_over_the_row_cap_and_takes_one_at_it() {
         batch_rows: 3,
         ..Limits::DEFAULT
     };
-    let bodies: [(Format, fn(usize) -> Vec<u8>); 4] = [
+    type Body = fn(usize) -> Vec<u8>;
+    let bodies: [(Format, Body); 4] = [
         (Format::Csv, csv_body),
         (Format::Json, json_body),
         (Format::Ndjson, ndjson_body),
