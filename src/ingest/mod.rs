@@ -9,6 +9,13 @@
 //! Row numbers: for a JSON array, the element's 1-based position; for NDJSON, the line
 //! number; for CSV and XLSX, the spreadsheet row (the header is row 1, so the first data
 //! row is row 2).
+//!
+//! Bodies come from anyone who can reach the server, so decoding is bounded: the work
+//! is linear in the body, a batch stops at [`Limits::batch_rows`] rows as it is read,
+//! and an XLSX workbook (a zip, which inflates) is scanned part by part behind byte and
+//! record caps before anything holds it (`xlsx_scan.rs`), then read a cell at a time
+//! (`xlsx.rs`). A refusal is [`DecodeError::OverCap`], naming its [`Cap`]. A long
+//! decode looks at a [`Cancel`] flag as it goes, so that a shutdown can stop it.
 
 pub mod template;
 mod xlsx;
