@@ -45,6 +45,11 @@ pub enum Cap {
     XlsxSharedStrings,
     /// Bytes of a webhook receiver's reply that are read (the rest is never read).
     WebhookReplyBytes,
+    /// Records an XLSX reader holds in memory besides the shared strings
+    /// (relationships, sheets, defined names, styles).
+    XlsxRecords,
+    /// Bytes of text kept from an XLSX worksheet's cells, shared strings expanded.
+    XlsxCellText,
 }
 
 impl Cap {
@@ -65,6 +70,8 @@ impl Cap {
             Cap::XlsxCells => "xlsx_cells",
             Cap::XlsxSharedStrings => "xlsx_shared_strings",
             Cap::WebhookReplyBytes => "webhook_reply_bytes",
+            Cap::XlsxRecords => "xlsx_records",
+            Cap::XlsxCellText => "xlsx_cell_text_bytes",
         }
     }
 
@@ -78,6 +85,7 @@ impl Cap {
                 | Cap::XlsxPartBytes
                 | Cap::XlsxInflatedBytes
                 | Cap::WebhookReplyBytes
+                | Cap::XlsxCellText
         )
     }
 }

@@ -6,11 +6,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zhibiao::ingest::{decode, Charset, Format};
+use zhibiao::ingest::{decode, Cancel, Charset, Format};
 
 fuzz_target!(|data: &[u8]| {
     for charset in [Charset::Detect, Charset::Utf8, Charset::Gb18030] {
-        let Ok(rows) = decode(Format::Csv, charset, data) else {
+        let Ok(rows) = decode(Format::Csv, charset, data, &Cancel::never()) else {
             continue;
         };
         let mut last = 1;

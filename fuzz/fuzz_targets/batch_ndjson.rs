@@ -4,10 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zhibiao::ingest::{decode, Charset, Format};
+use zhibiao::ingest::{decode, Cancel, Charset, Format};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(rows) = decode(Format::Ndjson, Charset::Detect, data) else {
+    let Ok(rows) = decode(Format::Ndjson, Charset::Detect, data, &Cancel::never()) else {
         return;
     };
     let mut last = 0;

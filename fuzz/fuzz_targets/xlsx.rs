@@ -13,7 +13,7 @@
 use std::io::{Cursor, Write};
 
 use libfuzzer_sys::fuzz_target;
-use zhibiao::ingest::{decode, Charset, Format, RawRow};
+use zhibiao::ingest::{decode, Cancel, Charset, Format, RawRow};
 use zip::write::SimpleFileOptions;
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -61,7 +61,7 @@ fn workbook_from_parts(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn check(body: &[u8]) {
-    let Ok(rows) = decode(Format::Xlsx, Charset::Detect, body) else {
+    let Ok(rows) = decode(Format::Xlsx, Charset::Detect, body, &Cancel::never()) else {
         return;
     };
     for row in &rows {

@@ -195,6 +195,24 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl From<crate::ingest::DecodeError> for ApiError {
+    fn from(e: crate::ingest::DecodeError) -> Self {
+        use crate::ingest::DecodeError;
+        match e {
+            DecodeError::Malformed(e) => ApiError::Invalid {
+                detail: format!("row {}: {}", e.row, e.message),
+                field: e.field,
+            },
+            DecodeError::OverCap(o) => ApiError::OverCap(o),
+            // Only a shutdown cancels a decode: nothing was written, send it again.
+            DecodeError::Cancelled => ApiError::Busy {
+                retry_after: 10,
+                detail: "the server is stopping; nothing of this batch was written, send it again once it is back".into(),
+            },
+        }
+    }
+}
+
 impl From<crate::query::QueryError> for ApiError {
     fn from(e: crate::query::QueryError) -> Self {
         use crate::query::QueryError;

@@ -149,6 +149,7 @@ pub async fn serve(
     caps: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    let cancel = ctx.cancel.clone();
     let service = warp::service(super::routes::routes(ctx));
     let connections = Arc::new(Semaphore::new(caps.max_connections));
     let per_address = Arc::new(PerAddress::default());
@@ -196,6 +197,8 @@ pub async fn serve(
         });
     }
     drop(listener);
+    // Decodes still running stop at their next check, answering 503.
+    cancel.cancel();
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(caps.shutdown_grace) => {

@@ -67,6 +67,9 @@ pub struct Context {
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client
     /// (`--trust-proxy`). Empty: the peer address is the client.
     pub trusted_proxies: Vec<super::peer::IpNet>,
+    /// Raised when the server stops, so that a long decode ends rather than holds the
+    /// process (see [`crate::ingest::Cancel`]).
+    pub cancel: crate::ingest::Cancel,
 }
 
 /// Slows down token guessing: after `limit` tokens presented and found wrong from one
@@ -145,6 +148,7 @@ impl Context {
             notify: Arc::new(crate::notify::deliver::Hub::new(Default::default())),
             body_budget: Default::default(),
             trusted_proxies: Vec::new(),
+            cancel: crate::ingest::Cancel::new(),
         }
     }
 }

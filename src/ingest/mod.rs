@@ -9,13 +9,25 @@
 //! Row numbers: for a JSON array, the element's 1-based position; for NDJSON, the line
 //! number; for CSV and XLSX, the spreadsheet row (the header is row 1, so the first data
 //! row is row 2).
+//!
+//! Bodies come from anyone who can reach the server, so decoding is bounded: the work
+//! is linear in the body, a batch stops at [`Limits::batch_rows`] rows as it is read,
+//! and an XLSX workbook (a zip, which inflates) is scanned part by part behind byte and
+//! record caps before anything holds it (`xlsx_scan.rs`), then read a cell at a time
+//! (`xlsx.rs`). A refusal is [`DecodeError::OverCap`], naming its [`Cap`]. A long
+//! decode looks at a [`Cancel`] flag as it goes, so that a shutdown can stop it.
 
 pub mod template;
-mod xlsx_styles;
+mod xlsx;
+mod xlsx_scan;
 
-use std::io::Cursor;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+
+use crate::limits::{Cap, OverCap};
 
 /// One submitted row, before validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,15 +139,195 @@ pub fn format_of(content_type: Option<&str>) -> Result<(Format, Charset), String
 /// Every row of a batch: read, or the reason it could not be read.
 pub type Rows = Vec<Result<RawRow, RowError>>;
 
-/// Decodes a body into rows. A body-level problem (not JSON at all, no header, an
-/// unreadable workbook) is a single error; a row that cannot be read is an `Err` in
-/// its place, so that every bad row can be listed.
-pub fn decode(format: Format, charset: Charset, body: &[u8]) -> Result<Rows, RowError> {
+/// Why a body gave no rows.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The body is not what it claims to be (not JSON, no header, an unreadable
+    /// workbook): the sender must fix it. Row 0 means the body as a whole.
+    #[error("row {}: {}", .0.row, .0.message)]
+    Malformed(RowError),
+    /// The body is over one of the caps of [`Limits`]: the sender must split it.
+    #[error(transparent)]
+    OverCap(#[from] OverCap),
+    /// Stopped by its [`Cancel`] before the end: the server is shutting down.
+    #[error("decoding the batch was stopped because the server is shutting down")]
+    Cancelled,
+}
+
+impl From<RowError> for DecodeError {
+    fn from(e: RowError) -> Self {
+        DecodeError::Malformed(e)
+    }
+}
+
+/// A flag that stops a long decode. The decoders look at it every
+/// [`CHECK_EVERY`] rows (and every part of a workbook), so raising it stops a decode
+/// within a few milliseconds and [`decode`] answers [`DecodeError::Cancelled`].
+///
+/// Clones share the flag: the server keeps one and raises it at shutdown, and each
+/// decode gets a clone. [`Cancel::never`] is a flag no one can raise.
+#[derive(Debug, Clone)]
+pub struct Cancel(Option<Arc<AtomicBool>>);
+
+impl Cancel {
+    /// A flag, not raised, that [`Cancel::cancel`] on any clone raises.
+    pub fn new() -> Cancel {
+        Cancel(Some(Arc::new(AtomicBool::new(false))))
+    }
+
+    /// A flag that is never raised: for a decode that must run to its end.
+    pub const fn never() -> Cancel {
+        Cancel(None)
+    }
+
+    /// Raises the flag: every decode that holds a clone stops at its next check.
+    pub fn cancel(&self) {
+        if let Some(flag) = &self.0 {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the flag has been raised.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    fn check(&self) -> Result<(), DecodeError> {
+        if self.is_cancelled() {
+            Err(DecodeError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Default for Cancel {
+    fn default() -> Self {
+        Cancel::new()
+    }
+}
+
+/// How many rows (or cells of a workbook) a decoder reads between two looks at its
+/// [`Cancel`]: an atomic load is cheap, but not free on every row.
+pub const CHECK_EVERY: usize = 4096;
+
+/// Rows in one batch: a province's month (about 100,000 indicators at the largest
+/// catalogue zhibiao is sized for) twice over.
+pub const MAX_BATCH_ROWS: usize = 200_000;
+/// Parts (files) in an XLSX zip. A workbook of one sheet has about ten.
+pub const MAX_XLSX_PARTS: usize = 1_000;
+/// Inflated bytes of one part of an XLSX workbook. A filled-in template of 100,000
+/// indicators has a 35 MB sheet (5 MB zipped); the batch body cap (8 MiB) holds at most
+/// about 160,000 such rows.
+pub const MAX_XLSX_PART_BYTES: u64 = 64 * 1024 * 1024;
+/// Inflated bytes of all the parts of an XLSX workbook together.
+pub const MAX_XLSX_INFLATED_BYTES: u64 = 128 * 1024 * 1024;
+/// Rows of the first sheet that hold a value: the header and [`MAX_BATCH_ROWS`].
+pub const MAX_XLSX_ROWS: usize = MAX_BATCH_ROWS + 1;
+/// Cells of the first sheet that hold a value: fifteen columns of [`MAX_BATCH_ROWS`]
+/// (the template has twelve).
+pub const MAX_XLSX_CELLS: usize = 3_000_000;
+/// Entries of the shared-string table, which the reader holds in memory whole.
+pub const MAX_XLSX_SHARED_STRINGS: usize = 1_000_000;
+/// Records the reader holds in memory besides the shared strings: relationships,
+/// sheets, defined names, number formats, fonts, fills, borders and cell formats.
+/// Excel itself stops at 64,000 cell formats.
+pub const MAX_XLSX_RECORDS: usize = 65_536;
+/// Bytes of text kept from the cells of the first sheet, once shared strings are
+/// expanded: one shared string may be named by every cell of a sheet.
+pub const MAX_XLSX_CELL_TEXT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The caps on decoding one batch. [`Limits::DEFAULT`] is what the server applies;
+/// `docs/reliability.md` lists them with what a sender sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// [`Cap::BatchRows`]
+    pub batch_rows: usize,
+    /// [`Cap::XlsxParts`]
+    pub xlsx_parts: usize,
+    /// [`Cap::XlsxPartBytes`]
+    pub xlsx_part_bytes: u64,
+    /// [`Cap::XlsxInflatedBytes`]
+    pub xlsx_inflated_bytes: u64,
+    /// [`Cap::XlsxRows`]
+    pub xlsx_rows: usize,
+    /// [`Cap::XlsxCells`]
+    pub xlsx_cells: usize,
+    /// [`Cap::XlsxSharedStrings`]
+    pub xlsx_shared_strings: usize,
+    /// [`Cap::XlsxRecords`]
+    pub xlsx_records: usize,
+    /// [`Cap::XlsxCellText`]
+    pub xlsx_cell_text_bytes: u64,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        batch_rows: MAX_BATCH_ROWS,
+        xlsx_parts: MAX_XLSX_PARTS,
+        xlsx_part_bytes: MAX_XLSX_PART_BYTES,
+        xlsx_inflated_bytes: MAX_XLSX_INFLATED_BYTES,
+        xlsx_rows: MAX_XLSX_ROWS,
+        xlsx_cells: MAX_XLSX_CELLS,
+        xlsx_shared_strings: MAX_XLSX_SHARED_STRINGS,
+        xlsx_records: MAX_XLSX_RECORDS,
+        xlsx_cell_text_bytes: MAX_XLSX_CELL_TEXT_BYTES,
+    };
+
+    /// Refuses a batch that already holds `batch_rows` rows and has one more.
+    fn admit(&self, rows: &Rows) -> Result<(), DecodeError> {
+        if rows.len() < self.batch_rows {
+            return Ok(());
+        }
+        Err(OverCap::new(
+            Cap::BatchRows,
+            self.batch_rows as u64,
+            format!(
+                "the batch has more than {} rows (cap {}); send it in several batches",
+                self.batch_rows,
+                Cap::BatchRows.name()
+            ),
+        )
+        .into())
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// Decodes a body into rows under [`Limits::DEFAULT`]. A body-level problem (not JSON
+/// at all, no header, an unreadable workbook) is a single error; a row that cannot be
+/// read is an `Err` in its place, so that every bad row can be listed.
+///
+/// The work is linear in the body (for XLSX, in the inflated bytes the caps allow) and
+/// stops at the first cap passed or when `cancel` is raised.
+pub fn decode(
+    format: Format,
+    charset: Charset,
+    body: &[u8],
+    cancel: &Cancel,
+) -> Result<Rows, DecodeError> {
+    decode_with(format, charset, body, &Limits::DEFAULT, cancel)
+}
+
+/// [`decode`] under other caps.
+pub fn decode_with(
+    format: Format,
+    charset: Charset,
+    body: &[u8],
+    limits: &Limits,
+    cancel: &Cancel,
+) -> Result<Rows, DecodeError> {
+    cancel.check()?;
     match format {
-        Format::Json => decode_json(body),
-        Format::Ndjson => decode_ndjson(body),
-        Format::Csv => decode_csv(&to_text(body, charset)?),
-        Format::Xlsx => decode_xlsx(body),
+        Format::Json => decode_json(body, limits, cancel),
+        Format::Ndjson => decode_ndjson(body, limits, cancel),
+        Format::Csv => decode_csv(&to_text(body, charset)?, limits, cancel),
+        Format::Xlsx => xlsx::decode(body, limits, cancel),
     }
 }
 
@@ -236,35 +428,115 @@ fn json_syntax(row: usize, e: serde_json::Error) -> RowError {
     }
 }
 
-fn decode_json(body: &[u8]) -> Result<Rows, RowError> {
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| json_syntax(0, e))?;
-    let arr = v.as_array().ok_or_else(|| {
-        RowError::new(
+/// Reads a JSON array element by element, so that the row cap and the cancel flag
+/// are looked at as it goes rather than after the whole body is a tree in memory.
+struct JsonRows<'a> {
+    limits: &'a Limits,
+    cancel: &'a Cancel,
+    /// Why the visitor stopped, when it was a cap or the cancel flag.
+    stopped: &'a mut Option<DecodeError>,
+}
+
+impl<'de> Visitor<'de> for JsonRows<'_> {
+    /// `None`: valid JSON, but not an array.
+    type Value = Option<Rows>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of rows")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut rows = Vec::new();
+        while let Some(item) = seq.next_element::<serde_json::Value>()? {
+            let gate = if rows.len() % CHECK_EVERY == 0 {
+                self.cancel.check()
+            } else {
+                Ok(())
+            };
+            if let Err(e) = gate.and_then(|()| self.limits.admit(&rows)) {
+                *self.stopped = Some(e);
+                return Err(de::Error::custom("stopped"));
+            }
+            rows.push(json_row(rows.len() + 1, &item));
+        }
+        Ok(Some(rows))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+fn decode_json(body: &[u8], limits: &Limits, cancel: &Cancel) -> Result<Rows, DecodeError> {
+    use serde::Deserializer as _;
+    let mut stopped = None;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let read = (&mut de)
+        .deserialize_any(JsonRows {
+            limits,
+            cancel,
+            stopped: &mut stopped,
+        })
+        .and_then(|rows| de.end().map(|()| rows));
+    if let Some(e) = stopped {
+        return Err(e);
+    }
+    match read {
+        Ok(Some(rows)) => Ok(rows),
+        Ok(None) => Err(RowError::new(
             0,
             "body",
             "the body must be a JSON array of {indicator, period, value} objects",
         )
-    })?;
-    Ok(arr
-        .iter()
-        .enumerate()
-        .map(|(i, item)| json_row(i + 1, item))
-        .collect())
+        .into()),
+        Err(e) => Err(json_syntax(0, e).into()),
+    }
 }
 
-fn decode_ndjson(body: &[u8]) -> Result<Rows, RowError> {
+fn decode_ndjson(body: &[u8], limits: &Limits, cancel: &Cancel) -> Result<Rows, DecodeError> {
     let text = std::str::from_utf8(body)
         .map_err(|e| RowError::new(0, "body", format!("NDJSON must be UTF-8 ({e})")))?;
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if i % CHECK_EVERY == 0 {
+            cancel.check()?;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        limits.admit(&rows)?;
+        rows.push(
             serde_json::from_str::<serde_json::Value>(line)
                 .map_err(|e| json_syntax(i + 1, e))
-                .and_then(|v| json_row(i + 1, &v))
-        })
-        .collect())
+                .and_then(|v| json_row(i + 1, &v)),
+        );
+    }
+    Ok(rows)
 }
 
 /// Header names accepted for each column, English and Chinese. Other columns (the
@@ -315,13 +587,10 @@ fn columns(header: &[String]) -> Result<Columns, RowError> {
     })
 }
 
-fn cell_row(row: usize, cols: &Columns, cells: &[String]) -> Option<RawRow> {
-    let get = |i: usize| {
-        cells
-            .get(i)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
+/// The row of a spreadsheet line whose cell `i` is `cell(i)` ("" when absent), or
+/// `None` for a blank line.
+fn cell_row<'a>(row: usize, cols: &Columns, cell: impl Fn(usize) -> &'a str) -> Option<RawRow> {
+    let get = |i: usize| cell(i).trim().to_string();
     let opt = |i: Option<usize>| i.map(get).filter(|s| !s.is_empty());
     let indicator = get(cols.indicator);
     let period = get(cols.period);
@@ -345,117 +614,100 @@ fn cell_row(row: usize, cols: &Columns, cells: &[String]) -> Option<RawRow> {
     })
 }
 
-/// The 1-based line a record starts on. The csv reader's position points before any
-/// empty lines it skipped, so those are stepped over first.
-fn line_of_record(text: &str, byte: usize) -> usize {
-    let bytes = text.as_bytes();
-    let mut start = byte.min(bytes.len());
-    while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
-        start += 1;
-    }
-    // Line breaks as the csv reader sees them: "\r\n", "\n" or a lone "\r".
-    let breaks = bytes[..start]
-        .iter()
-        .enumerate()
-        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
-        .count();
-    1 + breaks
+/// The 1-based line each CSV record starts on, counted as the records come: the
+/// reader's positions only grow, so every byte of the text is looked at once.
+///
+/// Line breaks are those the csv reader sees: "\r\n", "\n" or a lone "\r", inside
+/// quoted fields too (the line a text editor shows, which is the spreadsheet row
+/// unless a cell holds a line break).
+struct Lines<'a> {
+    text: &'a [u8],
+    /// Bytes before this have been counted...
+    counted: usize,
+    /// ...and hold this many line breaks.
+    breaks: usize,
+    /// How many times a byte was looked at, for the test that this stays linear.
+    looked_at: usize,
 }
 
-fn decode_csv(text: &str) -> Result<Rows, RowError> {
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Lines<'a> {
+        Lines {
+            text: text.as_bytes(),
+            counted: 0,
+            breaks: 0,
+            looked_at: 0,
+        }
+    }
+
+    fn is_break(&self, i: usize) -> bool {
+        match self.text[i] {
+            b'\n' => true,
+            b'\r' => self.text.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        }
+    }
+
+    /// The line of the record the reader placed at `byte`. That position points
+    /// before any empty lines the reader skipped, so those are stepped over first.
+    fn of_record(&mut self, byte: usize) -> usize {
+        let bytes = self.text;
+        let mut start = byte.min(bytes.len());
+        while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
+            start += 1;
+        }
+        self.looked_at += start.saturating_sub(byte) + start.saturating_sub(self.counted);
+        if start < self.counted {
+            // Positions never go back; if one did, count again from the start.
+            self.counted = 0;
+            self.breaks = 0;
+        }
+        self.breaks += (self.counted..start).filter(|&i| self.is_break(i)).count();
+        self.counted = start;
+        1 + self.breaks
+    }
+}
+
+fn decode_csv(text: &str, limits: &Limits, cancel: &Cancel) -> Result<Rows, DecodeError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let header: Vec<String> = match records.next() {
-        Some(Ok(h)) => h.iter().map(str::to_string).collect(),
-        Some(Err(e)) => return Err(RowError::new(1, "body", format!("bad CSV header: {e}"))),
-        None => {
+    let mut record = csv::StringRecord::new();
+    let header: Vec<String> = match reader.read_record(&mut record) {
+        Ok(true) => record.iter().map(str::to_string).collect(),
+        Err(e) => return Err(RowError::new(1, "body", format!("bad CSV header: {e}")).into()),
+        Ok(false) => {
             return Err(RowError::new(
                 0,
                 "body",
                 "the CSV is empty; it needs a header indicator,period,value",
-            ))
+            )
+            .into())
         }
     };
     let cols = columns(&header)?;
+    let mut lines = Lines::new(text);
     let mut rows = Vec::new();
-    for (i, rec) in records.enumerate() {
-        // The record's own line, so that rows after an empty line keep the number the
-        // spreadsheet shows.
-        let row = rec
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i + 2, |p| line_of_record(text, p.byte() as usize));
-        match rec {
-            Err(e) => rows.push(Err(RowError::new(row, "row", format!("bad CSV: {e}")))),
-            Ok(rec) => {
-                let cells: Vec<String> = rec.iter().map(str::to_string).collect();
-                if let Some(r) = cell_row(row, &cols, &cells) {
-                    rows.push(Ok(r));
-                }
-            }
+    for i in 0.. {
+        if i % CHECK_EVERY == 0 {
+            cancel.check()?;
         }
-    }
-    Ok(rows)
-}
-
-fn decode_xlsx(body: &[u8]) -> Result<Rows, RowError> {
-    use calamine::{Data, Reader, Xlsx};
-    xlsx_styles::check_references(body)
-        .map_err(|e| RowError::new(0, "body", format!("not a readable XLSX workbook: {e}")))?;
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(body))
-        .map_err(|e| RowError::new(0, "body", format!("not a readable XLSX workbook: {e}")))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| RowError::new(0, "body", "the workbook has no sheet"))?
-        .map_err(|e| RowError::new(0, "body", format!("cannot read the first sheet: {e}")))?;
-    let (start_row, start_col) = range
-        .start()
-        .map_or((0, 0), |(r, c)| (r as usize, c as usize));
-    let percent = xlsx_styles::percent_cells(body);
-    let mut iter = range.rows();
-    let cell_text = |c: &Data| -> String {
-        match c {
-            Data::Empty => String::new(),
-            Data::Float(f) => format_number(*f),
-            Data::Int(i) => i.to_string(),
-            Data::String(s) => s.clone(),
-            Data::Bool(b) => b.to_string(),
-            other => other.to_string(),
-        }
-    };
-    let header: Vec<String> = match iter.next() {
-        Some(h) => h.iter().map(cell_text).collect(),
-        None => return Err(RowError::new(0, "body", "the first sheet is empty")),
-    };
-    let cols = columns(&header)?;
-    let mut rows = Vec::new();
-    for (i, cells) in iter.enumerate() {
-        let row = start_row + i + 2;
-        let numeric = cells.get(cols.value).and_then(|c| match c {
-            Data::Float(f) => Some(*f),
-            Data::Int(n) => Some(*n as f64),
-            _ => None,
-        });
-        // A cell formatted as a percentage shows 7.2% but holds 0.072: take what it shows.
-        let cell = ((start_row + i + 1) as u32, (start_col + cols.value) as u32);
-        let numeric = numeric.map(|v| {
-            if percent.contains(&cell) {
-                // 0.072 × 100 is 7.199999999999999 in binary; the cell showed 7.2.
-                (v * 100.0 * 1e9).round() / 1e9
-            } else {
-                v
+        let row = match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                // The record's own line, so that rows after an empty line keep the
+                // number the spreadsheet shows.
+                let row = record
+                    .position()
+                    .map_or(i + 2, |p| lines.of_record(p.byte() as usize));
+                cell_row(row, &cols, |c| record.get(c).unwrap_or("")).map(Ok)
             }
-        });
-        let texts: Vec<String> = cells.iter().map(cell_text).collect();
-        if let Some(mut r) = cell_row(row, &cols, &texts) {
-            if let Some(f) = numeric {
-                r.value = RawValue::Number(f);
-            }
-            rows.push(Ok(r));
+            Err(e) => Some(Err(RowError::new(i + 2, "row", format!("bad CSV: {e}")))),
+        };
+        if let Some(row) = row {
+            limits.admit(&rows)?;
+            rows.push(row);
         }
     }
     Ok(rows)
@@ -471,6 +723,9 @@ pub fn format_number(f: f64) -> String {
 }
 
 #[cfg(test)]
+mod tests;
+
+#[cfg(test)]
 mod fuzz_regressions {
     use super::*;
 
@@ -479,7 +734,7 @@ mod fuzz_regressions {
     #[test]
     fn rows_after_lone_carriage_returns_keep_their_own_numbers() {
         let data = b"indicator,period,value\rgdp-growth,2023-01,1\rgdp-growth,2023-02,2\r\ncpi,2023-03,3\n";
-        let rows = decode(Format::Csv, Charset::Detect, data).unwrap();
+        let rows = decode(Format::Csv, Charset::Detect, data, &Cancel::never()).unwrap();
         let numbers: Vec<usize> = rows.iter().map(|r| r.as_ref().unwrap().row).collect();
         assert_eq!(numbers, [2, 3, 4]);
     }

@@ -4,6 +4,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod helpers;
+#[path = "../common/xlsx_bomb.rs"]
+mod xlsx_bomb;
 
 mod alerts;
 mod bad_input;
@@ -12,6 +14,7 @@ mod calendar;
 mod catalogue;
 mod compare;
 mod hostile;
+mod ingest_caps;
 mod limits;
 mod methodology;
 mod misleading_input;

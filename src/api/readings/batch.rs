@@ -179,8 +179,7 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
             return Ok(Batch::Replayed(stored));
         }
     }
-    let rows = ingest::decode(sub.format, sub.charset, &sub.body)
-        .map_err(|e| ApiError::invalid(e.field.clone(), format!("row {}: {}", e.row, e.message)))?;
+    let rows = ingest::decode(sub.format, sub.charset, &sub.body, &ctx.cancel)?;
     if matches!(sub.format, Format::Json | Format::Ndjson) {
         // The decoder made 1e-400 a 0; the body's text says otherwise.
         crate::domain::number::json_numbers(&sub.body)?;
