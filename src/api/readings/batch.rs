@@ -130,7 +130,13 @@ async fn batch_handler(
         body,
     };
     // Decoding, checking and writing all run in one blocking task: an 8 MiB workbook
-    // must not hold an async worker, and one hand-off per batch is the least.
+    // must not hold an async worker, and one hand-off per batch is the least. Batches
+    // take turns for the cores, which also bounds their working memory.
+    let _slot = ctx
+        .batch_slots
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let ctx2 = ctx.clone();
     let done = ctx
         .blocking(move |qs| run_batch(&ctx2, qs, submission))
