@@ -29,6 +29,7 @@
 
 mod audit;
 mod backup;
+mod check;
 pub mod codec;
 mod commit;
 mod indicators;
@@ -49,8 +50,9 @@ use crate::domain::{IndicatorId, Period};
 
 pub use audit::{AuditRecord, Change};
 pub use backup::{
-    BackupCounts, BackupKey, CheckReport, Restored, Verified, BACKUP_VERSION, MIN_BACKUP_KEY_BYTES,
+    BackupCounts, BackupKey, Restored, Verified, BACKUP_VERSION, MIN_BACKUP_KEY_BYTES,
 };
+pub use check::CheckReport;
 pub use commit::GroupCommit;
 pub use indicators::{CatalogueTitle, ImportReport};
 pub use notify::{Delivery, DeliveryOutcome, Job, NotifierState, DELIVERY_LOG_LIMIT};

@@ -1,0 +1,268 @@
+//! `zhibiao check`: the store verified against itself.
+//!
+//! Every value must decode, every index entry must point at real data and every row
+//! must have its index entries, and the audit trail must agree with the current
+//! readings. A restore runs it before it reports success; the crash test runs it after
+//! every tenth crash.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::backup::{period_of, split_series};
+use super::{codec, keys, AuditRecord, Change, Store, StoreError, Token};
+use crate::domain::{DueRule, Indicator, IndicatorId, Reading, Region, Target, UnitEntry, Webhook};
+
+impl Store {
+    /// Verifies the store: every value decodes, every index entry points at real data,
+    /// and the audit trail agrees with the current readings. Returns the problems found.
+    pub fn check(&self) -> Result<CheckReport, StoreError> {
+        let i = &self.inner;
+        let mut r = CheckReport::default();
+        let mut problem = |s: String| {
+            if r.problems.len() < 1000 {
+                r.problems.push(s);
+            }
+            r.problem_count += 1;
+        };
+        macro_rules! decode_all {
+            ($tree:expr, $ty:ty, $name:literal, $count:expr) => {
+                for kv in $tree.iter() {
+                    let (k, v) = kv?;
+                    $count += 1;
+                    if let Err(e) = codec::decode::<$ty>(&v) {
+                        problem(format!("{} {}: {e}", $name, String::from_utf8_lossy(&k)));
+                    }
+                }
+            };
+        }
+        decode_all!(i.indicators, Indicator, "indicator", r.indicators);
+        decode_all!(i.targets, Target, "target", r.targets);
+        decode_all!(i.units, UnitEntry, "unit", r.units);
+        decode_all!(i.tokens, Token, "token", r.tokens);
+        // The last audit row of each reading must describe its current value.
+        let mut last_audit: BTreeMap<Vec<u8>, Option<Reading>> = BTreeMap::new();
+        for kv in i.audit.iter() {
+            let (k, v) = kv?;
+            r.audit += 1;
+            match codec::decode::<AuditRecord>(&v) {
+                Err(e) => problem(format!("audit {}: {e}", hex::encode(&k))),
+                Ok(rec) => {
+                    if let Change::Reading {
+                        indicator,
+                        period,
+                        new,
+                        ..
+                    } = rec.change
+                    {
+                        let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+                        if !i
+                            .revisions
+                            .contains_key(keys::revision(&indicator, period, seq))?
+                        {
+                            problem(format!(
+                                "audit row {seq} ({indicator} {period}) is missing from the revisions index"
+                            ));
+                        }
+                        last_audit.insert(keys::reading(&indicator, period), new);
+                    }
+                }
+            }
+        }
+        for kv in i.readings.iter() {
+            let (k, v) = kv?;
+            r.readings += 1;
+            let label = || {
+                split_series(&k)
+                    .ok()
+                    .map(|(id, rest)| {
+                        format!(
+                            "{id} {}",
+                            period_of(rest).map(|p| p.to_string()).unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_else(|| hex::encode(&k))
+            };
+            match codec::decode::<Reading>(&v) {
+                Err(e) => problem(format!("reading {}: {e}", label())),
+                Ok(reading) => match last_audit.remove(k.as_ref()) {
+                    Some(Some(audited)) if audited == reading => {}
+                    Some(Some(_)) => problem(format!(
+                        "reading {} differs from its last audit row",
+                        label()
+                    )),
+                    Some(None) => problem(format!(
+                        "reading {} exists but its last audit row withdrew it",
+                        label()
+                    )),
+                    None => problem(format!("reading {} has no audit row", label())),
+                },
+            }
+            if let Ok((id, rest)) = split_series(&k) {
+                if let Ok(p) = period_of(rest) {
+                    if !i.by_period.contains_key(keys::by_period(p, &id))? {
+                        problem(format!("reading {id} {p} is missing from the period index"));
+                    }
+                }
+            }
+        }
+        for (k, last) in last_audit {
+            if last.is_some() {
+                problem(format!(
+                    "the audit trail says {} holds a value, but no reading is stored",
+                    split_series(&k)
+                        .map(|(id, rest)| format!(
+                            "{id} {}",
+                            period_of(rest).map(|p| p.to_string()).unwrap_or_default()
+                        ))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        for kv in i.revisions.iter() {
+            let (k, _) = kv?;
+            if let Some(seq) = keys::seq_of_revision_key(&k) {
+                if !i.audit.contains_key(keys::audit(seq))? {
+                    problem(format!("revision index entry {seq} points at no audit row"));
+                }
+            }
+        }
+        let mut others = 0usize;
+        decode_all!(i.regions, Region, "region", others);
+        decode_all!(i.webhooks, Webhook, "webhook", others);
+        decode_all!(i.schedules, DueRule, "due rule", others);
+        let _ = others;
+        // A withdrawn reading is a tombstone: it and a stored reading exclude each other.
+        for kv in i.withdrawn.iter() {
+            let (k, v) = kv?;
+            let label = reading_label(&k);
+            if let Err(e) = codec::decode::<u32>(&v) {
+                problem(format!("withdrawn reading {label}: {e}"));
+            }
+            if i.readings.contains_key(&k)? {
+                problem(format!("reading {label} is both stored and withdrawn"));
+            }
+        }
+        for kv in i.by_period.iter() {
+            let (k, _) = kv?;
+            let id = k
+                .get(3..)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|s| IndicatorId::parse(s).ok());
+            match (keys::period_of_by_period_key(&k), id) {
+                (Some(p), Some(id)) => {
+                    if !i.readings.contains_key(keys::reading(&id, p))? {
+                        problem(format!("period index entry {id} {p} points at no reading"));
+                    }
+                }
+                _ => problem(format!("period index key {} is malformed", hex::encode(&k))),
+            }
+        }
+        for kv in i.target_history.iter() {
+            let (k, _) = kv?;
+            match keys::seq_of_revision_key(&k) {
+                Some(seq) if i.audit.contains_key(keys::audit(seq))? => {}
+                _ => problem(format!(
+                    "target history entry {} points at no audit row",
+                    hex::encode(&k)
+                )),
+            }
+        }
+        for kv in i.flagged.iter() {
+            let (k, v) = kv?;
+            let label = reading_label(&k);
+            if !i.readings.contains_key(&k)? {
+                problem(format!("flag on {label} points at no reading"));
+            }
+            if v.len() != 8 || !i.audit.contains_key(&v)? {
+                problem(format!("flag on {label} points at no audit row"));
+            }
+        }
+        // Indicators and the code index agree both ways.
+        for kv in i.indicators.iter() {
+            let (_, v) = kv?;
+            if let Ok(ind) = codec::decode::<Indicator>(&v) {
+                if !i.codes.contains_key(keys::code(&ind.code, &ind.id))? {
+                    problem(format!(
+                        "indicator {} is missing from the code index ({})",
+                        ind.id, ind.code
+                    ));
+                }
+            }
+        }
+        for kv in i.codes.iter() {
+            let (k, _) = kv?;
+            let code = k.split(|b| *b == b'/').next().unwrap_or_default();
+            let ind = match keys::id_of_code_key(&k) {
+                Some(id) => i.indicators.get(keys::indicator(&id))?,
+                None => None,
+            };
+            let agrees = ind
+                .and_then(|v| codec::decode::<Indicator>(&v).ok())
+                .is_some_and(|ind| ind.code.as_bytes() == code);
+            if !agrees {
+                problem(format!(
+                    "code index entry {} points at no indicator with that code",
+                    String::from_utf8_lossy(&k)
+                ));
+            }
+        }
+        // Tokens and the hash index agree both ways: authentication goes through the
+        // index, so a token missing from it cannot sign in, and an entry left over
+        // would name a token by a secret it no longer has.
+        for kv in i.tokens.iter() {
+            let (_, v) = kv?;
+            if let Ok(t) = codec::decode::<Token>(&v) {
+                let hash = t.hash_bytes();
+                if hash.len() != 32 {
+                    problem(format!("token '{}': its hash is not 64 hex digits", t.name));
+                } else if i.token_hashes.get(&hash)?.as_deref() != Some(t.name.as_bytes()) {
+                    problem(format!("token '{}' is missing from the hash index", t.name));
+                }
+            }
+        }
+        for kv in i.token_hashes.iter() {
+            let (k, name) = kv?;
+            let agrees = i
+                .tokens
+                .get(&name)?
+                .and_then(|v| codec::decode::<Token>(&v).ok())
+                .is_some_and(|t| t.hash_bytes() == k.as_ref());
+            if !agrees {
+                problem(format!(
+                    "hash index entry for '{}' points at no token with that hash",
+                    String::from_utf8_lossy(&name)
+                ));
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// `id period` of a readings-shaped key, or its hex when it is malformed.
+fn reading_label(k: &[u8]) -> String {
+    split_series(k)
+        .ok()
+        .and_then(|(id, rest)| Some(format!("{id} {}", period_of(rest).ok()?)))
+        .unwrap_or_else(|| hex::encode(k))
+}
+
+/// What `zhibiao check` found.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct CheckReport {
+    pub indicators: usize,
+    pub targets: usize,
+    pub readings: usize,
+    pub audit: usize,
+    pub units: usize,
+    pub tokens: usize,
+    pub problem_count: usize,
+    /// The first problems found (at most 1,000).
+    pub problems: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn ok(&self) -> bool {
+        self.problem_count == 0
+    }
+}
