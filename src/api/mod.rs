@@ -24,6 +24,7 @@
 //! - `body.rs`: request bodies, read only after the sender's rights are checked, out of
 //!   a server-wide budget.
 //! - `peer.rs`: the client's address, directly or through a trusted proxy.
+//! - `workers.rs`: the threads batches run on, one per core.
 //!
 //! Handlers validate everything (ids, periods, bodies, query parameters) before they
 //! touch the store, so a rejected request writes nothing. Store calls block, so they run
@@ -53,6 +54,7 @@ pub mod server;
 mod state;
 pub mod tokens;
 pub mod webhooks;
+pub mod workers;
 
 pub use error::ApiError;
 pub use input::parse_reading_body;

@@ -70,10 +70,9 @@ pub struct Context {
     /// Raised when the server stops, so that a long decode ends rather than holds the
     /// process (see [`crate::ingest::Cancel`]).
     pub cancel: crate::ingest::Cancel,
-    /// Batches decoded and judged at once: one per core. A batch's working memory is a
-    /// few times its body, so the body budget alone would let eight 8 MiB workbooks
-    /// expand side by side; beyond the cores they would only share the CPU anyway.
-    pub batch_slots: Arc<tokio::sync::Semaphore>,
+    /// The threads batches are decoded, judged and written on, one per core (see
+    /// [`super::workers`]).
+    pub batches: super::workers::Workers,
 }
 
 /// Slows down token guessing: after `limit` tokens presented and found wrong from one
@@ -153,9 +152,7 @@ impl Context {
             body_budget: Default::default(),
             trusted_proxies: Vec::new(),
             cancel: crate::ingest::Cancel::new(),
-            batch_slots: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            )),
+            batches: super::workers::Workers::per_core(),
         }
     }
 }

@@ -129,17 +129,13 @@ async fn batch_handler(
         charset,
         body,
     };
-    // Decoding, checking and writing all run in one blocking task: an 8 MiB workbook
-    // must not hold an async worker, and one hand-off per batch is the least. Batches
-    // take turns for the cores, which also bounds their working memory.
-    let _slot = ctx
-        .batch_slots
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
+    // Decoding, checking and writing all run in one job on the batch threads: an 8 MiB
+    // workbook must not hold an async worker, one hand-off per batch is the least, and
+    // batches take turns for the cores, which also bounds their working memory.
     let ctx2 = ctx.clone();
     let done = ctx
-        .blocking(move |qs| run_batch(&ctx2, qs, submission))
+        .batches
+        .run(move || run_batch(&ctx2, &ctx2.queries, submission))
         .await?;
     match done {
         Batch::Replayed(stored) => {
