@@ -64,13 +64,29 @@ pub struct RowError {
     pub check: Option<crate::domain::Check>,
 }
 
+/// The longest row message, in characters. Messages quote what was sent (a header, a
+/// cell); an 8 MiB cell must not come back as an 8 MiB answer, once per row.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
 impl RowError {
     pub fn new(row: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
         RowError {
             row,
             field: field.into(),
-            message: message.into(),
+            message: shorten(message.into(), MAX_MESSAGE_CHARS),
             check: None,
+        }
+    }
+}
+
+/// `s` cut to `max` characters, with `…` where it was cut.
+pub fn shorten(s: String, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s,
+        Some((end, _)) => {
+            let mut cut = s[..end].to_string();
+            cut.push('…');
+            cut
         }
     }
 }

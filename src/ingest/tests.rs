@@ -759,3 +759,17 @@ fn a_percent_formatted_cell_is_read_as_it_shows() {
         .collect();
     assert_eq!(values, [RawValue::Number(7.2), RawValue::Number(7.2)]);
 }
+
+#[test]
+fn a_row_message_quoting_a_huge_cell_is_cut() {
+    let header = "x".repeat(1_000_000);
+    let e = malformed(decode(
+        Format::Csv,
+        Charset::Detect,
+        format!("{header}\n").as_bytes(),
+        &Cancel::never(),
+    ));
+    assert!(e.message.chars().count() <= MAX_MESSAGE_CHARS + 1, "{}", e.message.len());
+    assert!(e.message.ends_with('…'));
+    assert!(e.message.starts_with("the header has no 'indicator' column"));
+}
