@@ -769,7 +769,13 @@ fn a_row_message_quoting_a_huge_cell_is_cut() {
         format!("{header}\n").as_bytes(),
         &Cancel::never(),
     ));
-    assert!(e.message.chars().count() <= MAX_MESSAGE_CHARS + 1, "{}", e.message.len());
+    assert!(
+        e.message.chars().count() <= MAX_MESSAGE_CHARS + 1,
+        "{}",
+        e.message.len()
+    );
     assert!(e.message.ends_with('…'));
-    assert!(e.message.starts_with("the header has no 'indicator' column"));
+    assert!(e
+        .message
+        .starts_with("the header has no 'indicator' column"));
 }
