@@ -128,7 +128,8 @@ impl Clock {
         month_of(self.today())
     }
 
-    /// Refuses periods that have not ended yet: the current month and later.
+    /// Refuses periods that have not ended yet: the current month and later, saying
+    /// when the period ends.
     pub fn check_ended(&self, p: Period) -> Result<(), DomainError> {
         check_ended(p, self.today())
     }
@@ -140,20 +141,31 @@ fn month_of(day: NaiveDate) -> Period {
         .unwrap_or_else(|_| Period::new(1990, 1).expect("1990-01 is a valid period"))
 }
 
-/// Refuses `p` when it ends after `today`, that is, when it is the month of `today`
-/// or later: a figure cannot be reported before its period ends.
-///
-/// Today's behaviour keeps the current month acceptable (a month's figure may be
-/// entered during the month for provisional data), so only later months are refused.
+/// Refuses `p` when it has not ended by `today`, that is, when it is the month of
+/// `today` or later: a year-to-date figure cannot be reported before its period ends.
 pub fn check_ended(p: Period, today: NaiveDate) -> Result<(), DomainError> {
     let current = month_of(today);
-    if p > current {
+    if p >= current {
+        let end = last_day(p);
         return Err(DomainError::invalid(
             "period",
-            format!("{p} is in the future (the current month is {current}); readings are submitted after the period ends"),
+            format!("{p} has not ended yet: it ends on {end} (today is {today}); readings are submitted after the period ends"),
         ));
     }
     Ok(())
+}
+
+/// The last day of a period's month.
+fn last_day(p: Period) -> NaiveDate {
+    let (y, m) = (i32::from(p.year()), u32::from(p.month()));
+    let first_of_next = if m == 12 {
+        NaiveDate::from_ymd_opt(y + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(y, m + 1, 1)
+    };
+    first_of_next
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(NaiveDate::MAX)
 }
 
 #[cfg(test)]
@@ -183,12 +195,20 @@ mod tests {
     }
 
     #[test]
-    fn a_period_after_the_current_month_is_refused_naming_the_period() {
+    fn the_current_month_and_later_are_refused_saying_when_they_end() {
         let c = Clock::fixed(utc("2023-07-15T02:00:00Z"), DEFAULT_TZ);
         assert!(c.check_ended("2023-06".parse().unwrap()).is_ok());
-        assert!(c.check_ended("2023-07".parse().unwrap()).is_ok());
+        let e = c.check_ended("2023-07".parse().unwrap()).unwrap_err();
+        assert!(e.to_string().contains("ends on 2023-07-31"), "{e}");
         let e = c.check_ended("2023-08".parse().unwrap()).unwrap_err();
         assert!(e.to_string().contains("2023-08"), "{e}");
+        // A quarter ends with its last month.
+        let e = c.check_ended("2023-Q3".parse().unwrap()).unwrap_err();
+        assert!(e.to_string().contains("ends on 2023-09-30"), "{e}");
+        let dec = Clock::fixed(utc("2023-12-31T15:00:00Z"), DEFAULT_TZ);
+        // 23:00 on 31 December in Shanghai: December has not ended.
+        assert!(dec.check_ended("2023-12".parse().unwrap()).is_err());
+        assert!(dec.check_ended("2023-11".parse().unwrap()).is_ok());
     }
 
     #[test]

@@ -61,10 +61,17 @@ async fn every_today_follows_the_one_configured_zone() {
     let berlin = serve(&tmp.path().join("berlin"), Some("Europe/Berlin")).await;
     assert_eq!(get(&c, &berlin, "/v1/reminders").await["on"], "2024-03-31");
     assert_eq!(get(&c, &berlin, "/v1/calendar").await["from"], "2024-03-31");
-    let (status, body) = put_reading(&c, &berlin, "2024-04").await;
-    assert_eq!(status, 400, "April has not begun in Berlin: {body}");
+    let (status, body) = put_reading(&c, &berlin, "2024-03").await;
+    assert_eq!(status, 400, "March has not ended in Berlin: {body}");
     assert_eq!(body["field"], "period");
-    assert_eq!(put_reading(&c, &berlin, "2024-03").await.0, 201);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ends on 2024-03-31"),
+        "{body}"
+    );
+    assert_eq!(put_reading(&c, &berlin, "2024-02").await.0, 201);
 
     // The daily run takes the same day: register a receiver of reminders (at a closed
     // port; the day is recorded whatever becomes of the messages) and wait for the
@@ -99,6 +106,8 @@ async fn every_today_follows_the_one_configured_zone() {
         get(&c, &shanghai, "/v1/calendar").await["from"],
         "2024-04-01"
     );
-    assert_eq!(put_reading(&c, &shanghai, "2024-04").await.0, 201);
+    // March has ended in Shanghai; April has not.
+    assert_eq!(put_reading(&c, &shanghai, "2024-03").await.0, 201);
+    assert_eq!(put_reading(&c, &shanghai, "2024-04").await.0, 400);
     shanghai.stop().await.unwrap();
 }

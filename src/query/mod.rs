@@ -108,9 +108,11 @@ impl Queries {
         &self.memo
     }
 
-    /// The `as_of` used when a request gives none: the latest period holding any
-    /// reading, else December of the latest year with a target. Never the wall clock,
-    /// so the same store always answers the same way.
+    /// The `as_of` used when a request gives none: the latest period holding a reading
+    /// within the latest year that has targets (December of that year when it has no
+    /// reading yet), so a stray reading for a year without a plan cannot move the
+    /// whole board; without any target, the latest period holding a reading. Never the
+    /// wall clock, so the same store always answers the same way.
     pub fn default_as_of(&self) -> Result<Option<Period>> {
         default_as_of(&self.store)
     }
@@ -178,11 +180,13 @@ impl Queries {
 
 /// See [`Queries::default_as_of`].
 pub fn default_as_of(s: &Store) -> Result<Option<Period>> {
-    if let Some(p) = s.latest_period()? {
-        return Ok(Some(p));
+    match s.latest_target_year()? {
+        Some(year) => Ok(match s.latest_period_in(year)? {
+            Some(p) => Some(p),
+            None => Period::new(year, 12).ok(),
+        }),
+        None => Ok(s.latest_period()?),
     }
-    Ok(s.latest_target_year()?
-        .and_then(|y| Period::new(y, 12).ok()))
 }
 
 fn region_map(s: &Store) -> Result<BTreeMap<String, Region>> {

@@ -231,6 +231,19 @@ impl Store {
     }
 
     /// The latest period that holds any reading: the default `as_of`.
+    /// The latest period of `year` that holds a reading.
+    pub fn latest_period_in(&self, year: u16) -> Result<Option<Period>, StoreError> {
+        let start = year.to_be_bytes().to_vec();
+        let end = match year.checked_add(1) {
+            Some(next) => next.to_be_bytes().to_vec(),
+            None => vec![0xff; 3],
+        };
+        Ok(match self.inner.by_period.range(start..end).next_back() {
+            Some(kv) => keys::period_of_by_period_key(&kv?.0),
+            None => None,
+        })
+    }
+
     pub fn latest_period(&self) -> Result<Option<Period>, StoreError> {
         Ok(match self.inner.by_period.last()? {
             Some((k, _)) => keys::period_of_by_period_key(&k),

@@ -19,7 +19,9 @@ use crate::helpers::*;
 const INTERNAL: &str = "--allow-internal-webhooks";
 
 /// The bytes of the flood a receiver sends after its headers.
-const FLOOD: usize = 50 * 1024 * 1024;
+/// Far more than the kernel could buffer between the two ends (here the receive buffer
+/// autotunes up to 32 MiB), so that a reply read on shows.
+const FLOOD: usize = 256 * 1024 * 1024;
 
 /// A receiver that answers one request with `status`, a `Content-Length` of
 /// [`FLOOD`] and a body that starts with `prefix` and goes on with filler, and reports
@@ -125,14 +127,17 @@ fn a_receivers_flood_of_a_reply_is_read_only_up_to_the_cap_and_logged_redacted()
         (&json!("failed"), &json!(500))
     );
     // The receiver could hand its socket only what the kernel's buffers on both sides
-    // took (about 4 MB here) before the client, having read 4 KiB, closed: a client
-    // that read on would have taken all 50 MiB.
+    // took (a few MB, up to the 32 MiB a receive buffer can grow to) before the client,
+    // having read 4 KiB, closed: a client
+    // that read on would have taken all 256 MiB.
     let written = rx.written();
     assert!(
         written < FLOOD / 4,
         "the receiver wrote {written} of {FLOOD} bytes: the reply was read on"
     );
-    assert_eq!(refusals_of_reply_cap(&s), cut_before + 1);
+    // The counter is the process's, shared with the tests running beside this one:
+    // at least this cut is in it.
+    assert!(refusals_of_reply_cap(&s) > cut_before);
     // The log holds the status and a short excerpt with every secret and control
     // character gone.
     let log = {
@@ -169,7 +174,7 @@ fn a_receivers_flood_of_a_reply_is_read_only_up_to_the_cap_and_logged_redacted()
 #[test]
 fn a_robots_verdict_is_read_within_the_cap_even_from_a_flood() {
     // 企业微信 answers 200 and says in the body that the key is wrong; this one pads
-    // its answer to 50 MiB.
+    // its answer to 256 MiB.
     let rx = Flood::start(
         200,
         b"{\"errcode\":93000,\"errmsg\":\"invalid webhook url\"",

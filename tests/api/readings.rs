@@ -387,3 +387,43 @@ fn a_single_reading_is_404_until_submitted() {
     s.submit(CUMULATIVE, "2023-05", 9.0);
     assert_eq!(s.get_json(&path)["value"], 9.0);
 }
+
+#[test]
+fn a_reading_for_the_current_month_is_refused_saying_when_it_ends() {
+    // The test clock stands at 2026-03-15 in Asia/Shanghai.
+    let s = TestServer::start();
+    let (st, v) = put(&s, "gdp-growth", "2026-03", json!({"value": 7.0}));
+    assert_eq!(st, 400, "{v}");
+    assert_eq!(v["field"], "period");
+    assert!(
+        v["detail"].as_str().unwrap().contains("ends on 2026-03-31"),
+        "{v}"
+    );
+    assert_eq!(
+        put(&s, "gdp-growth", "2026-02", json!({"value": 7.0})).0,
+        201
+    );
+}
+
+#[test]
+fn a_reading_in_a_year_without_targets_does_not_move_the_default_as_of() {
+    let s = TestServer::start();
+    assert_eq!(
+        put(&s, "gdp-growth", "2023-06", json!({"value": 7.2})).0,
+        201
+    );
+    let as_of = |s: &TestServer| s.get_json("/v1/alerts")["as_of"].clone();
+    assert_eq!(as_of(&s), "2023-06");
+    // The built-in plan has targets for 2023 only: a later reading is history, not
+    // the year in force.
+    assert_eq!(
+        put(&s, "gdp-growth", "2025-06", json!({"value": 6.1})).0,
+        201
+    );
+    assert_eq!(as_of(&s), "2023-06");
+    let listed = readings(&s, "/v1/indicators/gdp-growth/readings");
+    assert!(
+        listed.iter().any(|r| r["period"] == "2025-06"),
+        "kept as history"
+    );
+}
