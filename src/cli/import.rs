@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use chrono::Utc;
-
 use super::{open, CliResult};
 use crate::catalogue::Catalogue;
 
@@ -15,7 +13,7 @@ pub(super) fn import(file: &Path, db: &Path, json: bool) -> CliResult {
     let cat = Catalogue::parse(&text)?;
     let store = open(db)?;
     bar.set_message(format!("writing {} indicators", cat.entries.len()));
-    let report = store.import_catalogue(&cat, "import", Utc::now())?;
+    let report = store.import_catalogue(&cat, "import", crate::clock::Clock::default().now())?;
     store.flush()?;
     bar.finish_and_clear();
     if json {

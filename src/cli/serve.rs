@@ -11,8 +11,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::Utc;
-
 use super::CliResult;
 use crate::api;
 use crate::catalogue::Catalogue;
@@ -143,7 +141,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
             "empty store: loaded the built-in catalogue"
         );
     }
-    ensure_admin_token(&store, &cfg.db, cfg.admin_token.as_deref())?;
+    ensure_admin_token(&store, &cfg.db, cfg.admin_token.as_deref(), &cfg.clock)?;
     let listener = tokio::net::TcpListener::bind(cfg.addr).await?;
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() && !cfg.private {
@@ -234,7 +232,12 @@ async fn shutdown_signal() {
 /// Makes sure an admin token exists. With `ZHIBIAO_ADMIN_TOKEN` set, that secret is the
 /// admin token. Otherwise the first start generates one, stores only its hash, and
 /// writes the secret once to `<db>/admin-token` (mode 0600).
-pub fn ensure_admin_token(store: &Store, db: &Path, env_token: Option<&str>) -> CliResult {
+pub fn ensure_admin_token(
+    store: &Store,
+    db: &Path,
+    env_token: Option<&str>,
+    clock: &Clock,
+) -> CliResult {
     use super::ADMIN_TOKEN_ENV;
     let existing = store.token("admin")?;
     if let Some(secret) = env_token.map(str::trim).filter(|s| !s.is_empty()) {
@@ -246,7 +249,7 @@ pub fn ensure_admin_token(store: &Store, db: &Path, env_token: Option<&str>) -> 
                     role: Role::Admin,
                     units: vec![],
                     hash,
-                    created_at: Utc::now(),
+                    created_at: clock.now(),
                 },
                 true,
             )?;
@@ -267,7 +270,7 @@ pub fn ensure_admin_token(store: &Store, db: &Path, env_token: Option<&str>) -> 
             role: Role::Admin,
             units: vec![],
             hash: hex::encode(hash_secret(&secret)),
-            created_at: Utc::now(),
+            created_at: clock.now(),
         },
         true,
     )?;

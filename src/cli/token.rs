@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use chrono::Utc;
-
 use super::TokenAction;
 use super::{open, CliResult};
 
@@ -20,7 +18,7 @@ pub(super) fn token(db: &Path, action: TokenAction) -> CliResult {
             valid_name(&name)?;
             let role = parse_role(&role)?;
             let units = resolve_units(&store.units()?, role, &units)?;
-            let (tok, secret) = mint(&name, role, units, Utc::now());
+            let (tok, secret) = mint(&name, role, units, crate::clock::Clock::default().now());
             store.put_token(&tok, false)?;
             store.flush()?;
             if json {

@@ -320,7 +320,7 @@ mod tests {
     fn input(json: serde_json::Value) -> Result<Webhook, WebhookError> {
         serde_json::from_value::<WebhookInput>(json)
             .unwrap()
-            .validate("admin", Utc::now())
+            .validate("admin", DateTime::from_timestamp(1_700_000_000, 0).unwrap())
     }
 
     #[test]

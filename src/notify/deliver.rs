@@ -603,7 +603,8 @@ mod tests {
             events: vec![EventKind::AlertRaised],
             filter: Default::default(),
             secret: Some("SECxyz".into()),
-            created_at: Utc::now(),
+            // A fixed instant: the test does not depend on when it runs.
+            created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             created_by: "admin".into(),
         };
         let at = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();

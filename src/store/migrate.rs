@@ -453,6 +453,10 @@ fn existing_tree(db: &sled::Db, name: &str) -> Result<Option<sled::Tree>, StoreE
 /// the store's directory, as `<directory name>-format<from>-<UTC time>.backup`
 /// (`-2`, `-3`… added if that name is taken). Not inside it: a store directory is
 /// what one deletes to restore.
+///
+/// Its callers read the wall clock here, not through [`crate::clock::Clock`]: the store
+/// sits below the clock, the instant only names a file (in UTC, the same in any zone),
+/// and no answer, period or test depends on it.
 pub fn backup_path(db: &Path, from: u8, now: DateTime<Utc>) -> Result<PathBuf, StoreError> {
     let io = |e: std::io::Error| StoreError::Sled(sled::Error::Io(e));
     let db = std::fs::canonicalize(db).map_err(io)?;

@@ -149,7 +149,8 @@ mod tests {
             role: Role::Admin,
             units: vec![],
             hash: hex::encode(hash_secret(&a)),
-            created_at: Utc::now(),
+            // A fixed instant: the test does not depend on when it runs.
+            created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
         };
         assert!(t.matches_hash(&hash_secret(&a)));
         assert!(!t.matches_hash(&hash_secret(&b)));
