@@ -258,6 +258,11 @@ struct Problem {
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// With a refusal by a cap: its machine name and number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cap: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u64>,
 }
 
 /// Builds a problem+json response.
@@ -268,13 +273,21 @@ pub fn problem(
     detail: String,
     field: Option<String>,
 ) -> warp::reply::Response {
-    let body = Problem {
-        kind: format!("urn:zhibiao:problem:{slug}"),
-        title,
-        status: status.as_u16(),
-        detail,
-        field,
-    };
+    problem_of(
+        status,
+        Problem {
+            kind: format!("urn:zhibiao:problem:{slug}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            field,
+            cap: None,
+            limit: None,
+        },
+    )
+}
+
+fn problem_of(status: StatusCode, body: Problem) -> warp::reply::Response {
     let json = serde_json::to_vec(&body).unwrap_or_default();
     let mut res = warp::reply::Response::new(json.into());
     *res.status_mut() = status;
@@ -298,21 +311,18 @@ fn over_cap_problem(
     title: &'static str,
     o: &crate::limits::OverCap,
 ) -> warp::reply::Response {
-    let body = serde_json::json!({
-        "type": format!("urn:zhibiao:problem:{slug}"),
-        "title": title,
-        "status": status.as_u16(),
-        "detail": o.detail,
-        "cap": o.cap.name(),
-        "limit": o.limit,
-    });
-    let mut res = warp::reply::Response::new(serde_json::to_vec(&body).unwrap_or_default().into());
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        warp::http::header::CONTENT_TYPE,
-        warp::http::HeaderValue::from_static("application/problem+json"),
-    );
-    res
+    problem_of(
+        status,
+        Problem {
+            kind: format!("urn:zhibiao:problem:{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: o.detail.clone(),
+            field: None,
+            cap: Some(o.cap.name()),
+            limit: Some(o.limit),
+        },
+    )
 }
 
 /// A problem+json that lists the refused rows (`errors`), with no single `field`.

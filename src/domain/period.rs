@@ -134,11 +134,7 @@ impl Period {
 }
 
 fn truncate(s: &str) -> String {
-    let mut out: String = s.chars().take(40).collect();
-    if s.chars().count() > 40 {
-        out.push('…');
-    }
-    out
+    super::text::shorten(s, 40)
 }
 
 fn two_digit_month(r: &str) -> Option<u8> {

@@ -9,6 +9,15 @@
 
 use super::DomainError;
 
+/// `s` cut to `max` characters, with `…` where it was cut: for messages that quote
+/// what was sent.
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}…", &s[..end]),
+    }
+}
+
 /// The name of `c` when it is a bidi control or a zero-width character.
 pub fn is_disguising(c: char) -> Option<&'static str> {
     Some(match c {

@@ -73,20 +73,8 @@ impl RowError {
         RowError {
             row,
             field: field.into(),
-            message: shorten(message.into(), MAX_MESSAGE_CHARS),
+            message: crate::domain::text::shorten(&message.into(), MAX_MESSAGE_CHARS),
             check: None,
-        }
-    }
-}
-
-/// `s` cut to `max` characters, with `…` where it was cut.
-pub fn shorten(s: String, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        None => s,
-        Some((end, _)) => {
-            let mut cut = s[..end].to_string();
-            cut.push('…');
-            cut
         }
     }
 }
