@@ -142,6 +142,9 @@ string_enum!(
         Cumulative => "cumulative",
         // Growth rates, shares and ratios reported year-to-date: 8%, 2.1% of GDP.
         Rate => "rate",
+        // Growth rates (增速, 增长X%): year-to-date growth over the same period of last
+        // year. Evaluated as `rate` until the methodology gives them their own rules.
+        Growth => "growth",
         // A standard or level to reach: water class Ⅱ, a rank, a stock.
         Level => "level",
     }

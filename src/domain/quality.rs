@@ -63,7 +63,7 @@ impl QualityRules {
     pub fn range_for(&self, kind: Kind) -> (f64, f64) {
         match (self.range, kind) {
             (Some([lo, hi]), _) => (lo, hi),
-            (None, Kind::Rate) => (-100.0, 1000.0),
+            (None, Kind::Rate | Kind::Growth) => (-100.0, 1000.0),
             (None, Kind::Cumulative) => (0.0, f64::INFINITY),
             (None, Kind::Level) => (f64::NEG_INFINITY, f64::INFINITY),
         }
@@ -73,7 +73,7 @@ impl QualityRules {
     pub fn max_change_for(&self, kind: Kind) -> Option<f64> {
         match (self.max_change, kind) {
             (Some(c), _) => Some(c),
-            (None, Kind::Rate) => Some(5.0),
+            (None, Kind::Rate | Kind::Growth) => Some(5.0),
             (None, Kind::Cumulative) => Some(5.0),
             (None, Kind::Level) => None,
         }
@@ -84,7 +84,7 @@ impl QualityRules {
         let n = match (self.stale_periods, kind) {
             (Some(n), _) => n,
             (None, Kind::Cumulative) => 3,
-            (None, Kind::Rate) => 6,
+            (None, Kind::Rate | Kind::Growth) => 6,
             (None, Kind::Level) => 0,
         };
         (n >= 2).then_some(usize::from(n))

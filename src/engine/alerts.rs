@@ -273,7 +273,7 @@ fn plan_message(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
         _ => {
             let dev = a.deviation.unwrap_or(0.0);
             let mut s = sentence::off_target(lang, actual, dev < 0.0, false, dev.abs(), unit);
-            if let (Kind::Rate, Some(need)) = (ind.kind, a.required_rest_of_year) {
+            if let (Kind::Rate | Kind::Growth, Some(need)) = (ind.kind, a.required_rest_of_year) {
                 s.push_str(sentence::comma(lang));
                 s.push_str(&sentence::rest_must_reach(lang, need, unit));
             }

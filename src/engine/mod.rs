@@ -171,7 +171,7 @@ pub fn scheduled_pace(indicator: &Indicator, m: u8) -> f64 {
 /// The half-width of an `about` target.
 pub fn tolerance(indicator: &Indicator, target: &Target, value: f64) -> f64 {
     target.tolerance.unwrap_or(match indicator.kind {
-        Kind::Rate => DEFAULT_RATE_TOLERANCE,
+        Kind::Rate | Kind::Growth => DEFAULT_RATE_TOLERANCE,
         Kind::Cumulative | Kind::Level => DEFAULT_RELATIVE_TOLERANCE * value.abs(),
     })
 }
@@ -179,7 +179,7 @@ pub fn tolerance(indicator: &Indicator, target: &Target, value: f64) -> f64 {
 /// Where `behind` turns into `severely_behind`, in the target's unit.
 pub fn severe_threshold(indicator: &Indicator, value: f64) -> f64 {
     match indicator.kind {
-        Kind::Rate => indicator.thresholds.severe.unwrap_or(DEFAULT_RATE_SEVERE),
+        Kind::Rate | Kind::Growth => indicator.thresholds.severe.unwrap_or(DEFAULT_RATE_SEVERE),
         Kind::Cumulative | Kind::Level => {
             indicator
                 .thresholds
@@ -289,7 +289,7 @@ pub fn evaluate(
             });
             out.projection = (f > 0.0).then(|| actual / f);
         }
-        Kind::Rate | Kind::Level => {
+        Kind::Rate | Kind::Growth | Kind::Level => {
             out.expected = (!between).then_some(value);
             out.deviation = Some(if between {
                 band_distance(actual, lo, hi)
@@ -323,7 +323,7 @@ pub fn evaluate(
                 (false, Direction::Down) => (value - actual).max(0.0) / months_left,
             }),
             // The figure the rest of the year must average for the year to land on target.
-            Kind::Rate => Some((aim - ft * actual) / (1.0 - ft)),
+            Kind::Rate | Kind::Growth => Some((aim - ft * actual) / (1.0 - ft)),
             Kind::Level => None,
         };
     }
@@ -342,7 +342,7 @@ pub fn evaluate(
             Kind::Cumulative => {
                 cumulative_status(indicator, between, sat, actual, hi, deviation, severe)
             }
-            Kind::Rate | Kind::Level => {
+            Kind::Rate | Kind::Growth | Kind::Level => {
                 if sat {
                     Status::OnTrack
                 } else if deviation_from_target(between, actual, value, deviation) <= severe {

@@ -103,7 +103,7 @@ pub fn check(
                     });
                 }
             }
-            Kind::Rate | Kind::Level => {
+            Kind::Rate | Kind::Growth | Kind::Level => {
                 let change = value - v;
                 if change.abs() > limit && !same(change.abs(), limit) {
                     out.push(Finding {

@@ -98,7 +98,7 @@ fn short_target(target: Option<&Target>, unit: &str) -> String {
 fn pace_mark(ind: &Indicator, a: &Attainment) -> Option<f64> {
     match ind.kind {
         Kind::Cumulative => a.scheduled_pace,
-        Kind::Rate | Kind::Level => a.attainment.map(|_| 1.0),
+        Kind::Rate | Kind::Growth | Kind::Level => a.attainment.map(|_| 1.0),
     }
 }
 

@@ -99,7 +99,7 @@ fn figures_table(ind: &Indicator, a: &Attainment) -> String {
         "其余月份需",
         &e(required),
         match ind.kind {
-            Kind::Rate => "其余月份平均需达到的数值",
+            Kind::Rate | Kind::Growth => "其余月份平均需达到的数值",
             _ => "为完成全年目标，其余月份的要求",
         },
     );

@@ -107,6 +107,7 @@ pub fn kind(lang: Lang, k: Kind) -> &'static str {
     match (lang, k) {
         (Lang::Zh | Lang::En, Kind::Cumulative) => "累计值（年内逐月累计）",
         (Lang::Zh | Lang::En, Kind::Rate) => "比率（累计增速、占比）",
+        (Lang::Zh | Lang::En, Kind::Growth) => "增速",
         (Lang::Zh | Lang::En, Kind::Level) => "水平（达到的等级或标准）",
     }
 }

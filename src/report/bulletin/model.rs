@@ -444,9 +444,9 @@ fn situation(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
                 }
             }
         }
-        IndicatorKind::Rate | IndicatorKind::Level => {
+        IndicatorKind::Rate | IndicatorKind::Growth | IndicatorKind::Level => {
             s = sentence::off_target(lang, actual, dev < 0.0, between, dev.abs(), unit);
-            if let (IndicatorKind::Rate, Some(n)) = (ind.kind, need) {
+            if let (IndicatorKind::Rate | IndicatorKind::Growth, Some(n)) = (ind.kind, need) {
                 needs.push(if ind.direction == Direction::Down && !between {
                     sentence::rest_must_stay_within(lang, n, unit)
                 } else {
