@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use calamine::{Data, Reader, Xlsx};
 use zhibiao::catalogue::Catalogue;
-use zhibiao::domain::{Battle, Period};
+use zhibiao::domain::{Period, SIX_BATTLES};
 use zhibiao::engine::{evaluate, Status};
 use zhibiao::report::bulletin::{file_name, render, BulletinError, Format, Kind};
 use zhibiao::report::{Board, BoardRow};
@@ -118,6 +118,8 @@ fn board(as_of: Period) -> Board {
         as_of,
         region: cat.region.clone(),
         document: cat.document.clone(),
+        plan: Some(cat.plan.clone()),
+        groups: cat.plan.groups.clone(),
         rows,
     }
 }
@@ -190,10 +192,10 @@ fn the_test_board_covers_every_status() {
     assert_eq!(status("cpi"), Status::OnTrack);
     assert_eq!(status("import-export-value"), Status::NoData);
     assert_eq!(status("urban-surveyed-unemployment-rate"), Status::NoTarget);
-    for battle in Battle::ALL {
+    for (key, _) in SIX_BATTLES {
         assert!(
-            b.rows.iter().any(|r| r.indicator.battle == *battle),
-            "{battle} has a row"
+            b.rows.iter().any(|r| r.indicator.group == key),
+            "{key} has a row"
         );
     }
 }
@@ -237,7 +239,7 @@ fn monthly_csv_matches_the_golden_file() {
     let mut lines = s.trim_start_matches('\u{feff}').lines();
     assert_eq!(
         lines.next().unwrap(),
-        "battle,battle_name,indicator,name,lead_units,unit,target,comparator,actual,actual_period,\
+        "group,group_name,indicator,name,lead_units,unit,target,comparator,actual,actual_period,\
          attainment,scheduled_pace,pace_gap,deviation,year_end_gap,required_rest_of_year,status,status_label"
     );
     assert_eq!(lines.count(), 15, "one line per indicator");
@@ -332,8 +334,8 @@ fn the_word_bulletin_holds_the_title_battles_and_statuses() {
     let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Docx).unwrap();
     let xml = unzip(&out, "word/document.xml");
     assert!(xml.contains("桃江县打好发展“六仗”主要指标2023年6月通报"));
-    for battle in Battle::ALL {
-        assert!(xml.contains(battle.name_zh()), "{}", battle.name_zh());
+    for (_, name) in SIX_BATTLES {
+        assert!(xml.contains(name), "{name}");
     }
     assert!(xml.contains("科技型中小企业入库"));
     assert!(xml.contains("未达序时进度"));
@@ -363,7 +365,7 @@ fn the_excel_bulletin_has_an_overview_and_one_sheet_per_battle() {
     assert!(unzip(&out, "docProps/core.xml").contains("2023-06-30T00:00:00Z"));
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(out)).unwrap();
     let mut names = vec!["概览".to_string()];
-    names.extend(Battle::ALL.iter().map(|b| b.name_zh().to_string()));
+    names.extend(SIX_BATTLES.iter().map(|(_, name)| name.to_string()));
     assert_eq!(wb.sheet_names(), names);
 
     let overview = wb.worksheet_range("概览").unwrap();

@@ -3,8 +3,8 @@
 use proptest::prelude::*;
 
 use zhibiao::domain::{
-    Battle, Comparator, Direction, Frequency, Indicator, IndicatorId, Kind, Period, Profile,
-    Source, Target, Thresholds,
+    Comparator, Direction, Frequency, Indicator, IndicatorId, Kind, Period, Profile, Source,
+    Target, Thresholds,
 };
 use zhibiao::engine::{evaluate, scheduled_pace, Status};
 
@@ -13,7 +13,7 @@ fn indicator(kind: Kind, direction: Direction, profile: Option<Profile>) -> Indi
         id: IndicatorId::parse("p").unwrap(),
         name: "性质".into(),
         name_en: "property".into(),
-        battle: Battle::Growth,
+        group: "growth".into(),
         kind,
         unit: "个".into(),
         direction,
@@ -34,11 +34,18 @@ fn indicator(kind: Kind, direction: Direction, profile: Option<Profile>) -> Indi
         status_rule: Default::default(),
         escalate_after: 2,
         quality: Default::default(),
+        base_indicator: None,
+        base_shares: None,
     }
 }
 
 fn kind() -> impl Strategy<Value = Kind> {
-    prop_oneof![Just(Kind::Cumulative), Just(Kind::Rate), Just(Kind::Level)]
+    prop_oneof![
+        Just(Kind::Cumulative),
+        Just(Kind::Rate),
+        Just(Kind::Growth),
+        Just(Kind::Level)
+    ]
 }
 
 fn direction() -> impl Strategy<Value = Direction> {
@@ -86,6 +93,9 @@ fn target() -> impl Strategy<Value = Target> {
             },
             upper: (comparator == Comparator::Between).then_some(value + width + 0.001),
             baseline: None,
+            plan: None,
+            parts: Vec::new(),
+            duty: None,
         })
 }
 

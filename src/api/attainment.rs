@@ -18,7 +18,7 @@ use super::filters::{params, read, Req, Resp};
 use super::input::{date, known_at, parse_id, status, text, value};
 use super::reply::{csv_wanted, json};
 use super::{ApiError, Ctx};
-use crate::domain::{Battle, Period};
+use crate::domain::Period;
 use crate::engine::alerts::{Alert, Severity};
 use crate::engine::Status;
 use crate::query::alerts::AlertQuery;
@@ -62,11 +62,11 @@ async fn one_handler(
 /// The indicators a catalogue-wide list keeps, resolved against the store.
 fn selection(
     qs: &Queries,
-    battle: Option<Battle>,
+    group: Option<&str>,
     lead_unit: &Option<String>,
     region: &Option<String>,
 ) -> Result<Selection, ApiError> {
-    Ok(qs.selection(battle, lead_unit.as_deref(), region.as_deref())?)
+    Ok(qs.selection(group, lead_unit.as_deref(), region.as_deref())?)
 }
 
 super::params! {
@@ -74,7 +74,8 @@ super::params! {
     struct AllParams {
         as_of: Option<Period> = value::<Period>,
         as_known_at: Option<DateTime<Utc>> = known_at,
-        battle: Option<Battle> = value::<Battle>,
+        group: Option<String> = text,
+        battle: Option<String> = text,
         lead_unit: Option<String> = text,
         region: Option<String> = text,
         status: Option<Status> = status,
@@ -95,7 +96,12 @@ async fn all_handler(ctx: Ctx, req: Req, p: Result<AllParams, ApiError>) -> Resu
     let p = p?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
     catalogue_answer(&ctx, &req, "attainment", csv, move |qs| {
-        let sel = selection(qs, p.battle, &p.lead_unit, &p.region)?;
+        let sel = selection(
+            qs,
+            p.group.as_deref().or(p.battle.as_deref()),
+            &p.lead_unit,
+            &p.region,
+        )?;
         let (as_of, rows) = qs.attainment_list(p.as_of, p.as_known_at, &sel, p.status)?;
         let views: Vec<_> = rows
             .iter()
@@ -128,7 +134,8 @@ super::params! {
         on: Option<NaiveDate> = date,
         kind: Option<String> = text,
         severity: Option<Severity> = value::<Severity>,
-        battle: Option<Battle> = value::<Battle>,
+        group: Option<String> = text,
+        battle: Option<String> = text,
         lead_unit: Option<String> = text,
         region: Option<String> = text,
         format: Option<String> = text,
@@ -182,7 +189,12 @@ async fn alerts_handler(
             overdue,
             on: Some(on),
             severity: p.severity,
-            selection: selection(qs, p.battle, &p.lead_unit, &p.region)?,
+            selection: selection(
+                qs,
+                p.group.as_deref().or(p.battle.as_deref()),
+                &p.lead_unit,
+                &p.region,
+            )?,
         })?;
         let body = AlertList {
             as_of,

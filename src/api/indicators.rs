@@ -8,18 +8,19 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use super::filters::{params, read, write, NoParams, Req, Resp};
-use super::input::{parse_id, require_json, text, value};
+use super::input::{parse_id, require_json, text};
 use super::reply::{created_or_ok, csv_wanted, json, list_reply};
 use super::{require_admin, ApiError, Ctx, MAX_BODY};
 use crate::catalogue::{build_indicator, build_target, Defaults, RawIndicator, RawTarget};
-use crate::domain::{Battle, Indicator, Target};
+use crate::domain::{Indicator, Target};
 use crate::query::views::{IndicatorView, TargetView};
 use crate::store::{Outcome, Store};
 
 super::params! {
     /// `GET /v1/indicators`
     struct ListParams {
-        battle: Option<Battle> = value::<Battle>,
+        group: Option<String> = text,
+        battle: Option<String> = text,
         lead_unit: Option<String> = text,
         region: Option<String> = text,
         code: Option<String> = text,
@@ -44,7 +45,11 @@ async fn list_handler(
     let p = p?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
     ctx.blocking(move |qs| {
-        let sel = qs.selection(p.battle, p.lead_unit.as_deref(), p.region.as_deref())?;
+        let sel = qs.selection(
+            p.group.as_deref().or(p.battle.as_deref()),
+            p.lead_unit.as_deref(),
+            p.region.as_deref(),
+        )?;
         let year = qs.default_as_of()?.map(|p| p.year());
         let list = qs.store().indicators()?;
         let mut out = Vec::new();
@@ -95,13 +100,142 @@ pub(super) fn view<'a>(
     let current: Option<&Target> = year
         .and_then(|y| targets.iter().find(|t| t.year == y))
         .or_else(|| targets.last());
+    let entry = current.and_then(|t| t.plan.as_ref());
+    let plan = match entry {
+        Some(e) => s.plan(&e.plan)?,
+        None => None,
+    };
+    let shown = match entry {
+        Some(e) => std::borrow::Cow::Owned(ind.in_plan(Some(e))),
+        None => std::borrow::Cow::Borrowed(ind),
+    };
     Ok(IndicatorView {
-        indicator: ind,
-        battle_name: ind.battle.name_zh(),
+        group_name: plan
+            .as_ref()
+            .and_then(|p| p.group(&shown.group))
+            .map_or_else(|| shown.group.clone(), |g| g.name.clone()),
+        plan: plan.map(|p| p.id.to_string()),
         due: s.due_rule(&ind.id)?,
         target: current.map(|t| TargetView::new(ind, t)),
         target_years: targets.iter().map(|t| t.year).collect(),
+        indicator: shown,
     })
+}
+
+/// The fields `GET /v1/indicators/{id}` answers that are not part of a definition.
+/// A PUT may carry them: each is ignored when it agrees with what the store would
+/// answer, and refused by name when it differs.
+#[derive(Debug, Default)]
+struct Computed {
+    group_name: Option<serde_json::Value>,
+    plan: Option<serde_json::Value>,
+    target_years: Option<serde_json::Value>,
+    target_plan: Option<serde_json::Value>,
+    /// `target.position` (序号): a place in the plan, which a PUT may set.
+    position: Option<u32>,
+    bad_position: Option<serde_json::Value>,
+}
+
+fn take_computed(v: &mut serde_json::Value) -> Computed {
+    let obj = v.as_object_mut().expect("checked object");
+    let mut c = Computed {
+        group_name: obj.remove("group_name"),
+        plan: obj.remove("plan"),
+        target_years: obj.remove("target_years"),
+        ..Computed::default()
+    };
+    if let Some(t) = obj.get_mut("target").and_then(|t| t.as_object_mut()) {
+        c.target_plan = t.remove("plan");
+        match t.remove("position") {
+            Some(p) => match p
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+            {
+                Some(n) => c.position = Some(n),
+                None => c.bad_position = Some(p),
+            },
+            None => {}
+        }
+    }
+    c
+}
+
+impl Computed {
+    /// Checks each computed field against what the store would answer for `ind` with
+    /// `target` (the body's) and `stored` (the year's stored target).
+    fn check(
+        &self,
+        qs: &crate::query::Queries,
+        ind: &Indicator,
+        target: Option<&Target>,
+        stored: Option<&Target>,
+    ) -> Result<(), ApiError> {
+        let differs = |field: &str, sent: &serde_json::Value, want: serde_json::Value| {
+            if *sent == want {
+                Ok(())
+            } else {
+                Err(ApiError::invalid(
+                    field,
+                    format!(
+                        "{field} is computed by the server ({want}), and the body says {sent}:                          leave it out, or send it as GET answers it"
+                    ),
+                ))
+            }
+        };
+        if let Some(p) = &self.bad_position {
+            return Err(ApiError::invalid(
+                "target.position",
+                format!("target.position (序号) is a whole number from 1, not {p}"),
+            ));
+        }
+        let plan = match target {
+            Some(t) => qs.store().plan_for(&ind.region, t.year)?,
+            None => None,
+        };
+        if let Some(sent) = &self.plan {
+            differs(
+                "plan",
+                sent,
+                plan.as_ref()
+                    .map_or(serde_json::Value::Null, |p| p.id.as_str().into()),
+            )?;
+        }
+        if let Some(sent) = &self.target_plan {
+            differs(
+                "target.plan",
+                sent,
+                plan.as_ref()
+                    .map_or(serde_json::Value::Null, |p| p.id.as_str().into()),
+            )?;
+        }
+        if let Some(sent) = &self.group_name {
+            let name = plan
+                .as_ref()
+                .and_then(|p| p.group(&ind.group))
+                .map_or_else(|| ind.group.clone(), |g| g.name.clone());
+            differs("group_name", sent, name.into())?;
+        }
+        if let Some(sent) = &self.target_years {
+            let mut years: Vec<u16> = qs
+                .store()
+                .targets(&ind.id)?
+                .iter()
+                .map(|t| t.year)
+                .collect();
+            let before = serde_json::json!(years);
+            if let Some(t) = target {
+                if stored.is_none() {
+                    years.push(t.year);
+                    years.sort_unstable();
+                }
+            }
+            if *sent != before {
+                differs("target_years", sent, serde_json::json!(years))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Names the field of a serde error message ("missing field `battle`").
@@ -187,6 +321,9 @@ async fn put_handler(
         .as_object_mut()
         .and_then(|o| o.remove("due"))
         .unwrap_or(serde_json::Value::Null);
+    // What GET answers beside the definition: checked against the store below, then
+    // dropped, so that a GET can be PUT back as it is.
+    let computed = take_computed(&mut v);
     let mut raw: RawIndicator = serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
         ApiError::invalid(serde_field(&msg), msg)
@@ -211,6 +348,36 @@ async fn put_handler(
             };
             let (ind, target) = build_indicator(raw, &defaults, &units)?;
             qs.known_region("region", &ind.region)?;
+            let target = match target {
+                Some(mut t) => {
+                    let stored = s.target(&ind.id, t.year)?;
+                    computed.check(qs, &ind, Some(&t), stored.as_ref())?;
+                    // A GET answers the tolerance that applies; sent back unchanged, it
+                    // stays the kind's default rather than becoming an explicit one.
+                    if let (Some(old), Some(tol), Some(v)) = (&stored, t.tolerance, t.value) {
+                        if old.tolerance.is_none()
+                            && (crate::engine::tolerance(
+                                &ind,
+                                &Target {
+                                    tolerance: None,
+                                    ..t.clone()
+                                },
+                                v,
+                            ) - tol)
+                                .abs()
+                                < 1e-12
+                        {
+                            t.tolerance = None;
+                        }
+                    }
+                    t.plan = qs.plan_entry_for(&ind, t.year, computed.position)?;
+                    Some(t)
+                }
+                None => {
+                    computed.check(qs, &ind, None, None)?;
+                    None
+                }
+            };
             for b in &ind.benchmarks {
                 qs.known_region("benchmarks", b)?;
             }
@@ -312,12 +479,18 @@ async fn put_target_handler(
         let target = target.clone();
         ctx.blocking(move |qs| {
             let s = qs.store();
-            let ind = qs.indicator(&id)?;
-            let outcome = s.put_target(&ind.id, &target, &token.name, now)?;
-            Ok((outcome, ind))
+            let stored = qs.indicator(&id)?;
+            // The target keeps its place in the year's plan, or joins that plan at
+            // the end, with the units and source the plan already gives it.
+            let ind = qs.indicator_in_year(&id, year)?;
+            let mut target = target;
+            target.plan = qs.plan_entry_for(&ind, year, None)?;
+            let outcome = s.put_target(&stored.id, &target, &token.name, now)?;
+            Ok((outcome, (ind, target)))
         })
         .await?
     };
+    let (ind, target) = ind;
     ctx.commit().await?;
     let status = created_or_ok(outcome);
     Ok(json(

@@ -118,7 +118,7 @@ pub fn render(
     keep: impl Fn(&crate::domain::Indicator) -> bool,
 ) -> Result<String, ApiError> {
     let reg = Registry::new();
-    let labels = ["indicator", "region", "battle", "lead_unit"];
+    let labels = ["indicator", "region", "group", "lead_unit"];
     let attainment = gauge(
         &reg,
         "zhibiao_indicator_attainment_ratio",
@@ -184,13 +184,13 @@ pub fn render(
     let counts = gauge(
         &reg,
         "zhibiao_indicators",
-        "How many indicators (of those selected) have each status, per region and battle.",
-        &["region", "battle", "status"],
+        "How many indicators (of those selected) have each status, per region and group of the plan.",
+        &["region", "group", "status"],
     )?;
     let omitted = gauge(
         &reg,
         "zhibiao_indicator_series_omitted",
-        "Selected indicators left without their own series because the scrape would pass MAX_INDICATOR_SERIES; narrow it with ?region=, ?battle= or ?lead_unit=.",
+        "Selected indicators left without their own series because the scrape would pass MAX_INDICATOR_SERIES; narrow it with ?region=, ?group= or ?lead_unit=.",
         &[],
     )?;
     as_of
@@ -201,7 +201,7 @@ pub fn render(
         counts
             .with_label_values(&[
                 r.indicator.region.as_str(),
-                r.indicator.battle.as_str(),
+                r.indicator.group.as_str(),
                 r.attainment.status.as_str(),
             ])
             .inc();
@@ -224,7 +224,7 @@ pub fn render(
         let l = [
             ind.id.as_str(),
             ind.region.as_str(),
-            ind.battle.as_str(),
+            ind.group.as_str(),
             lead.as_str(),
         ];
         let set = |g: &GaugeVec, v: Option<f64>| {
@@ -282,6 +282,8 @@ mod tests {
             as_of,
             region: String::new(),
             document: String::new(),
+            plan: None,
+            groups: Vec::new(),
             rows,
         }
     }

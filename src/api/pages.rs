@@ -8,7 +8,7 @@ use warp::{Filter, Rejection, Reply};
 use super::filters::{get_or_head, params, read, Req, Resp};
 use super::input::{date, decode_segment, parse_id, text, value};
 use super::{metrics, ApiError, Ctx};
-use crate::domain::{Battle, Period};
+use crate::domain::Period;
 use crate::report::bulletin::{self, Format, Kind};
 use crate::report::{chart, web};
 
@@ -26,9 +26,11 @@ const HTML: &str = "text/html; charset=utf-8";
 
 super::params! {
     /// `GET /`: `as_of` as `2023-06` from `<input type="month">`, or any period
-    /// spelling; `battle` and `status` are checked by the dashboard's own filter.
+    /// spelling; `group` (or its synonym `battle`) and `status` are checked by the
+    /// dashboard's own filter.
     struct DashboardParams {
         as_of: Option<Period> = value::<Period>,
+        group: Option<String> = text,
         battle: Option<String> = text,
         lead_unit: Option<String> = text,
         status: Option<String> = text,
@@ -36,9 +38,9 @@ super::params! {
     }
 }
 
-/// GET /?as_of=&battle=&lead_unit=&status=&on=
+/// GET /?as_of=&group=&lead_unit=&status=&on=
 ///
-/// The dashboard: the six battles, one row per indicator.
+/// The dashboard: the plan's groups in order, one row per indicator.
 pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path::end()
         .and(read(ctx))
@@ -55,14 +57,16 @@ async fn dashboard_handler(
     let p = p?;
     let on = p.on.unwrap_or_else(|| ctx.clock.today());
     // Validate before touching the store; the unit is resolved below.
-    web::DashboardQuery::parse(p.battle.as_deref(), None, p.status.as_deref())?;
+    let group = p.group.clone().or_else(|| p.battle.clone());
+    web::DashboardQuery::parse(group.as_deref(), None, p.status.as_deref())?;
     ctx.blocking(move |qs| {
         // An alias (县交通局) filters like its canonical name (县交通运输局).
         let lead = qs.lead_unit(p.lead_unit.as_deref())?;
-        let filter =
-            web::DashboardQuery::parse(p.battle.as_deref(), lead.as_deref(), p.status.as_deref())?;
         let as_of = qs.resolve_as_of(p.as_of)?;
         let b = qs.home_board(as_of)?;
+        let filter =
+            web::DashboardQuery::parse(group.as_deref(), lead.as_deref(), p.status.as_deref())?
+                .resolve(&b)?;
         let mut units: Vec<String> = b
             .rows
             .iter()
@@ -237,7 +241,8 @@ super::params! {
     /// `GET /metrics`
     struct MetricsParams {
         as_of: Option<Period> = value::<Period>,
-        battle: Option<Battle> = value::<Battle>,
+        group: Option<String> = text,
+        battle: Option<String> = text,
         lead_unit: Option<String> = text,
         region: Option<String> = text,
     }
@@ -262,7 +267,11 @@ async fn metrics_handler(
 ) -> Result<Resp, ApiError> {
     let p = p?;
     ctx.blocking(move |qs| {
-        let sel = qs.selection(p.battle, p.lead_unit.as_deref(), p.region.as_deref())?;
+        let sel = qs.selection(
+            p.group.as_deref().or(p.battle.as_deref()),
+            p.lead_unit.as_deref(),
+            p.region.as_deref(),
+        )?;
         let as_of = match p.as_of {
             Some(p) => Some(p),
             None => qs.default_as_of()?,

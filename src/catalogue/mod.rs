@@ -11,9 +11,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::domain::{
-    Baseline, DomainError, Indicator, IndicatorId, Profile, QualityRules, Region, RegionLevel,
-    Source, SourceRef, StatusRule, Target, Thresholds, UnitEntry, UnitRegistry,
-    DEFAULT_ESCALATE_AFTER,
+    Baseline, DomainError, Group, Indicator, IndicatorId, Plan, PlanEntry, PlanId, Profile,
+    QualityRules, Region, RegionLevel, Source, SourceRef, StatusRule, Target, Thresholds,
+    UnitEntry, UnitRegistry, DEFAULT_ESCALATE_AFTER,
 };
 
 /// The validated catalogue this module reads; defined among the domain types so that
@@ -46,12 +46,18 @@ pub enum CatalogueError {
     Units(DomainError),
     #[error("regions: {0}")]
     Regions(DomainError),
+    #[error("plan: {0}")]
+    Plan(DomainError),
 }
+
+pub use crate::domain::SIX_BATTLES;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     catalogue: Header,
+    #[serde(default)]
+    group: Vec<Group>,
     #[serde(default)]
     unit: Vec<UnitEntry>,
     #[serde(default)]
@@ -85,8 +91,17 @@ impl RawRegion {
 #[serde(deny_unknown_fields)]
 struct Header {
     region: String,
-    document: String,
+    /// How bulletins cite the plan; by default the title and 文号.
+    document: Option<String>,
     year: u16,
+    /// The plan's id; by default `plan-<year>`.
+    plan: Option<String>,
+    /// 方案名称; by default `document`.
+    title: Option<String>,
+    #[serde(default)]
+    doc_number: String,
+    #[serde(default)]
+    issuer: String,
 }
 
 /// A `source` as written in a catalogue or an API body.
@@ -106,7 +121,9 @@ pub struct RawIndicator {
     name: String,
     #[serde(default)]
     name_en: String,
-    battle: String,
+    /// The group's key in the plan (`battle` in catalogues written before plans).
+    #[serde(alias = "battle")]
+    group: String,
     kind: String,
     unit: String,
     direction: String,
@@ -132,6 +149,8 @@ pub struct RawIndicator {
     /// When each period's figure falls due, if not the default for its frequency.
     #[serde(default)]
     pub due: Option<crate::engine::calendar::DueRule>,
+    base_indicator: Option<String>,
+    base_shares: Option<Vec<f64>>,
 }
 
 impl RawIndicator {
@@ -178,6 +197,8 @@ impl Catalogue {
             toml::from_str(text).map_err(|e| CatalogueError::Syntax(e.to_string()))?;
         let units = UnitRegistry::new(raw.unit).map_err(CatalogueError::Units)?;
         let regions = regions(raw.region, &raw.catalogue.region)?;
+        let plan = plan_of(&raw.catalogue, raw.group, &raw.indicator)?;
+        let document = plan.document();
         let mut seen = BTreeSet::new();
         let mut codes = BTreeSet::new();
         let mut entries = Vec::with_capacity(raw.indicator.len());
@@ -190,7 +211,26 @@ impl Catalogue {
                 source,
             };
             let due = r.take_due().map_err(&wrap)?;
-            let entry = build(r, &raw.catalogue, &units).map_err(&wrap)?;
+            let mut entry = build(r, &raw.catalogue, &document, &units).map_err(&wrap)?;
+            if plan.group(&entry.0.group).is_none() {
+                return Err(wrap(DomainError::invalid(
+                    "group",
+                    format!(
+                        "'{}' is not one of the plan's groups: {}",
+                        entry.0.group,
+                        plan.groups
+                            .iter()
+                            .map(|g| g.key.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )));
+            }
+            if let Some(t) = entry.1.as_mut() {
+                if entry.0.region == plan.region && t.year == plan.year {
+                    t.plan = Some(plan_entry(&plan.id, &entry.0, index + 1));
+                }
+            }
             if let Some(d) = due {
                 due_rules.insert(entry.0.id.clone(), d);
             }
@@ -238,8 +278,9 @@ impl Catalogue {
         Ok(Catalogue {
             region: raw.catalogue.region,
             regions,
-            document: raw.catalogue.document,
+            document,
             year: raw.catalogue.year,
+            plan,
             units,
             entries,
             due_rules,
@@ -275,14 +316,82 @@ fn canonical_units(
 fn build(
     r: RawIndicator,
     header: &Header,
+    document: &str,
     units: &UnitRegistry,
 ) -> Result<(Indicator, Option<Target>), DomainError> {
     let defaults = Defaults {
-        document: &header.document,
+        document,
         year: header.year,
         region: &header.region,
     };
     build_indicator(r, &defaults, units)
+}
+
+/// What the plan says of an indicator at `position`: its group, units and source as
+/// the catalogue entry gives them.
+pub fn plan_entry(plan: &PlanId, ind: &Indicator, position: usize) -> PlanEntry {
+    PlanEntry {
+        plan: plan.clone(),
+        group: ind.group.clone(),
+        position: u32::try_from(position).unwrap_or(u32::MAX),
+        lead_units: ind.lead_units.clone(),
+        co_units: ind.co_units.clone(),
+        source: ind.source.clone(),
+        also_in: ind.also_in.clone(),
+    }
+}
+
+/// The plan a catalogue file describes: its header, and its `[[group]]`s in order, or,
+/// when it declares none, the six battles if its entries use their keys, else one
+/// group per key in order of first use.
+fn plan_of(
+    header: &Header,
+    groups: Vec<Group>,
+    entries: &[RawIndicator],
+) -> Result<Plan, CatalogueError> {
+    let groups = if !groups.is_empty() {
+        groups
+    } else if entries
+        .iter()
+        .all(|e| SIX_BATTLES.iter().any(|(k, _)| *k == e.group))
+    {
+        crate::domain::six_battles()
+    } else {
+        let mut out: Vec<Group> = Vec::new();
+        for e in entries {
+            if !out.iter().any(|g| g.key == e.group) {
+                out.push(Group {
+                    key: e.group.clone(),
+                    name: e.group.clone(),
+                });
+            }
+        }
+        out
+    };
+    let id = header
+        .plan
+        .clone()
+        .unwrap_or_else(|| format!("plan-{}", header.year));
+    let title = header
+        .title
+        .clone()
+        .or_else(|| header.document.clone())
+        .unwrap_or_default();
+    let mut plan = Plan {
+        id: PlanId::parse(&id).map_err(CatalogueError::Plan)?,
+        region: header.region.clone(),
+        year: header.year,
+        title,
+        doc_number: header.doc_number.clone(),
+        issuer: header.issuer.clone(),
+        groups,
+    };
+    // A catalogue that gives only `document` cites it as written.
+    if header.title.is_none() {
+        plan.doc_number.clear();
+    }
+    plan.validate().map_err(CatalogueError::Plan)?;
+    Ok(plan)
 }
 
 /// The declared regions, checked: unique names, known parents, no cycles, and the
@@ -363,6 +472,9 @@ pub fn build_target(t: RawTarget, year: u16) -> Result<Target, DomainError> {
         tolerance: t.tolerance,
         upper: t.upper,
         baseline: t.baseline,
+        plan: None,
+        parts: Vec::new(),
+        duty: None,
     };
     t.validate()?;
     Ok(t)
@@ -401,7 +513,7 @@ pub fn build_indicator(
         quality: r.quality,
         name: r.name,
         name_en: r.name_en,
-        battle: r.battle.parse()?,
+        group: r.group,
         kind: r.kind.parse()?,
         unit: r.unit,
         direction: r.direction.parse()?,
@@ -419,6 +531,14 @@ pub fn build_indicator(
         also_in: r.also_in,
         profile: r.profile.map(|p| Profile::new(&p)).transpose()?,
         thresholds: r.thresholds,
+        base_indicator: r
+            .base_indicator
+            .map(|b| IndicatorId::parse(&b).map_err(|e| e.within("base_indicator")))
+            .transpose()?,
+        base_shares: r
+            .base_shares
+            .map(|p| Profile::new(&p).map_err(|e| e.within("base_shares")))
+            .transpose()?,
     };
     ind.validate()?;
     let target = r

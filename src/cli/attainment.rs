@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{open, table, CliResult};
-use crate::domain::{Battle, Period};
+use crate::domain::Period;
 use crate::query::views::{AttainmentList, AttainmentView};
 use crate::query::{Queries, Selection};
 
@@ -14,14 +14,13 @@ pub(super) fn attainment(
     battle: Option<&str>,
     json: bool,
 ) -> CliResult {
-    let battle: Option<Battle> = battle.map(str::parse).transpose()?;
     let as_of: Option<Period> = as_of.map(str::parse).transpose()?;
     let queries = Queries::new(open(db)?);
     if as_of.is_none() && queries.default_as_of()?.is_none() {
         return Err("the store holds no readings and no targets; give --as-of".into());
     }
     let sel = Selection {
-        battle,
+        group: queries.group_filter(battle)?,
         ..Selection::default()
     };
     let (as_of, rows) = queries.attainment_list(as_of, None, &sel, None)?;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{DueRule, Indicator, IndicatorId, Region, Target, UnitRegistry};
+use super::{DueRule, Indicator, IndicatorId, Plan, Region, Target, UnitRegistry};
 
 /// A validated catalogue.
 #[derive(Debug, Clone)]
@@ -14,8 +14,12 @@ pub struct Catalogue {
     /// The regions the catalogue declares, in file order, with its own region added
     /// (as a county without a parent) when it is not declared.
     pub regions: Vec<Region>,
+    /// How the plan is cited: [`Plan::document`].
     pub document: String,
     pub year: u16,
+    /// The plan the catalogue carries: its targets for `year` in `region` carry its
+    /// entries.
+    pub plan: Plan,
     pub units: UnitRegistry,
     /// Each indicator with its target for `year`, in file order.
     pub entries: Vec<(Indicator, Option<Target>)>,

@@ -110,43 +110,18 @@ macro_rules! string_enum {
 }
 
 string_enum!(
-    /// The six "battles" (六仗) of the plan.
-    Battle, "battle" {
-        Growth => "growth",
-        Innovation => "innovation",
-        Environment => "environment",
-        Risk => "risk",
-        Safety => "safety",
-        Livelihood => "livelihood",
-    }
-);
-
-impl Battle {
-    /// The battle's Chinese name, as the plan writes it.
-    pub fn name_zh(self) -> &'static str {
-        match self {
-            Battle::Growth => "经济增长主动仗",
-            Battle::Innovation => "科技创新攻坚仗",
-            Battle::Environment => "优化发展环境持久仗",
-            Battle::Risk => "防范化解风险阻击仗",
-            Battle::Safety => "安全生产巩固提升仗",
-            Battle::Livelihood => "重点民生保障仗",
-        }
-    }
-}
-
-string_enum!(
     /// How an indicator's year-to-date figure behaves over the year.
     Kind, "kind" {
         // Counts and amounts that build up over the year: 150 家, 5200 人, 80 亿元.
         Cumulative => "cumulative",
         // Growth rates, shares and ratios reported year-to-date: 8%, 2.1% of GDP.
         Rate => "rate",
-        // Growth rates (增速, 增长X%): year-to-date growth over the same period of last
-        // year. Evaluated as `rate` until the methodology gives them their own rules.
-        Growth => "growth",
         // A standard or level to reach: water class Ⅱ, a rank, a stock.
         Level => "level",
+        // Growth rates (增速, 增长X%): year-to-date growth over the same period of last
+        // year. Evaluated as `rate` until the methodology gives them their own rules.
+        // Last, so that stored kinds keep their numbers.
+        Growth => "growth",
     }
 );
 
@@ -284,12 +259,16 @@ pub struct Indicator {
     pub id: IndicatorId,
     pub name: String,
     pub name_en: String,
-    pub battle: Battle,
+    /// The key of the group (板块) it sits in, in its latest plan. A year's own group
+    /// is in that year's [`PlanEntry`](super::PlanEntry).
+    pub group: String,
     pub kind: Kind,
     pub unit: String,
     pub direction: Direction,
     pub frequency: Frequency,
-    /// 牵头单位, canonical names.
+    /// 牵头单位, canonical names, as its latest plan names them. The units of one
+    /// year are that year's [`PlanEntry`](super::PlanEntry)'s; these stand for years
+    /// no plan covers (history, readings before the first plan).
     pub lead_units: Vec<String>,
     /// 分工负责 / 参与 units, canonical names.
     pub co_units: Vec<String>,
@@ -316,12 +295,41 @@ pub struct Indicator {
     pub escalate_after: u8,
     #[serde(default)]
     pub quality: QualityRules,
+    /// The indicator whose last-year year-to-date readings weight the catch-up of this
+    /// one (a level or cumulative indicator of the same region), for the base-weighted
+    /// catch-up of growth rates. Room for the methodology; not read yet.
+    #[serde(default)]
+    pub base_indicator: Option<IndicatorId>,
+    /// Last year's cumulative monthly shares of the annual total, January to December,
+    /// for the same purpose when no base indicator is tracked.
+    #[serde(default)]
+    pub base_shares: Option<Profile>,
 }
 
 impl Indicator {
+    /// The indicator as one year's plan has it: that plan's group, lead and co-units
+    /// and source. Without an entry (a year no plan covers), the indicator as stored.
+    pub fn in_plan(&self, entry: Option<&super::PlanEntry>) -> Indicator {
+        let mut out = self.clone();
+        if let Some(e) = entry {
+            out.apply_plan(e);
+        }
+        out
+    }
+
+    /// Takes a plan entry's group, units and source.
+    pub fn apply_plan(&mut self, e: &super::PlanEntry) {
+        self.group.clone_from(&e.group);
+        self.lead_units.clone_from(&e.lead_units);
+        self.co_units.clone_from(&e.co_units);
+        self.source.clone_from(&e.source);
+        self.also_in.clone_from(&e.also_in);
+    }
+
     /// Checks the free-text fields; the typed ones are valid by construction.
     pub fn validate(&self) -> Result<(), DomainError> {
         nonblank("name", &self.name, 200)?;
+        super::plan::group_key(&self.group)?;
         nonblank("unit", &self.unit, 32)?;
         if self.name_en.chars().count() > 200 {
             return Err(DomainError::invalid("name_en", "at most 200 characters"));

@@ -9,6 +9,7 @@ mod catalogue;
 mod indicator;
 pub mod number;
 mod period;
+mod plan;
 pub mod quality;
 mod reading;
 mod region;
@@ -20,14 +21,15 @@ mod units;
 pub mod webhook;
 
 pub use indicator::{
-    Battle, Direction, Frequency, Indicator, IndicatorId, Kind, Profile, Source, SourceRef,
-    StatusRule, Thresholds, DEFAULT_ESCALATE_AFTER,
+    Direction, Frequency, Indicator, IndicatorId, Kind, Profile, Source, SourceRef, StatusRule,
+    Thresholds, DEFAULT_ESCALATE_AFTER,
 };
 pub use period::{Period, PeriodForm, MAX_YEAR, MIN_YEAR};
+pub use plan::{group_key, six_battles, Group, Plan, PlanEntry, PlanId, SIX_BATTLES};
 pub use quality::{Check, Finding, QualityNote, QualityRules};
 pub use reading::{looks_like_formula, ObsStatus, Reading, ReadingInput, MAX_NOTE_CHARS};
 pub use region::{region_name, Region, RegionLevel};
-pub use target::{Baseline, Comparator, Target};
+pub use target::{Baseline, Comparator, Duty, Target, TargetPart};
 pub use units::{UnitEntry, UnitRegistry};
 
 pub use catalogue::Catalogue;

@@ -115,6 +115,33 @@ pub struct Target {
     /// Upper bound of a `between` band.
     pub upper: Option<f64>,
     pub baseline: Option<Baseline>,
+    /// What the year's plan says of the indicator (group, 序号, lead units, source).
+    /// `None` for a target set outside any plan.
+    #[serde(default)]
+    pub plan: Option<super::PlanEntry>,
+    /// The parts a list target breaks into (the 66 first-batch projects as 38 and 28):
+    /// room for the methodology's milestone targets; not read yet.
+    #[serde(default)]
+    pub parts: Vec<TargetPart>,
+    /// A duty per period (每季度至少1次): room for the methodology; not read yet.
+    #[serde(default)]
+    pub duty: Option<Duty>,
+}
+
+/// One named part of a list target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetPart {
+    pub name: String,
+    pub value: f64,
+}
+
+/// A duty to be met in every period of a cadence: at least `min` (and at most `max`)
+/// each month or quarter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Duty {
+    pub per: super::Frequency,
+    pub min: f64,
+    pub max: Option<f64>,
 }
 
 impl Target {
@@ -146,6 +173,9 @@ impl Target {
         }
         if let Some(b) = &self.baseline {
             b.validate()?;
+        }
+        if let Some(p) = &self.plan {
+            p.validate().map_err(|e| e.within("plan"))?;
         }
         if let Some(t) = self.tolerance {
             if finite("tolerance", t)? < 0.0 {
@@ -194,6 +224,9 @@ mod tests {
             tolerance: None,
             upper: None,
             baseline: None,
+            plan: None,
+            parts: Vec::new(),
+            duty: None,
         }
     }
 

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Battle, Severity};
+use super::Severity;
 
 /// The shape of the body a receiver gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,8 +101,9 @@ impl EventKind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookFilter {
-    #[serde(default)]
-    pub battles: Vec<Battle>,
+    /// Group keys of the plans (`growth`; `battles` is read as a synonym).
+    #[serde(default, alias = "battles")]
+    pub groups: Vec<String>,
     /// Canonical unit names (aliases are resolved when the receiver is registered).
     #[serde(default)]
     pub lead_units: Vec<String>,
@@ -113,8 +114,8 @@ pub struct WebhookFilter {
 
 impl WebhookFilter {
     /// Whether an item of an event passes.
-    pub fn keeps(&self, battle: Battle, lead_units: &[String], severity: Option<Severity>) -> bool {
-        (self.battles.is_empty() || self.battles.contains(&battle))
+    pub fn keeps(&self, group: &str, lead_units: &[String], severity: Option<Severity>) -> bool {
+        (self.groups.is_empty() || self.groups.iter().any(|g| g == group))
             && (self.lead_units.is_empty()
                 || lead_units.iter().any(|u| self.lead_units.contains(u)))
             && match severity {
@@ -239,6 +240,14 @@ impl WebhookInput {
                     k.as_str()
                 ),
             ));
+        }
+        for g in &self.filter.groups {
+            if super::group_key(g).is_err() {
+                return Err(bad(
+                    "filter.groups",
+                    format!("'{g}' is not a group key (a-z, 0-9 and '-', such as growth)"),
+                ));
+            }
         }
         let secret = self.secret.filter(|s| !s.is_empty());
         if secret.is_some() && self.format != Format::Dingtalk {
@@ -391,16 +400,16 @@ mod tests {
     #[test]
     fn filters_keep_matching_items_and_ignore_severity_where_there_is_none() {
         let f = WebhookFilter {
-            battles: vec![Battle::Innovation],
+            groups: vec!["innovation".into()],
             lead_units: vec!["县科工局".into()],
             severities: vec![Severity::Critical],
         };
         let kgj = vec!["县科工局".to_string()];
-        assert!(f.keeps(Battle::Innovation, &kgj, Some(Severity::Critical)));
-        assert!(f.keeps(Battle::Innovation, &kgj, None));
-        assert!(!f.keeps(Battle::Innovation, &kgj, Some(Severity::Warning)));
-        assert!(!f.keeps(Battle::Growth, &kgj, None));
-        assert!(!f.keeps(Battle::Innovation, &["县统计局".to_string()], None));
-        assert!(WebhookFilter::default().keeps(Battle::Growth, &[], Some(Severity::Warning)));
+        assert!(f.keeps("innovation", &kgj, Some(Severity::Critical)));
+        assert!(f.keeps("innovation", &kgj, None));
+        assert!(!f.keeps("innovation", &kgj, Some(Severity::Warning)));
+        assert!(!f.keeps("growth", &kgj, None));
+        assert!(!f.keeps("innovation", &["县统计局".to_string()], None));
+        assert!(WebhookFilter::default().keeps("growth", &[], Some(Severity::Warning)));
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{evaluate, tidy, Attainment, Status};
-use crate::domain::{Battle, Direction, Indicator, IndicatorId, Kind, Period, Target};
+use crate::domain::{Direction, Group as PlanGroup, Indicator, IndicatorId, Kind, Period, Target};
 use crate::text::{sentence, Lang};
 
 /// A number as a bulletin prints it (defined in [`crate::text::fmt_num`]).
@@ -34,7 +34,8 @@ pub struct Alert {
     pub indicator: IndicatorId,
     pub name: String,
     pub region: String,
-    pub battle: Battle,
+    /// The key of the indicator's group in the plan of the year.
+    pub group: String,
     pub lead_units: Vec<String>,
     pub status: Status,
     pub severity: Severity,
@@ -119,7 +120,7 @@ pub fn alert_from(
         indicator: indicator.id.clone(),
         name: indicator.name.clone(),
         region: indicator.region.clone(),
-        battle: indicator.battle,
+        group: indicator.group.clone(),
         lead_units: indicator.lead_units.clone(),
         status: a.status,
         severity,
@@ -170,7 +171,7 @@ pub fn overdue_alert(indicator: &Indicator, overdue: &[super::calendar::Overdue]
         indicator: indicator.id.clone(),
         name: indicator.name.clone(),
         region: indicator.region.clone(),
-        battle: indicator.battle,
+        group: indicator.group.clone(),
         lead_units: indicator.lead_units.clone(),
         status: Status::NoData,
         severity,
@@ -299,7 +300,7 @@ pub struct Lagging {
     pub required_rest_of_year: Option<f64>,
 }
 
-/// One group (a battle, or a lead unit) of the summary.
+/// One group (a group of the plan, or a lead unit) of the summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
     pub key: String,
@@ -309,7 +310,7 @@ pub struct Group {
     pub lagging: Vec<Lagging>,
 }
 
-/// The shape of the monthly bulletin (月通报): counts by status per battle and per lead
+/// The shape of the monthly bulletin (月通报): counts by status per group of the plan and per lead
 /// unit, with the lagging indicators of each.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -317,14 +318,15 @@ pub struct Summary {
     pub year: u16,
     pub total: usize,
     pub counts: StatusCounts,
-    pub battles: Vec<Group>,
+    /// The plan's groups, in its order.
+    pub groups: Vec<Group>,
     pub lead_units: Vec<Group>,
 }
 
-/// Builds the summary from evaluated rows.
-pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)]) -> Summary {
+/// Builds the summary from evaluated rows; `groups` are the plan's, in its order.
+pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)], groups: &[PlanGroup]) -> Summary {
     let mut counts = empty_counts();
-    let mut battles: BTreeMap<Battle, Group> = BTreeMap::new();
+    let mut battles: BTreeMap<(usize, String), Group> = BTreeMap::new();
     let mut units: BTreeMap<String, Group> = BTreeMap::new();
     for (ind, a) in rows {
         *counts.entry(a.status.as_str()).or_default() += 1;
@@ -342,13 +344,21 @@ pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)]) -> Summary {
                 g.lagging.push(l.clone());
             }
         };
-        add(battles.entry(ind.battle).or_insert_with(|| Group {
-            key: ind.battle.as_str().into(),
-            name: ind.battle.name_zh().into(),
-            total: 0,
-            counts: empty_counts(),
-            lagging: vec![],
-        }));
+        let rank = groups
+            .iter()
+            .position(|g| g.key == ind.group)
+            .unwrap_or(groups.len());
+        add(battles
+            .entry((rank, ind.group.clone()))
+            .or_insert_with(|| Group {
+                key: ind.group.clone(),
+                name: groups
+                    .get(rank)
+                    .map_or_else(|| ind.group.clone(), |g| g.name.clone()),
+                total: 0,
+                counts: empty_counts(),
+                lagging: vec![],
+            }));
         for u in &ind.lead_units {
             add(units.entry(u.clone()).or_insert_with(|| Group {
                 key: u.clone(),
@@ -364,7 +374,7 @@ pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)]) -> Summary {
         year: as_of.year(),
         total: rows.len(),
         counts,
-        battles: battles.into_values().collect(),
+        groups: battles.into_values().collect(),
         lead_units: units.into_values().collect(),
     }
 }

@@ -1,12 +1,12 @@
 use super::*;
-use crate::domain::{Battle, Frequency, Source, Thresholds};
+use crate::domain::{Frequency, Source, Thresholds};
 
 fn indicator(kind: Kind, direction: Direction) -> Indicator {
     Indicator {
         id: IndicatorId::parse("x").unwrap(),
         name: "测试".into(),
         name_en: "test".into(),
-        battle: Battle::Growth,
+        group: "growth".into(),
         kind,
         unit: "%".into(),
         direction,
@@ -27,6 +27,8 @@ fn indicator(kind: Kind, direction: Direction) -> Indicator {
         status_rule: Default::default(),
         escalate_after: 2,
         quality: Default::default(),
+        base_indicator: None,
+        base_shares: None,
     }
 }
 
@@ -38,6 +40,9 @@ fn target(value: f64, comparator: Comparator) -> Target {
         tolerance: None,
         upper: None,
         baseline: None,
+        plan: None,
+        parts: Vec::new(),
+        duty: None,
     }
 }
 

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::schedule::{DueItem, OverdueItem};
 use super::webhook::{EventKind, Format, WebhookFilter};
-use crate::domain::{Battle, Indicator, Period};
+use crate::domain::{Indicator, Period};
 use crate::engine::alerts::{Alert, Severity};
 use crate::text::{indicator::in_parens, notice, Lang};
 
@@ -28,7 +28,8 @@ pub struct Item {
     pub indicator: String,
     pub name: String,
     pub region: String,
-    pub battle: Battle,
+    /// The key of the indicator's group in its plan.
+    pub group: String,
     pub lead_units: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
@@ -53,7 +54,7 @@ impl Item {
         indicator: &str,
         name: &str,
         region: &str,
-        battle: Battle,
+        group: &str,
         lead_units: &[String],
         text: String,
     ) -> Item {
@@ -61,7 +62,7 @@ impl Item {
             indicator: indicator.to_string(),
             name: name.to_string(),
             region: region.to_string(),
-            battle,
+            group: group.to_string(),
             lead_units: lead_units.to_vec(),
             severity: None,
             period: None,
@@ -135,7 +136,7 @@ fn alert_item(a: &Alert, text: String) -> Item {
             a.indicator.as_str(),
             &a.name,
             &a.region,
-            a.battle,
+            &a.group,
             &a.lead_units,
             text,
         )
@@ -211,7 +212,7 @@ pub fn resolved(indicators: &[Indicator], at: DateTime<Utc>) -> Option<Event> {
                 i.id.as_str(),
                 &i.name,
                 &i.region,
-                i.battle,
+                &i.group,
                 &i.lead_units,
                 notice::resolved(LANG, &i.name, &i.lead_units),
             )
@@ -230,7 +231,7 @@ pub fn resolved(indicators: &[Indicator], at: DateTime<Utc>) -> Option<Event> {
 
 /// The overdue figures of one indicator as one item: its missing periods, the oldest
 /// due date and how late that is. Most overdue first.
-fn overdue_items(overdue: &[(OverdueItem, Battle)]) -> Vec<Item> {
+fn overdue_items(overdue: &[(OverdueItem, String)]) -> Vec<Item> {
     let mut order: Vec<&str> = Vec::new();
     let mut per: BTreeMap<&str, Vec<&OverdueItem>> = BTreeMap::new();
     for (o, _) in overdue {
@@ -248,7 +249,7 @@ fn overdue_items(overdue: &[(OverdueItem, Battle)]) -> Vec<Item> {
             let battle = overdue
                 .iter()
                 .find(|(o, _)| o.indicator == *id)
-                .map_or(Battle::Growth, |(_, b)| *b);
+                .map_or("", |(_, b)| b.as_str());
             let periods = notice::missing_periods(LANG, first.period, last.period, list.len());
             Item {
                 period: Some(first.period),
@@ -277,7 +278,7 @@ fn overdue_items(overdue: &[(OverdueItem, Battle)]) -> Vec<Item> {
     out
 }
 
-fn due_item(d: &DueItem, battle: Battle) -> Item {
+fn due_item(d: &DueItem, battle: &str) -> Item {
     Item {
         period: Some(d.period),
         due: Some(d.due),
@@ -304,7 +305,7 @@ fn digest_headline(unit: &str, on: NaiveDate, days: u32, items: &[Item]) -> Stri
 /// A 催报 notice to one lead unit: the figures that passed their due date.
 pub fn overdue_notice(
     unit: &str,
-    overdue: &[(OverdueItem, Battle)],
+    overdue: &[(OverdueItem, String)],
     at: DateTime<Utc>,
 ) -> Option<Event> {
     let items = overdue_items(overdue);
@@ -325,12 +326,12 @@ pub fn digest(
     unit: &str,
     on: NaiveDate,
     days: u32,
-    overdue: &[(OverdueItem, Battle)],
-    due: &[(DueItem, Battle)],
+    overdue: &[(OverdueItem, String)],
+    due: &[(DueItem, String)],
     at: DateTime<Utc>,
 ) -> Option<Event> {
     let mut items = overdue_items(overdue);
-    items.extend(due.iter().map(|(d, b)| due_item(d, *b)));
+    items.extend(due.iter().map(|(d, b)| due_item(d, b)));
     (!items.is_empty()).then(|| Event {
         kind: EventKind::Reminder,
         at,
@@ -357,7 +358,7 @@ pub fn submitted(
                 i.id.as_str(),
                 &i.name,
                 &i.region,
-                i.battle,
+                &i.group,
                 &i.lead_units,
                 notice::submitted_line(LANG, &i.name, *p, *v, &i.unit),
             )
@@ -408,9 +409,9 @@ impl Event {
             .iter()
             .filter(|i| {
                 if addressed {
-                    f.battles.is_empty() || f.battles.contains(&i.battle)
+                    f.groups.is_empty() || f.groups.contains(&i.group)
                 } else {
-                    f.keeps(i.battle, &i.lead_units, i.severity)
+                    f.keeps(&i.group, &i.lead_units, i.severity)
                 }
             })
             .cloned()
@@ -560,7 +561,7 @@ fn am_alert(e: &Event, item: Option<&Item>) -> (Value, Value) {
     if let Some(i) = item {
         labels.insert("indicator".into(), json!(i.indicator));
         labels.insert("region".into(), json!(i.region));
-        labels.insert("battle".into(), json!(i.battle));
+        labels.insert("group".into(), json!(i.group));
         labels.insert(
             "lead_unit".into(),
             json!(crate::text::list(LANG, &i.lead_units)),
@@ -668,7 +669,7 @@ fn alertmanager(e: &Event, receiver: &str, url: &str) -> Value {
 mod tests {
     use super::*;
 
-    fn overdue(id: &str, month: u8, days: i64) -> (OverdueItem, Battle) {
+    fn overdue(id: &str, month: u8, days: i64) -> (OverdueItem, String) {
         let period = Period::new(2023, month).unwrap();
         (
             OverdueItem {
@@ -683,7 +684,7 @@ mod tests {
                 days_overdue: days,
                 lead_units: vec!["县人社局".into()],
             },
-            Battle::Livelihood,
+            "livelihood".to_string(),
         )
     }
 
@@ -734,20 +735,20 @@ mod tests {
         let (growth, _) = overdue("b", 6, 10);
         let e = overdue_notice(
             "县人社局",
-            &[overdue("a", 6, 10), (growth, Battle::Growth)],
+            &[overdue("a", 6, 10), (growth, "growth".to_string())],
             at(),
         )
         .unwrap();
         assert!(e.headline.contains("2项指标"));
         let mut f = WebhookFilter::default();
         assert_eq!(e.filtered(&f).unwrap(), e);
-        f.battles = vec![Battle::Growth];
+        f.groups = vec!["growth".into()];
         let kept = e.filtered(&f).unwrap();
         assert_eq!(kept.items.len(), 1);
         assert_eq!(kept.headline, "县人社局：1项指标数据逾期未报，请尽快报送");
-        f.battles = vec![Battle::Safety];
+        f.groups = vec!["safety".into()];
         assert!(e.filtered(&f).is_none(), "no item of that battle");
-        f.battles = vec![];
+        f.groups = vec![];
         f.lead_units = vec!["县科工局".into()];
         assert!(e.filtered(&f).is_none(), "addressed to another unit");
         // A test message passes any filter.

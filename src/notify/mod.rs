@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
-use crate::domain::{Battle, Indicator};
+use crate::domain::Indicator;
 use crate::query::schedule::{self, DueItem, OverdueItem};
 use crate::store::{Store, StoreError};
 use message::Event;
@@ -57,12 +57,12 @@ fn home_indicators(s: &Store) -> Result<Vec<Indicator>, StoreError> {
         .collect())
 }
 
-type PerUnit = BTreeMap<String, (Vec<(OverdueItem, Battle)>, Vec<(DueItem, Battle)>)>;
+type PerUnit = BTreeMap<String, (Vec<(OverdueItem, String)>, Vec<(DueItem, String)>)>;
 
-fn battle_of(inds: &[Indicator], id: &str) -> Battle {
+fn battle_of(inds: &[Indicator], id: &str) -> String {
     inds.iter()
         .find(|i| i.id.as_str() == id)
-        .map_or(Battle::Growth, |i| i.battle)
+        .map_or_else(String::new, |i| i.group.clone())
 }
 
 /// The daily digest of each lead unit on `on`: its overdue figures and those falling
@@ -83,7 +83,10 @@ pub fn digests(
     for o in schedule::overdue_on(s, &inds, on)? {
         let b = battle_of(&inds, &o.indicator);
         for u in &o.lead_units {
-            per.entry(u.clone()).or_default().0.push((o.clone(), b));
+            per.entry(u.clone())
+                .or_default()
+                .0
+                .push((o.clone(), b.clone()));
         }
     }
     for d in schedule::due_in(s, &inds, on, to)? {
@@ -92,7 +95,10 @@ pub fn digests(
         }
         let b = battle_of(&inds, &d.indicator);
         for u in &d.lead_units {
-            per.entry(u.clone()).or_default().1.push((d.clone(), b));
+            per.entry(u.clone())
+                .or_default()
+                .1
+                .push((d.clone(), b.clone()));
         }
     }
     Ok(per
@@ -114,14 +120,16 @@ pub fn overdue_notices(
     let inds = home_indicators(s)?;
     let yesterday = on.pred_opt().unwrap_or(on);
     let from = since.unwrap_or(yesterday).min(yesterday);
-    let mut per: BTreeMap<String, Vec<(OverdueItem, Battle)>> = BTreeMap::new();
+    let mut per: BTreeMap<String, Vec<(OverdueItem, String)>> = BTreeMap::new();
     for o in schedule::overdue_on(s, &inds, on)? {
         if o.due < from {
             continue;
         }
         let b = battle_of(&inds, &o.indicator);
         for u in &o.lead_units {
-            per.entry(u.clone()).or_default().push((o.clone(), b));
+            per.entry(u.clone())
+                .or_default()
+                .push((o.clone(), b.clone()));
         }
     }
     Ok(per

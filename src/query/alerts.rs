@@ -164,12 +164,12 @@ impl Queries {
                     .filter(|r| sel.keeps(&r.indicator))
                     .map(|r| (r.indicator.clone(), r.attainment.clone()))
                     .collect();
-                alerts::summary(as_of, &rows)
+                alerts::summary(as_of, &rows, &self.board(as_of)?.groups)
             }
             Some(at) => {
                 let mut rows = self.attainment_all(as_of, Some(at))?;
                 rows.retain(|(i, _)| sel.keeps(i));
-                alerts::summary(as_of, &rows)
+                alerts::summary(as_of, &rows, &self.board(as_of)?.groups)
             }
         })
     }

@@ -72,14 +72,19 @@ impl Queries {
         as_of: Period,
         known_at: Option<DateTime<Utc>>,
     ) -> Result<Vec<(Indicator, Attainment)>> {
-        self.store
+        let mut rows = self
+            .store
             .indicators()?
             .into_iter()
             .map(|ind| {
                 let a = self.attainment(&ind, as_of, known_at)?;
+                let ind = ind.in_plan(a.target.as_ref().and_then(|t| t.plan.as_ref()));
                 Ok((ind, a))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let order = self.plan_order(as_of.year())?;
+        rows.sort_by_cached_key(|(i, a)| order.key(i, a));
+        Ok(rows)
     }
 
     /// Evaluates one indicator, noting what the answer was read from.
@@ -92,6 +97,9 @@ impl Queries {
         let s = &self.store;
         let year = as_of.year();
         let (target, values) = year_series(s, &ind.id, year, known_at)?;
+        // The year's plan decides the group, the units and the source.
+        let in_plan = ind.in_plan(target.as_ref().and_then(|t| t.plan.as_ref()));
+        let ind = &in_plan;
         let mut a = engine::evaluate(ind, target.as_ref(), &values, as_of);
         let mut readings: BTreeSet<IndicatorId> = [ind.id.clone()].into_iter().collect();
         // Benchmarks and rank: the indicators of other regions that share the code, read

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::attainment::year_series;
 use super::{Queries, Result};
-use crate::domain::Period;
+use crate::domain::{Indicator, Period, Plan};
 use crate::engine::compare::Peer;
 use crate::engine::{self, Attainment};
 use crate::report::{Board, BoardRow};
@@ -42,6 +42,8 @@ impl Queries {
             as_of: all.as_of,
             region: all.region.clone(),
             document: all.document.clone(),
+            plan: all.plan.clone(),
+            groups: all.groups.clone(),
             rows: all
                 .rows
                 .iter()
@@ -59,6 +61,8 @@ impl Queries {
         let mut rows = Vec::new();
         for ind in s.indicators()? {
             let (target, values) = year_series(s, &ind.id, as_of.year(), None)?;
+            // The indicator as the year's plan has it: group, units, source.
+            let ind = ind.in_plan(target.as_ref().and_then(|t| t.plan.as_ref()));
             let attainment = engine::evaluate(&ind, target.as_ref(), &values, as_of);
             let series = values.into_iter().filter(|(p, _)| *p <= as_of).collect();
             rows.push(BoardRow {
@@ -102,11 +106,85 @@ impl Queries {
                 }
             }
         }
+        let order = self.plan_order(as_of.year())?;
+        rows.sort_by_cached_key(|r| order.key(&r.indicator, &r.attainment));
+        let region = title.as_ref().map(|t| t.region.clone()).unwrap_or_default();
+        let plan = order.plan_of(&region).cloned();
+        let groups = match &plan {
+            Some(p) => p.groups.clone(),
+            None => {
+                let home: Vec<BoardRow> = rows
+                    .iter()
+                    .filter(|r| r.indicator.region == region)
+                    .cloned()
+                    .collect();
+                crate::report::groups_of(&home)
+            }
+        };
         Ok(Board {
             as_of,
-            region: title.as_ref().map(|t| t.region.clone()).unwrap_or_default(),
-            document: title.map(|t| t.document).unwrap_or_default(),
+            document: match &plan {
+                Some(p) => p.document(),
+                None => title.map(|t| t.document).unwrap_or_default(),
+            },
+            region,
+            plan,
+            groups,
             rows,
+        })
+    }
+}
+
+/// The order of a year's rows: the home region's first, then the other regions by
+/// name; each region's rows in its own plan's order (its groups, then 序号), regions by name; rows without a plan
+/// entry after those with one, by group key then id.
+#[derive(Debug)]
+pub struct PlanOrder {
+    plans: Vec<Plan>,
+    home: String,
+}
+
+impl PlanOrder {
+    /// The plan of `region` in this year.
+    pub fn plan_of(&self, region: &str) -> Option<&Plan> {
+        self.plans.iter().find(|p| p.region == region)
+    }
+
+    /// The sort key of one row.
+    pub fn key(
+        &self,
+        ind: &Indicator,
+        a: &Attainment,
+    ) -> (bool, String, usize, u32, String, String) {
+        let plan = self.plan_of(&ind.region);
+        let rank = plan.map_or(usize::MAX, |p| p.group_rank(&ind.group));
+        let position = a
+            .target
+            .as_ref()
+            .and_then(|t| t.plan.as_ref())
+            .map_or(u32::MAX, |e| e.position);
+        (
+            ind.region != self.home,
+            ind.region.clone(),
+            rank,
+            position,
+            ind.group.clone(),
+            ind.id.as_str().to_string(),
+        )
+    }
+}
+
+impl Queries {
+    /// How the rows of `year` are ordered: by the plans of that year.
+    pub fn plan_order(&self, year: u16) -> Result<PlanOrder> {
+        Ok(PlanOrder {
+            plans: self
+                .store
+                .plans()?
+                .into_iter()
+                .filter(|p| p.year == year)
+                .collect(),
+            home: self.store.home_region()?,
         })
     }
 }

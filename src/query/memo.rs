@@ -244,6 +244,8 @@ mod tests {
             as_of: as_of.parse().unwrap(),
             region: "桃江县".into(),
             document: String::new(),
+            plan: None,
+            groups: Vec::new(),
             rows: Vec::new(),
         })
     }

@@ -29,6 +29,7 @@ pub mod attainment;
 pub mod board;
 pub mod bulletin;
 pub mod memo;
+pub mod plans;
 pub mod quality;
 pub mod rankings;
 pub mod schedule;
@@ -196,11 +197,13 @@ fn region_map(s: &Store) -> Result<BTreeMap<String, Region>> {
         .collect())
 }
 
-/// Which indicators a list keeps: by battle, lead unit and region (all optional).
+/// Which indicators a list keeps: by group of the plan, lead unit and region (all
+/// optional).
 /// The unit and region are canonical names: build it with [`Queries::selection`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Selection {
-    pub battle: Option<crate::domain::Battle>,
+    /// A group key (`growth`).
+    pub group: Option<String>,
     pub lead_unit: Option<String>,
     pub region: Option<String>,
 }
@@ -208,7 +211,7 @@ pub struct Selection {
 impl Selection {
     /// Whether `ind` is kept.
     pub fn keeps(&self, ind: &Indicator) -> bool {
-        self.battle.is_none_or(|b| ind.battle == b)
+        self.group.as_ref().is_none_or(|g| ind.group == *g)
             && self
                 .lead_unit
                 .as_ref()
@@ -218,16 +221,44 @@ impl Selection {
 }
 
 impl Queries {
+    /// A group named by `?group=` (or its synonym `?battle=`): a group key or a group's
+    /// name in any plan, answered as the key.
+    pub fn group_filter(&self, q: Option<&str>) -> Result<Option<String>> {
+        let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
+            return Ok(None);
+        };
+        let plans = self.store.plans()?;
+        if let Some(g) = plans.iter().find_map(|p| p.find_group(q)) {
+            return Ok(Some(g.key.clone()));
+        }
+        let mut known: Vec<String> = Vec::new();
+        for p in &plans {
+            for g in &p.groups {
+                let k = format!("{}（{}）", g.key, g.name);
+                if !known.contains(&k) {
+                    known.push(k);
+                }
+            }
+        }
+        Err(QueryError::invalid(
+            "group",
+            format!(
+                "'{q}' is not a group of any plan; the groups are: {}",
+                known.join("、")
+            ),
+        ))
+    }
+
     /// A [`Selection`] from a request's spellings: the unit resolved to its canonical
     /// name, the region checked against the registered regions.
     pub fn selection(
         &self,
-        battle: Option<crate::domain::Battle>,
+        group: Option<&str>,
         lead_unit: Option<&str>,
         region: Option<&str>,
     ) -> Result<Selection> {
         Ok(Selection {
-            battle,
+            group: self.group_filter(group)?,
             lead_unit: self.lead_unit(lead_unit)?,
             region: self.region_filter(region)?,
         })

@@ -18,6 +18,11 @@ pub struct TargetView {
     pub tolerance: Option<f64>,
     pub upper: Option<f64>,
     pub baseline: Option<Baseline>,
+    /// The plan that sets the target, and the target's place (序号) in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
 }
 
 impl TargetView {
@@ -33,6 +38,8 @@ impl TargetView {
             tolerance,
             upper: t.upper,
             baseline: t.baseline.clone(),
+            plan: t.plan.as_ref().map(|e| e.plan.to_string()),
+            position: t.plan.as_ref().map(|e| e.position),
         }
     }
 }
@@ -40,9 +47,14 @@ impl TargetView {
 /// An indicator with its current target.
 #[derive(Debug, Serialize)]
 pub struct IndicatorView<'a> {
+    /// The indicator as the plan of the target shown has it.
     #[serde(flatten)]
-    pub indicator: &'a Indicator,
-    pub battle_name: &'static str,
+    pub indicator: std::borrow::Cow<'a, Indicator>,
+    /// The group's name in the plan of the target shown (computed; a PUT may send it
+    /// back unchanged).
+    pub group_name: String,
+    /// The plan of the target shown.
+    pub plan: Option<String>,
     /// The catalogue's due rule; `None` (null) when the frequency's default applies.
     /// Part of the definition, so a definition read here can be PUT back as is.
     pub due: Option<crate::engine::calendar::DueRule>,
@@ -100,7 +112,7 @@ pub struct AttainmentList<'a> {
 pub struct AttainmentView<'a> {
     pub indicator: &'a IndicatorId,
     pub name: &'a str,
-    pub battle: crate::domain::Battle,
+    pub group: &'a str,
     pub region: &'a str,
     pub code: &'a str,
     pub unit: &'a str,
@@ -148,7 +160,7 @@ impl<'a> AttainmentView<'a> {
         AttainmentView {
             indicator: &ind.id,
             name: &ind.name,
-            battle: ind.battle,
+            group: &ind.group,
             region: &ind.region,
             code: &ind.code,
             unit: &ind.unit,

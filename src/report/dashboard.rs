@@ -1,4 +1,4 @@
-//! The dashboard served at `/`: every indicator, grouped by battle (六仗), with a filter
+//! The dashboard served at `/`: every indicator, grouped by the plan's groups (the 六仗 of Taojiang's plan), with a filter
 //! form, counts by status, progress bars, status badges, sparklines and the marks of
 //! overdue figures (催报).
 //!
@@ -11,7 +11,7 @@ use super::html::{
     dashboard_title, dashboard_url, escape, indicator_url, page, status_badge, with_unit, LANG,
 };
 use super::{chart, Board, BoardRow};
-use crate::domain::{Battle, Direction, DomainError, Indicator, Kind, Target};
+use crate::domain::{Direction, DomainError, Indicator, Kind, Target};
 use crate::engine::{Attainment, Status};
 use crate::text::{self, sentence};
 
@@ -27,26 +27,29 @@ pub fn parse_status(s: &str) -> Option<Status> {
     STATUSES.iter().copied().find(|st| st.as_str() == s)
 }
 
-/// The filters of the dashboard (`/?battle=&lead_unit=&status=`).
+/// The filters of the dashboard (`/?group=&lead_unit=&status=`; `battle=` is read as
+/// `group=`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DashboardQuery {
-    pub battle: Option<Battle>,
+    /// A group key of the plan shown (a group's name is accepted and resolved by
+    /// [`DashboardQuery::resolve`]).
+    pub group: Option<String>,
     pub lead_unit: Option<String>,
     pub status: Option<Status>,
 }
 
 impl DashboardQuery {
     /// Parses the query parameters as the filter form sends them. An absent or empty
-    /// value means "all" (the form's first option sends `battle=`).
+    /// value means "all" (the form's first option sends `group=`).
     pub fn parse(
-        battle: Option<&str>,
+        group: Option<&str>,
         lead_unit: Option<&str>,
         status: Option<&str>,
     ) -> Result<DashboardQuery, DomainError> {
         fn nonempty(v: Option<&str>) -> Option<&str> {
             v.map(str::trim).filter(|s| !s.is_empty())
         }
-        let battle = nonempty(battle).map(str::parse::<Battle>).transpose()?;
+        let group = nonempty(group).map(str::to_string);
         let status = nonempty(status)
             .map(|s| {
                 parse_status(s).ok_or_else(|| {
@@ -61,15 +64,46 @@ impl DashboardQuery {
             })
             .transpose()?;
         Ok(DashboardQuery {
-            battle,
+            group,
             lead_unit: nonempty(lead_unit).map(str::to_string),
             status,
         })
     }
 
-    /// Whether a row passes the battle and lead-unit filters (not the status filter).
+    /// Checks the group against the board's groups, taking a group's name for its key.
+    pub fn resolve(mut self, board: &Board) -> Result<DashboardQuery, DomainError> {
+        if let Some(g) = self.group.take() {
+            let found = board
+                .groups
+                .iter()
+                .find(|x| x.key == g)
+                .or_else(|| board.groups.iter().find(|x| x.name == g));
+            match found {
+                Some(x) => self.group = Some(x.key.clone()),
+                None => {
+                    return Err(DomainError::invalid(
+                        "group",
+                        format!(
+                            "'{g}' is not a group of this plan: {}",
+                            board
+                                .groups
+                                .iter()
+                                .map(|x| format!("{}（{}）", x.key, x.name))
+                                .collect::<Vec<_>>()
+                                .join("、")
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Whether a row passes the group and lead-unit filters (not the status filter).
     fn in_scope(&self, row: &BoardRow) -> bool {
-        self.battle.is_none_or(|b| row.indicator.battle == b)
+        self.group
+            .as_ref()
+            .is_none_or(|g| &row.indicator.group == g)
             && self
                 .lead_unit
                 .as_ref()
@@ -171,11 +205,12 @@ fn options<T: Copy + PartialEq>(
 
 fn filter_form(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> String {
     let as_of = board.as_of;
+    let groups: Vec<&str> = board.groups.iter().map(|g| g.key.as_str()).collect();
     let battles = options(
-        Battle::ALL,
-        q.battle,
-        |b| b.as_str().into(),
-        |b| b.name_zh().into(),
+        &groups,
+        q.group.as_deref(),
+        |k| k.to_string(),
+        |k| board.group_name(k).to_string(),
     );
     let statuses = options(
         &STATUSES,
@@ -199,13 +234,13 @@ fn filter_form(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> Stri
     format!(
         r#"<form class="filters" method="get" action="/" role="search" aria-label="筛选指标">
 <label>截至月份 <input type="month" name="as_of" value="{as_of}" required></label>
-<label>六仗 <select name="battle"><option value=""{b}>全部六仗</option>{battles}</select></label>
+<label>板块 <select name="group"><option value=""{b}>全部板块</option>{battles}</select></label>
 <label>牵头单位 <select name="lead_unit"><option value=""{u}>全部单位</option>{units}</select></label>
 <label>状态 <select name="status"><option value=""{s}>全部状态</option>{statuses}</select></label>
 <button type="submit">筛选</button>
 <a class="reset" href="{reset}">重置</a>
 </form>"#,
-        b = all(q.battle.is_none()),
+        b = all(q.group.is_none()),
         u = all(q.lead_unit.is_none()),
         s = all(q.status.is_none()),
         reset = escape(&dashboard_url(as_of, None, None, None)),
@@ -343,7 +378,8 @@ fn count_list(counts: &[(Status, usize)], link: impl Fn(Status) -> Option<String
 }
 
 /// The dashboard served at `/`: the filter form, counts by status, then one section per
-/// battle (all six, in [`Battle::ALL`] order, even when the filters leave one empty)
+/// group of the plan (all of them, in the plan's order, even when the filters leave one
+/// empty)
 /// with a row per indicator.
 ///
 /// `lead_units` are the choices of the lead-unit filter (normally every canonical unit
@@ -381,13 +417,16 @@ pub fn dashboard(
     );
 
     // Summary: counts over the battle and lead-unit filters; each links to its status.
-    let scope_label = match (q.battle, q.lead_unit.as_deref()) {
+    let scope_label = match (q.group.as_deref(), q.lead_unit.as_deref()) {
         (None, None) => "全部指标".to_string(),
-        (b, u) => [b.map(|b| b.name_zh().to_string()), u.map(str::to_string)]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · "),
+        (b, u) => [
+            b.map(|b| board.group_name(b).to_string()),
+            u.map(str::to_string),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · "),
     };
     let _ = write!(
         body,
@@ -400,21 +439,22 @@ pub fn dashboard(
         total = scope.len(),
         list = count_list(&counts(scope.iter().copied()), |s| Some(dashboard_url(
             as_of,
-            q.battle,
+            q.group.as_deref(),
             q.lead_unit.as_deref(),
             (q.status != Some(s)).then_some(s),
         ))),
     );
     body.push_str(&overdue.section(q.lead_unit.as_deref()));
 
-    for &battle in Battle::ALL {
+    for group in &board.groups {
         let in_battle: Vec<&BoardRow> = scope
             .iter()
             .copied()
-            .filter(|r| r.indicator.battle == battle)
+            .filter(|r| r.indicator.group == group.key)
             .collect();
         let rows: Vec<&BoardRow> = in_battle.iter().copied().filter(|r| q.matches(r)).collect();
-        let key = battle.as_str();
+        let key = escape(&group.key);
+        let group_name = escape(&group.name);
         let battle_counts: Vec<(Status, usize)> = counts(in_battle.iter().copied())
             .into_iter()
             .filter(|(_, n)| *n > 0)
@@ -425,7 +465,7 @@ pub fn dashboard(
 <h2 id="battle-{key}-h">{name} <small class="battle-total">显示{shown}项 / 共{total}项</small></h2>
 {counts}
 "#,
-            name = battle.name_zh(),
+            name = group_name,
             shown = rows.len(),
             total = in_battle.len(),
             counts = count_list(&battle_counts, |_| None),
@@ -441,7 +481,7 @@ pub fn dashboard(
 <thead><tr><th scope="col">指标</th><th scope="col">牵头单位</th><th scope="col">实际 / 目标</th><th scope="col">完成率 <span class="hint">（竖线为序时进度）</span></th><th scope="col">状态</th><th scope="col">走势</th></tr></thead>
 <tbody>
 "#,
-                name = battle.name_zh()
+                name = group_name
             );
             for r in rows {
                 body.push_str(&dashboard_row(board, r, overdue));
@@ -501,14 +541,14 @@ mod tests {
     fn the_filter_form_submits_by_get_to_the_dashboard() {
         let b = sample_board();
         let q = DashboardQuery {
-            battle: Some(Battle::Innovation),
+            group: Some("innovation".into()),
             lead_unit: Some("县科工局".into()),
             status: Some(Status::Behind),
         };
         let html = render(&b, &q);
         assert!(html.contains(r#"<form class="filters" method="get" action="/""#));
         assert!(html.contains(r#"<input type="month" name="as_of" value="2023-06""#));
-        assert!(html.contains(r#"<select name="battle">"#));
+        assert!(html.contains(r#"<select name="group">"#));
         assert!(html.contains(r#"<select name="lead_unit">"#));
         assert!(html.contains(r#"<select name="status">"#));
         assert!(html.contains(r#"<button type="submit">筛选</button>"#));
@@ -516,15 +556,15 @@ mod tests {
         assert!(html.contains(r#"<option value="县科工局" selected>县科工局</option>"#));
         assert!(html.contains(r#"<option value="behind" selected>未达序时进度</option>"#));
         // Every battle and status is offered.
-        for battle in Battle::ALL {
-            assert!(html.contains(&format!(r#"<option value="{}""#, battle.as_str())));
+        for (key, _) in crate::domain::SIX_BATTLES {
+            assert!(html.contains(&format!(r#"<option value="{key}""#)));
         }
         for s in STATUSES {
             assert!(html.contains(&format!(r#"<option value="{}""#, s.as_str())));
         }
         // Without filters, "all" is selected.
         let html = render(&b, &DashboardQuery::default());
-        assert!(html.contains(r#"<option value="" selected>全部六仗</option>"#));
+        assert!(html.contains(r#"<option value="" selected>全部板块</option>"#));
         assert!(!html.contains(r#"" selected>县"#));
     }
 
@@ -534,16 +574,13 @@ mod tests {
         let html = render(&b, &DashboardQuery::default());
         assert_eq!(html.matches(r#"<section class="battle""#).count(), 6);
         let mut last = 0;
-        for battle in Battle::ALL {
+        for (key, name) in crate::domain::SIX_BATTLES {
             let at = html
-                .find(&format!(
-                    r#"<section class="battle" data-battle="{}""#,
-                    battle.as_str()
-                ))
-                .unwrap_or_else(|| panic!("no section for {battle}"));
-            assert!(at > last, "{battle} out of order");
+                .find(&format!(r#"<section class="battle" data-battle="{key}""#))
+                .unwrap_or_else(|| panic!("no section for {key}"));
+            assert!(at > last, "{key} out of order");
             last = at;
-            assert!(html.contains(battle.name_zh()));
+            assert!(html.contains(name));
         }
         assert_eq!(rows_in(&html), 203);
         assert!(!html.contains("无符合条件的指标"));
@@ -575,12 +612,12 @@ mod tests {
         let innovation = b
             .rows
             .iter()
-            .filter(|r| r.indicator.battle == Battle::Innovation)
+            .filter(|r| r.indicator.group == "innovation")
             .count();
         let html = render(
             &b,
             &DashboardQuery {
-                battle: Some(Battle::Innovation),
+                group: Some("innovation".into()),
                 ..Default::default()
             },
         );
@@ -665,15 +702,23 @@ mod tests {
         );
         let q =
             DashboardQuery::parse(Some("risk"), Some("县财政局"), Some("severely_behind")).unwrap();
-        assert_eq!(q.battle, Some(Battle::Risk));
+        assert_eq!(q.group.as_deref(), Some("risk"));
         assert_eq!(q.lead_unit.as_deref(), Some("县财政局"));
         assert_eq!(q.status, Some(Status::SeverelyBehind));
         assert_eq!(
             DashboardQuery::parse(Some("war"), None, None)
+                .unwrap()
+                .resolve(&sample_board())
                 .unwrap_err()
                 .field(),
-            "battle"
+            "group"
         );
+        // A group's name stands for its key.
+        let q = DashboardQuery::parse(Some("防范化解风险阻击仗"), None, None)
+            .unwrap()
+            .resolve(&sample_board())
+            .unwrap();
+        assert_eq!(q.group.as_deref(), Some("risk"));
         assert_eq!(
             DashboardQuery::parse(None, None, Some("late"))
                 .unwrap_err()

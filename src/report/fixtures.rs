@@ -46,6 +46,8 @@ pub(crate) fn sample_board() -> Board {
         as_of,
         region: cat.region,
         document: cat.document,
+        groups: cat.plan.groups.clone(),
+        plan: Some(cat.plan),
         rows,
     }
 }

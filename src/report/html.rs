@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::Board;
-use crate::domain::{Battle, Period};
+use crate::domain::Period;
 use crate::engine::{tidy, Status};
 use crate::text::{self, Lang};
 
@@ -48,13 +48,13 @@ pub(super) fn enc(s: &str) -> String {
 /// `/?as_of=…` with the given filters, unescaped (escape it for an attribute).
 pub(super) fn dashboard_url(
     as_of: Period,
-    battle: Option<Battle>,
+    group: Option<&str>,
     lead_unit: Option<&str>,
     status: Option<Status>,
 ) -> String {
     let mut url = format!("/?as_of={as_of}");
-    if let Some(b) = battle {
-        let _ = write!(url, "&battle={}", b.as_str());
+    if let Some(g) = group {
+        let _ = write!(url, "&group={}", enc(g));
     }
     if let Some(u) = lead_unit {
         let _ = write!(url, "&lead_unit={}", enc(u));
@@ -93,8 +93,9 @@ pub(super) fn page(title: &str, as_of: Period, class: &str, body: &str) -> Strin
     )
 }
 
+/// The page title: the board's subject and 指标监测 (桃江县打好发展“六仗”指标监测).
 pub(super) fn dashboard_title(board: &Board) -> String {
-    format!("{}打好发展“六仗”指标监测", board.region)
+    format!("{}指标监测", board.subject())
 }
 
 pub(super) fn status_badge(s: Status) -> String {

@@ -148,8 +148,8 @@ pub fn indicator_page(board: &Board, id: &str) -> Option<String> {
     let back = dashboard_url(as_of, None, None, None);
     let battle_url = format!(
         "{}#battle-{}",
-        dashboard_url(as_of, Some(ind.battle), None, None),
-        ind.battle.as_str()
+        dashboard_url(as_of, Some(&ind.group), None, None),
+        ind.group
     );
     let mut body = String::with_capacity(32 * 1024);
     let _ = write!(
@@ -163,7 +163,7 @@ pub fn indicator_page(board: &Board, id: &str) -> Option<String> {
 "#,
         back = escape(&back),
         battle_url = escape(&battle_url),
-        battle = ind.battle.name_zh(),
+        battle = escape(board.group_name(&ind.group)),
         name = escape(&ind.name),
         name_en = if ind.name_en.is_empty() {
             String::new()
@@ -238,7 +238,7 @@ pub fn indicator_page(board: &Board, id: &str) -> Option<String> {
 <blockquote>{quote}</blockquote>
 "#,
         battle_url = escape(&battle_url),
-        battle = ind.battle.name_zh(),
+        battle = escape(board.group_name(&ind.group)),
         lead = units(&ind.lead_units),
         co = units(&ind.co_units),
         target = escape(&text::target_words(LANG, a.target.as_ref(), &ind.unit)),

@@ -24,7 +24,7 @@ pub mod html;
 pub mod indicator_page;
 pub mod web;
 
-use crate::domain::{Indicator, Period};
+use crate::domain::{Group, Indicator, Period, Plan};
 use crate::engine::alerts::{self, Summary};
 use crate::engine::Attainment;
 
@@ -43,8 +43,15 @@ pub struct Board {
     pub as_of: Period,
     /// e.g. 桃江县
     pub region: String,
-    /// e.g. 桃江县打好发展“六仗”实施方案（桃政办发〔2023〕4号）
+    /// e.g. 桃江县打好发展“六仗”实施方案（桃政办发〔2023〕4号）: the plan of the
+    /// year shown, else the last catalogue loaded.
     pub document: String,
+    /// The region's plan for the year of `as_of`, when there is one: its title, groups
+    /// and order. Rows carry that plan's groups, units and sources.
+    pub plan: Option<Plan>,
+    /// The groups the rows fall in, in the plan's order (the plan's groups; without a
+    /// plan, the rows' group keys in order of first appearance).
+    pub groups: Vec<Group>,
     pub rows: Vec<BoardRow>,
 }
 
@@ -56,6 +63,39 @@ impl Board {
             .iter()
             .map(|r| (r.indicator.clone(), r.attainment.clone()))
             .collect();
-        alerts::summary(self.as_of, &rows)
+        alerts::summary(self.as_of, &rows, &self.groups)
     }
+
+    /// The name of a group, as the plan gives it (the key when it is not the plan's).
+    pub fn group_name<'a>(&'a self, key: &'a str) -> &'a str {
+        self.groups
+            .iter()
+            .find(|g| g.key == key)
+            .map_or(key, |g| g.name.as_str())
+    }
+
+    /// What the pages and bulletins are about: a plan titled “…实施方案” by that title
+    /// without the word (桃江县打好发展“六仗”), else the region (临湘市). The plan's full
+    /// title and 文号 are cited beside it ([`Board::document`]).
+    pub fn subject(&self) -> String {
+        self.plan
+            .as_ref()
+            .and_then(|p| p.title.strip_suffix("实施方案"))
+            .filter(|s| !s.is_empty())
+            .map_or_else(|| self.region.clone(), str::to_string)
+    }
+}
+
+/// The groups of rows that have no plan: each key once, in order of first appearance.
+pub fn groups_of(rows: &[BoardRow]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    for r in rows {
+        if !out.iter().any(|g| g.key == r.indicator.group) {
+            out.push(Group {
+                key: r.indicator.group.clone(),
+                name: r.indicator.group.clone(),
+            });
+        }
+    }
+    out
 }

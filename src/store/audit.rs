@@ -8,7 +8,9 @@ use sled::transaction::TransactionalTree;
 use sled::Tree;
 
 use super::{codec, enc, keys, Store, StoreError, TxResult};
-use crate::domain::{Indicator, IndicatorId, Period, QualityNote, Reading, Region, Target};
+use crate::domain::{
+    Indicator, IndicatorId, Period, Plan, PlanId, QualityNote, Reading, Region, Target,
+};
 
 /// One change, as kept in the audit tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +52,12 @@ pub enum Change {
         name: String,
         old: Option<Region>,
         new: Option<Region>,
+    },
+    /// A plan created or changed: its title, 文号 and groups.
+    Plan {
+        id: PlanId,
+        old: Option<Plan>,
+        new: Option<Plan>,
     },
 }
 

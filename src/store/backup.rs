@@ -52,7 +52,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{codec, keys, AuditRecord, CatalogueTitle, Change, Store, StoreError, Token};
 use crate::domain::{
-    DueRule, Indicator, IndicatorId, Period, Reading, Region, RegionLevel, Target, UnitEntry,
+    DueRule, Indicator, IndicatorId, Period, Plan, Reading, Region, RegionLevel, Target, UnitEntry,
     Webhook,
 };
 
@@ -137,6 +137,9 @@ enum Record {
     },
     Unit(UnitEntry),
     Region(Region),
+    /// A plan (format 4 on); older backups have none, and restore makes them from the
+    /// targets as the format-4 migration does.
+    Plan(Plan),
     Indicator(Indicator),
     Target {
         indicator: IndicatorId,
@@ -376,6 +379,9 @@ impl Store {
         }
         for kv in i.regions.iter() {
             line(out, &Record::Region(codec::decode(&kv?.1)?))?;
+        }
+        for kv in i.plans.iter() {
+            line(out, &Record::Plan(codec::decode(&kv?.1)?))?;
         }
         for kv in i.indicators.iter() {
             line(out, &Record::Indicator(codec::decode(&kv?.1)?))?;
@@ -644,6 +650,14 @@ impl Store {
                     })?;
                     i.regions.insert(r.name.as_bytes(), codec::encode(&r)?)?;
                 }
+                Record::Plan(p) => {
+                    p.validate().map_err(|e| bad(no, e.to_string()))?;
+                    key_order("plan", p.id.as_str().as_bytes().to_vec(), &|| {
+                        format!("plan '{}'", p.id)
+                    })?;
+                    i.plans
+                        .insert(p.id.as_str().as_bytes(), codec::encode(&p)?)?;
+                }
                 Record::Indicator(mut ind) => {
                     key_order("indicator", keys::indicator(&ind.id), &|| {
                         format!("indicator {}", ind.id)
@@ -714,7 +728,7 @@ impl Store {
                                 ind.fill_region(&home);
                             }
                         }
-                        Change::Region { .. } => {}
+                        Change::Region { .. } | Change::Plan { .. } => {}
                     }
                     i.audit.insert(keys::audit(seq), codec::encode(&record)?)?;
                     max_seq = max_seq.max(Some(seq));
@@ -793,6 +807,9 @@ impl Store {
                 parent: None,
             };
             i.regions.insert(home.as_bytes(), codec::encode(&region)?)?;
+        }
+        if i.plans.is_empty() {
+            super::migrate::attach_plans(i)?;
         }
         // New audit rows must sort after the restored ones: move sled's id generator
         // past the largest restored sequence.

@@ -131,6 +131,7 @@ impl Store {
         decode_all!(i.regions, Region, "region", others);
         decode_all!(i.webhooks, Webhook, "webhook", others);
         decode_all!(i.schedules, DueRule, "due rule", others);
+        decode_all!(i.plans, crate::domain::Plan, "plan", others);
         let _ = others;
         // A withdrawn reading is a tombstone: it and a stored reading exclude each other.
         for kv in i.withdrawn.iter() {

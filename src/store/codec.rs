@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::StoreError;
 
 /// The layout version written in front of every stored value.
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
 
 fn config() -> bincode::config::Configuration {
     bincode::config::standard()
@@ -20,7 +20,13 @@ fn config() -> bincode::config::Configuration {
 
 /// Encodes a value with its format-version byte.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    let mut out = vec![FORMAT_VERSION];
+    encode_version(value, FORMAT_VERSION)
+}
+
+/// Encodes a value under an older version byte: a migration step writes the layout of
+/// the format it converts to, and a later step takes it from there.
+pub(super) fn encode_version<T: Serialize>(value: &T, version: u8) -> Result<Vec<u8>, StoreError> {
+    let mut out = vec![version];
     let body = bincode::serde::encode_to_vec(value, config())
         .map_err(|e| StoreError::Codec(format!("encode: {e}")))?;
     out.extend_from_slice(&body);

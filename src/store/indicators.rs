@@ -7,7 +7,9 @@ use sled::transaction::{Transactional, TransactionalTree};
 
 use super::audit::{audit_tx, Change};
 use super::{abort, codec, dec, enc, keys, tx_err, Outcome, Store, StoreError, TxResult};
-use crate::domain::{Catalogue, Indicator, IndicatorId, Region, Target, UnitEntry, UnitRegistry};
+use crate::domain::{
+    Catalogue, Indicator, IndicatorId, Plan, PlanId, Region, Target, UnitEntry, UnitRegistry,
+};
 
 /// Which plan the store tracks: the region and document of the last catalogue loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +26,8 @@ pub struct ImportReport {
     pub indicators_replaced: usize,
     pub indicators_unchanged: usize,
     pub targets_written: usize,
+    /// The plan written: created, replaced or unchanged.
+    pub plan: Option<String>,
 }
 
 impl Store {
@@ -58,16 +62,56 @@ impl Store {
             .transpose()
     }
 
-    /// Every indicator, in battle order then id order.
+    /// Every indicator, in id order. Plan order is the query layer's (it needs the
+    /// targets of the year shown).
     pub fn indicators(&self) -> Result<Vec<Indicator>, StoreError> {
-        let mut out = self
-            .inner
+        self.inner
             .indicators
             .iter()
             .map(|kv| codec::decode::<Indicator>(&kv?.1))
+            .collect()
+    }
+
+    pub fn plan(&self, id: &PlanId) -> Result<Option<Plan>, StoreError> {
+        self.inner
+            .plans
+            .get(id.as_str().as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// Every plan, by region then year.
+    pub fn plans(&self) -> Result<Vec<Plan>, StoreError> {
+        let mut out = self
+            .inner
+            .plans
+            .iter()
+            .map(|kv| codec::decode::<Plan>(&kv?.1))
             .collect::<Result<Vec<_>, _>>()?;
-        out.sort_by(|a, b| (a.battle, &a.id).cmp(&(b.battle, &b.id)));
+        out.sort_by(|a, b| (&a.region, a.year, &a.id).cmp(&(&b.region, b.year, &b.id)));
         Ok(out)
+    }
+
+    /// The plan of `region` for `year`, if one was imported.
+    pub fn plan_for(&self, region: &str, year: u16) -> Result<Option<Plan>, StoreError> {
+        Ok(self
+            .plans()?
+            .into_iter()
+            .find(|p| p.region == region && p.year == year))
+    }
+
+    /// Creates or replaces a plan's own record (title, 文号, groups), audited.
+    pub fn put_plan(
+        &self,
+        plan: &Plan,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let _writing = self.writing();
+        let i = &self.inner;
+        (&i.plans, &i.audit)
+            .transaction(|(plans, audit)| put_plan_tx(plans, audit, plan, actor, now))
+            .map_err(tx_err)
     }
 
     /// How many indicators the store holds: a walk over the tree's keys, with no value
@@ -195,6 +239,26 @@ impl Store {
             .iter()
             .map(|u| Ok((u.name.clone(), codec::encode(u)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        if let Some(other) = self.plan_for(&cat.plan.region, cat.plan.year)? {
+            if other.id != cat.plan.id {
+                return Err(StoreError::Catalogue(format!(
+                    "{}已有{}年的方案“{}”（{}）：同一地区同一年度只能有一个方案，请用同一方案代码重新导入",
+                    cat.plan.region, cat.plan.year, other.title, other.id
+                )));
+            }
+        }
+        // The latest year each indicator has a target for, before this import: a plan
+        // for an earlier year than that leaves the indicator's definition alone.
+        let mut latest_year = std::collections::HashMap::new();
+        for (ind, _) in &cat.entries {
+            if let Some(t) = self.targets(&ind.id)?.last() {
+                latest_year.insert(ind.id.clone(), t.year);
+            }
+        }
+        let home = self.catalogue_title()?;
+        let set_title = home
+            .as_ref()
+            .is_none_or(|h| h.region == title.region && h.year <= title.year);
         (
             &i.indicators,
             &i.targets,
@@ -204,9 +268,10 @@ impl Store {
             &i.meta,
             &i.regions,
             &i.codes,
+            &i.plans,
         )
             .transaction(
-                |(indicators, targets, history, audit, units, meta, regions, codes)| {
+                |(indicators, targets, history, audit, units, meta, regions, codes, plans)| {
                     let mut report = ImportReport::default();
                     for (name, bytes) in &unit_rows {
                         units.insert(name.as_bytes(), bytes.clone())?;
@@ -214,8 +279,26 @@ impl Store {
                     for r in &cat.regions {
                         put_region_tx(regions, audit, r, actor, now)?;
                     }
+                    report.plan = Some(
+                        match put_plan_tx(plans, audit, &cat.plan, actor, now)? {
+                            Outcome::Created => "created",
+                            Outcome::Replaced => "replaced",
+                            Outcome::Unchanged => "unchanged",
+                        }
+                        .to_string(),
+                    );
                     for (ind, target) in &cat.entries {
-                        match put_indicator_tx(indicators, audit, codes, ind, actor, now)? {
+                        let old: Option<Indicator> = indicators
+                            .get(keys::indicator(&ind.id))?
+                            .map(|v| dec(&v))
+                            .transpose()?;
+                        let year = target.as_ref().map_or(cat.year, |t| t.year);
+                        let merged = match old {
+                            Some(o) if latest_year.get(&ind.id).is_some_and(|&y| y > year) => o,
+                            Some(o) => merge_definition(o, ind),
+                            None => ind.clone(),
+                        };
+                        match put_indicator_tx(indicators, audit, codes, &merged, actor, now)? {
                             Outcome::Created => report.indicators_created += 1,
                             Outcome::Replaced => report.indicators_replaced += 1,
                             Outcome::Unchanged => report.indicators_unchanged += 1,
@@ -228,7 +311,9 @@ impl Store {
                         }
                     }
                     meta.insert(b"seeded", &[1u8])?;
-                    meta.insert(b"catalogue", enc(&title)?)?;
+                    if set_title {
+                        meta.insert(b"catalogue", enc(&title)?)?;
+                    }
                     Ok(report)
                 },
             )
@@ -326,6 +411,64 @@ fn put_indicator_tx(
             id: ind.id.clone(),
             old: old.map(Box::new),
             new: Some(Box::new(ind.clone())),
+        },
+    )?;
+    Ok(outcome)
+}
+
+/// An indicator already stored, updated from a newer (or the same) plan: the plan's
+/// word replaces the definition, but what the plan leaves blank (an English name,
+/// benchmarks, quality rules) is kept rather than emptied.
+fn merge_definition(old: Indicator, new: &Indicator) -> Indicator {
+    let mut m = new.clone();
+    if m.name_en.is_empty() {
+        m.name_en = old.name_en;
+    }
+    if m.benchmarks.is_empty() {
+        m.benchmarks = old.benchmarks;
+        m.status_rule = old.status_rule;
+    }
+    if m.also_in.is_empty() && m.source.quote == old.source.quote {
+        m.also_in = old.also_in;
+    }
+    if m.profile.is_none() {
+        m.profile = old.profile;
+    }
+    if m.quality == crate::domain::QualityRules::default() {
+        m.quality = old.quality;
+    }
+    if m.base_indicator.is_none() {
+        m.base_indicator = old.base_indicator;
+    }
+    if m.base_shares.is_none() {
+        m.base_shares = old.base_shares;
+    }
+    m
+}
+
+fn put_plan_tx(
+    plans: &TransactionalTree,
+    audit: &TransactionalTree,
+    plan: &Plan,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> TxResult<Outcome> {
+    let key = plan.id.as_str().as_bytes();
+    let old: Option<Plan> = plans.get(key)?.map(|v| dec(&v)).transpose()?;
+    if old.as_ref() == Some(plan) {
+        return Ok(Outcome::Unchanged);
+    }
+    plans.insert(key, enc(plan)?)?;
+    let outcome = Outcome::of_write(old.is_some());
+    audit_tx(
+        audit,
+        actor,
+        now,
+        (None, None),
+        Change::Plan {
+            id: plan.id.clone(),
+            old,
+            new: Some(plan.clone()),
         },
     )?;
     Ok(outcome)

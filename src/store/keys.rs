@@ -26,6 +26,7 @@
 //! | `outbox` | job `id:u64` | `Job` (a delivery still to make) |
 //! | `deliveries` | receiver `name 0x00 seq:u64` (`seq` from `notify_job_seq`) | `Delivery` (the last [`DELIVERY_LOG_LIMIT`](super::DELIVERY_LOG_LIMIT) per receiver) |
 //! | `schedules` | indicator `id` | `DueRule` |
+//! | `plans` | plan `id` | `Plan` (a region's plan of one year, with its groups) |
 //!
 //! The `meta` tree's keys:
 //!

@@ -39,18 +39,19 @@ use super::{
     codec, keys, AuditRecord, BackupCounts, CatalogueTitle, Change, Inner, Store, StoreError,
 };
 use crate::domain::{
-    Battle, Direction, Frequency, Indicator, IndicatorId, Kind, Period, Profile, QualityRules,
-    Reading, Region, RegionLevel, Source, SourceRef, StatusRule, Target, Thresholds,
-    DEFAULT_ESCALATE_AFTER,
+    Baseline, Comparator, Direction, EventKind, Frequency, Group, Indicator, IndicatorId, Kind,
+    Period, Plan, PlanEntry, PlanId, Profile, QualityNote, QualityRules, Reading, Region,
+    RegionLevel, Severity, Source, SourceRef, StatusRule, Target, Thresholds, Webhook,
+    WebhookFilter, DEFAULT_ESCALATE_AFTER,
 };
 
 /// The store format this build reads and writes (`meta/format`).
-pub const STORE_FORMAT: u8 = 3;
+pub const STORE_FORMAT: u8 = 4;
 
 /// The oldest store format whose values the backup code reads as they stand. A store of
 /// an older format is backed up through a scratch copy upgraded first (see
 /// [`write_backup`]).
-const BACKUP_READS_FROM: u8 = 2;
+const BACKUP_READS_FROM: u8 = 4;
 
 /// One link of the chain: converts a store of format `from` to `from + 1`.
 struct Step {
@@ -63,7 +64,7 @@ struct Step {
 }
 
 /// Every step, oldest first: `STEPS[n].from == n + 1`.
-const STEPS: [Step; 2] = [
+const STEPS: [Step; 3] = [
     Step {
         from: 1,
         what: "regions: every indicator gets the catalogue's region and its id as its code \
@@ -77,6 +78,15 @@ const STEPS: [Step; 2] = [
                becomes one record, meta/notifier",
         survey: survey_v2_to_v3,
         run: v2_to_v3,
+    },
+    Step {
+        from: 3,
+        what: "plans: each region's targets of one year become a plan with its groups \
+               (the six battles for Taojiang 2023, in the document's order), each target \
+               carries its plan entry (group, 序号, lead units, source), and every value the \
+               new version byte",
+        survey: survey_v3_to_v4,
+        run: v3_to_v4,
     },
 ];
 
@@ -103,8 +113,8 @@ struct IndicatorV1 {
 }
 
 impl IndicatorV1 {
-    fn upgrade(self, home: &str) -> Indicator {
-        Indicator {
+    fn upgrade(self, home: &str) -> IndicatorV2 {
+        IndicatorV2 {
             code: self.id.as_str().to_string(),
             id: self.id,
             name: self.name,
@@ -141,8 +151,8 @@ enum ChangeV1 {
     Target {
         indicator: IndicatorId,
         year: u16,
-        old: Option<Target>,
-        new: Option<Target>,
+        old: Option<TargetV2>,
+        new: Option<TargetV2>,
     },
     Indicator {
         id: IndicatorId,
@@ -161,7 +171,7 @@ struct AuditRecordV1 {
 }
 
 impl AuditRecordV1 {
-    fn upgrade(self, home: &str) -> AuditRecord {
+    fn upgrade(self, home: &str) -> AuditRecordV2 {
         let up = |i: Option<Box<IndicatorV1>>| i.map(|i| Box::new(i.upgrade(home)));
         let change = match self.change {
             ChangeV1::Reading {
@@ -169,7 +179,7 @@ impl AuditRecordV1 {
                 period,
                 old,
                 new,
-            } => Change::Reading {
+            } => ChangeV2::Reading {
                 indicator,
                 period,
                 old,
@@ -180,19 +190,19 @@ impl AuditRecordV1 {
                 year,
                 old,
                 new,
-            } => Change::Target {
+            } => ChangeV2::Target {
                 indicator,
                 year,
                 old,
                 new,
             },
-            ChangeV1::Indicator { id, old, new } => Change::Indicator {
+            ChangeV1::Indicator { id, old, new } => ChangeV2::Indicator {
                 id,
                 old: up(old),
                 new: up(new),
             },
         };
-        AuditRecord {
+        AuditRecordV2 {
             at: self.at,
             actor: self.actor,
             change,
@@ -202,9 +212,11 @@ impl AuditRecordV1 {
     }
 }
 
-/// Rewrites every version-1 value of `tree` with `convert`, in batches.
+/// Rewrites every value of `tree` that still carries version `from` with `convert`, in
+/// batches.
 fn rewrite(
     tree: &sled::Tree,
+    from: u8,
     convert: impl Fn(&[u8]) -> Result<Vec<u8>, StoreError>,
 ) -> Result<usize, StoreError> {
     let mut batch = sled::Batch::default();
@@ -212,7 +224,7 @@ fn rewrite(
     let mut total = 0;
     for kv in tree.iter() {
         let (k, v) = kv?;
-        if v.first() != Some(&1) {
+        if v.first() != Some(&from) {
             continue;
         }
         batch.insert(k, convert(&v)?);
@@ -229,10 +241,15 @@ fn rewrite(
     Ok(total)
 }
 
-/// The same body under the current version byte.
+/// The same body under the version byte of format 2.
 fn restamp(v: &[u8]) -> Result<Vec<u8>, StoreError> {
+    restamp_to(v, 2)
+}
+
+/// The same body under another version byte, for values whose layout did not change.
+fn restamp_to(v: &[u8], version: u8) -> Result<Vec<u8>, StoreError> {
     let mut out = v.to_vec();
-    out[0] = codec::FORMAT_VERSION;
+    out[0] = version;
     Ok(out)
 }
 
@@ -240,7 +257,7 @@ fn convert_v1<Old: serde::de::DeserializeOwned, New: Serialize>(
     v: &[u8],
     f: impl Fn(Old) -> New,
 ) -> Result<Vec<u8>, StoreError> {
-    codec::encode(&f(codec::decode_version::<Old>(v, 1)?))
+    codec::encode_version(&f(codec::decode_version::<Old>(v, 1)?), 2)
 }
 
 // ── the driver ──────────────────────────────────────────────────────────────
@@ -651,7 +668,7 @@ fn v2_to_v3(i: &Inner) -> Result<(), StoreError> {
         return Ok(());
     };
     let mut batch = sled::Batch::default();
-    batch.insert(NOTIFIER_STATE_KEY, codec::encode(&st)?);
+    batch.insert(NOTIFIER_STATE_KEY, codec::encode_version(&st, 2)?);
     for k in V2_NOTIFY_KEYS {
         batch.remove(k);
     }
@@ -722,14 +739,21 @@ fn survey_v1_to_v2(db: &sled::Db) -> Result<Vec<String>, StoreError> {
     ])
 }
 
-/// The catalogue's region, from a store of format 1 or 2 (the title's layout is the
-/// same under either version byte).
+/// The catalogue's title, from a store of any format (its layout is the same under
+/// every version byte).
+fn catalogue_title(meta: &sled::Tree) -> Result<Option<CatalogueTitle>, StoreError> {
+    match meta.get(b"catalogue")? {
+        Some(v) => match v.first() {
+            Some(&n) => Ok(Some(codec::decode_version::<CatalogueTitle>(&v, n)?)),
+            None => Err(StoreError::Codec("empty catalogue title".into())),
+        },
+        None => Ok(None),
+    }
+}
+
+/// The catalogue's region, from a store of any format.
 fn home_region(meta: &sled::Tree) -> Result<String, StoreError> {
-    Ok(match meta.get(b"catalogue")? {
-        Some(v) if v.first() == Some(&1) => codec::decode_version::<CatalogueTitle>(&v, 1)?.region,
-        Some(v) => codec::decode::<CatalogueTitle>(&v)?.region,
-        None => String::new(),
-    })
+    Ok(catalogue_title(meta)?.map(|t| t.region).unwrap_or_default())
 }
 
 /// Format 1 → 2: regions.
@@ -757,16 +781,16 @@ fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
         &i.tokens,
         &i.idempotency,
     ] {
-        converted += rewrite(tree, restamp)?;
+        converted += rewrite(tree, 1, restamp)?;
     }
-    converted += rewrite(&i.indicators, |v| {
+    converted += rewrite(&i.indicators, 1, |v| {
         convert_v1(v, |old: IndicatorV1| old.upgrade(&home))
     })?;
-    converted += rewrite(&i.audit, |v| {
+    converted += rewrite(&i.audit, 1, |v| {
         convert_v1(v, |old: AuditRecordV1| old.upgrade(&home))
     })?;
     for kv in i.indicators.iter() {
-        let ind: Indicator = codec::decode(&kv?.1)?;
+        let ind: IndicatorV2 = codec::decode_version(&kv?.1, 2)?;
         i.codes.insert(keys::code(&ind.code, &ind.id), &[])?;
     }
     if !home.is_empty() && !i.regions.contains_key(home.as_bytes())? {
@@ -775,7 +799,8 @@ fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
             level: RegionLevel::County,
             parent: None,
         };
-        i.regions.insert(home.as_bytes(), codec::encode(&region)?)?;
+        i.regions
+            .insert(home.as_bytes(), codec::encode_version(&region, 2)?)?;
     }
     if let Some(v) = i.meta.get(b"catalogue")? {
         if v.first() == Some(&1) {
@@ -789,6 +814,546 @@ fn v1_to_v2(i: &Inner) -> Result<(), StoreError> {
         "converted the values of format 1"
     );
     Ok(())
+}
+
+// ── format 3 → 4 ────────────────────────────────────────────────────────────
+
+/// The six battles as formats 1 to 3 stored them: an enum, whose variant number is
+/// what bincode wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Battle {
+    Growth,
+    Innovation,
+    Environment,
+    Risk,
+    Safety,
+    Livelihood,
+}
+
+impl Battle {
+    fn key(self) -> &'static str {
+        match self {
+            Battle::Growth => "growth",
+            Battle::Innovation => "innovation",
+            Battle::Environment => "environment",
+            Battle::Risk => "risk",
+            Battle::Safety => "safety",
+            Battle::Livelihood => "livelihood",
+        }
+    }
+}
+
+/// [`Indicator`] as formats 2 and 3 stored it.
+#[derive(Serialize, Deserialize)]
+struct IndicatorV2 {
+    id: IndicatorId,
+    name: String,
+    name_en: String,
+    battle: Battle,
+    kind: Kind,
+    unit: String,
+    direction: Direction,
+    frequency: Frequency,
+    lead_units: Vec<String>,
+    co_units: Vec<String>,
+    source: Source,
+    also_in: Vec<SourceRef>,
+    profile: Option<Profile>,
+    thresholds: Thresholds,
+    region: String,
+    code: String,
+    benchmarks: Vec<String>,
+    status_rule: StatusRule,
+    escalate_after: u8,
+    quality: QualityRules,
+}
+
+impl IndicatorV2 {
+    fn upgrade(self) -> Indicator {
+        Indicator {
+            id: self.id,
+            name: self.name,
+            name_en: self.name_en,
+            group: self.battle.key().to_string(),
+            kind: self.kind,
+            unit: self.unit,
+            direction: self.direction,
+            frequency: self.frequency,
+            lead_units: self.lead_units,
+            co_units: self.co_units,
+            source: self.source,
+            also_in: self.also_in,
+            profile: self.profile,
+            thresholds: self.thresholds,
+            region: self.region,
+            code: self.code,
+            benchmarks: self.benchmarks,
+            status_rule: self.status_rule,
+            escalate_after: self.escalate_after,
+            quality: self.quality,
+            base_indicator: None,
+            base_shares: None,
+        }
+    }
+}
+
+/// [`Target`] as formats 1 to 3 stored it.
+#[derive(Serialize, Deserialize)]
+struct TargetV2 {
+    year: u16,
+    value: Option<f64>,
+    comparator: Comparator,
+    tolerance: Option<f64>,
+    upper: Option<f64>,
+    baseline: Option<Baseline>,
+}
+
+impl TargetV2 {
+    fn upgrade(self, plan: Option<PlanEntry>) -> Target {
+        Target {
+            year: self.year,
+            value: self.value,
+            comparator: self.comparator,
+            tolerance: self.tolerance,
+            upper: self.upper,
+            baseline: self.baseline,
+            plan,
+            parts: Vec::new(),
+            duty: None,
+        }
+    }
+}
+
+/// [`Change`] as formats 2 and 3 stored it.
+#[derive(Serialize, Deserialize)]
+enum ChangeV2 {
+    Reading {
+        indicator: IndicatorId,
+        period: Period,
+        old: Option<Reading>,
+        new: Option<Reading>,
+    },
+    Target {
+        indicator: IndicatorId,
+        year: u16,
+        old: Option<TargetV2>,
+        new: Option<TargetV2>,
+    },
+    Indicator {
+        id: IndicatorId,
+        old: Option<Box<IndicatorV2>>,
+        new: Option<Box<IndicatorV2>>,
+    },
+    Region {
+        name: String,
+        old: Option<Region>,
+        new: Option<Region>,
+    },
+}
+
+/// [`AuditRecord`] as formats 2 and 3 stored it.
+#[derive(Serialize, Deserialize)]
+struct AuditRecordV2 {
+    at: DateTime<Utc>,
+    actor: String,
+    change: ChangeV2,
+    reason: Option<String>,
+    quality: Option<QualityNote>,
+}
+
+/// What formats 2 and 3 kept of a receiver's filter.
+#[derive(Serialize, Deserialize)]
+struct WebhookFilterV2 {
+    battles: Vec<Battle>,
+    lead_units: Vec<String>,
+    severities: Vec<Severity>,
+}
+
+/// [`Webhook`] as formats 2 and 3 stored it.
+#[derive(Serialize, Deserialize)]
+struct WebhookV2 {
+    name: String,
+    url: String,
+    format: crate::domain::webhook::Format,
+    events: Vec<EventKind>,
+    filter: WebhookFilterV2,
+    secret: Option<String>,
+    created_at: DateTime<Utc>,
+    created_by: String,
+}
+
+impl WebhookV2 {
+    fn upgrade(self) -> Webhook {
+        Webhook {
+            name: self.name,
+            url: self.url,
+            format: self.format,
+            events: self.events,
+            filter: WebhookFilter {
+                groups: self
+                    .filter
+                    .battles
+                    .iter()
+                    .map(|b| b.key().to_string())
+                    .collect(),
+                lead_units: self.filter.lead_units,
+                severities: self.filter.severities,
+            },
+            secret: self.secret,
+            created_at: self.created_at,
+            created_by: self.created_by,
+        }
+    }
+}
+
+/// The built-in plan's indicator ids in the document's order, read from the seed file's
+/// `id = "…"` lines, so that a migrated Taojiang plan keeps the order of its document.
+fn seed_order() -> Vec<&'static str> {
+    include_str!("../../seeds/taojiang-2023.toml")
+        .lines()
+        .filter_map(|l| l.strip_prefix("id = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .collect()
+}
+
+/// An indicator as the step reads it: converted already (a step cut short), or not.
+fn read_indicator(v: &[u8]) -> Result<Indicator, StoreError> {
+    match v.first() {
+        Some(2) => Ok(codec::decode_version::<IndicatorV2>(v, 2)?.upgrade()),
+        _ => codec::decode(v),
+    }
+}
+
+/// A target as the step reads it, without its plan entry.
+fn read_target(v: &[u8]) -> Result<Target, StoreError> {
+    match v.first() {
+        Some(2) => Ok(codec::decode_version::<TargetV2>(v, 2)?.upgrade(None)),
+        _ => codec::decode(v),
+    }
+}
+
+/// The plans format 4 finds in a store of format 3: one per region and year with
+/// targets, and the entry of every target in them.
+struct Plans {
+    plans: Vec<Plan>,
+    entries: std::collections::HashMap<(IndicatorId, u16), PlanEntry>,
+}
+
+fn plans_of(i: &Inner) -> Result<Plans, StoreError> {
+    use std::collections::{BTreeMap, HashMap};
+    let title = catalogue_title(&i.meta)?;
+    let home = title.as_ref().map(|t| t.region.clone()).unwrap_or_default();
+    let mut inds: HashMap<IndicatorId, Indicator> = HashMap::new();
+    for kv in i.indicators.iter() {
+        let ind = read_indicator(&kv?.1)?;
+        inds.insert(ind.id.clone(), ind);
+    }
+    // (region, year) → the ids with a target then.
+    let mut per: BTreeMap<(String, u16), Vec<IndicatorId>> = BTreeMap::new();
+    for kv in i.targets.iter() {
+        let (k, v) = kv?;
+        let t = read_target(&v)?;
+        let Some(id) = k
+            .iter()
+            .position(|&b| b == 0)
+            .and_then(|n| std::str::from_utf8(&k[..n]).ok())
+            .and_then(|s| IndicatorId::parse(s).ok())
+        else {
+            continue;
+        };
+        if let Some(ind) = inds.get(&id) {
+            per.entry((ind.region.clone(), t.year))
+                .or_default()
+                .push(id);
+        }
+    }
+    let seed = seed_order();
+    let others: Vec<String> = {
+        let mut r: Vec<String> = per
+            .keys()
+            .map(|(r, _)| r.clone())
+            .filter(|r| *r != home)
+            .collect();
+        r.dedup();
+        r
+    };
+    let mut out = Plans {
+        plans: Vec::new(),
+        entries: HashMap::new(),
+    };
+    for ((region, year), mut ids) in per {
+        let slug = if region == "桃江县" {
+            format!("taojiang-{year}")
+        } else if region == home {
+            format!("plan-{year}")
+        } else {
+            let n = others.iter().position(|r| *r == region).unwrap_or(0) + 1;
+            format!("plan-{year}-r{n}")
+        };
+        let (plan_title, doc_number) = match &title {
+            Some(t) if t.region == region && t.year == year => split_document(&t.document),
+            _ => (format!("{region}{year}年目标"), String::new()),
+        };
+        let keys: Vec<&str> = ids.iter().map(|id| inds[id].group.as_str()).collect();
+        let groups: Vec<Group> = if keys
+            .iter()
+            .all(|k| crate::domain::SIX_BATTLES.iter().any(|(b, _)| b == k))
+        {
+            crate::domain::six_battles()
+        } else {
+            let mut g: Vec<String> = keys.iter().map(|k| (*k).to_string()).collect();
+            g.sort();
+            g.dedup();
+            g.into_iter()
+                .map(|k| Group {
+                    name: k.clone(),
+                    key: k,
+                })
+                .collect()
+        };
+        let rank = |id: &IndicatorId| {
+            let ind = &inds[id];
+            (
+                seed.iter()
+                    .position(|s| region == "桃江县" && *s == id.as_str())
+                    .unwrap_or(usize::MAX),
+                groups
+                    .iter()
+                    .position(|g| g.key == ind.group)
+                    .unwrap_or(usize::MAX),
+                id.clone(),
+            )
+        };
+        ids.sort_by_cached_key(rank);
+        let plan = Plan {
+            id: PlanId::parse(&slug).map_err(|e| StoreError::Codec(e.to_string()))?,
+            region: region.clone(),
+            year,
+            issuer: if doc_number.starts_with("桃政办") {
+                "桃江县人民政府办公室".into()
+            } else {
+                String::new()
+            },
+            title: plan_title,
+            doc_number,
+            groups,
+        };
+        for (n, id) in ids.iter().enumerate() {
+            let ind = &inds[id];
+            out.entries.insert(
+                (id.clone(), year),
+                PlanEntry {
+                    plan: plan.id.clone(),
+                    group: ind.group.clone(),
+                    position: u32::try_from(n + 1).unwrap_or(u32::MAX),
+                    lead_units: ind.lead_units.clone(),
+                    co_units: ind.co_units.clone(),
+                    source: ind.source.clone(),
+                    also_in: ind.also_in.clone(),
+                },
+            );
+        }
+        out.plans.push(plan);
+    }
+    Ok(out)
+}
+
+/// Splits `桃江县…实施方案（桃政办发〔2023〕4号）` into the title and the 文号.
+fn split_document(doc: &str) -> (String, String) {
+    if let Some(body) = doc.strip_suffix('）') {
+        if let Some(at) = body.rfind('（') {
+            let number = &body[at + '（'.len_utf8()..];
+            if number.ends_with('号') {
+                return (body[..at].to_string(), number.to_string());
+            }
+        }
+    }
+    (doc.to_string(), String::new())
+}
+
+/// Format 3 → 4: plans.
+///
+/// Format 4 makes plans data: a `plans` tree of [`Plan`]s (a region's plan of one year,
+/// with its ordered groups), indicators with a group key instead of the `Battle` enum
+/// (and room for a catch-up base), targets carrying their [`PlanEntry`] (group, 序号,
+/// lead units and source of that year), and receivers filtering by group keys. So the
+/// step converts indicators, targets, the audit rows that hold either, and receivers;
+/// makes one plan per region and year with targets (Taojiang's with its six battles, in
+/// the order of the document); and gives every other value the new version byte.
+///
+/// Values are converted only while they carry version 2, and plans written only when
+/// absent, so a step cut short resumes where it stopped and computes the same plans.
+fn v3_to_v4(i: &Inner) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    let found = plans_of(i)?;
+    let mut converted = rewrite(&i.indicators, 2, |v| {
+        codec::encode(&codec::decode_version::<IndicatorV2>(v, 2)?.upgrade())
+    })?;
+    let entry = |id: &IndicatorId, year: u16| found.entries.get(&(id.clone(), year)).cloned();
+    for kv in i.targets.iter() {
+        let (k, v) = kv?;
+        if v.first() != Some(&2) {
+            continue;
+        }
+        let old = codec::decode_version::<TargetV2>(&v, 2)?;
+        let id = k
+            .iter()
+            .position(|&b| b == 0)
+            .and_then(|n| std::str::from_utf8(&k[..n]).ok())
+            .and_then(|s| IndicatorId::parse(s).ok());
+        let e = id.and_then(|id| entry(&id, old.year));
+        i.targets.insert(k, codec::encode(&old.upgrade(e))?)?;
+        converted += 1;
+    }
+    converted += rewrite(&i.audit, 2, |v| {
+        let old = codec::decode_version::<AuditRecordV2>(v, 2)?;
+        let change = match old.change {
+            ChangeV2::Reading {
+                indicator,
+                period,
+                old,
+                new,
+            } => Change::Reading {
+                indicator,
+                period,
+                old,
+                new,
+            },
+            ChangeV2::Target {
+                indicator,
+                year,
+                old,
+                new,
+            } => Change::Target {
+                old: old.map(|t| t.upgrade(entry(&indicator, year))),
+                new: new.map(|t| t.upgrade(entry(&indicator, year))),
+                indicator,
+                year,
+            },
+            ChangeV2::Indicator { id, old, new } => Change::Indicator {
+                id,
+                old: old.map(|i| Box::new(i.upgrade())),
+                new: new.map(|i| Box::new(i.upgrade())),
+            },
+            ChangeV2::Region { name, old, new } => Change::Region { name, old, new },
+        };
+        codec::encode(&AuditRecord {
+            at: old.at,
+            actor: old.actor,
+            change,
+            reason: old.reason,
+            quality: old.quality,
+        })
+    })?;
+    converted += rewrite(&i.webhooks, 2, |v| {
+        codec::encode(&codec::decode_version::<WebhookV2>(v, 2)?.upgrade())
+    })?;
+    for tree in [
+        &i.readings,
+        &i.withdrawn,
+        &i.tokens,
+        &i.idempotency,
+        &i.units,
+        &i.regions,
+        &i.outbox,
+        &i.deliveries,
+        &i.schedules,
+    ] {
+        converted += rewrite(tree, 2, |v| restamp_to(v, codec::FORMAT_VERSION))?;
+    }
+    for key in [&b"catalogue"[..], NOTIFIER_STATE_KEY] {
+        if let Some(v) = i.meta.get(key)? {
+            if v.first() == Some(&2) {
+                i.meta.insert(key, restamp_to(&v, codec::FORMAT_VERSION)?)?;
+            }
+        }
+    }
+    for p in &found.plans {
+        if !i.plans.contains_key(p.id.as_str().as_bytes())? {
+            i.plans
+                .insert(p.id.as_str().as_bytes(), codec::encode(p)?)?;
+        }
+    }
+    tracing::info!(
+        values = converted,
+        plans = found.plans.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "converted the values of format 3"
+    );
+    Ok(())
+}
+
+/// Makes the plans of a store restored from a backup written before plans: as the
+/// format-4 step does, one per region and year with targets, and each target without a
+/// plan entry gets its entry.
+pub(super) fn attach_plans(i: &Inner) -> Result<(), StoreError> {
+    let found = plans_of(i)?;
+    for kv in i.targets.iter() {
+        let (k, v) = kv?;
+        let mut t: Target = codec::decode(&v)?;
+        if t.plan.is_some() {
+            continue;
+        }
+        let id = k
+            .iter()
+            .position(|&b| b == 0)
+            .and_then(|n| std::str::from_utf8(&k[..n]).ok())
+            .and_then(|s| IndicatorId::parse(s).ok());
+        if let Some(e) = id.and_then(|id| found.entries.get(&(id, t.year)).cloned()) {
+            t.plan = Some(e);
+            i.targets.insert(k, codec::encode(&t)?)?;
+        }
+    }
+    for p in &found.plans {
+        i.plans
+            .insert(p.id.as_str().as_bytes(), codec::encode(p)?)?;
+    }
+    Ok(())
+}
+
+fn survey_v3_to_v4(db: &sled::Db) -> Result<Vec<String>, StoreError> {
+    let mut counts = Vec::new();
+    for name in ["indicators", "targets", "audit", "webhooks"] {
+        let n = match existing_tree(db, name)? {
+            Some(t) => {
+                let mut n = 0;
+                for kv in t.iter() {
+                    if kv?.1.first() == Some(&2) {
+                        n += 1;
+                    }
+                }
+                n
+            }
+            None => 0,
+        };
+        counts.push(format!("{name} converted: {n}"));
+    }
+    let mut years: Vec<u16> = Vec::new();
+    if let Some(t) = existing_tree(db, "targets")? {
+        for kv in t.iter() {
+            let (k, _) = kv?;
+            let n = k.len();
+            if n >= 3 {
+                years.push(u16::from_be_bytes([k[n - 2], k[n - 1]]));
+            }
+        }
+    }
+    years.sort_unstable();
+    years.dedup();
+    counts.push(format!(
+        "plans made from the targets of: {}",
+        if years.is_empty() {
+            "no year".to_string()
+        } else {
+            years
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+    Ok(counts)
 }
 
 #[cfg(test)]

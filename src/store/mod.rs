@@ -138,6 +138,7 @@ struct Inner {
     outbox: Tree,
     deliveries: Tree,
     schedules: Tree,
+    plans: Tree,
     commit: GroupCommit,
     /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
     snapshot_lock: std::sync::RwLock<()>,
@@ -232,6 +233,7 @@ impl Store {
             outbox: t("outbox")?,
             deliveries: t("deliveries")?,
             schedules: t("schedules")?,
+            plans: t("plans")?,
             commit: GroupCommit::start(db.clone()),
             snapshot_lock: std::sync::RwLock::new(()),
             reading_writer: std::sync::Mutex::new(()),

@@ -10,21 +10,19 @@ use super::number::numeral;
 use super::{period, sentence};
 use crate::domain::Period;
 
-/// The monthly bulletin's title: “桃江县打好发展“六仗”主要指标2023年6月通报”.
-pub fn monthly_title(lang: Lang, region: &str, as_of: Period) -> String {
+/// The monthly bulletin's title: “桃江县打好发展“六仗”主要指标2023年6月通报”, where the
+/// subject is the plan's (桃江县打好发展“六仗”) or the region's (临湘市).
+pub fn monthly_title(lang: Lang, subject: &str, as_of: Period) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!(
-            "{region}打好发展“六仗”主要指标{}通报",
-            period::year_month(lang, as_of)
-        ),
+        Lang::Zh | Lang::En => format!("{subject}主要指标{}通报", period::year_month(lang, as_of)),
     }
 }
 
 /// The quarter-end summary's title: “桃江县打好发展“六仗”主要指标2023年第2季度总结”.
-pub fn quarterly_title(lang: Lang, region: &str, as_of: Period) -> String {
+pub fn quarterly_title(lang: Lang, subject: &str, as_of: Period) -> String {
     match lang {
         Lang::Zh | Lang::En => format!(
-            "{region}打好发展“六仗”主要指标{}年{}总结",
+            "{subject}主要指标{}年{}总结",
             as_of.year(),
             period::quarter(lang, as_of)
         ),
@@ -69,7 +67,7 @@ pub fn overview(lang: Lang) -> &'static str {
 /// The second section: 分战役情况.
 pub fn by_battle(lang: Lang) -> &'static str {
     match lang {
-        Lang::Zh | Lang::En => "分战役情况",
+        Lang::Zh | Lang::En => "分板块情况",
     }
 }
 
@@ -289,15 +287,15 @@ mod tests {
         let z = Lang::Zh;
         let cases: Vec<(String, &str)> = vec![
             (
-                monthly_title(z, "桃江县", p(2023, 6)),
+                monthly_title(z, "桃江县打好发展“六仗”", p(2023, 6)),
                 "桃江县打好发展“六仗”主要指标2023年6月通报",
             ),
             (
-                quarterly_title(z, "桃江县", p(2023, 6)),
+                quarterly_title(z, "桃江县打好发展“六仗”", p(2023, 6)),
                 "桃江县打好发展“六仗”主要指标2023年第2季度总结",
             ),
             (
-                quarterly_title(z, "桃江县", p(2023, 12)),
+                quarterly_title(z, "桃江县打好发展“六仗”", p(2023, 12)),
                 "桃江县打好发展“六仗”主要指标2023年第4季度总结",
             ),
             (basis(z, "桃政办发〔2023〕4号"), "依据：桃政办发〔2023〕4号"),

@@ -142,6 +142,9 @@ mod tests {
             upper,
             tolerance: None,
             baseline: None,
+            plan: None,
+            parts: Vec::new(),
+            duty: None,
         }
     }
 

@@ -8,8 +8,8 @@ use crate::engine::tidy;
 use crate::text;
 
 const CSV_COLUMNS: [&str; 18] = [
-    "battle",
-    "battle_name",
+    "group",
+    "group_name",
     "indicator",
     "name",
     "lead_units",
@@ -74,8 +74,8 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, String> {
                 None => (String::new(), String::new()),
             };
             let mut rec = vec![
-                ind.battle.as_str().to_string(),
-                csv_text(ind.battle.name_zh()),
+                ind.group.clone(),
+                csv_text(&s.group.name),
                 ind.id.to_string(),
                 csv_text(&ind.name),
                 csv_text(&units(m.lang, ind)),

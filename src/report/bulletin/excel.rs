@@ -130,7 +130,7 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
     ];
     for s in &m.sections {
         let ws = wb.add_worksheet();
-        ws.set_name(s.battle.name_zh())?;
+        ws.set_name(sheet_name(&s.group.name))?;
         ws.set_paper_size(XLSX_A4);
         ws.set_landscape();
         ws.set_print_fit_to_pages(1, 0);
@@ -194,4 +194,12 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
         }
     }
     wb.save_to_buffer()
+}
+
+/// A sheet name Excel accepts: at most 31 characters, none of `[]:*?/\\`.
+fn sheet_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !"[]:*?/\\".contains(*c))
+        .take(31)
+        .collect()
 }

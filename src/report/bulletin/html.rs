@@ -154,7 +154,7 @@ pub(super) fn render(m: &Model) -> String {
         let _ = writeln!(
             out,
             "<section class=\"battle\" id=\"battle-{}\">",
-            s.battle.as_str()
+            s.group.key
         );
         let _ = writeln!(out, "<h3>{}</h3>", escape(&s.heading));
         if s.rows.is_empty() {

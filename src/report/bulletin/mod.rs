@@ -5,8 +5,8 @@
 //!
 //! - the title ("桃江县打好发展“六仗”主要指标2023年6月通报", or "…2023年第2季度总结"),
 //!   the plan document and "数据截至2023年6月";
-//! - an overview: counts by status over all indicators, and per battle;
-//! - one section per battle (六仗, in [`Battle`](crate::domain::Battle) order): the
+//! - an overview: counts by status over all indicators, and per group of the plan;
+//! - one section per group of the plan (the 六仗 of Taojiang's), in the plan's order: the
 //!   attainment table (指标, 牵头单位, 目标, 实际, 完成率, 序时进度, 偏差, 状态), then the
 //!   lists of indicators 未达序时进度, 严重滞后, 未完成 and 暂无数据 with their lead units
 //!   and what the rest of the year needs;
@@ -248,6 +248,8 @@ mod tests {
             as_of: period(2023, 6),
             region: "桃江县".into(),
             document: String::new(),
+            plan: None,
+            groups: crate::domain::six_battles(),
             rows: vec![],
         };
         assert_eq!(

@@ -7,7 +7,7 @@
 //! formats (Markdown, HTML, CSV, Word, Excel) only lay it out. Figures, periods, targets
 //! and the clauses of lagging sentences are worded by [`crate::text`].
 
-use crate::domain::{Battle, Comparator, Direction, Indicator, Kind as IndicatorKind, Period};
+use crate::domain::{Comparator, Direction, Group, Indicator, Kind as IndicatorKind, Period};
 use crate::engine::{tidy, Attainment, Status};
 use crate::report::{Board, BoardRow};
 use crate::text::{self, bulletin as words, sentence, Lang, DASH};
@@ -51,7 +51,7 @@ pub(super) struct Model<'a> {
 
 /// One battle's part of the bulletin.
 pub(super) struct Section<'a> {
-    pub(super) battle: Battle,
+    pub(super) group: Group,
     /// （一）经济增长主动仗
     pub(super) heading: String,
     pub(super) total: usize,
@@ -115,14 +115,15 @@ impl<'a> Model<'a> {
         let find_previous = |r: &BoardRow| {
             previous.map(|p| p.rows.iter().find(|pr| pr.indicator.id == r.indicator.id))
         };
-        let sections = Battle::ALL
+        let sections = board
+            .groups
             .iter()
             .enumerate()
-            .map(|(i, &battle)| {
+            .map(|(i, group)| {
                 let in_battle: Vec<&BoardRow> = board
                     .rows
                     .iter()
-                    .filter(|r| r.indicator.battle == battle)
+                    .filter(|r| r.indicator.group == group.key)
                     .collect();
                 let (total, counts) = count_statuses(in_battle.iter().copied());
                 let rows: Vec<Row> = in_battle
@@ -150,8 +151,8 @@ impl<'a> Model<'a> {
                     })
                     .collect();
                 Section {
-                    battle,
-                    heading: words::sub_numbered(lang, i + 1, battle.name_zh()),
+                    heading: words::sub_numbered(lang, i + 1, unnumbered(&group.name)),
+                    group: group.clone(),
                     total,
                     counts,
                     rows,
@@ -161,9 +162,9 @@ impl<'a> Model<'a> {
             .collect();
         let comparison = quarterly.then(|| comparison(lang, board, previous));
         let title = if quarterly {
-            words::quarterly_title(lang, &board.region, as_of)
+            words::quarterly_title(lang, &board.subject(), as_of)
         } else {
-            words::monthly_title(lang, &board.region, as_of)
+            words::monthly_title(lang, &board.subject(), as_of)
         };
         Model {
             lang,
@@ -229,7 +230,7 @@ impl<'a> Model<'a> {
             .sections
             .iter()
             .map(|s| {
-                let mut l = vec![s.battle.name_zh().to_string(), s.total.to_string()];
+                let mut l = vec![unnumbered(&s.group.name).to_string(), s.total.to_string()];
                 l.extend(s.counts.iter().map(|c| c.to_string()));
                 l
             })
@@ -254,8 +255,8 @@ fn comparison(lang: Lang, board: &Board, previous: Option<&Board>) -> Comparison
     let (previous_total, previous_counts) = count_statuses(p.rows.iter());
     let mut improved = vec![];
     let mut worsened = vec![];
-    for battle in Battle::ALL {
-        for r in board.rows.iter().filter(|r| r.indicator.battle == *battle) {
+    for group in &board.groups {
+        for r in board.rows.iter().filter(|r| r.indicator.group == group.key) {
             let Some(pr) = p.rows.iter().find(|pr| pr.indicator.id == r.indicator.id) else {
                 continue;
             };
@@ -669,5 +670,19 @@ mod tests {
             "全年140家，未完成目标（≥150家）"
         );
         assert_eq!(actual_text(Lang::Zh, &i, &a), "140家（1-12月）");
+    }
+}
+
+/// A group's name without the numbering the document gave it (一、经济发展 → 经济发展),
+/// since the bulletin numbers its sections itself.
+pub(super) fn unnumbered(name: &str) -> &str {
+    let rest = name.trim_start_matches(|c: char| "一二三四五六七八九十0123456789".contains(c));
+    match rest
+        .strip_prefix('、')
+        .or_else(|| rest.strip_prefix('.'))
+        .or_else(|| rest.strip_prefix('．'))
+    {
+        Some(r) if rest.len() < name.len() && !r.trim().is_empty() => r.trim(),
+        _ => name,
     }
 }

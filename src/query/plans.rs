@@ -1,0 +1,208 @@
+//! Plans as the API and the CLI read them: a plan with its rows in the document's
+//! order, an indicator as one year's plan has it, and the plan entry a new target gets.
+//!
+//! A target set outside a plan import (`PUT /v1/indicators/{id}`, `PUT …/targets/{year}`)
+//! joins the plan of its region and year when there is one, at the end of its order
+//! unless it names its place, so that the dashboard and the bulletin still follow the
+//! document.
+
+use serde::Serialize;
+
+use super::views::TargetView;
+use super::{Queries, QueryError, Result};
+use crate::domain::{
+    Direction, Frequency, Group, Indicator, IndicatorId, Kind, Plan, PlanEntry, PlanId, Source,
+    SourceRef,
+};
+
+/// One indicator of a plan, in the plan's order.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanRow {
+    /// 序号
+    pub position: u32,
+    pub group: String,
+    pub group_name: String,
+    pub indicator: IndicatorId,
+    pub name: String,
+    pub unit: String,
+    pub kind: Kind,
+    pub direction: Direction,
+    pub frequency: Frequency,
+    pub target: TargetView,
+    pub lead_units: Vec<String>,
+    pub co_units: Vec<String>,
+    pub source: Source,
+    pub also_in: Vec<SourceRef>,
+}
+
+/// A plan with its rows: what `GET /v1/plans/{id}` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView {
+    #[serde(flatten)]
+    pub plan: Plan,
+    /// How bulletins cite it (computed from the title and 文号).
+    pub document: String,
+    pub rows: Vec<PlanRow>,
+}
+
+/// A plan in the list of `GET /v1/plans`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSummary {
+    #[serde(flatten)]
+    pub plan: Plan,
+    pub document: String,
+    pub indicators: usize,
+}
+
+impl Queries {
+    /// One plan, or a not-found error that says where the list is.
+    pub fn plan(&self, id: &PlanId) -> Result<Plan> {
+        self.store
+            .plan(id)?
+            .ok_or_else(|| QueryError::NotFound(format!("no plan '{id}'; see GET /v1/plans")))
+    }
+
+    /// Every plan, by region and year, with how many indicators each holds.
+    pub fn plan_list(&self) -> Result<Vec<PlanSummary>> {
+        let plans = self.store.plans()?;
+        let mut counts = std::collections::HashMap::new();
+        for ind in self.store.indicators()? {
+            for t in self.store.targets(&ind.id)? {
+                if let Some(e) = t.plan {
+                    *counts.entry(e.plan).or_insert(0usize) += 1;
+                }
+            }
+        }
+        Ok(plans
+            .into_iter()
+            .map(|p| PlanSummary {
+                document: p.document(),
+                indicators: counts.get(&p.id).copied().unwrap_or(0),
+                plan: p,
+            })
+            .collect())
+    }
+
+    /// A plan with every indicator it sets a target for, in its order.
+    pub fn plan_view(&self, id: &PlanId) -> Result<PlanView> {
+        let plan = self.plan(id)?;
+        let mut rows = Vec::new();
+        for ind in self.store.indicators()? {
+            if ind.region != plan.region {
+                continue;
+            }
+            let Some(t) = self.store.target(&ind.id, plan.year)? else {
+                continue;
+            };
+            let Some(e) = t.plan.clone().filter(|e| e.plan == plan.id) else {
+                continue;
+            };
+            let shown = ind.in_plan(Some(&e));
+            rows.push(PlanRow {
+                position: e.position,
+                group_name: plan
+                    .group(&e.group)
+                    .map_or_else(|| e.group.clone(), |g| g.name.clone()),
+                group: e.group.clone(),
+                indicator: ind.id.clone(),
+                name: ind.name.clone(),
+                unit: ind.unit.clone(),
+                kind: ind.kind,
+                direction: ind.direction,
+                frequency: ind.frequency,
+                target: TargetView::new(&shown, &t),
+                lead_units: e.lead_units,
+                co_units: e.co_units,
+                source: e.source,
+                also_in: e.also_in,
+            });
+        }
+        rows.sort_by(|a, b| {
+            (plan.group_rank(&a.group), a.position, &a.indicator).cmp(&(
+                plan.group_rank(&b.group),
+                b.position,
+                &b.indicator,
+            ))
+        });
+        Ok(PlanView {
+            document: plan.document(),
+            plan,
+            rows,
+        })
+    }
+
+    /// An indicator as the plan of `year` has it (its group, units and source that
+    /// year); as stored when no plan covers the year.
+    pub fn indicator_in_year(&self, id: &IndicatorId, year: u16) -> Result<Indicator> {
+        let ind = self.indicator(id)?;
+        let entry = self.store.target(id, year)?.and_then(|t| t.plan);
+        Ok(ind.in_plan(entry.as_ref()))
+    }
+
+    /// The plan entry a target of `ind` for `year` gets: its place kept (or the one
+    /// asked for), its group, units and source taken from `ind`. `None` when the region
+    /// has no plan for the year. The group must be one of the plan's.
+    pub fn plan_entry_for(
+        &self,
+        ind: &Indicator,
+        year: u16,
+        position: Option<u32>,
+    ) -> Result<Option<PlanEntry>> {
+        let Some(plan) = self.store.plan_for(&ind.region, year)? else {
+            return Ok(None);
+        };
+        if plan.group(&ind.group).is_none() {
+            return Err(QueryError::invalid(
+                "group",
+                format!(
+                    "'{}' is not a group of the plan {} ({}): {}",
+                    ind.group,
+                    plan.id,
+                    plan.title,
+                    group_list(&plan.groups)
+                ),
+            ));
+        }
+        let kept = self
+            .store
+            .target(&ind.id, year)?
+            .and_then(|t| t.plan)
+            .filter(|e| e.plan == plan.id)
+            .map(|e| e.position);
+        let position = match position.or(kept) {
+            Some(p) => p,
+            None => self.next_position(&plan)?,
+        };
+        let mut entry = crate::catalogue::plan_entry(&plan.id, ind, 1);
+        entry.position = position;
+        Ok(Some(entry))
+    }
+
+    /// The place after the last of a plan's rows.
+    fn next_position(&self, plan: &Plan) -> Result<u32> {
+        let mut last = 0;
+        for ind in self.store.indicators()? {
+            if ind.region != plan.region {
+                continue;
+            }
+            if let Some(e) = self
+                .store
+                .target(&ind.id, plan.year)?
+                .and_then(|t| t.plan)
+                .filter(|e| e.plan == plan.id)
+            {
+                last = last.max(e.position);
+            }
+        }
+        Ok(last.saturating_add(1))
+    }
+}
+
+/// `growth（经济增长主动仗）、innovation（…）`
+pub fn group_list(groups: &[Group]) -> String {
+    groups
+        .iter()
+        .map(|g| format!("{}（{}）", g.key, g.name))
+        .collect::<Vec<_>>()
+        .join("、")
+}
