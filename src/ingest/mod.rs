@@ -18,6 +18,7 @@
 //! decode looks at a [`Cancel`] flag as it goes, so that a shutdown can stop it.
 
 pub mod plan_sheet;
+pub mod plan_template;
 pub mod template;
 mod xlsx;
 mod xlsx_scan;

@@ -1,6 +1,7 @@
 //! Reading plan spreadsheets (指标库), and the workbooks zhibiao writes for them.
 
 use super::plan_sheet::*;
+use super::plan_template::*;
 use super::{Cancel, Charset, DecodeError, Limits, RowError};
 use crate::domain::{Comparator, Direction, Frequency, Kind};
 use crate::limits::Cap;
@@ -603,4 +604,244 @@ fn not_a_workbook_is_malformed() {
         &Cancel::never(),
     ));
     assert_eq!(e.row, 0);
+}
+
+// ── The workbooks zhibiao writes ─────────────────────────────────────────
+
+fn draft_rows() -> Vec<DraftRow> {
+    let row = |seq: u32, id: &str, name: &str, unit: &str, comparator, kind, frequency| DraftRow {
+        seq,
+        id: id.into(),
+        name: name.into(),
+        unit: unit.into(),
+        comparator,
+        kind,
+        frequency,
+        lead_units: vec!["县发改局".into(), "县统计局".into()],
+        co_units: vec![],
+        group: "经济增长".into(),
+        section: "一、主要目标".into(),
+        quote: format!("{name}原文"),
+        last_target: Some("≥150".into()),
+        last_actual: Some(6.8),
+    };
+    use Comparator::*;
+    vec![
+        row(
+            1,
+            "gdp-growth",
+            "地区生产总值增长",
+            "%",
+            AtLeast,
+            Kind::Growth,
+            Frequency::Quarterly,
+        ),
+        row(
+            2,
+            "new-firms",
+            "新增市场主体",
+            "户",
+            MoreThan,
+            Kind::Cumulative,
+            Frequency::Monthly,
+        ),
+        row(
+            3,
+            "jobless",
+            "城镇调查失业率",
+            "%",
+            AtMost,
+            Kind::Rate,
+            Frequency::Annual,
+        ),
+        row(
+            4,
+            "accidents",
+            "生产安全事故起数",
+            "起",
+            LessThan,
+            Kind::Level,
+            Frequency::Monthly,
+        ),
+        row(
+            5,
+            "cpi",
+            "居民消费价格涨幅",
+            "%",
+            About,
+            Kind::Rate,
+            Frequency::Monthly,
+        ),
+        row(
+            6,
+            "band",
+            "物价涨幅区间",
+            "%",
+            Between,
+            Kind::Rate,
+            Frequency::Quarterly,
+        ),
+    ]
+}
+
+#[test]
+fn a_draft_reads_back_as_it_was_written_with_its_targets_empty() {
+    let facts = PlanFacts {
+        plan_id: Some("taojiang-2025".into()),
+        region: Some("桃江县".into()),
+        parent: Some("益阳市".into()),
+        year: Some(2025),
+        title: Some("2025年全县经济社会发展主要目标".into()),
+        doc_number: Some("桃政发〔2025〕1号".into()),
+        issuer: Some("桃江县人民政府".into()),
+        groups: vec!["经济增长".into(), "科技创新".into(), "民生保障".into()],
+    };
+    let rows = draft_rows();
+    let body = draft_workbook(&facts, &rows).unwrap();
+    let sheet = read(SheetFormat::Xlsx, &body);
+    assert!(sheet.errors.is_empty(), "{:?}", sheet.errors);
+    // 上年目标 and 上年实际 are known and skipped.
+    assert!(
+        sheet.ignored_columns.is_empty(),
+        "{:?}",
+        sheet.ignored_columns
+    );
+    assert_eq!(sheet.facts, facts);
+    assert_eq!(sheet.rows.len(), rows.len());
+    for (got, want) in sheet.rows.iter().zip(&rows) {
+        assert_eq!(got.seq, Some(want.seq));
+        assert_eq!(got.id.as_deref(), Some(want.id.as_str()));
+        assert_eq!((&got.name, &got.unit), (&want.name, &want.unit));
+        assert_eq!(
+            (got.comparator, got.kind, got.frequency),
+            (want.comparator, want.kind, want.frequency),
+            "{}",
+            want.name
+        );
+        assert_eq!(got.lead_units, want.lead_units);
+        assert!(got.co_units.is_empty());
+        assert_eq!(got.group.as_deref(), Some(want.group.as_str()));
+        assert_eq!(got.section.as_deref(), Some(want.section.as_str()));
+        assert_eq!(got.quote.as_deref(), Some(want.quote.as_str()));
+        assert_eq!((got.value, got.upper), (None, None));
+    }
+    assert_eq!(sheet.rows[0].row, 2);
+}
+
+#[test]
+fn a_blank_template_reads_as_no_rows_and_no_errors() {
+    let body = blank_workbook().unwrap();
+    let sheet = read(SheetFormat::Xlsx, &body);
+    assert_eq!(sheet, PlanSheet::default());
+}
+
+/// The XML of the workbook part `name`.
+fn part(body: &[u8], name: &str) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
+    let mut xml = String::new();
+    zip.by_name(name).unwrap().read_to_string(&mut xml).unwrap();
+    xml
+}
+
+#[test]
+fn the_workbooks_have_their_sheets_lists_and_notes() {
+    for (body, extra) in [
+        (blank_workbook().unwrap(), false),
+        (
+            draft_workbook(&PlanFacts::default(), &draft_rows()).unwrap(),
+            true,
+        ),
+    ] {
+        let limits = Limits::DEFAULT;
+        let never = Cancel::never();
+        let mut book = super::xlsx::open(&body, &limits, &never).unwrap();
+        assert_eq!(book.sheet_names(), ["指标", "方案", "填表说明"]);
+        let mut header = Vec::new();
+        book.rows("指标", |row, cells| {
+            if row == 1 {
+                header = cells.into_iter().map(|c| c.text).collect();
+            }
+            Ok(())
+        })
+        .unwrap();
+        let mut want: Vec<&str> = HEADERS.to_vec();
+        if extra {
+            want.splice(5..5, DRAFT_EXTRA);
+        }
+        assert_eq!(header, want);
+        let mut keys = Vec::new();
+        book.rows("方案", |_, cells| {
+            keys.push(cells[0].text.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            keys,
+            [
+                "项目",
+                "方案代码",
+                "地区",
+                "上级地区",
+                "年度",
+                "方案名称",
+                "文号",
+                "发文单位",
+                "板块"
+            ]
+        );
+        let mut explained = String::new();
+        book.rows("填表说明", |_, cells| {
+            explained.push_str(&cells[0].text);
+            explained.push('\n');
+            Ok(())
+        })
+        .unwrap();
+        for h in HEADERS.iter().chain(FACT_KEYS.iter()) {
+            assert!(explained.contains(h), "填表说明 does not explain {h}");
+        }
+        // Three drop-down lists on the 指标 sheet, with the words the reader takes.
+        let xml = part(&body, "xl/worksheets/sheet1.xml");
+        assert_eq!(xml.matches("<dataValidation ").count(), 3, "{xml}");
+        for list in ["累计,增速,比率,存量", "月,季,年", "区间"] {
+            assert!(xml.contains(list), "{list}");
+        }
+        assert!(xml.contains("<pane ") && xml.contains("state=\"frozen\""));
+    }
+}
+
+#[test]
+fn the_words_the_draft_writes_are_the_ones_the_reader_takes() {
+    let mut text = String::from("指标名称,单位,年度目标,目标类型,指标类型,报送频率,牵头单位\n");
+    let mut want = Vec::new();
+    for (i, c) in [
+        Comparator::AtLeast,
+        Comparator::MoreThan,
+        Comparator::AtMost,
+        Comparator::LessThan,
+        Comparator::About,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for k in Kind::ALL {
+            for f in Frequency::ALL {
+                text.push_str(&format!(
+                    "指标{i}{k}{f},家,5,{},{},{},县统计局\n",
+                    comparator_text(c),
+                    kind_text(*k),
+                    frequency_text(*f)
+                ));
+                want.push((c, *k, *f));
+            }
+        }
+    }
+    let sheet = csv(&text);
+    assert!(sheet.errors.is_empty(), "{:?}", sheet.errors);
+    let got: Vec<_> = sheet
+        .rows
+        .iter()
+        .map(|r| (r.comparator, r.kind, r.frequency))
+        .collect();
+    assert_eq!(got, want);
 }
