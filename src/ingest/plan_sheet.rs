@@ -346,6 +346,14 @@ fn field_of(header: &str) -> Option<Field> {
     best.map(|(_, f)| f)
 }
 
+/// The longest header or key kept to name a cell's column: a row error names its
+/// column, and a megabyte header must not come back once per row.
+const MAX_FIELD_CHARS: usize = 40;
+
+fn as_field(written: &str) -> String {
+    crate::domain::text::shorten(written, MAX_FIELD_CHARS)
+}
+
 /// Where each known column is, and its header as written.
 #[derive(Debug)]
 struct Header {
@@ -374,9 +382,9 @@ fn read_header(
                     )
                     .into());
                 }
-                cols.insert(f, (c.col, written.to_string()));
+                cols.insert(f, (c.col, as_field(written)));
             }
-            None => ignored.push(written.to_string()),
+            None => ignored.push(as_field(written)),
         }
     }
     let missing: Vec<&str> = REQUIRED
@@ -1047,7 +1055,7 @@ impl Facts {
                 first.col
             }
         };
-        let key = text_of(cells, Some(key_col)).to_string();
+        let key = as_field(text_of(cells, Some(key_col)));
         let value = text_of(cells, key_col.checked_add(1));
         let say = |m: String| format!("“{FACTS_SHEET}”表第{row}行{m}");
         if key.is_empty() {

@@ -845,3 +845,21 @@ fn the_words_the_draft_writes_are_the_ones_the_reader_takes() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_huge_header_is_cut_where_it_names_a_column() {
+    let huge = "年度目标".to_string() + &"x".repeat(100_000);
+    let other = "y".repeat(100_000);
+    let sheet = csv(&format!(
+        "指标名称,单位,{huge},牵头单位,{other}\na,户,约八,u,z\n"
+    ));
+    assert_eq!(sheet.errors.len(), 1);
+    let e = &sheet.errors[0];
+    assert!(
+        e.field.starts_with("年度目标xx") && e.field.chars().count() <= 41,
+        "{}",
+        e.field.len()
+    );
+    assert!(e.message.chars().count() <= super::MAX_MESSAGE_CHARS + 1);
+    assert_eq!(sheet.ignored_columns[0].chars().count(), 41);
+}
