@@ -17,6 +17,8 @@
 //! (`xlsx.rs`). A refusal is [`DecodeError::OverCap`], naming its [`Cap`]. A long
 //! decode looks at a [`Cancel`] flag as it goes, so that a shutdown can stop it.
 
+pub mod plan_sheet;
+pub mod plan_template;
 pub mod template;
 mod xlsx;
 mod xlsx_scan;
@@ -728,6 +730,9 @@ pub fn format_number(f: f64) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod plan_tests;
 
 #[cfg(test)]
 mod fuzz_regressions {

@@ -105,6 +105,31 @@ pub(super) fn is_percent_code(code: &str) -> bool {
     false
 }
 
+/// What a cell shows, and its number when it holds one.
+fn shown(value: &DataRef<'_>) -> (String, Option<f64>) {
+    let data = Data::from(value.clone());
+    let number = match data {
+        Data::Float(f) => Some(f),
+        Data::Int(n) => Some(n as f64),
+        _ => None,
+    };
+    let text = match data {
+        Data::Empty => String::new(),
+        Data::Float(f) => format_number(f),
+        Data::Int(i) => i.to_string(),
+        Data::String(s) => s,
+        Data::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    };
+    (text, number)
+}
+
+/// A held number scaled to what a percent-formatted cell shows: 0.072 is 7.2.
+fn as_shown_percent(v: f64) -> f64 {
+    // 0.072 × 100 is 7.199999999999999 in binary; the cell showed 7.2.
+    (v * 100.0 * 1e9).round() / 1e9
+}
+
 /// The fields a batch reads, in the order of the slots a data row keeps.
 const FIELDS: usize = 6;
 
@@ -205,8 +230,7 @@ impl<'l> Sheet<'l> {
                 if let Some(slot) = fields.iter().position(|&c| c == Some(col)) {
                     let mut kept = self.keep(value)?;
                     if percent {
-                        // 0.072 × 100 is 7.199999999999999 in binary; the cell showed 7.2.
-                        kept.number = kept.number.map(|v| (v * 100.0 * 1e9).round() / 1e9);
+                        kept.number = kept.number.map(as_shown_percent);
                     }
                     self.kept[slot] = kept;
                 }
@@ -217,20 +241,7 @@ impl<'l> Sheet<'l> {
 
     /// What a cell shows, counted against the cap on kept text.
     fn keep(&mut self, value: &DataRef<'_>) -> Result<Kept, DecodeError> {
-        let data = Data::from(value.clone());
-        let number = match data {
-            Data::Float(f) => Some(f),
-            Data::Int(n) => Some(n as f64),
-            _ => None,
-        };
-        let text = match data {
-            Data::Empty => String::new(),
-            Data::Float(f) => format_number(f),
-            Data::Int(i) => i.to_string(),
-            Data::String(s) => s,
-            Data::Bool(b) => b.to_string(),
-            other => other.to_string(),
-        };
+        let (text, number) = shown(value);
         self.text += text.len() as u64;
         if self.text > self.limits.xlsx_cell_text_bytes {
             return Err(over(
@@ -290,6 +301,180 @@ impl<'l> Sheet<'l> {
         self.end_row()?;
         Ok(self.rows)
     }
+}
+
+// ── Whole workbooks: a named sheet, row by row ───────────────────────────
+
+/// A cell of a row read by [`Book::rows`]: its zero-based column, what it shows and,
+/// when it holds one, its number. A percent-formatted cell's number (and text) is
+/// what it shows: 7.2, not 0.072.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Cell {
+    pub col: u32,
+    pub text: String,
+    pub number: Option<f64>,
+}
+
+/// A workbook whose parts have passed [`xlsx_scan`], opened for reading any of its
+/// sheets. The caps on rows, cells and kept text are shared by every sheet read from
+/// it, so reading two sheets costs no more than one sheet of both sizes.
+pub(super) struct Book<'a> {
+    wb: Xlsx<Cursor<&'a [u8]>>,
+    limits: &'a Limits,
+    cancel: &'a Cancel,
+    rows: usize,
+    cells: usize,
+    text: u64,
+}
+
+impl std::fmt::Debug for Book<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Book")
+            .field("sheets", &self.wb.sheet_names())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Scans `body` under `limits` and opens it.
+pub(super) fn open<'a>(
+    body: &'a [u8],
+    limits: &'a Limits,
+    cancel: &'a Cancel,
+) -> Result<Book<'a>, DecodeError> {
+    xlsx_scan::scan(body, limits, cancel, &mut xlsx_scan::Meter::default())?;
+    let wb: Xlsx<_> = Xlsx::new(Cursor::new(body))
+        .map_err(|e| body_error(format!("不是可读的 XLSX 工作簿：{e}")))?;
+    Ok(Book {
+        wb,
+        limits,
+        cancel,
+        rows: 0,
+        cells: 0,
+        text: 0,
+    })
+}
+
+impl Book<'_> {
+    /// The names of the workbook's sheets, in the workbook's order.
+    pub fn sheet_names(&self) -> Vec<String> {
+        self.wb.sheet_names()
+    }
+
+    /// Reads the sheet `name`, handing `on_row` each row that holds a value: its
+    /// 1-based spreadsheet number and its cells with a value, by column. A sheet
+    /// without a cell (or a chart sheet) gives no rows.
+    pub fn rows(
+        &mut self,
+        name: &str,
+        mut on_row: impl FnMut(usize, Vec<Cell>) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let cannot = |e: XlsxError| body_error(format!("无法读取工作表“{name}”：{e}"));
+        let mut reader = match self.wb.worksheet_cells_reader(name) {
+            Ok(r) => r,
+            Err(XlsxError::NotAWorksheet(_)) => return Ok(()),
+            Err(e) => return Err(cannot(e)),
+        };
+        let percent: Vec<bool> = reader
+            .styles()
+            .iter()
+            .map(|s| {
+                s.number_format
+                    .as_ref()
+                    .is_some_and(|f| is_percent_code(&f.format_code))
+            })
+            .collect();
+        let limits = self.limits;
+        let mut current: Option<(u32, Vec<Cell>)> = None;
+        while let Some((cell, style)) = reader.next_cell_with_style_id().map_err(cannot)? {
+            let value = cell.get_value();
+            if matches!(value, DataRef::Empty) {
+                continue;
+            }
+            let (row, col) = cell.get_position();
+            if row >= MAX_ROWS || col >= MAX_COLS {
+                return Err(body_error(format!(
+                    "工作表“{name}”在第{}行第{}列有单元格，超出了工作表的范围",
+                    u64::from(row) + 1,
+                    u64::from(col) + 1
+                )));
+            }
+            self.cells += 1;
+            if self.cells > limits.xlsx_cells {
+                return Err(over(
+                    Cap::XlsxCells,
+                    limits.xlsx_cells as u64,
+                    format!(
+                        "工作簿读取的工作表中有值的单元格超过 {} 个（上限 {}）",
+                        limits.xlsx_cells,
+                        Cap::XlsxCells.name()
+                    ),
+                ));
+            }
+            if self.cells % CHECK_EVERY == 0 {
+                self.cancel.check()?;
+            }
+            let (mut text, mut number) = shown(value);
+            if percent.get(style).copied().unwrap_or(false) {
+                if let Some(v) = number {
+                    let v = as_shown_percent(v);
+                    number = Some(v);
+                    text = format!("{}%", format_number(v));
+                }
+            }
+            self.text += text.len() as u64;
+            if self.text > limits.xlsx_cell_text_bytes {
+                return Err(over(
+                    Cap::XlsxCellText,
+                    limits.xlsx_cell_text_bytes,
+                    format!(
+                        "工作簿读取的工作表中单元格文字超过 {} 字节（上限 {}）",
+                        limits.xlsx_cell_text_bytes,
+                        Cap::XlsxCellText.name()
+                    ),
+                ));
+            }
+            let cell = Cell { col, text, number };
+            match &mut current {
+                Some((r, cells)) if *r == row => {
+                    cells.push(cell);
+                    continue;
+                }
+                Some((r, _)) if row < *r => {
+                    return Err(body_error(format!(
+                        "工作表“{name}”的行次序颠倒：第{}行在第{}行之后",
+                        u64::from(row) + 1,
+                        u64::from(*r) + 1
+                    )))
+                }
+                _ => {}
+            }
+            if let Some((r, cells)) = current.replace((row, vec![cell])) {
+                on_row(r as usize + 1, sorted(cells))?;
+            }
+            self.rows += 1;
+            if self.rows > limits.xlsx_rows {
+                return Err(over(
+                    Cap::XlsxRows,
+                    limits.xlsx_rows as u64,
+                    format!(
+                        "工作簿读取的工作表中有值的行超过 {} 行（上限 {}）",
+                        limits.xlsx_rows,
+                        Cap::XlsxRows.name()
+                    ),
+                ));
+            }
+        }
+        if let Some((r, cells)) = current {
+            on_row(r as usize + 1, sorted(cells))?;
+        }
+        Ok(())
+    }
+}
+
+/// A row's cells by column (the sheet's order, unless it was written out of order).
+fn sorted(mut cells: Vec<Cell>) -> Vec<Cell> {
+    cells.sort_by_key(|c| c.col);
+    cells
 }
 
 #[cfg(test)]
