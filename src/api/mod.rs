@@ -47,6 +47,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod peer;
+pub mod plans;
 pub mod readings;
 mod reply;
 mod routes;

@@ -11,8 +11,8 @@ use super::reply::json;
 use super::state::Ctx;
 use super::ApiError;
 use super::{
-    admin, attainment, calendar, compare, error, indicators, metrics, openapi, pages, readings,
-    tokens, webhooks,
+    admin, attainment, calendar, compare, error, indicators, metrics, openapi, pages, plans,
+    readings, tokens, webhooks,
 };
 use crate::domain::Period;
 
@@ -52,6 +52,11 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/webhooks/{}", &["GET", "DELETE"]),
     ("/v1/webhooks/{}/deliveries", &["GET"]),
     ("/v1/webhooks/{}/test", &["POST"]),
+    ("/v1/plans", &["GET"]),
+    ("/v1/plans/import", &["POST"]),
+    ("/v1/plans/{}", &["GET", "PUT"]),
+    ("/v1/plans/{}/draft.xlsx", &["GET"]),
+    ("/v1/templates/plan.xlsx", &["GET"]),
 ];
 
 /// The HTML pages and their assets: not part of the API (nor of its OpenAPI
@@ -76,6 +81,18 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .or(indicators::put(ctx.clone()))
         .unify()
         .or(indicators::put_target(ctx.clone()))
+        .unify()
+        .or(plans::list(ctx.clone()))
+        .unify()
+        .or(plans::import(ctx.clone()))
+        .unify()
+        .or(plans::draft(ctx.clone()))
+        .unify()
+        .or(plans::get(ctx.clone()))
+        .unify()
+        .or(plans::put(ctx.clone()))
+        .unify()
+        .or(plans::template(ctx.clone()))
         .unify()
         .boxed();
     let readings = readings::put(ctx.clone())

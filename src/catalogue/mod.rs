@@ -52,6 +52,8 @@ pub enum CatalogueError {
 
 pub use crate::domain::SIX_BATTLES;
 
+pub mod sheet;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -284,6 +286,7 @@ impl Catalogue {
             units,
             entries,
             due_rules,
+            sets_due_rules: true,
         })
     }
 }

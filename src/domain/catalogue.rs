@@ -25,6 +25,10 @@ pub struct Catalogue {
     pub entries: Vec<(Indicator, Option<Target>)>,
     /// The indicators whose figures fall due other than by their frequency's default.
     pub due_rules: BTreeMap<IndicatorId, DueRule>,
+    /// Whether the catalogue speaks for its indicators' due rules: a catalogue file does
+    /// (an entry without `due` goes back to its frequency's default); a plan sheet,
+    /// which has no such column, does not, and leaves them as set.
+    pub sets_due_rules: bool,
 }
 
 impl Catalogue {

@@ -260,7 +260,9 @@ pub struct Indicator {
     pub name: String,
     pub name_en: String,
     /// The key of the group (板块) it sits in, in its latest plan. A year's own group
-    /// is in that year's [`PlanEntry`](super::PlanEntry).
+    /// is in that year's [`PlanEntry`](super::PlanEntry). Backups written before
+    /// plans call it `battle`.
+    #[serde(alias = "battle")]
     pub group: String,
     pub kind: Kind,
     pub unit: String,

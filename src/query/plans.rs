@@ -206,3 +206,178 @@ pub fn group_list(groups: &[Group]) -> String {
         .collect::<Vec<_>>()
         .join("、")
 }
+
+/// How many rows do what.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SheetCounts {
+    pub create: usize,
+    pub add_target: usize,
+    pub change: usize,
+    pub unchanged: usize,
+}
+
+/// The answer to a plan sheet: what was (or, in a dry run, would be) written.
+#[derive(Debug, Clone, Serialize)]
+pub struct SheetAnswer {
+    pub dry_run: bool,
+    pub plan: PlanView,
+    /// `create`, `replace` or `unchanged`: what happens to the plan's own record.
+    pub plan_action: String,
+    pub counts: SheetCounts,
+    pub rows: Vec<crate::catalogue::sheet::RowOutcome>,
+    pub new_units: Vec<String>,
+    pub new_regions: Vec<String>,
+}
+
+/// Why a sheet was not imported: its rows, or the store.
+#[derive(Debug)]
+pub enum SheetRefusal {
+    Rows(Vec<crate::ingest::RowError>),
+    Query(QueryError),
+}
+
+impl<E: Into<QueryError>> From<E> for SheetRefusal {
+    fn from(e: E) -> Self {
+        SheetRefusal::Query(e.into())
+    }
+}
+
+impl Queries {
+    /// What a plan sheet is checked against.
+    pub fn sheet_existing(&self) -> Result<crate::catalogue::sheet::Existing> {
+        let s = &self.store;
+        let indicators = s.indicators()?;
+        let mut targets = std::collections::HashMap::new();
+        for i in &indicators {
+            targets.insert(i.id.clone(), s.targets(&i.id)?);
+        }
+        Ok(crate::catalogue::sheet::Existing {
+            indicators,
+            targets,
+            units: s.units()?,
+            regions: s.regions()?,
+            plans: s.plans()?,
+        })
+    }
+
+    /// Imports a plan sheet, or with `dry_run` only says what it would do. The whole
+    /// sheet is written in one transaction, or nothing is.
+    pub fn import_sheet(
+        &self,
+        sheet: crate::ingest::plan_sheet::PlanSheet,
+        opts: &crate::catalogue::sheet::SheetOptions,
+        dry_run: bool,
+        actor: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::result::Result<SheetAnswer, SheetRefusal> {
+        use crate::catalogue::sheet::{from_sheet, RowAction};
+        let existing = self.sheet_existing()?;
+        let import = from_sheet(sheet, opts, &existing).map_err(SheetRefusal::Rows)?;
+        let mut counts = SheetCounts::default();
+        for r in &import.rows {
+            match r.action {
+                RowAction::Create => counts.create += 1,
+                RowAction::AddTarget => counts.add_target += 1,
+                RowAction::Change => counts.change += 1,
+                RowAction::Unchanged => counts.unchanged += 1,
+            }
+        }
+        let cat = &import.catalogue;
+        let stored_plan = existing.plans.iter().find(|p| p.id == cat.plan.id);
+        let plan_action = match stored_plan {
+            None => "create",
+            Some(p) if *p == cat.plan => "unchanged",
+            Some(_) => "replace",
+        }
+        .to_string();
+        let plan = if dry_run {
+            PlanView {
+                plan: cat.plan.clone(),
+                document: cat.plan.document(),
+                rows: Vec::new(),
+            }
+        } else {
+            self.store.import_catalogue(cat, actor, now)?;
+            self.plan_view(&cat.plan.id)?
+        };
+        Ok(SheetAnswer {
+            dry_run,
+            plan,
+            plan_action,
+            counts,
+            rows: import.rows,
+            new_units: import.new_units,
+            new_regions: import.new_regions,
+        })
+    }
+}
+
+impl Queries {
+    /// The plan of `region` for `year`: the home region's unless another is named.
+    pub fn plan_of(&self, region: Option<&str>, year: u16) -> Result<Plan> {
+        let region = match region {
+            Some(r) => self.known_region("region", r)?.name,
+            None => self.store.home_region()?,
+        };
+        self.store.plan_for(&region, year)?.ok_or_else(|| {
+            QueryError::NotFound(format!(
+                "{region} has no plan for {year}; see GET /v1/plans"
+            ))
+        })
+    }
+
+    /// Next year's plan drafted from this one: the spreadsheet an office fills in,
+    /// every indicator of `from` with its target and last figure of that year beside an
+    /// empty target column, and the plan's facts with the new year.
+    pub fn draft(&self, from: &Plan, year: u16) -> Result<Vec<u8>> {
+        use crate::ingest::plan_sheet::PlanFacts;
+        use crate::ingest::plan_template::{comparator_text, draft_workbook, DraftRow};
+        let view = self.plan_view(&from.id)?;
+        let region = self.store.region(&from.region)?;
+        let mut rows = Vec::with_capacity(view.rows.len());
+        for (n, r) in view.rows.iter().enumerate() {
+            let last_actual = self
+                .store
+                .year_values(&r.indicator, from.year)?
+                .last()
+                .map(|(_, v)| *v);
+            let t = &r.target;
+            let last_target = t.value.map(|v| {
+                let v = crate::text::fmt_num(v);
+                match (t.comparator, t.upper) {
+                    (crate::domain::Comparator::Between, Some(u)) => {
+                        format!("{v}–{}", crate::text::fmt_num(u))
+                    }
+                    (c, _) => format!("{}{v}", comparator_text(c)),
+                }
+            });
+            rows.push(DraftRow {
+                seq: u32::try_from(n + 1).unwrap_or(u32::MAX),
+                id: r.indicator.to_string(),
+                name: r.name.clone(),
+                unit: r.unit.clone(),
+                comparator: t.comparator,
+                kind: r.kind,
+                frequency: r.frequency,
+                lead_units: r.lead_units.clone(),
+                co_units: r.co_units.clone(),
+                group: r.group_name.clone(),
+                section: r.source.section.clone(),
+                quote: r.source.quote.clone(),
+                last_target,
+                last_actual,
+            });
+        }
+        let facts = PlanFacts {
+            plan_id: None,
+            region: Some(from.region.clone()),
+            parent: region.and_then(|r| r.parent),
+            year: Some(year),
+            title: Some(from.title.replace(&from.year.to_string(), &year.to_string())),
+            doc_number: None,
+            issuer: Some(from.issuer.clone()).filter(|s| !s.is_empty()),
+            groups: from.groups.iter().map(|g| g.name.clone()).collect(),
+        };
+        draft_workbook(&facts, &rows).map_err(QueryError::Unanswerable)
+    }
+}

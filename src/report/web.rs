@@ -27,6 +27,11 @@ mod tests {
     fn all_text_is_escaped() {
         let mut b = sample_board();
         b.region = "<b>县</b>".into();
+        if let Some(p) = b.plan.as_mut() {
+            p.title = "<b>县</b>打好发展实施方案".into();
+            p.groups[0].name = "<i>仗</i>".into();
+        }
+        b.groups = b.plan.as_ref().unwrap().groups.clone();
         for r in &mut b.rows {
             if r.indicator.id.as_str() == "tech-sme-registered" {
                 r.indicator.name = r#"<script>alert("x")</script>"#.into();
@@ -44,6 +49,7 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
         assert!(html.contains("&lt;b&gt;县&lt;/b&gt;打好发展"));
         assert!(!html.contains("<b>"));
+        assert!(!html.contains("<i>仗") && html.contains("&lt;i&gt;仗&lt;/i&gt;"));
         assert!(html.contains("A&amp;B"));
         assert!(html.contains(r#"<option value="&lt;i&gt;">&lt;i&gt;</option>"#));
         let page = indicator_page(&b, "tech-sme-registered").unwrap();

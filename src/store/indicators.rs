@@ -321,7 +321,7 @@ impl Store {
             .and_then(|report| {
                 // Due rules are settings beside the indicators, not audited history: the
                 // catalogue's word replaces what was set for its indicators.
-                for (ind, _) in &cat.entries {
+                for (ind, _) in cat.entries.iter().filter(|_| cat.sets_due_rules) {
                     let rule = cat.due_rules.get(&ind.id).copied();
                     if self.due_rule(&ind.id)? != rule {
                         self.set_due_rule_unlocked(&ind.id, rule)?;

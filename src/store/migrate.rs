@@ -1399,7 +1399,7 @@ mod tests {
             ),
             remind_day: Some(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()),
         };
-        v2_to_v3(&s.inner).unwrap();
+        run_chain(&s.inner, 2).unwrap();
         assert_eq!(s.notifier_state().unwrap(), want);
         assert_eq!(old_keys(&s), 0);
         // As after a crash before the new format was written: the step runs again, and
@@ -1409,7 +1409,10 @@ mod tests {
         s.set_notifier_state(&moved).unwrap();
         run_chain(&s.inner, 2).unwrap();
         assert_eq!(s.notifier_state().unwrap(), moved);
-        assert_eq!(s.inner.meta.get(b"format").unwrap().unwrap().as_ref(), [3]);
+        assert_eq!(
+            s.inner.meta.get(b"format").unwrap().unwrap().as_ref(),
+            [STORE_FORMAT]
+        );
     }
 
     #[test]
@@ -1421,17 +1424,17 @@ mod tests {
             .insert("notify/remind_day", b"yesterday")
             .unwrap();
         s.inner.meta.insert("notify/cursor", &[1, 2, 3]).unwrap();
-        v2_to_v3(&s.inner).unwrap();
+        run_chain(&s.inner, 2).unwrap();
         assert_eq!(s.notifier_state().unwrap(), NotifierState::default());
         // Alerts the old notifier could not parse: it took them as absent and took the
         // current alerts anew; so does the converted state.
         let s = v2_store(b"{not json", Some(9), Some("2026-01-02"));
-        v2_to_v3(&s.inner).unwrap();
+        run_chain(&s.inner, 2).unwrap();
         let st = s.notifier_state().unwrap();
         assert_eq!((st.cursor, st.seen), (Some(9), None));
         // No keys at all: nothing written.
         let s = Store::temporary().unwrap();
-        v2_to_v3(&s.inner).unwrap();
+        run_chain(&s.inner, 2).unwrap();
         assert!(s.inner.meta.get(NOTIFIER_STATE_KEY).unwrap().is_none());
     }
 

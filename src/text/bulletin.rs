@@ -301,7 +301,7 @@ mod tests {
             (basis(z, "桃政办发〔2023〕4号"), "依据：桃政办发〔2023〕4号"),
             (data_as_of(z, p(2023, 6)), "数据截至2023年6月"),
             (numbered(z, 1, overview(z)), "一、总体情况"),
-            (numbered(z, 2, by_battle(z)), "二、分战役情况"),
+            (numbered(z, 2, by_battle(z)), "二、分板块情况"),
             (numbered(z, 3, comparison(z)), "三、与上季末比较"),
             (sub_numbered(z, 6, "重点民生保障仗"), "（六）重点民生保障仗"),
             (counted(z, "状态好转", 0), "状态好转（0项）"),
