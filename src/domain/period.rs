@@ -81,8 +81,11 @@ impl Period {
     /// Parses any accepted spelling, returning the period and the form used.
     ///
     /// Accepted: `2023-06`, `2023-6`, SDMX `2023-M06`, `2023-Q2`, `2023-S1`, `2023`,
-    /// and Chinese `2023年6月`, `2023年1-6月` (also `1—6月`, `1～6月`, `1至6月`),
-    /// `2023年一季度`/`第一季度`, `2023年上半年`, `2023年前三季度`, `2023年全年`, `2023年度`.
+    /// and Chinese as offices write it: `2023年6月`, `2023年1-6月` (also `1—6月`, `1～6月`,
+    /// `1至6月`, `1月-6月`), `2023年二季度`/`2023年第二季度`/`2023年第2季度` (= `2023-Q2`),
+    /// `2023年上半年`, `2023年前三季度`, `2023年`, `2023年全年`, `2023年度`. The form is
+    /// the one the submitter used: a month range is a month, 二季度 a quarter, 上半年 a
+    /// half, 全年 the year.
     pub fn parse_with_form(input: &str) -> Result<(Period, PeriodForm), DomainError> {
         let s = input.trim();
         let err = |why: &str| {
@@ -187,6 +190,8 @@ fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
         return Ok((n * 3, PeriodForm::Quarter));
     }
     if let Some(q) = r.strip_suffix("季度") {
+        // 2023年二季度 and 2023年第二季度 are how offices label the quarter's report,
+        // whose figures are year-to-date like every other: the same period as 2023-Q2.
         let q = q.strip_prefix('第').unwrap_or(q);
         let n = chinese_numeral(q)
             .or_else(|| two_digit_month(q))
@@ -194,14 +199,7 @@ fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
         if !(1..=4).contains(&n) {
             return Err(format!("quarter {n} is not between 1 and 4"));
         }
-        if n != 1 {
-            // 二季度 alone is a single quarter, not year-to-date; say what to send instead.
-            return Err(format!(
-                "第{q}季度 is a single quarter; readings are year-to-date, send 前{q}季度 or {}-Q{n}",
-                "YYYY"
-            ));
-        }
-        return Ok((3, PeriodForm::Quarter));
+        return Ok((n * 3, PeriodForm::Quarter));
     }
     let body = r.strip_suffix('份').unwrap_or(r);
     let body = body
@@ -209,6 +207,9 @@ fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
         .ok_or_else(|| "a Chinese period ends in 月, 季度 or 年".to_string())?;
     for sep in ['-', '—', '–', '～', '~', '至'] {
         if let Some((from, to)) = body.split_once(sep) {
+            // 1-6月 and 1月-6月 alike.
+            let from = from.trim();
+            let from = from.strip_suffix('月').unwrap_or(from);
             let from = two_digit_month(from.trim()).ok_or_else(|| "bad month range".to_string())?;
             let to = two_digit_month(to.trim()).ok_or_else(|| "bad month range".to_string())?;
             if from != 1 {
@@ -286,6 +287,14 @@ mod tests {
             ("2023年上半年", 2023, 6, PeriodForm::Half),
             ("2023年全年", 2023, 12, PeriodForm::Annual),
             ("2023年度", 2023, 12, PeriodForm::Annual),
+            ("2023年", 2023, 12, PeriodForm::Annual),
+            ("2023年二季度", 2023, 6, PeriodForm::Quarter),
+            ("2023年第二季度", 2023, 6, PeriodForm::Quarter),
+            ("2023年第2季度", 2023, 6, PeriodForm::Quarter),
+            ("2023年四季度", 2023, 12, PeriodForm::Quarter),
+            ("2023年1月-6月", 2023, 6, PeriodForm::Month),
+            ("2023年1～6月", 2023, 6, PeriodForm::Month),
+            ("2023年 1-6月 ", 2023, 6, PeriodForm::Month),
             (" 2023-06 ", 2023, 6, PeriodForm::Month),
         ];
         for (input, y, m, form) in cases {
@@ -306,7 +315,10 @@ mod tests {
             "",
             "1989-06",
             "2023年3-6月",
-            "2023年二季度",
+            "2023年五季度",
+            "2023年第0季度",
+            "2023年下半年",
+            "2023年2月-6月",
             "2023-06-01",
             "２０２３-06",
             "2023-Q",
@@ -333,6 +345,22 @@ mod tests {
                 .display_as(PeriodForm::Annual),
             "2023"
         );
+    }
+
+    #[test]
+    fn office_wordings_keep_the_form_they_were_written_in() {
+        // What the answer echoes: the quarter, half or year the office wrote.
+        let shown = |input: &str| {
+            let (p, f) = Period::parse_with_form(input).unwrap();
+            p.display_as(f)
+        };
+        assert_eq!(shown("2023年第二季度"), "2023-Q2");
+        assert_eq!(shown("2023年二季度"), "2023-Q2");
+        assert_eq!(shown("2023年上半年"), "2023-S1");
+        assert_eq!(shown("2023年1-6月"), "2023-06");
+        assert_eq!(shown("2023年1—6月"), "2023-06");
+        assert_eq!(shown("2023年全年"), "2023");
+        assert_eq!(shown("2023年"), "2023");
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct RawRow {
     pub note: Option<String>,
     /// 强制上报说明: why a figure that fails a quality check is right.
     pub explanation: Option<String>,
+    /// The region (地区) whose indicators a name in `indicator` is looked up among,
+    /// when the row names one; otherwise the submitter's own region.
+    pub region: Option<String>,
     /// From JSON or NDJSON, where a missing value is an error rather than an unfilled
     /// spreadsheet row.
     pub json: bool,
@@ -376,13 +379,14 @@ fn json_row(row: usize, v: &serde_json::Value) -> Result<RawRow, RowError> {
             "status",
             "note",
             "explanation",
+            "region",
         ]
         .contains(&k.as_str())
         {
             return Err(RowError::new(
                 row,
                 k.clone(),
-                format!("unknown field '{k}' (expected indicator, period, value, status, note, explanation)"),
+                format!("unknown field '{k}' (expected indicator, period, value, status, note, explanation, region)"),
             ));
         }
     }
@@ -417,6 +421,7 @@ fn json_row(row: usize, v: &serde_json::Value) -> Result<RawRow, RowError> {
         status: text("status", false)?,
         note: text("note", false)?,
         explanation: text("explanation", false)?,
+        region: text("region", false)?,
         json: true,
     })
 }
@@ -545,51 +550,105 @@ fn decode_ndjson(body: &[u8], limits: &Limits, cancel: &Cancel) -> Result<Rows, 
     Ok(rows)
 }
 
-/// Header names accepted for each column, English and Chinese. Other columns (the
-/// template's name, unit, target, last value) are ignored.
-fn column_of(header: &str) -> Option<&'static str> {
-    let h = header.trim().trim_start_matches('\u{feff}').to_lowercase();
-    Some(match h.as_str() {
-        "indicator" | "id" | "indicator_id" | "指标" | "指标代码" | "指标id" => "indicator",
-        "period" | "time_period" | "期别" | "时期" | "报告期" => "period",
-        "value" | "obs_value" | "数值" | "本期累计" | "累计值" | "填报值" => "value",
-        "status" | "obs_status" | "状态" | "数据状态" => "status",
-        "note" | "备注" | "说明" => "note",
-        "explanation" | "上报说明" | "强制上报说明" | "异常说明" => "explanation",
+/// A column a batch reads, as [`column_of`] recognises its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// The indicator's id (指标代码), or its name when the sheet has one column for both.
+    Indicator,
+    /// The indicator's Chinese name (指标名称): used where the id column is absent or
+    /// empty.
+    Name,
+    Period,
+    Value,
+    Status,
+    Note,
+    Explanation,
+    /// 地区: the region whose indicators the names are looked up among.
+    Region,
+}
+
+/// A header as a sheet writes it, reduced to the name [`column_of`] compares: without
+/// a BOM, surrounding spaces (full-width ones too) or a trailing unit in brackets
+/// ("数值（亿元）", "本年累计(万元)"), lower-cased.
+fn header_key(header: &str) -> String {
+    let mut h = header
+        .trim_start_matches('\u{feff}')
+        .trim_matches(|c: char| c.is_whitespace())
+        .to_string();
+    for (open, close) in [('（', '）'), ('(', ')')] {
+        if h.ends_with(close) {
+            if let Some(at) = h.rfind(open) {
+                if at > 0 {
+                    h.truncate(at);
+                    h = h.trim_matches(|c: char| c.is_whitespace()).to_string();
+                }
+            }
+        }
+    }
+    h.to_lowercase()
+}
+
+/// Which column a header names, in English or as a statistics office writes it.
+/// Other columns (the template's name, unit, target, last value) are ignored.
+pub fn column_of(header: &str) -> Option<Column> {
+    Some(match header_key(header).as_str() {
+        "indicator" | "id" | "indicator_id" | "指标" | "指标代码" | "指标编码" | "指标id" => {
+            Column::Indicator
+        }
+        "指标名称" => Column::Name,
+        "period" | "time_period" | "时期" | "期别" | "月份" | "报告期" | "统计期" => {
+            Column::Period
+        }
+        "value" | "obs_value" | "数值" | "本期累计" | "本年累计" | "累计值" | "本月止累计"
+        | "填报值" => Column::Value,
+        "status" | "obs_status" | "状态" | "数据状态" => Column::Status,
+        "note" | "备注" => Column::Note,
+        "explanation" | "说明" | "情况说明" | "上报说明" | "强制上报说明" | "异常说明" => {
+            Column::Explanation
+        }
+        "region" | "地区" => Column::Region,
         _ => return None,
     })
 }
 
+/// Where each field sits in a sheet's rows. A sheet needs an indicator column, a name
+/// column or both.
 struct Columns {
-    indicator: usize,
+    indicator: Option<usize>,
+    name: Option<usize>,
     period: usize,
     value: usize,
     status: Option<usize>,
     note: Option<usize>,
     explanation: Option<usize>,
+    region: Option<usize>,
 }
 
 fn columns(header: &[String]) -> Result<Columns, RowError> {
-    let find = |name: &str| header.iter().position(|h| column_of(h) == Some(name));
-    let need = |name: &str| {
-        find(name).ok_or_else(|| {
-            RowError::new(
-                1,
-                name,
-                format!(
-                    "the header has no '{name}' column (expected indicator,period,value[,status,note,explanation]; found {})",
-                    header.join(",")
-                ),
-            )
-        })
+    let find = |c: Column| header.iter().position(|h| column_of(h) == Some(c));
+    let missing = |name: &str| {
+        RowError::new(
+            1,
+            name,
+            format!(
+                "the header has no '{name}' column (expected indicator or 指标名称, period, value[, status, note, explanation, region]; found {})",
+                header.join(",")
+            ),
+        )
     };
+    let (indicator, name) = (find(Column::Indicator), find(Column::Name));
+    if indicator.is_none() && name.is_none() {
+        return Err(missing("indicator"));
+    }
     Ok(Columns {
-        indicator: need("indicator")?,
-        period: need("period")?,
-        value: need("value")?,
-        status: find("status"),
-        note: find("note"),
-        explanation: find("explanation"),
+        indicator,
+        name,
+        period: find(Column::Period).ok_or_else(|| missing("period"))?,
+        value: find(Column::Value).ok_or_else(|| missing("value"))?,
+        status: find(Column::Status),
+        note: find(Column::Note),
+        explanation: find(Column::Explanation),
+        region: find(Column::Region),
     })
 }
 
@@ -598,7 +657,10 @@ fn columns(header: &[String]) -> Result<Columns, RowError> {
 fn cell_row<'a>(row: usize, cols: &Columns, cell: impl Fn(usize) -> &'a str) -> Option<RawRow> {
     let get = |i: usize| cell(i).trim().to_string();
     let opt = |i: Option<usize>| i.map(get).filter(|s| !s.is_empty());
-    let indicator = get(cols.indicator);
+    // The id where the sheet gives one, else the name.
+    let indicator = opt(cols.indicator)
+        .or_else(|| opt(cols.name))
+        .unwrap_or_default();
     let period = get(cols.period);
     let value = get(cols.value);
     if indicator.is_empty() && period.is_empty() && value.is_empty() {
@@ -616,6 +678,7 @@ fn cell_row<'a>(row: usize, cols: &Columns, cell: impl Fn(usize) -> &'a str) -> 
         status: opt(cols.status),
         note: opt(cols.note),
         explanation: opt(cols.explanation),
+        region: opt(cols.region),
         json: false,
     })
 }

@@ -779,3 +779,118 @@ fn a_row_message_quoting_a_huge_cell_is_cut() {
         .message
         .starts_with("the header has no 'indicator' column"));
 }
+
+#[test]
+fn headers_are_read_in_english_and_as_offices_write_them() {
+    let cases = [
+        ("indicator", Some(Column::Indicator)),
+        ("指标", Some(Column::Indicator)),
+        ("指标代码", Some(Column::Indicator)),
+        ("指标名称", Some(Column::Name)),
+        (" 指标名称 ", Some(Column::Name)),
+        ("\u{feff}指标名称", Some(Column::Name)),
+        ("\u{3000}指标名称", Some(Column::Name)),
+        ("时期", Some(Column::Period)),
+        ("期别", Some(Column::Period)),
+        ("月份", Some(Column::Period)),
+        ("报告期", Some(Column::Period)),
+        ("统计期", Some(Column::Period)),
+        ("Period", Some(Column::Period)),
+        ("数值", Some(Column::Value)),
+        ("数值（亿元）", Some(Column::Value)),
+        ("本年累计(万元)", Some(Column::Value)),
+        ("本期累计", Some(Column::Value)),
+        ("本年累计", Some(Column::Value)),
+        ("累计值（%）", Some(Column::Value)),
+        ("本月止累计", Some(Column::Value)),
+        ("状态", Some(Column::Status)),
+        ("数据状态", Some(Column::Status)),
+        ("备注", Some(Column::Note)),
+        ("说明", Some(Column::Explanation)),
+        ("情况说明", Some(Column::Explanation)),
+        ("地区", Some(Column::Region)),
+        ("region", Some(Column::Region)),
+        // The template's columns for the person filling it in.
+        ("name", None),
+        ("unit", None),
+        ("last_value", None),
+        // A bracket alone is not a unit suffix of anything.
+        ("（亿元）", None),
+        ("计量单位", None),
+    ];
+    for (header, want) in cases {
+        assert_eq!(column_of(header), want, "{header:?}");
+    }
+}
+
+#[test]
+fn a_gbk_csv_with_a_name_column_gives_names_as_indicators() {
+    let text =
+        "指标名称,时期,本年累计（家）,备注,地区\n科技型中小企业入库,2023年1-6月,63,快报,桃江县\n";
+    let (gbk, _, bad) = encoding_rs::GBK.encode(text);
+    assert!(!bad);
+    let rows = decode_ok(Format::Csv, &gbk);
+    let r = rows[0].as_ref().unwrap();
+    assert_eq!(r.row, 2);
+    assert_eq!(r.indicator, "科技型中小企业入库");
+    assert_eq!(r.period, "2023年1-6月");
+    assert_eq!(r.value, RawValue::Text("63".into()));
+    assert_eq!(r.note.as_deref(), Some("快报"));
+    assert_eq!(r.region.as_deref(), Some("桃江县"));
+}
+
+#[test]
+fn the_id_column_wins_over_the_name_column_unless_it_is_empty() {
+    let text = "指标名称,指标代码,报告期,数值\n地区生产总值增长,gdp-growth,2023-06,5\n科技型中小企业入库,,2023-06,63\n";
+    let rows = decode_ok(Format::Csv, text.as_bytes());
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r.as_ref().unwrap().indicator.as_str())
+        .collect();
+    assert_eq!(ids, ["gdp-growth", "科技型中小企业入库"]);
+}
+
+#[test]
+fn a_sheet_without_an_id_or_a_name_column_is_refused() {
+    let e = malformed(decode(
+        Format::Csv,
+        Charset::Detect,
+        "名称,时期,数值\nx,2023-06,1\n".as_bytes(),
+        &Cancel::never(),
+    ));
+    assert_eq!((e.row, e.field.as_str()), (1, "indicator"));
+}
+
+#[test]
+fn an_xlsx_with_chinese_headers_reads_names_and_regions() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["地区", "指标名称", "统计期", "数值（家）", "情况说明"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "桃江县").unwrap();
+    ws.write_string(1, 1, "科技型中小企业入库").unwrap();
+    ws.write_string(1, 2, "2023年第二季度").unwrap();
+    ws.write_number(1, 3, 63.0).unwrap();
+    ws.write_string(1, 4, "新入库企业集中认定").unwrap();
+    let rows = decode_ok(Format::Xlsx, &wb.save_to_buffer().unwrap());
+    let r = rows[0].as_ref().unwrap();
+    assert_eq!(r.indicator, "科技型中小企业入库");
+    assert_eq!(r.period, "2023年第二季度");
+    assert_eq!(r.value, RawValue::Number(63.0));
+    assert_eq!(r.region.as_deref(), Some("桃江县"));
+    assert_eq!(r.explanation.as_deref(), Some("新入库企业集中认定"));
+}
+
+#[test]
+fn a_json_row_may_name_its_region() {
+    let rows = decode_ok(
+        Format::Json,
+        r#"[{"indicator": "科技型中小企业入库", "period": "2023-06", "value": 63, "region": "桃江县"}]"#
+            .as_bytes(),
+    );
+    assert_eq!(rows[0].as_ref().unwrap().region.as_deref(), Some("桃江县"));
+}

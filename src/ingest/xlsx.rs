@@ -131,16 +131,18 @@ fn as_shown_percent(v: f64) -> f64 {
 }
 
 /// The fields a batch reads, in the order of the slots a data row keeps.
-const FIELDS: usize = 6;
+const FIELDS: usize = 8;
 
 /// Where each field sits among a kept row's slots.
 const SLOTS: Columns = Columns {
-    indicator: 0,
-    period: 1,
-    value: 2,
-    status: Some(3),
-    note: Some(4),
-    explanation: Some(5),
+    indicator: Some(0),
+    name: Some(1),
+    period: 2,
+    value: 3,
+    status: Some(4),
+    note: Some(5),
+    explanation: Some(6),
+    region: Some(7),
 };
 
 /// A kept cell: what it shows, and its number when it holds one.
@@ -274,12 +276,14 @@ impl<'l> Sheet<'l> {
             let cols = columns(&names)?;
             let at = |i: usize| Some(first + i as u32);
             self.fields = Some([
-                at(cols.indicator),
+                cols.indicator.and_then(at),
+                cols.name.and_then(at),
                 at(cols.period),
                 at(cols.value),
                 cols.status.and_then(at),
                 cols.note.and_then(at),
                 cols.explanation.and_then(at),
+                cols.region.and_then(at),
             ]);
             return Ok(());
         }

@@ -13,6 +13,10 @@
 //! rules apply). Today any write still drops every entry; [`Memo::forget_touching`]
 //! is the finer rule a write path that knows what it touched can use instead.
 //!
+//! The index of indicator names ([`super::names`]) is kept here too, with the
+//! sequence it was built at: one per store, rebuilt by the first batch that names an
+//! indicator by name after a change.
+//!
 //! The memo is bounded: at most [`MAX_ENTRIES`] boards or lists and [`MAX_BYTES`]
 //! (approximate) bytes; when full it starts afresh. A single value larger than the
 //! budget is computed for its caller and not kept.
@@ -26,6 +30,8 @@ use crate::domain::{IndicatorId, Period};
 use crate::engine::alerts::Alert;
 use crate::engine::Attainment;
 use crate::report::Board;
+
+use super::names::NameIndex;
 
 /// How many boards and lists are kept for one change sequence.
 pub const MAX_ENTRIES: usize = 64;
@@ -85,6 +91,10 @@ struct Inner {
     bytes: usize,
     whole: HashMap<Key, (Value, usize)>,
     evaluations: HashMap<(IndicatorId, Period), Arc<Evaluation>>,
+    /// The name index and the change sequence it was built at. Kept apart from the
+    /// answers above: they are dropped when full, and it is needed by every batch that
+    /// names an indicator by name.
+    names: Option<(u64, Arc<NameIndex>)>,
 }
 
 impl Inner {
@@ -223,6 +233,23 @@ impl Memo {
         before - m.evaluations.len()
     }
 
+    /// The indicators by region and name, built at change sequence `seq`.
+    pub fn names(&self, seq: u64) -> Option<Arc<NameIndex>> {
+        match &self.lock().names {
+            Some((at, ix)) if *at == seq => Some(ix.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn put_names(&self, seq: u64, index: Arc<NameIndex>) {
+        let mut m = self.lock();
+        if m.names.as_ref().is_some_and(|(at, _)| *at > seq) {
+            // Built from an older store than the index already kept.
+            return;
+        }
+        m.names = Some((seq, index));
+    }
+
     /// How many entries are kept, for tests and `/metrics`.
     pub fn len(&self) -> usize {
         let m = self.lock();
@@ -286,6 +313,22 @@ mod tests {
         m.put_board(7, board("2023-05"));
         assert!(m.board(7, "2023-05".parse().unwrap()).is_none());
         assert!(m.board(8, june).is_some());
+    }
+
+    #[test]
+    fn the_name_index_is_kept_for_the_change_it_was_built_at() {
+        let m = Memo::default();
+        assert!(m.names(4).is_none());
+        m.put_names(4, Arc::new(NameIndex::default()));
+        assert!(m.names(4).is_some());
+        assert!(m.names(5).is_none(), "a later write makes it stale");
+        m.put_names(6, Arc::new(NameIndex::default()));
+        m.put_names(5, Arc::new(NameIndex::default()));
+        assert!(
+            m.names(6).is_some(),
+            "an older index never replaces a newer one"
+        );
+        assert!(m.names(5).is_none());
     }
 
     #[test]

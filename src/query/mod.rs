@@ -18,6 +18,8 @@
 //! - [`views`]: the JSON shapes answers are given in, shared by the API and the CLI.
 //! - [`tokens`]: token names, roles and units, checked the same way for the API and
 //!   the CLI.
+//! - [`names`]: indicators named by 指标名称 within a region, for batches from
+//!   offices' spreadsheets.
 //! - [`quality`]: the quality checks a new figure passes before it is written, against
 //!   the store and the earlier rows of its batch.
 //!
@@ -30,6 +32,7 @@ pub mod board;
 pub mod bulletin;
 pub mod memo;
 pub mod plans;
+pub mod names;
 pub mod quality;
 pub mod rankings;
 pub mod schedule;

@@ -245,8 +245,8 @@ fn bad_periods_are_refused_with_field_period_and_change_nothing() {
         ("2099-01", "future"),
         // Earlier than any plan zhibiao tracks.
         ("1989-12", "before 1990"),
-        // A single quarter is not year-to-date.
-        ("2023%E5%B9%B4%E4%BA%8C%E5%AD%A3%E5%BA%A6", "二季度"),
+        // A range must start in January: readings are year-to-date.
+        ("2023%E5%B9%B43-6%E6%9C%88", "3-6月"),
     ];
     for (period, what) in cases {
         let r = s.put_reading(RATE, period, json!({"value": 6.5}));

@@ -10,6 +10,7 @@ mod xlsx_bomb;
 mod alerts;
 mod bad_input;
 mod batch;
+mod batch_names;
 mod calendar;
 mod catalogue;
 mod compare;

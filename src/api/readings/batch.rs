@@ -6,6 +6,7 @@
 //! stored beside the rows and replayed to a retry.
 
 use crate::api::body::{Body, ReadBody};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -18,9 +19,11 @@ use crate::api::error::RowsProblem;
 use crate::api::filters::{params, write, Req, Resp};
 use crate::api::input::Query;
 use crate::api::{authenticate, json, ApiError, Ctx, MAX_BATCH_BODY};
-use crate::domain::{Check, Indicator, IndicatorId, Reading};
+use crate::domain::{looks_like_formula, Check, Indicator, IndicatorId, Reading};
 use crate::ingest::{self, Charset, Format, RowError};
+use crate::query::names::Refusal;
 use crate::query::quality::Vetter;
+use crate::query::tokens::token_region;
 use crate::query::Queries;
 use crate::store::{codec, BatchRow, Idempotency, Outcome, Role, Store, Token};
 
@@ -28,7 +31,11 @@ use crate::store::{codec, BatchRow, Idempotency, Outcome, Role, Store, Token};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RowResult {
     pub row: usize,
+    /// The indicator's id, whether the row named it by id or by 指标名称.
     pub indicator: String,
+    /// The indicator's Chinese name (指标名称).
+    #[serde(default)]
+    pub name: String,
     pub period: String,
     pub outcome: String,
     pub revision: Option<u32>,
@@ -82,7 +89,9 @@ crate::api::params! {
 /// POST /v1/readings?atomic=
 ///
 /// A batch of readings as a JSON array, NDJSON, CSV (UTF-8 or GBK/GB18030) or XLSX, each
-/// row `indicator, period, value[, status, note]`. Atomic by default: one bad row
+/// row `indicator, period, value[, status, note, explanation, region]`, the indicator
+/// by id or by 指标名称 within the row's region (the submitter's by default), the
+/// headers in English or as offices write them (指标名称, 报告期, 本年累计…). Atomic by default: one bad row
 /// refuses the batch with a 400 listing every bad row. `?atomic=false` stores the good
 /// rows and reports the bad ones. With `Idempotency-Key`, a retry gets the first answer
 /// and writes nothing twice.
@@ -189,10 +198,10 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
     if rows.is_empty() {
         return Err(ApiError::invalid("body", "the batch holds no rows"));
     }
-    let indicators = named_indicators(s, &rows)?;
-    let checked = validate_rows(ctx, &sub.token, &indicators, rows);
-    let checked = vet_rows(qs, &indicators, checked)?;
-    write_batch(ctx, s, &sub, checked)
+    let resolved = resolve_indicators(qs, &sub.token, &rows)?;
+    let checked = validate_rows(ctx, &sub.token, &resolved, rows);
+    let checked = vet_rows(qs, &resolved.indicators, checked)?;
+    write_batch(ctx, s, &sub, &resolved.indicators, checked)
 }
 
 /// The longest `Idempotency-Key`, in characters.
@@ -268,22 +277,59 @@ fn replay(stored: &[u8], fp: &str) -> Result<Resp, ApiError> {
     Ok(res)
 }
 
-/// The indicators a batch names, read one by one: a batch touches a few of them,
-/// while the catalogue may hold a province's hundred thousand.
-fn named_indicators(
-    s: &Store,
+/// The indicators a batch's rows name, each row resolved once.
+pub(super) struct Resolved {
+    /// Every indicator some row names, by id.
+    pub(super) indicators: HashMap<IndicatorId, Indicator>,
+    /// Each decoded row's indicator, or why it names none, by row number.
+    pub(super) rows: HashMap<usize, Result<IndicatorId, RowError>>,
+}
+
+/// Resolves the indicator of every decoded row: an id that exists, else a 指标名称
+/// among the indicators of the row's 地区, or of the token's region when the row names
+/// none (the home region for an admin). Indicators are read one by one (a batch
+/// touches a few of them, while the catalogue may hold a province's hundred thousand);
+/// names go through the query layer's index, built once per store change.
+fn resolve_indicators(
+    qs: &Queries,
+    token: &Token,
     rows: &ingest::Rows,
-) -> Result<HashMap<String, Indicator>, ApiError> {
-    let mut out = HashMap::new();
+) -> Result<Resolved, ApiError> {
+    let home = qs.store().home_region()?;
+    let region = match token.role {
+        Role::Admin => home,
+        Role::Submitter | Role::Reader => token_region(token, &home),
+    };
+    let mut resolver = qs.resolver(region);
+    // Rows that name the same indicator the same way are resolved once.
+    let mut seen: HashMap<(&str, Option<&str>), Result<IndicatorId, Refusal>> = HashMap::new();
+    let mut out = Resolved {
+        indicators: HashMap::new(),
+        rows: HashMap::new(),
+    };
     for raw in rows.iter().flatten() {
-        if out.contains_key(raw.indicator.as_str()) {
-            continue;
+        if looks_like_formula(&raw.indicator) {
+            continue; // refused as a formula, never looked up
         }
-        if let Ok(id) = IndicatorId::parse(&raw.indicator) {
-            if let Some(ind) = s.indicator(&id)? {
-                out.insert(raw.indicator.clone(), ind);
+        let key = (raw.indicator.as_str(), raw.region.as_deref());
+        let found = match seen.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let found = resolver
+                    .resolve(&raw.indicator, raw.region.as_deref())?
+                    .map(|ind| {
+                        let id = ind.id.clone();
+                        out.indicators.insert(id.clone(), ind);
+                        id
+                    });
+                e.insert(found)
             }
-        }
+        };
+        let found = match found {
+            Ok(id) => Ok(id.clone()),
+            Err(r) => Err(RowError::new(raw.row, r.field, r.message.clone())),
+        };
+        out.rows.insert(raw.row, found);
     }
     Ok(out)
 }
@@ -293,7 +339,7 @@ fn named_indicators(
 /// them becomes [`Checked::Failed`]; one stored flagged carries its note.
 fn vet_rows(
     qs: &Queries,
-    indicators: &HashMap<String, Indicator>,
+    indicators: &HashMap<IndicatorId, Indicator>,
     checked: Vec<(usize, Checked)>,
 ) -> Result<Vec<(usize, Checked)>, ApiError> {
     let mut vetter = qs.vetter();
@@ -308,14 +354,14 @@ fn vet_rows(
 /// [`vet_rows`] for one row; rows that are not valid pass through.
 fn vet_row(
     vetter: &mut Vetter<'_>,
-    indicators: &HashMap<String, Indicator>,
+    indicators: &HashMap<IndicatorId, Indicator>,
     raw_row: usize,
     c: Checked,
 ) -> Result<Checked, ApiError> {
     let Checked::Good(mut row, explanation) = c else {
         return Ok(c);
     };
-    let Some(ind) = indicators.get(row.indicator.as_str()) else {
+    let Some(ind) = indicators.get(&row.indicator) else {
         return Ok(Checked::Good(row, explanation));
     };
     match vetter.vet(ind, &row, explanation.as_deref())?.into_result() {
@@ -344,6 +390,7 @@ fn write_batch(
     ctx: &Ctx,
     s: &Store,
     sub: &Submission,
+    indicators: &HashMap<IndicatorId, Indicator>,
     checked: Vec<(usize, Checked)>,
 ) -> Result<Batch, ApiError> {
     let (token, atomic) = (&sub.token, sub.atomic);
@@ -412,6 +459,7 @@ fn write_batch(
     let batch: Vec<BatchRow> = good.iter().map(|(_, b)| b.clone()).collect();
     let written = Written {
         atomic,
+        indicators,
         skipped,
         good: &good,
         errors: &errors,
@@ -432,6 +480,8 @@ fn write_batch(
 /// The rows of a batch about to be written, and what its answer reports beside them.
 struct Written<'a> {
     atomic: bool,
+    /// The indicators of the rows, for their names.
+    indicators: &'a HashMap<IndicatorId, Indicator>,
     skipped: usize,
     /// The rows written, with their numbers in the body.
     good: &'a [(usize, BatchRow)],
@@ -461,6 +511,11 @@ impl Written<'_> {
             a.rows.push(RowResult {
                 row: *row,
                 indicator: b.indicator.to_string(),
+                name: self
+                    .indicators
+                    .get(&b.indicator)
+                    .map(|i| i.name.clone())
+                    .unwrap_or_default(),
                 period: b.period.display_as(b.input.form),
                 outcome: match outcome {
                     Outcome::Created => "created",

@@ -1,14 +1,13 @@
 //! Checking the rows of a batch one by one, before anything is read for the quality
-//! checks or written: no spreadsheet formulas, a known indicator, a period that has
+//! checks or written: no spreadsheet formulas, a known indicator (by id or by name), a period that has
 //! ended, a status word, a number as spreadsheets write it, no row twice, and the
 //! token's right to write the indicator. Template rows nobody filled in are skipped.
 
 use std::collections::HashMap;
 
+use super::batch::Resolved;
 use crate::api::{forbidden_message, may_write, not_in_future, Ctx};
-use crate::domain::{
-    looks_like_formula, number, Indicator, IndicatorId, ObsStatus, Period, ReadingInput,
-};
+use crate::domain::{looks_like_formula, number, ObsStatus, Period, ReadingInput};
 use crate::ingest::{self, RawRow, RawValue, RowError};
 use crate::store::{BatchRow, Token};
 
@@ -60,7 +59,7 @@ fn parse_number(text: &str, unit: &str) -> Option<f64> {
 pub(super) fn validate_rows(
     ctx: &Ctx,
     token: &Token,
-    indicators: &HashMap<String, Indicator>,
+    indicators: &Resolved,
     rows: ingest::Rows,
 ) -> Vec<(usize, Checked)> {
     let mut seen: HashMap<(String, Period), usize> = HashMap::new();
@@ -83,7 +82,7 @@ pub(super) fn validate_rows(
 fn check_row(
     ctx: &Ctx,
     token: &Token,
-    indicators: &HashMap<String, Indicator>,
+    indicators: &Resolved,
     raw: &RawRow,
     seen: &mut HashMap<(String, Period), usize>,
 ) -> Checked {
@@ -111,19 +110,21 @@ fn check_row(
     if matches!(raw.value, RawValue::Missing) && raw.period.is_empty() && raw.indicator.is_empty() {
         return Checked::Skipped;
     }
-    let ind = match IndicatorId::parse(&raw.indicator) {
+    // Resolved by id or by name before the rows are checked (`batch::resolve_indicators`).
+    let ind = match indicators.rows.get(&row) {
         _ if formula_fields.iter().any(|f| f == "indicator") => None,
-        Err(e) => {
-            errs.push(err("indicator", e.message().to_string()));
+        Some(Ok(id)) => indicators.indicators.get(id),
+        Some(Err(e)) => {
+            errs.push(e.clone());
             None
         }
-        Ok(id) => match indicators.get(id.as_str()) {
-            None => {
-                errs.push(err("indicator", format!("no indicator '{id}'")));
-                None
-            }
-            Some(i) => Some(i),
-        },
+        None => {
+            errs.push(err(
+                "indicator",
+                format!("no indicator '{}'", raw.indicator),
+            ));
+            None
+        }
     };
     let period = match Period::parse_with_form(&raw.period) {
         _ if formula_fields.iter().any(|f| f == "period") => None,
