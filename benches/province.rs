@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use zhibiao::catalogue::Catalogue;
-use zhibiao::domain::{Battle, ObsStatus, Period, PeriodForm, ReadingInput};
+use zhibiao::domain::{ObsStatus, Period, PeriodForm, ReadingInput, SIX_BATTLES};
 use zhibiao::store::{BatchRow, Store};
 
 const LAST_YEAR: u16 = 2025;
@@ -98,11 +98,11 @@ fn catalogue_text(start: usize, end: usize) -> String {
         };
         t.push_str(&format!(
             "[[indicator]]\nid = \"p{i:06}\"\nname = \"合成指标{i}\"\nname_en = \"Synthetic {i}\"\n\
-             battle = \"{battle}\"\nkind = \"{kind}\"\nunit = \"{unit}\"\ndirection = \"{direction}\"\n\
+             group = \"{group}\"\nkind = \"{kind}\"\nunit = \"{unit}\"\ndirection = \"{direction}\"\n\
              frequency = \"monthly\"\nlead_units = [\"合成单位{u:02}\"]\nco_units = []\n\
              source = {{ section = \"合成\", quote = \"合成指标{i}\" }}\nalso_in = []\n\
              [indicator.target]\nyear = {LAST_YEAR}\nvalue = {value:.1}\ncomparator = \"{comparator}\"\n\n",
-            battle = Battle::ALL[i % Battle::ALL.len()].as_str(),
+            group = SIX_BATTLES[i % SIX_BATTLES.len()].0,
             u = i % 50,
         ));
     }

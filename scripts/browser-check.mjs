@@ -117,7 +117,7 @@ async function dashboard(context) {
       out.form = form
         ? {
             asOf: !!form.querySelector('input[type="month"][name="as_of"]'),
-            battle: form.querySelectorAll('select[name="battle"] option').length,
+            battle: form.querySelectorAll('select[name="group"] option').length,
             leadUnit: form.querySelectorAll('select[name="lead_unit"] option').length,
             status: form.querySelectorAll('select[name="status"] option').length,
           }

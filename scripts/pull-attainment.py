@@ -40,7 +40,7 @@ def pad(s, w, right=False):
 
 def fetch(args):
     params = [("as_of", args.as_of), ("as_known_at", args.as_known_at),
-              ("battle", args.battle), ("lead_unit", args.lead_unit)]
+              ("group", args.group), ("lead_unit", args.lead_unit)]
     query = urllib.parse.urlencode([(k, v) for k, v in params if v])
     url = args.url.rstrip("/") + "/v1/attainment" + ("?" + query if query else "")
     req = urllib.request.Request(url, headers={"Accept": "application/json"})
@@ -56,7 +56,8 @@ def main():
     p.add_argument("--url", default="http://127.0.0.1:8080", help="server (default %(default)s)")
     p.add_argument("--as-of", help="period, e.g. 2023-06 (default: the latest with readings)")
     p.add_argument("--as-known-at", help="RFC 3339 time: answer as the store stood then")
-    p.add_argument("--battle", help="growth, innovation, environment, risk, safety or livelihood")
+    p.add_argument("--group", "--battle", dest="group",
+                   help="a group of the plan, by key or name (growth … livelihood for Taojiang 2023)")
     p.add_argument("--lead-unit", help="only indicators led by this unit, e.g. 县科工局")
     p.add_argument("--token", help="bearer token, for a --private server (default: $ZHIBIAO_TOKEN)")
     p.add_argument("--lagging-only", action="store_true", help="only behind, severely_behind, missed")

@@ -416,11 +416,16 @@ fn text_from_the_board_is_escaped_in_every_format() {
         .unwrap();
     row.indicator.name = "=HYPERLINK(\"x\")<b>&'|".into();
     b.region = "<i>桃江县</i>".into();
+    // A board without a plan is titled by its region; a plan's title and group names
+    // are the office's text too.
+    b.plan = None;
+    b.groups[0].name = "<u>一、增长</u>".into();
 
     let html = String::from_utf8(render(&b, Kind::Monthly, None, Format::Html).unwrap()).unwrap();
     assert!(html.contains("=HYPERLINK(&quot;x&quot;)&lt;b&gt;&amp;&#39;|"));
     assert!(html.contains("&lt;i&gt;桃江县&lt;/i&gt;"));
-    assert!(!html.contains("<b>") && !html.contains("<i>"));
+    assert!(html.contains("&lt;u&gt;一、增长&lt;/u&gt;"));
+    assert!(!html.contains("<b>") && !html.contains("<i>") && !html.contains("<u>"));
 
     let md = String::from_utf8(render(&b, Kind::Monthly, None, Format::Markdown).unwrap()).unwrap();
     assert!(md.contains(r#"=HYPERLINK("x")\<b\>&'\|"#), "{md}");

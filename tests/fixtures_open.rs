@@ -350,10 +350,17 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
 
     let out = run_ok(&["migrate", "--db", d, "--dry-run"]);
     assert!(
-        out.contains("store format 2; this release writes format 3"),
+        out.contains(&format!(
+            "store format 2; this release writes format {STORE_FORMAT}"
+        )),
         "{out}"
     );
     assert!(out.contains("format 2 → 3"), "{out}");
+    assert!(out.contains("format 3 → 4"), "{out}");
+    assert!(
+        out.contains("plans made from the targets of: 2023"),
+        "{out}"
+    );
     assert!(out.contains("cursor: audit row 436"), "{out}");
     assert!(out.contains("last daily run: 2026-12-05"), "{out}");
     assert!(out.contains("Nothing was written"), "{out}");
@@ -361,15 +368,18 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
         serde_json::from_str(&run_ok(&["migrate", "--db", d, "--dry-run", "--json"])).unwrap();
     assert_eq!(
         (v["stored"].as_u64(), v["current"].as_u64()),
-        (Some(2), Some(3))
+        (Some(2), Some(u64::from(STORE_FORMAT)))
     );
-    assert_eq!(v["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 2);
     // Nothing changed: every tree holds what it held, and no backup was written.
     assert!(raw(&db) == before, "--dry-run changed the store");
     assert!(backups_beside(&db).is_empty());
 
     let out = run_ok(&["migrate", "--db", d]);
-    assert!(out.contains("upgraded from format 2 to 3"), "{out}");
+    assert!(
+        out.contains(&format!("upgraded from format 2 to {STORE_FORMAT}")),
+        "{out}"
+    );
     let backups = backups_beside(&db);
     assert_eq!(backups.len(), 1);
     assert!(
@@ -380,30 +390,33 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
     assert_eq!(meta(&after, "format"), Some(vec![STORE_FORMAT]));
     assert!(meta(&after, "notify/cursor").is_none());
     assert!(meta(&after, "notifier").is_some());
-    // Everything but the notifier's keys is as it was.
-    let strip = |mut r: Raw| {
-        let m = r.get_mut(&b"meta"[..]).unwrap();
-        for k in [
-            "format",
-            "notifier",
-            "notify/alerts",
-            "notify/cursor",
-            "notify/remind_day",
-        ] {
-            m.remove(k.as_bytes());
-        }
-        r
+    // The same keys in every tree it had (values are in the new layouts), and the
+    // plans the targets make.
+    let keys = |r: &Raw, skip_meta: bool| -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
+        r.iter()
+            .filter(|(t, _)| !(skip_meta && t.as_slice() == b"meta") && t.as_slice() != b"plans")
+            .map(|(t, kv)| (t.clone(), kv.keys().cloned().collect()))
+            .collect()
     };
     assert!(
-        strip(after) == strip(before),
-        "the upgrade changed more than the notifier's state"
+        keys(&after, true) == keys(&before, true),
+        "the upgrade moved keys"
     );
-    // The store opens at format 3 with its content; migrating again has nothing to do.
+    let plans = after.get(&b"plans"[..]).expect("a plans tree");
+    assert_eq!(
+        plans.keys().cloned().collect::<Vec<_>>(),
+        vec![b"taojiang-2023".to_vec()]
+    );
+    // The store opens at the current format with its content; migrating again has
+    // nothing to do.
     let report: Value = serde_json::from_str(&run_ok(&["check", "--db", d, "--json"])).unwrap();
     assert_eq!(report["problem_count"], 0, "{report}");
     assert_eq!(report["readings"], 18);
     let out = run_ok(&["migrate", "--db", d]);
-    assert!(out.contains("already at format 3"), "{out}");
+    assert!(
+        out.contains(&format!("already at format {STORE_FORMAT}")),
+        "{out}"
+    );
     assert!(run_ok(&["migrate", "--db", d, "--dry-run"]).contains("nothing to do"));
     assert_eq!(backups_beside(&db).len(), 1);
 
@@ -432,7 +445,10 @@ fn a_store_with_an_unreadable_value_is_copied_instead_of_backed_up_and_still_upg
     }
     let before = raw(&db);
     let out = run_ok(&["migrate", "--db", db.to_str().unwrap()]);
-    assert!(out.contains("upgraded from format 2 to 3"), "{out}");
+    assert!(
+        out.contains(&format!("upgraded from format 2 to {STORE_FORMAT}")),
+        "{out}"
+    );
     assert!(out.contains("cannot be read"), "{out}");
     assert!(backups_beside(&db).is_empty());
     let copy: Vec<PathBuf> = std::fs::read_dir(tmp.path())
@@ -442,7 +458,12 @@ fn a_store_with_an_unreadable_value_is_copied_instead_of_backed_up_and_still_upg
         .collect();
     assert_eq!(copy.len(), 1, "{out}");
     assert!(out.contains(copy[0].to_str().unwrap()), "{out}");
-    // The copy is the store as it was, format 2 and all.
-    assert!(raw(&copy[0]) == before);
+    // The copy is the store as it was, format 2 and all (the trees this build opens
+    // that format 2 did not have are there, empty).
+    let mut copied = raw(&copy[0]);
+    copied.retain(|_, kv| !kv.is_empty());
+    let mut before = before;
+    before.retain(|_, kv| !kv.is_empty());
+    assert!(copied == before);
     assert_eq!(meta(&raw(&db), "format"), Some(vec![STORE_FORMAT]));
 }

@@ -423,6 +423,7 @@ fn backup_restore_backup_gives_the_same_bytes_via_the_cli_and_the_http_route() {
             "meta",
             "unit",
             "region",
+            "plan",
             "indicator",
             "target",
             "reading",
@@ -574,8 +575,8 @@ fn a_corrupted_backup_is_refused_with_a_clear_message_and_leaves_no_store() {
         ),
         (
             "a newer backup version",
-            replace_first(r#"{"zhibiao_backup": 3, "format": 1}"#),
-            "version 3",
+            replace_first(r#"{"zhibiao_backup": 9, "format": 1}"#),
+            "version 9",
         ),
         (
             "no header at all",
@@ -1022,7 +1023,7 @@ fn a_keyed_backup_needs_its_key_and_an_edit_with_a_recomputed_digest_is_refused(
     assert!(out.status.success(), "{}", text(&out.stderr));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["verified"], "hmac_sha256");
-    assert_eq!(r["backup_version"], 2);
+    assert_eq!(r["backup_version"], zhibiao::store::BACKUP_VERSION);
     // A key too short to be one is refused before anything is read or written.
     let short = key_file(tmp.path(), "short.key", "fifteen-chars!!");
     let d = tmp.path().join("d");
@@ -1336,16 +1337,39 @@ fn a_version_1_backup_still_restores_with_a_warning_and_converts_both_ways() {
     );
     assert_eq!(r["verified"], "nothing");
     check_ok(&db);
-    // Backed up again, it is the same records under a version-2 header and a trailer:
-    // without the trailer and with the old header, it is the fixture, byte for byte,
-    // which is how to take a backup to a release that reads only version 1.
-    let v2 = backup(&db, &tmp.path().join("v2.jsonl"));
-    let v2_text = text(&v2);
-    let mut lines: Vec<&str> = v2_text.lines().collect();
-    assert!(lines.pop().unwrap().starts_with(r#"{"type":"digest""#));
-    let head = lines[0].replace(r#""zhibiao_backup":2"#, r#""zhibiao_backup":1"#);
-    lines[0] = &head;
-    assert!(format!("{}\n", lines.join("\n")).into_bytes() == v1);
+    // Backed up again, it is a version-3 backup: the same indicators, targets,
+    // readings, audit rows and tokens, plus the plan made from the targets (Taojiang
+    // 2023, with its six groups), indicators naming their group, and targets their
+    // plan entry. Restored and backed up once more, it gives the same bytes.
+    let v3 = backup(&db, &tmp.path().join("v3.jsonl"));
+    let v3_text = text(&v3);
+    let lines: Vec<&str> = v3_text.lines().collect();
+    assert!(lines.last().unwrap().starts_with(r#"{"type":"digest""#));
+    assert!(lines[0].contains(r#""zhibiao_backup":3"#), "{}", lines[0]);
+    let plans: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["type"] == "plan")
+        .collect();
+    assert_eq!(plans.len(), 1, "{plans:?}");
+    assert_eq!(plans[0]["id"], "taojiang-2023");
+    assert_eq!(plans[0]["groups"].as_array().unwrap().len(), 6);
+    let gdp = lines
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["type"] == "target" && r["indicator"] == "gdp-growth")
+        .unwrap();
+    assert_eq!(gdp["plan"]["plan"], "taojiang-2023");
+    assert_eq!(gdp["plan"]["group"], "growth");
+    assert!(!v3_text.contains(r#""battle":"#));
+    let again = tmp.path().join("again");
+    run_ok(&[
+        "restore",
+        s(&tmp.path().join("v3.jsonl")),
+        "--db",
+        s(&again),
+    ]);
+    assert!(backup(&again, &tmp.path().join("v3b.jsonl")) == v3);
     // A key cannot vouch for a backup that carries no digest.
     let key = key_file(tmp.path(), "k", "a-key-for-a-v1-backup-0123456789");
     let b = tmp.path().join("b");

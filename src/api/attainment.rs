@@ -63,10 +63,11 @@ async fn one_handler(
 fn selection(
     qs: &Queries,
     group: Option<&str>,
+    battle: Option<&str>,
     lead_unit: &Option<String>,
     region: &Option<String>,
 ) -> Result<Selection, ApiError> {
-    Ok(qs.selection(group, lead_unit.as_deref(), region.as_deref())?)
+    Ok(qs.selection(group, battle, lead_unit.as_deref(), region.as_deref())?)
 }
 
 super::params! {
@@ -98,7 +99,8 @@ async fn all_handler(ctx: Ctx, req: Req, p: Result<AllParams, ApiError>) -> Resu
     catalogue_answer(&ctx, &req, "attainment", csv, move |qs| {
         let sel = selection(
             qs,
-            p.group.as_deref().or(p.battle.as_deref()),
+            p.group.as_deref(),
+            p.battle.as_deref(),
             &p.lead_unit,
             &p.region,
         )?;
@@ -191,7 +193,8 @@ async fn alerts_handler(
             severity: p.severity,
             selection: selection(
                 qs,
-                p.group.as_deref().or(p.battle.as_deref()),
+                p.group.as_deref(),
+                p.battle.as_deref(),
                 &p.lead_unit,
                 &p.region,
             )?,
@@ -379,7 +382,7 @@ async fn summary_handler(
 ) -> Result<Resp, ApiError> {
     let p = p?;
     catalogue_answer(&ctx, &req, "summary", false, move |qs| {
-        let sel = selection(qs, None, &None, &p.region)?;
+        let sel = selection(qs, None, None, &None, &p.region)?;
         let summary = qs.summary(p.as_of, p.as_known_at, &sel)?;
         Rendered::json(&summary)
     })

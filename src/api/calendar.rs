@@ -77,7 +77,7 @@ async fn calendar_handler(
     }
     let csv = csv_wanted(p.format.as_deref(), &req)?;
     ctx.blocking(move |qs| {
-        let sel = qs.selection(None, p.lead_unit.as_deref(), p.region.as_deref())?;
+        let sel = qs.selection(None, None, p.lead_unit.as_deref(), p.region.as_deref())?;
         let out = qs.due_list(&sel, from, to)?;
         let body = Calendar {
             from,
@@ -161,7 +161,7 @@ async fn overdue_handler(
         ));
     }
     ctx.blocking(move |qs| {
-        let sel = qs.selection(None, p.lead_unit.as_deref(), p.region.as_deref())?;
+        let sel = qs.selection(None, None, p.lead_unit.as_deref(), p.region.as_deref())?;
         let out = qs.overdue_list(&sel, on)?;
         if by_unit {
             Ok(json(StatusCode::OK, &by_lead_unit(on, &out)))

@@ -46,7 +46,8 @@ async fn list_handler(
     let csv = csv_wanted(p.format.as_deref(), &req)?;
     ctx.blocking(move |qs| {
         let sel = qs.selection(
-            p.group.as_deref().or(p.battle.as_deref()),
+            p.group.as_deref(),
+            p.battle.as_deref(),
             p.lead_unit.as_deref(),
             p.region.as_deref(),
         )?;
@@ -189,9 +190,21 @@ impl Computed {
                 format!("target.position (序号) is a whole number from 1, not {p}"),
             ));
         }
+        // The plan GET would name: that of the body's target's year, or, without a
+        // target in the body, that of the target GET shows.
         let plan = match target {
             Some(t) => qs.store().plan_for(&ind.region, t.year)?,
-            None => None,
+            None => {
+                let targets = qs.store().targets(&ind.id)?;
+                let year = qs.default_as_of()?.map(|p| p.year());
+                let current = year
+                    .and_then(|y| targets.iter().find(|t| t.year == y))
+                    .or_else(|| targets.last());
+                match current.and_then(|t| t.plan.as_ref()) {
+                    Some(e) => qs.store().plan(&e.plan)?,
+                    None => None,
+                }
+            }
         };
         if let Some(sent) = &self.plan {
             differs(

@@ -66,7 +66,14 @@ async fn dashboard_handler(
         let b = qs.home_board(as_of)?;
         let filter =
             web::DashboardQuery::parse(group.as_deref(), lead.as_deref(), p.status.as_deref())?
-                .resolve(&b)?;
+                .resolve(&b)
+                .map_err(|e| match (&p.group, e) {
+                    // `battle=` names its own errors.
+                    (None, crate::domain::DomainError::Invalid { message, .. }) => {
+                        crate::domain::DomainError::invalid("battle", message)
+                    }
+                    (_, e) => e,
+                })?;
         let mut units: Vec<String> = b
             .rows
             .iter()
@@ -268,7 +275,8 @@ async fn metrics_handler(
     let p = p?;
     ctx.blocking(move |qs| {
         let sel = qs.selection(
-            p.group.as_deref().or(p.battle.as_deref()),
+            p.group.as_deref(),
+            p.battle.as_deref(),
             p.lead_unit.as_deref(),
             p.region.as_deref(),
         )?;

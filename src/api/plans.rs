@@ -56,7 +56,11 @@ pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clo
         .map(Reply::into_response)
 }
 
-async fn list_handler(ctx: Ctx, _req: Req, p: Result<NoParams, ApiError>) -> Result<Resp, ApiError> {
+async fn list_handler(
+    ctx: Ctx,
+    _req: Req,
+    p: Result<NoParams, ApiError>,
+) -> Result<Resp, ApiError> {
     p?;
     ctx.blocking(|qs| {
         #[derive(Serialize)]
@@ -105,7 +109,8 @@ async fn get_handler(
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanBody {
-    id: String,
+    #[serde(rename = "id")]
+    _id: String,
     region: String,
     year: u16,
     title: String,
@@ -208,7 +213,10 @@ async fn put_handler(
                         ));
                     }
                 }
-            } else if sent_rows.as_ref().is_some_and(|r| r.as_array().is_none_or(|a| !a.is_empty())) {
+            } else if sent_rows
+                .as_ref()
+                .is_some_and(|r| r.as_array().is_none_or(|a| !a.is_empty()))
+            {
                 return Err(ApiError::invalid(
                     "rows",
                     "a new plan has no rows: import its sheet to add them",
@@ -340,7 +348,8 @@ async fn template_handler(
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     p?;
-    let bytes = crate::ingest::plan_template::blank_workbook().map_err(|e| ApiError::Internal(e.into()))?;
+    let bytes =
+        crate::ingest::plan_template::blank_workbook().map_err(|e| ApiError::Internal(e.into()))?;
     Ok(workbook(bytes, "指标库模板"))
 }
 
@@ -380,7 +389,10 @@ async fn draft_handler(
             if year <= from.year {
                 return Err(ApiError::invalid(
                     "year",
-                    format!("a draft is for a year after the plan's {} (got {year})", from.year),
+                    format!(
+                        "a draft is for a year after the plan's {} (got {year})",
+                        from.year
+                    ),
                 ));
             }
             let name = format!("{}{year}年指标库（草稿）", from.region);

@@ -360,16 +360,29 @@ fn plan_of(
     {
         crate::domain::six_battles()
     } else {
-        let mut out: Vec<Group> = Vec::new();
-        for e in entries {
-            if !out.iter().any(|g| g.key == e.group) {
-                out.push(Group {
-                    key: e.group.clone(),
-                    name: e.group.clone(),
-                });
-            }
-        }
-        out
+        let (index, bad) = entries
+            .iter()
+            .enumerate()
+            .find(|(_, e)| !SIX_BATTLES.iter().any(|(b, _)| *b == e.group))
+            .expect("some entry is outside the six battles");
+        return Err(CatalogueError::Entry {
+            index: index + 1,
+            id: bad.id.clone(),
+            source: DomainError::invalid(
+                "group",
+                format!(
+                    "'{}' is not a declared group: declare the plan's groups in order with \
+                     [[group]] key = \"…\" name = \"…\" (without them, only the six battles' \
+                     keys {} are known)",
+                    bad.group,
+                    SIX_BATTLES
+                        .iter()
+                        .map(|(k, _)| *k)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        });
     };
     let id = header
         .plan

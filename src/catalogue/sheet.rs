@@ -21,8 +21,8 @@ use serde::Serialize;
 
 use crate::domain::{
     Catalogue, Group, Indicator, IndicatorId, Plan, PlanId, Region, RegionLevel, Source,
-    StatusRule, Target, Thresholds, UnitEntry, UnitRegistry, DEFAULT_ESCALATE_AFTER,
-    MAX_YEAR, MIN_YEAR, SIX_BATTLES,
+    StatusRule, Target, Thresholds, UnitEntry, UnitRegistry, DEFAULT_ESCALATE_AFTER, MAX_YEAR,
+    MIN_YEAR, SIX_BATTLES,
 };
 use crate::ingest::plan_sheet::{PlanRow, PlanSheet};
 use crate::ingest::RowError;
@@ -112,7 +112,16 @@ pub fn slug(text: &str, max: usize) -> String {
                 if !word.is_empty() {
                     parts.push(std::mem::take(&mut word));
                 }
-                parts.push(p.plain().to_string());
+                // ü is written v, as in typing pinyin (率 lv); nothing outside a-z.
+                let syllable: String = p
+                    .plain()
+                    .chars()
+                    .map(|c| if c == 'ü' { 'v' } else { c })
+                    .filter(char::is_ascii_lowercase)
+                    .collect();
+                if !syllable.is_empty() {
+                    parts.push(syllable);
+                }
             }
             None if c.is_ascii_alphanumeric() => word.push(c.to_ascii_lowercase()),
             None => {
@@ -232,7 +241,10 @@ pub fn from_sheet(
     }
     match known(&region) {
         Some(r) => {
-            if let Some(p) = parent.as_deref().filter(|p| r.parent.as_deref() != Some(*p)) {
+            if let Some(p) = parent
+                .as_deref()
+                .filter(|p| r.parent.as_deref() != Some(*p))
+            {
                 if r.parent.is_some() {
                     errors.push(err(
                         0,
@@ -253,7 +265,11 @@ pub fn from_sheet(
                 parent: parent.filter(|p| !p.trim().is_empty()),
             };
             if let Err(e) = r.validate() {
-                errors.push(err(0, "地区", format!("地区“{region}”不可用：{}", e.message())));
+                errors.push(err(
+                    0,
+                    "地区",
+                    format!("地区“{region}”不可用：{}", e.message()),
+                ));
             }
             regions.push(r);
             new_regions.push(region.clone());
@@ -270,10 +286,7 @@ pub fn from_sheet(
                     errors.push(err(
                         r.row,
                         "所属板块",
-                        format!(
-                            "“{g}”不是“方案”表列出的板块（{}）",
-                            facts.groups.join("、")
-                        ),
+                        format!("“{g}”不是“方案”表列出的板块（{}）", facts.groups.join("、")),
                     ));
                 } else {
                     group_names.push(g.to_string());
@@ -345,7 +358,12 @@ pub fn from_sheet(
         region: region.clone(),
         year,
         title: title.trim().to_string(),
-        doc_number: facts.doc_number.clone().unwrap_or_default().trim().to_string(),
+        doc_number: facts
+            .doc_number
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         issuer: facts.issuer.clone().unwrap_or_default().trim().to_string(),
         groups,
     };
@@ -434,7 +452,10 @@ pub fn from_sheet(
                             "{region}有{}个名为“{}”的指标（{}）：请在“指标代码”列写明是哪一个",
                             many.len(),
                             r.name,
-                            many.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join("、")
+                            many.iter()
+                                .map(|i| i.id.as_str())
+                                .collect::<Vec<_>>()
+                                .join("、")
                         ),
                     ));
                     (None, None, false)
@@ -454,7 +475,17 @@ pub fn from_sheet(
                         id = format!("{base}-{k}");
                         k += 1;
                     }
-                    (IndicatorId::parse(&id).ok(), None, true)
+                    match IndicatorId::parse(&id) {
+                        Ok(id) => (Some(id), None, true),
+                        Err(_) => {
+                            row_errors.push(err(
+                                row,
+                                "指标代码",
+                                format!("无法由名称“{}”生成指标代码，请在“指标代码”列填写", r.name),
+                            ));
+                            (None, None, true)
+                        }
+                    }
                 }
             },
         };
@@ -501,11 +532,20 @@ pub fn from_sheet(
             .clone()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| r.name.clone());
-        let ind = build(r, &id, old, &region, group, lead_units, co_units, Source {
-            document: document.clone(),
-            section,
-            quote,
-        });
+        let ind = build(
+            r,
+            &id,
+            old,
+            &region,
+            group,
+            lead_units,
+            co_units,
+            Source {
+                document: document.clone(),
+                section,
+                quote,
+            },
+        );
         if let Err(e) = ind.validate() {
             row_errors.push(err(row, column_of(e.field()), e.message().to_string()));
         }
@@ -557,9 +597,8 @@ pub fn from_sheet(
         errors.sort_by_key(|e| e.row);
         return Err(errors);
     }
-    let units = UnitRegistry::new(unit_entries).map_err(|e| {
-        vec![err(0, "牵头单位", format!("单位名称冲突：{}", e.message()))]
-    })?;
+    let units = UnitRegistry::new(unit_entries)
+        .map_err(|e| vec![err(0, "牵头单位", format!("单位名称冲突：{}", e.message()))])?;
     let plan_exists = same_year.is_some();
     Ok(SheetImport {
         catalogue: Catalogue {
@@ -651,7 +690,10 @@ fn differences(old: &Indicator, old_t: &Target, new: &Indicator, new_t: &Target)
         "牵头单位",
         oe.map(|e| &e.lead_units) != ne.map(|e| &e.lead_units),
     );
-    note("责任单位", oe.map(|e| &e.co_units) != ne.map(|e| &e.co_units));
+    note(
+        "责任单位",
+        oe.map(|e| &e.co_units) != ne.map(|e| &e.co_units),
+    );
     note("所属板块", oe.map(|e| &e.group) != ne.map(|e| &e.group));
     note("序号", oe.map(|e| e.position) != ne.map(|e| e.position));
     note("出处", oe.map(|e| &e.source) != ne.map(|e| &e.source));
@@ -682,9 +724,14 @@ mod tests {
 
     #[test]
     fn slugs_are_pinyin_syllables_cut_at_a_boundary() {
-        assert_eq!(slug("地区生产总值增长", 64), "di-qu-sheng-chan-zong-zhi-zeng-zhang");
+        assert_eq!(
+            slug("地区生产总值增长", 64),
+            "di-qu-sheng-chan-zong-zhi-zeng-zhang"
+        );
         assert_eq!(slug("PM2.5浓度", 64), "pm2-5-nong-du");
         assert_eq!(slug("地区生产总值增长", 12), "di-qu-sheng");
+        assert_eq!(slug("森林覆盖率", 64), "sen-lin-fu-gai-lv");
+        assert_eq!(slug("绿色", 64), "lv-se");
         assert_eq!(region_slug("临湘市"), "linxiang");
         assert_eq!(region_slug("桃江县"), "taojiang");
         assert_eq!(group_key("科技创新攻坚仗", 2), "innovation");

@@ -29,6 +29,37 @@ struct Cli {
     command: Command,
 }
 
+/// `zhibiao plan …`
+#[derive(Subcommand, Debug)]
+enum PlanAction {
+    /// Write next year's plan as a spreadsheet: every indicator of this year's plan, with
+    /// this year's target and last figure beside an empty 年度目标 column, ready to fill
+    /// in and import.
+    Draft {
+        /// The year of the plan to start from.
+        #[arg(long)]
+        from: u16,
+        /// The year to draft (default: the next).
+        #[arg(long)]
+        year: Option<u16>,
+        /// The region (default: the store's home region).
+        #[arg(long)]
+        region: Option<String>,
+        /// Where to write it (default: <地区><年度>年指标库（草稿）.xlsx).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+    },
+    /// List the plans in the store.
+    List {
+        #[arg(long, default_value = "./zhibiao-data")]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the HTTP API. On an empty store, loads the built-in 2023 catalogue first.
@@ -41,13 +72,49 @@ enum Command {
         #[arg(long, default_value = "./zhibiao-data", global = true)]
         db: PathBuf,
     },
-    /// Load a catalogue TOML file (indicators, targets, units) into the store.
+    /// Load a plan into the store: an office's 指标库 spreadsheet (.xlsx, or .csv in
+    /// UTF-8 or GBK; see docs/catalogue.md), or a catalogue TOML file.
     Import {
         file: PathBuf,
         #[arg(long, default_value = "./zhibiao-data")]
         db: PathBuf,
+        /// Say what each row would do, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The plan's region (地区), if the sheet has no 方案 sheet saying it.
+        #[arg(long)]
+        region: Option<String>,
+        /// The plan's year (年度).
+        #[arg(long)]
+        year: Option<u16>,
+        /// The plan's title (方案名称), as bulletins cite it.
+        #[arg(long)]
+        document: Option<String>,
+        /// The parent region (上级地区) of a region not yet registered.
+        #[arg(long)]
+        parent: Option<String>,
+        /// The plan's id (方案代码); by default the region's pinyin and the year.
+        #[arg(long)]
+        plan: Option<String>,
+        /// Answer in English.
+        #[arg(long, value_parser = ["zh", "en"], default_value = "zh")]
+        lang: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Write a blank spreadsheet to fill in: `zhibiao template plan` (the 指标库).
+    Template {
+        /// What to write: plan.
+        #[arg(value_parser = ["plan"])]
+        what: String,
+        /// Where to write it.
+        #[arg(long, short, default_value = "指标库模板.xlsx")]
+        out: PathBuf,
+    },
+    /// Plans: draft next year's from this year's.
+    Plan {
+        #[command(subcommand)]
+        action: PlanAction,
     },
     /// Send readings to a running server: one reading, or a CSV/XLSX file as one batch.
     Submit {
@@ -380,7 +447,44 @@ pub fn main() -> ExitCode {
             remind::remind(&db, on, lead_unit.as_deref(), dry_run, json, cfg, tz)
         }),
         Command::Token { action, db } => token::token(&db, action),
-        Command::Import { file, db, json } => import::import(&file, &db, json),
+        Command::Import {
+            file,
+            db,
+            dry_run,
+            region,
+            year,
+            document,
+            parent,
+            plan,
+            lang,
+            json,
+        } => import::import(
+            &file,
+            &db,
+            import::SheetArgs {
+                dry_run,
+                opts: crate::catalogue::sheet::SheetOptions {
+                    region,
+                    year,
+                    title: document,
+                    parent,
+                    plan_id: plan,
+                },
+                english: lang == "en",
+            },
+            json,
+        ),
+        Command::Template { what: _, out } => import::template(&out),
+        Command::Plan { action } => match action {
+            PlanAction::Draft {
+                from,
+                year,
+                region,
+                out,
+                db,
+            } => import::draft(&db, from, year, region.as_deref(), out.as_deref()),
+            PlanAction::List { db, json } => import::list(&db, json),
+        },
         Command::Submit {
             indicator,
             period,

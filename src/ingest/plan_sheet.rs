@@ -1083,7 +1083,28 @@ impl Facts {
             return;
         }
         if fact == Fact::Groups {
-            for g in value.split(['、', ',', '，', ';', '；']) {
+            // Several groups in one cell are separated by commas or semicolons, or by
+            // 、 — but 、 also follows a group's own numbering (一、经济发展), so it
+            // separates only when no piece is a bare numeral.
+            let numeral = |p: &str| {
+                !p.is_empty()
+                    && p.trim()
+                        .chars()
+                        .all(|c| "一二三四五六七八九十0123456789".contains(c))
+            };
+            let by_comma: Vec<&str> = value.split([',', '，', ';', '；']).collect();
+            let pieces: Vec<&str> = by_comma
+                .iter()
+                .flat_map(|p| {
+                    let parts: Vec<&str> = p.split('、').collect();
+                    if parts.len() > 1 && !parts.iter().any(|x| numeral(x)) {
+                        parts
+                    } else {
+                        vec![*p]
+                    }
+                })
+                .collect();
+            for g in pieces {
                 let g = g.trim();
                 if !g.is_empty() && !self.facts.groups.iter().any(|h| h == g) {
                     self.facts.groups.push(g.to_string());

@@ -72,17 +72,17 @@ impl Queries {
         as_of: Period,
         known_at: Option<DateTime<Utc>>,
     ) -> Result<Vec<(Indicator, Attainment)>> {
-        let mut rows = self
-            .store
-            .indicators()?
-            .into_iter()
-            .map(|ind| {
-                let a = self.attainment(&ind, as_of, known_at)?;
-                let ind = ind.in_plan(a.target.as_ref().and_then(|t| t.plan.as_ref()));
-                Ok((ind, a))
-            })
-            .collect::<Result<Vec<_>>>()?;
         let order = self.plan_order(as_of.year())?;
+        let mut rows = Vec::new();
+        for ind in self.store.indicators()? {
+            let a = self.attainment(&ind, as_of, known_at)?;
+            // As on the board: a year with a plan shows that plan's indicators.
+            if a.target.is_none() && order.plan_of(&ind.region).is_some() {
+                continue;
+            }
+            let ind = ind.in_plan(a.target.as_ref().and_then(|t| t.plan.as_ref()));
+            rows.push((ind, a));
+        }
         rows.sort_by_cached_key(|(i, a)| order.key(i, a));
         Ok(rows)
     }

@@ -58,9 +58,16 @@ impl Queries {
     fn build_board(&self, as_of: Period) -> Result<Board> {
         let s = &self.store;
         let title = s.catalogue_title()?;
+        let order = self.plan_order(as_of.year())?;
         let mut rows = Vec::new();
         for ind in s.indicators()? {
             let (target, values) = year_series(s, &ind.id, as_of.year(), None)?;
+            // A region's board for a year with a plan is that plan: an indicator the
+            // plan does not name (one a later plan added, or an earlier one dropped)
+            // is not on it.
+            if target.is_none() && order.plan_of(&ind.region).is_some() {
+                continue;
+            }
             // The indicator as the year's plan has it: group, units, source.
             let ind = ind.in_plan(target.as_ref().and_then(|t| t.plan.as_ref()));
             let attainment = engine::evaluate(&ind, target.as_ref(), &values, as_of);
@@ -106,7 +113,6 @@ impl Queries {
                 }
             }
         }
-        let order = self.plan_order(as_of.year())?;
         rows.sort_by_cached_key(|r| order.key(&r.indicator, &r.attainment));
         let region = title.as_ref().map(|t| t.region.clone()).unwrap_or_default();
         let plan = order.plan_of(&region).cloned();
@@ -156,11 +162,18 @@ impl PlanOrder {
         ind: &Indicator,
         a: &Attainment,
     ) -> (bool, String, usize, u32, String, String) {
+        self.key_of(ind, a.target.as_ref())
+    }
+
+    /// The sort key of an indicator (as its year's plan has it) with its year's target.
+    pub fn key_of(
+        &self,
+        ind: &Indicator,
+        target: Option<&crate::domain::Target>,
+    ) -> (bool, String, usize, u32, String, String) {
         let plan = self.plan_of(&ind.region);
         let rank = plan.map_or(usize::MAX, |p| p.group_rank(&ind.group));
-        let position = a
-            .target
-            .as_ref()
+        let position = target
             .and_then(|t| t.plan.as_ref())
             .map_or(u32::MAX, |e| e.position);
         (

@@ -31,8 +31,8 @@ pub mod attainment;
 pub mod board;
 pub mod bulletin;
 pub mod memo;
-pub mod plans;
 pub mod names;
+pub mod plans;
 pub mod quality;
 pub mod rankings;
 pub mod schedule;
@@ -227,6 +227,12 @@ impl Queries {
     /// A group named by `?group=` (or its synonym `?battle=`): a group key or a group's
     /// name in any plan, answered as the key.
     pub fn group_filter(&self, q: Option<&str>) -> Result<Option<String>> {
+        self.group_filter_as("group", q)
+    }
+
+    /// [`Queries::group_filter`], with errors naming `field` (`battle` when the
+    /// request used that name).
+    pub fn group_filter_as(&self, field: &str, q: Option<&str>) -> Result<Option<String>> {
         let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
             return Ok(None);
         };
@@ -244,7 +250,7 @@ impl Queries {
             }
         }
         Err(QueryError::invalid(
-            "group",
+            field,
             format!(
                 "'{q}' is not a group of any plan; the groups are: {}",
                 known.join("、")
@@ -254,14 +260,21 @@ impl Queries {
 
     /// A [`Selection`] from a request's spellings: the unit resolved to its canonical
     /// name, the region checked against the registered regions.
+    /// `battle` is read as `group` (the name the six battles' filter had), and its
+    /// errors are named by it.
     pub fn selection(
         &self,
         group: Option<&str>,
+        battle: Option<&str>,
         lead_unit: Option<&str>,
         region: Option<&str>,
     ) -> Result<Selection> {
+        let group = match (group, battle) {
+            (Some(g), _) => self.group_filter_as("group", Some(g))?,
+            (None, b) => self.group_filter_as("battle", b)?,
+        };
         Ok(Selection {
-            group: self.group_filter(group)?,
+            group,
             lead_unit: self.lead_unit(lead_unit)?,
             region: self.region_filter(region)?,
         })

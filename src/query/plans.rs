@@ -373,7 +373,10 @@ impl Queries {
             region: Some(from.region.clone()),
             parent: region.and_then(|r| r.parent),
             year: Some(year),
-            title: Some(from.title.replace(&from.year.to_string(), &year.to_string())),
+            title: Some(
+                from.title
+                    .replace(&from.year.to_string(), &year.to_string()),
+            ),
             doc_number: None,
             issuer: Some(from.issuer.clone()).filter(|s| !s.is_empty()),
             groups: from.groups.iter().map(|g| g.name.clone()).collect(),

@@ -220,7 +220,7 @@ pub fn indicator_page(board: &Board, id: &str) -> Option<String> {
         r#"<section class="about">
 <h2>指标信息</h2>
 <dl class="facts-list">
-<dt>所属六仗</dt><dd><a href="{battle_url}">{battle}</a></dd>
+<dt>所属板块</dt><dd><a href="{battle_url}">{battle}</a></dd>
 <dt>牵头单位</dt><dd>{lead}</dd>
 <dt>责任单位</dt><dd>{co}</dd>
 <dt>目标</dt><dd>{target}</dd>

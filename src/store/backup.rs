@@ -3,9 +3,9 @@
 //! A backup is JSON Lines, one record per line, in a fixed order (documented in
 //! `docs/reliability.md`):
 //!
-//! 1. a header `{"zhibiao_backup": 2, "format": <value format version>}`;
+//! 1. a header `{"zhibiao_backup": 3, "format": <value format version>}`;
 //! 2. `meta` (the catalogue's region, document and year), then every `unit`,
-//!    `region`, `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token`,
+//!    `region`, `plan`, `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token`,
 //!    `idempotency` answer, `due` rule and `webhook` receiver, each tree in key order
 //!    (the outbox and the delivery log are not backed up);
 //! 3. an `end` record with the counts, so that a backup cut short (even at a line
@@ -29,7 +29,11 @@
 //! warning. The records themselves are the same in versions 1 and 2, so a version-2
 //! backup without its last line and with `"zhibiao_backup":1` in its header is the
 //! version-1 backup of the same store, for a release that only reads version 1.
-//! `tests/fixtures/backup-v1.jsonl` was written by the last build of version 1.
+//! Version 3 made plans data: it adds `plan` records, indicators name their `group`
+//! (older backups say `battle`, read as the same), and targets carry their plan entry.
+//! A backup of version 1 or 2 restores with its plans made from its targets, as the
+//! store's format-4 migration makes them. `tests/fixtures/backup-v1.jsonl` was written
+//! by the last build of version 1.
 //!
 //! # What restore refuses
 //!
@@ -57,8 +61,9 @@ use crate::domain::{
 };
 
 /// The backup format's version (the header's `zhibiao_backup`). Version 2 added the
-/// `digest` trailer; this build restores versions 1 and 2.
-pub const BACKUP_VERSION: u32 = 2;
+/// `digest` trailer; version 3, plans (`plan` records, indicators' `group`, targets'
+/// plan entries). This build restores versions 1 to 3.
+pub const BACKUP_VERSION: u32 = 3;
 
 /// The oldest backup version this build restores. It stays 1: every later version
 /// keeps restoring every older backup.

@@ -128,7 +128,7 @@ pub fn none_monitored(lang: Lang) -> &'static str {
 /// A battle without lagging indicators.
 pub fn none_lagging(lang: Lang) -> &'static str {
     match lang {
-        Lang::Zh | Lang::En => "本战役无滞后指标。",
+        Lang::Zh | Lang::En => "本板块无滞后指标。",
     }
 }
 
@@ -212,7 +212,7 @@ pub fn previous_heading(lang: Lang) -> &'static str {
 /// The first two headings of the table of counts per battle: 战役, 指标数.
 pub fn count_table_headings(lang: Lang) -> [&'static str; 2] {
     match lang {
-        Lang::Zh | Lang::En => ["战役", "指标数"],
+        Lang::Zh | Lang::En => ["板块", "指标数"],
     }
 }
 

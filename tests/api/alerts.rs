@@ -115,7 +115,7 @@ fn alerts_list_the_lagging_worst_first_and_filter() {
     assert_eq!(sme["actual"], 63.0);
     assert_eq!(sme["actual_period"], "2023-06");
     assert_eq!(sme["lead_units"], json!(["县科工局"]));
-    assert_eq!(sme["battle"], "innovation");
+    assert_eq!(sme["group"], "innovation");
     assert_close(sme, "pace_gap", -0.08);
     assert_close(sme, "year_end_gap", 87.0);
     let msg = sme["message"].as_str().unwrap();
@@ -513,17 +513,13 @@ fn summary_counts_match_attainment() {
 
         // Per battle: totals add up to the whole, counts match the rows of the battle,
         // and the lagging lists are exactly the lagging rows.
-        let battles = sum["battles"].as_array().unwrap();
+        let battles = sum["groups"].as_array().unwrap();
         let total: u64 = battles.iter().map(|b| b["total"].as_u64().unwrap()).sum();
         assert_eq!(total, sum["total"].as_u64().unwrap(), "{as_of}");
         let mut lagging_seen = Vec::new();
         for b in battles {
             let key = b["key"].as_str().unwrap();
-            let mine: Vec<&Value> = rows
-                .iter()
-                .copied()
-                .filter(|r| r["battle"] == key)
-                .collect();
+            let mine: Vec<&Value> = rows.iter().copied().filter(|r| r["group"] == key).collect();
             assert_eq!(b["total"].as_u64().unwrap() as usize, mine.len(), "{key}");
             let in_counts: u64 = b["counts"]
                 .as_object()

@@ -168,7 +168,7 @@ fn an_indicator_can_set_its_own_due_rule() {
     let mut def = s.get_json(&format!("/v1/indicators/{JOBS}"));
     assert_eq!(def["due"], Value::Null, "the frequency's default");
     let obj = def.as_object_mut().unwrap();
-    for view_only in ["battle_name", "target", "target_years"] {
+    for view_only in ["group_name", "plan", "target", "target_years"] {
         obj.remove(view_only);
     }
     let alerts = "/v1/alerts?as_of=2023-06&on=2023-07-20&kind=overdue&lead_unit=县人社局";

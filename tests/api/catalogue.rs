@@ -28,11 +28,7 @@ fn a_fresh_store_serves_the_whole_2023_catalogue() {
             !one.as_array().unwrap().is_empty(),
             "no {battle} indicators"
         );
-        assert!(one
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["battle"] == battle));
+        assert!(one.as_array().unwrap().iter().all(|i| i["group"] == battle));
     }
     let gdp = s.get_json("/v1/indicators/gdp-growth");
     assert_eq!(gdp["target"]["value"], 8.0);

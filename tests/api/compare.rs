@@ -31,7 +31,7 @@ fn put_json(s: &TestServer, path: &str, body: &Value) -> (u16, Value) {
 fn definition(s: &TestServer, id: &str) -> Value {
     let mut v = s.get_json(&format!("/v1/indicators/{id}"));
     let obj = v.as_object_mut().unwrap();
-    for view_only in ["battle_name", "target", "target_years"] {
+    for view_only in ["group_name", "plan", "target", "target_years"] {
         obj.remove(view_only);
     }
     v
@@ -185,7 +185,7 @@ fn a_city_benchmark_shows_the_difference_and_decides_a_two_condition_status() {
         .text()
         .unwrap();
     assert!(
-        metrics.contains(r#"zhibiao_indicator_actual{battle="growth",indicator="yiyang-gdp-growth",lead_unit="益阳市统计局",region="益阳市"} 8.5"#),
+        metrics.contains(r#"zhibiao_indicator_actual{group="growth",indicator="yiyang-gdp-growth",lead_unit="益阳市统计局",region="益阳市"} 8.5"#),
         "{metrics}"
     );
     assert!(!metrics.contains(r#"indicator="gdp-growth""#));

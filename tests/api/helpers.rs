@@ -371,6 +371,12 @@ impl TestServer {
     }
 
     /// The store directory.
+    /// The server, which now owns the temporary directory its store is in.
+    pub fn keeping(mut self, tmp: tempfile::TempDir) -> TestServer {
+        self._tmp = Some(tmp);
+        self
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

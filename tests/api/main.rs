@@ -23,6 +23,7 @@ mod notify;
 mod openapi;
 mod outbound;
 mod pages;
+mod plans;
 mod readings;
 mod restart;
 mod roles;

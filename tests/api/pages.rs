@@ -250,7 +250,7 @@ fn the_dashboard_filters_by_battle_status_and_lead_unit() {
     );
     let want: BTreeSet<String> = at
         .iter()
-        .filter(|(_, a)| a["status"] == "behind" && a["battle"] == "innovation")
+        .filter(|(_, a)| a["status"] == "behind" && a["group"] == "innovation")
         .map(|(id, _)| id.clone())
         .collect();
     assert_eq!(rows(&page).keys().cloned().collect::<BTreeSet<_>>(), want);
@@ -570,7 +570,7 @@ fn battle_names(s: &TestServer) -> BTreeSet<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| i["battle_name"].as_str().unwrap().to_string())
+        .map(|i| i["group_name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names.len(), 6, "{names:?}");
     names
@@ -982,7 +982,7 @@ fn metrics_narrow_by_battle_and_count_statuses_per_battle() {
     let rows = attainment_at(&s, "2023-06");
     let growth: BTreeMap<String, String> = rows
         .iter()
-        .filter(|(_, r)| r["battle"] == "growth")
+        .filter(|(_, r)| r["group"] == "growth")
         .map(|(id, r)| (id.clone(), r["status"].as_str().unwrap().to_string()))
         .collect();
     for id in ids.keys() {
@@ -990,7 +990,7 @@ fn metrics_narrow_by_battle_and_count_statuses_per_battle() {
     }
     let mut counted = 0.0;
     for smp in all.iter().filter(|x| x.name == "zhibiao_indicators") {
-        assert_eq!(smp.labels["battle"], "growth", "{smp:?}");
+        assert_eq!(smp.labels["group"], "growth", "{smp:?}");
         let want = growth
             .values()
             .filter(|st| **st == smp.labels["status"])

@@ -56,9 +56,12 @@ async fn put_handler(
     let (period, form) = parse_period_segment(&ctx, &period)?;
     p?;
     require_json(req.content_type.as_deref())?;
+    // The plan of the period's year names the units that lead it, and so who may write.
     let ind = {
         let id = id.clone();
-        ctx.blocking(move |qs| Ok(qs.indicator(&id)?)).await?
+        let year = period.year();
+        ctx.blocking(move |qs| Ok(qs.indicator_in_year(&id, year)?))
+            .await?
     };
     // Rights before work: the body is read only for a token that may write here.
     authorize_write(&token, &ind)?;
@@ -241,9 +244,12 @@ async fn delete_handler(
     let id = parse_id(&id)?;
     let (period, _) = parse_period_segment(&ctx, &period)?;
     let DeleteParams { reason } = p?;
+    // The plan of the period's year names the units that lead it, and so who may write.
     let ind = {
         let id = id.clone();
-        ctx.blocking(move |qs| Ok(qs.indicator(&id)?)).await?
+        let year = period.year();
+        ctx.blocking(move |qs| Ok(qs.indicator_in_year(&id, year)?))
+            .await?
     };
     authorize_write(&token, &ind)?;
     let now = ctx.clock.now();

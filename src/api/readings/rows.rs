@@ -199,7 +199,21 @@ fn check_row(
             ),
         )]);
     }
-    if !may_write(token, ind) {
+    // The plan of the period's year names the units that lead it. Only a submitter's
+    // rights depend on it, so only then is the year's target read.
+    if token.role == crate::store::Role::Submitter {
+        let entry = ctx
+            .queries
+            .store()
+            .target(&ind.id, period.year())
+            .ok()
+            .flatten()
+            .and_then(|t| t.plan);
+        let in_year = ind.in_plan(entry.as_ref());
+        if !may_write(token, &in_year) {
+            return Checked::Forbidden(err("indicator", forbidden_message(token, &in_year)));
+        }
+    } else if !may_write(token, ind) {
         return Checked::Forbidden(err("indicator", forbidden_message(token, ind)));
     }
     let explanation = match raw

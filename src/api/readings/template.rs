@@ -8,7 +8,7 @@ use crate::api::input::value;
 use crate::api::{authenticate, may_write, ApiError, Ctx};
 use crate::domain::Period;
 use crate::ingest;
-use crate::store::{Store, Token};
+use crate::store::Token;
 
 crate::api::params! {
     /// `GET /v1/templates/readings.xlsx`
@@ -46,7 +46,7 @@ async fn template_handler(
         .period
         .ok_or_else(|| ApiError::invalid("period", "period is required, e.g. ?period=2023-06"))?;
     let bytes = ctx
-        .blocking(move |qs| template_rows(qs.store(), &token, period))
+        .blocking(move |qs| template_rows(qs, &token, period))
         .await?;
     let mut res = warp::reply::Response::new(bytes.into());
     let h = res.headers_mut();
@@ -64,11 +64,27 @@ async fn template_handler(
 
 /// The template's rows: every indicator the token may write, with its target for the
 /// period's year and its latest earlier reading of that year.
-fn template_rows(s: &Store, token: &Token, period: Period) -> Result<Vec<u8>, ApiError> {
+fn template_rows(
+    qs: &crate::query::Queries,
+    token: &Token,
+    period: Period,
+) -> Result<Vec<u8>, ApiError> {
     use crate::ingest::template::{workbook, TemplateRow};
-    let mut rows = Vec::new();
-    for ind in s.indicators()?.into_iter().filter(|i| may_write(token, i)) {
+    let s = qs.store();
+    // Each indicator as the plan of the period's year has it (its lead units decide
+    // who writes it), in that plan's order.
+    let mut named = Vec::new();
+    for ind in s.indicators()? {
         let target = s.target(&ind.id, period.year())?;
+        let ind = ind.in_plan(target.as_ref().and_then(|t| t.plan.as_ref()));
+        if may_write(token, &ind) {
+            named.push((ind, target));
+        }
+    }
+    let order = qs.plan_order(period.year())?;
+    named.sort_by_cached_key(|(i, t)| order.key_of(i, t.as_ref()));
+    let mut rows = Vec::new();
+    for (ind, target) in named {
         let target = match target.as_ref().and_then(|t| t.value.map(|v| (t, v))) {
             Some((t, v)) => match t.upper {
                 Some(u) => format!("{}–{}", ingest::format_number(v), ingest::format_number(u)),
