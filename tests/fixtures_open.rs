@@ -169,6 +169,29 @@ fn expected() -> Vec<Expected> {
             },
             webhooks: &["county-office"],
         },
+        Expected {
+            name: "store-v3",
+            format: 3,
+            // As store-v2: receivers and tokens write no audit rows.
+            audit_rows: 437,
+            revised_at: "2026-12-05T01:41:57.691170448Z",
+            notifier: NotifierState {
+                cursor: Some(436),
+                // As store-v2: the second receiver, registered with the first, shares
+                // the baseline.
+                seen: Some(seen(&[
+                    (
+                        "fixed-asset-investment-growth",
+                        "critical",
+                        "severely_behind",
+                    ),
+                    ("import-export-value", "critical", "behind"),
+                    ("tech-sme-registered", "critical", "behind"),
+                ])),
+                remind_day: Some("2026-12-05".parse().unwrap()),
+            },
+            webhooks: &["county-office", "innovation-desk"],
+        },
     ]
 }
 
@@ -350,36 +373,39 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
 
     let out = run_ok(&["migrate", "--db", d, "--dry-run"]);
     assert!(
-        out.contains(&format!(
-            "store format 2; this release writes format {STORE_FORMAT}"
-        )),
+        out.contains("store format 2; this release writes format 4"),
         "{out}"
     );
-    assert!(out.contains("format 2 → 3"), "{out}");
-    assert!(out.contains("format 3 → 4"), "{out}");
+    // Both steps, in order, each with what it finds in this store.
+    let (first, second) = out.split_once("format 3 → 4").expect(&out);
+    assert!(first.contains("format 2 → 3"), "{out}");
+    assert!(first.contains("cursor: audit row 436"), "{out}");
+    assert!(first.contains("last daily run: 2026-12-05"), "{out}");
+    assert!(second.contains("webhooks converted: 1"), "{out}");
     assert!(
-        out.contains("plans made from the targets of: 2023"),
+        second.contains("plans made from the targets of: 2023"),
         "{out}"
     );
-    assert!(out.contains("cursor: audit row 436"), "{out}");
-    assert!(out.contains("last daily run: 2026-12-05"), "{out}");
     assert!(out.contains("Nothing was written"), "{out}");
     let v: Value =
         serde_json::from_str(&run_ok(&["migrate", "--db", d, "--dry-run", "--json"])).unwrap();
     assert_eq!(
         (v["stored"].as_u64(), v["current"].as_u64()),
-        (Some(2), Some(u64::from(STORE_FORMAT)))
+        (Some(2), Some(4))
     );
-    assert_eq!(v["steps"].as_array().unwrap().len(), 2);
+    let steps: Vec<(u64, u64)> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["from"].as_u64().unwrap(), s["to"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(steps, [(2, 3), (3, 4)]);
     // Nothing changed: every tree holds what it held, and no backup was written.
     assert!(raw(&db) == before, "--dry-run changed the store");
     assert!(backups_beside(&db).is_empty());
 
     let out = run_ok(&["migrate", "--db", d]);
-    assert!(
-        out.contains(&format!("upgraded from format 2 to {STORE_FORMAT}")),
-        "{out}"
-    );
+    assert!(out.contains("upgraded from format 2 to 4"), "{out}");
     let backups = backups_beside(&db);
     assert_eq!(backups.len(), 1);
     assert!(
@@ -390,33 +416,36 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
     assert_eq!(meta(&after, "format"), Some(vec![STORE_FORMAT]));
     assert!(meta(&after, "notify/cursor").is_none());
     assert!(meta(&after, "notifier").is_some());
-    // The same keys in every tree it had (values are in the new layouts), and the
-    // plans the targets make.
-    let keys = |r: &Raw, skip_meta: bool| -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
+    assert_eq!(
+        after
+            .get(&b"plans"[..])
+            .map(|t| t.keys().cloned().collect::<Vec<_>>()),
+        Some(vec![b"taojiang-2023".to_vec()])
+    );
+    // Every key but the notifier's is where it was (format 4 rewrote the values and
+    // added the plan).
+    let keys = |r: &Raw| -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
         r.iter()
-            .filter(|(t, _)| !(skip_meta && t.as_slice() == b"meta") && t.as_slice() != b"plans")
-            .map(|(t, kv)| (t.clone(), kv.keys().cloned().collect()))
+            .filter(|(name, t)| name.as_slice() != b"plans" && !t.is_empty())
+            .map(|(name, t)| {
+                let ks = t.keys().filter(|k| {
+                    !(name.as_slice() == b"meta"
+                        && (k.starts_with(b"notify/") || k.as_slice() == b"notifier"))
+                });
+                (name.clone(), ks.cloned().collect())
+            })
             .collect()
     };
     assert!(
-        keys(&after, true) == keys(&before, true),
-        "the upgrade moved keys"
+        keys(&after) == keys(&before),
+        "the upgrade moved more than the notifier's state"
     );
-    let plans = after.get(&b"plans"[..]).expect("a plans tree");
-    assert_eq!(
-        plans.keys().cloned().collect::<Vec<_>>(),
-        vec![b"taojiang-2023".to_vec()]
-    );
-    // The store opens at the current format with its content; migrating again has
-    // nothing to do.
+    // The store opens at format 4 with its content; migrating again has nothing to do.
     let report: Value = serde_json::from_str(&run_ok(&["check", "--db", d, "--json"])).unwrap();
     assert_eq!(report["problem_count"], 0, "{report}");
     assert_eq!(report["readings"], 18);
     let out = run_ok(&["migrate", "--db", d]);
-    assert!(
-        out.contains(&format!("already at format {STORE_FORMAT}")),
-        "{out}"
-    );
+    assert!(out.contains("already at format 4"), "{out}");
     assert!(run_ok(&["migrate", "--db", d, "--dry-run"]).contains("nothing to do"));
     assert_eq!(backups_beside(&db).len(), 1);
 
@@ -445,10 +474,7 @@ fn a_store_with_an_unreadable_value_is_copied_instead_of_backed_up_and_still_upg
     }
     let before = raw(&db);
     let out = run_ok(&["migrate", "--db", db.to_str().unwrap()]);
-    assert!(
-        out.contains(&format!("upgraded from format 2 to {STORE_FORMAT}")),
-        "{out}"
-    );
+    assert!(out.contains("upgraded from format 2 to 4"), "{out}");
     assert!(out.contains("cannot be read"), "{out}");
     assert!(backups_beside(&db).is_empty());
     let copy: Vec<PathBuf> = std::fs::read_dir(tmp.path())
@@ -458,12 +484,209 @@ fn a_store_with_an_unreadable_value_is_copied_instead_of_backed_up_and_still_upg
         .collect();
     assert_eq!(copy.len(), 1, "{out}");
     assert!(out.contains(copy[0].to_str().unwrap()), "{out}");
-    // The copy is the store as it was, format 2 and all (the trees this build opens
-    // that format 2 did not have are there, empty).
-    let mut copied = raw(&copy[0]);
-    copied.retain(|_, kv| !kv.is_empty());
-    let mut before = before;
-    before.retain(|_, kv| !kv.is_empty());
-    assert!(copied == before);
+    // The copy is the store as it was, format 2 and all (but for the empty trees of
+    // later formats, such as `plans`, which opening the store with this build creates
+    // before the upgrade starts).
+    let filled = |mut r: Raw| {
+        r.retain(|_, t| !t.is_empty());
+        r
+    };
+    assert!(filled(raw(&copy[0])) == filled(before));
     assert_eq!(meta(&raw(&db), "format"), Some(vec![STORE_FORMAT]));
+}
+
+/// The built-in plan's indicators in the order of its document (the seed file's
+/// `[[indicator]]` tables), each with its group key.
+fn seed_indicators() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/seeds/taojiang-2023.toml"
+    ))
+    .unwrap();
+    let seed: toml::Value = toml::from_str(&text).unwrap();
+    seed["indicator"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_string(),
+                i["group"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn store_v3_becomes_the_taojiang_2023_plan_in_the_documents_order() {
+    // What an upgrade would do, surveyed on a copy of its own: the one step 3 → 4,
+    // converting every indicator, target, audit row and receiver, and nothing written.
+    let tmp = tempfile::tempdir().unwrap();
+    let fresh = fixture_copy(tmp.path(), "store-v3");
+    let before = raw(&fresh);
+    let survey = {
+        let _g = fork_guard();
+        zhibiao::store::migrate::survey(&fresh).unwrap()
+    };
+    assert_eq!((survey.stored, survey.current), (3, STORE_FORMAT));
+    let steps: Vec<(u8, u8)> = survey.steps.iter().map(|s| (s.from, s.to)).collect();
+    assert_eq!(steps, [(3, 4)]);
+    assert_eq!(
+        survey.steps[0].details,
+        [
+            "indicators converted: 203",
+            "targets converted: 203",
+            "audit converted: 437",
+            "webhooks converted: 2",
+            "plans made from the targets of: 2023",
+        ]
+    );
+    assert!(raw(&fresh) == before, "the survey changed the store");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_copy(tmp.path(), "store-v3");
+    let seed = seed_indicators();
+    assert_eq!(seed.len(), 203);
+    {
+        let _g = fork_guard();
+        let store = Store::open(&db, CACHE).unwrap();
+        let report = store.check().unwrap();
+        assert!(report.ok(), "{:?}", report.problems);
+        assert_eq!(
+            (
+                report.indicators,
+                report.targets,
+                report.readings,
+                report.audit,
+                report.tokens
+            ),
+            (203, 203, 18, 437, 2)
+        );
+
+        // One plan: Taojiang's 2023 document, its six battles as groups in order.
+        let plans = store.plans().unwrap();
+        assert_eq!(plans.len(), 1, "{plans:?}");
+        let plan = &plans[0];
+        assert_eq!(plan.id.as_str(), "taojiang-2023");
+        assert_eq!((plan.region.as_str(), plan.year), ("桃江县", 2023));
+        assert_eq!(plan.title, "桃江县打好发展“六仗”实施方案");
+        assert_eq!(plan.doc_number, "桃政办发〔2023〕4号");
+        assert_eq!(plan.issuer, "桃江县人民政府办公室");
+        let groups: Vec<(&str, &str)> = plan
+            .groups
+            .iter()
+            .map(|g| (g.key.as_str(), g.name.as_str()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("growth", "经济增长主动仗"),
+                ("innovation", "科技创新攻坚仗"),
+                ("environment", "优化发展环境持久仗"),
+                ("risk", "防范化解风险阻击仗"),
+                ("safety", "安全生产巩固提升仗"),
+                ("livelihood", "重点民生保障仗"),
+            ]
+        );
+
+        // Every indicator: its battle became the group the seed gives it, and its one
+        // target (2023) carries its entry in the plan, at its place in the document.
+        let inds = store.indicators().unwrap();
+        assert_eq!(inds.len(), 203);
+        let mut positions = Vec::new();
+        let mut entries = BTreeMap::new();
+        for ind in &inds {
+            let at = seed
+                .iter()
+                .position(|(id, _)| id == ind.id.as_str())
+                .unwrap_or_else(|| panic!("{} is not in the seed", ind.id));
+            assert_eq!(ind.group, seed[at].1, "{}", ind.id);
+            let targets = store.targets(&ind.id).unwrap();
+            assert_eq!(targets.len(), 1, "{}", ind.id);
+            assert_eq!(targets[0].year, 2023);
+            let e = targets[0]
+                .plan
+                .clone()
+                .unwrap_or_else(|| panic!("the 2023 target of {} has no plan entry", ind.id));
+            assert_eq!(e.plan.as_str(), "taojiang-2023", "{}", ind.id);
+            assert_eq!(e.group, ind.group, "{}", ind.id);
+            assert_eq!(e.position as usize, at + 1, "{}", ind.id);
+            assert_eq!(e.lead_units, ind.lead_units, "{}", ind.id);
+            assert_eq!(e.co_units, ind.co_units, "{}", ind.id);
+            assert_eq!(e.source, ind.source, "{}", ind.id);
+            assert_eq!(e.also_in, ind.also_in, "{}", ind.id);
+            positions.push(e.position);
+            entries.insert(ind.id.as_str().to_string(), e);
+        }
+        positions.sort_unstable();
+        assert_eq!(positions, (1..=203).collect::<Vec<u32>>());
+        assert_eq!(entries["gdp-growth"].position, 1);
+        assert_eq!(entries["gdp-growth"].group, "growth");
+        assert_eq!(entries["tech-sme-registered"].group, "innovation");
+
+        // The amended target kept its figure, and its entry names the indicator's lead
+        // unit.
+        let tech = inds
+            .iter()
+            .find(|i| i.id.as_str() == "tech-sme-registered")
+            .unwrap();
+        let t = store.target(&tech.id, 2023).unwrap().unwrap();
+        assert_eq!(
+            (t.value, t.comparator),
+            (Some(160.0), zhibiao::domain::Comparator::AtLeast)
+        );
+        assert_eq!(tech.lead_units, ["县科工局"]);
+        assert_eq!(t.plan.as_ref().unwrap().lead_units, tech.lead_units);
+
+        // The audit trail decodes, and its target rows (the 203 of the catalogue and
+        // the amendment) carry the entries the targets carry.
+        let log = store.audit_log().unwrap();
+        assert_eq!(log.len(), 437);
+        let mut target_rows = 0;
+        let mut amended = 0;
+        for (_, r) in &log {
+            let Change::Target {
+                indicator,
+                year,
+                old,
+                new,
+            } = &r.change
+            else {
+                continue;
+            };
+            target_rows += 1;
+            assert_eq!(*year, 2023);
+            for t in [old, new].into_iter().flatten() {
+                assert_eq!(
+                    t.plan.as_ref(),
+                    Some(&entries[indicator.as_str()]),
+                    "audit row of {indicator}"
+                );
+            }
+            if indicator.as_str() == "tech-sme-registered" && old.is_some() {
+                assert_eq!(new.as_ref().unwrap().value, Some(160.0));
+                amended += 1;
+            }
+        }
+        assert_eq!((target_rows, amended), (204, 1));
+
+        // Receivers: the battle filter is a group filter now; the other keeps all.
+        let hooks = store.webhooks().unwrap();
+        let names: Vec<&str> = hooks.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["county-office", "innovation-desk"]);
+        assert!(hooks[0].filter.groups.is_empty());
+        assert_eq!(hooks[1].filter.groups, ["innovation"]);
+        assert!(hooks[1].filter.lead_units.is_empty() && hooks[1].filter.severities.is_empty());
+    }
+    // On disk: the current format, one plan, and the withdrawal kept.
+    let after = raw(&db);
+    assert_eq!(meta(&after, "format"), Some(vec![STORE_FORMAT]));
+    let keys = |tree: &str| -> Vec<Vec<u8>> {
+        after
+            .get(tree.as_bytes())
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys("plans"), [b"taojiang-2023".to_vec()]);
+    assert_eq!(keys("withdrawn").len(), 1);
 }
