@@ -147,16 +147,15 @@ fn take_computed(v: &mut serde_json::Value) -> Computed {
     };
     if let Some(t) = obj.get_mut("target").and_then(|t| t.as_object_mut()) {
         c.target_plan = t.remove("plan");
-        match t.remove("position") {
-            Some(p) => match p
+        if let Some(p) = t.remove("position") {
+            match p
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n > 0)
             {
                 Some(n) => c.position = Some(n),
                 None => c.bad_position = Some(p),
-            },
-            None => {}
+            }
         }
     }
     c

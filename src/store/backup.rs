@@ -136,6 +136,8 @@ pub struct Restored {
 /// One line of a backup.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// One record is held at a time, as a line is written or read.
+#[allow(clippy::large_enum_variant)]
 enum Record {
     Meta {
         catalogue: Option<CatalogueTitle>,

@@ -543,6 +543,20 @@ pub(super) fn comparison_lists<'c>(
     [(improved, &c.improved), (worsened, &c.worsened)]
 }
 
+/// A group's name without the numbering the document gave it (一、经济发展 → 经济发展),
+/// since the bulletin numbers its sections itself.
+pub(super) fn unnumbered(name: &str) -> &str {
+    let rest = name.trim_start_matches(|c: char| "一二三四五六七八九十0123456789".contains(c));
+    match rest
+        .strip_prefix('、')
+        .or_else(|| rest.strip_prefix('.'))
+        .or_else(|| rest.strip_prefix('．'))
+    {
+        Some(r) if rest.len() < name.len() && !r.trim().is_empty() => r.trim(),
+        _ => name,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -670,19 +684,5 @@ mod tests {
             "全年140家，未完成目标（≥150家）"
         );
         assert_eq!(actual_text(Lang::Zh, &i, &a), "140家（1-12月）");
-    }
-}
-
-/// A group's name without the numbering the document gave it (一、经济发展 → 经济发展),
-/// since the bulletin numbers its sections itself.
-pub(super) fn unnumbered(name: &str) -> &str {
-    let rest = name.trim_start_matches(|c: char| "一二三四五六七八九十0123456789".contains(c));
-    match rest
-        .strip_prefix('、')
-        .or_else(|| rest.strip_prefix('.'))
-        .or_else(|| rest.strip_prefix('．'))
-    {
-        Some(r) if rest.len() < name.len() && !r.trim().is_empty() => r.trim(),
-        _ => name,
     }
 }
