@@ -460,3 +460,112 @@ comparator = "at_least"
         .iter()
         .all(|a| a["indicator"] != "bad-battle-entry"));
 }
+
+// ── plans ────────────────────────────────────────────────────────────────
+
+fn linxiang(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/plan-linxiang-2024")
+        .join(name)
+}
+
+#[test]
+fn a_county_starts_from_its_own_sheet_tried_first_then_drafts_next_year() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    let db = path_str(&db);
+    let book = linxiang("zhibiaoku.xlsx");
+
+    // Tried first: row by row, in Chinese, and nothing written.
+    let o = run(&["import", path_str(&book), "--db", db, "--dry-run"]);
+    assert_ok(&o, "import --dry-run");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("试导入（未写入）方案 linxiang-2024"), "{out}");
+    assert!(out.contains("新建指标30个"), "{out}");
+    assert!(
+        out.contains("地区生产总值增长") && out.contains("（生成）"),
+        "{out}"
+    );
+    assert!(out.contains("新登记的地区：岳阳市、临湘市"), "{out}");
+    let o = run(&["plan", "list", "--db", db, "--json"]);
+    assert_ok(&o, "plan list");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&o.stdout).unwrap(),
+        serde_json::json!([])
+    );
+
+    let o = run(&["import", path_str(&book), "--db", db]);
+    assert_ok(&o, "import");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("已导入方案 linxiang-2024"));
+    let o = run(&["plan", "list", "--db", db]);
+    assert_ok(&o, "plan list");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains("linxiang-2024") && out.contains("临湘市") && out.contains("30"),
+        "{out}"
+    );
+
+    // The attainment table follows the plan's order.
+    let o = run(&["attainment", "--db", db, "--as-of", "2024-03", "--json"]);
+    assert_ok(&o, "attainment");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["attainment"][0]["name"], "地区生产总值增长");
+
+    // Next year's sheet, and a blank one; neither overwrites a file.
+    let draft = tmp.path().join("draft.xlsx");
+    let o = run(&[
+        "plan",
+        "draft",
+        "--from",
+        "2024",
+        "--year",
+        "2025",
+        "--db",
+        db,
+        "-o",
+        path_str(&draft),
+    ]);
+    assert_ok(&o, "plan draft");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("30个指标"));
+    let o = run(&["import", path_str(&draft), "--db", db, "--dry-run"]);
+    assert_exit_1(&o, "a draft not filled in");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(out.matches("“年度目标”：年度目标为空").count(), 30, "{out}");
+    let blank = tmp.path().join("blank.xlsx");
+    assert_ok(
+        &run(&["template", "plan", "-o", path_str(&blank)]),
+        "template plan",
+    );
+    let o = run(&["template", "plan", "-o", path_str(&blank)]);
+    assert_exit_1(&o, "a second template to the same path");
+    assert!(stderr(&o).contains("不会被覆盖"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_sheet_with_bad_rows_is_refused_naming_each_row_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    let o = run(&[
+        "import",
+        path_str(&linxiang("bad-rows.csv")),
+        "--db",
+        path_str(&db),
+        "--region",
+        "临湘市",
+        "--year",
+        "2024",
+        "--document",
+        "临湘市主要指标",
+    ]);
+    assert_exit_1(&o, "bad rows");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    for want in ["第3行“年度目标”", "第5行“指标类型”", "第6行“牵头单位”"]
+    {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    assert!(
+        stderr(&o).contains("共3处错误，未导入任何内容"),
+        "{}",
+        stderr(&o)
+    );
+}

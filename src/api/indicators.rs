@@ -52,7 +52,22 @@ async fn list_handler(
             p.region.as_deref(),
         )?;
         let year = qs.default_as_of()?.map(|p| p.year());
-        let list = qs.store().indicators()?;
+        let mut list = qs.store().indicators()?;
+        // In the order of the plan of the year shown: its groups, then 序号.
+        if let Some(y) = year {
+            let order = qs.plan_order(y)?;
+            let mut keyed = Vec::with_capacity(list.len());
+            for ind in list {
+                let t = qs.store().target(&ind.id, y)?;
+                let k = order.key_of(
+                    &ind.in_plan(t.as_ref().and_then(|t| t.plan.as_ref())),
+                    t.as_ref(),
+                );
+                keyed.push((k, ind));
+            }
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            list = keyed.into_iter().map(|(_, i)| i).collect();
+        }
         let mut out = Vec::new();
         for ind in list
             .iter()

@@ -230,8 +230,9 @@ enum Command {
         /// Period to evaluate at (2023-06, 2023-Q2, 2023年1-6月); default: the latest with readings.
         #[arg(long)]
         as_of: Option<String>,
-        /// Only one battle: growth, innovation, environment, risk, safety, livelihood.
-        #[arg(long)]
+        /// Only one group of the plan, by key or name (growth, 经济增长主动仗; `--battle`
+        /// is the same).
+        #[arg(long, alias = "battle")]
         battle: Option<String>,
         #[arg(long, default_value = "./zhibiao-data")]
         db: PathBuf,

@@ -191,7 +191,8 @@ pub fn overdue_alert(indicator: &Indicator, overdue: &[super::calendar::Overdue]
 }
 
 /// Orders alerts worst first: critical before warning, then missed and severely behind
-/// before behind, then the larger shortfall first.
+/// before behind, then the larger shortfall first; alerts alike in all of these keep
+/// the order they came in (the plan's order, from the board).
 pub fn sort_worst_first(alerts: &mut [Alert]) {
     fn rank(s: Status) -> u8 {
         match s {
@@ -210,7 +211,6 @@ pub fn sort_worst_first(alerts: &mut [Alert]) {
         (a.severity, rank(a.status))
             .cmp(&(b.severity, rank(b.status)))
             .then(shortfall(b).total_cmp(&shortfall(a)))
-            .then(a.indicator.cmp(&b.indicator))
     });
 }
 

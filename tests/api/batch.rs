@@ -483,10 +483,19 @@ fn the_template_is_filled_in_and_posted_back_as_the_monthly_round_trip() {
     );
     assert_eq!(text(&sme[col("lead_units")]), "县科工局");
 
-    // Fill in 20 rows, keeping every other column as it was (as Excel would on save).
+    // The template follows the plan's order: 地区生产总值增长 first, as the document.
+    assert_eq!(text(&body[0][col("indicator")]), "gdp-growth");
+    // Fill in 20 rows, keeping every other column as it was (as Excel would on save);
+    // the row with a May figure gets a June figure above it.
     let filled: Vec<usize> = (0..body.len()).step_by(10).take(20).collect();
     assert_eq!(filled.len(), 20);
-    let value_of = |i: usize| (i * 3 + 1) as f64 / 10.0;
+    let value_of = |i: usize| {
+        if text(&body[i][col("indicator")]) == CUMULATIVE {
+            63.0
+        } else {
+            (i * 3 + 1) as f64 / 10.0
+        }
+    };
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     for (r, row) in cells.iter().enumerate() {
