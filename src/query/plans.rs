@@ -348,7 +348,15 @@ impl Queries {
                     (crate::domain::Comparator::Between, Some(u)) => {
                         format!("{v}–{}", crate::text::fmt_num(u))
                     }
-                    (c, _) => format!("{}{v}", comparator_text(c)),
+                    // Symbols go before the number (≥150), words after it (7左右).
+                    (c, _) => {
+                        let w = comparator_text(c);
+                        if w.chars().all(|ch| "≥≤><".contains(ch)) {
+                            format!("{w}{v}")
+                        } else {
+                            format!("{v}{w}")
+                        }
+                    }
                 }
             });
             rows.push(DraftRow {
