@@ -72,6 +72,8 @@ pub(super) async fn require_admin(ctx: &Ctx, req: &Req) -> Result<Token, ApiErro
 pub(super) fn may_write(token: &Token, ind: &Indicator) -> bool {
     match token.role {
         Role::Admin => true,
+        // A token made for one region writes that region's indicators only.
+        Role::Submitter if !token.region.is_empty() && token.region != ind.region => false,
         Role::Submitter => token
             .units
             .iter()
@@ -91,6 +93,10 @@ pub(super) fn authorize_write(token: &Token, ind: &Indicator) -> Result<(), ApiE
 pub(super) fn forbidden_message(token: &Token, ind: &Indicator) -> String {
     match token.role {
         Role::Reader => format!("token '{}' is a reader and cannot write", token.name),
+        _ if !token.region.is_empty() && token.region != ind.region => format!(
+            "token '{}' writes for {} but '{}' is an indicator of {}",
+            token.name, token.region, ind.id, ind.region
+        ),
         _ => format!(
             "token '{}' writes for {} but '{}' is led by {}",
             token.name,

@@ -27,17 +27,17 @@ pub fn create(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + C
 }
 
 /// The body of `POST /v1/tokens`: the name, the role and the units as given.
-fn parse_new_token(body: &[u8]) -> Result<(String, Role, Vec<String>), ApiError> {
+fn parse_new_token(body: &[u8]) -> Result<(String, Role, Vec<String>, String), ApiError> {
     let v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))?;
     let obj = v
         .as_object()
         .ok_or_else(|| ApiError::invalid("body", "the body must be a JSON object"))?;
     for k in obj.keys() {
-        if !["name", "role", "units"].contains(&k.as_str()) {
+        if !["name", "role", "units", "region"].contains(&k.as_str()) {
             return Err(ApiError::invalid(
                 k.clone(),
-                format!("unknown field '{k}' (expected name, role, units)"),
+                format!("unknown field '{k}' (expected name, role, units, region)"),
             ));
         }
     }
@@ -67,7 +67,17 @@ fn parse_new_token(body: &[u8]) -> Result<(String, Role, Vec<String>), ApiError>
             ))
         }
     };
-    Ok((name, role, units))
+    let region = match obj.get("region") {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(r)) => r.clone(),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "region",
+                "region must be a region's name, e.g. 临湘市",
+            ))
+        }
+    };
+    Ok((name, role, units, region))
 }
 
 async fn create_handler(
@@ -79,13 +89,16 @@ async fn create_handler(
     require_admin(&ctx, &req).await?;
     p?;
     require_json(req.content_type.as_deref())?;
-    let (name, role, units) = parse_new_token(&body.read().await?)?;
+    let (name, role, units, region) = parse_new_token(&body.read().await?)?;
     let now = ctx.clock.now();
     let (token, secret) = ctx
         .blocking(move |qs| {
             let s = qs.store();
             let units = resolve_units(&s.units()?, role, &units)?;
-            let (token, secret) = mint(&name, role, units, now);
+            if !region.is_empty() {
+                qs.known_region("region", &region)?;
+            }
+            let (token, secret) = mint(&name, role, units, region, now);
             s.put_token(&token, false).map_err(|e| match e {
                 StoreError::TokenExists(n) => ApiError::Conflict(format!(
                     "a token named '{n}' already exists; revoke it first or choose another name"

@@ -414,6 +414,9 @@ enum TokenAction {
         /// A name for the token, e.g. kgj.
         #[arg(long)]
         name: String,
+        /// The region it submits for (default: the home region), e.g. 临湘市.
+        #[arg(long)]
+        region: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

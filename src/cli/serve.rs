@@ -250,6 +250,7 @@ pub fn ensure_admin_token(
                     units: vec![],
                     hash,
                     created_at: clock.now(),
+                    region: String::new(),
                 },
                 true,
             )?;
@@ -271,6 +272,7 @@ pub fn ensure_admin_token(
             units: vec![],
             hash: hex::encode(hash_secret(&secret)),
             created_at: clock.now(),
+            region: String::new(),
         },
         true,
     )?;

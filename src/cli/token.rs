@@ -13,12 +13,26 @@ pub(super) fn token(db: &Path, action: TokenAction) -> CliResult {
             role,
             units,
             name,
+            region,
             json,
         } => {
             valid_name(&name)?;
             let role = parse_role(&role)?;
             let units = resolve_units(&store.units()?, role, &units)?;
-            let (tok, secret) = mint(&name, role, units, crate::clock::Clock::default().now());
+            let region = match region {
+                Some(r) => {
+                    crate::query::Queries::new(store.clone()).known_region("region", &r)?;
+                    r
+                }
+                None => String::new(),
+            };
+            let (tok, secret) = mint(
+                &name,
+                role,
+                units,
+                region,
+                crate::clock::Clock::default().now(),
+            );
             store.put_token(&tok, false)?;
             store.flush()?;
             if json {

@@ -184,11 +184,27 @@ impl Queries {
 
 /// See [`Queries::default_as_of`].
 pub fn default_as_of(s: &Store) -> Result<Option<Period>> {
-    match s.latest_target_year()? {
-        Some(year) => Ok(match s.latest_period_in(year)? {
-            Some(p) => Some(p),
-            None => Period::new(year, 12).ok(),
-        }),
+    // The home region's latest plan year, so that another region's newer plan (a
+    // neighbouring county's 2024, imported for comparison) does not move the board.
+    let home = s.home_region()?;
+    let plans = s.plans()?;
+    let home_year = plans
+        .iter()
+        .filter(|p| p.region == home)
+        .map(|p| p.year)
+        .max();
+    match home_year.or(s.latest_target_year()?) {
+        Some(year) => {
+            let others = plans.iter().any(|p| p.year == year && p.region != home);
+            let latest = if others {
+                s.latest_period_in_where(year, |id| {
+                    Ok(s.indicator(id)?.is_some_and(|i| i.region == home))
+                })?
+            } else {
+                s.latest_period_in(year)?
+            };
+            Ok(latest.or_else(|| Period::new(year, 12).ok()))
+        }
         None => Ok(s.latest_period()?),
     }
 }

@@ -16,6 +16,9 @@ pub struct TokenView<'a> {
     pub role: Role,
     pub units: &'a [String],
     pub created_at: DateTime<Utc>,
+    /// The region it submits for; absent for the home region.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub region: &'a str,
 }
 
 impl<'a> From<&'a Token> for TokenView<'a> {
@@ -25,16 +28,19 @@ impl<'a> From<&'a Token> for TokenView<'a> {
             role: t.role,
             units: &t.units,
             created_at: t.created_at,
+            region: &t.region,
         }
     }
 }
 
 /// The region a token submits for: where the indicators its rows name by 指标名称
-/// are looked up. A token's region is its home region (the store's, `home`) until
-/// tokens carry one.
+/// are looked up. A token made without one submits for the home region (`home`).
 pub fn token_region(token: &Token, home: &str) -> String {
-    let _ = token;
-    home.to_string()
+    if token.region.is_empty() {
+        home.to_string()
+    } else {
+        token.region.clone()
+    }
 }
 
 /// Checks a token name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
@@ -99,7 +105,13 @@ pub fn resolve_units(
 }
 
 /// Builds a new token and its secret.
-pub fn mint(name: &str, role: Role, units: Vec<String>, now: DateTime<Utc>) -> (Token, String) {
+pub fn mint(
+    name: &str,
+    role: Role,
+    units: Vec<String>,
+    region: String,
+    now: DateTime<Utc>,
+) -> (Token, String) {
     let secret = new_secret();
     let token = Token {
         name: name.to_string(),
@@ -107,6 +119,7 @@ pub fn mint(name: &str, role: Role, units: Vec<String>, now: DateTime<Utc>) -> (
         units,
         hash: hex::encode(hash_secret(&secret)),
         created_at: now,
+        region,
     };
     (token, secret)
 }

@@ -1007,6 +1007,29 @@ impl WebhookV2 {
     }
 }
 
+/// [`Token`](super::Token) as formats 1 to 3 stored it: no region.
+#[derive(Serialize, Deserialize)]
+struct TokenV2 {
+    name: String,
+    role: super::Role,
+    units: Vec<String>,
+    hash: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TokenV2 {
+    fn upgrade(self) -> super::Token {
+        super::Token {
+            name: self.name,
+            role: self.role,
+            units: self.units,
+            hash: self.hash,
+            created_at: self.created_at,
+            region: String::new(),
+        }
+    }
+}
+
 /// The built-in plan's indicator ids in the document's order, read from the seed file's
 /// `id = "…"` lines, so that a migrated Taojiang plan keeps the order of its document.
 fn seed_order() -> Vec<&'static str> {
@@ -1177,9 +1200,9 @@ fn split_document(doc: &str) -> (String, String) {
 /// Format 4 makes plans data: a `plans` tree of [`Plan`]s (a region's plan of one year,
 /// with its ordered groups), indicators with a group key instead of the `Battle` enum
 /// (and room for a catch-up base), targets carrying their [`PlanEntry`] (group, 序号,
-/// lead units and source of that year), and receivers filtering by group keys. So the
-/// step converts indicators, targets, the audit rows that hold either, and receivers;
-/// makes one plan per region and year with targets (Taojiang's with its six battles, in
+/// lead units and source of that year), receivers filtering by group keys, and tokens
+/// a region. So the step converts indicators, targets, the audit rows that hold either,
+/// receivers and tokens (for the home region); makes one plan per region and year with targets (Taojiang's with its six battles, in
 /// the order of the document); and gives every other value the new version byte.
 ///
 /// Values are converted only while they carry version 2, and plans written only when
@@ -1249,10 +1272,12 @@ fn v3_to_v4(i: &Inner) -> Result<(), StoreError> {
     converted += rewrite(&i.webhooks, 2, |v| {
         codec::encode(&codec::decode_version::<WebhookV2>(v, 2)?.upgrade())
     })?;
+    converted += rewrite(&i.tokens, 2, |v| {
+        codec::encode(&codec::decode_version::<TokenV2>(v, 2)?.upgrade())
+    })?;
     for tree in [
         &i.readings,
         &i.withdrawn,
-        &i.tokens,
         &i.idempotency,
         &i.units,
         &i.regions,

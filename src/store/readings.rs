@@ -244,6 +244,34 @@ impl Store {
         })
     }
 
+    /// The latest period of `year` that holds a reading of an indicator `keep` accepts
+    /// (by id): a scan of the year's `by_period` keys from the end, stopping at the
+    /// first kept one.
+    pub fn latest_period_in_where(
+        &self,
+        year: u16,
+        mut keep: impl FnMut(&IndicatorId) -> Result<bool, StoreError>,
+    ) -> Result<Option<Period>, StoreError> {
+        let start = year.to_be_bytes().to_vec();
+        let end = match year.checked_add(1) {
+            Some(next) => next.to_be_bytes().to_vec(),
+            None => vec![0xff; 3],
+        };
+        for kv in self.inner.by_period.range(start..end).rev() {
+            let (k, _) = kv?;
+            let id = k
+                .get(3..)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|s| IndicatorId::parse(s).ok());
+            if let Some(id) = id {
+                if keep(&id)? {
+                    return Ok(keys::period_of_by_period_key(&k));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     pub fn latest_period(&self) -> Result<Option<Period>, StoreError> {
         Ok(match self.inner.by_period.last()? {
             Some((k, _)) => keys::period_of_by_period_key(&k),

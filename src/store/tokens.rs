@@ -41,6 +41,10 @@ pub struct Token {
     /// Hex SHA-256 of the secret.
     pub hash: String,
     pub created_at: DateTime<Utc>,
+    /// The region the token submits for: its indicators, named by id or 指标名称, are
+    /// the ones it may write. Empty: the home region.
+    #[serde(default)]
+    pub region: String,
 }
 
 impl Token {
@@ -151,6 +155,7 @@ mod tests {
             hash: hex::encode(hash_secret(&a)),
             // A fixed instant: the test does not depend on when it runs.
             created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            region: String::new(),
         };
         assert!(t.matches_hash(&hash_secret(&a)));
         assert!(!t.matches_hash(&hash_secret(&b)));

@@ -133,9 +133,56 @@ fn a_second_countys_workbook_is_tried_then_imported_beside_taojiang() {
     );
     let plans = s.get_json("/v1/plans");
     assert_eq!(plans["count"], 2);
-    // Taojiang stays the home region: its dashboard is unchanged in title.
+    // Taojiang stays the home region: its dashboard is unchanged in title, and the
+    // default as_of stays in its plan's year, not the neighbour's 2024.
+    assert_eq!(s.get_json("/v1/attainment")["as_of"], "2023-12");
     let page = s.get("/?as_of=2023-06").text().unwrap();
     assert!(page.contains("<h1>桃江县打好发展“六仗”指标监测</h1>"));
+
+    // A token made for 临湘市 sends its readings by their names there; the home
+    // region's token finds no such names in 桃江县.
+    let r = s
+        .client
+        .post(s.url("/v1/tokens"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "lx-tjj", "role": "submitter", "units": ["市统计局"], "region": "临湘市"}))
+        .send()
+        .unwrap();
+    let (st, t) = json_of(r);
+    assert_eq!(st, 201, "{t}");
+    assert_eq!(t["region"], "临湘市");
+    let csv = std::fs::read(fixture("readings-2024-gbk.csv")).unwrap();
+    let send = |secret: &str| {
+        json_of(
+            s.client
+                .post(s.url("/v1/readings"))
+                .bearer_auth(secret)
+                .header("content-type", "text/csv; charset=gbk")
+                .body(csv.clone())
+                .send()
+                .unwrap(),
+        )
+    };
+    let home = s.submitter("tj-tjj", &["县统计局"]);
+    let (st, a) = send(&home);
+    assert_eq!(st, 400, "{a}");
+    assert!(
+        a["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("桃江县"),
+        "{a}"
+    );
+    // For the 临湘 token the names are found in 临湘市: what refuses some rows is that
+    // 市统计局 does not lead them, and each refusal names its lead units.
+    let (st, a) = send(t["token"].as_str().unwrap());
+    assert_eq!(st, 403, "{a}");
+    let errors = a["errors"].as_array().unwrap();
+    assert!(!errors.is_empty());
+    for e in errors {
+        let m = e["message"].as_str().unwrap();
+        assert!(m.contains("is led by") && !m.contains("没有名为"), "{m}");
+    }
 
     // The same sheet again changes nothing.
     let (st, a) = json_of(post(&s, "/v1/plans/import", XLSX, book));
