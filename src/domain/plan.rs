@@ -50,6 +50,13 @@ pub struct PlanId(String);
 
 impl PlanId {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
+        // `/v1/plans/import` is a route, so `import` cannot name a plan.
+        if s == "import" {
+            return Err(DomainError::invalid(
+                "plan",
+                "'import' is reserved (POST /v1/plans/import); choose another plan id",
+            ));
+        }
         IndicatorId::parse(s)
             .map(|id| PlanId(id.as_str().to_string()))
             .map_err(|e| {
@@ -301,5 +308,6 @@ mod tests {
         p.groups.clear();
         assert!(p.validate().is_err());
         assert!(PlanId::parse("Taojiang 2023").is_err());
+        assert!(PlanId::parse("import").is_err());
     }
 }
