@@ -1040,6 +1040,11 @@ fn seed_order() -> Vec<&'static str> {
         .collect()
 }
 
+/// The indicator of a `targets` key (`id 0x00 year`), read as backups read it.
+fn target_id(key: &[u8]) -> Option<IndicatorId> {
+    super::backup::split_series(key).ok().map(|(id, _)| id)
+}
+
 /// An indicator as the step reads it: converted already (a step cut short), or not.
 fn read_indicator(v: &[u8]) -> Result<Indicator, StoreError> {
     match v.first() {
@@ -1077,12 +1082,7 @@ fn plans_of(i: &Inner) -> Result<Plans, StoreError> {
     for kv in i.targets.iter() {
         let (k, v) = kv?;
         let t = read_target(&v)?;
-        let Some(id) = k
-            .iter()
-            .position(|&b| b == 0)
-            .and_then(|n| std::str::from_utf8(&k[..n]).ok())
-            .and_then(|s| IndicatorId::parse(s).ok())
-        else {
+        let Some(id) = target_id(&k) else {
             continue;
         };
         if let Some(ind) = inds.get(&id) {
@@ -1220,11 +1220,7 @@ fn v3_to_v4(i: &Inner) -> Result<(), StoreError> {
             continue;
         }
         let old = codec::decode_version::<TargetV2>(&v, 2)?;
-        let id = k
-            .iter()
-            .position(|&b| b == 0)
-            .and_then(|n| std::str::from_utf8(&k[..n]).ok())
-            .and_then(|s| IndicatorId::parse(s).ok());
+        let id = target_id(&k);
         let e = id.and_then(|id| entry(&id, old.year));
         i.targets.insert(k, codec::encode(&old.upgrade(e))?)?;
         converted += 1;
@@ -1320,11 +1316,7 @@ pub(super) fn attach_plans(i: &Inner) -> Result<(), StoreError> {
         if t.plan.is_some() {
             continue;
         }
-        let id = k
-            .iter()
-            .position(|&b| b == 0)
-            .and_then(|n| std::str::from_utf8(&k[..n]).ok())
-            .and_then(|s| IndicatorId::parse(s).ok());
+        let id = target_id(&k);
         if let Some(e) = id.and_then(|id| found.entries.get(&(id, t.year)).cloned()) {
             t.plan = Some(e);
             i.targets.insert(k, codec::encode(&t)?)?;

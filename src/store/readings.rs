@@ -233,11 +233,7 @@ impl Store {
     /// The latest period that holds any reading: the default `as_of`.
     /// The latest period of `year` that holds a reading.
     pub fn latest_period_in(&self, year: u16) -> Result<Option<Period>, StoreError> {
-        let start = year.to_be_bytes().to_vec();
-        let end = match year.checked_add(1) {
-            Some(next) => next.to_be_bytes().to_vec(),
-            None => vec![0xff; 3],
-        };
+        let (start, end) = year_bounds(year);
         Ok(match self.inner.by_period.range(start..end).next_back() {
             Some(kv) => keys::period_of_by_period_key(&kv?.0),
             None => None,
@@ -252,11 +248,7 @@ impl Store {
         year: u16,
         mut keep: impl FnMut(&IndicatorId) -> Result<bool, StoreError>,
     ) -> Result<Option<Period>, StoreError> {
-        let start = year.to_be_bytes().to_vec();
-        let end = match year.checked_add(1) {
-            Some(next) => next.to_be_bytes().to_vec(),
-            None => vec![0xff; 3],
-        };
+        let (start, end) = year_bounds(year);
         for kv in self.inner.by_period.range(start..end).rev() {
             let (k, _) = kv?;
             let id = k
@@ -407,4 +399,14 @@ fn put_reading_tx(
     }
     let outcome = Outcome::of_write(old.is_some());
     Ok((outcome, new))
+}
+
+/// The `by_period` keys of one year lie in `start..end`.
+fn year_bounds(year: u16) -> (Vec<u8>, Vec<u8>) {
+    let start = year.to_be_bytes().to_vec();
+    let end = match year.checked_add(1) {
+        Some(next) => next.to_be_bytes().to_vec(),
+        None => vec![0xff; 3],
+    };
+    (start, end)
 }
