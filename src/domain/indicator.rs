@@ -119,9 +119,14 @@ string_enum!(
         // A standard or level to reach: water class Ⅱ, a rank, a stock.
         Level => "level",
         // Growth rates (增速, 增长X%): year-to-date growth over the same period of last
-        // year. Evaluated as `rate` until the methodology gives them their own rules.
-        // Last, so that stored kinds keep their numbers.
+        // year, judged in 个百分点 against the target and never as a 完成率.
+        // New kinds come last, so that stored kinds keep their numbers.
         Growth => "growth",
+        // A list of N items (重点项目, villages, wind farms): the count started or
+        // completed by the period, paced by the plan's schedule where it gives one.
+        Milestone => "milestone",
+        // An ordinal level (water class Ⅱ, a rank): attained or not, never a percentage.
+        Ordinal => "ordinal",
     }
 );
 

@@ -64,8 +64,8 @@ impl QualityRules {
         match (self.range, kind) {
             (Some([lo, hi]), _) => (lo, hi),
             (None, Kind::Rate | Kind::Growth) => (-100.0, 1000.0),
-            (None, Kind::Cumulative) => (0.0, f64::INFINITY),
-            (None, Kind::Level) => (f64::NEG_INFINITY, f64::INFINITY),
+            (None, Kind::Cumulative | Kind::Milestone) => (0.0, f64::INFINITY),
+            (None, Kind::Level | Kind::Ordinal) => (f64::NEG_INFINITY, f64::INFINITY),
         }
     }
 
@@ -75,7 +75,9 @@ impl QualityRules {
             (Some(c), _) => Some(c),
             (None, Kind::Rate | Kind::Growth) => Some(5.0),
             (None, Kind::Cumulative) => Some(5.0),
-            (None, Kind::Level) => None,
+            // A list moves in steps (a batch of projects starts at once), and a class
+            // or rank jumps: no 环比 check by default.
+            (None, Kind::Level | Kind::Milestone | Kind::Ordinal) => None,
         }
     }
 
@@ -85,7 +87,7 @@ impl QualityRules {
             (Some(n), _) => n,
             (None, Kind::Cumulative) => 3,
             (None, Kind::Rate | Kind::Growth) => 6,
-            (None, Kind::Level) => 0,
+            (None, Kind::Level | Kind::Milestone | Kind::Ordinal) => 0,
         };
         (n >= 2).then_some(usize::from(n))
     }

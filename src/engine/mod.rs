@@ -172,7 +172,9 @@ pub fn scheduled_pace(indicator: &Indicator, m: u8) -> f64 {
 pub fn tolerance(indicator: &Indicator, target: &Target, value: f64) -> f64 {
     target.tolerance.unwrap_or(match indicator.kind {
         Kind::Rate | Kind::Growth => DEFAULT_RATE_TOLERANCE,
-        Kind::Cumulative | Kind::Level => DEFAULT_RELATIVE_TOLERANCE * value.abs(),
+        Kind::Cumulative | Kind::Level | Kind::Milestone | Kind::Ordinal => {
+            DEFAULT_RELATIVE_TOLERANCE * value.abs()
+        }
     })
 }
 
@@ -180,7 +182,7 @@ pub fn tolerance(indicator: &Indicator, target: &Target, value: f64) -> f64 {
 pub fn severe_threshold(indicator: &Indicator, value: f64) -> f64 {
     match indicator.kind {
         Kind::Rate | Kind::Growth => indicator.thresholds.severe.unwrap_or(DEFAULT_RATE_SEVERE),
-        Kind::Cumulative | Kind::Level => {
+        Kind::Cumulative | Kind::Level | Kind::Milestone | Kind::Ordinal => {
             indicator
                 .thresholds
                 .severe
@@ -279,7 +281,7 @@ pub fn evaluate(
     let between = target.comparator == Comparator::Between;
 
     match indicator.kind {
-        Kind::Cumulative => {
+        Kind::Cumulative | Kind::Milestone => {
             let (elo, ehi) = (lo * f, hi * f);
             out.expected = (!between).then_some(value * f);
             out.deviation = Some(if between {
@@ -289,7 +291,7 @@ pub fn evaluate(
             });
             out.projection = (f > 0.0).then(|| actual / f);
         }
-        Kind::Rate | Kind::Growth | Kind::Level => {
+        Kind::Rate | Kind::Growth | Kind::Level | Kind::Ordinal => {
             out.expected = (!between).then_some(value);
             out.deviation = Some(if between {
                 band_distance(actual, lo, hi)
@@ -316,7 +318,7 @@ pub fn evaluate(
     if !year_end {
         let months_left = f64::from(12 - m);
         out.required_rest_of_year = match indicator.kind {
-            Kind::Cumulative => Some(match (between, indicator.direction) {
+            Kind::Cumulative | Kind::Milestone => Some(match (between, indicator.direction) {
                 (true, _) => (lo - actual).max(0.0) / months_left,
                 (false, Direction::Up) => (value - actual).max(0.0) / months_left,
                 // For a cap, what is still allowed per month.
@@ -324,7 +326,7 @@ pub fn evaluate(
             }),
             // The figure the rest of the year must average for the year to land on target.
             Kind::Rate | Kind::Growth => Some((aim - ft * actual) / (1.0 - ft)),
-            Kind::Level => None,
+            Kind::Level | Kind::Ordinal => None,
         };
     }
 
@@ -339,10 +341,10 @@ pub fn evaluate(
         }
     } else {
         match indicator.kind {
-            Kind::Cumulative => {
+            Kind::Cumulative | Kind::Milestone => {
                 cumulative_status(indicator, between, sat, actual, hi, deviation, severe)
             }
-            Kind::Rate | Kind::Growth | Kind::Level => {
+            Kind::Rate | Kind::Growth | Kind::Level | Kind::Ordinal => {
                 if sat {
                     Status::OnTrack
                 } else if deviation_from_target(between, actual, value, deviation) <= severe {

@@ -83,7 +83,7 @@ pub fn check(
 
     if let (Some(limit), Some((p, v))) = (rules.max_change_for(ind.kind), prev) {
         match ind.kind {
-            Kind::Cumulative => {
+            Kind::Cumulative | Kind::Milestone => {
                 // The months since the previous reading added (value − v); compare their
                 // monthly average with the average month of the year so far.
                 let months = f64::from(period.month() - p.month());
@@ -103,7 +103,7 @@ pub fn check(
                     });
                 }
             }
-            Kind::Rate | Kind::Growth | Kind::Level => {
+            Kind::Rate | Kind::Growth | Kind::Level | Kind::Ordinal => {
                 let change = value - v;
                 if change.abs() > limit && !same(change.abs(), limit) {
                     out.push(Finding {

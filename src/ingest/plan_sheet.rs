@@ -703,7 +703,7 @@ impl<'a> Line<'a> {
             }
         }
         let kind = self
-            .word(Field::Kind, kind_word, "累计、增速、比率、存量")
+            .word(Field::Kind, kind_word, "累计、增速、比率、存量、清单、等级")
             .unwrap_or_else(|| default_kind(&name, &unit));
         let frequency = self
             .word(Field::Frequency, frequency_word, "月、季、年")
@@ -946,6 +946,8 @@ fn kind_word(s: &str) -> Option<Kind> {
         "增速" | "增长率" | "增幅" | "growth" => Kind::Growth,
         "比率" | "比例" | "占比" | "率" | "rate" => Kind::Rate,
         "存量" | "水平" | "level" => Kind::Level,
+        "清单" | "项目清单" | "里程碑" | "milestone" => Kind::Milestone,
+        "等级" | "类别" | "排名" | "位次" | "ordinal" => Kind::Ordinal,
         _ => return None,
     })
 }

@@ -71,7 +71,7 @@ const LIST_ROWS: u32 = 1000;
 /// What 目标类型 offers: the short forms. The reader takes more (不低于, 超过, 低于,
 /// 控制在 …), which 填表说明 lists.
 const COMPARATOR_LIST: [&str; 8] = ["≥", ">", "≤", "<", "以上", "以内", "左右", "区间"];
-const KIND_LIST: [&str; 4] = ["累计", "增速", "比率", "存量"];
+const KIND_LIST: [&str; 6] = ["累计", "增速", "比率", "存量", "清单", "等级"];
 const FREQUENCY_LIST: [&str; 3] = ["月", "季", "年"];
 
 /// How the draft writes a comparator in 目标类型.
@@ -93,6 +93,8 @@ pub fn kind_text(k: Kind) -> &'static str {
         Kind::Growth => "增速",
         Kind::Rate => "比率",
         Kind::Level => "存量",
+        Kind::Milestone => "清单",
+        Kind::Ordinal => "等级",
     }
 }
 
@@ -179,7 +181,7 @@ fn build(facts: &PlanFacts, rows: &[DraftRow], draft: bool) -> Result<Vec<u8>, X
         col("指标类型"),
         last,
         &KIND_LIST,
-        "累计：全年累加的数量；增速：同比增长率；比率：占比、比例；存量：水平或存量。",
+        "累计：全年累加的数量；增速：同比增长率；比率：占比、比例；存量：水平或存量；清单：N个项目中已开工或完成的个数；等级：水质类别、排名等，只论是否达到。",
     )?;
     list(
         sheet,

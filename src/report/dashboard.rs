@@ -131,8 +131,8 @@ fn short_target(target: Option<&Target>, unit: &str) -> String {
 /// the target itself (100%) for rates and levels, which are judged against it directly.
 fn pace_mark(ind: &Indicator, a: &Attainment) -> Option<f64> {
     match ind.kind {
-        Kind::Cumulative => a.scheduled_pace,
-        Kind::Rate | Kind::Growth | Kind::Level => a.attainment.map(|_| 1.0),
+        Kind::Cumulative | Kind::Milestone => a.scheduled_pace,
+        Kind::Rate | Kind::Growth | Kind::Level | Kind::Ordinal => a.attainment.map(|_| 1.0),
     }
 }
 

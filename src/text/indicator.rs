@@ -108,7 +108,9 @@ pub fn kind(lang: Lang, k: Kind) -> &'static str {
         (Lang::Zh | Lang::En, Kind::Cumulative) => "累计值（年内逐月累计）",
         (Lang::Zh | Lang::En, Kind::Rate) => "比率（累计增速、占比）",
         (Lang::Zh | Lang::En, Kind::Growth) => "增速",
-        (Lang::Zh | Lang::En, Kind::Level) => "水平（达到的等级或标准）",
+        (Lang::Zh | Lang::En, Kind::Level) => "水平（期末达到的数值）",
+        (Lang::Zh | Lang::En, Kind::Milestone) => "清单（N个项目中已开工或完成的个数）",
+        (Lang::Zh | Lang::En, Kind::Ordinal) => "等级（类别、排名，只论是否达到）",
     }
 }
 

@@ -416,7 +416,7 @@ fn situation(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
     let mut s;
     let mut needs: Vec<String> = vec![];
     match ind.kind {
-        IndicatorKind::Cumulative => {
+        IndicatorKind::Cumulative | IndicatorKind::Milestone => {
             match (between, ind.direction, tidy(a.attainment), tidy(a.pace_gap)) {
                 (false, Direction::Up, Some(att), Some(gap)) => {
                     s = sentence::behind_pace(
@@ -445,7 +445,10 @@ fn situation(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
                 }
             }
         }
-        IndicatorKind::Rate | IndicatorKind::Growth | IndicatorKind::Level => {
+        IndicatorKind::Rate
+        | IndicatorKind::Growth
+        | IndicatorKind::Level
+        | IndicatorKind::Ordinal => {
             s = sentence::off_target(lang, actual, dev < 0.0, between, dev.abs(), unit);
             if let (IndicatorKind::Rate | IndicatorKind::Growth, Some(n)) = (ind.kind, need) {
                 needs.push(if ind.direction == Direction::Down && !between {
