@@ -36,7 +36,9 @@ def main():
         months = [3, 6, 9] if ind["frequency"] == "quarterly" else [2, 3, 4, 5, 6, 7, 8, 9]
         factor = pick(FACTORS, iid)
         for m in months:
-            if kind == "cumulative":
+            # A list (milestone) counts up like a cumulative figure, a growth rate
+            # reads like any rate, and a class or rank (ordinal) like a level.
+            if kind in ("cumulative", "milestone"):
                 if ind["direction"] == "down":
                     # Caps: mostly under the allowance, a few over it; a zero cap
                     # (杜绝) is breached once by the slowest.
@@ -46,7 +48,7 @@ def main():
                 else:
                     v = value * m / 12 * factor
                 v = round(max(v, 0.0), 2)
-            elif kind == "rate":
+            elif kind in ("rate", "growth"):
                 off = pick(RATE_OFFSETS, iid)
                 sign = -1 if ind["direction"] == "down" else 1
                 v = round(value + sign * off + (m - 6) * 0.05, 2)

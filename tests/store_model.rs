@@ -24,13 +24,13 @@ use zhibiao::catalogue::Catalogue;
 use zhibiao::domain::{Indicator, IndicatorId, ObsStatus, Period, PeriodForm, ReadingInput};
 use zhibiao::store::{BatchRow, Change, Outcome, Store, StoreError};
 
-/// A rate, cumulative counts (two of them ids where one is a prefix of the other, as
-/// the key layout must keep apart) and a level.
+/// A growth rate, an amount, a list of projects and its investment (two ids where one
+/// is a prefix of the other, as the key layout must keep apart) and a grade.
 const INDICATORS: [&str; 5] = [
     "gdp-growth",
     "grain-output",
     "county-key-projects-first-batch",
-    "county-key-projects-first-batch-industrial",
+    "county-key-projects-first-batch-investment",
     "taohuajiang-bamboo-sea-4a-scenic",
 ];
 /// Seven spellings of four keys: 2023-06 = 2023-Q2 = 2023-S1, and 2023 = 2023-12.

@@ -11,9 +11,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::domain::{
-    Baseline, DomainError, Group, Indicator, IndicatorId, Plan, PlanEntry, PlanId, Profile,
-    QualityRules, Region, RegionLevel, Source, SourceRef, StatusRule, Target, Thresholds,
-    UnitEntry, UnitRegistry, DEFAULT_ESCALATE_AFTER,
+    Baseline, DomainError, Duty, Frequency, Group, Indicator, IndicatorId, Kind, Plan, PlanEntry,
+    PlanId, Profile, QualityRules, Region, RegionLevel, Source, SourceRef, StatusRule, Target,
+    TargetPart, Thresholds, UnitEntry, UnitRegistry, DEFAULT_ESCALATE_AFTER,
 };
 
 /// The validated catalogue this module reads; defined among the domain types so that
@@ -176,6 +176,28 @@ pub struct RawTarget {
     tolerance: Option<f64>,
     upper: Option<f64>,
     baseline: Option<Baseline>,
+    /// The named parts of a list target ("66个，其中产业类38个、政府类28个").
+    #[serde(default)]
+    parts: Vec<RawPart>,
+    /// A duty in every period of a cadence ("每季度1—2次").
+    duty: Option<RawDuty>,
+}
+
+/// One part of a list target, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPart {
+    name: String,
+    value: f64,
+}
+
+/// A per-period duty, as written: `{ per = "quarterly", min = 1.0, max = 2.0 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDuty {
+    per: String,
+    min: f64,
+    max: Option<f64>,
 }
 
 impl Catalogue {
@@ -275,6 +297,33 @@ impl Catalogue {
                         ),
                     });
                 }
+            }
+        }
+        // A growth rate's base is a level or cumulative amount of the same region that
+        // this catalogue tracks.
+        for (index, (ind, _)) in entries.iter().enumerate() {
+            let Some(base) = &ind.base_indicator else {
+                continue;
+            };
+            let wrap = |message: String| CatalogueError::Entry {
+                index: index + 1,
+                id: ind.id.to_string(),
+                source: DomainError::invalid("base_indicator", message),
+            };
+            if ind.kind != Kind::Growth {
+                return Err(wrap(format!(
+                    "only a growth rate has a base indicator (this one is {})",
+                    ind.kind
+                )));
+            }
+            let Some((b, _)) = entries.iter().find(|(o, _)| &o.id == base) else {
+                return Err(wrap(format!("no indicator '{base}' in this catalogue")));
+            };
+            if b.region != ind.region || !matches!(b.kind, Kind::Cumulative | Kind::Level) {
+                return Err(wrap(format!(
+                    "'{base}' is a {} indicator of {}: a base is a cumulative or level indicator of {}",
+                    b.kind, b.region, ind.region
+                )));
             }
         }
         Ok(Catalogue {
@@ -489,11 +538,86 @@ pub fn build_target(t: RawTarget, year: u16) -> Result<Target, DomainError> {
         upper: t.upper,
         baseline: t.baseline,
         plan: None,
-        parts: Vec::new(),
-        duty: None,
+        parts: build_parts(t.parts, t.value)?,
+        duty: t.duty.map(build_duty).transpose()?,
     };
     t.validate()?;
     Ok(t)
+}
+
+/// The parts of a list target: named, positive, each name once, and together no more
+/// than the whole (the parts of "其中" may leave some of it unnamed).
+fn build_parts(raw: Vec<RawPart>, whole: Option<f64>) -> Result<Vec<TargetPart>, DomainError> {
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(whole) = whole else {
+        return Err(DomainError::invalid(
+            "parts",
+            "a target with parts needs a value: the whole the parts belong to",
+        ));
+    };
+    let mut out: Vec<TargetPart> = Vec::with_capacity(raw.len());
+    for p in raw {
+        if p.name.trim().is_empty() || p.name.chars().count() > 200 {
+            return Err(DomainError::invalid(
+                "parts.name",
+                "a part needs a name of 1 to 200 characters",
+            ));
+        }
+        crate::domain::text::visible("parts.name", &p.name)?;
+        if out.iter().any(|o| o.name == p.name) {
+            return Err(DomainError::invalid(
+                "parts.name",
+                format!("'{}' is named twice", p.name),
+            ));
+        }
+        if crate::domain::finite("parts.value", p.value)? <= 0.0 {
+            return Err(DomainError::invalid(
+                "parts.value",
+                format!("part '{}' must be positive (got {})", p.name, p.value),
+            ));
+        }
+        out.push(TargetPart {
+            name: p.name,
+            value: p.value,
+        });
+    }
+    let sum: f64 = out.iter().map(|p| p.value).sum();
+    if sum > whole + 1e-9 {
+        return Err(DomainError::invalid(
+            "parts",
+            format!("the parts add up to {sum}, more than the target's value {whole}"),
+        ));
+    }
+    Ok(out)
+}
+
+/// A per-period duty: a known cadence, a positive minimum, and a maximum not below it.
+fn build_duty(raw: RawDuty) -> Result<Duty, DomainError> {
+    let per: Frequency = raw
+        .per
+        .parse()
+        .map_err(|e: DomainError| DomainError::invalid("duty.per", e.message()))?;
+    if crate::domain::finite("duty.min", raw.min)? <= 0.0 {
+        return Err(DomainError::invalid(
+            "duty.min",
+            format!("a duty's minimum must be positive (got {})", raw.min),
+        ));
+    }
+    if let Some(max) = raw.max {
+        if crate::domain::finite("duty.max", max)? < raw.min {
+            return Err(DomainError::invalid(
+                "duty.max",
+                format!("the maximum {max} is below the minimum {}", raw.min),
+            ));
+        }
+    }
+    Ok(Duty {
+        per,
+        min: raw.min,
+        max: raw.max,
+    })
 }
 
 /// Validates a raw indicator: ids, enums, units (resolved to canonical names), source
@@ -642,5 +766,221 @@ comparator = "at_least"
             e.contains("roads") && e.contains("due") && e.contains("28"),
             "{e}"
         );
+    }
+
+    /// MINI with `extra` appended to its target.
+    fn with_target(extra: &str) -> String {
+        format!("{MINI}{extra}\n")
+    }
+
+    #[test]
+    fn a_target_keeps_its_parts_and_its_duty() {
+        let c = Catalogue::parse(&with_target(
+            "parts = [{ name = \"产业类\", value = 50.0 }, { name = \"政府类\", value = 27.67 }]\n\
+             duty = { per = \"quarterly\", min = 1.0, max = 2.0 }",
+        ))
+        .unwrap();
+        let t = c.find("roads").unwrap().1.unwrap();
+        let parts: Vec<(&str, f64)> = t.parts.iter().map(|p| (p.name.as_str(), p.value)).collect();
+        assert_eq!(parts, vec![("产业类", 50.0), ("政府类", 27.67)]);
+        assert_eq!(
+            t.duty,
+            Some(Duty {
+                per: Frequency::Quarterly,
+                min: 1.0,
+                max: Some(2.0)
+            })
+        );
+        let plain = Catalogue::parse(MINI).unwrap();
+        let t = plain.find("roads").unwrap().1.unwrap();
+        assert!(t.parts.is_empty() && t.duty.is_none());
+    }
+
+    #[test]
+    fn bad_parts_and_duties_are_named() {
+        let err = |extra: &str| {
+            Catalogue::parse(&with_target(extra))
+                .unwrap_err()
+                .to_string()
+        };
+        // The parts of 77.67 cannot add up to more than 77.67.
+        let e = err("parts = [{ name = \"甲\", value = 50.0 }, { name = \"乙\", value = 30.0 }]");
+        assert!(
+            e.contains("roads") && e.contains("target.parts") && e.contains("80"),
+            "{e}"
+        );
+        let e = err("parts = [{ name = \"甲\", value = 5.0 }, { name = \"甲\", value = 6.0 }]");
+        assert!(
+            e.contains("target.parts.name") && e.contains("twice"),
+            "{e}"
+        );
+        let e = err("parts = [{ name = \" \", value = 5.0 }]");
+        assert!(e.contains("target.parts.name"), "{e}");
+        let e = err("parts = [{ name = \"甲\", value = 0.0 }]");
+        assert!(e.contains("target.parts.value"), "{e}");
+        // A misspelt key inside a part or a duty is refused, not ignored.
+        assert!(err("parts = [{ name = \"甲\", count = 5.0 }]").contains("count"));
+        assert!(err("duty = { per = \"monthly\", minimum = 1.0 }").contains("minimum"));
+        let e = err("duty = { per = \"weekly\", min = 1.0 }");
+        assert!(e.contains("target.duty.per") && e.contains("weekly"), "{e}");
+        let e = err("duty = { per = \"monthly\", min = 0.0 }");
+        assert!(e.contains("target.duty.min"), "{e}");
+        let e = err("duty = { per = \"monthly\", min = 2.0, max = 1.0 }");
+        assert!(e.contains("target.duty.max"), "{e}");
+    }
+
+    /// The Taojiang catalogue reads its targets as a county statistics bureau does
+    /// (docs/catalogue.md, "Corrections of 2026-12").
+    #[test]
+    fn the_builtin_catalogue_gives_each_target_the_kind_a_bureau_reads() {
+        use crate::domain::{Comparator, Direction, Kind};
+        let c = Catalogue::builtin().unwrap();
+        assert_eq!(c.entries.len(), 203);
+        let get = |id: &str| {
+            c.find(id)
+                .unwrap_or_else(|| panic!("{id} is not in the catalogue"))
+        };
+        let kind = |id: &str| get(id).0.kind;
+        let target = |id: &str| get(id).1.unwrap_or_else(|| panic!("{id} has no target"));
+        // Growth rates, the CPI rise among them; shares at a point stay rates.
+        for id in [
+            "gdp-growth",
+            "cpi",
+            "per-capita-disposable-income-growth",
+            "rd-expenditure-growth",
+        ] {
+            assert_eq!(kind(id), Kind::Growth, "{id}");
+        }
+        assert_eq!(get("cpi").0.direction, Direction::Down);
+        for id in [
+            "rd-expenditure-share-of-gdp",
+            "park-tax-per-mu",
+            "urban-surveyed-unemployment-rate",
+        ] {
+            assert_eq!(kind(id), Kind::Rate, "{id}");
+        }
+        // "增长" with no number: growth above zero.
+        let t = target("fiscal-revenue-steady-growth");
+        assert_eq!(
+            (t.value, t.comparator, t.baseline.is_none()),
+            (Some(0.0), Comparator::MoreThan, true)
+        );
+        // The 66 first-batch projects are one list whose parts are not targets of their own.
+        assert_eq!(kind("county-key-projects-first-batch"), Kind::Milestone);
+        let t = target("county-key-projects-first-batch");
+        let parts: Vec<(&str, f64)> = t.parts.iter().map(|p| (p.name.as_str(), p.value)).collect();
+        assert_eq!(parts, [("实施产业类项目", 38.0), ("政府类投资项目", 28.0)]);
+        assert_eq!(t.value, Some(66.0));
+        for gone in [
+            "county-key-projects-first-batch-industrial",
+            "county-key-projects-first-batch-government",
+        ] {
+            assert!(c.find(gone).is_none(), "{gone}");
+        }
+        // 动态清零: what is overdue and still open, monthly, at most 0.
+        for id in [
+            "safety-hazards-overdue-unrectified",
+            "non-coal-mine-major-hazards-overdue-unrectified",
+            "sme-payment-arrears-overdue-unpaid",
+        ] {
+            let (ind, t) = get(id);
+            assert_eq!(
+                (ind.kind, ind.direction, ind.frequency),
+                (Kind::Level, Direction::Down, Frequency::Monthly),
+                "{id}"
+            );
+            assert_eq!(
+                (t.unwrap().value, t.unwrap().comparator),
+                (Some(0.0), Comparator::AtMost),
+                "{id}"
+            );
+        }
+        // 每季度1—2次: a year-to-date count of at least 4, with the duty per quarter.
+        let t = target("government-business-exchange-events-per-quarter");
+        assert_eq!(
+            (t.value, t.comparator, t.upper),
+            (Some(4.0), Comparator::AtLeast, None)
+        );
+        assert_eq!(
+            t.duty,
+            Some(Duty {
+                per: Frequency::Quarterly,
+                min: 1.0,
+                max: Some(2.0)
+            })
+        );
+        // Water classes and ranks are ordinal, lower is better.
+        for id in [
+            "zijiang-mainstream-taojiang-section-water-class",
+            "dev-zone-provincial-park-rank",
+        ] {
+            assert_eq!(
+                (kind(id), get(id).0.direction),
+                (Kind::Ordinal, Direction::Down),
+                "{id}"
+            );
+        }
+        // The two debt targets the plan sets in words.
+        for id in [
+            "annual-debt-resolution-task-completion",
+            "government-bond-issuance-task-completion",
+        ] {
+            let (ind, t) = get(id);
+            assert_eq!(
+                (ind.group.as_str(), ind.kind, ind.lead_units.as_slice()),
+                ("risk", Kind::Rate, &["县财政局".to_string()][..]),
+                "{id}"
+            );
+            assert_eq!(
+                (t.unwrap().value, t.unwrap().comparator),
+                (Some(100.0), Comparator::AtLeast),
+                "{id}"
+            );
+        }
+        // The county's surveyed unemployment rate is the province's yearly figure.
+        let (ind, t) = get("urban-surveyed-unemployment-rate");
+        assert_eq!(ind.frequency, Frequency::Annual);
+        assert_eq!(
+            t.unwrap().baseline.as_ref().map(|b| b.reference.as_str()),
+            Some("external")
+        );
+    }
+
+    #[test]
+    fn a_base_indicator_is_a_tracked_amount_of_the_same_region() {
+        let two = format!(
+            "{MINI}\n[[indicator]]\nid = \"roads-growth\"\nname = \"农村公路增长\"\nbattle = \"growth\"\n\
+             kind = \"growth\"\nunit = \"%\"\ndirection = \"up\"\nfrequency = \"monthly\"\n\
+             lead_units = [\"县交通局\"]\nsource = {{ section = \"一\", quote = \"增长5%\" }}\nBASE\n"
+        );
+        let c = Catalogue::parse(&two.replace("BASE", "base_indicator = \"roads\"")).unwrap();
+        let (ind, _) = c.find("roads-growth").unwrap();
+        assert_eq!(
+            ind.base_indicator.as_ref().map(|b| b.as_str()),
+            Some("roads")
+        );
+        let e = Catalogue::parse(&two.replace("BASE", "base_indicator = \"bridges\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("roads-growth") && e.contains("base_indicator") && e.contains("bridges"),
+            "{e}"
+        );
+        // A growth rate is not a base.
+        let e = Catalogue::parse(&two.replace("BASE", "base_indicator = \"roads-growth\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a base is a cumulative or level indicator"),
+            "{e}"
+        );
+        // Nor has a cumulative count one.
+        let e = Catalogue::parse(&two.replace("BASE", "").replace(
+            "lead_units = [\"县交通局\"]\nsource = { section = \"一\", quote = \"77.67公里\" }",
+            "lead_units = [\"县交通局\"]\nsource = { section = \"一\", quote = \"77.67公里\" }\nbase_indicator = \"roads-growth\"",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("only a growth rate has a base indicator"), "{e}");
     }
 }

@@ -1030,13 +1030,15 @@ impl TokenV2 {
     }
 }
 
-/// The built-in plan's indicator ids in the document's order, read from the seed file's
-/// `id = "…"` lines, so that a migrated Taojiang plan keeps the order of its document.
+/// The built-in plan's indicator ids in the document's order as they were while stores
+/// of formats 1 to 3 were written, so that a migrated Taojiang plan keeps the order of
+/// its document. A frozen list rather than the seed file: the seed has changed since
+/// (ids retired and renamed), and an id it no longer holds would fall to the end.
 fn seed_order() -> Vec<&'static str> {
-    include_str!("../../seeds/taojiang-2023.toml")
+    include_str!("taojiang-2023-format3-order.txt")
         .lines()
-        .filter_map(|l| l.strip_prefix("id = \""))
-        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
         .collect()
 }
 

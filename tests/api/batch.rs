@@ -57,9 +57,10 @@ fn catalogue(s: &TestServer) -> Vec<(String, String, bool)> {
 
 /// A month's batch for 60 indicators spread over the catalogue. Values are tenths of
 /// integers so that every format writes them in a few digits; rates and levels get some
-/// negative values (a fall), cumulative counts never do; shares stay within 0…100, as
-/// the quality checks require. Some rows are provisional or estimated, and some carry a
-/// Chinese note.
+/// negative values (a fall, above −100 as a rate's plausible range requires),
+/// cumulative counts and lists never do; shares stay within 0…100, as the quality
+/// checks require. Some rows are provisional or estimated, and some carry a Chinese
+/// note.
 fn sixty(s: &TestServer) -> Vec<Row> {
     let all = catalogue(s);
     assert_eq!(all.len(), 203, "the built-in catalogue");
@@ -69,8 +70,9 @@ fn sixty(s: &TestServer) -> Vec<Row> {
         .enumerate()
         .map(|(i, (id, kind, share))| {
             let tenths = ((i * 137 + 5) % if *share { 1000 } else { 5000 }) as f64;
-            let value = if kind != "cumulative" && !share && i % 7 == 3 {
-                -tenths / 10.0
+            let counts = kind == "cumulative" || kind == "milestone";
+            let value = if !counts && !share && i % 7 == 3 {
+                -(tenths % 1000.0) / 10.0
             } else {
                 tenths / 10.0
             };
