@@ -134,6 +134,19 @@ async function dashboard(context) {
             (f) => f.getBoundingClientRect().width > 0,
           ).length,
           marks: sec.querySelectorAll(".bar .bar-mark").length,
+          sentences: sec.querySelectorAll(".progress .headline").length,
+          // A row whose headline is not a 完成率 (a growth rate, a rate, a ceiling, a
+          // class, a duty) must never be drawn as progress.
+          barsOnNonCompletion: [...rows].filter(
+            (r) =>
+              r.getAttribute("data-headline") !== "completion" && r.querySelector(".bar"),
+          ).map((r) => r.getAttribute("data-indicator")),
+          sentencesOnDeviation: [...rows].filter(
+            (r) =>
+              r.getAttribute("data-headline") === "deviation" &&
+              r.querySelector(".headline") &&
+              /个百分点|目标/.test(r.querySelector(".headline").textContent),
+          ).length,
           sparklines: sec.querySelectorAll(".trend svg.sparkline").length,
           drawnSparklines: [...sec.querySelectorAll(".trend svg.sparkline")].filter(
             (s) => s.querySelector("polyline, path, circle"),
@@ -194,8 +207,14 @@ async function dashboard(context) {
     check(/[\u4e00-\u9fff]/.test(s.heading), `battle ${s.key} has no Chinese heading`);
     check(s.rows > 0, `battle ${s.key} has no indicator rows`);
     check(s.sparklines === s.rows, `battle ${s.key}: ${s.sparklines} sparklines for ${s.rows} rows`);
-    check(s.bars > 0, `battle ${s.key} has no progress bars`);
+    check(s.bars + s.sentences > 0, `battle ${s.key} has neither progress bars nor headline sentences`);
+    check(
+      s.barsOnNonCompletion.length === 0,
+      `battle ${s.key}: progress bars on rows that have no 完成率: ${s.barsOnNonCompletion.join(", ")}`,
+    );
   }
+  const deviationSentences = dom.sections.reduce((n, s) => n + s.sentencesOnDeviation, 0);
+  check(deviationSentences > 0, "no growth rate or rate row states its distance to the target");
   check(dom.badgeErrors.length === 0, `status badges:\n  ${dom.badgeErrors.slice(0, 10).join("\n  ")}`);
   const statuses = Object.keys(dom.statuses);
   check(statuses.length >= 3, `only ${statuses.length} different statuses: ${statuses.join(", ")}`);

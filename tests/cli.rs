@@ -222,7 +222,7 @@ fn submit_csv_sends_the_fixture_as_one_batch() {
     let o = s.submit(ADMIN_TOKEN, &["--csv", FIXTURE]);
     assert_ok(&o, "submit --csv");
     let n = csv_rows(FIXTURE);
-    assert_eq!(n, 678);
+    assert_eq!(n, 688);
     let out = stdout(&o);
     assert!(
         out.starts_with(&format!(
@@ -393,6 +393,74 @@ fn report_on_the_stopped_store_prints_the_servers_bulletin() {
         stderr(&o)
     );
     assert_eq!(std::fs::read(&file).unwrap(), piped);
+}
+
+#[test]
+fn the_june_bulletin_of_the_fixture_store_asks_only_for_figures_past_due() {
+    // Not due is not missing: on the June reporting date (2023-07-10) the quarterly
+    // Q2 figures are due on 7-15 and the annual ones next year, so the bulletin's
+    // 逾期未报 lists name only figures whose due date has passed.
+    let s = fixture_server();
+    // The fixture year is complete; one monthly June figure withdrawn is past due
+    // (its May figure still stands, so it is not 暂无数据, but June is missing).
+    let r = s
+        .client
+        .delete(format!(
+            "{}/v1/indicators/retail-sales-growth/readings/2023-06?reason=sent%20too%20early",
+            s.base
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text());
+    let md = s
+        .get("/v1/reports/monthly?as_of=2023-06&format=md")
+        .text()
+        .unwrap();
+    let rows: Value = s.get("/v1/attainment?as_of=2023-06").json().unwrap();
+    let rows = rows["attainment"].as_array().unwrap();
+    let state_of = |name: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r["name"] == name)
+            .map(|r| r["reporting"]["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut listed = Vec::new();
+    let mut in_list = false;
+    for line in md.lines() {
+        if line.starts_with("**") {
+            in_list = line.starts_with("**逾期未报（");
+            continue;
+        }
+        if in_list {
+            if let Some((_, rest)) = line.split_once(". ") {
+                let name = rest.split('（').next().unwrap().to_string();
+                listed.push(name);
+            }
+        }
+    }
+    assert!(!md.contains("暂无数据（"), "the old catch-all list is gone");
+    for name in &listed {
+        assert_eq!(
+            state_of(name),
+            vec!["overdue"],
+            "{name} is listed as past due"
+        );
+    }
+    let overdue = rows
+        .iter()
+        .filter(|r| r["reporting"]["state"] == "overdue")
+        .count();
+    let not_due = rows
+        .iter()
+        .filter(|r| r["status"] == "no_data" && r["reporting"]["state"] == "not_due")
+        .count();
+    assert_eq!(listed.len(), overdue, "{md}");
+    assert!(
+        not_due > 0,
+        "the fixture year has figures not yet due in June"
+    );
+    assert!(listed.iter().any(|n| n == "社会消费品零售总额增长"), "{md}");
 }
 
 #[test]

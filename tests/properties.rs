@@ -6,7 +6,8 @@ use zhibiao::domain::{
     Comparator, Direction, Frequency, Indicator, IndicatorId, Kind, Period, Profile, Source,
     Target, Thresholds,
 };
-use zhibiao::engine::{evaluate, scheduled_pace, Status};
+use zhibiao::engine::{evaluate, headline, scheduled_pace, Headline, Status};
+use zhibiao::text::Lang;
 
 fn indicator(kind: Kind, direction: Direction, profile: Option<Profile>) -> Indicator {
     Indicator {
@@ -44,7 +45,9 @@ fn kind() -> impl Strategy<Value = Kind> {
         Just(Kind::Cumulative),
         Just(Kind::Rate),
         Just(Kind::Growth),
-        Just(Kind::Level)
+        Just(Kind::Level),
+        Just(Kind::Milestone),
+        Just(Kind::Ordinal)
     ]
 }
 
@@ -165,8 +168,32 @@ proptest! {
             prop_assert!(matches!(out.status, Status::Achieved | Status::Missed), "{:?}", out.status);
             prop_assert!(out.required_rest_of_year.is_none());
         }
-        if k != Kind::Cumulative {
+        if !matches!(k, Kind::Cumulative | Kind::Milestone) {
             prop_assert!(out.pace_gap.is_none());
+        }
+    }
+
+    /// No answer or sentence ever shows a 完成率 for a growth rate, or a percentage of
+    /// progress for a ceiling or an ordinal level: their `attainment` and `pace_gap`
+    /// are null, their headline is not `completion`, and their sentence never says
+    /// “完成N%” nor “完成率”.
+    #[test]
+    fn growth_ceilings_and_ordinals_never_read_as_progress(k in kind(), d in direction(), t in target(), rs in readings(), a in as_of()) {
+        let ind = indicator(k, d, None);
+        let out = evaluate(&ind, Some(&t), &rs, a);
+        let progress_free = matches!(k, Kind::Growth | Kind::Rate | Kind::Level | Kind::Ordinal)
+            || d == Direction::Down;
+        if progress_free {
+            prop_assert!(out.attainment.is_none(), "{out:?}");
+            prop_assert!(out.pace_gap.is_none(), "{out:?}");
+            prop_assert_ne!(out.headline, Some(Headline::Completion));
+            let text = headline::situation(Lang::Zh, &ind, &out).unwrap_or_default();
+            prop_assert!(!text.contains("完成率"), "{text}");
+            let progress = text
+                .match_indices("完成")
+                .any(|(i, w)| text[i + w.len()..].starts_with(|c: char| c.is_ascii_digit() || c == '-'));
+            prop_assert!(!progress, "{text}");
+            prop_assert!(!text.contains("序时进度"), "{text}");
         }
     }
 

@@ -30,10 +30,11 @@ super::params! {
     struct OneParams {
         as_of: Option<Period> = value::<Period>,
         as_known_at: Option<DateTime<Utc>> = known_at,
+        on: Option<NaiveDate> = date,
     }
 }
 
-/// GET /v1/indicators/:id/attainment?as_of=&as_known_at=
+/// GET /v1/indicators/:id/attainment?as_of=&as_known_at=&on=
 pub fn one(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "indicators" / String / "attainment")
         .and(read(ctx))
@@ -55,6 +56,11 @@ async fn one_handler(
         let ind = qs.indicator(&id)?;
         let as_of = qs.resolve_as_of(p.as_of)?;
         let a = qs.attainment(&ind, as_of, p.as_known_at)?;
+        let on =
+            p.on.unwrap_or_else(|| crate::engine::calendar::default_reporting_date(as_of));
+        let mut rows = [(ind, a)];
+        qs.mark_reporting(&mut rows, on)?;
+        let [(ind, a)] = rows;
         Ok(json(StatusCode::OK, &AttainmentView::new(&ind, &a)))
     })
 }
@@ -80,11 +86,16 @@ super::params! {
         lead_unit: Option<String> = text,
         region: Option<String> = text,
         status: Option<Status> = status,
+        on: Option<NaiveDate> = date,
         format: Option<String> = text,
     }
 }
 
-/// GET /v1/attainment?as_of=&as_known_at=&battle=&lead_unit=&region=&status=&format=
+/// GET /v1/attainment?as_of=&as_known_at=&on=&battle=&lead_unit=&region=&status=&format=
+///
+/// Each row's `reporting` says whether an absent figure is overdue (逾期未报) or not yet
+/// due (未到报送期) on the reporting date `on`: by default the day the month's figures
+/// are due after `as_of` (2023-07-10 for 2023-06). The date is part of the ETag.
 pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "attainment")
         .and(read(ctx))
@@ -96,7 +107,15 @@ pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clon
 async fn all_handler(ctx: Ctx, req: Req, p: Result<AllParams, ApiError>) -> Result<Resp, ApiError> {
     let p = p?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
-    catalogue_answer(&ctx, &req, "attainment", csv, move |qs| {
+    // The reporting date moves the rows' reporting state, so it is part of the ETag
+    // (the default date follows `as_of`, which the change sequence and query cover);
+    // so are the due rules, which the change sequence does not count.
+    let route = format!(
+        "attainment@{}@{}",
+        p.on.map_or_else(|| "due-after-as-of".to_string(), |d| d.to_string()),
+        ctx.store.due_version()?
+    );
+    catalogue_answer(&ctx, &req, &route, csv, move |qs| {
         let sel = selection(
             qs,
             p.group.as_deref(),
@@ -104,7 +123,7 @@ async fn all_handler(ctx: Ctx, req: Req, p: Result<AllParams, ApiError>) -> Resu
             &p.lead_unit,
             &p.region,
         )?;
-        let (as_of, rows) = qs.attainment_list(p.as_of, p.as_known_at, &sel, p.status)?;
+        let (as_of, rows) = qs.attainment_list(p.as_of, p.as_known_at, &sel, p.status, p.on)?;
         let views: Vec<_> = rows
             .iter()
             .map(|(i, a)| AttainmentView::new(i, a))

@@ -122,7 +122,7 @@ pub fn render(
     let attainment = gauge(
         &reg,
         "zhibiao_indicator_attainment_ratio",
-        "完成率: actual / target, as a fraction.",
+        "完成率: actual / target, as a fraction; only where it is one (a cumulative count, amount or list with a floor), never for growth rates, rates, ceilings or classes.",
         &labels,
     )?;
     let pace = gauge(

@@ -23,7 +23,7 @@ pub(super) fn attainment(
         group: queries.group_filter(battle)?,
         ..Selection::default()
     };
-    let (as_of, rows) = queries.attainment_list(as_of, None, &sel, None)?;
+    let (as_of, rows) = queries.attainment_list(as_of, None, &sel, None, None)?;
     if json {
         let views: Vec<_> = rows
             .iter()

@@ -304,7 +304,7 @@ pub struct Indicator {
     pub quality: QualityRules,
     /// The indicator whose last-year year-to-date readings weight the catch-up of this
     /// one (a level or cumulative indicator of the same region), for the base-weighted
-    /// catch-up of growth rates. Room for the methodology; not read yet.
+    /// catch-up of growth rates (docs/methodology.md § catch-up).
     #[serde(default)]
     pub base_indicator: Option<IndicatorId>,
     /// Last year's cumulative monthly shares of the annual total, January to December,

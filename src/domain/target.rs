@@ -120,10 +120,11 @@ pub struct Target {
     #[serde(default)]
     pub plan: Option<super::PlanEntry>,
     /// The parts a list target breaks into (the 66 first-batch projects as 38 and 28):
-    /// room for the methodology's milestone targets; not read yet.
+    /// they break the list down and are not targets of their own.
     #[serde(default)]
     pub parts: Vec<TargetPart>,
-    /// A duty per period (每季度至少1次): room for the methodology; not read yet.
+    /// A duty per period (每季度至少1次): each month or quarter is judged on its own
+    /// count (docs/methodology.md § per-period duties).
     #[serde(default)]
     pub duty: Option<Duty>,
 }

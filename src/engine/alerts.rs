@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{evaluate, tidy, Attainment, Status};
-use crate::domain::{Direction, Group as PlanGroup, Indicator, IndicatorId, Kind, Period, Target};
+use crate::domain::{Group as PlanGroup, Indicator, IndicatorId, Period, Target};
 use crate::text::{sentence, Lang};
 
 /// A number as a bulletin prints it (defined in [`crate::text::fmt_num`]).
@@ -232,55 +232,20 @@ pub fn message(ind: &Indicator, a: &Attainment) -> String {
     s
 }
 
-/// What the plan says of a lagging indicator, without its name.
+/// What the plan says of a lagging indicator, without its name: the headline of its
+/// kind (see [`super::headline`]) and what the rest of the year needs.
 fn plan_message(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
-    let unit = ind.unit.as_str();
     if a.plan_status.is_some() {
         // On pace by the plan, behind only because the benchmark is not met; the
         // benchmark sentence follows.
-        return sentence::pace_met_benchmark_missed(lang, a.actual.unwrap_or(0.0), unit);
+        return sentence::pace_met_benchmark_missed(lang, a.actual.unwrap_or(0.0), &ind.unit);
     }
-    let target = a.target.as_ref().and_then(|t| t.value).unwrap_or(0.0);
-    let actual = a.actual.unwrap_or(0.0);
-    let at_year_end = a.actual_period.is_some_and(|p| p.month() == 12);
-    if a.status == Status::Missed {
-        return if at_year_end {
-            sentence::year_missed(lang, actual, target, unit)
-        } else {
-            sentence::cap_breached(lang, actual, target, unit)
-        };
+    let mut s = super::headline::sentence(lang, ind, a).unwrap_or_default();
+    for n in super::headline::needs(lang, ind, a) {
+        s.push_str(sentence::comma(lang));
+        s.push_str(&n);
     }
-    match (ind.kind, ind.direction, a.pace_gap, a.attainment) {
-        (Kind::Cumulative, Direction::Up, Some(gap), Some(att)) => {
-            // One decimal as alerts have always printed it (no "-0.0" rewriting).
-            let mut s = sentence::behind_pace(
-                lang,
-                &format!("{:.1}", att * 100.0),
-                &format!("{:.1}", -gap * 100.0),
-            );
-            if let Some(need) = a.year_end_gap.filter(|g| *g > 0.0) {
-                s.push_str(sentence::comma(lang));
-                s.push_str(&sentence::year_still_needs(lang, need, unit));
-            }
-            s
-        }
-        (Kind::Cumulative, _, _, _) => sentence::off_pace(
-            lang,
-            actual,
-            ind.direction == Direction::Down,
-            a.deviation.unwrap_or(0.0).abs(),
-            unit,
-        ),
-        _ => {
-            let dev = a.deviation.unwrap_or(0.0);
-            let mut s = sentence::off_target(lang, actual, dev < 0.0, false, dev.abs(), unit);
-            if let (Kind::Rate | Kind::Growth, Some(need)) = (ind.kind, a.required_rest_of_year) {
-                s.push_str(sentence::comma(lang));
-                s.push_str(&sentence::rest_must_reach(lang, need, unit));
-            }
-            s
-        }
-    }
+    s
 }
 
 /// Counts by status, in a fixed order.

@@ -111,6 +111,96 @@ fn next_month(p: Period) -> Option<Period> {
     }
 }
 
+/// Whether an answer's figure is in, overdue (逾期未报) or not yet due (未到报送期) on
+/// the reporting date. Absent figures are not all missing: in a June bulletin the
+/// quarterly figures of Q2 are due on 7-15 and the annual ones next year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportState {
+    /// The latest figure due by the reporting date is in.
+    Received,
+    /// The latest figure due by the reporting date is not in: 逾期未报.
+    Overdue,
+    /// No figure of the year is due yet on the reporting date: 未到报送期.
+    NotDue,
+}
+
+impl ReportState {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ReportState::Received => "已报送",
+            ReportState::Overdue => "逾期未报",
+            ReportState::NotDue => "未到报送期",
+        }
+    }
+}
+
+/// Where an indicator stands in the reporting calendar on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Reporting {
+    /// The reporting date it is judged on.
+    pub on: NaiveDate,
+    /// The figure in question: the latest expected period at or before `as_of` that is
+    /// due by `on`, or, when none is, the year's first expected period.
+    pub period: Period,
+    /// When that figure is (or was) due.
+    pub due: NaiveDate,
+    pub state: ReportState,
+}
+
+/// The reporting date an answer about `as_of` is judged on when none is given: the
+/// day a monthly figure for `as_of` falls due (2023-07-10 for 2023-06).
+pub fn default_reporting_date(as_of: Period) -> NaiveDate {
+    due_date(as_of, DueRule::default_for(Frequency::Monthly))
+}
+
+/// The reporting state of an indicator of `frequency` due under `rule`, for an answer
+/// about `as_of` judged on `on`, whose latest reading of `as_of`'s year at or before
+/// `as_of` is `latest`.
+pub fn reporting(
+    frequency: Frequency,
+    rule: DueRule,
+    as_of: Period,
+    on: NaiveDate,
+    latest: Option<Period>,
+) -> Reporting {
+    let year = as_of.year();
+    let expected_in_year: Vec<Period> = (1..=12u8)
+        .filter_map(|m| Period::new(year, m).ok())
+        .filter(|p| expected(frequency, *p))
+        .collect();
+    let due_now = expected_in_year
+        .iter()
+        .copied()
+        .filter(|p| *p <= as_of && due_date(*p, rule) <= on)
+        .max();
+    match due_now {
+        Some(p) => Reporting {
+            on,
+            period: p,
+            due: due_date(p, rule),
+            state: if latest.is_some_and(|l| l >= p) {
+                ReportState::Received
+            } else {
+                ReportState::Overdue
+            },
+        },
+        None => {
+            let p = expected_in_year.first().copied().unwrap_or(as_of);
+            Reporting {
+                on,
+                period: p,
+                due: due_date(p, rule),
+                state: if latest.is_some() {
+                    ReportState::Received
+                } else {
+                    ReportState::NotDue
+                },
+            }
+        }
+    }
+}
+
 /// An expected figure not received by its due date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Overdue {

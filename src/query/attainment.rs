@@ -44,7 +44,73 @@ pub fn year_series(
     }
 }
 
+/// Last year's cumulative monthly shares from a base's year-to-date readings:
+/// s₁(m) = YTD(m) / YTD(12). Months without a reading (or a year without a December
+/// figure, or with a total of 0) give NaN, and the engine falls back to the months.
+pub fn shares_of(last_year: &[(Period, f64)]) -> Option<[f64; 12]> {
+    let total = last_year.iter().find(|(p, _)| p.month() == 12)?.1;
+    if total == 0.0 || !total.is_finite() {
+        return None;
+    }
+    let mut out = [f64::NAN; 12];
+    for (p, v) in last_year {
+        out[usize::from(p.month()) - 1] = v / total;
+    }
+    Some(out)
+}
+
+/// What the engine needs beyond the indicator's own year: last year's shares for a
+/// base-weighted catch-up, from its `base_indicator`'s readings of the year before
+/// (as the store stands, or stood at `known_at`), else its `base_shares`.
+pub fn inputs_for(
+    s: &Store,
+    ind: &Indicator,
+    year: u16,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<engine::Inputs> {
+    let mut base_shares = None;
+    if let (Some(base), Some(last)) = (&ind.base_indicator, year.checked_sub(1)) {
+        base_shares = shares_of(&year_series(s, base, last, known_at)?.1);
+    }
+    if base_shares.is_none() {
+        base_shares = ind
+            .base_shares
+            .as_ref()
+            .map(|p| std::array::from_fn(|i| p.at(i as u8 + 1)));
+    }
+    Ok(engine::Inputs { base_shares })
+}
+
+/// Marks each absent or late figure as overdue (逾期未报) or not yet due (未到报送期)
+/// on the reporting date `on`, under each indicator's due rule.
+pub fn mark_reporting(
+    s: &Store,
+    rows: &mut [(Indicator, Attainment)],
+    on: chrono::NaiveDate,
+) -> Result<()> {
+    for (ind, a) in rows.iter_mut() {
+        let rule = super::schedule::rule_for(s, ind)?;
+        a.reporting = Some(engine::calendar::reporting(
+            ind.frequency,
+            rule,
+            a.as_of,
+            on,
+            a.actual_period,
+        ));
+    }
+    Ok(())
+}
+
 impl Queries {
+    /// [`mark_reporting`] against this store's due rules.
+    pub fn mark_reporting(
+        &self,
+        rows: &mut [(Indicator, Attainment)],
+        on: chrono::NaiveDate,
+    ) -> Result<()> {
+        mark_reporting(&self.store, rows, on)
+    }
+
     /// One indicator's year at `as_of`, from the store as it stands or as it stood at
     /// `known_at`. As it stands, the answer is kept in the memo until the next write.
     pub fn attainment(
@@ -84,6 +150,11 @@ impl Queries {
             rows.push((ind, a));
         }
         rows.sort_by_cached_key(|(i, a)| order.key(i, a));
+        mark_reporting(
+            &self.store,
+            &mut rows,
+            engine::calendar::default_reporting_date(as_of),
+        )?;
         Ok(rows)
     }
 
@@ -100,8 +171,12 @@ impl Queries {
         // The year's plan decides the group, the units and the source.
         let in_plan = ind.in_plan(target.as_ref().and_then(|t| t.plan.as_ref()));
         let ind = &in_plan;
-        let mut a = engine::evaluate(ind, target.as_ref(), &values, as_of);
+        let inputs = inputs_for(s, ind, year, known_at)?;
+        let mut a = engine::evaluate_with(ind, target.as_ref(), &values, as_of, inputs);
         let mut readings: BTreeSet<IndicatorId> = [ind.id.clone()].into_iter().collect();
+        // The base's readings are of the year before; any write drops the memo, so
+        // naming the base here only records what the answer read.
+        readings.extend(ind.base_indicator.clone());
         // Benchmarks and rank: the indicators of other regions that share the code, read
         // through the code index (a key scan, and point reads only when there are others).
         let ids = s.ids_with_code(&ind.code)?;
@@ -159,9 +234,10 @@ impl Queries {
         known_at: Option<DateTime<Utc>>,
         sel: &super::Selection,
         status: Option<engine::Status>,
+        on: Option<chrono::NaiveDate>,
     ) -> Result<(Period, Vec<(Indicator, Attainment)>)> {
         let as_of = self.resolve_as_of(as_of)?;
-        let rows: Vec<(Indicator, Attainment)> = match known_at {
+        let mut rows: Vec<(Indicator, Attainment)> = match known_at {
             None => self
                 .board(as_of)?
                 .rows
@@ -176,6 +252,12 @@ impl Queries {
                 .filter(|(i, a)| sel.keeps(i) && status.is_none_or(|st| a.status == st))
                 .collect(),
         };
+        // The board's rows are marked for the default reporting date; another date,
+        // or an answer as known at some time, is marked here.
+        if on.is_some() || known_at.is_some() {
+            let on = on.unwrap_or_else(|| engine::calendar::default_reporting_date(as_of));
+            mark_reporting(&self.store, &mut rows, on)?;
+        }
         Ok((as_of, rows))
     }
 }

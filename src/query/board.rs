@@ -70,7 +70,18 @@ impl Queries {
             }
             // The indicator as the year's plan has it: group, units, source.
             let ind = ind.in_plan(target.as_ref().and_then(|t| t.plan.as_ref()));
-            let attainment = engine::evaluate(&ind, target.as_ref(), &values, as_of);
+            let inputs = super::attainment::inputs_for(s, &ind, as_of.year(), None)?;
+            let mut attainment =
+                engine::evaluate_with(&ind, target.as_ref(), &values, as_of, inputs);
+            // Absent figures: overdue or not yet due on the day the month's figures
+            // are due (2023-07-10 for 2023-06), the date a bulletin is written for.
+            attainment.reporting = Some(engine::calendar::reporting(
+                ind.frequency,
+                super::schedule::rule_for(s, &ind)?,
+                as_of,
+                engine::calendar::default_reporting_date(as_of),
+                attainment.actual_period,
+            ));
             let series = values.into_iter().filter(|(p, _)| *p <= as_of).collect();
             rows.push(BoardRow {
                 indicator: ind,

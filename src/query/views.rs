@@ -125,16 +125,39 @@ pub struct AttainmentView<'a> {
     pub actual_period: Option<Period>,
     pub data_lag_months: Option<i32>,
     pub target: Option<TargetView>,
+    /// What the row leads with: `completion`, `allowance`, `deviation`, `attained` or
+    /// `duty` (docs/methodology.md § Headlines).
+    pub headline: Option<crate::engine::Headline>,
+    /// The row in one sentence, as a bulletin says it: “增长4.7%，低于目标3.3个百分点；
+    /// 下半年需达11.3%”.
+    pub message: Option<String>,
     pub scheduled_pace: Option<f64>,
     pub expected: Option<f64>,
+    /// 完成率, only where it is one (a cumulative count, amount or list with a floor).
     pub attainment: Option<f64>,
     pub deviation: Option<f64>,
     pub pace_gap: Option<f64>,
     pub year_end_gap: Option<f64>,
+    /// Under a cumulative ceiling: what is left of the year's allowance (尚余).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowance: Option<f64>,
+    /// For an ordinal level (water class, rank): attained or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attained: Option<bool>,
     pub required_rest_of_year: Option<f64>,
+    /// `time_weighted`, `base_weighted` or `profile_weighted`, for growth rates and rates.
+    pub catch_up_method: Option<crate::engine::CatchUp>,
+    /// `false` when the rest of the year would need more than is plausible.
+    pub reachable: Option<bool>,
     pub projection: Option<f64>,
+    /// A per-period duty's periods, each met or missed.
+    #[serde(skip_serializing_if = "<[crate::engine::DutyPeriod]>::is_empty")]
+    pub duty: &'a [crate::engine::DutyPeriod],
     pub status: Status,
     pub status_label: &'static str,
+    /// Whether the figure due by the reporting date is in, overdue (逾期未报) or not
+    /// yet due (未到报送期).
+    pub reporting: Option<ReportingView>,
     // The comparison fields are left out when they carry nothing, as for most rows of a
     // county's catalogue: a whole-catalogue answer stays about a sixth smaller.
     /// Under `plan_and_benchmark`, the status by the plan alone when the benchmark
@@ -173,22 +196,56 @@ impl<'a> AttainmentView<'a> {
             actual_period: a.actual_period,
             data_lag_months: a.data_lag_months,
             target: a.target.as_ref().map(|t| TargetView::new(ind, t)),
+            headline: a.headline,
+            message: crate::engine::headline::situation(crate::text::Lang::default(), ind, a),
             scheduled_pace: tidy(a.scheduled_pace),
             expected: tidy(a.expected),
             attainment: tidy(a.attainment),
             deviation: tidy(a.deviation),
             pace_gap: tidy(a.pace_gap),
             year_end_gap: tidy(a.year_end_gap),
+            allowance: tidy(a.allowance),
+            attained: a.attained,
             required_rest_of_year: tidy(a.required_rest_of_year),
+            catch_up_method: a.catch_up_method,
+            reachable: a.reachable,
             projection: tidy(a.projection),
+            duty: &a.duty,
             status: a.status,
             status_label: a.status.label_zh(),
+            reporting: a.reporting.map(ReportingView::new),
             plan_status: a.plan_status,
             benchmarks: &a.benchmarks,
             benchmark_met: a.benchmark_met,
             rank: a.rank.as_ref().map(|r| r.rank),
             rank_of: a.rank.as_ref().map(|r| r.of),
             rank_label: a.rank.as_ref().map(|r| r.label.as_str()),
+        }
+    }
+}
+
+/// Where a row stands in the reporting calendar.
+#[derive(Debug, Serialize)]
+pub struct ReportingView {
+    /// The reporting date it is judged on.
+    pub on: chrono::NaiveDate,
+    /// The figure in question and when it is (or was) due.
+    pub period: Period,
+    pub due: chrono::NaiveDate,
+    /// `received`, `overdue` or `not_due`.
+    pub state: crate::engine::calendar::ReportState,
+    /// 已报送, 逾期未报 or 未到报送期.
+    pub label: &'static str,
+}
+
+impl ReportingView {
+    pub fn new(r: crate::engine::calendar::Reporting) -> Self {
+        ReportingView {
+            on: r.on,
+            period: r.period,
+            due: r.due,
+            state: r.state,
+            label: r.state.label_zh(),
         }
     }
 }

@@ -238,7 +238,9 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
     } else {
         None
     };
-    let cumulative = ind.kind == Kind::Cumulative;
+    // Only a count, an amount or a list has a 序时进度 to draw; a growth rate, a rate,
+    // a level or a class is judged against the target itself.
+    let cumulative = matches!(ind.kind, Kind::Cumulative | Kind::Milestone);
 
     // The y domain covers every drawn value; counts and rates also show zero.
     let mut domain: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
@@ -328,11 +330,14 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
     );
     // Legend.
     let legend_y = 44.0;
-    let entries: [(&str, &str, &str); 3] = [
+    let entries: Vec<(&str, &str, &str)> = [
         ("实际", ACTUAL_COLOUR, ""),
         ("序时进度", PACE_COLOUR, ""),
         ("目标", TARGET_COLOUR, r#" stroke-dasharray="6 4""#),
-    ];
+    ]
+    .into_iter()
+    .filter(|(label, _, _)| cumulative || *label != "序时进度")
+    .collect();
     let mut lx = 472.0;
     let _ = write!(o, r#"<g class="legend">"#);
     for (label, colour, dash) in entries {
@@ -462,16 +467,6 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
                     c(RIGHT - LEFT),
                     c((y(lo) - y(hi)).max(0.0))
                 );
-                for v in [lo, hi] {
-                    let _ = write!(
-                        o,
-                        r#"<line class="pace" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{PACE_COLOUR}" stroke-width="2"/>"#,
-                        c(LEFT),
-                        c(y(v)),
-                        c(RIGHT),
-                        c(y(v))
-                    );
-                }
             }
             for v in [lo, hi] {
                 target_line(&mut o, y(v), v, unit);
@@ -489,15 +484,6 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
                     o,
                     r#"<polyline class="pace" points="{}" fill="none" stroke="{PACE_COLOUR}" stroke-width="2"/>"#,
                     polyline(&pace_path(ind, v))
-                );
-            } else {
-                let _ = write!(
-                    o,
-                    r#"<line class="pace" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{PACE_COLOUR}" stroke-width="3" stroke-opacity="0.6"/>"#,
-                    c(LEFT),
-                    c(y(v)),
-                    c(RIGHT),
-                    c(y(v))
                 );
             }
             target_line(&mut o, y(v), v, unit);
@@ -674,11 +660,14 @@ mod tests {
     }
 
     #[test]
-    fn rates_draw_the_target_as_a_flat_pace_line_and_handle_negatives() {
+    fn rates_draw_the_target_without_a_pace_and_handle_negatives() {
+        // A growth rate is judged against the target itself: no 序时进度 line or
+        // legend entry, only the target.
         let svg = chart_of("cpi");
         parse_xml(&svg);
-        assert!(svg.contains(r#"<line class="pace""#));
-        assert!(!svg.contains(r#"<polyline class="pace""#));
+        assert!(!svg.contains(r#"class="pace""#));
+        assert!(!svg.contains("序时进度"));
+        assert!(svg.contains(r#"<line class="target""#));
         // -0.3 and the target 3 fit on round ticks from -1, with a zero line.
         assert!(svg.contains(">-1<"), "{svg}");
         assert!(svg.contains(r#"class="zero""#));
@@ -687,7 +676,14 @@ mod tests {
 
     #[test]
     fn between_targets_draw_a_band() {
-        let svg = chart_of("government-business-exchange-events-per-quarter");
+        // A count with a band (no catalogue target is one since 政企交流活动 became
+        // at_least 4 with a duty of 1–2 per quarter): that target, made 4–8.
+        let board = sample_board();
+        let r = row(&board, "government-business-exchange-events-per-quarter");
+        let mut band = r.attainment.target.clone().unwrap();
+        band.comparator = crate::domain::Comparator::Between;
+        band.upper = Some(8.0);
+        let svg = indicator_chart(r, Some(&band));
         parse_xml(&svg);
         assert!(svg.contains(r#"<polygon class="band""#));
         assert_eq!(svg.matches(r#"<line class="target""#).count(), 2);

@@ -11,8 +11,8 @@ use super::html::{
     dashboard_title, dashboard_url, escape, indicator_url, page, status_badge, with_unit, LANG,
 };
 use super::{chart, Board, BoardRow};
-use crate::domain::{Direction, DomainError, Indicator, Kind, Target};
-use crate::engine::{Attainment, Status};
+use crate::domain::{DomainError, Indicator, Target};
+use crate::engine::{calendar, headline, Attainment, Status};
 use crate::text::{self, sentence};
 
 /// Every status, worst first: the order of counts, filters and legends.
@@ -127,29 +127,45 @@ fn short_target(target: Option<&Target>, unit: &str) -> String {
     }
 }
 
-/// Where the progress bar's mark sits: the scheduled pace of a cumulative indicator;
-/// the target itself (100%) for rates and levels, which are judged against it directly.
-fn pace_mark(ind: &Indicator, a: &Attainment) -> Option<f64> {
-    match ind.kind {
-        Kind::Cumulative | Kind::Milestone => a.scheduled_pace,
-        Kind::Rate | Kind::Growth | Kind::Level | Kind::Ordinal => a.attainment.map(|_| 1.0),
-    }
+/// Where the progress bar's mark sits: the scheduled pace (序时进度).
+fn pace_mark(a: &Attainment) -> Option<f64> {
+    a.scheduled_pace
 }
 
-/// The progress bar: fill = attainment clamped to 0–100% (with an "over" marker beyond
-/// 100%), a vertical mark at the scheduled pace, and the figure as text.
+/// The progress cell. A 完成率 (a cumulative count, amount or list with a floor) is a
+/// bar: fill = attainment clamped to 0–100% (with an "over" marker beyond 100%), a
+/// vertical mark at the scheduled pace, and the figure as text. Every other kind leads
+/// with its headline sentence (“增长4.7%，低于目标3.3个百分点”, “累计2起，控制在5起以内，
+/// 尚余3起”), so that no ceiling, growth rate or class is drawn as progress; an absent
+/// figure says whether it is 逾期未报 or 未到报送期.
 fn progress_bar(ind: &Indicator, a: &Attainment) -> String {
     let Some(att) = a.attainment.filter(|v| v.is_finite()) else {
-        return r#"<span class="na" title="无完成率（未设目标、暂无数据或区间目标）">—</span>"#
-            .into();
+        if let Some(s) = headline::sentence(LANG, ind, a) {
+            return format!(r#"<span class="headline">{}</span>"#, escape(&s));
+        }
+        if let Some(r) = a.reporting.filter(|_| a.status == Status::NoData) {
+            let title = format!(
+                "{}数据应于{}前报送",
+                text::year_month(LANG, r.period),
+                text::date(LANG, r.due, None)
+            );
+            return format!(
+                r#"<span class="na report-{}" title="{}">{}</span>"#,
+                match r.state {
+                    calendar::ReportState::Overdue => "overdue",
+                    calendar::ReportState::NotDue => "not-due",
+                    calendar::ReportState::Received => "received",
+                },
+                escape(&title),
+                r.state.label_zh()
+            );
+        }
+        return r#"<span class="na" title="未设目标或暂无数据">—</span>"#.into();
     };
     let fill = (att * 100.0).clamp(0.0, 100.0);
-    let mark = pace_mark(ind, a).map(|m| (m * 100.0).clamp(0.0, 100.0));
-    let mut label = match ind.direction {
-        Direction::Up => format!("完成率 {}", text::percent(att)),
-        Direction::Down => format!("实际为控制目标的 {}（越低越好）", text::percent(att)),
-    };
-    if let Some(m) = pace_mark(ind, a) {
+    let mark = pace_mark(a).map(|m| (m * 100.0).clamp(0.0, 100.0));
+    let mut label = format!("完成率 {}", text::percent(att));
+    if let Some(m) = pace_mark(a) {
         let _ = write!(label, "，序时进度 {}", text::percent(m));
     }
     let over = if att > 1.0 { " over" } else { "" };
@@ -325,7 +341,7 @@ fn dashboard_row(board: &Board, row: &BoardRow, overdue: &OverdueMarks) -> Strin
         _ => String::new(),
     };
     format!(
-        r#"<tr class="indicator-row" data-indicator="{id_attr}" data-status="{status}">
+        r#"<tr class="indicator-row" data-indicator="{id_attr}" data-status="{status}" data-headline="{headline}">
 <th scope="row" class="name"><a href="{href}">{name}</a></th>
 <td class="units">{units}</td>
 <td class="figures"><span class="actual" title="实际">{actual}</span>{lag}<span class="sep"> / </span>{target}</td>
@@ -335,6 +351,14 @@ fn dashboard_row(board: &Board, row: &BoardRow, overdue: &OverdueMarks) -> Strin
 </tr>
 "#,
         mark = overdue.mark(id),
+        headline = match a.headline {
+            Some(crate::engine::Headline::Completion) => "completion",
+            Some(crate::engine::Headline::Allowance) => "allowance",
+            Some(crate::engine::Headline::Deviation) => "deviation",
+            Some(crate::engine::Headline::Attained) => "attained",
+            Some(crate::engine::Headline::Duty) => "duty",
+            None => "none",
+        },
         id_attr = escape(id),
         status = a.status.as_str(),
         href = escape(&indicator_url(id, board.as_of)),
@@ -478,7 +502,7 @@ pub fn dashboard(
                 r#"<div class="table-wrap"><table class="indicators">
 <caption class="visually-hidden">{name}指标完成情况</caption>
 <colgroup><col class="c-name"><col class="c-lead"><col class="c-value"><col class="c-bar"><col class="c-status"><col class="c-trend"></colgroup>
-<thead><tr><th scope="col">指标</th><th scope="col">牵头单位</th><th scope="col">实际 / 目标</th><th scope="col">完成率 <span class="hint">（竖线为序时进度）</span></th><th scope="col">状态</th><th scope="col">走势</th></tr></thead>
+<thead><tr><th scope="col">指标</th><th scope="col">牵头单位</th><th scope="col">实际 / 目标</th><th scope="col">完成情况 <span class="hint">（完成率，竖线为序时进度）</span></th><th scope="col">状态</th><th scope="col">走势</th></tr></thead>
 <tbody>
 "#,
                 name = group_name
@@ -586,7 +610,7 @@ mod tests {
         assert!(!html.contains("无符合条件的指标"));
         // Each row links to its page at the same as_of.
         assert!(html.contains(
-            r#"<tr class="indicator-row" data-indicator="tech-sme-registered" data-status="behind">"#
+            r#"<tr class="indicator-row" data-indicator="tech-sme-registered" data-status="behind" data-headline="completion">"#
         ));
         assert!(html.contains(
             r#"<a href="/indicators/tech-sme-registered?as_of=2023-06">科技型中小企业入库</a>"#
@@ -688,10 +712,10 @@ mod tests {
         assert!(tr.contains("（2023年1-5月）"), "{tr}");
         // A between target has no single attainment: no bar.
         let start = html
-            .find(r#"data-indicator="government-business-exchange-events-per-quarter""#)
+            .find(r#"data-indicator="primary-care-drug-reserve-population-share""#)
             .unwrap();
         let tr = &html[start..start + html[start..].find("</tr>").unwrap()];
-        assert!(tr.contains("4–8次") && !tr.contains("bar-fill"), "{tr}");
+        assert!(tr.contains("15–20%") && !tr.contains("bar-fill"), "{tr}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ fn p(m: u8) -> Period {
 
 /// The builtin catalogue at 2023-06 with a few readings:
 /// tech-sme-registered 62 of 150 (behind), gdp-growth 7.9 (on track), import-export
-/// 3 of 14.8 亿元 (severely behind), the between 4–8 exchange events at 2 (on track),
+/// 3 of 14.8 亿元 (severely behind), the between 15–20% drug reserve at 17 (on track),
 /// cpi at −0.3 (on track); everything else has no data.
 pub(crate) fn sample_board() -> Board {
     let cat = Catalogue::builtin().unwrap();
@@ -22,9 +22,7 @@ pub(crate) fn sample_board() -> Board {
             "tech-sme-registered" => vec![(p(3), 30.0), (p(6), 62.0)],
             "gdp-growth" => vec![(p(3), 7.5), (p(6), 7.9)],
             "import-export-value" => vec![(p(2), 1.0), (p(5), 3.0)],
-            "government-business-exchange-events-per-quarter" => {
-                vec![(p(3), 1.0), (p(6), 2.0)]
-            }
+            "primary-care-drug-reserve-population-share" => vec![(p(3), 16.0), (p(6), 17.0)],
             "cpi" => vec![(p(4), 0.4), (p(6), -0.3)],
             _ => vec![],
         }
@@ -74,7 +72,7 @@ mod tests {
         assert_eq!(st("gdp-growth"), Status::OnTrack);
         assert_eq!(st("import-export-value"), Status::SeverelyBehind);
         assert_eq!(
-            st("government-business-exchange-events-per-quarter"),
+            st("primary-care-drug-reserve-population-share"),
             Status::OnTrack
         );
         assert_eq!(st("new-urban-jobs"), Status::NoData);

@@ -12,7 +12,7 @@ use super::html::{
 };
 use super::{chart, Board, BoardRow};
 use crate::domain::{Direction, Indicator, Kind};
-use crate::engine::{alerts, tidy, Attainment};
+use crate::engine::{alerts, headline, tidy, Attainment, Headline};
 use crate::text::{self, DASH};
 
 /// One line of the figures table.
@@ -37,6 +37,9 @@ fn figures_table(ind: &Indicator, a: &Attainment) -> String {
         (Some(p), _) => format!("{}数据", text::year_to_date(LANG, p)),
         _ => "本年截至该月暂无数据".into(),
     };
+    if let Some(situation) = headline::situation(LANG, ind, a) {
+        figure(&mut t, "概况", &e(situation), "按指标类型的统计口径表述");
+    }
     figure(&mut t, "实际", &e(with_unit(a.actual, unit)), &actual_note);
     figure(
         &mut t,
@@ -49,34 +52,54 @@ fn figures_table(ind: &Indicator, a: &Attainment) -> String {
         "序时应达",
         &e(with_unit(a.expected, unit)),
         match ind.kind {
-            Kind::Cumulative => "目标 × 序时进度",
-            _ => "比率、水平类指标以目标本身衡量",
+            Kind::Cumulative | Kind::Milestone => "目标 × 序时进度",
+            _ => "增速、比率、水平类指标以目标本身衡量",
         },
     );
-    figure(
-        &mut t,
-        "完成率",
-        &e(a.attainment.map_or(DASH.into(), text::percent)),
-        "实际 ÷ 目标",
-    );
-    figure(
-        &mut t,
-        "序时进度",
-        &e(a.scheduled_pace.map_or(DASH.into(), text::percent)),
-        "截至最近数据月份应完成的全年比例",
-    );
-    figure(
-        &mut t,
-        "进度差",
-        &e(tidy(a.pace_gap).map_or(DASH.into(), |g| text::points(LANG, g))),
-        "完成率 − 序时进度",
-    );
+    // 完成率, 序时进度 and 进度差 mean something only where there is a 完成率: a
+    // growth rate, a ceiling or a class is never shown as progress.
+    if a.headline == Some(Headline::Completion) {
+        figure(
+            &mut t,
+            "完成率",
+            &e(a.attainment.map_or(DASH.into(), text::percent)),
+            "实际 ÷ 目标",
+        );
+        figure(
+            &mut t,
+            "序时进度",
+            &e(a.scheduled_pace.map_or(DASH.into(), text::percent)),
+            "截至最近数据月份应完成的全年比例",
+        );
+        figure(
+            &mut t,
+            "进度差",
+            &e(tidy(a.pace_gap).map_or(DASH.into(), |g| text::points(LANG, g))),
+            "完成率 − 序时进度",
+        );
+    }
+    if let Some(left) = tidy(a.allowance) {
+        figure(
+            &mut t,
+            "尚余",
+            &e(with_unit(Some(left), unit)),
+            "控制目标减去已用",
+        );
+    }
+    if let Some(yes) = a.attained {
+        figure(
+            &mut t,
+            "是否达到",
+            if yes { "达到" } else { "未达到" },
+            "等级、排名类指标只论是否达到",
+        );
+    }
     figure(
         &mut t,
         "偏差",
         &e(tidy(a.deviation).map_or(DASH.into(), |d| format!("{}{du}", text::signed(d)))),
         match ind.kind {
-            Kind::Cumulative => "实际 − 序时应达",
+            Kind::Cumulative | Kind::Milestone => "实际 − 序时应达",
             _ => "实际 − 目标",
         },
     );
@@ -89,17 +112,32 @@ fn figures_table(ind: &Indicator, a: &Attainment) -> String {
     let required = tidy(a.required_rest_of_year).map_or(DASH.into(), |r| {
         let r = text::fmt_num(r);
         match (ind.kind, ind.direction) {
-            (Kind::Cumulative, Direction::Down) => format!("每月不超过{r}{unit}"),
-            (Kind::Cumulative, Direction::Up) => format!("平均每月{r}{unit}"),
+            (Kind::Cumulative | Kind::Milestone, Direction::Down) => format!("每月不超过{r}{unit}"),
+            (Kind::Cumulative | Kind::Milestone, Direction::Up) => format!("平均每月{r}{unit}"),
+            (_, Direction::Down) => format!("控制在{r}{unit}以内"),
             _ => format!("{r}{unit}"),
         }
     });
+    let required = if a.reachable == Some(false) {
+        format!("{required}（按目前进度全年目标已难以完成）")
+    } else {
+        required
+    };
+    let rest = a.actual_period.map_or_else(
+        || "其余月份".to_string(),
+        |p| text::rest_of_year(LANG, p.month()),
+    );
     figure(
         &mut t,
-        "其余月份需",
+        &format!("{rest}需"),
         &e(required),
         match ind.kind {
-            Kind::Rate | Kind::Growth => "其余月份平均需达到的数值",
+            Kind::Rate | Kind::Growth => match a.catch_up_method {
+                Some(crate::engine::CatchUp::BaseWeighted) => {
+                    "按上年同期基数加权，其余月份平均需达到的数值"
+                }
+                _ => "其余月份平均需达到的数值",
+            },
             _ => "为完成全年目标，其余月份的要求",
         },
     );
@@ -108,7 +146,7 @@ fn figures_table(ind: &Indicator, a: &Attainment) -> String {
         "预计全年",
         &e(with_unit(a.projection, unit)),
         match ind.kind {
-            Kind::Cumulative => "按序时进度外推",
+            Kind::Cumulative | Kind::Milestone => "按序时进度外推",
             _ => "按当前数值",
         },
     );
@@ -315,9 +353,10 @@ mod tests {
             "序时进度",
             "偏差",
             "全年缺口",
-            "其余月份需",
+            "下半年需",
             "预计全年",
             "状态",
+            "概况",
         ] {
             assert!(
                 html.contains(&format!(r#"<th scope="row">{label}</th>"#)),
@@ -375,10 +414,7 @@ mod tests {
         assert_eq!(t("tech-sme-registered"), "150家以上");
         assert_eq!(t("gdp-growth"), "8%左右");
         assert_eq!(t("cpi"), "3%以内");
-        assert_eq!(
-            t("government-business-exchange-events-per-quarter"),
-            "4–8次"
-        );
+        assert_eq!(t("primary-care-drug-reserve-population-share"), "15–20%");
         assert_eq!(text::target_words(Lang::Zh, None, "家"), "未设目标");
     }
 }

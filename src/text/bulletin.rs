@@ -111,10 +111,11 @@ pub fn counted(lang: Lang, label: &str, n: usize) -> String {
     }
 }
 
-/// The heading of the list of indicators without data, with a request to the units.
+/// The heading of the list of figures past their due date, with a request to the
+/// units: figures not yet due are not listed.
 pub fn no_data_heading(lang: Lang, n: usize) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("暂无数据（{n}项，请牵头单位及时报送）"),
+        Lang::Zh | Lang::En => format!("逾期未报（{n}项，请牵头单位及时报送）"),
     }
 }
 
@@ -305,7 +306,7 @@ mod tests {
             (numbered(z, 3, comparison(z)), "三、与上季末比较"),
             (sub_numbered(z, 6, "重点民生保障仗"), "（六）重点民生保障仗"),
             (counted(z, "状态好转", 0), "状态好转（0项）"),
-            (no_data_heading(z, 2), "暂无数据（2项，请牵头单位及时报送）"),
+            (no_data_heading(z, 2), "逾期未报（2项，请牵头单位及时报送）"),
             (
                 quarters_compared(z, p(2023, 3), 14, p(2023, 6), 15),
                 "上季末为2023年3月（纳入监测14项），本季末为2023年6月（纳入监测15项）。",

@@ -7,10 +7,65 @@
 
 use super::lang::Lang;
 
-/// A number as a bulletin prints it: up to two decimals, no trailing zeros, never "-0".
+/// `v` rounded to `places` decimals the way Chinese texts round (四舍五入): half away
+/// from zero on the number as written, so 13.85 → 13.9 and 2.675 → 2.68, where
+/// `format!("{:.1}")` rounds the binary value (13.8499…) down.
+pub fn round_half_up(v: f64, places: usize) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    // The shortest decimal that reads back as `v`: what was typed, for figures as
+    // published.
+    let written = format!("{}", v.abs());
+    let (int, frac) = written.split_once('.').unwrap_or((&written, ""));
+    let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
+    let int_len = int.len();
+    let keep = int_len + places;
+    let round_up = frac.len() > places && digits[keep] >= 5;
+    digits.truncate(keep.min(digits.len()));
+    digits.resize(keep, 0);
+    let mut int_len = int_len;
+    if round_up {
+        let mut i = keep;
+        loop {
+            if i == 0 {
+                digits.insert(0, 1);
+                int_len += 1;
+                break;
+            }
+            i -= 1;
+            if digits[i] == 9 {
+                digits[i] = 0;
+            } else {
+                digits[i] += 1;
+                break;
+            }
+        }
+    }
+    let text: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    let (i, f) = text.split_at(int_len);
+    let body = if places == 0 {
+        i.to_string()
+    } else {
+        format!("{i}.{f}")
+    };
+    let zero = digits.iter().all(|d| *d == 0);
+    if v < 0.0 && !zero {
+        format!("-{body}")
+    } else {
+        body
+    }
+}
+
+/// A number as a bulletin prints it: up to two decimals (四舍五入), no trailing zeros,
+/// never "-0".
 pub fn fmt_num(v: f64) -> String {
-    let s = format!("{:.2}", v);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
+    let s = round_half_up(v, 2);
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
     if s == "-0" {
         "0".into()
     } else {
@@ -18,9 +73,9 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
-/// One decimal, never "-0.0".
+/// One decimal (四舍五入), never "-0.0".
 pub fn fixed1(v: f64) -> String {
-    let s = format!("{v:.1}");
+    let s = round_half_up(v, 1);
     if s == "-0.0" {
         "0.0".to_string()
     } else {
@@ -50,6 +105,18 @@ pub fn signed1(v: f64) -> String {
         format!("+{s}")
     } else {
         s
+    }
+}
+
+/// An ordinal level as bulletins write it: water classes in Roman numerals (“Ⅱ类”),
+/// ranks as places (“第3位”), anything else with its unit.
+pub fn ordinal(v: f64, unit: &str) -> String {
+    const ROMAN: [&str; 6] = ["Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ", "劣Ⅴ"];
+    let whole = v.fract() == 0.0 && (1.0..=6.0).contains(&v);
+    match unit {
+        "类" if whole => format!("{}类", ROMAN[v as usize - 1]),
+        "位" | "名" => format!("第{}{unit}", fmt_num(v)),
+        _ => with_unit(v, unit),
     }
 }
 
@@ -99,9 +166,31 @@ mod tests {
             (-0.0, "0"),
             (0.0, "0"),
             (1e6, "1000000"),
+            // 四舍五入 on the figure as written, not on its binary value.
+            (2.675, "2.68"),
+            (-2.675, "-2.68"),
+            (9.995, "10"),
+            (1.005, "1.01"),
         ];
         for (v, want) in cases {
             assert_eq!(fmt_num(*v), *want, "fmt_num({v})");
+        }
+    }
+
+    #[test]
+    fn one_decimal_rounds_half_up_as_bulletins_do() {
+        let cases: &[(f64, &str)] = &[
+            (13.87, "13.9"),
+            (13.85, "13.9"),
+            (13.84, "13.8"),
+            (0.05, "0.1"),
+            (99.95, "100.0"),
+            (-0.04, "0.0"),
+            (-1.25, "-1.3"),
+            (42.0, "42.0"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(fixed1(*v), *want, "fixed1({v})");
         }
     }
 

@@ -40,10 +40,23 @@ pub fn year_to_date(lang: Lang, p: Period) -> String {
 /// month, “6月”.
 pub fn span(lang: Lang, p: Period, kind: Kind) -> String {
     match (kind, p.month()) {
-        (Kind::Level, m) | (_, m @ 1) => month(lang, m),
+        (Kind::Level | Kind::Ordinal, m) | (_, m @ 1) => month(lang, m),
         (_, m) => match lang {
             Lang::Zh | Lang::En => format!("1-{m}月"),
         },
+    }
+}
+
+/// The rest of the year after month `m`, as a bureau names it: after March “后三季度”,
+/// after June “下半年”, after September “四季度”, after November “12月”, else
+/// “后N个月”.
+pub fn rest_of_year(lang: Lang, m: u8) -> String {
+    match (lang, m) {
+        (Lang::Zh | Lang::En, 3) => "后三季度".into(),
+        (Lang::Zh | Lang::En, 6) => "下半年".into(),
+        (Lang::Zh | Lang::En, 9) => "四季度".into(),
+        (Lang::Zh | Lang::En, 11) => "12月".into(),
+        (Lang::Zh | Lang::En, m) => format!("后{}个月", 12u8.saturating_sub(m)),
     }
 }
 

@@ -131,31 +131,132 @@ pub fn year_still_needs(lang: Lang, need: f64, unit: &str) -> String {
     }
 }
 
-/// The level the rest of the year must reach: “其余月份需达8.8%”.
-pub fn rest_must_reach(lang: Lang, need: f64, unit: &str) -> String {
+/// The level the rest of the year must reach: “下半年需达8.8%”. `rest` names the rest
+/// of the year as [`super::period::rest_of_year`] writes it.
+pub fn rest_must_reach(lang: Lang, rest: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("其余月份需达{}", with_unit(need, unit)),
+        Lang::Zh | Lang::En => format!("{rest}需达{}", with_unit(need, unit)),
     }
 }
 
-/// The level the rest of the year must stay within: “其余月份需控制在0.6%以内”.
-pub fn rest_must_stay_within(lang: Lang, need: f64, unit: &str) -> String {
+/// The level the rest of the year must stay within: “下半年需控制在2.4%以内”.
+pub fn rest_must_stay_within(lang: Lang, rest: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("其余月份需控制在{}以内", with_unit(need, unit)),
+        Lang::Zh | Lang::En => format!("{rest}需控制在{}以内", with_unit(need, unit)),
     }
 }
 
-/// The monthly average the rest of the year needs: “其余月份需月均14.5家”.
-pub fn rest_monthly_needs(lang: Lang, need: f64, unit: &str) -> String {
+/// The monthly average the rest of the year needs: “后5个月需月均14.5家”.
+pub fn rest_monthly_needs(lang: Lang, rest: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("其余月份需月均{}", with_unit(need, unit)),
+        Lang::Zh | Lang::En => format!("{rest}需月均{}", with_unit(need, unit)),
     }
 }
 
-/// The monthly average the rest of the year may not exceed: “其余月份月均不超过0.2起”.
-pub fn rest_monthly_at_most(lang: Lang, need: f64, unit: &str) -> String {
+/// The monthly average the rest of the year may not exceed: “下半年月均不超过0.2起”.
+pub fn rest_monthly_at_most(lang: Lang, rest: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("其余月份月均不超过{}", with_unit(need, unit)),
+        Lang::Zh | Lang::En => format!("{rest}月均不超过{}", with_unit(need, unit)),
+    }
+}
+
+/// What a bureau adds when the rest of the year needs more than is plausible.
+pub fn unreachable(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh | Lang::En => "按目前进度全年目标已难以完成",
+    }
+}
+
+/// A growth rate as bulletins write it: “增长4.7%”, “下降1%”, and for prices “上涨3.6%”.
+pub fn growth(lang: Lang, actual: f64, unit: &str, prices: bool) -> String {
+    let word = match (lang, actual < 0.0, prices) {
+        (Lang::Zh | Lang::En, false, false) => "增长",
+        (Lang::Zh | Lang::En, false, true) => "上涨",
+        (Lang::Zh | Lang::En, true, _) => "下降",
+    };
+    format!("{word}{}", with_unit(actual.abs(), unit))
+}
+
+/// A figure against a ceiling it keeps: “上涨1.2%，控制在目标以内”.
+pub fn within_ceiling(lang: Lang, figure: &str) -> String {
+    match lang {
+        Lang::Zh | Lang::En => format!("{figure}，控制在目标以内"),
+    }
+}
+
+/// A figure over its ceiling by `by`: “上涨3.6%，高于控制目标0.6个百分点”.
+pub fn over_ceiling(lang: Lang, figure: &str, by: f64, unit: &str) -> String {
+    format!(
+        "{figure}，高于控制目标{}{}",
+        fmt_num(by),
+        diff_unit(lang, unit)
+    )
+}
+
+/// A figure against a floor (or a band) it is off by `by`: “增长4.7%，低于目标3.3个百分点”,
+/// “3个，低于目标区间1个”; on target: “增长8%，达到目标”.
+pub fn against_target(
+    lang: Lang,
+    figure: &str,
+    below: bool,
+    band: bool,
+    by: f64,
+    unit: &str,
+) -> String {
+    if by == 0.0 {
+        return match lang {
+            Lang::Zh | Lang::En => format!("{figure}，达到目标"),
+        };
+    }
+    let word = match (lang, below, band) {
+        (Lang::Zh | Lang::En, true, false) => "低于目标",
+        (Lang::Zh | Lang::En, false, false) => "高于目标",
+        (Lang::Zh | Lang::En, true, true) => "低于目标区间",
+        (Lang::Zh | Lang::En, false, true) => "高于目标区间",
+    };
+    format!("{figure}，{word}{}{}", fmt_num(by), diff_unit(lang, unit))
+}
+
+/// A cumulative ceiling and what is left of it: “累计2起，控制在5起以内，尚余3起”.
+pub fn allowance_left(lang: Lang, actual: f64, cap: f64, left: f64, unit: &str) -> String {
+    match lang {
+        Lang::Zh | Lang::En => format!(
+            "累计{}，控制在{}以内，尚余{}",
+            with_unit(actual, unit),
+            with_unit(cap, unit),
+            with_unit(left, unit)
+        ),
+    }
+}
+
+/// An ordinal level, attained or not: “Ⅲ类，未达到目标（Ⅱ类）”.
+pub fn attained(lang: Lang, figure: &str, yes: bool, target: &str) -> String {
+    match (lang, yes) {
+        (Lang::Zh | Lang::En, true) => format!("{figure}，达到目标（{target}）"),
+        (Lang::Zh | Lang::En, false) => format!("{figure}，未达到目标（{target}）"),
+    }
+}
+
+/// A duty's periods: “第2季度0次，未达到每季度至少1次” for the first missed one, else
+/// “已过的2个季度均达到每季度至少1次”.
+pub fn duty(
+    lang: Lang,
+    missed: Option<(&str, f64)>,
+    periods: usize,
+    per: &str,
+    min: f64,
+    unit: &str,
+) -> String {
+    match (lang, missed) {
+        (Lang::Zh | Lang::En, Some((period, count))) => format!(
+            "{period}{}，未达到每{per}至少{}",
+            with_unit(count, unit),
+            with_unit(min, unit)
+        ),
+        (Lang::Zh | Lang::En, None) => format!(
+            "已过的{periods}个{per}均达到每{per}至少{}",
+            with_unit(min, unit)
+        ),
     }
 }
 
@@ -235,15 +336,39 @@ mod tests {
                 "21%，高于目标区间1个百分点",
             ),
             (year_still_needs(z, 87.0, "家"), "全年还需87家"),
-            (rest_must_reach(z, 8.8, "%"), "其余月份需达8.8%"),
+            (rest_must_reach(z, "下半年", 8.8, "%"), "下半年需达8.8%"),
             (
-                rest_must_stay_within(z, 0.6, "%"),
-                "其余月份需控制在0.6%以内",
+                rest_must_stay_within(z, "下半年", 2.4, "%"),
+                "下半年需控制在2.4%以内",
             ),
-            (rest_monthly_needs(z, 14.5, "家"), "其余月份需月均14.5家"),
             (
-                rest_monthly_at_most(z, 0.2, "起"),
-                "其余月份月均不超过0.2起",
+                rest_monthly_needs(z, "后5个月", 14.5, "家"),
+                "后5个月需月均14.5家",
+            ),
+            (
+                rest_monthly_at_most(z, "四季度", 0.2, "起"),
+                "四季度月均不超过0.2起",
+            ),
+            (growth(z, 4.7, "%", false), "增长4.7%"),
+            (growth(z, -1.0, "%", false), "下降1%"),
+            (growth(z, 3.6, "%", true), "上涨3.6%"),
+            (
+                against_target(z, "增长4.7%", true, false, 3.3, "%"),
+                "增长4.7%，低于目标3.3个百分点",
+            ),
+            (
+                over_ceiling(z, "上涨3.6%", 0.6, "%"),
+                "上涨3.6%，高于控制目标0.6个百分点",
+            ),
+            (within_ceiling(z, "上涨1.2%"), "上涨1.2%，控制在目标以内"),
+            (
+                allowance_left(z, 2.0, 5.0, 3.0, "起"),
+                "累计2起，控制在5起以内，尚余3起",
+            ),
+            (attained(z, "Ⅲ类", false, "Ⅱ类"), "Ⅲ类，未达到目标（Ⅱ类）"),
+            (
+                duty(z, Some(("第2季度", 0.0)), 2, "季度", 1.0, "次"),
+                "第2季度0次，未达到每季度至少1次",
             ),
             (periods_unreported(z, 3), "共3期未报"),
         ];

@@ -329,9 +329,9 @@ fn a_cumulative_cap_is_on_track_then_behind_then_missed_once_breached() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.5),
             expected: Some(6.0),
-            attainment: Some(0.4166666667),
+            attainment: None,
             deviation: Some(-1.0),
-            pace_gap: Some(-0.0833333333),
+            pace_gap: None,
             year_end_gap: Some(0.0),
             required_rest_of_year: Some(1.1666666667),
             projection: Some(10.0),
@@ -348,9 +348,9 @@ fn a_cumulative_cap_is_on_track_then_behind_then_missed_once_breached() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.6666666667),
             expected: Some(8.0),
-            attainment: Some(0.75),
+            attainment: None,
             deviation: Some(1.0),
-            pace_gap: Some(0.0833333333),
+            pace_gap: None,
             year_end_gap: Some(0.0),
             required_rest_of_year: Some(0.75),
             projection: Some(13.5),
@@ -367,9 +367,9 @@ fn a_cumulative_cap_is_on_track_then_behind_then_missed_once_breached() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.75),
             expected: Some(9.0),
-            attainment: Some(1.0833333333),
+            attainment: None,
             deviation: Some(4.0),
-            pace_gap: Some(0.3333333333),
+            pace_gap: None,
             year_end_gap: Some(1.0),
             required_rest_of_year: Some(0.0),
             projection: Some(17.3333333333),
@@ -395,9 +395,9 @@ fn a_strict_cap_reached_exactly_is_missed_with_a_year_end_gap_of_zero() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.75),
             expected: Some(9.0),
-            attainment: Some(1.0),
+            attainment: None,
             deviation: Some(3.0),
-            pace_gap: Some(0.25),
+            pace_gap: None,
             year_end_gap: Some(0.0),
             required_rest_of_year: Some(0.0),
             projection: Some(16.0),
@@ -472,7 +472,7 @@ fn gdp_about_8_with_7_2_in_h1_needs_8_8_in_h2_and_is_behind() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.5),
             expected: Some(8.0),
-            attainment: Some(0.9),
+            attainment: None,
             deviation: Some(-0.8),
             pace_gap: None,
             year_end_gap: Some(0.8),
@@ -499,7 +499,7 @@ fn the_combined_january_february_release_is_month_2() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.1666666667),
             expected: Some(8.0),
-            attainment: Some(0.8125),
+            attainment: None,
             deviation: Some(-1.5),
             pace_gap: None,
             year_end_gap: Some(1.5),
@@ -528,7 +528,7 @@ fn a_rate_about_its_target_within_the_tolerance_below_it_is_on_track() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.4166666667),
             expected: Some(9.0),
-            attainment: Some(0.9555555556),
+            attainment: None,
             deviation: Some(-0.4),
             pace_gap: None,
             year_end_gap: Some(0.4),
@@ -557,7 +557,7 @@ fn cpi_within_3_is_on_track_at_2_5_and_severely_behind_at_4_2() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.5),
             expected: Some(3.0),
-            attainment: Some(0.8333333333),
+            attainment: None,
             deviation: Some(-0.5),
             pace_gap: None,
             year_end_gap: Some(0.0),
@@ -576,7 +576,7 @@ fn cpi_within_3_is_on_track_at_2_5_and_severely_behind_at_4_2() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.6666666667),
             expected: Some(3.0),
-            attainment: Some(1.4),
+            attainment: None,
             deviation: Some(1.2),
             pace_gap: None,
             year_end_gap: Some(1.2),
@@ -619,7 +619,7 @@ fn a_per_indicator_severe_threshold_overrides_the_default() {
                 data_lag_months: Some(0),
                 scheduled_pace: Some(0.5),
                 expected: Some(12.0),
-                attainment: Some(0.8333333333),
+                attainment: None,
                 deviation: Some(-2.0),
                 pace_gap: None,
                 year_end_gap: Some(2.0),
@@ -650,7 +650,7 @@ fn a_water_class_level_meets_class_2_and_falls_to_class_3() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.5),
             expected: Some(2.0),
-            attainment: Some(1.0),
+            attainment: None,
             deviation: Some(0.0),
             pace_gap: None,
             year_end_gap: Some(0.0),
@@ -669,7 +669,7 @@ fn a_water_class_level_meets_class_2_and_falls_to_class_3() {
             data_lag_months: Some(0),
             scheduled_pace: Some(0.5833333333),
             expected: Some(2.0),
-            attainment: Some(1.5),
+            attainment: None,
             deviation: Some(1.0),
             pace_gap: None,
             year_end_gap: Some(1.0),
@@ -769,7 +769,7 @@ fn a_between_band_is_judged_on_the_band_and_missed_above_its_upper_bound() {
             deviation: Some(-0.5),
             pace_gap: None,
             year_end_gap: Some(0.5),
-            required_rest_of_year: Some(20.5),
+            required_rest_of_year: Some(15.5),
             projection: Some(14.5),
             status: "behind",
         },
@@ -841,7 +841,7 @@ fn a_year_end_reading_settles_the_target_as_achieved_or_missed() {
             data_lag_months: Some(0),
             scheduled_pace: Some(1.0),
             expected: Some(8.0),
-            attainment: Some(0.95),
+            attainment: None,
             deviation: Some(-0.4),
             pace_gap: None,
             year_end_gap: Some(0.4),
@@ -1017,4 +1017,90 @@ fn a_revision_replaces_the_value_used_by_attainment() {
             status: "on_track",
         },
     );
+}
+
+// ── the bureau's conventions, over HTTP ─────────────────────────────────────
+
+/// A growth rate answers no 完成率: its headline is the deviation in 个百分点, its
+/// message says so, and the catch-up names its method.
+#[test]
+fn a_growth_rate_answers_its_deviation_in_points_and_no_completion_rate() {
+    let s = TestServer::with_catalogue(
+        &entry("gdp-growth", "growth", "up", &target(8.0, "about"))
+            .replace("unit = \"个\"", "unit = \"%\""),
+    );
+    s.submit("gdp-growth", "2023-06", 4.7);
+    let v = s.attainment("gdp-growth", "2023-06");
+    assert_null(&v, "attainment");
+    assert_null(&v, "pace_gap");
+    assert_eq!(v["headline"], "deviation", "{v}");
+    assert_close(&v, "deviation", -3.3);
+    assert_close(&v, "required_rest_of_year", 11.3);
+    assert_eq!(v["catch_up_method"], "time_weighted", "{v}");
+    assert_eq!(v["reachable"], true, "{v}");
+    assert_eq!(
+        v["message"], "增长4.7%，低于目标3.3个百分点；下半年需达11.3%",
+        "{v}"
+    );
+}
+
+/// An absent figure is overdue (逾期未报) or not yet due (未到报送期) on the reporting
+/// date: by default the day June's monthly figures are due (2023-07-10); `?on=` moves
+/// it, and with it the answer's ETag.
+#[test]
+fn absent_figures_are_overdue_or_not_yet_due_on_the_reporting_date() {
+    let quarterly = entry("q-count", "cumulative", "up", &target(40.0, "at_least"))
+        .replace("frequency = \"monthly\"", "frequency = \"quarterly\"");
+    let s = TestServer::with_catalogue(&format!(
+        "{}\n{}",
+        entry("m-count", "cumulative", "up", &target(120.0, "at_least")),
+        quarterly
+    ));
+    s.submit("m-count", "2023-05", 50.0);
+    s.submit("q-count", "2023-03", 10.0);
+
+    let rows = |q: &str| {
+        let r = s.get(&format!("/v1/attainment?as_of=2023-06{q}"));
+        assert_eq!(r.status(), 200);
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        let v: Value = r.json().unwrap();
+        let state = |id: &str| {
+            let row = v["attainment"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["indicator"] == id)
+                .unwrap()
+                .clone();
+            (
+                row["reporting"]["state"].as_str().unwrap().to_string(),
+                row["reporting"]["period"].as_str().unwrap().to_string(),
+                row["reporting"]["on"].as_str().unwrap().to_string(),
+            )
+        };
+        (etag, state("m-count"), state("q-count"))
+    };
+    // On 2023-07-10 June's monthly figure is due and missing; Q1 is in and Q2 is
+    // not due before 7-15.
+    let (default_tag, m, q) = rows("");
+    assert_eq!(m, ("overdue".into(), "2023-06".into(), "2023-07-10".into()));
+    assert_eq!(
+        q,
+        ("received".into(), "2023-03".into(), "2023-07-10".into())
+    );
+    // On 7-20 Q2 is overdue too; on 7-05 June is not yet due, and May is in.
+    let (late_tag, _, q) = rows("&on=2023-07-20");
+    assert_eq!(q.0, "overdue");
+    assert_eq!(q.1, "2023-06");
+    let (early_tag, m, _) = rows("&on=2023-07-05");
+    assert_eq!(
+        m,
+        ("received".into(), "2023-05".into(), "2023-07-05".into())
+    );
+    assert_ne!(default_tag, late_tag);
+    assert_ne!(late_tag, early_tag);
+
+    let one = s.get_json("/v1/indicators/m-count/attainment?as_of=2023-06&on=2023-07-20");
+    assert_eq!(one["reporting"]["state"], "overdue", "{one}");
+    assert_eq!(one["reporting"]["label"], "逾期未报", "{one}");
 }

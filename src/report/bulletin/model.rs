@@ -7,8 +7,8 @@
 //! formats (Markdown, HTML, CSV, Word, Excel) only lay it out. Figures, periods, targets
 //! and the clauses of lagging sentences are worded by [`crate::text`].
 
-use crate::domain::{Comparator, Direction, Group, Indicator, Kind as IndicatorKind, Period};
-use crate::engine::{tidy, Attainment, Status};
+use crate::domain::{Comparator, Group, Indicator, Kind as IndicatorKind, Period};
+use crate::engine::{headline, tidy, Attainment, Headline, Status};
 use crate::report::{Board, BoardRow};
 use crate::text::{self, bulletin as words, sentence, Lang, DASH};
 
@@ -142,9 +142,17 @@ impl<'a> Model<'a> {
                 let lists = LIST_ORDER
                     .iter()
                     .filter_map(|&status| {
+                        // Of the figures not in, a bulletin asks units only for those
+                        // past their due date; 未到报送期 is not missing.
                         let lines: Vec<String> = rows
                             .iter()
-                            .filter(|r| r.row.attainment.status == status)
+                            .filter(|r| {
+                                if status == Status::NoData {
+                                    past_due(&r.row.attainment)
+                                } else {
+                                    r.row.attainment.status == status
+                                }
+                            })
                             .map(|r| list_line(lang, r))
                             .collect();
                         (!lines.is_empty()).then_some((status, lines))
@@ -327,6 +335,10 @@ pub(super) fn units(lang: Lang, ind: &Indicator) -> String {
 /// The target as a bulletin states it: "≥150家", "8%左右", "≤3%", "4–8次".
 pub(super) fn target_text(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
     match &a.target {
+        // A class or a rank in its own numerals: Ⅱ类, 前5位.
+        Some(t) if ind.kind == IndicatorKind::Ordinal && t.value.is_some() => {
+            headline::ordinal_target(ind, t)
+        }
         Some(t) => text::target_symbols(lang, t, &ind.unit),
         None => DASH.to_string(),
     }
@@ -337,7 +349,11 @@ fn actual_text(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
     match (a.actual, a.actual_period) {
         (Some(v), Some(p)) => format!(
             "{}（{}）",
-            text::with_unit(v, &ind.unit),
+            if ind.kind == IndicatorKind::Ordinal {
+                text::ordinal(v, &ind.unit)
+            } else {
+                text::with_unit(v, &ind.unit)
+            },
             text::span(lang, p, ind.kind)
         ),
         (Some(v), None) => text::with_unit(v, &ind.unit),
@@ -366,7 +382,7 @@ fn table_cells(lang: Lang, ind: &Indicator, a: &Attainment) -> [String; 8] {
         pct(a.attainment),
         // The scheduled pace means something for cumulative indicators only: a rate or
         // a level is judged against the full-year target from the first month.
-        if ind.kind == IndicatorKind::Cumulative {
+        if a.headline == Some(Headline::Completion) {
             pct(a.scheduled_pace)
         } else {
             DASH.to_string()
@@ -389,76 +405,26 @@ fn previous_cell(previous: Option<&BoardRow>) -> String {
 }
 
 /// What a lagging indicator's figures say, and what the rest of the year needs, e.g.
-/// "完成42.0%，低于序时进度8.0个百分点；全年还需87家，其余月份需月均14.5家".
+/// "完成42.0%，低于序时进度8.0个百分点；全年还需87家，下半年需月均14.5家": the headline
+/// of its kind ([`crate::engine::headline`]), then the benchmark and rank clauses a county
+/// bulletin adds.
 fn situation(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
-    let unit = ind.unit.as_str();
     let actual = a.actual.unwrap_or(0.0);
-    let value = a.target.as_ref().and_then(|t| t.value).unwrap_or(0.0);
-    let between = a
-        .target
-        .as_ref()
-        .is_some_and(|t| t.comparator == Comparator::Between);
     let at_year_end = a.actual_period.is_some_and(|p| p.month() == 12);
-    let dev = tidy(a.deviation).unwrap_or(0.0);
-    let need = tidy(a.required_rest_of_year);
-    let year_gap = tidy(a.year_end_gap).filter(|g| *g > 0.0);
-
     if a.status == Status::Missed {
         let target = target_text(lang, ind, a);
-        return if at_year_end {
-            sentence::year_missed_stated(lang, actual, unit, &target)
-        } else if between {
-            sentence::band_exceeded(lang, actual, unit, &target)
-        } else {
-            sentence::cap_breached(lang, actual, value, unit)
-        };
-    }
-    let mut s;
-    let mut needs: Vec<String> = vec![];
-    match ind.kind {
-        IndicatorKind::Cumulative | IndicatorKind::Milestone => {
-            match (between, ind.direction, tidy(a.attainment), tidy(a.pace_gap)) {
-                (false, Direction::Up, Some(att), Some(gap)) => {
-                    s = sentence::behind_pace(
-                        lang,
-                        &text::fixed1(att * 100.0),
-                        &text::fixed1(-gap * 100.0),
-                    );
-                }
-                (false, Direction::Down, _, _) => {
-                    s = sentence::off_pace(lang, actual, true, dev.abs(), unit);
-                }
-                _ => {
-                    s = sentence::off_pace(lang, actual, false, dev.abs(), unit);
-                }
-            }
-            if ind.direction == Direction::Down && !between {
-                if let Some(n) = need {
-                    needs.push(sentence::rest_monthly_at_most(lang, n, unit));
-                }
-            } else {
-                if let Some(g) = year_gap {
-                    needs.push(sentence::year_still_needs(lang, g, unit));
-                }
-                if let Some(n) = need.filter(|n| *n > 0.0) {
-                    needs.push(sentence::rest_monthly_needs(lang, n, unit));
-                }
-            }
+        let between = a
+            .target
+            .as_ref()
+            .is_some_and(|t| t.comparator == Comparator::Between);
+        if at_year_end {
+            return sentence::year_missed_stated(lang, actual, &ind.unit, &target);
         }
-        IndicatorKind::Rate
-        | IndicatorKind::Growth
-        | IndicatorKind::Level
-        | IndicatorKind::Ordinal => {
-            s = sentence::off_target(lang, actual, dev < 0.0, between, dev.abs(), unit);
-            if let (IndicatorKind::Rate | IndicatorKind::Growth, Some(n)) = (ind.kind, need) {
-                needs.push(if ind.direction == Direction::Down && !between {
-                    sentence::rest_must_stay_within(lang, n, unit)
-                } else {
-                    sentence::rest_must_reach(lang, n, unit)
-                });
-            }
+        if between {
+            return sentence::band_exceeded(lang, actual, &ind.unit, &target);
         }
     }
+    let mut s = headline::sentence(lang, ind, a).unwrap_or_else(|| DASH.to_string());
     // What county bulletins add: 低于全市平均0.3个百分点，居全市第3位（共7个）.
     let benchmark = a.benchmarks.first().and_then(|b| b.message.clone());
     for extra in benchmark
@@ -468,11 +434,23 @@ fn situation(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
         s.push_str(sentence::comma(lang));
         s.push_str(&extra);
     }
+    let needs = headline::needs(lang, ind, a);
     if !needs.is_empty() {
         s.push_str(sentence::semicolon(lang));
         s.push_str(&needs.join(sentence::comma(lang)));
     }
     s
+}
+
+/// Whether the figure due by the bulletin's reporting date is missing (逾期未报): a
+/// row with no data for the year, or one whose latest figure is older than the one
+/// due. A row without a reporting state (a board built without one) counts when it
+/// has no data, as bulletins did before the calendar was consulted.
+fn past_due(a: &Attainment) -> bool {
+    match a.reporting {
+        Some(r) => r.state == crate::engine::calendar::ReportState::Overdue,
+        None => a.status == Status::NoData,
+    }
 }
 
 /// One line of a list under a battle table:
@@ -649,22 +627,24 @@ mod tests {
         );
         assert_eq!(
             situation(Lang::Zh, &i, &a),
-            "完成42.0%，低于序时进度8.0个百分点；全年还需87家，其余月份需月均14.5家"
+            "完成42.0%，低于序时进度8.0个百分点；全年还需87家，下半年需月均14.5家"
         );
         assert_eq!(gap_text(Lang::Zh, &i, &a), "-8.0个百分点");
         assert_eq!(actual_text(Lang::Zh, &i, &a), "63家（1-6月）");
         let (i, a) = eval("gdp-growth", &[(period(2023, 6), 7.2)], period(2023, 6));
         assert_eq!(
             situation(Lang::Zh, &i, &a),
-            "7.2%，低于目标0.8个百分点；其余月份需达8.8%"
+            "增长7.2%，低于目标0.8个百分点；下半年需达8.8%"
         );
         assert_eq!(gap_text(Lang::Zh, &i, &a), "-0.8个百分点");
-        // A rate with a ceiling: the rest of the year has a maximum, not a minimum.
+        // A price growth with a ceiling: the rest of the year has a maximum, not a
+        // minimum, and no percentage of progress.
         let (i, a) = eval("cpi", &[(period(2023, 8), 4.2)], period(2023, 8));
         assert_eq!(
             situation(Lang::Zh, &i, &a),
-            "4.2%，高于目标1.2个百分点；其余月份需控制在0.6%以内"
+            "上涨4.2%，高于控制目标1.2个百分点；后4个月需控制在0.6%以内"
         );
+        assert_eq!(a.attainment, None);
         // A cap breached during the year.
         let (i, a) = eval(
             "major-accidents",
