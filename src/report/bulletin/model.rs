@@ -361,10 +361,11 @@ fn actual_text(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
     }
 }
 
-/// The 偏差 column: the pace gap in points for cumulative indicators with an attainment,
+/// The 偏差 column: the pace gap in points beside a 完成率 (counts, amounts and lists),
 /// else the deviation in the unit (points for rates in %).
 fn gap_text(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
-    if let (IndicatorKind::Cumulative, Some(g)) = (ind.kind, tidy(a.pace_gap)) {
+    // A pace gap exists only beside a 完成率 (a count, an amount or a list).
+    if let Some(g) = tidy(a.pace_gap) {
         return text::points(lang, g);
     }
     match tidy(a.deviation) {
