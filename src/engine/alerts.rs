@@ -265,6 +265,27 @@ pub struct Lagging {
     pub required_rest_of_year: Option<f64>,
 }
 
+/// How many rows' figures are in, overdue (逾期未报) or not yet due (未到报送期) on the
+/// reporting date: an absent figure is not always a missing one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ReportingCounts {
+    pub received: usize,
+    pub overdue: usize,
+    pub not_due: usize,
+}
+
+impl ReportingCounts {
+    fn add(&mut self, a: &Attainment) {
+        use super::calendar::ReportState;
+        match a.reporting.map(|r| r.state) {
+            Some(ReportState::Received) => self.received += 1,
+            Some(ReportState::Overdue) => self.overdue += 1,
+            Some(ReportState::NotDue) => self.not_due += 1,
+            None => {}
+        }
+    }
+}
+
 /// One group (a group of the plan, or a lead unit) of the summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
@@ -272,6 +293,7 @@ pub struct Group {
     pub name: String,
     pub total: usize,
     pub counts: StatusCounts,
+    pub reporting: ReportingCounts,
     pub lagging: Vec<Lagging>,
 }
 
@@ -283,6 +305,7 @@ pub struct Summary {
     pub year: u16,
     pub total: usize,
     pub counts: StatusCounts,
+    pub reporting: ReportingCounts,
     /// The plan's groups, in its order.
     pub groups: Vec<Group>,
     pub lead_units: Vec<Group>,
@@ -291,10 +314,12 @@ pub struct Summary {
 /// Builds the summary from evaluated rows; `groups` are the plan's, in its order.
 pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)], groups: &[PlanGroup]) -> Summary {
     let mut counts = empty_counts();
+    let mut reporting = ReportingCounts::default();
     let mut battles: BTreeMap<(usize, String), Group> = BTreeMap::new();
     let mut units: BTreeMap<String, Group> = BTreeMap::new();
     for (ind, a) in rows {
         *counts.entry(a.status.as_str()).or_default() += 1;
+        reporting.add(a);
         let lag = a.status.is_lagging().then(|| Lagging {
             indicator: ind.id.clone(),
             name: ind.name.clone(),
@@ -305,6 +330,7 @@ pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)], groups: &[PlanGr
         let add = |g: &mut Group| {
             g.total += 1;
             *g.counts.entry(a.status.as_str()).or_default() += 1;
+            g.reporting.add(a);
             if let Some(l) = &lag {
                 g.lagging.push(l.clone());
             }
@@ -322,6 +348,7 @@ pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)], groups: &[PlanGr
                     .map_or_else(|| ind.group.clone(), |g| g.name.clone()),
                 total: 0,
                 counts: empty_counts(),
+                reporting: ReportingCounts::default(),
                 lagging: vec![],
             }));
         for u in &ind.lead_units {
@@ -330,6 +357,7 @@ pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)], groups: &[PlanGr
                 name: u.clone(),
                 total: 0,
                 counts: empty_counts(),
+                reporting: ReportingCounts::default(),
                 lagging: vec![],
             }));
         }
@@ -339,6 +367,7 @@ pub fn summary(as_of: Period, rows: &[(Indicator, Attainment)], groups: &[PlanGr
         year: as_of.year(),
         total: rows.len(),
         counts,
+        reporting,
         groups: battles.into_values().collect(),
         lead_units: units.into_values().collect(),
     }

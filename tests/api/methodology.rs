@@ -1100,6 +1100,15 @@ fn absent_figures_are_overdue_or_not_yet_due_on_the_reporting_date() {
     assert_ne!(default_tag, late_tag);
     assert_ne!(late_tag, early_tag);
 
+    // The summary counts them the same way, on the default reporting date.
+    let summary = s.get_json("/v1/summary?as_of=2023-06");
+    assert_eq!(
+        summary["reporting"],
+        json!({"received": 1, "overdue": 1, "not_due": 0}),
+        "{summary}"
+    );
+    assert_eq!(summary["groups"][0]["reporting"]["overdue"], 1, "{summary}");
+
     let one = s.get_json("/v1/indicators/m-count/attainment?as_of=2023-06&on=2023-07-20");
     assert_eq!(one["reporting"]["state"], "overdue", "{one}");
     assert_eq!(one["reporting"]["label"], "逾期未报", "{one}");
