@@ -558,7 +558,7 @@ pub fn from_sheet(
             baseline: None,
             plan: Some(super::plan_entry(&plan.id, &ind, n + 1)),
             parts: Vec::new(),
-            duty: None,
+            duty: r.duty.clone(),
         };
         if let Err(e) = target.validate() {
             row_errors.push(err(row, column_of(e.field()), e.message().to_string()));

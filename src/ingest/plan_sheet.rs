@@ -82,6 +82,8 @@ pub struct PlanRow {
     /// 统计代码: what is measured, shared across regions.
     pub code: Option<String>,
     pub name_en: Option<String>,
+    /// 每期要求: a duty each month or quarter (每季度1—2次), judged period by period.
+    pub duty: Option<crate::domain::Duty>,
 }
 
 /// A plan spreadsheet as read: its facts, its good rows, and every bad cell.
@@ -208,6 +210,8 @@ enum Field {
     Quote,
     Code,
     NameEn,
+    /// 每期要求: a duty per period, 每季度1—2次.
+    Duty,
     /// Known and not read: what the draft writes for the clerk (上年目标, 上年实际), 备注.
     Ignored,
 }
@@ -282,6 +286,7 @@ const FIELDS: &[(Field, &[&str])] = &[
     ),
     (Field::Code, &["统计代码", "code"]),
     (Field::NameEn, &["英文名称", "name_en", "english_name"]),
+    (Field::Duty, &["每期要求", "分期要求", "duty"]),
     (
         Field::Ignored,
         &[
@@ -734,6 +739,19 @@ impl<'a> Line<'a> {
             quote: self.owned(Field::Quote),
             code: self.owned(Field::Code),
             name_en: self.owned(Field::NameEn),
+            duty: self
+                .text(Field::Duty)
+                .map(str::to_string)
+                .and_then(|t| match duty_words(&t) {
+                    Some(d) => Some(d),
+                    None => {
+                        self.error(
+                            Field::Duty,
+                            format!("应写成“每季度1次”“每月至少2次”“每季度1—2次”（写的是“{t}”）"),
+                        );
+                        None
+                    }
+                }),
         };
         let ok = self.errors.is_empty();
         (ok.then_some(row), self.errors)
@@ -950,6 +968,47 @@ fn kind_word(s: &str) -> Option<Kind> {
         "等级" | "类别" | "排名" | "位次" | "ordinal" => Kind::Ordinal,
         _ => return None,
     })
+}
+
+/// A 每期要求 cell: “每季度1次”, “每月至少2次”, “每季度1—2次”, “每季1-2场”.
+pub fn duty_words(s: &str) -> Option<crate::domain::Duty> {
+    let s = s.trim();
+    let (per, rest) = [
+        ("每季度", Frequency::Quarterly),
+        ("每季", Frequency::Quarterly),
+        ("每月", Frequency::Monthly),
+        ("每年", Frequency::Annual),
+    ]
+    .iter()
+    .find_map(|(w, f)| s.strip_prefix(w).map(|r| (*f, r)))?;
+    let rest = rest
+        .trim_start_matches("至少")
+        .trim_start_matches("不少于")
+        .trim();
+    let number = |t: &str| -> Option<(f64, usize)> {
+        let end = t
+            .char_indices()
+            .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+            .map_or(t.len(), |(i, _)| i);
+        t[..end].parse::<f64>().ok().map(|v| (v, end))
+    };
+    let (min, used) = number(rest)?;
+    let mut tail = rest[used..].trim_start();
+    let mut max = None;
+    for sep in ["—", "–", "-", "~", "～", "至", "到"] {
+        if let Some(t) = tail.strip_prefix(sep) {
+            let (m, used) = number(t.trim_start())?;
+            max = Some(m);
+            tail = t.trim_start()[used..].trim_start();
+            break;
+        }
+    }
+    // What follows is the unit (次, 场) and perhaps 以上: no more figures.
+    if tail.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let duty = crate::domain::Duty { per, min, max };
+    (min > 0.0 && max.is_none_or(|m| m >= min)).then_some(duty)
 }
 
 /// A 报送频率 cell.

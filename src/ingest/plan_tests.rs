@@ -155,6 +155,7 @@ fn chinese_headers_are_read_and_unknown_columns_listed() {
             quote: Some("地区生产总值增长6.5%以上".into()),
             code: None,
             name_en: None,
+            duty: None,
         }
     );
     assert_eq!(
@@ -862,4 +863,46 @@ fn a_huge_header_is_cut_where_it_names_a_column() {
     );
     assert!(e.message.chars().count() <= super::MAX_MESSAGE_CHARS + 1);
     assert_eq!(sheet.ignored_columns[0].chars().count(), 41);
+}
+
+#[test]
+fn a_duty_per_period_is_read_from_its_column_and_a_bad_one_named() {
+    use crate::domain::Duty;
+    let quarter = |min, max| Duty {
+        per: Frequency::Quarterly,
+        min,
+        max,
+    };
+    assert_eq!(duty_words("每季度1次"), Some(quarter(1.0, None)));
+    assert_eq!(duty_words("每季度1—2次"), Some(quarter(1.0, Some(2.0))));
+    assert_eq!(duty_words("每季1-2场"), Some(quarter(1.0, Some(2.0))));
+    assert_eq!(
+        duty_words("每月至少2次"),
+        Some(Duty {
+            per: Frequency::Monthly,
+            min: 2.0,
+            max: None
+        })
+    );
+    for bad in [
+        "一季度1次",
+        "每季度",
+        "每季度2—1次",
+        "每季度0次",
+        "每季度1次2次",
+    ] {
+        assert_eq!(duty_words(bad), None, "{bad}");
+    }
+
+    let sheet = csv("指标名称,单位,年度目标,牵头单位,每期要求\n\
+         专题研究安全生产,次,4,县应急管理局,每季度1—2次\n\
+         政企交流活动,次,4,县优办,每季度若干次\n");
+    assert_eq!(sheet.rows[0].duty, Some(quarter(1.0, Some(2.0))));
+    assert_eq!(sheet.errors.len(), 1, "{:?}", sheet.errors);
+    assert_eq!(sheet.errors[0].row, 3);
+    assert!(
+        sheet.errors[0].message.contains("每季度若干次"),
+        "{:?}",
+        sheet.errors
+    );
 }
