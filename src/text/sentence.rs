@@ -93,37 +93,6 @@ pub fn behind_pace(lang: Lang, done: &str, gap: &str) -> String {
     }
 }
 
-/// A cumulative figure off the scheduled pace by `by` (over it for a ceiling, under it
-/// otherwise): “累计3亿元，低于序时进度4.4亿元”.
-pub fn off_pace(lang: Lang, actual: f64, over: bool, by: f64, unit: &str) -> String {
-    let word = match (lang, over) {
-        (Lang::Zh | Lang::En, true) => "超出",
-        (Lang::Zh | Lang::En, false) => "低于",
-    };
-    format!(
-        "累计{}，{word}序时进度{}",
-        with_unit(actual, unit),
-        with_unit(by, unit)
-    )
-}
-
-/// A rate or level off its target (or its band) by `by`, in points for rates in %:
-/// “7.2%，低于目标0.8个百分点”, “3%，高于目标区间1个百分点”.
-pub fn off_target(lang: Lang, actual: f64, below: bool, band: bool, by: f64, unit: &str) -> String {
-    let word = match (lang, below, band) {
-        (Lang::Zh | Lang::En, true, false) => "低于目标",
-        (Lang::Zh | Lang::En, false, false) => "高于目标",
-        (Lang::Zh | Lang::En, true, true) => "低于目标区间",
-        (Lang::Zh | Lang::En, false, true) => "高于目标区间",
-    };
-    format!(
-        "{}，{word}{}{}",
-        with_unit(actual, unit),
-        fmt_num(by),
-        diff_unit(lang, unit)
-    )
-}
-
 /// What the year still lacks: “全年还需87家”.
 pub fn year_still_needs(lang: Lang, need: f64, unit: &str) -> String {
     match lang {
@@ -310,30 +279,6 @@ mod tests {
             (
                 behind_pace(z, "42.0", "8.0"),
                 "完成42.0%，低于序时进度8.0个百分点",
-            ),
-            (
-                off_pace(z, 3.0, false, 4.4, "亿元"),
-                "累计3亿元，低于序时进度4.4亿元",
-            ),
-            (
-                off_pace(z, 2.0, true, 0.5, "起"),
-                "累计2起，超出序时进度0.5起",
-            ),
-            (
-                off_target(z, 7.2, true, false, 0.8, "%"),
-                "7.2%，低于目标0.8个百分点",
-            ),
-            (
-                off_target(z, 4.2, false, false, 1.2, "%"),
-                "4.2%，高于目标1.2个百分点",
-            ),
-            (
-                off_target(z, 3.0, true, true, 1.0, "个"),
-                "3个，低于目标区间1个",
-            ),
-            (
-                off_target(z, 21.0, false, true, 1.0, "%"),
-                "21%，高于目标区间1个百分点",
             ),
             (year_still_needs(z, 87.0, "家"), "全年还需87家"),
             (rest_must_reach(z, "下半年", 8.8, "%"), "下半年需达8.8%"),
