@@ -397,7 +397,7 @@ fn report_on_the_stopped_store_prints_the_servers_bulletin() {
 
 #[test]
 fn the_june_bulletin_of_the_fixture_store_asks_only_for_figures_past_due() {
-    // Not due is not missing: on the June reporting date (2023-07-10) the quarterly
+    // Not due is not missing: on the June reporting date (2023-07-11) the quarterly
     // Q2 figures are due on 7-15 and the annual ones next year, so the bulletin's
     // 逾期未报 lists name only figures whose due date has passed.
     let s = fixture_server();

@@ -321,13 +321,13 @@ fn a_between_band_aims_at_its_nearest_bound() {
     assert_eq!(inside.status, Status::OnTrack);
 }
 
-/// Due vs not due in the June bulletin (reporting date 2023-07-10): a monthly figure
-/// for June is due that day; a quarterly Q2 figure on 7-15 is not yet due; an annual
-/// one is due next year.
+/// Due vs not due in the June bulletin (reporting date 2023-07-11): a monthly figure
+/// for June was due the day before; a quarterly Q2 figure on 7-15 is not yet due; an
+/// annual one is due next year.
 #[test]
 fn due_and_not_due_on_the_june_reporting_date() {
     let on = zhibiao::engine::calendar::default_reporting_date(p("2023-06"));
-    assert_eq!(on.to_string(), "2023-07-10");
+    assert_eq!(on.to_string(), "2023-07-11");
     let monthly = reporting(
         Frequency::Monthly,
         DueRule::default_for(Frequency::Monthly),
@@ -368,6 +368,28 @@ fn due_and_not_due_on_the_june_reporting_date() {
     );
     assert_eq!(annual.state, ReportState::NotDue);
     assert_eq!(annual.period, p("2023-12"));
+}
+
+/// One rule for the due day, in the attainment rows and the 催报 list alike: a figure
+/// may still be sent on its due day (7-10 for June), so it is past due from 7-11.
+#[test]
+fn a_figure_is_past_due_from_the_day_after_its_due_date() {
+    let rule = DueRule::default_for(Frequency::Monthly);
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2023, 7, d).unwrap();
+    for (on, overdue) in [(day(10), false), (day(11), true)] {
+        let row = reporting(
+            Frequency::Monthly,
+            rule,
+            p("2023-06"),
+            on,
+            Some(p("2023-05")),
+        );
+        let list =
+            zhibiao::engine::calendar::overdue(Frequency::Monthly, rule, p("2023-06"), on, &[]);
+        assert_eq!(row.state == ReportState::Overdue, overdue, "{on}: {row:?}");
+        assert_eq!(!list.is_empty(), overdue, "{on}: {list:?}");
+        assert_eq!(zhibiao::engine::calendar::past_due(day(10), on), overdue);
+    }
 }
 
 /// A cumulative ceiling is never progress: 2 accidents under a cap of 5 leave 3.

@@ -94,8 +94,8 @@ super::params! {
 /// GET /v1/attainment?as_of=&as_known_at=&on=&battle=&lead_unit=&region=&status=&format=
 ///
 /// Each row's `reporting` says whether an absent figure is overdue (逾期未报) or not yet
-/// due (未到报送期) on the reporting date `on`: by default the day the month's figures
-/// are due after `as_of` (2023-07-10 for 2023-06). The date is part of the ETag.
+/// due (未到报送期) on the reporting date `on`: by default the first day the month's figures
+/// are overdue after `as_of` (2023-07-11 for 2023-06). The date is part of the ETag.
 pub fn all(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "attainment")
         .and(read(ctx))

@@ -148,10 +148,20 @@ pub struct Reporting {
     pub state: ReportState,
 }
 
+/// Whether a figure due on `due` is past due on `on`. One rule for every answer that
+/// tells received from 逾期未报 (attainment rows, summaries, bulletins, the 催报 list
+/// and its notices): a figure may still be sent on its due day, so it is overdue from
+/// the day after.
+pub fn past_due(due: NaiveDate, on: NaiveDate) -> bool {
+    due < on
+}
+
 /// The reporting date an answer about `as_of` is judged on when none is given: the
-/// day a monthly figure for `as_of` falls due (2023-07-10 for 2023-06).
+/// first day a monthly figure for `as_of` is overdue, the day after it falls due
+/// (2023-07-11 for 2023-06, due 2023-07-10).
 pub fn default_reporting_date(as_of: Period) -> NaiveDate {
-    due_date(as_of, DueRule::default_for(Frequency::Monthly))
+    let due = due_date(as_of, DueRule::default_for(Frequency::Monthly));
+    due.succ_opt().unwrap_or(due)
 }
 
 /// The reporting state of an indicator of `frequency` due under `rule`, for an answer
@@ -172,7 +182,7 @@ pub fn reporting(
     let due_now = expected_in_year
         .iter()
         .copied()
-        .filter(|p| *p <= as_of && due_date(*p, rule) <= on)
+        .filter(|p| *p <= as_of && past_due(due_date(*p, rule), on))
         .max();
     match due_now {
         Some(p) => Reporting {
@@ -227,7 +237,7 @@ pub fn overdue(
         }
         if expected(frequency, cur) && !reported.contains(&cur) {
             let due = due_date(cur, rule);
-            if due < on {
+            if past_due(due, on) {
                 out.push(Overdue {
                     period: cur,
                     due,

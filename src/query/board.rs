@@ -73,8 +73,8 @@ impl Queries {
             let inputs = super::attainment::inputs_for(s, &ind, as_of.year(), None)?;
             let mut attainment =
                 engine::evaluate_with(&ind, target.as_ref(), &values, as_of, inputs);
-            // Absent figures: overdue or not yet due on the day the month's figures
-            // are due (2023-07-10 for 2023-06), the date a bulletin is written for.
+            // Absent figures: overdue or not yet due on the first day the month's figures
+            // are overdue (2023-07-11 for 2023-06), the date a bulletin is written for.
             attainment.reporting = Some(engine::calendar::reporting(
                 ind.frequency,
                 super::schedule::rule_for(s, &ind)?,

@@ -1045,8 +1045,8 @@ fn a_growth_rate_answers_its_deviation_in_points_and_no_completion_rate() {
 }
 
 /// An absent figure is overdue (逾期未报) or not yet due (未到报送期) on the reporting
-/// date: by default the day June's monthly figures are due (2023-07-10); `?on=` moves
-/// it, and with it the answer's ETag.
+/// date: by default the first day June's monthly figures are overdue (2023-07-11, the
+/// day after they fall due); `?on=` moves it, and with it the answer's ETag.
 #[test]
 fn absent_figures_are_overdue_or_not_yet_due_on_the_reporting_date() {
     let quarterly = entry("q-count", "cumulative", "up", &target(40.0, "at_least"))
@@ -1080,13 +1080,13 @@ fn absent_figures_are_overdue_or_not_yet_due_on_the_reporting_date() {
         };
         (etag, state("m-count"), state("q-count"))
     };
-    // On 2023-07-10 June's monthly figure is due and missing; Q1 is in and Q2 is
-    // not due before 7-15.
+    // On 2023-07-11 June's monthly figure is past due and missing; Q1 is in and Q2
+    // is not due before 7-15.
     let (default_tag, m, q) = rows("");
-    assert_eq!(m, ("overdue".into(), "2023-06".into(), "2023-07-10".into()));
+    assert_eq!(m, ("overdue".into(), "2023-06".into(), "2023-07-11".into()));
     assert_eq!(
         q,
-        ("received".into(), "2023-03".into(), "2023-07-10".into())
+        ("received".into(), "2023-03".into(), "2023-07-11".into())
     );
     // On 7-20 Q2 is overdue too; on 7-05 June is not yet due, and May is in.
     let (late_tag, _, q) = rows("&on=2023-07-20");
