@@ -248,6 +248,18 @@ fn a_list_of_66_projects_at_40_started() {
     assert!(close(a.scheduled_pace, 0.75));
     assert!(close(a.deviation, -9.5));
     assert_eq!(a.status, Status::SeverelyBehind);
+    // The schedule drives the catch-up too: of the 26 still needed, the third quarter
+    // carries (0.9 − 0.75) / (1 − 0.75) = 60%, 15.6, where an even spread gives 13.
+    assert_eq!(a.next_period, Some(p("2023-09")));
+    assert!(close(a.required_next_period, 15.6));
+    assert_eq!(a.catch_up_method, Some(CatchUp::ProfileWeighted));
+    assert_eq!(
+        situation(&scheduled, &a),
+        "完成60.6%，低于序时进度14.4个百分点；全年还需26个，按进度安排，三季度需完成15.6个"
+    );
+    let even = evaluate(&ind, Some(&t), &[(p("2023-06"), 40.0)], p("2023-06"));
+    assert!(close(even.required_next_period, 13.0));
+    assert_eq!(even.catch_up_method, Some(CatchUp::TimeWeighted));
 }
 
 /// 每季度至少1次: one meeting in Q1, none in Q2, two in Q3. Summed over the year (3

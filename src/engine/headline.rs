@@ -158,15 +158,25 @@ pub fn needs(lang: Lang, ind: &Indicator, a: &Attainment) -> Vec<String> {
             if let Some(g) = tidy(a.year_end_gap).filter(|g| *g > 0.0) {
                 out.push(sentence::year_still_needs(lang, g, unit));
             }
-            if let Some(n) = need.filter(|n| *n > 0.0) {
-                out.push(sentence::rest_monthly_needs(lang, &rest, n, unit));
+            match scheduled(lang, ind, a) {
+                // With the plan's schedule, the next period's share of what is left.
+                Some((next, n)) if n > 0.0 => out.push(sentence::next_needs(lang, &next, n, unit)),
+                Some(_) => {}
+                None => {
+                    if let Some(n) = need.filter(|n| *n > 0.0) {
+                        out.push(sentence::rest_monthly_needs(lang, &rest, n, unit));
+                    }
+                }
             }
         }
-        (Headline::Allowance, _) => {
-            if let Some(n) = need.filter(|_| target.value != Some(0.0)) {
-                out.push(sentence::rest_monthly_at_most(lang, &rest, n, unit));
+        (Headline::Allowance, _) if target.value != Some(0.0) => match scheduled(lang, ind, a) {
+            Some((next, n)) => out.push(sentence::next_at_most(lang, &next, n, unit)),
+            None => {
+                if let Some(n) = need {
+                    out.push(sentence::rest_monthly_at_most(lang, &rest, n, unit));
+                }
             }
-        }
+        },
         (Headline::Deviation, Kind::Growth | Kind::Rate) => {
             // Bulletins print rates to one decimal: 需达14.5%.
             if let Some(n) = need.map(one_decimal) {
@@ -189,6 +199,15 @@ pub fn needs(lang: Lang, ind: &Indicator, a: &Attainment) -> Vec<String> {
         out.push(sentence::unreachable(lang).to_string());
     }
     out
+}
+
+/// Under a profile (the plan's schedule), the next period's name and what it needs.
+fn scheduled(lang: Lang, ind: &Indicator, a: &Attainment) -> Option<(String, f64)> {
+    ind.profile.as_ref()?;
+    let (Some(p), Some(n)) = (a.next_period, tidy(a.required_next_period)) else {
+        return None;
+    };
+    Some((text::next_period(lang, ind.frequency, p.month()), n))
 }
 
 /// The headline and what the rest of the year needs, as one clause list: “增长4.7%，低于

@@ -200,8 +200,14 @@ pub struct Attainment {
     /// For an ordinal level: whether the class or rank is attained.
     pub attained: Option<bool>,
     pub required_rest_of_year: Option<f64>,
-    /// How `required_rest_of_year` of a growth rate or rate was weighted.
+    /// How the rest of the year was weighted: for a growth rate or rate, in
+    /// `required_rest_of_year`; for a count, amount or list, in `required_next_period`.
     pub catch_up_method: Option<CatchUp>,
+    /// For a count, amount or list: the next reporting period (its last month) …
+    pub next_period: Option<Period>,
+    /// … and what it needs (or, under a ceiling, may use): the year's remainder split
+    /// over the months left by the profile's remaining shares, evenly without one.
+    pub required_next_period: Option<f64>,
     /// `false` when what the rest of the year needs is beyond the plausibility bound
     /// (docs/methodology.md § "Reachability"): 按目前进度全年目标已难以完成.
     pub reachable: Option<bool>,
@@ -371,6 +377,8 @@ pub fn evaluate_with(
         attained: None,
         required_rest_of_year: None,
         catch_up_method: None,
+        next_period: None,
+        required_next_period: None,
         reachable: None,
         projection: None,
         duty: Vec::new(),
@@ -537,8 +545,27 @@ fn catch_up(
             // A band aims at its lower bound from below; a cap gives what is still
             // allowed per month.
             let aim = if between { lo } else { value };
-            let need = (aim - actual).max(0.0) / months_left;
+            let left = (aim - actual).max(0.0);
+            let need = left / months_left;
             out.required_rest_of_year = Some(need);
+            // The next period's part of what is left, by the schedule's remaining
+            // shares (the profile's, or the months').
+            let next = next_period_end(indicator.frequency, m);
+            let (wm, wn) = (
+                scheduled_pace(indicator, m),
+                scheduled_pace(indicator, next),
+            );
+            let part = if wm < 1.0 {
+                ((wn - wm) / (1.0 - wm)).clamp(0.0, 1.0)
+            } else {
+                f64::from(next - m) / months_left
+            };
+            out.next_period = Period::new(as_of.year(), next).ok();
+            out.required_next_period = Some(left * part);
+            out.catch_up_method = Some(match indicator.profile {
+                Some(_) => CatchUp::ProfileWeighted,
+                None => CatchUp::TimeWeighted,
+            });
             if floor && need > 0.0 {
                 out.reachable = best_month(readings, as_of)
                     .filter(|b| *b > 0.0)
@@ -585,6 +612,17 @@ fn catch_up(
         }
         Kind::Level | Kind::Ordinal => {}
     }
+}
+
+/// The last month of the reporting period after month `m` (< 12): the next month, the
+/// end of the next quarter, or December.
+pub fn next_period_end(frequency: Frequency, m: u8) -> u8 {
+    match frequency {
+        Frequency::Monthly => m + 1,
+        Frequency::Quarterly => (m / 3 + 1) * 3,
+        Frequency::Annual => 12,
+    }
+    .min(12)
 }
 
 /// The periods of a duty up to the latest reading's month: each period's count is the

@@ -145,8 +145,15 @@ pub struct AttainmentView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attained: Option<bool>,
     pub required_rest_of_year: Option<f64>,
-    /// `time_weighted`, `base_weighted` or `profile_weighted`, for growth rates and rates.
+    /// `time_weighted`, `base_weighted` or `profile_weighted`: how the rest of the year
+    /// was weighted.
     pub catch_up_method: Option<crate::engine::CatchUp>,
+    /// For a count, amount or list: the next reporting period …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_period: Option<crate::domain::Period>,
+    /// … and its share of what the year still needs (by the profile, else evenly).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_next_period: Option<f64>,
     /// `false` when the rest of the year would need more than is plausible.
     pub reachable: Option<bool>,
     pub projection: Option<f64>,
@@ -208,6 +215,8 @@ impl<'a> AttainmentView<'a> {
             attained: a.attained,
             required_rest_of_year: tidy(a.required_rest_of_year),
             catch_up_method: a.catch_up_method,
+            next_period: a.next_period,
+            required_next_period: tidy(a.required_next_period),
             reachable: a.reachable,
             projection: tidy(a.projection),
             duty: &a.duty,

@@ -141,6 +141,23 @@ fn figures_table(ind: &Indicator, a: &Attainment) -> String {
             _ => "为完成全年目标，其余月份的要求",
         },
     );
+    // Under the plan's schedule, the next period's share of what is left.
+    if let (Some(_), Some(next), Some(n)) =
+        (&ind.profile, a.next_period, tidy(a.required_next_period))
+    {
+        let words = text::next_period(LANG, ind.frequency, next.month());
+        let n = with_unit(Some(n), unit);
+        figure(
+            &mut t,
+            &format!("{words}需"),
+            &e(if ind.direction == Direction::Down {
+                format!("控制在{n}以内")
+            } else {
+                n
+            }),
+            "按进度安排（分月进度）分摊的下期要求",
+        );
+    }
     figure(
         &mut t,
         "预计全年",

@@ -37,4 +37,4 @@ pub mod sentence;
 pub use indicator::{diff_unit, list, target_symbols, target_words};
 pub use lang::{Lang, DASH};
 pub use number::{fixed1, fmt_num, numeral, ordinal, percent, points, signed, signed1, with_unit};
-pub use period::{date, month, quarter, rest_of_year, span, year_month, year_to_date};
+pub use period::{date, month, next_period, quarter, rest_of_year, span, year_month, year_to_date};

@@ -60,6 +60,19 @@ pub fn rest_of_year(lang: Lang, m: u8) -> String {
     }
 }
 
+/// The reporting period ending in month `end`, as a bureau names the next one to come:
+/// a month “7月”, a quarter “三季度”, the year “全年”.
+pub fn next_period(lang: Lang, frequency: crate::domain::Frequency, end: u8) -> String {
+    use crate::domain::Frequency;
+    match (lang, frequency) {
+        (Lang::Zh | Lang::En, Frequency::Monthly) => month(lang, end),
+        (Lang::Zh | Lang::En, Frequency::Quarterly) => {
+            format!("{}季度", super::numeral(lang, usize::from(end.div_ceil(3))))
+        }
+        (Lang::Zh | Lang::En, Frequency::Annual) => "全年".into(),
+    }
+}
+
 /// The quarter a month falls in: 2023-06 → “第2季度”.
 pub fn quarter(lang: Lang, p: Period) -> String {
     match lang {

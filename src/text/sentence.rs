@@ -129,6 +129,21 @@ pub fn rest_monthly_at_most(lang: Lang, rest: &str, need: f64, unit: &str) -> St
     }
 }
 
+/// What the next period needs by the plan's schedule: “按进度安排，三季度需完成20个”.
+pub fn next_needs(lang: Lang, next: &str, need: f64, unit: &str) -> String {
+    match lang {
+        Lang::Zh | Lang::En => format!("按进度安排，{next}需完成{}", with_unit(need, unit)),
+    }
+}
+
+/// What the next period may use of a ceiling by the plan's schedule:
+/// “按进度安排，三季度需控制在1起以内”.
+pub fn next_at_most(lang: Lang, next: &str, need: f64, unit: &str) -> String {
+    match lang {
+        Lang::Zh | Lang::En => format!("按进度安排，{next}需控制在{}以内", with_unit(need, unit)),
+    }
+}
+
 /// What a bureau adds when the rest of the year needs more than is plausible.
 pub fn unreachable(lang: Lang) -> &'static str {
     match lang {

@@ -276,6 +276,17 @@ fn a_custom_profile_sets_the_scheduled_pace_of_a_cumulative_indicator() {
             status: "behind",
         },
     );
+    // The profile shapes the catch-up as well: July carries (0.6 − 0.55) / 0.45 of
+    // the 2500 still needed, where an even spread would give 416.67.
+    let v = s.attainment("new-urban-jobs", "2023-06");
+    assert_eq!(v["next_period"], "2023-07", "{v}");
+    assert_eq!(v["required_next_period"], 277.7777777778, "{v}");
+    assert_eq!(v["catch_up_method"], "profile_weighted", "{v}");
+    assert_eq!(
+        v["message"],
+        "完成51.9%，低于序时进度3.1个百分点；全年还需2500个，按进度安排，7月需完成277.78个",
+        "{v}"
+    );
 }
 
 #[test]
