@@ -408,6 +408,15 @@ async fn put_handler(
             for b in &ind.benchmarks {
                 qs.known_region("benchmarks", b)?;
             }
+            // A growth rate's base: a cumulative or level amount of its region.
+            if let Some(b) = &ind.base_indicator {
+                let base = s.indicator(b)?.ok_or_else(|| {
+                    ApiError::invalid("base_indicator", format!("no indicator '{b}' in the store"))
+                })?;
+                if let Some(e) = ind.base_error(&base) {
+                    return Err(ApiError::invalid("base_indicator", e));
+                }
+            }
             if let Some(other) = s
                 .indicators_with_code(&ind.code)?
                 .into_iter()

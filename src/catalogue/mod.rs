@@ -11,9 +11,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::domain::{
-    Baseline, DomainError, Duty, Frequency, Group, Indicator, IndicatorId, Kind, Plan, PlanEntry,
-    PlanId, Profile, QualityRules, Region, RegionLevel, Source, SourceRef, StatusRule, Target,
-    TargetPart, Thresholds, UnitEntry, UnitRegistry, DEFAULT_ESCALATE_AFTER,
+    Baseline, DomainError, Duty, Frequency, Group, Indicator, IndicatorId, Plan, PlanEntry, PlanId,
+    Profile, QualityRules, Region, RegionLevel, Source, SourceRef, StatusRule, Target, TargetPart,
+    Thresholds, UnitEntry, UnitRegistry, DEFAULT_ESCALATE_AFTER,
 };
 
 /// The validated catalogue this module reads; defined among the domain types so that
@@ -310,20 +310,11 @@ impl Catalogue {
                 id: ind.id.to_string(),
                 source: DomainError::invalid("base_indicator", message),
             };
-            if ind.kind != Kind::Growth {
-                return Err(wrap(format!(
-                    "only a growth rate has a base indicator (this one is {})",
-                    ind.kind
-                )));
-            }
             let Some((b, _)) = entries.iter().find(|(o, _)| &o.id == base) else {
                 return Err(wrap(format!("no indicator '{base}' in this catalogue")));
             };
-            if b.region != ind.region || !matches!(b.kind, Kind::Cumulative | Kind::Level) {
-                return Err(wrap(format!(
-                    "'{base}' is a {} indicator of {}: a base is a cumulative or level indicator of {}",
-                    b.kind, b.region, ind.region
-                )));
+            if let Some(e) = ind.base_error(b) {
+                return Err(wrap(e));
             }
         }
         Ok(Catalogue {
@@ -966,14 +957,11 @@ comparator = "at_least"
             e.contains("roads-growth") && e.contains("base_indicator") && e.contains("bridges"),
             "{e}"
         );
-        // A growth rate is not a base.
+        // Nor is an indicator its own base.
         let e = Catalogue::parse(&two.replace("BASE", "base_indicator = \"roads-growth\""))
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("a base is a cumulative or level indicator"),
-            "{e}"
-        );
+        assert!(e.contains("cannot be its own base"), "{e}");
         // Nor has a cumulative count one.
         let e = Catalogue::parse(&two.replace("BASE", "").replace(
             "lead_units = [\"县交通局\"]\nsource = { section = \"一\", quote = \"77.67公里\" }",

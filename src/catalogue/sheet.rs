@@ -20,9 +20,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::domain::{
-    Catalogue, Group, Indicator, IndicatorId, Plan, PlanId, Region, RegionLevel, Source,
-    StatusRule, Target, Thresholds, UnitEntry, UnitRegistry, DEFAULT_ESCALATE_AFTER, MAX_YEAR,
-    MIN_YEAR, SIX_BATTLES,
+    BaseProblem, Catalogue, Group, Indicator, IndicatorId, Kind, Plan, PlanId, Profile, Region,
+    RegionLevel, Source, StatusRule, Target, Thresholds, UnitEntry, UnitRegistry,
+    DEFAULT_ESCALATE_AFTER, MAX_YEAR, MIN_YEAR, SIX_BATTLES,
 };
 use crate::ingest::plan_sheet::{PlanRow, PlanSheet};
 use crate::ingest::RowError;
@@ -416,6 +416,9 @@ pub fn from_sheet(
 
     let mut entries = Vec::new();
     let mut outcomes = Vec::new();
+    // Rows that name a base (基数指标): (entry, row, base as written), resolved once
+    // every row has its id, since a base may be a later row.
+    let mut bases: Vec<(usize, usize, String)> = Vec::new();
     for (n, r) in sheet.rows.iter().enumerate() {
         let row = r.row;
         let mut row_errors = Vec::new();
@@ -549,6 +552,52 @@ pub fn from_sheet(
         if let Err(e) = ind.validate() {
             row_errors.push(err(row, column_of(e.field()), e.message().to_string()));
         }
+        // What the schedule and the base weight: the pace of counts and lists, the
+        // catch-up of growth rates.
+        if r.profile.is_some()
+            && !matches!(ind.kind, Kind::Cumulative | Kind::Milestone | Kind::Growth)
+        {
+            row_errors.push(err(
+                row,
+                "进度安排",
+                format!(
+                    "第{row}行“进度安排”只用于累计、清单和增速指标（本行是{}指标）",
+                    crate::ingest::plan_template::kind_text(ind.kind)
+                ),
+            ));
+        }
+        for (given, column) in [
+            (r.base.is_some(), "基数指标"),
+            (r.base_shares.is_some(), "上年累计占比"),
+        ] {
+            if given && ind.kind != Kind::Growth {
+                row_errors.push(err(
+                    row,
+                    column,
+                    format!(
+                        "第{row}行“{column}”只用于增速指标（本行是{}指标）",
+                        crate::ingest::plan_template::kind_text(ind.kind)
+                    ),
+                ));
+            }
+        }
+        if !r.parts.is_empty() {
+            let sum: f64 = r.parts.iter().map(|p| p.value).sum();
+            if sum > value + 1e-9 {
+                row_errors.push(err(
+                    row,
+                    "分项",
+                    format!(
+                        "第{row}行“分项”合计{}，超过年度目标{}",
+                        crate::text::fmt_num(sum),
+                        crate::text::fmt_num(value)
+                    ),
+                ));
+            }
+        }
+        if let Some(b) = r.base.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+            bases.push((entries.len(), row, b.to_string()));
+        }
         let target = Target {
             year,
             value: Some(value),
@@ -557,7 +606,7 @@ pub fn from_sheet(
             upper: r.upper,
             baseline: None,
             plan: Some(super::plan_entry(&plan.id, &ind, n + 1)),
-            parts: Vec::new(),
+            parts: r.parts.clone(),
             duty: r.duty.clone(),
         };
         if let Err(e) = target.validate() {
@@ -592,6 +641,59 @@ pub fn from_sheet(
             changes,
         });
         entries.push((ind, Some(target)));
+    }
+    // Each base is a row of the sheet or an indicator the region has, by id or name.
+    for (at, row, given) in bases {
+        let find = |i: &&Indicator| i.id.as_str() == given || i.name == given;
+        let base = entries
+            .iter()
+            .map(|(i, _)| i)
+            .find(find)
+            .or_else(|| {
+                existing
+                    .indicators
+                    .iter()
+                    .filter(|i| i.region == region)
+                    .find(find)
+            })
+            .cloned();
+        let ind = &mut entries[at].0;
+        let Some(base) = base else {
+            errors.push(err(
+                row,
+                "基数指标",
+                format!(
+                    "第{row}行“基数指标”找不到“{given}”：应为本表或{region}已有指标的名称或代码"
+                ),
+            ));
+            continue;
+        };
+        match ind.base_problem(&base) {
+            None => {
+                let changed = ind.base_indicator.as_ref() != Some(&base.id);
+                ind.base_indicator = Some(base.id.clone());
+                if let Some(o) = outcomes.iter_mut().find(|o| o.row == row) {
+                    if changed && matches!(o.action, RowAction::Unchanged | RowAction::Change) {
+                        o.action = RowAction::Change;
+                        o.changes.push("基数指标".into());
+                    }
+                }
+            }
+            Some(BaseProblem::Itself) => errors.push(err(
+                row,
+                "基数指标",
+                format!("第{row}行“基数指标”不能是本指标自己"),
+            )),
+            Some(_) => errors.push(err(
+                row,
+                "基数指标",
+                format!(
+                    "第{row}行“基数指标”“{}”是{}指标：基数应为本地区的累计或存量指标（如一般公共预算收入）",
+                    base.name,
+                    crate::ingest::plan_template::kind_text(base.kind)
+                ),
+            )),
+        }
     }
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.row);
@@ -656,7 +758,6 @@ fn build(
         co_units,
         source,
         also_in: Vec::new(),
-        profile: old.and_then(|o| o.profile.clone()),
         thresholds: old.map_or_else(Thresholds::default, |o| o.thresholds.clone()),
         region: region.to_string(),
         code,
@@ -665,7 +766,16 @@ fn build(
         escalate_after: old.map_or(DEFAULT_ESCALATE_AFTER, |o| o.escalate_after),
         quality: old.map(|o| o.quality.clone()).unwrap_or_default(),
         base_indicator: old.and_then(|o| o.base_indicator.clone()),
-        base_shares: old.and_then(|o| o.base_shares.clone()),
+        profile: r
+            .profile
+            .as_deref()
+            .and_then(|p| Profile::new(p).ok())
+            .or_else(|| old.and_then(|o| o.profile.clone())),
+        base_shares: r
+            .base_shares
+            .as_deref()
+            .and_then(|p| Profile::new(p).ok())
+            .or_else(|| old.and_then(|o| o.base_shares.clone())),
     }
 }
 
@@ -695,6 +805,10 @@ fn differences(old: &Indicator, old_t: &Target, new: &Indicator, new_t: &Target)
         oe.map(|e| &e.co_units) != ne.map(|e| &e.co_units),
     );
     note("所属板块", oe.map(|e| &e.group) != ne.map(|e| &e.group));
+    note("分项", old_t.parts != new_t.parts);
+    note("每期要求", old_t.duty != new_t.duty);
+    note("进度安排", old.profile != new.profile);
+    note("上年累计占比", old.base_shares != new.base_shares);
     note("序号", oe.map(|e| e.position) != ne.map(|e| e.position));
     note("出处", oe.map(|e| &e.source) != ne.map(|e| &e.source));
     out

@@ -313,7 +313,52 @@ pub struct Indicator {
     pub base_shares: Option<Profile>,
 }
 
+/// Why an indicator cannot be the base of another (see [`Indicator::base_problem`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaseProblem {
+    /// Only a growth rate is weighted by a base; this one is of another kind.
+    NotGrowth(Kind),
+    /// The base is the indicator itself.
+    Itself,
+    /// The base is not a level or cumulative amount of the same region.
+    Unfit { kind: Kind, region: String },
+}
+
 impl Indicator {
+    /// Whether `base` can weight this indicator's catch-up: this is a growth rate, and
+    /// the base a cumulative or level amount of the same region (一般公共预算收入 for its
+    /// growth). One rule for the catalogue, the plan spreadsheet and `PUT`; each edge
+    /// words the problem in its language.
+    pub fn base_problem(&self, base: &Indicator) -> Option<BaseProblem> {
+        if self.kind != Kind::Growth {
+            Some(BaseProblem::NotGrowth(self.kind))
+        } else if base.id == self.id {
+            Some(BaseProblem::Itself)
+        } else if base.region != self.region || !matches!(base.kind, Kind::Cumulative | Kind::Level)
+        {
+            Some(BaseProblem::Unfit {
+                kind: base.kind,
+                region: base.region.clone(),
+            })
+        } else {
+            None
+        }
+    }
+
+    /// [`Self::base_problem`] as an English sentence, for the catalogue and the API.
+    pub fn base_error(&self, base: &Indicator) -> Option<String> {
+        self.base_problem(base).map(|p| match p {
+            BaseProblem::NotGrowth(kind) => {
+                format!("only a growth rate has a base indicator (this one is {kind})")
+            }
+            BaseProblem::Itself => "an indicator cannot be its own base".to_string(),
+            BaseProblem::Unfit { kind, region } => format!(
+                "'{}' is a {kind} indicator of {region}: a base is a cumulative or level indicator of {}",
+                base.id, self.region
+            ),
+        })
+    }
+
     /// The indicator as one year's plan has it: that plan's group, lead and co-units
     /// and source. Without an entry (a year no plan covers), the indicator as stored.
     pub fn in_plan(&self, entry: Option<&super::PlanEntry>) -> Indicator {

@@ -21,8 +21,8 @@ mod units;
 pub mod webhook;
 
 pub use indicator::{
-    Direction, Frequency, Indicator, IndicatorId, Kind, Profile, Source, SourceRef, StatusRule,
-    Thresholds, DEFAULT_ESCALATE_AFTER,
+    BaseProblem, Direction, Frequency, Indicator, IndicatorId, Kind, Profile, Source, SourceRef,
+    StatusRule, Thresholds, DEFAULT_ESCALATE_AFTER,
 };
 pub use period::{Period, PeriodForm, MAX_YEAR, MIN_YEAR};
 pub use plan::{group_key, six_battles, Group, Plan, PlanEntry, PlanId, SIX_BATTLES};

@@ -84,6 +84,16 @@ pub struct PlanRow {
     pub name_en: Option<String>,
     /// 每期要求: a duty each month or quarter (每季度1—2次), judged period by period.
     pub duty: Option<crate::domain::Duty>,
+    /// 分项: the parts a list breaks into (“产业类项目38个、政府类项目28个”).
+    pub parts: Vec<crate::domain::TargetPart>,
+    /// 进度安排: the plan's schedule, twelve cumulative shares of the year (or four, at
+    /// the quarters' ends), as fractions.
+    pub profile: Option<Vec<f64>>,
+    /// 基数指标: the indicator (id or name) whose last-year readings weight a growth
+    /// rate's catch-up; resolved by the importer.
+    pub base: Option<String>,
+    /// 上年累计占比: last year's cumulative monthly shares, when no base is tracked.
+    pub base_shares: Option<Vec<f64>>,
 }
 
 /// A plan spreadsheet as read: its facts, its good rows, and every bad cell.
@@ -212,6 +222,14 @@ enum Field {
     NameEn,
     /// 每期要求: a duty per period, 每季度1—2次.
     Duty,
+    /// 分项: a list's parts.
+    Parts,
+    /// 进度安排: the plan's schedule.
+    Profile,
+    /// 基数指标: a growth rate's base.
+    Base,
+    /// 上年累计占比: a growth rate's base shares.
+    BaseShares,
     /// Known and not read: what the draft writes for the clerk (上年目标, 上年实际), 备注.
     Ignored,
 }
@@ -287,6 +305,22 @@ const FIELDS: &[(Field, &[&str])] = &[
     (Field::Code, &["统计代码", "code"]),
     (Field::NameEn, &["英文名称", "name_en", "english_name"]),
     (Field::Duty, &["每期要求", "分期要求", "duty"]),
+    (Field::Parts, &["分项", "其中", "分项目标", "parts"]),
+    (
+        Field::Profile,
+        &[
+            "进度安排",
+            "分月进度",
+            "序时进度安排",
+            "profile",
+            "schedule",
+        ],
+    ),
+    (Field::Base, &["基数指标", "基数", "base_indicator", "base"]),
+    (
+        Field::BaseShares,
+        &["上年累计占比", "基数占比", "上年同期占比", "base_shares"],
+    ),
     (
         Field::Ignored,
         &[
@@ -576,6 +610,18 @@ impl<'a> Line<'a> {
         self.errors.push(RowError::new(self.row, col, message));
     }
 
+    /// A 进度安排 or 上年累计占比 cell: cumulative shares of the year.
+    fn shares(&mut self, f: Field) -> Option<Vec<f64>> {
+        let t = self.text(f)?;
+        match shares_words(t) {
+            Ok(v) => Some(v),
+            Err(why) => {
+                self.error(f, format!("{why}（写的是“{t}”）"));
+                None
+            }
+        }
+    }
+
     fn required(&mut self, f: Field) -> String {
         match self.text(f) {
             Some(t) => t.to_string(),
@@ -752,6 +798,19 @@ impl<'a> Line<'a> {
                         None
                     }
                 }),
+            parts: match self.text(Field::Parts) {
+                None => Vec::new(),
+                Some(t) => parts_words(t).unwrap_or_else(|| {
+                    self.error(
+                        Field::Parts,
+                        format!("应写成“产业类项目38个、政府类项目28个”：每项一个名称和一个数（写的是“{t}”）"),
+                    );
+                    Vec::new()
+                }),
+            },
+            profile: self.shares(Field::Profile),
+            base: self.owned(Field::Base),
+            base_shares: self.shares(Field::BaseShares),
         };
         let ok = self.errors.is_empty();
         (ok.then_some(row), self.errors)
@@ -968,6 +1027,101 @@ fn kind_word(s: &str) -> Option<Kind> {
         "等级" | "类别" | "排名" | "位次" | "ordinal" => Kind::Ordinal,
         _ => return None,
     })
+}
+
+/// A 进度安排 or 上年累计占比 cell: the cumulative share of the year done by the end of
+/// each month, twelve of them, or four at the quarters' ends (the months between are
+/// interpolated), as fractions (“0.2,0.5,0.8,1”) or percentages (“20%、50%、80%、100%”,
+/// or plain numbers ending at 100). The last is the whole year, and none is below the
+/// one before. The error says, in Chinese, what is wrong.
+pub fn shares_words(s: &str) -> Result<Vec<f64>, String> {
+    let s = half_width(s);
+    let items: Vec<&str> = s
+        .split([',', '，', '、', ';', '；', '/', ' ', '\n', '\t'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut values = Vec::with_capacity(items.len());
+    let mut percent = false;
+    for item in &items {
+        let (n, pct) = match item.strip_suffix('%') {
+            Some(n) => (n.trim(), true),
+            None => (*item, false),
+        };
+        percent |= pct;
+        let v: f64 = n
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| format!("“{item}”不是数字"))?;
+        values.push(v);
+    }
+    if values.len() != 12 && values.len() != 4 {
+        return Err(format!(
+            "应写12个月（或4个季度末）的累计占比，写了{}个",
+            values.len()
+        ));
+    }
+    let last = values[values.len() - 1];
+    if percent || (last - 100.0).abs() < 1e-9 {
+        values.iter_mut().for_each(|v| *v /= 100.0);
+    }
+    if values.iter().any(|v| !(0.0..=1.0).contains(v)) {
+        return Err("每个占比应在0到1之间（或0%到100%）".into());
+    }
+    if values.windows(2).any(|w| w[1] < w[0]) {
+        return Err("累计占比不能比前一期小".into());
+    }
+    if (values[values.len() - 1] - 1.0).abs() > 1e-9 {
+        return Err("最后一期应为全年，即1（100%）".into());
+    }
+    if values.len() == 4 {
+        // Quarter ends; the months between on a straight line from the quarter before.
+        let mut months = Vec::with_capacity(12);
+        let mut before = 0.0;
+        for q in values {
+            for k in 1..=3 {
+                months.push(before + (q - before) * f64::from(k) / 3.0);
+            }
+            before = q;
+        }
+        values = months;
+    }
+    Ok(values)
+}
+
+/// A 分项 cell: “产业类项目38个、政府类项目28个”, “其中：产业类38，政府类28”. Each part
+/// is a name followed by its number (and perhaps a unit).
+pub fn parts_words(s: &str) -> Option<Vec<crate::domain::TargetPart>> {
+    let s = half_width(s);
+    let s = s.trim();
+    let s = s
+        .strip_prefix("其中")
+        .map(|r| r.trim_start_matches([':', '：', ',', '，']))
+        .unwrap_or(s);
+    let mut out = Vec::new();
+    for item in s
+        .split(['、', ',', '，', ';', '；', '\n'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let start = item.find(|c: char| c.is_ascii_digit())?;
+        let name = item[..start].trim();
+        let rest = &item[start..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..end].parse().ok()?;
+        // What follows is the unit (个, 项): no more figures.
+        if name.is_empty() || rest[end..].chars().any(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        out.push(crate::domain::TargetPart {
+            name: name.to_string(),
+            value,
+        });
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// A 每期要求 cell: “每季度1次”, “每月至少2次”, “每季度1—2次”, “每季1-2场”.

@@ -40,13 +40,16 @@ pub struct DraftRow {
     pub last_target: Option<String>,
     /// This year's latest figure.
     pub last_actual: Option<f64>,
+    /// This year's per-period duty, as 每期要求 writes it (“每季度1—2次”): a duty is
+    /// usually set again, so the draft carries it over for the clerk to keep or clear.
+    pub duty: Option<String>,
 }
 
 /// The name of the indicator sheet.
 pub const SHEET: &str = "指标";
 
 /// The indicator sheet's columns, in order, in the blank template.
-pub const HEADERS: [&str; 13] = [
+pub const HEADERS: [&str; 14] = [
     "序号",
     "指标代码",
     "指标名称",
@@ -60,6 +63,7 @@ pub const HEADERS: [&str; 13] = [
     "所属板块",
     "出处章节",
     "出处原文",
+    "每期要求",
 ];
 
 /// The columns the draft adds right after 年度目标.
@@ -95,6 +99,23 @@ pub fn kind_text(k: Kind) -> &'static str {
         Kind::Level => "存量",
         Kind::Milestone => "清单",
         Kind::Ordinal => "等级",
+    }
+}
+
+/// How the draft writes a duty in 每期要求, as the reader takes it back: “每季度1—2次”,
+/// “每月至少1次”.
+pub fn duty_text(d: &crate::domain::Duty, unit: &str) -> String {
+    let per = match d.per {
+        Frequency::Monthly => "月",
+        Frequency::Quarterly => "季度",
+        Frequency::Annual => "年",
+    };
+    let min = crate::text::fmt_num(d.min);
+    match d.max {
+        Some(max) if max > d.min => {
+            format!("每{per}{min}—{}{unit}", crate::text::fmt_num(max))
+        }
+        _ => format!("每{per}至少{min}{unit}"),
     }
 }
 
@@ -167,6 +188,9 @@ fn build(facts: &PlanFacts, rows: &[DraftRow], draft: bool) -> Result<Vec<u8>, X
         sheet.write_string(row, col("所属板块"), &r.group)?;
         sheet.write_string(row, col("出处章节"), &r.section)?;
         sheet.write_string_with_format(row, col("出处原文"), &r.quote, &wrap)?;
+        if let Some(d) = &r.duty {
+            sheet.write_string(row, col("每期要求"), d)?;
+        }
     }
     let last = LIST_ROWS.max(rows.len() as u32 + 200) - 1;
     list(
@@ -324,7 +348,7 @@ const NOTES: &[[&str; 4]] = &[
     [
         "指标类型",
         "否",
-        "累计：全年累加的数量或金额；增速：同比增长率；比率：占比、比例、率；存量：水平、等级或存量。不填时：名称以“增长”“增速”结尾或含“增长率”的按增速，单位为 % 的按比率，其余按累计。",
+        "累计：全年累加的数量或金额；增速：同比增长率；比率：占比、比例、率；存量：某一时点的水平或存量；清单：N个项目、点位等，按已开工或已完成的个数计；等级：类别、等级或位次（如水质Ⅱ类、排名前50位），只判断是否达到。不填时：名称以“增长”“增速”结尾或含“增长率”的按增速，单位为 % 的按比率，其余按累计。",
         "增速",
     ],
     [
@@ -364,9 +388,15 @@ const NOTES: &[[&str; 4]] = &[
         "地区生产总值增长6.5%以上",
     ],
     [
+        "每期要求",
+        "否",
+        "按月或按季逐期考核的任务，每期单独判断是否完成，如“每季度1—2次”“每月至少1次”（上限只作提示，不算未完成）。",
+        "每季度1—2次",
+    ],
+    [
         "可选列",
         "否",
-        "还可加以下列：方向（越大越好 / 越小越好，不填时 ≤ 和 < 的目标按越小越好，其余越大越好）；容差（“左右”目标允许的偏差）；上限（区间目标的上限，也可写在年度目标中）；统计代码；英文名称；每期要求（按月或按季逐期考核的任务，如“每季度1—2次”“每月至少1次”：每期单独判断是否完成）；备注（不读）。",
+        "还可加以下列：方向（越大越好 / 越小越好，不填时 ≤ 和 < 的目标按越小越好，其余越大越好）；容差（“左右”目标允许的偏差）；上限（区间目标的上限，也可写在年度目标中）；统计代码；英文名称；分项（清单的组成，如“其中：产业类项目38个、政府类项目28个”，不单独考核）；进度安排（累计、清单、增速指标的序时进度：12个月末或4个季度末的累计占比，如“20%、50%、80%、100%”）；基数指标（增速指标所增长的总量指标的名称或代码，如一般公共预算收入，用其上年各月累计数测算后几个月需达到的增速）；上年累计占比（没有基数指标时，上年各月累计占全年的比例，写法同进度安排）；备注（不读）。",
         "",
     ],
     [

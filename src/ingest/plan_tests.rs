@@ -156,6 +156,10 @@ fn chinese_headers_are_read_and_unknown_columns_listed() {
             code: None,
             name_en: None,
             duty: None,
+            parts: vec![],
+            profile: None,
+            base: None,
+            base_shares: None,
         }
     );
     assert_eq!(
@@ -625,6 +629,7 @@ fn draft_rows() -> Vec<DraftRow> {
         quote: format!("{name}原文"),
         last_target: Some("≥150".into()),
         last_actual: Some(6.8),
+        duty: (kind == Kind::Cumulative).then(|| "每季度1—2次".to_string()),
     };
     use Comparator::*;
     vec![
@@ -905,4 +910,39 @@ fn a_duty_per_period_is_read_from_its_column_and_a_bad_one_named() {
         "{:?}",
         sheet.errors
     );
+}
+
+#[test]
+fn schedules_and_parts_are_read_as_clerks_write_them() {
+    use super::plan_sheet::{parts_words, shares_words};
+    let twelve = "0.05,0.1,0.2,0.3,0.4,0.55,0.6,0.65,0.75,0.85,0.92,1";
+    assert_eq!(shares_words(twelve).unwrap()[5], 0.55);
+    // Percentages, with or without the sign, and full-width commas.
+    let pct = shares_words("20%、50%、80%、100%").unwrap();
+    assert_eq!(pct.len(), 12);
+    assert!((pct[2] - 0.2).abs() < 1e-12 && (pct[4] - 0.4).abs() < 1e-12);
+    assert_eq!(shares_words("20，50，80，100").unwrap(), pct);
+    for (bad, why) in [
+        ("0.2,0.5,1", "写了3个"),
+        ("0.5,0.4,0.8,1", "不能比前一期小"),
+        ("0.2,0.5,0.8,0.9", "最后一期应为全年"),
+        ("0.2,半,0.8,1", "“半”不是数字"),
+        ("20%,50%,80%,120%", "0到1之间"),
+    ] {
+        let e = shares_words(bad).unwrap_err();
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+
+    let parts = parts_words("其中：产业类项目38个、政府类项目28个").unwrap();
+    assert_eq!(
+        parts
+            .iter()
+            .map(|p| (p.name.as_str(), p.value))
+            .collect::<Vec<_>>(),
+        [("产业类项目", 38.0), ("政府类项目", 28.0)]
+    );
+    assert_eq!(parts_words("风电3个，光伏2个").unwrap().len(), 2);
+    for bad in ["38个", "产业类项目", "产业类38个28个", ""] {
+        assert_eq!(parts_words(bad), None, "{bad}");
+    }
 }

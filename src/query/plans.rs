@@ -374,6 +374,10 @@ impl Queries {
                 quote: r.source.quote.clone(),
                 last_target,
                 last_actual,
+                duty: t
+                    .duty
+                    .as_ref()
+                    .map(|d| crate::ingest::plan_template::duty_text(d, &r.unit)),
             });
         }
         let facts = PlanFacts {

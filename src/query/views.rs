@@ -23,6 +23,12 @@ pub struct TargetView {
     pub plan: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
+    /// The parts a list breaks into (the 66 projects as 38 and 28).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<crate::domain::TargetPart>,
+    /// A duty per period (每季度1—2次).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duty: Option<crate::domain::Duty>,
 }
 
 impl TargetView {
@@ -40,6 +46,8 @@ impl TargetView {
             baseline: t.baseline.clone(),
             plan: t.plan.as_ref().map(|e| e.plan.to_string()),
             position: t.plan.as_ref().map(|e| e.position),
+            parts: t.parts.clone(),
+            duty: t.duty.clone(),
         }
     }
 }

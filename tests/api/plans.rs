@@ -561,3 +561,152 @@ fn the_blank_sheet_and_next_years_draft_read_back_through_the_import() {
     );
     assert_eq!((st, a["field"].as_str()), (400, Some("year")), "{a}");
 }
+
+/// The plan sheet carries what the methodology reads: a list's parts (分项), the
+/// plan's schedule (进度安排), a growth rate's base (基数指标, a row of the same sheet
+/// named by its name) or last year's shares (上年累计占比), and per-period duties. A
+/// bad cell is refused in Chinese, naming its row and column, and writes nothing.
+#[test]
+fn a_sheet_sets_parts_schedules_bases_and_duties() {
+    let s = TestServer::start();
+    let q = "/v1/plans/import?region=临湘市&year=2024&document=临湘市指标&parent=岳阳市";
+    let sheet = "指标代码,指标名称,单位,年度目标,指标类型,报送频率,牵头单位,分项,进度安排,基数指标,上年累计占比,每期要求\n\
+        lx-projects,重点项目开工,个,66,清单,季,县发改局,其中：产业类项目38个、政府类项目28个,20%、50%、80%、100%,,,\n\
+        lx-revenue,一般公共预算收入,亿元,12,累计,月,县财政局,,,,,\n\
+        lx-revenue-growth,一般公共预算收入增长,%,9,增速,月,县财政局,,,一般公共预算收入,,\n\
+        lx-investment-growth,固定资产投资增长,%,10,增速,月,县发改局,,,,\"0.04,0.1,0.2,0.28,0.36,0.45,0.53,0.61,0.7,0.79,0.88,1\",\n\
+        lx-safety,专题研究安全生产,次,4,累计,季,县应急管理局,,,,,每季度1—2次\n";
+    let (st, a) = json_of(post(&s, q, "text/csv", sheet.as_bytes().to_vec()));
+    assert_eq!(st, 201, "{a}");
+
+    let projects = s.get_json("/v1/indicators/lx-projects");
+    assert_eq!(
+        projects["target"]["parts"],
+        json!([{"name": "产业类项目", "value": 38.0}, {"name": "政府类项目", "value": 28.0}]),
+        "{projects}"
+    );
+    // Four quarter ends, the months between on a straight line.
+    let profile = projects["profile"].as_array().unwrap();
+    assert_eq!(profile.len(), 12);
+    assert!((profile[2].as_f64().unwrap() - 0.2).abs() < 1e-9);
+    assert!((profile[3].as_f64().unwrap() - 0.3).abs() < 1e-9);
+    assert!((profile[5].as_f64().unwrap() - 0.5).abs() < 1e-9);
+    let growth = s.get_json("/v1/indicators/lx-revenue-growth");
+    assert_eq!(growth["base_indicator"], "lx-revenue", "{growth}");
+    let investment = s.get_json("/v1/indicators/lx-investment-growth");
+    assert_eq!(investment["base_shares"].as_array().unwrap().len(), 12);
+    let safety = s.get_json("/v1/indicators/lx-safety");
+    assert_eq!(
+        safety["target"]["duty"],
+        json!({"per": "quarterly", "min": 1.0, "max": 2.0}),
+        "{safety}"
+    );
+
+    // The base weights the catch-up: last year's revenue was 58% in by June.
+    for (id, period, v) in [
+        ("lx-revenue", "2023-06", 5.8),
+        ("lx-revenue", "2023-12", 10.0),
+        ("lx-revenue-growth", "2024-06", 5.0),
+    ] {
+        let r = s.put_reading(id, period, json!({ "value": v }));
+        assert!(r.status().is_success(), "{id} {period}: {}", r.status());
+    }
+    let a = s.attainment("lx-revenue-growth", "2024-06");
+    assert_eq!(a["catch_up_method"], "base_weighted", "{a}");
+    assert_eq!(a["required_rest_of_year"], 14.5238095238, "{a}");
+
+    // Bad cells: parts over the list, a base that is not an amount, a schedule on a
+    // rate, a schedule that falls back.
+    let bad = "指标代码,指标名称,单位,年度目标,指标类型,报送频率,牵头单位,分项,进度安排,基数指标\n\
+        lx2-projects,重点项目开工,个,10,清单,季,县发改局,产业类8个、政府类6个,,\n\
+        lx2-a,税收增长,%,8,增速,月,县财政局,,,城镇化率\n\
+        lx2-b,森林覆盖率,%,60,比率,年,县林业局,,\"0.2,0.5,0.8,1\",\n\
+        lx2-c,城镇化率,%,60,比率,年,县统计局,,,\n\
+        lx2-d,新开工项目,个,20,清单,季,县发改局,,\"0.5,0.4,0.8,1\",\n";
+    let q2 = "/v1/plans/import?region=临湘市&year=2025&document=临湘市指标";
+    let (st, a) = json_of(post(&s, q2, "text/csv", bad.as_bytes().to_vec()));
+    assert_eq!(st, 400, "{a}");
+    let got: Vec<(u64, &str)> = a["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2, "分项"),
+            (3, "基数指标"),
+            (4, "进度安排"),
+            (6, "进度安排")
+        ],
+        "{a}"
+    );
+    let text = a.to_string();
+    assert!(text.contains("合计14，超过年度目标10"), "{text}");
+    assert!(text.contains("累计占比不能比前一期小"), "{text}");
+    assert!(text.contains("只用于累计、清单和增速指标"), "{text}");
+    assert!(text.contains("基数应为本地区的累计或存量指标"), "{text}");
+    assert_eq!(s.get("/v1/plans/linxiang-2025").status(), 404);
+}
+
+/// `PUT /v1/indicators/{id}` takes a growth rate's base under the catalogue's rule (a
+/// cumulative or level amount of the same region) and refuses any other, naming
+/// `base_indicator`; a target's parts and duty go back by PUT as GET shows them.
+#[test]
+fn put_checks_a_base_and_round_trips_parts_and_duties() {
+    let s = TestServer::start();
+    let put = |id: &str, body: &Value| {
+        let r = s
+            .client
+            .put(s.url(&format!("/v1/indicators/{id}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .unwrap();
+        json_of(r)
+    };
+    let growth = s.get_json("/v1/indicators/general-budget-revenue-growth");
+    for (base, why) in [
+        ("no-such-indicator", "no indicator 'no-such-indicator'"),
+        ("gdp-growth", "a base is a cumulative or level indicator"),
+        ("general-budget-revenue-growth", "its own base"),
+    ] {
+        let mut body = growth.clone();
+        body["base_indicator"] = json!(base);
+        let (st, a) = put("general-budget-revenue-growth", &body);
+        assert_eq!(
+            (st, a["field"].as_str()),
+            (400, Some("base_indicator")),
+            "{a}"
+        );
+        assert!(a["detail"].as_str().unwrap().contains(why), "{base}: {a}");
+    }
+    assert_eq!(
+        s.get_json("/v1/indicators/general-budget-revenue-growth"),
+        growth,
+        "a refused PUT writes nothing"
+    );
+    let mut body = growth.clone();
+    body["base_indicator"] = json!("new-urban-jobs");
+    let (st, a) = put("general-budget-revenue-growth", &body);
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(
+        s.get_json("/v1/indicators/general-budget-revenue-growth")["base_indicator"],
+        "new-urban-jobs"
+    );
+
+    for id in [
+        "county-key-projects-first-batch",
+        "government-business-exchange-events-per-quarter",
+    ] {
+        let got = s.get_json(&format!("/v1/indicators/{id}"));
+        assert!(
+            got["target"]["parts"].is_array() || got["target"]["duty"].is_object(),
+            "{got}"
+        );
+        let (st, a) = put(id, &got);
+        assert_eq!((st, &a["outcome"]), (200, &json!("unchanged")), "{a}");
+        assert_eq!(s.get_json(&format!("/v1/indicators/{id}")), got);
+    }
+}
