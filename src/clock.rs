@@ -147,9 +147,18 @@ pub fn check_ended(p: Period, today: NaiveDate) -> Result<(), DomainError> {
     let current = month_of(today);
     if p >= current {
         let end = last_day(p);
-        return Err(DomainError::invalid(
+        return Err(DomainError::said(
             "period",
-            format!("{p} has not ended yet: it ends on {end} (today is {today}); readings are submitted after the period ends"),
+            crate::domain::messages::Msg::new(
+                format!(
+                    "{}年{}月还没有结束（{}结束，今天是{}）：数据在报告期结束后报送",
+                    p.year(),
+                    p.month(),
+                    end.format("%Y年%-m月%-d日"),
+                    today.format("%Y年%-m月%-d日")
+                ),
+                format!("{p} has not ended yet: it ends on {end} (today is {today}); readings are submitted after the period ends"),
+            ),
         ));
     }
     Ok(())
@@ -199,12 +208,13 @@ mod tests {
         let c = Clock::fixed(utc("2023-07-15T02:00:00Z"), DEFAULT_TZ);
         assert!(c.check_ended("2023-06".parse().unwrap()).is_ok());
         let e = c.check_ended("2023-07".parse().unwrap()).unwrap_err();
-        assert!(e.to_string().contains("ends on 2023-07-31"), "{e}");
+        assert!(e.message().contains("2023年7月31日结束"), "{e}");
+        assert!(e.message_en().contains("ends on 2023-07-31"), "{e}");
         let e = c.check_ended("2023-08".parse().unwrap()).unwrap_err();
-        assert!(e.to_string().contains("2023-08"), "{e}");
+        assert!(e.message().contains("2023年8月还没有结束"), "{e}");
         // A quarter ends with its last month.
         let e = c.check_ended("2023-Q3".parse().unwrap()).unwrap_err();
-        assert!(e.to_string().contains("ends on 2023-09-30"), "{e}");
+        assert!(e.message().contains("2023年9月30日结束"), "{e}");
         let dec = Clock::fixed(utc("2023-12-31T15:00:00Z"), DEFAULT_TZ);
         // 23:00 on 31 December in Shanghai: December has not ended.
         assert!(dec.check_ended("2023-12".parse().unwrap()).is_err());

@@ -68,7 +68,7 @@ async fn every_today_follows_the_one_configured_zone() {
         body["detail"]
             .as_str()
             .unwrap()
-            .contains("ends on 2024-03-31"),
+            .contains("2024年3月31日结束"),
         "{body}"
     );
     assert_eq!(put_reading(&c, &berlin, "2024-02").await.0, 201);

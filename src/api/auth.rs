@@ -58,10 +58,17 @@ pub(super) async fn check_token(ctx: &Ctx, header: Option<String>) -> Result<Tok
 pub(super) async fn require_admin(ctx: &Ctx, req: &Req) -> Result<Token, ApiError> {
     let t = authenticate(ctx, req).await?;
     if t.role != Role::Admin {
-        return Err(ApiError::Forbidden(format!(
-            "token '{}' is a {}; this needs an admin token",
-            t.name,
-            t.role.as_str()
+        return Err(ApiError::Forbidden(crate::domain::messages::Msg::new(
+            format!(
+                "令牌“{}”的角色是{}，此操作需要管理员令牌",
+                t.name,
+                t.role.as_str()
+            ),
+            format!(
+                "token '{}' is a {}; this needs an admin token",
+                t.name,
+                t.role.as_str()
+            ),
         )));
     }
     Ok(t)
@@ -87,7 +94,7 @@ pub(super) fn authorize_write(token: &Token, ind: &Indicator) -> Result<(), ApiE
     if may_write(token, ind) {
         return Ok(());
     }
-    Err(ApiError::Forbidden(forbidden_message(token, ind)))
+    Err(ApiError::Forbidden(forbidden_message(token, ind).into()))
 }
 
 pub(super) fn forbidden_message(token: &Token, ind: &Indicator) -> String {

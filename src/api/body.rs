@@ -74,9 +74,12 @@ impl BodyBudget {
                 limits::refused(Cap::BodyBudget);
                 Err(ApiError::Busy {
                     retry_after: 2,
-                    detail: format!(
-                        "the server is reading as many request bodies as its budget of {} bytes allows; try again shortly",
-                        self.bytes
+                    detail: crate::domain::messages::Msg::new(
+                        "服务器正在读取的请求已达上限，请稍后再试",
+                        format!(
+                            "the server is reading as many request bodies as its budget of {} bytes allows; try again shortly",
+                            self.bytes
+                        ),
                     ),
                 })
             }
@@ -181,9 +184,9 @@ impl Body {
                 bytes,
                 _permit: Some(permit),
             }),
-            Err(_) => Err(ApiError::Timeout(format!(
-                "the body did not arrive within {} s",
-                timeout.as_secs_f64()
+            Err(_) => Err(ApiError::Timeout(crate::domain::messages::Msg::new(
+                format!("请求内容未在{}秒内传完，请重新提交", timeout.as_secs_f64()),
+                format!("the body did not arrive within {} s", timeout.as_secs_f64()),
             ))),
         }
     }

@@ -12,43 +12,46 @@ use warp::http::StatusCode;
 use warp::reject::Reject;
 use warp::Rejection;
 
+use crate::domain::messages::Msg;
 use crate::domain::DomainError;
 pub use crate::ingest::RowError;
 use crate::store::StoreError;
 
-/// Everything a request can fail with.
+/// Everything a request can fail with. Each detail is written in Chinese and, where
+/// a clerk or a script meets it, in English too ([`Msg`]); the answer picks the
+/// request's language ([`super::lang`]) when it is rendered.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
     #[error("{detail}")]
-    Invalid { field: String, detail: String },
+    Invalid { field: String, detail: Msg },
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Msg),
     #[error("{0}")]
-    Unauthorized(String),
+    Unauthorized(Msg),
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Msg),
     #[error("{0}")]
-    UnsupportedMediaType(String),
+    UnsupportedMediaType(Msg),
     #[error("{0}")]
-    PayloadTooLarge(String),
+    PayloadTooLarge(Msg),
     #[error("{0}")]
-    Timeout(String),
+    Timeout(Msg),
     #[error("{0}")]
-    Unprocessable(String),
+    Unprocessable(Msg),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Msg),
     #[error("{detail}")]
-    TooManyRequests { retry_after: u64, detail: String },
+    TooManyRequests { retry_after: u64, detail: Msg },
     /// The server is at one of its budgets (bodies in memory): 503 with `Retry-After`.
     #[error("{detail}")]
-    Busy { retry_after: u64, detail: String },
+    Busy { retry_after: u64, detail: Msg },
     /// Rows of a batch (or the one reading of a PUT) refused, each named with its
     /// row, field and message: the same problem+json with an `errors` list.
     #[error("{detail}")]
     Rows {
         kind: RowsProblem,
-        detail: String,
+        detail: Msg,
         errors: Vec<RowError>,
     },
     /// An input refused by one of the caps in [`crate::limits`]: 413 for a byte cap,
@@ -68,6 +71,8 @@ pub enum RowsProblem {
     Forbidden,
     /// Well-formed rows refused only by quality checks: 422.
     FailedChecks,
+    /// Every row left out (no figure in any): 422, each row listed with why.
+    NothingStored,
 }
 
 impl warp::Reply for ApiError {
@@ -79,7 +84,7 @@ impl warp::Reply for ApiError {
 impl Reject for ApiError {}
 
 impl ApiError {
-    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, detail: impl Into<Msg>) -> Self {
         ApiError::Invalid {
             field: field.into(),
             detail: detail.into(),
@@ -88,6 +93,25 @@ impl ApiError {
 
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         ApiError::Internal(Box::new(e))
+    }
+
+    /// The detail in English when `en`, else in Chinese.
+    pub fn detail_in(&self, en: bool) -> String {
+        match self {
+            ApiError::Invalid { detail, .. }
+            | ApiError::TooManyRequests { detail, .. }
+            | ApiError::Busy { detail, .. }
+            | ApiError::Rows { detail, .. }
+            | ApiError::NotFound(detail)
+            | ApiError::Unauthorized(detail)
+            | ApiError::Forbidden(detail)
+            | ApiError::UnsupportedMediaType(detail)
+            | ApiError::PayloadTooLarge(detail)
+            | ApiError::Timeout(detail)
+            | ApiError::Unprocessable(detail)
+            | ApiError::Conflict(detail) => detail.get(en).to_string(),
+            other => other.to_string(),
+        }
     }
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
@@ -127,6 +151,11 @@ impl ApiError {
                     "failed-checks",
                     "Failed quality checks",
                 ),
+                RowsProblem::NothingStored => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "nothing-stored",
+                    "Nothing stored",
+                ),
             },
             ApiError::OverCap(o) if o.cap.is_bytes() => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -145,12 +174,18 @@ impl ApiError {
     /// The problem+json response for this error.
     pub fn to_response(&self) -> warp::reply::Response {
         let (status, slug, title) = self.parts();
+        let en = super::lang::current().is_en();
         let detail = match self {
             ApiError::Internal(e) => {
                 tracing::error!(error = %chain(e.as_ref()), "request failed");
-                "the server could not complete the request; the cause is in its log".to_string()
+                Msg::new(
+                    "服务器未能完成请求，原因已记入服务器日志",
+                    "the server could not complete the request; the cause is in its log",
+                )
+                .get(en)
+                .to_string()
             }
-            other => other.to_string(),
+            other => other.detail_in(en),
         };
         let field = match self {
             ApiError::Invalid { field, .. } => Some(field.clone()),
@@ -161,7 +196,8 @@ impl ApiError {
             return over_cap_problem(status, slug, title, o);
         }
         if let ApiError::Rows { errors, .. } = self {
-            return rows_problem(status, slug, title, detail, errors);
+            let errors: Vec<RowError> = errors.iter().map(|e| e.in_lang(en)).collect();
+            return rows_problem(status, slug, title, detail, &errors);
         }
         let mut res = problem(status, slug, title, detail, field);
         if let ApiError::TooManyRequests { retry_after, .. } | ApiError::Busy { retry_after, .. } =
@@ -190,7 +226,7 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         ApiError::Invalid {
             field: e.field().to_string(),
-            detail: e.to_string(),
+            detail: e.detail(),
         }
     }
 }
@@ -200,14 +236,24 @@ impl From<crate::ingest::DecodeError> for ApiError {
         use crate::ingest::DecodeError;
         match e {
             DecodeError::Malformed(e) => ApiError::Invalid {
-                detail: format!("row {}: {}", e.row, e.message),
+                detail: Msg::new(
+                    format!("第{}行：{}", e.row, e.message),
+                    format!(
+                        "row {}: {}",
+                        e.row,
+                        e.english.as_deref().unwrap_or(&e.message)
+                    ),
+                ),
                 field: e.field,
             },
             DecodeError::OverCap(o) => ApiError::OverCap(o),
             // Only a shutdown cancels a decode: nothing was written, send it again.
             DecodeError::Cancelled => ApiError::Busy {
                 retry_after: 10,
-                detail: "the server is stopping; nothing of this batch was written, send it again once it is back".into(),
+                detail: Msg::new(
+                    "服务器正在停止；本批数据均未写入，请在服务恢复后重新提交",
+                    "the server is stopping; nothing of this batch was written, send it again once it is back",
+                ),
             },
         }
     }
@@ -240,13 +286,27 @@ impl From<crate::notify::NotifyError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::UnknownIndicator(id) => ApiError::NotFound(format!("no indicator '{id}'")),
-            StoreError::UnknownReading(id, p) => {
-                ApiError::NotFound(format!("no reading of '{id}' for {p}"))
-            }
+            StoreError::UnknownIndicator(id) => ApiError::NotFound(no_indicator(&id)),
+            StoreError::UnknownReading(id, p) => ApiError::NotFound(no_reading(&id, p)),
             other => ApiError::internal(other),
         }
     }
+}
+
+/// No indicator with this id.
+pub fn no_indicator(id: &impl std::fmt::Display) -> Msg {
+    Msg::new(
+        format!("没有编号为“{id}”的指标"),
+        format!("no indicator '{id}'"),
+    )
+}
+
+/// No reading of an indicator for a period.
+pub fn no_reading(id: &impl std::fmt::Display, p: impl std::fmt::Display) -> Msg {
+    Msg::new(
+        format!("指标“{id}”没有{p}的数据"),
+        format!("no reading of '{id}' for {p}"),
+    )
 }
 
 #[derive(Serialize)]
@@ -369,42 +429,51 @@ pub async fn recover(r: Rejection) -> Result<warp::reply::Response, Infallible> 
             StatusCode::NOT_FOUND,
             "not-found",
             "Not found",
-            "no such resource; see GET /v1/indicators".to_string(),
+            Msg::new(
+                "没有这个地址（GET /v1/indicators 列出全部指标）",
+                "no such resource; see GET /v1/indicators",
+            ),
         )
     } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
         (
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
             "Method not allowed",
-            "this resource does not accept that method".to_string(),
+            Msg::new(
+                "这个地址不接受这种请求方法",
+                "this resource does not accept that method",
+            ),
         )
     } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             "Payload too large",
-            "the body is over the limit".into(),
+            Msg::new("请求内容超过了上限", "the body is over the limit"),
         )
     } else if let Some(e) = r.find::<warp::reject::InvalidQuery>() {
         (
             StatusCode::BAD_REQUEST,
             "invalid-input",
             "Invalid input",
-            format!("query string: {e}"),
+            Msg::new(format!("查询参数有误：{e}"), format!("query string: {e}")),
         )
     } else if let Some(e) = r.find::<warp::filters::cors::CorsForbidden>() {
         (
             StatusCode::FORBIDDEN,
             "forbidden",
             "Forbidden",
-            format!("{e}; the server's --cors-origin list does not include this origin"),
+            Msg::new(
+                format!("{e}；服务器的 --cors-origin 列表中没有这个来源"),
+                format!("{e}; the server's --cors-origin list does not include this origin"),
+            ),
         )
     } else if let Some(e) = r.find::<warp::reject::InvalidHeader>() {
         (
             StatusCode::BAD_REQUEST,
             "invalid-input",
             "Invalid input",
-            e.to_string(),
+            Msg::from(e.to_string()),
         )
     } else {
         tracing::error!(rejection = ?r, "unhandled rejection");
@@ -412,8 +481,12 @@ pub async fn recover(r: Rejection) -> Result<warp::reply::Response, Infallible> 
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "Internal server error",
-            "the server could not complete the request".into(),
+            Msg::new(
+                "服务器未能完成请求",
+                "the server could not complete the request",
+            ),
         )
     };
+    let detail = detail.get(super::lang::current().is_en()).to_string();
     Ok(problem(status, slug, title, detail, None))
 }

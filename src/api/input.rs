@@ -79,17 +79,23 @@ pub fn require_json(ct: Option<&str>) -> Result<(), ApiError> {
     let json =
         mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
     if !json {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "content type '{ct}' is not accepted here; send application/json"
-        )));
+        return Err(ApiError::UnsupportedMediaType(
+            crate::domain::messages::Msg::new(
+                format!("此处不接受“{ct}”格式的内容，请发送 application/json"),
+                format!("content type '{ct}' is not accepted here; send application/json"),
+            ),
+        ));
     }
     for p in parts {
         if let Some(cs) = p.to_ascii_lowercase().strip_prefix("charset=") {
             let cs = cs.trim_matches('"');
             if cs != "utf-8" && cs != "utf8" {
-                return Err(ApiError::UnsupportedMediaType(format!(
-                    "charset '{cs}' is not accepted for JSON; send UTF-8"
-                )));
+                return Err(ApiError::UnsupportedMediaType(
+                    crate::domain::messages::Msg::new(
+                        format!("JSON 不接受“{cs}”字符集，请用 UTF-8"),
+                        format!("charset '{cs}' is not accepted for JSON; send UTF-8"),
+                    ),
+                ));
             }
         }
     }

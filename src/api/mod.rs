@@ -43,6 +43,7 @@ pub mod error;
 pub(crate) mod filters;
 pub mod indicators;
 pub(crate) mod input;
+pub mod lang;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;

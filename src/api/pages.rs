@@ -183,7 +183,7 @@ async fn chart_svg_handler(
             .rows
             .iter()
             .find(|r| r.indicator.id == id)
-            .ok_or_else(|| ApiError::NotFound(format!("no indicator '{id}'")))?;
+            .ok_or_else(|| ApiError::NotFound(super::error::no_indicator(&id)))?;
         let svg = chart::indicator_chart(row, row.attainment.target.as_ref());
         Ok(body("image/svg+xml", StatusCode::OK, svg.into_bytes()))
     })
@@ -216,9 +216,12 @@ async fn report_handler(
     _req: Req,
     p: Result<ReportParams, ApiError>,
 ) -> Result<Resp, ApiError> {
-    let kind: Kind = kind
-        .parse()
-        .map_err(|e: bulletin::BulletinError| ApiError::NotFound(format!("no such report: {e}")))?;
+    let kind: Kind = kind.parse().map_err(|e: bulletin::BulletinError| {
+        ApiError::NotFound(crate::domain::messages::Msg::new(
+            format!("没有这种报告：{e}"),
+            format!("no such report: {e}"),
+        ))
+    })?;
     let p = p?;
     let format: Format = match p.format.as_deref() {
         None => Format::Html,

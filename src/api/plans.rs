@@ -276,8 +276,8 @@ async fn import_handler(
 ) -> Result<Resp, ApiError> {
     let token = require_admin(&ctx, &req).await?;
     let p = p?;
-    let (format, charset) =
-        ingest::format_of(req.content_type.as_deref()).map_err(ApiError::UnsupportedMediaType)?;
+    let (format, charset) = ingest::format_of(req.content_type.as_deref())
+        .map_err(|m| ApiError::UnsupportedMediaType(m.into()))?;
     let format = match format {
         Format::Xlsx => SheetFormat::Xlsx,
         Format::Csv => SheetFormat::Csv(charset),
@@ -309,9 +309,15 @@ async fn import_handler(
                 .map_err(|e| match e {
                     SheetRefusal::Rows(errors) => ApiError::Rows {
                         kind: RowsProblem::Invalid,
-                        detail: format!(
-                            "方案表有{}处错误，未导入任何内容；请按行号和列名改正后重新上传",
-                            errors.len()
+                        detail: crate::domain::messages::Msg::new(
+                            format!(
+                                "方案表有{}处错误，未导入任何内容；请按行号和列名改正后重新上传",
+                                errors.len()
+                            ),
+                            format!(
+                                "the plan sheet has {} errors and nothing was imported; correct them by row and column and upload it again",
+                                errors.len()
+                            ),
                         ),
                         errors,
                     },

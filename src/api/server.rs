@@ -113,7 +113,8 @@ fn refuse(mut stream: tokio::net::TcpStream, cap: Cap) {
     });
 }
 
-/// Puts the connection's peer address into every request, for [`super::filters::req`].
+/// Puts the connection's peer address into every request, for [`super::filters::req`],
+/// and answers it in the language its `Accept-Language` asks for ([`super::lang`]).
 #[derive(Clone)]
 struct WithPeer<S> {
     inner: S,
@@ -126,7 +127,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = tokio::task::futures::TaskLocalFuture<super::lang::Lang, S::Future>;
 
     fn poll_ready(
         &mut self,
@@ -137,7 +138,8 @@ where
 
     fn call(&mut self, mut req: warp::http::Request<B>) -> Self::Future {
         req.extensions_mut().insert(Peer(self.peer));
-        self.inner.call(req)
+        let lang = super::lang::of_headers(req.headers());
+        super::lang::scope(lang, self.inner.call(req))
     }
 }
 

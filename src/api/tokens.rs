@@ -100,9 +100,14 @@ async fn create_handler(
             }
             let (token, secret) = mint(&name, role, units, region, now);
             s.put_token(&token, false).map_err(|e| match e {
-                StoreError::TokenExists(n) => ApiError::Conflict(format!(
-                    "a token named '{n}' already exists; revoke it first or choose another name"
-                )),
+                StoreError::TokenExists(n) => {
+                    ApiError::Conflict(crate::domain::messages::Msg::new(
+                        format!("已有名为“{n}”的令牌；请先吊销它，或换一个名称"),
+                        format!(
+                        "a token named '{n}' already exists; revoke it first or choose another name"
+                    ),
+                    ))
+                }
                 other => other.into(),
             })?;
             Ok((token, secret))
@@ -186,9 +191,12 @@ async fn revoke_handler(
     }
     let gone = ctx
         .blocking(move |qs| {
-            qs.store()
-                .revoke_token(&name)?
-                .ok_or_else(|| ApiError::NotFound(format!("no token named '{name}'")))
+            qs.store().revoke_token(&name)?.ok_or_else(|| {
+                ApiError::NotFound(crate::domain::messages::Msg::new(
+                    format!("没有名为“{name}”的令牌"),
+                    format!("no token named '{name}'"),
+                ))
+            })
         })
         .await?;
     ctx.store.durable().await?;

@@ -36,8 +36,9 @@ async fn named(ctx: &Ctx, req: &Req, raw: &str) -> Result<Webhook, ApiError> {
 }
 
 fn unknown(name: &str) -> ApiError {
-    ApiError::NotFound(format!(
-        "no webhook named '{name}' (GET /v1/webhooks lists them)"
+    ApiError::NotFound(crate::domain::messages::Msg::new(
+        format!("没有名为“{name}”的推送（GET /v1/webhooks 列出全部）"),
+        format!("no webhook named '{name}' (GET /v1/webhooks lists them)"),
     ))
 }
 
@@ -136,9 +137,12 @@ fn register(qs: &Queries, mut hook: Webhook) -> Result<Webhook, ApiError> {
     hook.filter.lead_units = canonical;
     let first_for_alerts = wants_alerts(&hook) && !s.webhooks()?.iter().any(wants_alerts);
     if !s.add_webhook(&hook)? {
-        return Err(ApiError::Conflict(format!(
-            "a webhook named '{}' already exists; DELETE it first or choose another name",
-            hook.name
+        return Err(ApiError::Conflict(crate::domain::messages::Msg::new(
+            format!("已有名为“{}”的推送；请先删除它，或换一个名称", hook.name),
+            format!(
+                "a webhook named '{}' already exists; DELETE it first or choose another name",
+                hook.name
+            ),
         )));
     }
     establish_baseline(qs, first_for_alerts)?;

@@ -7,6 +7,7 @@
 
 mod catalogue;
 mod indicator;
+pub mod messages;
 pub mod number;
 mod period;
 mod plan;
@@ -24,7 +25,7 @@ pub use indicator::{
     BaseProblem, Direction, Frequency, Indicator, IndicatorId, Kind, Profile, Source, SourceRef,
     StatusRule, Thresholds, DEFAULT_ESCALATE_AFTER,
 };
-pub use period::{Period, PeriodForm, MAX_YEAR, MIN_YEAR};
+pub use period::{excel_date, Period, PeriodForm, MAX_YEAR, MIN_YEAR};
 pub use plan::{group_key, six_battles, Group, Plan, PlanEntry, PlanId, SIX_BATTLES};
 pub use quality::{Check, Finding, QualityNote, QualityRules};
 pub use reading::{looks_like_formula, ObsStatus, Reading, ReadingInput, MAX_NOTE_CHARS};
@@ -46,8 +47,14 @@ pub const STATS_BUREAU: &str = "县统计局";
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DomainError {
+    /// `message` is the Chinese text where one is written (see [`messages`]), with
+    /// its English in `english`; older messages are English in both.
     #[error("invalid {field}: {message}")]
-    Invalid { field: String, message: String },
+    Invalid {
+        field: String,
+        message: String,
+        english: Option<String>,
+    },
 }
 
 impl DomainError {
@@ -55,6 +62,58 @@ impl DomainError {
         DomainError::Invalid {
             field: field.into(),
             message: message.into(),
+            english: None,
+        }
+    }
+
+    /// An error whose message is written in both languages.
+    pub fn said(field: impl Into<String>, msg: messages::Msg) -> Self {
+        DomainError::Invalid {
+            field: field.into(),
+            message: msg.zh,
+            english: Some(msg.en),
+        }
+    }
+
+    /// The error as the detail of an answer: the Chinese message where one is written
+    /// (the field is named beside it), and `invalid {field}: …` in English.
+    pub fn detail(&self) -> messages::Msg {
+        messages::Msg::new(
+            if self.is_bilingual() {
+                self.message().to_string()
+            } else {
+                self.to_string()
+            },
+            format!("invalid {}: {}", self.field(), self.message_en()),
+        )
+    }
+
+    /// Whether the message is written in both languages (see [`messages`]).
+    pub fn is_bilingual(&self) -> bool {
+        matches!(
+            self,
+            DomainError::Invalid {
+                english: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// The message in English where one is written, else the message.
+    pub fn message_en(&self) -> &str {
+        match self {
+            DomainError::Invalid {
+                message, english, ..
+            } => english.as_deref().unwrap_or(message),
+        }
+    }
+
+    /// The message in the language asked for.
+    pub fn message_in(&self, english: bool) -> &str {
+        if english {
+            self.message_en()
+        } else {
+            self.message()
         }
     }
 
@@ -75,9 +134,14 @@ impl DomainError {
     /// The same error, reported under a more specific field path (`indicator[3].unit`).
     pub fn within(self, prefix: &str) -> Self {
         match self {
-            DomainError::Invalid { field, message } => DomainError::Invalid {
+            DomainError::Invalid {
+                field,
+                message,
+                english,
+            } => DomainError::Invalid {
                 field: format!("{prefix}.{field}"),
                 message,
+                english,
             },
         }
     }

@@ -109,9 +109,120 @@ pub fn json_numbers(json: &[u8]) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// What a value cell of a spreadsheet says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    /// A number, as the cell shows it (8% in a cell of a % indicator is 8).
+    Number(f64),
+    /// A mark offices write for "no figure" (—, －, /, 无): the row has no value.
+    Blank,
+}
+
+/// The marks offices write in a cell that has no figure.
+const BLANK_MARKS: [&str; 11] = [
+    "—", "——", "–", "-", "--", "/", "\\", "无", "暂无", "空", "…",
+];
+
+/// Reads a value cell as Excel and a Chinese input method write it: full-width digits
+/// and signs (`１２.５`, `－3`), thousands separators (`1,234.5`, `1，234`), a trailing
+/// `%` for an indicator measured in % (8% is 8), and the blank marks of
+/// [`BLANK_MARKS`]. Anything else is refused with a message naming what was written.
+pub fn parse_cell(text: &str, unit: &str) -> Result<Cell, super::messages::Msg> {
+    use super::messages::{self, Msg};
+    let normal = super::text::half_width(text);
+    let t = normal.trim();
+    if BLANK_MARKS.contains(&t) {
+        return Ok(Cell::Blank);
+    }
+    let t = match t.strip_suffix('%') {
+        Some(body) if unit == "%" => body.trim(),
+        Some(_) => {
+            let shown = text.trim();
+            return Err(Msg::new(
+                format!("“{shown}”带百分号，但本指标的计量单位是“{unit}”：请只填数字"),
+                format!("'{shown}' has a percent sign, but this indicator is measured in {unit}: write the number alone"),
+            ));
+        }
+        None => t,
+    };
+    // Digits, a sign, a point and an exponent only: Rust would also read "inf" and "NaN".
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b',' | b'e' | b'E'))
+    {
+        return Err(messages::not_a_number(text));
+    }
+    let plain: String = if t.contains(',') {
+        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+        let digits = int.trim_start_matches(['-', '+']);
+        let groups: Vec<&str> = digits.split(',').collect();
+        let ok = groups.len() > 1
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+        if !ok {
+            return Err(messages::not_a_number(text));
+        }
+        let sign = &int[..int.len() - digits.len()];
+        let mut s = format!("{sign}{}", groups.concat());
+        if !frac.is_empty() {
+            s.push('.');
+            s.push_str(frac);
+        }
+        s
+    } else {
+        t.to_string()
+    };
+    match plain.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Cell::Number(v)),
+        _ => Err(messages::not_a_number(text)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_as_excel_and_a_chinese_input_method_write_them() {
+        let n = |t: &str, unit: &str| parse_cell(t, unit).unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert_eq!(n("12.5", "亿元"), Cell::Number(12.5));
+        assert_eq!(n("１２.５", "亿元"), Cell::Number(12.5));
+        assert_eq!(n("１２．５", "亿元"), Cell::Number(12.5));
+        assert_eq!(n("－3", "%"), Cell::Number(-3.0));
+        assert_eq!(n("-3", "%"), Cell::Number(-3.0));
+        assert_eq!(n("+4.5", "%"), Cell::Number(4.5));
+        assert_eq!(n("1,234.5", "万元"), Cell::Number(1234.5));
+        assert_eq!(n("１，２３４", "万元"), Cell::Number(1234.0));
+        assert_eq!(n("-12,345,678", "万元"), Cell::Number(-12_345_678.0));
+        assert_eq!(n("8%", "%"), Cell::Number(8.0));
+        assert_eq!(n("8 ％", "%"), Cell::Number(8.0));
+        assert_eq!(n(" 63 ", "家"), Cell::Number(63.0));
+        assert_eq!(n("\u{3000}63\u{3000}", "家"), Cell::Number(63.0));
+        assert_eq!(n("2.1e3", "人"), Cell::Number(2100.0));
+        for blank in ["—", "——", "－", "-", "--", "/", "／", "无", "暂无", " — "] {
+            assert_eq!(n(blank, "%"), Cell::Blank, "{blank}");
+        }
+    }
+
+    #[test]
+    fn a_cell_that_is_not_a_number_says_what_was_written() {
+        for bad in [
+            "abc", "12.5亿", "1,23", "1,2345", "inf", "NaN", "1..2", "约8", "8%%",
+        ] {
+            let e = parse_cell(bad, "%").unwrap_err();
+            assert!(e.zh.contains("不是数字"), "{bad}: {}", e.zh);
+            assert!(e.en.contains("is not a number"), "{bad}: {}", e.en);
+            assert!(e.zh.contains(bad.trim()), "{bad}: {}", e.zh);
+        }
+        let e = parse_cell("8%", "亿元").unwrap_err();
+        assert!(
+            e.zh.contains("带百分号") && e.zh.contains("亿元"),
+            "{}",
+            e.zh
+        );
+    }
 
     #[test]
     fn underflowing_and_subnormal_numbers_are_refused_and_zero_is_not() {

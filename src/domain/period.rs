@@ -12,6 +12,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::messages::{self, Msg};
 use super::DomainError;
 
 /// The earliest year zhibiao accepts. Earlier figures are outside any plan it tracks.
@@ -86,19 +87,27 @@ impl Period {
     /// `2023年上半年`, `2023年前三季度`, `2023年`, `2023年全年`, `2023年度`. The form is
     /// the one the submitter used: a month range is a month, 二季度 a quarter, 上半年 a
     /// half, 全年 the year.
+    ///
+    /// And as Excel writes a month: `2023/6`, `2023.06`, a date that is the first or
+    /// the last day of a month (`2023/6/30`, `2023-06-01`, `2023.6.30`), or the serial
+    /// number of such a date (45107 is 2023-06-30), which is what a date-typed cell
+    /// holds. Full-width digits (`２０２３年６月`) read as their ASCII forms. A day in the
+    /// middle of a month names no month and is refused.
     pub fn parse_with_form(input: &str) -> Result<(Period, PeriodForm), DomainError> {
-        let s = input.trim();
-        let err = |why: &str| {
-            DomainError::invalid(
-                "period",
-                format!(
-                    "'{}' is not a period: {why} (use 2023-06, 2023-M06, 2023-Q2, 2023-S1, 2023 or 2023年1-6月)",
-                    truncate(input)
-                ),
-            )
-        };
+        let normal = super::text::half_width(input);
+        let s = normal.trim();
+        let err = |why: Msg| DomainError::said("period", messages::not_a_period(input, &why));
         if s.is_empty() {
-            return Err(err("it is empty"));
+            return Err(err(messages::period::empty()));
+        }
+        // A date-typed cell's serial number.
+        if s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit()) {
+            let n: f64 = s.parse().map_err(|_| err(messages::period::year()))?;
+            return excel_serial(n).map_err(err);
+        }
+        // 2023/6, 2023.06, 2023/6/30, 2023-06-30.
+        if let Some(parts) = ymd_parts(s) {
+            return from_ymd(parts).map_err(err);
         }
         let (year_part, rest) = if let Some(pos) = s.find('年') {
             (&s[..pos], Some(("年", &s[pos + '年'.len_utf8()..])))
@@ -108,19 +117,21 @@ impl Period {
             (s, None)
         };
         if year_part.len() != 4 || !year_part.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err("the year must be four digits"));
+            return Err(err(messages::period::year()));
         }
-        let year: u16 = year_part.parse().map_err(|_| err("bad year"))?;
+        let year: u16 = year_part
+            .parse()
+            .map_err(|_| err(messages::period::year()))?;
         let (month, form) = match rest {
             None => (12, PeriodForm::Annual),
             Some(("-", r)) => {
-                parse_ascii_suffix(r).ok_or_else(|| err("bad month, quarter or half"))?
+                parse_ascii_suffix(r).ok_or_else(|| err(messages::period::suffix()))?
             }
-            Some((_, r)) => parse_chinese_suffix(r).map_err(|why| err(&why))?,
+            Some((_, r)) => parse_chinese_suffix(r).map_err(err)?,
         };
         Period::new(year, month)
             .map(|p| (p, form))
-            .map_err(|e| err(e.message()))
+            .map_err(|e| err(range_msg(year, month, &e)))
     }
 
     /// Display in the given form (`2023-Q2` for a quarter-end month shown as a quarter).
@@ -134,10 +145,6 @@ impl Period {
             _ => self.to_string(),
         }
     }
-}
-
-fn truncate(s: &str) -> String {
-    super::text::shorten(s, 40)
 }
 
 fn two_digit_month(r: &str) -> Option<u8> {
@@ -176,8 +183,9 @@ fn chinese_numeral(s: &str) -> Option<u8> {
     }
 }
 
-fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
+fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), Msg> {
     let r = r.trim();
+    let bad_quarter = || Msg::new("季度应写成一季度、二季度、三季度或四季度", "bad quarter");
     match r {
         // "2023年度" arrives here as "度": the year was split at its 年.
         "" | "全年" | "度" => return Ok((12, PeriodForm::Annual)),
@@ -186,7 +194,7 @@ fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
         _ => {}
     }
     if let Some(q) = r.strip_prefix('前').and_then(|x| x.strip_suffix("季度")) {
-        let n = chinese_numeral(q).ok_or_else(|| "bad quarter".to_string())?;
+        let n = chinese_numeral(q).ok_or_else(bad_quarter)?;
         return Ok((n * 3, PeriodForm::Quarter));
     }
     if let Some(q) = r.strip_suffix("季度") {
@@ -195,33 +203,125 @@ fn parse_chinese_suffix(r: &str) -> Result<(u8, PeriodForm), String> {
         let q = q.strip_prefix('第').unwrap_or(q);
         let n = chinese_numeral(q)
             .or_else(|| two_digit_month(q))
-            .ok_or_else(|| "bad quarter".to_string())?;
+            .ok_or_else(bad_quarter)?;
         if !(1..=4).contains(&n) {
-            return Err(format!("quarter {n} is not between 1 and 4"));
+            return Err(Msg::new(
+                format!("没有第{n}季度"),
+                format!("quarter {n} is not between 1 and 4"),
+            ));
         }
         return Ok((n * 3, PeriodForm::Quarter));
     }
     let body = r.strip_suffix('份').unwrap_or(r);
-    let body = body
-        .strip_suffix('月')
-        .ok_or_else(|| "a Chinese period ends in 月, 季度 or 年".to_string())?;
+    let body = body.strip_suffix('月').ok_or_else(|| {
+        Msg::new(
+            "中文写法应以“月”“季度”或“年”结尾",
+            "a Chinese period ends in 月, 季度 or 年",
+        )
+    })?;
+    let bad_range = || Msg::new("月份区间应写成1-6月", "bad month range");
     for sep in ['-', '—', '–', '～', '~', '至'] {
         if let Some((from, to)) = body.split_once(sep) {
             // 1-6月 and 1月-6月 alike.
             let from = from.trim();
             let from = from.strip_suffix('月').unwrap_or(from);
-            let from = two_digit_month(from.trim()).ok_or_else(|| "bad month range".to_string())?;
-            let to = two_digit_month(to.trim()).ok_or_else(|| "bad month range".to_string())?;
+            let from = two_digit_month(from.trim()).ok_or_else(bad_range)?;
+            let to = two_digit_month(to.trim()).ok_or_else(bad_range)?;
             if from != 1 {
-                return Err(format!(
-                    "readings are year-to-date, so a range must start in January (got {from}-{to}月)"
+                return Err(Msg::new(
+                    format!("数据为年内累计，区间应从1月开始（写的是{from}-{to}月）"),
+                    format!(
+                        "readings are year-to-date, so a range must start in January (got {from}-{to}月)"
+                    ),
                 ));
             }
             return Ok((to, PeriodForm::Month));
         }
     }
-    let m = two_digit_month(body).ok_or_else(|| "bad month".to_string())?;
+    let m = two_digit_month(body).ok_or_else(|| Msg::new("月份应为1—12", "bad month"))?;
     Ok((m, PeriodForm::Month))
+}
+
+/// Why [`Period::new`] refused a year and month, in both languages.
+fn range_msg(year: u16, month: u8, e: &DomainError) -> Msg {
+    if (1..=12).contains(&month) {
+        Msg::new(
+            format!("年份{year}不在{MIN_YEAR}—{MAX_YEAR}之间"),
+            e.message().to_string(),
+        )
+    } else {
+        let mut m = messages::period::month(u32::from(month));
+        m.en = e.message().to_string();
+        m
+    }
+}
+
+/// A year, month and perhaps day separated by `/`, `.` or `-` (`2023/6`, `2023.06`,
+/// `2023/6/30`, `2023-06-30`), as numbers; `None` for any other shape. `2023-06`
+/// alone is left to the ISO reader, which keeps its form.
+fn ymd_parts(s: &str) -> Option<(i32, u32, Option<u32>)> {
+    let sep = ['/', '.', '-'].into_iter().find(|c| s.contains(*c))?;
+    let parts: Vec<&str> = s.split(sep).collect();
+    if sep == '-' && parts.len() != 3 {
+        return None;
+    }
+    let num = |t: &str| -> Option<u32> {
+        (!t.is_empty() && t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    match parts.as_slice() {
+        [y, m] if y.len() == 4 => Some((num(y)? as i32, num(m)?, None)),
+        [y, m, d] if y.len() == 4 => Some((num(y)? as i32, num(m)?, Some(num(d)?))),
+        _ => None,
+    }
+}
+
+/// The month a year, month and optional day name: a day must be the first or the last
+/// of its month.
+fn from_ymd((y, m, d): (i32, u32, Option<u32>)) -> Result<(Period, PeriodForm), Msg> {
+    if !(1..=12).contains(&m) {
+        return Err(messages::period::month(m));
+    }
+    if let Some(d) = d {
+        let next = if m == 12 {
+            chrono::NaiveDate::from_ymd_opt(y + 1, 1, 1)
+        } else {
+            chrono::NaiveDate::from_ymd_opt(y, m + 1, 1)
+        }
+        .ok_or_else(messages::period::year)?;
+        let last = next.pred_opt().map_or(31, |l| chrono::Datelike::day(&l));
+        if d != 1 && d != last {
+            return Err(messages::period::day(y, m, d));
+        }
+    }
+    let year = u16::try_from(y).map_err(|_| messages::period::year())?;
+    let month = m as u8;
+    Period::new(year, month)
+        .map(|p| (p, PeriodForm::Month))
+        .map_err(|e| range_msg(year, month, &e))
+}
+
+/// The day an Excel date serial number names (days since 1899-12-30 in the 1900 date
+/// system, so that 1900-03-01 onwards come out right), with its time of day dropped.
+pub fn excel_date(serial: f64) -> Option<chrono::NaiveDate> {
+    if !serial.is_finite() || !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    epoch.checked_add_signed(chrono::Duration::days(serial.floor() as i64))
+}
+
+/// The month of an Excel date serial number (days since 1899-12-30 in the 1900 date
+/// system), which must be the first or the last day of a month between 1990 and 2099.
+fn excel_serial(n: f64) -> Result<(Period, PeriodForm), Msg> {
+    // 1990-01-01 is 32874, 2099-12-31 is 73050.
+    if n.fract() != 0.0 || !(32874.0..=73050.0).contains(&n) {
+        return Err(messages::period::serial(n));
+    }
+    let date = excel_date(n).ok_or_else(|| messages::period::serial(n))?;
+    use chrono::Datelike;
+    from_ymd((date.year(), date.month(), Some(date.day())))
 }
 
 impl FromStr for Period {
@@ -311,7 +411,10 @@ mod tests {
             "2023-Q5",
             "2023-S3",
             "23-06",
-            "2023/06",
+            "2023/13",
+            "2023/6/15",
+            "45092", // 2023-06-15: a serial, but not a month's first or last day
+            "12345", // a serial before 1990
             "",
             "1989-06",
             "2023年3-6月",
@@ -319,8 +422,6 @@ mod tests {
             "2023年第0季度",
             "2023年下半年",
             "2023年2月-6月",
-            "2023-06-01",
-            "２０２３-06",
             "2023-Q",
             "2023-S66", // found by fuzzing: 66 × 6 overflowed before the range check
             "2023-Q99",
@@ -328,8 +429,57 @@ mod tests {
         ];
         for input in cases {
             let e = Period::parse_with_form(input).expect_err(input);
-            assert!(e.to_string().contains("period"), "{input}: {e}");
+            assert!(e.message().contains("报送期"), "{input}: {e}");
+            assert!(e.message_en().contains("is not a period"), "{input}: {e}");
+            assert_eq!(e.field(), "period");
         }
+    }
+
+    #[test]
+    fn periods_as_excel_writes_them() {
+        let june = Period::new(2023, 6).unwrap();
+        for input in [
+            "2023/6",
+            "2023/06",
+            "2023.06",
+            "2023.6",
+            "2023/6/30",
+            "2023/6/1",
+            "2023-06-30",
+            "2023-06-01",
+            "２０２３-06",
+            "２０２３年６月",
+            "2023年6月",
+            "2023年1-6月",
+            "2023年二季度",
+            "2023年上半年",
+            "45107", // the serial of 2023-06-30
+            "45078", // the serial of 2023-06-01
+            " 2023/6 ",
+        ] {
+            let (p, _) = Period::parse_with_form(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(p, june, "{input}");
+        }
+        let (dec, _) = Period::parse_with_form("2023/12/31").unwrap();
+        assert_eq!(dec, Period::new(2023, 12).unwrap());
+        let (feb, _) = Period::parse_with_form("2024/2/29").unwrap();
+        assert_eq!(feb, Period::new(2024, 2).unwrap());
+    }
+
+    #[test]
+    fn a_period_that_cannot_be_read_says_what_was_read_and_what_is_expected() {
+        let e = Period::parse_with_form("2023/6/15").unwrap_err();
+        assert!(e.message().contains("“2023/6/15”"), "{e}");
+        assert!(e.message().contains("既不是月初也不是月末"), "{e}");
+        assert!(e.message().contains("可写 2023-06、2023年6月"), "{e}");
+        let e = Period::parse_with_form("23-06").unwrap_err();
+        assert!(e.message().contains("年份应为四位数字"), "{e}");
+        assert!(
+            e.message_en().contains("the year must be four digits"),
+            "{e}"
+        );
+        let e = Period::parse_with_form("2023年五季度").unwrap_err();
+        assert!(e.message().contains("季度应写成"), "{e}");
     }
 
     #[test]

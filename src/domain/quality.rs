@@ -133,7 +133,22 @@ impl Check {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub check: Check,
+    /// What was found, in Chinese: the text kept with a flagged reading.
     pub message: String,
+    /// The same in English, for the answer to a request that prefers it; not stored.
+    #[serde(skip)]
+    pub message_en: Option<String>,
+}
+
+impl Finding {
+    /// A finding, said in both languages.
+    pub fn said(check: Check, msg: super::messages::Msg) -> Finding {
+        Finding {
+            check,
+            message: msg.zh,
+            message_en: Some(msg.en),
+        }
+    }
 }
 
 /// The checks an accepted reading tripped, and the explanation (强制上报说明) it was

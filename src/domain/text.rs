@@ -9,6 +9,19 @@
 
 use super::DomainError;
 
+/// Full-width digits, signs and letters as their ASCII forms, and the ideographic
+/// space as a space: "１２.５" is "12.5", "－3" is "-3". Spreadsheets typed with a
+/// Chinese input method are full of them.
+pub fn half_width(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
 /// `s` cut to `max` characters, with `…` where it was cut: for messages that quote
 /// what was sent.
 pub fn shorten(s: &str, max: usize) -> String {

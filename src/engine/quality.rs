@@ -7,7 +7,9 @@
 //! make a figure wrong, only unexplained; the API refuses it unless the submission
 //! carries an explanation (强制上报说明), and then stores it flagged.
 
+use crate::domain::messages::Msg;
 use crate::domain::{Check, Direction, Finding, Indicator, Kind, Period};
+use crate::text::{diff_unit, year_month, Lang};
 
 use super::alerts::fmt_num;
 
@@ -47,38 +49,63 @@ pub fn check(
 
     if ind.kind == Kind::Cumulative && rules.allow_fall != Some(true) {
         if let Some((p, v)) = prev.filter(|(_, v)| value < *v && !same(value, *v)) {
-            out.push(Finding {
-                check: Check::CumulativeFall,
-                message: format!(
-                    "the year-to-date value {} is below {} reported for {p}; a cumulative figure cannot fall within a year",
-                    fmt_num(value),
-                    fmt_num(v)
+            out.push(Finding::said(
+                Check::CumulativeFall,
+                Msg::new(
+                    format!(
+                        "本年累计{}低于{}已报的{}：累计数在年内不应回落",
+                        fmt_num(value),
+                        year_month(Lang::Zh, p),
+                        fmt_num(v)
+                    ),
+                    format!(
+                        "the year-to-date value {} is below {} reported for {p}; a cumulative figure cannot fall within a year",
+                        fmt_num(value),
+                        fmt_num(v)
+                    ),
                 ),
-            });
+            ));
         } else if let Some((p, v)) = next.filter(|(_, v)| value > *v && !same(value, *v)) {
-            out.push(Finding {
-                check: Check::CumulativeFall,
-                message: format!(
-                    "the year-to-date value {} is above {} already reported for the later {p}; a cumulative figure cannot fall within a year",
-                    fmt_num(value),
-                    fmt_num(v)
+            out.push(Finding::said(
+                Check::CumulativeFall,
+                Msg::new(
+                    format!(
+                        "本年累计{}高于其后{}已报的{}：累计数在年内不应回落",
+                        fmt_num(value),
+                        year_month(Lang::Zh, p),
+                        fmt_num(v)
+                    ),
+                    format!(
+                        "the year-to-date value {} is above {} already reported for the later {p}; a cumulative figure cannot fall within a year",
+                        fmt_num(value),
+                        fmt_num(v)
+                    ),
                 ),
-            });
+            ));
         }
     }
 
     let (lo, hi) = rules.range_for(ind.kind);
     if value < lo || value > hi {
-        out.push(Finding {
-            check: Check::OutOfRange,
-            message: format!(
-                "{} {} is outside the plausible range {}…{}",
-                fmt_num(value),
-                ind.unit,
-                bound(lo),
-                bound(hi)
+        out.push(Finding::said(
+            Check::OutOfRange,
+            Msg::new(
+                format!(
+                    "{}{}超出合理范围{}…{}",
+                    fmt_num(value),
+                    ind.unit,
+                    bound(lo),
+                    bound(hi)
+                ),
+                format!(
+                    "{} {} is outside the plausible range {}…{}",
+                    fmt_num(value),
+                    ind.unit,
+                    bound(lo),
+                    bound(hi)
+                ),
             ),
-        });
+        ));
     }
 
     if let (Some(limit), Some((p, v))) = (rules.max_change_for(ind.kind), prev) {
@@ -90,36 +117,62 @@ pub fn check(
                 let average = v / f64::from(p.month());
                 let added = (value - v) / months;
                 if average > 0.0 && added > limit * average {
-                    out.push(Finding {
-                        check: Check::MonthOnMonth,
-                        message: format!(
-                            "{} {} added per month since {p} is more than {} times the average month so far ({} {})",
-                            fmt_num(added),
-                            ind.unit,
-                            fmt_num(limit),
-                            fmt_num(average),
-                            ind.unit
+                    out.push(Finding::said(
+                        Check::MonthOnMonth,
+                        Msg::new(
+                            format!(
+                                "{}以来月均新增{}{}，是今年此前月均（{}{}）的{}倍以上",
+                                year_month(Lang::Zh, p),
+                                fmt_num(added),
+                                ind.unit,
+                                fmt_num(average),
+                                ind.unit,
+                                fmt_num(limit)
+                            ),
+                            format!(
+                                "{} {} added per month since {p} is more than {} times the average month so far ({} {})",
+                                fmt_num(added),
+                                ind.unit,
+                                fmt_num(limit),
+                                fmt_num(average),
+                                ind.unit
+                            ),
                         ),
-                    });
+                    ));
                 }
             }
             Kind::Rate | Kind::Growth | Kind::Level | Kind::Ordinal => {
                 let change = value - v;
                 if change.abs() > limit && !same(change.abs(), limit) {
-                    out.push(Finding {
-                        check: Check::MonthOnMonth,
-                        message: format!(
-                            "{} {} is {} {} {} from {} reported for {p}; a change of more than {} {} is an outlier",
-                            fmt_num(value),
-                            ind.unit,
-                            if change > 0.0 { "up" } else { "down" },
-                            fmt_num(change.abs()),
-                            ind.unit,
-                            fmt_num(v),
-                            fmt_num(limit),
-                            ind.unit
+                    let points = diff_unit(Lang::Zh, &ind.unit);
+                    out.push(Finding::said(
+                        Check::MonthOnMonth,
+                        Msg::new(
+                            format!(
+                                "{}{}比{}已报的{}{}{}{}，变动超过{}{}，属异常波动",
+                                fmt_num(value),
+                                ind.unit,
+                                year_month(Lang::Zh, p),
+                                fmt_num(v),
+                                if change > 0.0 { "上升" } else { "下降" },
+                                fmt_num(change.abs()),
+                                points,
+                                fmt_num(limit),
+                                points
+                            ),
+                            format!(
+                                "{} {} is {} {} {} from {} reported for {p}; a change of more than {} {} is an outlier",
+                                fmt_num(value),
+                                ind.unit,
+                                if change > 0.0 { "up" } else { "down" },
+                                fmt_num(change.abs()),
+                                ind.unit,
+                                fmt_num(v),
+                                fmt_num(limit),
+                                ind.unit
+                            ),
                         ),
-                    });
+                    ));
                 }
             }
         }
@@ -141,14 +194,22 @@ pub fn check(
                 .all(|(_, v)| same(*v, value))
         {
             let since = before[before.len() - (n - 1)].0;
-            out.push(Finding {
-                check: Check::Stale,
-                message: format!(
-                    "{} {} is the same figure as each reading since {since}: {n} periods unchanged",
-                    fmt_num(value),
-                    ind.unit
+            out.push(Finding::said(
+                Check::Stale,
+                Msg::new(
+                    format!(
+                        "{}{}与{}以来各期数字相同：连续{n}期未变",
+                        fmt_num(value),
+                        ind.unit,
+                        year_month(Lang::Zh, since)
+                    ),
+                    format!(
+                        "{} {} is the same figure as each reading since {since}: {n} periods unchanged",
+                        fmt_num(value),
+                        ind.unit
+                    ),
                 ),
-            });
+            ));
         }
     }
     out

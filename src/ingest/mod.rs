@@ -17,6 +17,7 @@
 //! (`xlsx.rs`). A refusal is [`DecodeError::OverCap`], naming its [`Cap`]. A long
 //! decode looks at a [`Cancel`] flag as it goes, so that a shutdown can stop it.
 
+pub mod layout;
 pub mod plan_sheet;
 pub mod plan_template;
 pub mod template;
@@ -67,6 +68,10 @@ pub struct RowError {
     /// The quality check that refused the row, when that is why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<crate::domain::Check>,
+    /// The message in English, where it is written in both languages; the answer
+    /// picks one ([`RowError::in_lang`]).
+    #[serde(skip)]
+    pub english: Option<String>,
 }
 
 /// The longest row message, in characters. Messages quote what was sent (a header, a
@@ -80,7 +85,41 @@ impl RowError {
             field: field.into(),
             message: crate::domain::text::shorten(&message.into(), MAX_MESSAGE_CHARS),
             check: None,
+            english: None,
         }
+    }
+
+    /// A row error written in both languages.
+    pub fn said(row: usize, field: impl Into<String>, msg: crate::domain::messages::Msg) -> Self {
+        let mut e = RowError::new(row, field, msg.zh);
+        e.english = Some(crate::domain::text::shorten(&msg.en, MAX_MESSAGE_CHARS));
+        e
+    }
+
+    /// A row error from a domain error, in both languages where it is written so.
+    pub fn of_domain(row: usize, e: &crate::domain::DomainError) -> Self {
+        Self::said(
+            row,
+            e.field(),
+            crate::domain::messages::Msg::new(e.message(), e.message_en()),
+        )
+    }
+
+    /// The same error under another field name.
+    pub fn named(mut self, field: &str) -> Self {
+        self.field = field.to_string();
+        self
+    }
+
+    /// The same error with its message in English when `en`.
+    pub fn in_lang(&self, en: bool) -> RowError {
+        let mut e = self.clone();
+        if en {
+            if let Some(m) = e.english.take() {
+                e.message = m;
+            }
+        }
+        e
     }
 }
 
@@ -599,8 +638,8 @@ pub fn column_of(header: &str) -> Option<Column> {
         "period" | "time_period" | "时期" | "期别" | "月份" | "报告期" | "统计期" => {
             Column::Period
         }
-        "value" | "obs_value" | "数值" | "本期累计" | "本年累计" | "累计值" | "本月止累计"
-        | "填报值" => Column::Value,
+        "value" | "obs_value" | "数值" | "本期数" | "本期值" | "本期累计" | "本年累计"
+        | "累计值" | "本月止累计" | "填报值" => Column::Value,
         "status" | "obs_status" | "状态" | "数据状态" => Column::Status,
         "note" | "备注" => Column::Note,
         "explanation" | "说明" | "情况说明" | "上报说明" | "强制上报说明" | "异常说明" => {

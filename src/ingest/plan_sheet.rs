@@ -23,6 +23,7 @@ use std::collections::HashMap;
 
 use super::xlsx::{self, Cell};
 use super::{to_text, Cancel, Charset, DecodeError, Limits, Lines, RowError, CHECK_EVERY};
+use crate::domain::text::half_width;
 use crate::domain::{Comparator, Direction, Frequency, Kind, MAX_YEAR, MIN_YEAR};
 use crate::limits::{Cap, OverCap};
 
@@ -823,18 +824,6 @@ pub fn split_units(s: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|u| !u.is_empty())
         .map(str::to_string)
-        .collect()
-}
-
-/// Full-width digits, signs and letters as their ASCII forms, and the ideographic
-/// space as a space: "１５０" is "150".
-fn half_width(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            c => c,
-        })
         .collect()
 }
 

@@ -1,8 +1,10 @@
 //! The monthly submission workbook (`GET /v1/templates/readings.xlsx`).
 //!
-//! Its header uses the same column names that [`super::decode`] reads, so a filled-in
-//! copy posts straight back. Columns other than indicator, period, value, status and
-//! note are there for the person filling it in and are ignored on upload.
+//! Its header is in Chinese, as the bureau's own forms are, and uses column names that
+//! [`super::decode`] reads (指标编码, 报告期, 本期数, 数据状态, 备注, 强制上报说明), so
+//! a filled-in copy posts straight back. The other columns (指标名称, 计量单位, 牵头单位,
+//! 年度目标, 上期, 上期数) are there for the person filling it in; 指标名称 is read only
+//! where 指标编码 is empty.
 
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook};
 
@@ -22,19 +24,19 @@ pub struct TemplateRow {
 
 /// The column headers, in order.
 pub const HEADERS: [&str; 12] = [
-    "indicator",
-    "name",
-    "unit",
-    "lead_units",
-    "target",
-    "last_period",
-    "last_value",
-    "period",
-    "value",
-    "status",
-    "note",
-    // 强制上报说明, for a figure that fails a quality check.
-    "explanation",
+    "指标编码",
+    "指标名称",
+    "计量单位",
+    "牵头单位",
+    "年度目标",
+    "上期",
+    "上期数",
+    "报告期",
+    "本期数",
+    "数据状态",
+    "备注",
+    // For a figure that fails a quality check.
+    "强制上报说明",
 ];
 
 /// Builds the workbook for `period`.

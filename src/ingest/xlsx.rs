@@ -119,9 +119,29 @@ fn shown(value: &DataRef<'_>) -> (String, Option<f64>) {
         Data::Int(i) => i.to_string(),
         Data::String(s) => s,
         Data::Bool(b) => b.to_string(),
+        // A date-typed cell (a period typed as 2023/6/30) reads as the date it shows,
+        // not as the serial number Excel keeps.
+        Data::DateTime(d) if d.is_datetime() => date_text(d.as_f64()),
         other => other.to_string(),
     };
     (text, number)
+}
+
+/// What a date-typed cell shows: `2023-06-30`, with the time where it has one.
+fn date_text(serial: f64) -> String {
+    match crate::domain::excel_date(serial) {
+        Some(day) if serial.fract() == 0.0 => day.format("%Y-%m-%d").to_string(),
+        Some(day) => {
+            let secs = (serial.fract() * 86_400.0).round() as u32;
+            format!(
+                "{} {:02}:{:02}",
+                day.format("%Y-%m-%d"),
+                secs / 3600,
+                secs % 3600 / 60
+            )
+        }
+        None => format_number(serial),
+    }
 }
 
 /// A held number scaled to what a percent-formatted cell shows: 0.072 is 7.2.

@@ -55,20 +55,26 @@ pub enum QueryError {
     Store(#[from] StoreError),
     /// A value the caller gave is wrong; `field` names it.
     #[error("{detail}")]
-    Invalid { field: String, detail: String },
+    Invalid {
+        field: String,
+        detail: crate::domain::messages::Msg,
+    },
     /// What was asked about does not exist.
     #[error("{0}")]
-    NotFound(String),
+    NotFound(crate::domain::messages::Msg),
     /// The question cannot be answered from what the store holds.
     #[error("{0}")]
-    Unanswerable(String),
+    Unanswerable(crate::domain::messages::Msg),
     /// Rendering an answer failed (a bug or an I/O failure, never the caller's fault).
     #[error("{0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl QueryError {
-    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> QueryError {
+    pub fn invalid(
+        field: impl Into<String>,
+        detail: impl Into<crate::domain::messages::Msg>,
+    ) -> QueryError {
         QueryError::Invalid {
             field: field.into(),
             detail: detail.into(),
@@ -80,7 +86,7 @@ impl From<DomainError> for QueryError {
     fn from(e: DomainError) -> Self {
         QueryError::Invalid {
             field: e.field().to_string(),
-            detail: e.to_string(),
+            detail: e.detail(),
         }
     }
 }
@@ -137,7 +143,10 @@ impl Queries {
     /// One indicator, or a not-found error that says where the list is.
     pub fn indicator(&self, id: &IndicatorId) -> Result<Indicator> {
         self.store.indicator(id)?.ok_or_else(|| {
-            QueryError::NotFound(format!("no indicator '{id}'; see GET /v1/indicators"))
+            QueryError::NotFound(crate::domain::messages::Msg::new(
+                format!("没有编号为“{id}”的指标（GET /v1/indicators 列出全部指标）"),
+                format!("no indicator '{id}'; see GET /v1/indicators"),
+            ))
         })
     }
 

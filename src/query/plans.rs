@@ -57,9 +57,12 @@ pub struct PlanSummary {
 impl Queries {
     /// One plan, or a not-found error that says where the list is.
     pub fn plan(&self, id: &PlanId) -> Result<Plan> {
-        self.store
-            .plan(id)?
-            .ok_or_else(|| QueryError::NotFound(format!("no plan '{id}'; see GET /v1/plans")))
+        self.store.plan(id)?.ok_or_else(|| {
+            QueryError::NotFound(crate::domain::messages::Msg::new(
+                format!("没有编号为“{id}”的方案（GET /v1/plans 列出全部方案）"),
+                format!("no plan '{id}'; see GET /v1/plans"),
+            ))
+        })
     }
 
     /// Every plan, by region and year, with how many indicators each holds.
@@ -320,8 +323,9 @@ impl Queries {
             None => self.store.home_region()?,
         };
         self.store.plan_for(&region, year)?.ok_or_else(|| {
-            QueryError::NotFound(format!(
-                "{region} has no plan for {year}; see GET /v1/plans"
+            QueryError::NotFound(crate::domain::messages::Msg::new(
+                format!("{region}没有{year}年的方案（GET /v1/plans 列出全部方案）"),
+                format!("{region} has no plan for {year}; see GET /v1/plans"),
             ))
         })
     }
@@ -393,6 +397,6 @@ impl Queries {
             issuer: Some(from.issuer.clone()).filter(|s| !s.is_empty()),
             groups: from.groups.iter().map(|g| g.name.clone()).collect(),
         };
-        draft_workbook(&facts, &rows).map_err(QueryError::Unanswerable)
+        draft_workbook(&facts, &rows).map_err(|m| QueryError::Unanswerable(m.into()))
     }
 }

@@ -66,8 +66,14 @@ impl Queries {
             .collect();
         if rows.is_empty() {
             return Err(QueryError::NotFound(match parent {
-                Some(p) => format!("no region under '{p}' has an indicator with code '{code}'"),
-                None => format!("no indicator has code '{code}'"),
+                Some(p) => crate::domain::messages::Msg::new(
+                    format!("“{p}”下没有哪个地区有代码为“{code}”的指标"),
+                    format!("no region under '{p}' has an indicator with code '{code}'"),
+                ),
+                None => crate::domain::messages::Msg::new(
+                    format!("没有代码为“{code}”的指标"),
+                    format!("no indicator has code '{code}'"),
+                ),
             }));
         }
         // Ranked by the direction of the first; a code should mean one measure everywhere.

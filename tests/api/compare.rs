@@ -436,7 +436,7 @@ fn a_falling_cumulative_figure_is_refused_then_accepted_with_an_explanation() {
     );
     let msg = e["message"].as_str().unwrap();
     assert!(
-        msg.contains("累计值回落") && msg.contains("60") && msg.contains("2023-05"),
+        msg.contains("累计值回落") && msg.contains("60") && msg.contains("2023年5月"),
         "{msg}"
     );
     // Nothing was written.

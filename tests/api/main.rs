@@ -13,6 +13,7 @@ mod batch;
 mod batch_names;
 mod calendar;
 mod catalogue;
+mod clerk;
 mod compare;
 mod hostile;
 mod ingest_caps;

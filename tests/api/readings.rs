@@ -396,7 +396,7 @@ fn a_reading_for_the_current_month_is_refused_saying_when_it_ends() {
     assert_eq!(st, 400, "{v}");
     assert_eq!(v["field"], "period");
     assert!(
-        v["detail"].as_str().unwrap().contains("ends on 2026-03-31"),
+        v["detail"].as_str().unwrap().contains("2026年3月31日结束"),
         "{v}"
     );
     assert_eq!(

@@ -374,7 +374,7 @@ fn non_atomic_batch_of_only_foreign_rows_is_403() {
         json!([{"indicator": OWN, "period": "2023-06", "value": 5.0}]),
     );
     assert_eq!(st, 403, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("reader"), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("只读令牌"), "{v}");
     assert_eq!(reading_status(&s, OWN, "2023-06"), 404);
 }
 

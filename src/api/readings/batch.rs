@@ -19,6 +19,7 @@ use crate::api::error::RowsProblem;
 use crate::api::filters::{params, write, Req, Resp};
 use crate::api::input::Query;
 use crate::api::{authenticate, json, ApiError, Ctx, MAX_BATCH_BODY};
+use crate::domain::messages::Msg;
 use crate::domain::{looks_like_formula, Check, Indicator, IndicatorId, Reading};
 use crate::ingest::{self, Charset, Format, RowError};
 use crate::query::names::Refusal;
@@ -45,6 +46,15 @@ pub struct RowResult {
     pub flagged: Vec<Check>,
 }
 
+/// A row of a batch left out, and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SkippedRow {
+    pub row: usize,
+    /// The indicator as the row named it (an id or a 指标名称).
+    pub indicator: String,
+    pub reason: String,
+}
+
 /// The answer to a batch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchAnswer {
@@ -54,6 +64,9 @@ pub struct BatchAnswer {
     pub unchanged: usize,
     /// Spreadsheet rows left with an empty value (e.g. template rows not filled in).
     pub skipped: usize,
+    /// Each row left out, with why (in the request's language).
+    #[serde(default)]
+    pub skipped_rows: Vec<SkippedRow>,
     pub rejected: usize,
     pub rows: Vec<RowResult>,
     pub errors: Vec<RowError>,
@@ -114,14 +127,14 @@ async fn batch_handler(
     // Rights before work: a token that can write nothing is refused before a byte of
     // the batch is read; a submitter's rows are checked one by one once decoded.
     if token.role == Role::Reader {
-        return Err(ApiError::Forbidden(format!(
-            "token '{}' is a reader and cannot write",
-            token.name
+        return Err(ApiError::Forbidden(crate::domain::messages::Msg::new(
+            format!("令牌“{}”是只读令牌，不能报送数据", token.name),
+            format!("token '{}' is a reader and cannot write", token.name),
         )));
     }
     let BatchParams { atomic } = p?;
-    let (format, charset) =
-        ingest::format_of(req.content_type.as_deref()).map_err(ApiError::UnsupportedMediaType)?;
+    let (format, charset) = ingest::format_of(req.content_type.as_deref())
+        .map_err(|m| ApiError::UnsupportedMediaType(m.into()))?;
     let idem = req
         .idempotency_key
         .as_deref()
@@ -130,6 +143,7 @@ async fn batch_handler(
     let body = body.read().await?;
     let fp = fingerprint(&req, &body);
     let submission = Submission {
+        lang: crate::api::lang::current(),
         token,
         atomic,
         idem,
@@ -161,6 +175,8 @@ async fn batch_handler(
 
 /// A batch as it was posted, judged at the edge: who sends it, how, and its bytes.
 struct Submission {
+    /// The language of the answer, read before the batch leaves the request's task.
+    lang: crate::api::lang::Lang,
     token: Token,
     atomic: bool,
     /// The stored key of its `Idempotency-Key`, if it has one.
@@ -198,10 +214,15 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
     if rows.is_empty() {
         return Err(ApiError::invalid("body", "the batch holds no rows"));
     }
+    let named: HashMap<usize, String> = rows
+        .iter()
+        .flatten()
+        .map(|r| (r.row, r.indicator.clone()))
+        .collect();
     let resolved = resolve_indicators(qs, &sub.token, &rows)?;
     let checked = validate_rows(ctx, &sub.token, &resolved, rows);
     let checked = vet_rows(qs, &resolved.indicators, checked)?;
-    write_batch(ctx, s, &sub, &resolved.indicators, checked)
+    write_batch(ctx, s, &sub, &resolved.indicators, &named, checked)
 }
 
 /// The longest `Idempotency-Key`, in characters.
@@ -376,7 +397,11 @@ fn vet_row(
 }
 
 /// Rows refused as `kind`.
-fn refused(kind: RowsProblem, detail: String, errors: Vec<RowError>) -> ApiError {
+fn refused(
+    kind: RowsProblem,
+    detail: crate::domain::messages::Msg,
+    errors: Vec<RowError>,
+) -> ApiError {
     ApiError::Rows {
         kind,
         detail,
@@ -391,18 +416,20 @@ fn write_batch(
     s: &Store,
     sub: &Submission,
     indicators: &HashMap<IndicatorId, Indicator>,
+    named: &HashMap<usize, String>,
     checked: Vec<(usize, Checked)>,
 ) -> Result<Batch, ApiError> {
     let (token, atomic) = (&sub.token, sub.atomic);
+    let en = sub.lang.is_en();
     let mut good = Vec::new();
     let mut errors = Vec::new();
     let mut forbidden = Vec::new();
     let mut failed = Vec::new();
-    let mut skipped = 0;
+    let mut skipped: Vec<(usize, Msg)> = Vec::new();
     for (raw_row, r) in checked {
         match r {
             Checked::Good(b, _) => good.push((raw_row, b)),
-            Checked::Skipped => skipped += 1,
+            Checked::Skipped(why) => skipped.push((raw_row, why)),
             Checked::Bad(e) => errors.extend(e),
             Checked::Forbidden(e) => forbidden.push(e),
             Checked::Failed(e) => failed.extend(e),
@@ -411,10 +438,17 @@ fn write_batch(
     if atomic && !forbidden.is_empty() {
         return Err(refused(
             RowsProblem::Forbidden,
-            format!(
-                "{} row(s) are outside the units of token '{}'; nothing was written",
-                forbidden.len(),
-                token.name
+            Msg::new(
+                format!(
+                    "有{}行不属于令牌“{}”负责的单位，本批均未写入",
+                    forbidden.len(),
+                    token.name
+                ),
+                format!(
+                    "{} row(s) are outside the units of token '{}'; nothing was written",
+                    forbidden.len(),
+                    token.name
+                ),
             ),
             forbidden,
         ));
@@ -423,9 +457,12 @@ fn write_batch(
         // Nothing but rows the token may not write: that is a 403, atomic or not.
         return Err(refused(
             RowsProblem::Forbidden,
-            format!(
-                "every row is outside the units of token '{}'; nothing was written",
-                token.name
+            Msg::new(
+                format!("每一行都不属于令牌“{}”负责的单位，均未写入", token.name),
+                format!(
+                    "every row is outside the units of token '{}'; nothing was written",
+                    token.name
+                ),
             ),
             forbidden,
         ));
@@ -435,9 +472,15 @@ fn write_batch(
         let rows: BTreeSet<usize> = failed.iter().map(|e| e.row).collect();
         return Err(refused(
             RowsProblem::FailedChecks,
-            format!(
-                "{} row(s) failed quality checks; nothing was written. Each failed check is listed in errors as {{row, field, check, message}}; add an explanation (强制上报说明) to a row to store it flagged",
-                rows.len()
+            Msg::new(
+                format!(
+                    "有{}行未通过数据审核，本批均未写入。errors 逐条列出未通过的审核（行号、列、审核项、说明）；数据确实无误的，请在该行填写强制上报说明后重新提交，数据将带标记保存",
+                    rows.len()
+                ),
+                format!(
+                    "{} row(s) failed quality checks; nothing was written. Each failed check is listed in errors as {{row, field, check, message}}; add an explanation (强制上报说明) to a row to store it flagged",
+                    rows.len()
+                ),
             ),
             failed,
         ));
@@ -448,19 +491,46 @@ fn write_batch(
     if (atomic && !errors.is_empty()) || (good.is_empty() && !errors.is_empty()) {
         return Err(refused(
             RowsProblem::Invalid,
-            format!(
-                "{} bad row(s); nothing was written. Each is listed in errors as {{row, field, message}}",
-                errors.len()
+            Msg::new(
+                format!(
+                    "有{}处错误，本批均未写入。errors 逐条列出（行号、列、说明），请改正后重新提交",
+                    errors.len()
+                ),
+                format!(
+                    "{} bad row(s); nothing was written. Each is listed in errors as {{row, field, message}}",
+                    errors.len()
+                ),
             ),
             errors,
         ));
     }
+    if good.is_empty() && errors.is_empty() {
+        // Every row left out: a 200 with `created: 0` would read as done.
+        let layout = ingest::layout::layout(sub.format, sub.charset, &sub.body, &ctx.cancel);
+        return Err(refused(
+            RowsProblem::NothingStored,
+            ingest::layout::nothing_stored(skipped.len(), layout.as_ref()),
+            skipped
+                .into_iter()
+                .map(|(row, why)| RowError::said(row, "value", why))
+                .collect(),
+        ));
+    }
+    let skipped_rows: Vec<SkippedRow> = skipped
+        .iter()
+        .map(|(row, why)| SkippedRow {
+            row: *row,
+            indicator: named.get(row).cloned().unwrap_or_default(),
+            reason: why.get(en).to_string(),
+        })
+        .collect();
+    let errors: Vec<RowError> = errors.iter().map(|e| e.in_lang(en)).collect();
     let now = ctx.clock.now();
     let batch: Vec<BatchRow> = good.iter().map(|(_, b)| b.clone()).collect();
     let written = Written {
         atomic,
         indicators,
-        skipped,
+        skipped: skipped_rows,
         good: &good,
         errors: &errors,
     };
@@ -482,7 +552,7 @@ struct Written<'a> {
     atomic: bool,
     /// The indicators of the rows, for their names.
     indicators: &'a HashMap<IndicatorId, Indicator>,
-    skipped: usize,
+    skipped: Vec<SkippedRow>,
     /// The rows written, with their numbers in the body.
     good: &'a [(usize, BatchRow)],
     /// The rows refused (only when the batch is not atomic).
@@ -497,7 +567,8 @@ impl Written<'_> {
             created: 0,
             replaced: 0,
             unchanged: 0,
-            skipped: self.skipped,
+            skipped: self.skipped.len(),
+            skipped_rows: self.skipped.clone(),
             rejected: self.errors.len(),
             rows: Vec::with_capacity(results.len()),
             errors: self.errors.to_vec(),

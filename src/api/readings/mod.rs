@@ -135,10 +135,17 @@ fn put_one(
 fn failed_checks(id: &IndicatorId, period: Period, findings: &[Finding]) -> ApiError {
     ApiError::Rows {
         kind: RowsProblem::FailedChecks,
-        detail: format!(
-            "{} {period}: {}; nothing was written. Resubmit with \"explanation\" (强制上报说明) to store it flagged",
-            id,
-            labels(findings)
+        detail: crate::domain::messages::Msg::new(
+            format!(
+                "{} {period}：{}；未写入。如数据无误，请填写“强制上报说明”（explanation）后重新提交，数据将带标记保存",
+                id,
+                labels(findings)
+            ),
+            format!(
+                "{} {period}: {}; nothing was written. Resubmit with \"explanation\" (强制上报说明) to store it flagged",
+                id,
+                labels(findings)
+            ),
         ),
         errors: findings.iter().map(|f| finding_error(0, f)).collect(),
     }
@@ -160,8 +167,12 @@ fn finding_error(row: usize, f: &Finding) -> RowError {
     RowError {
         row,
         field: "value".into(),
-        message: format!("{}: {}", f.check.label_zh(), f.message),
+        message: format!("{}：{}", f.check.label_zh(), f.message),
         check: Some(f.check),
+        english: f
+            .message_en
+            .as_ref()
+            .map(|en| format!("{}: {en}", f.check.as_str())),
     }
 }
 
@@ -205,9 +216,7 @@ async fn get_handler(
 fn one_reading(qs: &Queries, id: &IndicatorId, period: Period) -> Result<Resp, ApiError> {
     qs.indicator(id)?;
     let Some(r) = qs.store().reading(id, period)? else {
-        return Err(ApiError::NotFound(format!(
-            "no reading of '{id}' for {period}"
-        )));
+        return Err(ApiError::NotFound(super::error::no_reading(id, period)));
     };
     Ok(json(StatusCode::OK, &ReadingView::new(id, period, &r)))
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use super::batch::Resolved;
 use crate::api::{forbidden_message, may_write, not_in_future, Ctx};
+use crate::domain::messages::{self, Msg};
 use crate::domain::{looks_like_formula, number, ObsStatus, Period, ReadingInput};
 use crate::ingest::{self, RawRow, RawValue, RowError};
 use crate::store::{BatchRow, Token};
@@ -15,43 +16,12 @@ use crate::store::{BatchRow, Token};
 pub(super) enum Checked {
     /// Valid, with the row's explanation (if it gave one) for the quality checks.
     Good(BatchRow, Option<String>),
-    Skipped,
+    /// Left out, with why: a template row nobody filled in, or a blank mark.
+    Skipped(Msg),
     Bad(Vec<RowError>),
     Forbidden(RowError),
     /// Valid, but failed quality checks without an explanation.
     Failed(Vec<RowError>),
-}
-
-/// Parses a number as spreadsheets write it: `1,234.5`, ` 63 `, `7.2%` (for % units).
-fn parse_number(text: &str, unit: &str) -> Option<f64> {
-    let t = text.trim();
-    let t = if unit == "%" {
-        t.strip_suffix('%').unwrap_or(t).trim()
-    } else {
-        t
-    };
-    let plain: String = if t.contains(',') {
-        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-        let digits = int.trim_start_matches(['-', '+']);
-        let groups: Vec<&str> = digits.split(',').collect();
-        let ok = groups.len() > 1
-            && (1..=3).contains(&groups[0].len())
-            && groups[1..].iter().all(|g| g.len() == 3)
-            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
-        if !ok {
-            return None;
-        }
-        let sign = &int[..int.len() - digits.len()];
-        let mut s = format!("{sign}{}", groups.concat());
-        if !frac.is_empty() {
-            s.push('.');
-            s.push_str(frac);
-        }
-        s
-    } else {
-        t.to_string()
-    };
-    plain.parse::<f64>().ok()
 }
 
 /// Checks each decoded row (or keeps the error it was decoded with), numbered as in
@@ -108,7 +78,7 @@ fn check_row(
     // Checking goes on after a formula, so that every bad field of the row is listed.
     let formula_fields: Vec<String> = errs.iter().map(|e| e.field.clone()).collect();
     if matches!(raw.value, RawValue::Missing) && raw.period.is_empty() && raw.indicator.is_empty() {
-        return Checked::Skipped;
+        return Checked::Skipped(messages::value_empty());
     }
     // Resolved by id or by name before the rows are checked (`batch::resolve_indicators`).
     let ind = match indicators.rows.get(&row) {
@@ -129,12 +99,12 @@ fn check_row(
     let period = match Period::parse_with_form(&raw.period) {
         _ if formula_fields.iter().any(|f| f == "period") => None,
         Err(e) => {
-            errs.push(err("period", e.message().to_string()));
+            errs.push(RowError::of_domain(row, &e).named("period"));
             None
         }
         Ok((p, f)) => match not_in_future(ctx, p) {
             Err(e) => {
-                errs.push(err("period", e.message().to_string()));
+                errs.push(RowError::of_domain(row, &e).named("period"));
                 None
             }
             Ok(()) => Some((p, f)),
@@ -145,37 +115,65 @@ fn check_row(
         None => ObsStatus::default(),
         Some(Ok(s)) => s,
         Some(Err(e)) => {
-            errs.push(err("status", e.message().to_string()));
+            errs.push(RowError::of_domain(row, &e).named("status"));
             ObsStatus::default()
         }
     };
     let unit = ind.map_or("", |i| i.unit.as_str());
+    // A row with no figure is skipped (a template row nobody filled in), unless
+    // something else was written in it that would be lost: that is refused.
+    let no_figure = |why: Msg, errs: &mut Vec<RowError>| -> Option<Checked> {
+        if raw.json {
+            errs.push(RowError::said(row, "value", messages::value_required()));
+            return None;
+        }
+        if let Some((field, text)) = [
+            ("note", raw.note.as_deref()),
+            ("status", raw.status.as_deref()),
+            ("explanation", raw.explanation.as_deref()),
+        ]
+        .into_iter()
+        .find_map(|(f, t)| t.map(|t| (f, t)))
+        {
+            errs.push(RowError::said(
+                row,
+                "value",
+                messages::written_without_value(field, text),
+            ));
+            return None;
+        }
+        (errs.is_empty() && !raw.indicator.is_empty()).then_some(Checked::Skipped(why))
+    };
     let value = match &raw.value {
         RawValue::Number(v) => Some(*v),
         RawValue::Missing => {
-            // An empty value cell is a template row nobody filled in: skip it.
-            if errs.is_empty() && !raw.indicator.is_empty() && !raw.json {
-                return Checked::Skipped;
+            if let Some(skip) = no_figure(messages::value_empty(), &mut errs) {
+                return skip;
             }
-            errs.push(err("value", "value is required".into()));
+            if !errs.iter().any(|e| e.field == "value") {
+                errs.push(RowError::said(row, "value", messages::value_required()));
+            }
             None
         }
-        RawValue::Text(t) => match parse_number(t, unit) {
+        RawValue::Text(t) => match number::parse_cell(t, unit) {
             // "1e-400" parses to 0: not the figure that was written.
-            Some(v) if number::underflows(t, v) => {
+            Ok(number::Cell::Number(v)) if number::underflows(t, v) => {
                 let e = number::too_small("value", t.trim());
-                errs.push(err("value", e.message().to_string()));
+                errs.push(RowError::of_domain(row, &e).named("value"));
                 None
             }
-            Some(v) => Some(v),
-            None => {
-                errs.push(err(
-                    "value",
-                    format!(
-                        "'{}' is not a number",
-                        t.chars().take(30).collect::<String>()
-                    ),
-                ));
+            Ok(number::Cell::Number(v)) => Some(v),
+            Ok(number::Cell::Blank) => {
+                if let Some(skip) = no_figure(messages::blank_marker(t), &mut errs) {
+                    return skip;
+                }
+                if !errs.iter().any(|e| e.field == "value") {
+                    errs.push(RowError::said(row, "value", messages::blank_marker(t)));
+                }
+                None
+            }
+            Err(m) => {
+                errs.push(RowError::said(row, "value", m));
                 None
             }
         },
@@ -188,7 +186,7 @@ fn check_row(
     }
     let input = match ReadingInput::new(ind, value, status, raw.note.clone(), form) {
         Ok(i) => i,
-        Err(e) => return Checked::Bad(vec![err(e.field(), e.message().to_string())]),
+        Err(e) => return Checked::Bad(vec![RowError::of_domain(row, &e)]),
     };
     if let Some(first) = seen.insert((ind.id.to_string(), period), row) {
         return Checked::Bad(vec![err(
@@ -223,7 +221,7 @@ fn check_row(
         .transpose()
     {
         Ok(e) => e,
-        Err(e) => return Checked::Bad(vec![err(e.field(), e.message().to_string())]),
+        Err(e) => return Checked::Bad(vec![RowError::of_domain(row, &e)]),
     };
     Checked::Good(
         BatchRow {

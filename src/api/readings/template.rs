@@ -7,7 +7,7 @@ use crate::api::filters::{params, read, Req, Resp};
 use crate::api::input::value;
 use crate::api::{authenticate, may_write, ApiError, Ctx};
 use crate::domain::Period;
-use crate::ingest;
+
 use crate::store::Token;
 
 crate::api::params! {
@@ -37,9 +37,15 @@ async fn template_handler(
 ) -> Result<Resp, ApiError> {
     let token = authenticate(&ctx, &req).await?;
     if token.role == crate::store::Role::Reader {
-        return Err(ApiError::Forbidden(format!(
-            "token '{}' is a reader: a submission template is for tokens that can write",
-            token.name
+        return Err(ApiError::Forbidden(crate::domain::messages::Msg::new(
+            format!(
+                "令牌“{}”是只读令牌：报送模板只发给能报送数据的令牌",
+                token.name
+            ),
+            format!(
+                "token '{}' is a reader: a submission template is for tokens that can write",
+                token.name
+            ),
         )));
     }
     let period = p?
@@ -85,13 +91,8 @@ fn template_rows(
     named.sort_by_cached_key(|(i, t)| order.key_of(i, t.as_ref()));
     let mut rows = Vec::new();
     for (ind, target) in named {
-        let target = match target.as_ref().and_then(|t| t.value.map(|v| (t, v))) {
-            Some((t, v)) => match t.upper {
-                Some(u) => format!("{}–{}", ingest::format_number(v), ingest::format_number(u)),
-                None => format!("{} {}", t.comparator, ingest::format_number(v)),
-            },
-            None => String::new(),
-        };
+        // As the plan writes it: ≥150家, 8%左右, ≤3%.
+        let target = crate::text::target_words(crate::text::Lang::Zh, target.as_ref(), &ind.unit);
         let from = Period::new(period.year(), 1).ok();
         let last = s
             .readings(&ind.id, from, Some(period))?
