@@ -241,6 +241,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::UnknownIndicator(id) => ApiError::NotFound(format!("no indicator '{id}'")),
+            StoreError::UnknownRegion(name) => ApiError::NotFound(format!(
+                "no region '{name}' (register it with PUT /v1/regions/{{name}})"
+            )),
             StoreError::UnknownReading(id, p) => {
                 ApiError::NotFound(format!("no reading of '{id}' for {p}"))
             }
