@@ -17,10 +17,14 @@ use std::io::{Cursor, Read};
 use std::path::PathBuf;
 
 use calamine::{Data, Reader, Xlsx};
+use chrono::NaiveDate;
 use zhibiao::catalogue::Catalogue;
+use zhibiao::domain::RegionSettings;
 use zhibiao::domain::{Period, SIX_BATTLES};
 use zhibiao::engine::{evaluate, Status};
-use zhibiao::report::bulletin::{file_name, render, BulletinError, Format, Kind};
+use zhibiao::report::bulletin::{
+    ascii_file_name, file_name, render as render_issued, BulletinError, Format, Issue, Kind,
+};
 use zhibiao::report::{Board, BoardRow};
 
 fn p(y: u16, m: u8) -> Period {
@@ -124,6 +128,28 @@ fn board(as_of: Period) -> Board {
     }
 }
 
+/// The issue date of the test bulletins: fixed, so that the golden files do not move
+/// with the calendar.
+fn issue_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2023, 7, 12).unwrap()
+}
+
+/// The test board's issue: the statistics bureau's settings on a fixed date.
+fn issue(b: &Board) -> Issue {
+    let settings = RegionSettings::new("桃江县统计局", Some("桃统通"), None).unwrap();
+    Issue::new(b, Some(&settings), issue_date())
+}
+
+/// Renders `board` as issued by [`issue`].
+fn render(
+    board: &Board,
+    kind: Kind,
+    previous: Option<&Board>,
+    format: Format,
+) -> Result<Vec<u8>, BulletinError> {
+    render_issued(board, kind, previous, format, &issue(board))
+}
+
 fn golden_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
@@ -204,7 +230,14 @@ fn the_test_board_covers_every_status() {
 fn monthly_markdown_matches_the_golden_file() {
     let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Markdown).unwrap();
     let s = text(&out);
-    assert!(s.starts_with("# 桃江县打好发展“六仗”主要指标2023年6月通报\n"));
+    // The head: 发文单位, 文号 and date above the title; the 落款 and date at the end.
+    assert!(s.starts_with(
+        "**桃江县统计局**\n\n桃统通〔2023〕6号　　2023年7月12日\n\n---\n\n# 桃江县2023年6月重点指标监测通报\n"
+    ));
+    assert!(s.ends_with("\n\n桃江县统计局  \n2023年7月12日\n"), "{s}");
+    // The plan is named in the 依据 line only.
+    assert_eq!(s.matches("桃江县打好发展“六仗”实施方案").count(), 1);
+    assert!(s.contains("依据：桃江县打好发展“六仗”实施方案（桃政办发〔2023〕4号）"));
     assert!(s.contains("数据截至2023年6月"));
     assert!(s.contains("科技型中小企业入库（县科工局）：完成42.0%，低于序时进度8.0个百分点"));
     golden("bulletin-2023-06.md", &out);
@@ -216,7 +249,17 @@ fn monthly_html_matches_the_golden_file_and_is_a_standalone_a4_document() {
     let s = text(&out);
     assert!(s.starts_with("<!doctype html>\n<html lang=\"zh-CN\">"));
     assert!(s.contains("<meta charset=\"utf-8\">"));
-    assert!(s.contains("@page { size: A4; margin: 15mm; }"));
+    // GB/T 9704 margins and faces.
+    assert!(s.contains("@page { size: A4; margin: 37mm 26mm 35mm 28mm; }"));
+    assert!(s.contains("\"方正小标宋简体\""));
+    assert!(s.contains("\"仿宋_GB2312\""));
+    assert!(s.contains("<p class=\"issuer\">桃江县统计局</p>"));
+    assert!(s.contains(
+        "<p class=\"number\"><span>桃统通〔2023〕6号</span><time datetime=\"2023-07-12\">2023年7月12日</time></p>"
+    ));
+    assert!(s.contains(
+        "<footer class=\"signature\">\n<p>桃江县统计局</p>\n<p>2023年7月12日</p>\n</footer>"
+    ));
     assert!(s.contains("thead { display: table-header-group; }"));
     assert!(s.contains("break-before: page"));
     // No external assets: no links, no scripts, no remote URLs.
@@ -255,7 +298,7 @@ fn quarterly_markdown_compares_with_the_previous_quarter_end() {
     let before = board(p(2023, 3));
     let out = render(&now, Kind::Quarterly, Some(&before), Format::Markdown).unwrap();
     let s = text(&out);
-    assert!(s.starts_with("# 桃江县打好发展“六仗”主要指标2023年第2季度总结\n"));
+    assert!(s.contains("\n# 桃江县2023年第2季度重点指标监测总结\n"));
     assert!(s.contains("上季末完成率/状态"));
     assert!(s.contains("## 三、与上季末比较"));
     assert!(s.contains("固定资产投资增长（县发改局）：符合序时进度 → 严重滞后"));
@@ -305,8 +348,16 @@ fn every_format_is_deterministic() {
         }
     }
     assert_eq!(
-        file_name(&b, Kind::Quarterly, Format::Xlsx),
+        ascii_file_name(&b, Kind::Quarterly, Format::Xlsx),
         "bulletin-2023-Q2.xlsx"
+    );
+    assert_eq!(
+        file_name(&b, Kind::Quarterly, Format::Xlsx),
+        "桃江县2023年第2季度重点指标监测总结.xlsx"
+    );
+    assert_eq!(
+        file_name(&b, Kind::Monthly, Format::Docx),
+        "桃江县2023年6月重点指标监测通报.docx"
     );
 }
 
@@ -333,7 +384,7 @@ fn assert_no_clock_in_zip(bytes: &[u8]) {
 fn the_word_bulletin_holds_the_title_battles_and_statuses() {
     let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Docx).unwrap();
     let xml = unzip(&out, "word/document.xml");
-    assert!(xml.contains("桃江县打好发展“六仗”主要指标2023年6月通报"));
+    assert!(xml.contains("桃江县2023年6月重点指标监测通报"));
     for (_, name) in SIX_BATTLES {
         assert!(xml.contains(name), "{name}");
     }
@@ -342,8 +393,6 @@ fn the_word_bulletin_holds_the_title_battles_and_statuses() {
     assert!(xml.contains("严重滞后"));
     // A4 portrait, in twips.
     assert!(xml.contains(r#"w:w="11906""#) && xml.contains(r#"w:h="16838""#));
-    let core = unzip(&out, "docProps/core.xml");
-    assert!(core.contains("2023-06-30T00:00:00Z"), "{core}");
     assert_no_clock_in_zip(&out);
 
     let q = render(
@@ -354,7 +403,7 @@ fn the_word_bulletin_holds_the_title_battles_and_statuses() {
     )
     .unwrap();
     let xml = unzip(&q, "word/document.xml");
-    assert!(xml.contains("2023年第2季度总结"));
+    assert!(xml.contains("桃江县2023年第2季度重点指标监测总结"));
     assert!(xml.contains("上季末完成率/状态"));
 }
 
@@ -362,7 +411,12 @@ fn the_word_bulletin_holds_the_title_battles_and_statuses() {
 fn the_excel_bulletin_has_an_overview_and_one_sheet_per_battle() {
     let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Xlsx).unwrap();
     assert_no_clock_in_zip(&out);
-    assert!(unzip(&out, "docProps/core.xml").contains("2023-06-30T00:00:00Z"));
+    let core = unzip(&out, "docProps/core.xml");
+    assert!(core.contains("2023-07-12T00:00:00Z"), "{core}");
+    assert!(
+        core.contains("<dc:creator>桃江县统计局</dc:creator>"),
+        "{core}"
+    );
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(out)).unwrap();
     let mut names = vec!["概览".to_string()];
     names.extend(SIX_BATTLES.iter().map(|(_, name)| name.to_string()));
@@ -371,9 +425,11 @@ fn the_excel_bulletin_has_an_overview_and_one_sheet_per_battle() {
     let overview = wb.worksheet_range("概览").unwrap();
     assert_eq!(
         overview.get_value((0, 0)),
-        Some(&Data::String(
-            "桃江县打好发展“六仗”主要指标2023年6月通报".into()
-        ))
+        Some(&Data::String("桃江县2023年6月重点指标监测通报".into()))
+    );
+    assert_eq!(
+        overview.get_value((1, 0)),
+        Some(&Data::String("桃江县统计局".into()))
     );
 
     let sheet = wb.worksheet_range("科技创新攻坚仗").unwrap();
@@ -436,4 +492,166 @@ fn text_from_the_board_is_escaped_in_every_format() {
     let docx = render(&b, Kind::Monthly, None, Format::Docx).unwrap();
     let xml = unzip(&docx, "word/document.xml");
     assert!(xml.contains("&lt;b&gt;&amp;"));
+}
+
+#[test]
+fn the_word_bulletin_is_set_as_a_government_document() {
+    let out = render(&board(p(2023, 6)), Kind::Monthly, None, Format::Docx).unwrap();
+    let xml = unzip(&out, "word/document.xml");
+    // The head: 发文单位 in red, the 文号 and the issue date; the end: 落款 and date.
+    assert!(xml.contains("桃江县统计局"));
+    assert!(xml.contains("桃统通〔2023〕6号"));
+    assert_eq!(xml.matches("2023年7月12日").count(), 2, "head and end");
+    assert!(xml.contains(r#"w:color w:val="C00000""#));
+    // One red rule under the 文号 line, no box around it.
+    let borders: Vec<&str> = xml
+        .match_indices("<w:pBdr>")
+        .map(|(i, _)| &xml[i..])
+        .collect();
+    assert_eq!(borders.len(), 1);
+    let rule = &borders[0][..borders[0].find("</w:pBdr>").unwrap()];
+    assert!(
+        rule.contains(r#"<w:bottom w:val="single" w:space="4" w:sz="12" w:color="C00000" />"#),
+        "{rule}"
+    );
+    for side in ["<w:left", "<w:right", "<w:top"] {
+        assert!(!rule.contains(side), "{rule}");
+    }
+    // The plan's own document only in the 依据 line.
+    assert_eq!(xml.matches("桃江县打好发展“六仗”实施方案").count(), 1);
+    // 二号 (22 pt) 方正小标宋简体 title, 三号 (16 pt) 仿宋_GB2312 body, 小四 (12 pt) 宋体 tables.
+    assert!(xml.contains(r#"w:eastAsia="方正小标宋简体""#), "title face");
+    assert!(xml.contains(r#"w:sz w:val="44""#), "二号 title");
+    assert!(xml.contains(r#"w:eastAsia="仿宋_GB2312""#), "body face");
+    assert!(xml.contains(r#"w:sz w:val="32""#), "三号 body");
+    assert!(xml.contains(r#"w:eastAsia="宋体""#), "table face");
+    assert!(xml.contains(r#"w:sz w:val="24""#), "小四 tables");
+    assert!(!xml.contains(r#"w:sz w:val="18""#), "no 9 pt text");
+    // Exact 29 pt lines in the body.
+    assert!(
+        xml.contains(r#"w:line="580" w:lineRule="exact""#),
+        "{}",
+        &xml[..2000]
+    );
+    // GB/T 9704 margins: top 37 mm, bottom 35, left 28, right 26 (in twips).
+    for m in [
+        r#"w:top="2098""#,
+        r#"w:bottom="1984""#,
+        r#"w:left="1587""#,
+        r#"w:right="1474""#,
+    ] {
+        assert!(xml.contains(m), "margin {m}");
+    }
+    assert!(xml.contains(r#"w:w="11906""#) && xml.contains(r#"w:h="16838""#));
+    // The page number: “— PAGE —” in the footer.
+    let footer = unzip(&out, "word/footer1.xml");
+    assert!(
+        footer.contains("<w:instrText>PAGE</w:instrText>"),
+        "{footer}"
+    );
+    assert!(footer.contains("— ") && footer.contains(" —"), "{footer}");
+    // Missing faces fall back: 方正小标宋简体 to 宋体, 仿宋_GB2312 to 仿宋.
+    let fonts = unzip(&out, "word/fontTable.xml");
+    assert!(
+        fonts.contains(r#"<w:font w:name="方正小标宋简体"><w:altName w:val="宋体"/>"#),
+        "{fonts}"
+    );
+    assert!(
+        fonts.contains(r#"<w:font w:name="仿宋_GB2312"><w:altName w:val="仿宋"/>"#),
+        "{fonts}"
+    );
+    // The properties: title, creator = issuer, created = the issue date.
+    let core = unzip(&out, "docProps/core.xml");
+    assert!(
+        core.contains("<dc:title>桃江县2023年6月重点指标监测通报</dc:title>"),
+        "{core}"
+    );
+    assert!(
+        core.contains("<dc:creator>桃江县统计局</dc:creator>"),
+        "{core}"
+    );
+    assert!(
+        core.contains(
+            r#"<dcterms:created xsi:type="dcterms:W3CDTF">2023-07-12T00:00:00Z</dcterms:created>"#
+        ),
+        "{core}"
+    );
+    assert!(!core.contains("unknown"), "{core}");
+}
+
+#[test]
+fn without_settings_the_bulletin_names_the_regions_statistics_bureau_and_no_number() {
+    let b = board(p(2023, 6));
+    let issue = Issue::new(&b, None, issue_date());
+    let md = String::from_utf8(
+        render_issued(&b, Kind::Monthly, None, Format::Markdown, &issue).unwrap(),
+    )
+    .unwrap();
+    // Not the plan's issuer (桃江县人民政府办公室 issued the plan, not the bulletin); no
+    // 文号 was assigned, so none is printed.
+    assert!(
+        md.starts_with("**桃江县统计局**\n\n2023年7月12日\n\n---\n\n# "),
+        "{md}"
+    );
+    assert!(!md.contains("人民政府办公室"), "{md}");
+    assert!(!md.contains("号　　"), "{md}");
+    assert!(md.ends_with("\n\n桃江县统计局  \n2023年7月12日\n"));
+    let docx = render_issued(&b, Kind::Monthly, None, Format::Docx, &issue).unwrap();
+    assert!(unzip(&docx, "docProps/core.xml").contains("<dc:creator>桃江县统计局</dc:creator>"));
+
+    // Another date, another document: the date is the issue's, not the clock's.
+    let later = Issue::new(&b, None, NaiveDate::from_ymd_opt(2023, 8, 1).unwrap());
+    let md = String::from_utf8(
+        render_issued(&b, Kind::Monthly, None, Format::Markdown, &later).unwrap(),
+    )
+    .unwrap();
+    assert!(md.contains("2023年8月1日") && !md.contains("2023年7月12日"));
+
+    // A 落款 of its own signs the end; the head keeps the issuer.
+    let s = RegionSettings::new("桃江县统计局", None, Some("桃江县统计局办公室")).unwrap();
+    let issue = Issue::new(&b, Some(&s), issue_date());
+    let md = String::from_utf8(
+        render_issued(&b, Kind::Monthly, None, Format::Markdown, &issue).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        md.starts_with("**桃江县统计局**\n\n2023年7月12日\n"),
+        "{md}"
+    );
+    assert!(
+        md.ends_with("\n\n桃江县统计局办公室  \n2023年7月12日\n"),
+        "{md}"
+    );
+}
+
+#[test]
+fn the_plans_document_appears_only_in_the_basis_line_in_every_format() {
+    let b = board(p(2023, 6));
+    let plan = "桃江县打好发展“六仗”实施方案";
+    let basis = "依据：桃江县打好发展“六仗”实施方案（桃政办发〔2023〕4号）";
+    for format in [Format::Markdown, Format::Html] {
+        let s = String::from_utf8(render(&b, Kind::Monthly, None, format).unwrap()).unwrap();
+        assert_eq!(s.matches(plan).count(), 1, "{format:?}");
+        assert_eq!(s.matches(basis).count(), 1, "{format:?}");
+    }
+    let docx = render(&b, Kind::Monthly, None, Format::Docx).unwrap();
+    let xml = unzip(&docx, "word/document.xml");
+    assert_eq!(xml.matches(plan).count(), 1);
+    assert!(xml.contains(basis));
+    assert!(!unzip(&docx, "docProps/core.xml").contains(plan));
+    // In the workbook, one cell names the plan: the 依据 line.
+    let xlsx = render(&b, Kind::Monthly, None, Format::Xlsx).unwrap();
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(xlsx)).unwrap();
+    let mut cells = vec![];
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        for c in range.used_cells() {
+            if let Data::String(s) = c.2 {
+                if s.contains(plan) {
+                    cells.push(s.clone());
+                }
+            }
+        }
+    }
+    assert_eq!(cells, [basis.to_string()]);
 }

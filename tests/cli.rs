@@ -342,24 +342,42 @@ fn report_on_the_stopped_store_prints_the_servers_bulletin() {
     // `zhibiao report` is the offline twin of /v1/reports: same board, same bytes.
     let s = fixture_server();
     let http_md = s
-        .get("/v1/reports/monthly?as_of=2023-06&format=md")
+        .get("/v1/reports/monthly?as_of=2023-06&format=md&date=2023-07-12")
         .text()
         .unwrap();
     let http_docx = s
-        .get("/v1/reports/monthly?as_of=2023-06&format=docx")
+        .get("/v1/reports/monthly?as_of=2023-06&format=docx&date=2023-07-12")
         .bytes()
         .unwrap()
         .to_vec();
     let (db, tmp) = s.stop();
     let db = path_str(&db);
 
-    let o = run(&["report", "--db", db, "--as-of", "2023-06", "--format", "md"]);
+    let o = run(&[
+        "report",
+        "--db",
+        db,
+        "--as-of",
+        "2023-06",
+        "--format",
+        "md",
+        "--date",
+        "2023-07-12",
+    ]);
     assert_ok(&o, "report md");
     assert_eq!(stdout(&o), http_md);
 
     // Binary formats may go to a pipe (not to a terminal).
     let o = run(&[
-        "report", "--db", db, "--as-of", "2023-06", "--format", "docx",
+        "report",
+        "--db",
+        db,
+        "--as-of",
+        "2023-06",
+        "--format",
+        "docx",
+        "--date",
+        "2023-07-12",
     ]);
     assert_ok(&o, "report docx to a pipe");
     let piped = o.stdout;
@@ -382,17 +400,120 @@ fn report_on_the_stopped_store_prints_the_servers_bulletin() {
         "2023-06",
         "--format",
         "docx",
+        "--date",
+        "2023-07-12",
         "--out",
         path_str(&file),
     ]);
     assert_ok(&o, "report docx --out");
     assert!(o.stdout.is_empty(), "--out leaves stdout alone");
     assert!(
-        stderr(&o).contains("bulletin-2023-06.docx"),
+        stderr(&o).contains("桃江县2023年6月重点指标监测通报.docx"),
         "{}",
         stderr(&o)
     );
     assert_eq!(std::fs::read(&file).unwrap(), piped);
+}
+
+#[test]
+fn report_issues_the_bulletin_as_the_regions_settings_say() {
+    // The settings the API stored are the CLI's too: the same head, 文号 and 落款.
+    let s = fixture_server();
+    let r = s
+        .client
+        .put(format!("{}/v1/regions/桃江县/settings", s.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"issuer": "桃江县统计局", "doc_number_prefix": "桃统通", "signature": "桃江县统计局办公室"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let http_md = s
+        .get("/v1/reports/monthly?as_of=2023-06&format=md&date=2023-07-12")
+        .text()
+        .unwrap();
+    let (db, tmp) = s.stop();
+    let db = path_str(&db);
+    let o = run(&[
+        "report",
+        "--db",
+        db,
+        "--as-of",
+        "2023-06",
+        "--format",
+        "md",
+        "--date",
+        "2023-07-12",
+    ]);
+    assert_ok(&o, "report md");
+    let md = stdout(&o);
+    assert_eq!(md, http_md);
+    assert!(
+        md.starts_with("**桃江县统计局**\n\n桃统通〔2023〕6号　　2023年7月12日\n"),
+        "{md}"
+    );
+    assert!(
+        md.ends_with("\n桃江县统计局办公室  \n2023年7月12日\n"),
+        "{md}"
+    );
+
+    // --out a directory: the file under the bulletin's title.
+    let dir = tmp.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    let o = run(&[
+        "report",
+        "--db",
+        db,
+        "--as-of",
+        "2023-06",
+        "--format",
+        "docx",
+        "--date",
+        "2023-07-12",
+        "--out",
+        path_str(&dir),
+        "--json",
+    ]);
+    assert_ok(&o, "report --out DIR");
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["file_name"], "桃江县2023年6月重点指标监测通报.docx");
+    assert_eq!(v["date"], "2023-07-12");
+    let file = dir.join("桃江县2023年6月重点指标监测通报.docx");
+    assert_eq!(v["path"], path_str(&file));
+    let mut zip = zip::ZipArchive::new(Cursor::new(std::fs::read(&file).unwrap())).unwrap();
+    let mut core = String::new();
+    zip.by_name("docProps/core.xml")
+        .unwrap()
+        .read_to_string(&mut core)
+        .unwrap();
+    assert!(
+        core.contains("<dc:creator>桃江县统计局</dc:creator>"),
+        "{core}"
+    );
+
+    // A date that is not one, or a zone that is not one, is refused.
+    // (A value clap cannot parse is a usage error: exit status 2.)
+    let o = run(&[
+        "report",
+        "--db",
+        db,
+        "--as-of",
+        "2023-06",
+        "--date",
+        "2023-02-30",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "a bad --date");
+    assert!(stderr(&o).contains("--date"), "{}", stderr(&o));
+    let o = run(&[
+        "report",
+        "--db",
+        db,
+        "--as-of",
+        "2023-06",
+        "--tz",
+        "Mars/Olympus",
+    ]);
+    assert_exit_1(&o, "a bad --tz");
+    assert!(stderr(&o).contains("--tz"), "{}", stderr(&o));
 }
 
 #[test]

@@ -274,6 +274,13 @@ fn populate(s: &Server) {
         json!({"value": 160, "comparator": "at_least"}),
     );
     assert_eq!(r.status(), 200, "target change");
+    // How the county's bulletins are issued.
+    let r = s.put(
+        ADMIN,
+        "/v1/regions/桃江县/settings",
+        json!({"issuer": "桃江县统计局", "doc_number_prefix": "桃统通", "signature": "桃江县统计局办公室"}),
+    );
+    assert_eq!(r.status(), 201, "region settings");
     // Tokens, and a write by a submitter.
     let kgj = s.token("kgj", "submitter", &["县科工局"]);
     s.token("reader", "reader", &[]);
@@ -423,6 +430,7 @@ fn backup_restore_backup_gives_the_same_bytes_via_the_cli_and_the_http_route() {
             "meta",
             "unit",
             "region",
+            "region_settings",
             "plan",
             "indicator",
             "target",
@@ -1202,6 +1210,61 @@ fn duplicated_or_reordered_records_are_refused_even_with_a_recomputed_digest() {
 }
 
 #[test]
+fn region_settings_restore_only_for_a_listed_region_and_when_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_store(tmp.path());
+    let good = backup(&db, &tmp.path().join("good.jsonl"));
+    let lines = backup_lines(&good);
+    let body = &lines[..lines.len() - 1];
+    let after_regions = body
+        .iter()
+        .rposition(|l| l.contains(r#""type":"region""#))
+        .unwrap()
+        + 1;
+    let with = |record: &str| {
+        let mut v = body.to_vec();
+        v.insert(after_regions, record.to_string());
+        v
+    };
+    // Settings of the county, as a backup of this build writes them: restored, and
+    // backed up again to the same line.
+    let ok = r#"{"type":"region_settings","region":"桃江县","issuer":"桃江县统计局","doc_number_prefix":"桃统通","signature":null}"#;
+    let file = tmp.path().join("ok.jsonl");
+    std::fs::write(&file, reseal(&with(ok), None)).unwrap();
+    let b = tmp.path().join("b");
+    let out = restore_cmd(&file, &b, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    check_ok(&b);
+    let again = backup(&b, &tmp.path().join("again.jsonl"));
+    assert!(backup_lines(&again).iter().any(|l| l == ok));
+
+    for (what, record, mention) in [
+        (
+            "a region the backup does not list",
+            r#"{"type":"region_settings","region":"某县","issuer":"某县统计局","doc_number_prefix":null,"signature":null}"#,
+            "settings of region '某县', which the backup does not list before them",
+        ),
+        (
+            "a whole 文号 for a prefix",
+            r#"{"type":"region_settings","region":"桃江县","issuer":"桃江县统计局","doc_number_prefix":"桃统通〔2023〕6号","signature":null}"#,
+            "只填机关代字",
+        ),
+        (
+            "a blank issuer",
+            r#"{"type":"region_settings","region":"桃江县","issuer":" ","doc_number_prefix":null,"signature":null}"#,
+            "发文单位（issuer）不能为空",
+        ),
+    ] {
+        let file = tmp.path().join("bad.jsonl");
+        std::fs::write(&file, reseal(&with(record), None)).unwrap();
+        let c = tmp.path().join("c");
+        let out = restore_cmd(&file, &c, None);
+        refused(&out, mention);
+        assert!(!c.exists(), "{what}: a store was left behind");
+    }
+}
+
+#[test]
 fn restore_runs_check_and_keeps_nothing_when_it_fails() {
     // A resealed backup whose records each parse, but whose reading disagrees with
     // the last audit row of its history: restore takes it, check does not.
@@ -1337,7 +1400,7 @@ fn a_version_1_backup_still_restores_with_a_warning_and_converts_both_ways() {
     );
     assert_eq!(r["verified"], "nothing");
     check_ok(&db);
-    // Backed up again, it is a version-3 backup: the same indicators, targets,
+    // Backed up again, it is a backup of this build's version: the same indicators, targets,
     // readings, audit rows and tokens, plus the plan made from the targets (Taojiang
     // 2023, with its six groups), indicators naming their group, and targets their
     // plan entry. Restored and backed up once more, it gives the same bytes.
@@ -1345,7 +1408,7 @@ fn a_version_1_backup_still_restores_with_a_warning_and_converts_both_ways() {
     let v3_text = text(&v3);
     let lines: Vec<&str> = v3_text.lines().collect();
     assert!(lines.last().unwrap().starts_with(r#"{"type":"digest""#));
-    assert!(lines[0].contains(r#""zhibiao_backup":3"#), "{}", lines[0]);
+    assert!(lines[0].contains(r#""zhibiao_backup":4"#), "{}", lines[0]);
     let plans: Vec<Value> = lines
         .iter()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -1976,4 +2039,46 @@ fn a_store_of_an_unknown_format_version_is_refused_at_open() {
         out.stdout.is_empty(),
         "a backup was written from a store it cannot read"
     );
+}
+
+#[test]
+fn check_finds_region_settings_of_no_region_and_settings_that_do_not_decode() {
+    // The store writes settings only for a registered region; sled itself can put
+    // anything there, with the store closed.
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fixture_copy(tmp.path());
+    {
+        let _g = fork_guard();
+        let store = Store::open(&db, CACHE).unwrap();
+        let s = zhibiao::domain::RegionSettings::new("桃江县统计局", Some("桃统通"), None).unwrap();
+        let now = "2023-07-12T00:00:00Z".parse().unwrap();
+        store
+            .put_region_settings("桃江县", &s, "test", now)
+            .unwrap();
+        let e = store
+            .put_region_settings("某县", &s, "test", now)
+            .unwrap_err();
+        assert!(matches!(e, StoreError::UnknownRegion(_)), "{e:?}");
+        assert!(store.check().unwrap().ok());
+        store.flush().unwrap();
+    }
+    {
+        let _g = fork_guard();
+        let sled_db = sled::Config::new().path(&db).open().unwrap();
+        let tree = sled_db.open_tree("region_settings").unwrap();
+        let v = tree.get("桃江县".as_bytes()).unwrap().expect("stored");
+        tree.insert("某县".as_bytes(), v).unwrap();
+        tree.insert("桃江县".as_bytes(), &b"\x01garbage"[..])
+            .unwrap();
+        sled_db.flush().unwrap();
+        drop((tree, sled_db));
+    }
+    let out = run(&["check", "--db", s(&db)]);
+    assert!(!out.status.success());
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("region settings of '某县' name no registered region"),
+        "{report}"
+    );
+    assert!(report.contains("region settings 桃江县: "), "{report}");
 }

@@ -16,7 +16,7 @@ use super::input::{decode_segment, parse_id, text, value, Query};
 use super::reply::{created_or_ok, csv_wanted, json, list_reply};
 use super::{require_admin, ApiError, Ctx, MAX_BODY};
 use crate::catalogue::{check_parents, RawRegion};
-use crate::domain::{Check, IndicatorId, Period, Region};
+use crate::domain::{Check, IndicatorId, Period, Region, RegionSettings};
 use crate::store::{AuditRecord, Change, Outcome};
 
 #[derive(Serialize)]
@@ -125,6 +125,146 @@ async fn put_handler(
         region: Region,
     }
     Ok(json(created_or_ok(outcome), &Answer { outcome, region }))
+}
+
+/// What `GET` and `PUT /v1/regions/{region}/settings` answer.
+#[derive(Serialize)]
+struct SettingsView {
+    region: String,
+    /// Whether the region has settings of its own; without, the bulletin falls back
+    /// (the plan's issuer, else “{region}统计局”; no 文号) and these fields are null.
+    configured: bool,
+    issuer: Option<String>,
+    doc_number_prefix: Option<String>,
+    signature: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+}
+
+impl SettingsView {
+    fn new(region: String, s: Option<RegionSettings>, outcome: Option<Outcome>) -> Self {
+        SettingsView {
+            region,
+            configured: s.is_some(),
+            signature: s.as_ref().map(|s| s.signature().to_string()),
+            issuer: s.as_ref().map(|s| s.issuer.clone()),
+            doc_number_prefix: s.and_then(|s| s.doc_number_prefix),
+            outcome,
+        }
+    }
+}
+
+/// GET /v1/regions/:region/settings: how the region's bulletins are issued.
+pub fn settings_get(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
+    warp::path!("v1" / "regions" / String / "settings")
+        .and(read(ctx))
+        .and(params::<NoParams>())
+        .then(settings_get_handler)
+        .map(Reply::into_response)
+}
+
+async fn settings_get_handler(
+    region: String,
+    ctx: Ctx,
+    _req: Req,
+    p: Result<NoParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let region = decode_segment("region", &region)?;
+    p?;
+    let view = ctx
+        .blocking(move |qs| {
+            let s = qs.store();
+            if s.region(&region)?.is_none() {
+                return Err(crate::store::StoreError::UnknownRegion(region).into());
+            }
+            let settings = s.region_settings(&region)?;
+            Ok(SettingsView::new(region, settings, None))
+        })
+        .await?;
+    Ok(json(warp::http::StatusCode::OK, &view))
+}
+
+/// PUT /v1/regions/:region/settings (admin), body
+/// `{"issuer": "桃江县统计局", "doc_number_prefix": "桃统通", "signature": null}`: the
+/// whole settings, replacing what was set (a member left out is none). A refusal
+/// writes nothing.
+pub fn settings_put(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
+    warp::path!("v1" / "regions" / String / "settings")
+        .and(warp::put())
+        .and(write(ctx, MAX_BODY))
+        .and(params::<NoParams>())
+        .then(settings_put_handler)
+        .map(Reply::into_response)
+}
+
+/// The settings in a body: `issuer` (a string), `doc_number_prefix` and `signature`
+/// (a string or null); any other member is refused by name. Every refusal names its
+/// field and says why in Chinese.
+fn settings_from_body(v: &serde_json::Value) -> Result<RegionSettings, ApiError> {
+    const FIELDS: [&str; 3] = ["issuer", "doc_number_prefix", "signature"];
+    let obj = v.as_object().ok_or_else(|| {
+        ApiError::invalid(
+            "body",
+            "请求体须是JSON对象，如 {\"issuer\": \"桃江县统计局\", \"doc_number_prefix\": \"桃统通\", \"signature\": null}",
+        )
+    })?;
+    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::invalid(
+            k,
+            format!("没有“{k}”这一项设置；可设置的是 {}", FIELDS.join("、")),
+        ));
+    }
+    let text = |name: &str, required: bool| -> Result<Option<&str>, ApiError> {
+        match obj.get(name) {
+            None | Some(serde_json::Value::Null) if required => Err(ApiError::invalid(
+                name,
+                "发文单位（issuer）不能为空，如：桃江县统计局",
+            )),
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::invalid(
+                name,
+                format!(
+                    "{}须是字符串{}",
+                    crate::domain::office_label(name),
+                    if required { "" } else { "或 null" }
+                ),
+            )),
+        }
+    };
+    let issuer = text("issuer", true)?.unwrap_or_default();
+    RegionSettings::new(
+        issuer,
+        text("doc_number_prefix", false)?,
+        text("signature", false)?,
+    )
+    .map_err(|e| ApiError::invalid(e.field(), e.message()))
+}
+
+async fn settings_put_handler(
+    region: String,
+    ctx: Ctx,
+    req: Req,
+    body: Body,
+    p: Result<NoParams, ApiError>,
+) -> Result<Resp, ApiError> {
+    let token = require_admin(&ctx, &req).await?;
+    let region = decode_segment("region", &region)?;
+    p?;
+    let v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
+    let settings = settings_from_body(&v)?;
+    let now = ctx.clock.now();
+    let view = ctx
+        .blocking(move |qs| {
+            let outcome = qs
+                .store()
+                .put_region_settings(&region, &settings, &token.name, now)?;
+            Ok(SettingsView::new(region, Some(settings), Some(outcome)))
+        })
+        .await?;
+    ctx.commit().await?;
+    let status = created_or_ok(view.outcome.unwrap_or(Outcome::Unchanged));
+    Ok(json(status, &view))
 }
 
 /// `?code=`: required, and spelled like an indicator id.

@@ -287,6 +287,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::UnknownIndicator(id) => ApiError::NotFound(no_indicator(&id)),
+            StoreError::UnknownRegion(name) => ApiError::NotFound(Msg::new(
+                format!("没有名为“{name}”的地区（请先用 PUT /v1/regions/{{name}} 登记）"),
+                format!("no region '{name}' (register it with PUT /v1/regions/{{name}})"),
+            )),
             StoreError::UnknownReading(id, p) => ApiError::NotFound(no_reading(&id, p)),
             other => ApiError::internal(other),
         }

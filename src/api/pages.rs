@@ -195,13 +195,40 @@ super::params! {
     struct ReportParams {
         as_of: Option<Period> = value::<Period>,
         format: Option<String> = text,
+        date: Option<chrono::NaiveDate> = date,
     }
 }
 
-/// GET /v1/reports/:kind?as_of=&format=
+/// The characters RFC 5987 lets stand in an `ext-value` (attr-char); every other byte
+/// of the UTF-8 name is percent-encoded.
+const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// A `Content-Disposition` value (RFC 6266): the ASCII name in `filename` for the
+/// clients that read only that, and the office's Chinese name in `filename*`.
+pub(super) fn content_disposition(disposition: &str, ascii: &str, name: &str) -> String {
+    format!(
+        "{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        percent_encoding::utf8_percent_encode(name, ATTR_CHAR)
+    )
+}
+
+/// GET /v1/reports/:kind?as_of=&format=&date=
 ///
 /// The monthly bulletin (`monthly`, 月通报) or the quarter-end summary (`quarterly`,
-/// 季总结) as md, html, csv, docx or xlsx (default html).
+/// 季总结) as md, html, csv, docx or xlsx (default html), issued on `date` (default:
+/// today in the configured zone).
 pub fn report(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "reports" / String)
         .and(read(ctx))
@@ -229,16 +256,18 @@ async fn report_handler(
             .parse()
             .map_err(|e: bulletin::BulletinError| ApiError::invalid("format", e.to_string()))?,
     };
+    let date = p.date.unwrap_or_else(|| ctx.clock.today());
     ctx.blocking(move |qs| {
         let as_of = qs.resolve_as_of(p.as_of)?;
-        let (bytes, name) = qs.bulletin(kind, as_of, format)?;
-        let mut res = body(format.content_type(), StatusCode::OK, bytes);
+        let file = qs.bulletin(kind, as_of, format, date)?;
+        let mut res = body(format.content_type(), StatusCode::OK, file.bytes);
         let disposition = if format == Format::Html {
             "inline"
         } else {
             "attachment"
         };
-        if let Ok(v) = format!("{disposition}; filename=\"{name}\"").parse() {
+        let value = content_disposition(disposition, &file.ascii_file_name, &file.file_name);
+        if let Ok(v) = value.parse() {
             res.headers_mut()
                 .insert(warp::http::header::CONTENT_DISPOSITION, v);
         }
@@ -299,4 +328,23 @@ async fn metrics_handler(
         ))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_disposition_carries_an_ascii_name_and_the_utf8_name() {
+        assert_eq!(
+            content_disposition(
+                "attachment",
+                "bulletin-2023-06.docx",
+                "桃江县2023年6月重点指标监测通报.docx"
+            ),
+            "attachment; filename=\"bulletin-2023-06.docx\"; filename*=UTF-8''%E6%A1%83%E6%B1%9F%E5%8E%BF2023%E5%B9%B46%E6%9C%88%E9%87%8D%E7%82%B9%E6%8C%87%E6%A0%87%E7%9B%91%E6%B5%8B%E9%80%9A%E6%8A%A5.docx"
+        );
+        // A space, quote or percent sign is encoded, never written bare.
+        assert!(content_disposition("inline", "a.md", "a b\"%.md").ends_with("a%20b%22%25.md"));
+    }
 }

@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/admin/backup", &["GET"]),
     ("/v1/regions", &["GET"]),
     ("/v1/regions/{}", &["PUT"]),
+    ("/v1/regions/{}/settings", &["GET", "PUT"]),
     ("/v1/rankings", &["GET"]),
     ("/v1/quality", &["GET"]),
     ("/v1/calendar", &["GET"]),
@@ -125,6 +126,10 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .or(compare::list(ctx.clone()))
         .unify()
         .or(compare::put(ctx.clone()))
+        .unify()
+        .or(compare::settings_get(ctx.clone()))
+        .unify()
+        .or(compare::settings_put(ctx.clone()))
         .unify()
         .or(calendar::calendar(ctx.clone()))
         .unify()

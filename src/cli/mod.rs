@@ -155,9 +155,17 @@ enum Command {
         #[arg(long, default_value = "monthly")]
         kind: String,
         /// Write to this file instead of standard output (docx and xlsx need a file,
-        /// or a pipe).
+        /// or a pipe). A directory: the file in it under the bulletin's title
+        /// (桃江县2023年6月重点指标监测通报.docx).
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// The issue date (成文日期) printed at the head and the end, e.g. 2023-07-12;
+        /// default: today in --tz.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// The time zone of "today", an IANA name.
+        #[arg(long, default_value = "Asia/Shanghai")]
+        tz: String,
         #[arg(long, default_value = "./zhibiao-data")]
         db: PathBuf,
         /// Print where the bulletin went as JSON.
@@ -293,6 +301,10 @@ pub struct ServeArgs {
     /// tokens. Repeat for several. Off by default: the peer is the client.
     #[arg(long = "trust-proxy")]
     pub trust_proxy: Vec<crate::api::peer::IpNet>,
+    /// The 发文单位 of the home region's bulletins, e.g. 桃江县统计局: set at start,
+    /// keeping its 文号 prefix and 落款 (see PUT /v1/regions/{region}/settings).
+    #[arg(long)]
+    pub issuer: Option<String>,
     #[command(flatten)]
     pub notify: NotifyArgs,
 }
@@ -323,6 +335,7 @@ impl ServeArgs {
             },
             body_budget: self.body_budget_mb.max(1) * 1024 * 1024,
             trusted_proxies: self.trust_proxy.clone(),
+            issuer: self.issuer.clone(),
         })
     }
 }
@@ -536,9 +549,24 @@ pub fn main() -> ExitCode {
             format,
             kind,
             out,
+            date,
+            tz,
             db,
             json,
-        } => report::report(&db, as_of.as_deref(), &format, &kind, out.as_deref(), json),
+        } => crate::clock::Clock::parse_tz(&tz)
+            .map_err(|e| format!("--tz {e}").into())
+            .and_then(|tz| {
+                let date = date.unwrap_or_else(|| crate::clock::Clock::system(tz).today());
+                let opts = report::ReportOptions {
+                    as_of: as_of.as_deref(),
+                    format: &format,
+                    kind: &kind,
+                    out: out.as_deref(),
+                    date,
+                    json,
+                };
+                report::report(&db, opts)
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -45,6 +45,9 @@ pub struct ServeConfig {
     pub body_budget: u64,
     /// Reverse proxies whose forwarding headers name the client (`--trust-proxy`).
     pub trusted_proxies: Vec<api::peer::IpNet>,
+    /// The home region's 发文单位 for its bulletins (`--issuer`), set at start when
+    /// given; its 文号 prefix and 落款 stay as they were set.
+    pub issuer: Option<String>,
 }
 
 impl ServeConfig {
@@ -86,8 +89,32 @@ impl ServeConfig {
                 .into());
             }
         }
+        if let Some(i) = &self.issuer {
+            crate::domain::RegionSettings::new(i, None, None)
+                .map_err(|e| format!("--issuer: {}", e.message()))?;
+        }
         Ok(())
     }
+}
+
+/// Sets the home region's issuer (`--issuer`), keeping its other bulletin settings;
+/// audited like a `PUT /v1/regions/{region}/settings`, and a no-op when unchanged.
+fn set_home_issuer(store: &Store, issuer: &str, now: chrono::DateTime<chrono::Utc>) -> CliResult {
+    let home = store
+        .catalogue_title()?
+        .map(|c| c.region)
+        .filter(|r| !r.is_empty())
+        .ok_or("--issuer needs a home region: the store has no catalogue loaded")?;
+    let old = store.region_settings(&home)?;
+    let settings = crate::domain::RegionSettings::new(
+        issuer,
+        old.as_ref().and_then(|s| s.doc_number_prefix.as_deref()),
+        old.as_ref().and_then(|s| s.signature.as_deref()),
+    )
+    .map_err(|e| format!("--issuer: {}", e.message()))?;
+    store.put_region_settings(&home, &settings, "serve --issuer", now)?;
+    store.flush()?;
+    Ok(())
 }
 
 /// A server started by [`start`].
@@ -142,6 +169,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
         );
     }
     ensure_admin_token(&store, &cfg.db, cfg.admin_token.as_deref(), &cfg.clock)?;
+    if let Some(issuer) = &cfg.issuer {
+        set_home_issuer(&store, issuer, cfg.clock.now())?;
+    }
     let listener = tokio::net::TcpListener::bind(cfg.addr).await?;
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() && !cfg.private {

@@ -45,6 +45,7 @@ use std::sync::Arc;
 use crate::domain::{DomainError, Indicator, IndicatorId, Period, Region};
 use crate::store::{Store, StoreError};
 
+pub use bulletin::BulletinFile;
 pub use memo::Memo;
 
 /// What a question can fail with.

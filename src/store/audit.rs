@@ -9,7 +9,8 @@ use sled::Tree;
 
 use super::{codec, enc, keys, Store, StoreError, TxResult};
 use crate::domain::{
-    Indicator, IndicatorId, Period, Plan, PlanId, QualityNote, Reading, Region, Target,
+    Indicator, IndicatorId, Period, Plan, PlanId, QualityNote, Reading, Region, RegionSettings,
+    Target,
 };
 
 /// One change, as kept in the audit tree.
@@ -61,6 +62,13 @@ pub enum Change {
         id: PlanId,
         old: Option<Plan>,
         new: Option<Plan>,
+    },
+    /// A region's bulletin settings (发文单位, 文号 prefix, 落款) set or changed. Last
+    /// of the variants, so that the rows written before it decode as they were.
+    RegionSettings {
+        region: String,
+        old: Option<RegionSettings>,
+        new: Option<RegionSettings>,
     },
 }
 

@@ -5,7 +5,7 @@
 //!
 //! 1. a header `{"zhibiao_backup": 3, "format": <value format version>}`;
 //! 2. `meta` (the catalogue's region, document and year), then every `unit`,
-//!    `region`, `plan`, `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token`,
+//!    `region`, `region_settings` (how a region's bulletins are issued), `plan`, `indicator`, `target`, `reading`, `withdrawn`, `audit` row, `token`,
 //!    `idempotency` answer, `due` rule and `webhook` receiver, each tree in key order
 //!    (the outbox and the delivery log are not backed up);
 //! 3. an `end` record with the counts, so that a backup cut short (even at a line
@@ -32,7 +32,9 @@
 //! Version 3 made plans data: it adds `plan` records, indicators name their `group`
 //! (older backups say `battle`, read as the same), and targets carry their plan entry.
 //! A backup of version 1 or 2 restores with its plans made from its targets, as the
-//! store's format-4 migration makes them. `tests/fixtures/backup-v1.jsonl` was written
+//! store's format-4 migration makes them. Version 4 adds `region_settings` records
+//! (the `region_settings` tree: 发文单位, 文号 prefix and 落款 of a region's bulletins);
+//! older backups have none, and restore with none. `tests/fixtures/backup-v1.jsonl` was written
 //! by the last build of version 1.
 //!
 //! # What restore refuses
@@ -56,14 +58,15 @@ use sha2::{Digest as _, Sha256};
 
 use super::{codec, keys, AuditRecord, CatalogueTitle, Change, Store, StoreError, Token};
 use crate::domain::{
-    DueRule, Indicator, IndicatorId, Period, Plan, Reading, Region, RegionLevel, Target, UnitEntry,
-    Webhook,
+    DueRule, Indicator, IndicatorId, Period, Plan, Reading, Region, RegionLevel, RegionSettings,
+    Target, UnitEntry, Webhook,
 };
 
 /// The backup format's version (the header's `zhibiao_backup`). Version 2 added the
 /// `digest` trailer; version 3, plans (`plan` records, indicators' `group`, targets'
-/// plan entries). This build restores versions 1 to 3.
-pub const BACKUP_VERSION: u32 = 3;
+/// plan entries); version 4, regions' bulletin settings (`region_settings` records).
+/// This build restores versions 1 to 4.
+pub const BACKUP_VERSION: u32 = 4;
 
 /// The oldest backup version this build restores. It stays 1: every later version
 /// keeps restoring every older backup.
@@ -144,6 +147,12 @@ enum Record {
     },
     Unit(UnitEntry),
     Region(Region),
+    /// A region's bulletin settings (backup version 4 on), after the regions.
+    RegionSettings {
+        region: String,
+        #[serde(flatten)]
+        settings: RegionSettings,
+    },
     /// A plan (format 4 on); older backups have none, and restore makes them from the
     /// targets as the format-4 migration does.
     Plan(Plan),
@@ -386,6 +395,16 @@ impl Store {
         }
         for kv in i.regions.iter() {
             line(out, &Record::Region(codec::decode(&kv?.1)?))?;
+        }
+        for kv in i.region_settings.iter() {
+            let (k, v) = kv?;
+            line(
+                out,
+                &Record::RegionSettings {
+                    region: String::from_utf8_lossy(&k).into_owned(),
+                    settings: codec::decode(&v)?,
+                },
+            )?;
         }
         for kv in i.plans.iter() {
             line(out, &Record::Plan(codec::decode(&kv?.1)?))?;
@@ -657,6 +676,20 @@ impl Store {
                     })?;
                     i.regions.insert(r.name.as_bytes(), codec::encode(&r)?)?;
                 }
+                Record::RegionSettings { region, settings } => {
+                    settings.validate().map_err(|e| bad(no, e.to_string()))?;
+                    if !i.regions.contains_key(region.as_bytes())? {
+                        return Err(bad(
+                            no,
+                            format!("settings of region '{region}', which the backup does not list before them"),
+                        ));
+                    }
+                    key_order("region settings", region.as_bytes().to_vec(), &|| {
+                        format!("the settings of region '{region}'")
+                    })?;
+                    i.region_settings
+                        .insert(region.as_bytes(), codec::encode(&settings)?)?;
+                }
                 Record::Plan(p) => {
                     p.validate().map_err(|e| bad(no, e.to_string()))?;
                     key_order("plan", p.id.as_str().as_bytes().to_vec(), &|| {
@@ -735,7 +768,9 @@ impl Store {
                                 ind.fill_region(&home);
                             }
                         }
-                        Change::Region { .. } | Change::Plan { .. } => {}
+                        Change::Region { .. }
+                        | Change::Plan { .. }
+                        | Change::RegionSettings { .. } => {}
                     }
                     i.audit.insert(keys::audit(seq), codec::encode(&record)?)?;
                     max_seq = max_seq.max(Some(seq));

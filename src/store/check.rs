@@ -132,6 +132,26 @@ impl Store {
         decode_all!(i.webhooks, Webhook, "webhook", others);
         decode_all!(i.schedules, DueRule, "due rule", others);
         decode_all!(i.plans, crate::domain::Plan, "plan", others);
+        // A region's bulletin settings decode, pass their own checks, and belong to a
+        // registered region: the store writes them only so.
+        for kv in i.region_settings.iter() {
+            let (k, v) = kv?;
+            others += 1;
+            let name = String::from_utf8_lossy(&k);
+            match codec::decode::<crate::domain::RegionSettings>(&v) {
+                Err(e) => problem(format!("region settings {name}: {e}")),
+                Ok(s) => {
+                    if let Err(e) = s.validate() {
+                        problem(format!("region settings {name}: {}", e.message()));
+                    }
+                }
+            }
+            if !i.regions.contains_key(&k)? {
+                problem(format!(
+                    "region settings of '{name}' name no registered region"
+                ));
+            }
+        }
         let _ = others;
         // A withdrawn reading is a tombstone: it and a stored reading exclude each other.
         for kv in i.withdrawn.iter() {

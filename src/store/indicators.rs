@@ -8,7 +8,8 @@ use sled::transaction::{Transactional, TransactionalTree};
 use super::audit::{audit_tx, Change};
 use super::{abort, codec, dec, enc, keys, tx_err, Outcome, Store, StoreError, TxResult};
 use crate::domain::{
-    Catalogue, Indicator, IndicatorId, Plan, PlanId, Region, Target, UnitEntry, UnitRegistry,
+    Catalogue, Indicator, IndicatorId, Plan, PlanId, Region, RegionSettings, Target, UnitEntry,
+    UnitRegistry,
 };
 
 /// Which plan the store tracks: the region and document of the last catalogue loaded.
@@ -359,6 +360,66 @@ impl Store {
         let i = &self.inner;
         (&i.regions, &i.audit)
             .transaction(|(regions, audit)| put_region_tx(regions, audit, region, actor, now))
+            .map_err(tx_err)
+    }
+
+    /// How `region`'s bulletins are issued, when that was set.
+    pub fn region_settings(&self, region: &str) -> Result<Option<RegionSettings>, StoreError> {
+        self.inner
+            .region_settings
+            .get(region.as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// Every region's bulletin settings, by region name.
+    pub fn all_region_settings(&self) -> Result<Vec<(String, RegionSettings)>, StoreError> {
+        self.inner
+            .region_settings
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), codec::decode(&v)?))
+            })
+            .collect()
+    }
+
+    /// Sets `region`'s bulletin settings, audited (`Change::RegionSettings`). The
+    /// region must be registered.
+    pub fn put_region_settings(
+        &self,
+        region: &str,
+        settings: &RegionSettings,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let _writing = self.writing();
+        let i = &self.inner;
+        (&i.regions, &i.region_settings, &i.audit)
+            .transaction(|(regions, tree, audit)| {
+                if regions.get(region.as_bytes())?.is_none() {
+                    return abort(StoreError::UnknownRegion(region.to_string()));
+                }
+                let old: Option<RegionSettings> =
+                    tree.get(region.as_bytes())?.map(|v| dec(&v)).transpose()?;
+                if old.as_ref() == Some(settings) {
+                    return Ok(Outcome::Unchanged);
+                }
+                tree.insert(region.as_bytes(), enc(settings)?)?;
+                let outcome = Outcome::of_write(old.is_some());
+                audit_tx(
+                    audit,
+                    actor,
+                    now,
+                    (None, None),
+                    Change::RegionSettings {
+                        region: region.to_string(),
+                        old,
+                        new: Some(settings.clone()),
+                    },
+                )?;
+                Ok(outcome)
+            })
             .map_err(tx_err)
     }
 

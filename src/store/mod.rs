@@ -3,8 +3,8 @@
 //! This module holds the [`Store`] handle, opening it, its error type and the plumbing
 //! its transactions share. The rest is split by what it keeps:
 //!
-//! - `indicators.rs`: indicators and targets, units, regions, the code index, catalogue
-//!   import;
+//! - `indicators.rs`: indicators and targets, units, regions and their bulletin
+//!   settings, the code index, catalogue import;
 //! - `readings.rs`: readings, their withdrawals, vintages, the period index, flags;
 //! - `audit.rs`: the audit trail ([`AuditRecord`], [`Change`]) and its reads;
 //! - `tokens.rs`: API tokens;
@@ -73,6 +73,8 @@ pub enum StoreError {
     UnsupportedFormat { found: u8, supported: u8 },
     #[error("unknown indicator '{0}'")]
     UnknownIndicator(IndicatorId),
+    #[error("unknown region '{0}'")]
+    UnknownRegion(String),
     #[error("no reading of '{0}' for {1}")]
     UnknownReading(IndicatorId, Period),
     #[error("a token named '{0}' already exists")]
@@ -139,6 +141,8 @@ struct Inner {
     deliveries: Tree,
     schedules: Tree,
     plans: Tree,
+    /// Region name → [`crate::domain::RegionSettings`]: how its bulletins are issued.
+    region_settings: Tree,
     commit: GroupCommit,
     /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
     snapshot_lock: std::sync::RwLock<()>,
@@ -234,6 +238,7 @@ impl Store {
             deliveries: t("deliveries")?,
             schedules: t("schedules")?,
             plans: t("plans")?,
+            region_settings: t("region_settings")?,
             commit: GroupCommit::start(db.clone()),
             snapshot_lock: std::sync::RwLock::new(()),
             reading_writer: std::sync::Mutex::new(()),

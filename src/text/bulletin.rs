@@ -10,22 +10,47 @@ use super::number::numeral;
 use super::{period, sentence};
 use crate::domain::Period;
 
-/// The monthly bulletin's title: “桃江县打好发展“六仗”主要指标2023年6月通报”, where the
-/// subject is the plan's (桃江县打好发展“六仗”) or the region's (临湘市).
-pub fn monthly_title(lang: Lang, subject: &str, as_of: Period) -> String {
+/// The monthly bulletin's title, as an office titles its 通报: the region, the month
+/// and what it is: “桃江县2023年6月重点指标监测通报”. The plan is cited on its own line
+/// ([`basis`]), not in the title.
+pub fn monthly_title(lang: Lang, region: &str, as_of: Period) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{subject}主要指标{}通报", period::year_month(lang, as_of)),
+        Lang::Zh | Lang::En => format!(
+            "{region}{}重点指标监测通报",
+            period::year_month(lang, as_of)
+        ),
     }
 }
 
-/// The quarter-end summary's title: “桃江县打好发展“六仗”主要指标2023年第2季度总结”.
-pub fn quarterly_title(lang: Lang, subject: &str, as_of: Period) -> String {
+/// The quarter-end summary's title: “桃江县2023年第2季度重点指标监测总结”.
+pub fn quarterly_title(lang: Lang, region: &str, as_of: Period) -> String {
     match lang {
         Lang::Zh | Lang::En => format!(
-            "{subject}主要指标{}年{}总结",
+            "{region}{}年{}重点指标监测总结",
             as_of.year(),
             period::quarter(lang, as_of)
         ),
+    }
+}
+
+/// The issue date (成文日期) as GB/T 9704 writes it, in Arabic numerals with its year:
+/// “2023年7月12日”.
+pub fn issue_date(lang: Lang, d: chrono::NaiveDate) -> String {
+    period::date(lang, d, None)
+}
+
+/// A bulletin's 文号 as GB/T 9704 writes one: the office's 机关代字, the year in 〔〕 and
+/// the number, “桃统通〔2023〕6号”.
+pub fn doc_number(lang: Lang, prefix: &str, year: u16, n: u32) -> String {
+    match lang {
+        Lang::Zh | Lang::En => format!("{prefix}〔{year}〕{n}号"),
+    }
+}
+
+/// The issuer a region's bulletin falls back to when none is set: “桃江县统计局”.
+pub fn default_issuer(lang: Lang, region: &str) -> String {
+    match lang {
+        Lang::Zh | Lang::En => format!("{region}统计局"),
     }
 }
 
@@ -288,19 +313,25 @@ mod tests {
         let z = Lang::Zh;
         let cases: Vec<(String, &str)> = vec![
             (
-                monthly_title(z, "桃江县打好发展“六仗”", p(2023, 6)),
-                "桃江县打好发展“六仗”主要指标2023年6月通报",
+                monthly_title(z, "桃江县", p(2023, 6)),
+                "桃江县2023年6月重点指标监测通报",
             ),
             (
-                quarterly_title(z, "桃江县打好发展“六仗”", p(2023, 6)),
-                "桃江县打好发展“六仗”主要指标2023年第2季度总结",
+                quarterly_title(z, "桃江县", p(2023, 6)),
+                "桃江县2023年第2季度重点指标监测总结",
             ),
             (
-                quarterly_title(z, "桃江县打好发展“六仗”", p(2023, 12)),
-                "桃江县打好发展“六仗”主要指标2023年第4季度总结",
+                quarterly_title(z, "桃江县", p(2023, 12)),
+                "桃江县2023年第4季度重点指标监测总结",
             ),
             (basis(z, "桃政办发〔2023〕4号"), "依据：桃政办发〔2023〕4号"),
             (data_as_of(z, p(2023, 6)), "数据截至2023年6月"),
+            (
+                issue_date(z, chrono::NaiveDate::from_ymd_opt(2023, 7, 12).unwrap()),
+                "2023年7月12日",
+            ),
+            (doc_number(z, "桃统通", 2023, 6), "桃统通〔2023〕6号"),
+            (default_issuer(z, "临湘市"), "临湘市统计局"),
             (numbered(z, 1, overview(z)), "一、总体情况"),
             (numbered(z, 2, by_battle(z)), "二、分板块情况"),
             (numbered(z, 3, comparison(z)), "三、与上季末比较"),

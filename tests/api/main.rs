@@ -11,6 +11,7 @@ mod alerts;
 mod bad_input;
 mod batch;
 mod batch_names;
+mod bulletin_settings;
 mod calendar;
 mod catalogue;
 mod clerk;

@@ -24,7 +24,7 @@ const BATTLES: [&str; 6] = [
 ];
 
 /// The June bulletin's title for the built-in Taojiang catalogue.
-const JUNE_TITLE: &str = "桃江县打好发展“六仗”主要指标2023年6月通报";
+const JUNE_TITLE: &str = "桃江县2023年6月重点指标监测通报";
 
 fn fixture() -> Vec<u8> {
     std::fs::read(concat!(
@@ -644,9 +644,12 @@ fn word_and_excel_bulletins_are_zip_attachments() {
         );
         assert_eq!(r.status(), 200, "{format}");
         assert_eq!(content_type(&r), ct, "{format}");
-        assert_eq!(
-            header(&r, "content-disposition"),
-            format!("attachment; filename=\"bulletin-2023-06.{format}\"")
+        // The ASCII name, then the office's name (RFC 6266).
+        assert!(
+            header(&r, "content-disposition").starts_with(&format!(
+                "attachment; filename=\"bulletin-2023-06.{format}\"; filename*=UTF-8''"
+            )),
+            "{format}"
         );
         let bytes = r.bytes().unwrap();
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes.to_vec()))
@@ -702,7 +705,7 @@ fn bad_report_requests_name_the_field_or_answer_404() {
     // At a quarter end the summary exists.
     let r = s.get("/v1/reports/quarterly?as_of=2023-06&format=md");
     assert_eq!(r.status(), 200);
-    assert!(r.text().unwrap().contains("2023年第2季度总结"));
+    assert!(r.text().unwrap().contains("2023年第2季度重点指标监测总结"));
 }
 
 // ── /metrics ─────────────────────────────────────────────────────────────

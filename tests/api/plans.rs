@@ -272,10 +272,18 @@ fn a_county_that_starts_from_its_own_sheet_sees_its_own_plan_and_takes_gbk_readi
         .get("/v1/reports/monthly?as_of=2024-03&format=md")
         .text()
         .unwrap();
-    assert!(md.contains("临湘市主要指标2024年3月通报"), "{md}");
+    // The title is the region's and the month's; the plan is cited in the 依据 line only.
+    assert!(md.contains("\n# 临湘市2024年3月重点指标监测通报\n"), "{md}");
     assert!(
         md.contains("依据：临湘市2024年经济社会发展主要指标责任分解方案（临政办发〔2024〕3号）")
     );
+    assert_eq!(
+        md.matches("经济社会发展主要指标责任分解方案").count(),
+        1,
+        "{md}"
+    );
+    // No settings for 临湘市: its statistics bureau, and no 文号.
+    assert!(md.starts_with("**临湘市统计局**\n"), "{md}");
     let (a, b) = (md.find("经济发展").unwrap(), md.find("民生保障").unwrap());
     assert!(a < b);
     assert!(!md.contains("六仗") && !md.contains("战役"));

@@ -1,11 +1,11 @@
 //! The bulletin as an Excel workbook (rust_xlsxwriter): an overview sheet (counts, the
 //! quarterly comparison) and one sheet per battle with every figure as a number, so it
-//! can be sorted and summed. The creation date is fixed like the Word file's. Lays out
-//! the [`Model`].
+//! can be sorted and summed. Its properties name the title, the issuer as author and
+//! the issue date as creation date, like the Word file's. Lays out the [`Model`].
 
 use rust_xlsxwriter::XlsxError;
 
-use super::model::{comparison_lists, comparison_table, last_day, target_text, units, Model};
+use super::model::{comparison_lists, comparison_table, target_text, units, Model};
 use crate::domain::Kind as IndicatorKind;
 use crate::engine::tidy;
 use crate::text::bulletin as words;
@@ -17,12 +17,18 @@ const XLSX_A4: u8 = 9;
 pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
     use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format as XFormat, FormatAlign, Workbook};
 
-    let (y, mo, d) = last_day(m.as_of);
-    let created = ExcelDateTime::from_ymd(y, mo, d)?;
+    use chrono::Datelike;
+    let created = ExcelDateTime::from_ymd(
+        m.date.year() as u16,
+        m.date.month() as u8,
+        m.date.day() as u8,
+    )?;
     let mut wb = Workbook::new();
     wb.set_properties(
         &DocProperties::new()
             .set_title(&m.title)
+            .set_author(&m.issuer)
+            .set_company(&m.issuer)
             .set_creation_datetime(&created),
     );
 
@@ -46,7 +52,14 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
         ws.set_name(words::overview_sheet(m.lang))?;
         ws.set_paper_size(XLSX_A4);
         ws.write_string_with_format(0, 0, &m.title, &title_fmt)?;
-        let mut row = 1;
+        ws.write_string(1, 0, &m.issuer)?;
+        let mut row = 2;
+        if let Some(n) = &m.doc_number {
+            ws.write_string(row, 0, n)?;
+            row += 1;
+        }
+        ws.write_string(row, 0, &m.date_line)?;
+        row += 1;
         if !m.document.is_empty() {
             ws.write_string(row, 0, m.basis())?;
             row += 1;
@@ -112,6 +125,10 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, XlsxError> {
                 }
             }
         }
+        // The 落款 and the date under the last line.
+        row += 2;
+        ws.write_string(row, 0, &m.signature)?;
+        ws.write_string(row + 1, 0, &m.date_line)?;
         ws.set_column_width(0, 22)?;
         for c in 1..head.len() as u16 {
             ws.set_column_width(c, 12)?;

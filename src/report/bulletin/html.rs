@@ -1,6 +1,8 @@
 //! The bulletin as a printable HTML page: one self-contained document with its A4 print
-//! stylesheet inlined, status cells coloured, every text escaped. Lays out the
-//! [`Model`].
+//! stylesheet inlined, set as a government document (公文) is (GB/T 9704: margins of
+//! 37/26/35/28 mm, the title in 小标宋, the body in 仿宋 at 16 pt on 28 pt lines), the
+//! 发文单位, 文号 and date at the head and the 落款 at the end, status cells coloured,
+//! every text escaped. Lays out the [`Model`].
 
 use std::fmt::Write as _;
 
@@ -9,19 +11,29 @@ use crate::engine::Status;
 use crate::report::html::escape;
 use crate::text::bulletin as words;
 
-const CSS: &str = r#"@page { size: A4; margin: 15mm; }
+const CSS: &str = r#"@page { size: A4; margin: 37mm 26mm 35mm 28mm; }
 * { box-sizing: border-box; }
-body { margin: 0 auto; max-width: 190mm; padding: 8mm 0; color: #000; background: #fff;
-  font-family: "FangSong", "仿宋", "STFangsong", "SimSun", "Songti SC", "Noto Serif CJK SC", serif;
-  font-size: 11pt; line-height: 1.6; }
-h1, h2, h3 { font-family: "SimHei", "黑体", "Heiti SC", "Noto Sans CJK SC", sans-serif; font-weight: bold; }
-h1 { font-size: 18pt; text-align: center; margin: 0 0 4pt; line-height: 1.4; }
-h2 { font-size: 14pt; margin: 14pt 0 6pt; }
-h3 { font-size: 12pt; margin: 12pt 0 6pt; }
-h4 { font-size: 11pt; margin: 8pt 0 2pt; }
-p.meta { text-align: center; margin: 0; }
+body { margin: 0 auto; max-width: 156mm; padding: 8mm 0; color: #000; background: #fff;
+  font-family: "仿宋_GB2312", "FangSong_GB2312", "仿宋", "FangSong", "STFangsong", "Noto Serif CJK SC", serif;
+  font-size: 16pt; line-height: 28pt; }
+h1 { font-family: "方正小标宋简体", "FZXiaoBiaoSong-B05S", "小标宋", "宋体", "SimSun", "Songti SC", "Noto Serif CJK SC", serif;
+  font-weight: normal; font-size: 22pt; text-align: center; margin: 14pt 0 14pt; line-height: 32pt; }
+h2, h3 { font-size: 16pt; margin: 0; }
+h2 { font-family: "黑体", "SimHei", "Heiti SC", "Noto Sans CJK SC", sans-serif; font-weight: normal; }
+h3 { font-family: "楷体_GB2312", "楷体", "KaiTi", "STKaiti", serif; font-weight: normal; }
+h4 { font-size: 16pt; margin: 0; font-weight: bold; }
+p { margin: 0; text-indent: 2em; }
+.head { text-align: center; }
+.head .issuer { color: #c00000; font-family: "方正小标宋简体", "小标宋", "宋体", "SimSun", serif;
+  font-size: 26pt; line-height: 40pt; letter-spacing: 2pt; text-indent: 0; }
+.head .number { display: flex; justify-content: space-between; text-indent: 0; }
+.head hr { border: 0; border-top: 1.5pt solid #c00000; margin: 4pt 0 0; }
+p.meta { text-align: center; text-indent: 0; }
 p.note { color: #333; }
-table { border-collapse: collapse; width: 100%; margin: 4pt 0 8pt; font-size: 9pt; line-height: 1.35; }
+.signature { margin-top: 28pt; text-align: right; padding-right: 2em; }
+.signature p { text-indent: 0; text-align: right; }
+table { border-collapse: collapse; width: 100%; margin: 4pt 0 8pt; font-size: 12pt; line-height: 1.35;
+  font-family: "宋体", "SimSun", "Songti SC", "Noto Serif CJK SC", serif; }
 table.fixed { table-layout: fixed; }
 th, td { border: 0.75pt solid #000; padding: 2pt 4pt; vertical-align: top; text-align: left; overflow-wrap: anywhere; }
 th { background: #e8e8e8; font-weight: bold; }
@@ -30,8 +42,8 @@ td.num, th.num { text-align: right; }
 td.num { white-space: nowrap; }
 thead { display: table-header-group; }
 tr { page-break-inside: avoid; break-inside: avoid; }
-ol { margin: 2pt 0 8pt; padding-left: 2em; }
-li { margin: 1pt 0; }
+ol { margin: 0; padding-left: 2em; }
+li { margin: 0; }
 td.status { font-weight: bold; }
 .s-achieved { background: #d5ecd4; color: #14532d; }
 .s-on_track { background: #e6f4e4; color: #166534; }
@@ -121,7 +133,16 @@ pub(super) fn render(m: &Model) -> String {
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     let _ = writeln!(out, "<title>{}</title>", escape(&m.title));
     let _ = writeln!(out, "<style>\n{CSS}</style>\n</head>\n<body>");
-    out.push_str("<header>\n");
+    out.push_str("<header class=\"head\">\n");
+    let _ = writeln!(out, "<p class=\"issuer\">{}</p>", escape(&m.issuer));
+    let _ = writeln!(
+        out,
+        "<p class=\"number\"><span>{}</span><time datetime=\"{}\">{}</time></p>",
+        escape(m.doc_number.as_deref().unwrap_or("")),
+        m.date.format("%Y-%m-%d"),
+        escape(&m.date_line)
+    );
+    out.push_str("<hr>\n");
     let _ = writeln!(out, "<h1>{}</h1>", escape(&m.title));
     if !m.document.is_empty() {
         let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&m.basis()));
@@ -232,6 +253,12 @@ pub(super) fn render(m: &Model) -> String {
         }
         out.push_str("</section>\n");
     }
+    let _ = writeln!(
+        out,
+        "<footer class=\"signature\">\n<p>{}</p>\n<p>{}</p>\n</footer>",
+        escape(&m.signature),
+        escape(&m.date_line)
+    );
     out.push_str("</body>\n</html>\n");
     out
 }

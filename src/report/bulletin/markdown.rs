@@ -1,5 +1,6 @@
-//! The bulletin in Markdown: headings, pipe tables (numbers right-aligned) and
-//! numbered lists, every cell escaped. Lays out the [`Model`]; says nothing of its own
+//! The bulletin in Markdown: the 发文单位, 文号 and date above the title, headings, pipe
+//! tables (numbers right-aligned), numbered lists and the 落款 with the date at the
+//! end, every cell escaped. Lays out the [`Model`]; says nothing of its own
 //! beyond the section headings.
 
 use std::fmt::Write as _;
@@ -39,6 +40,16 @@ fn md_table(out: &mut String, head: &[String], right: &[bool], lines: &[Vec<Stri
 /// The bulletin in Markdown (GitHub tables).
 pub(super) fn render(m: &Model) -> String {
     let mut out = String::new();
+    let _ = writeln!(out, "**{}**\n", md(&m.issuer));
+    match &m.doc_number {
+        Some(n) => {
+            let _ = writeln!(out, "{}　　{}\n", md(n), m.date_line);
+        }
+        None => {
+            let _ = writeln!(out, "{}\n", m.date_line);
+        }
+    }
+    let _ = writeln!(out, "---\n");
     let _ = writeln!(out, "# {}\n", md(&m.title));
     if !m.document.is_empty() {
         let _ = writeln!(out, "{}\n", md(&m.basis()));
@@ -110,6 +121,7 @@ pub(super) fn render(m: &Model) -> String {
     while out.ends_with("\n\n") {
         out.pop();
     }
+    let _ = write!(out, "\n{}  \n{}\n", md(&m.signature), m.date_line);
     out
 }
 

@@ -3,19 +3,24 @@
 //! [`render`] turns a [`Board`] into a bulletin in Markdown, HTML, CSV, Word or Excel.
 //! Every format carries the same content, in Chinese:
 //!
-//! - the title ("桃江县打好发展“六仗”主要指标2023年6月通报", or "…2023年第2季度总结"),
-//!   the plan document and "数据截至2023年6月";
+//! - the head of a government document (公文): the 发文单位, the 文号 when the office
+//!   numbers its bulletins, and the issue date (成文日期); then the title
+//!   ("桃江县2023年6月重点指标监测通报", or "桃江县2023年第2季度重点指标监测总结"), the plan
+//!   document in a 依据 line and "数据截至2023年6月";
 //! - an overview: counts by status over all indicators, and per group of the plan;
 //! - one section per group of the plan (the 六仗 of Taojiang's), in the plan's order: the
 //!   attainment table (指标, 牵头单位, 目标, 实际, 完成率, 序时进度, 偏差, 状态), then the
 //!   lists of indicators 未达序时进度, 严重滞后, 未完成 and 暂无数据 with their lead units
 //!   and what the rest of the year needs;
 //! - for the quarterly variant, given the board at the previous quarter end, a column
-//!   "上季末完成率/状态" and a section comparing the two.
+//!   "上季末完成率/状态" and a section comparing the two;
+//! - at the end, the 落款 and the issue date.
 //!
-//! Rendering is pure and deterministic: no clock, no random ids. The Word and Excel
-//! files carry a fixed creation date (the last day of `as_of`'s month), so the same
-//! board always gives the same bytes.
+//! Who issues the bulletin and when is an [`Issue`]: the caller gives the date (the
+//! query layer takes today from the one clock unless a date is asked for). Rendering
+//! is pure and deterministic: no clock, no random ids. The Word and Excel files carry
+//! the issue date as their creation date, so the same board and issue always give the
+//! same bytes.
 //!
 //! This file is the bulletin's entry: its formats, kinds and errors, and [`render`],
 //! which builds the *model* once (`model.rs`: what the bulletin says, from a [`Board`]:
@@ -28,8 +33,11 @@
 
 use std::str::FromStr;
 
+use chrono::NaiveDate;
+
 use super::Board;
-use crate::domain::Period;
+use crate::domain::{Period, RegionSettings};
+use crate::text::bulletin as words;
 use crate::text::Lang;
 
 mod csv_table;
@@ -165,16 +173,64 @@ impl From<rust_xlsxwriter::XlsxError> for BulletinError {
     }
 }
 
+/// Who issues a bulletin and when: what the head and the end of the document say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// 发文单位: 桃江县统计局.
+    pub issuer: String,
+    /// The whole 文号 (桃统通〔2023〕6号), or none: no 文号 line is printed.
+    pub doc_number: Option<String>,
+    /// 落款: who signs at the end.
+    pub signature: String,
+    /// The issue date (成文日期), at the head and under the 落款.
+    pub date: NaiveDate,
+}
+
+impl Issue {
+    /// The issue of `board`'s bulletin on `date`. With the region's `settings`: their
+    /// issuer and 落款, and a 文号 when they give a 机关代字: the 代字, the year of
+    /// `as_of` in 〔〕 and the month as the number (the bulletin of June 2023 is
+    /// 桃统通〔2023〕6号; the quarter-end summary stands in for its month's bulletin and
+    /// takes its number). Without: “{region}统计局”, the office that keeps the figures,
+    /// signed by itself, and no 文号 (a number nobody assigned would be false). The plan's
+    /// own issuer is not borrowed: the office that issued the plan did not issue the
+    /// bulletin, and the plan appears only in the 依据 line.
+    pub fn new(board: &Board, settings: Option<&RegionSettings>, date: NaiveDate) -> Issue {
+        let lang = Lang::default();
+        match settings {
+            Some(s) => Issue {
+                issuer: s.issuer.clone(),
+                doc_number: s.doc_number_prefix.as_deref().map(|p| {
+                    words::doc_number(lang, p, board.as_of.year(), u32::from(board.as_of.month()))
+                }),
+                signature: s.signature().to_string(),
+                date,
+            },
+            None => {
+                let issuer = words::default_issuer(lang, &board.region);
+                Issue {
+                    signature: issuer.clone(),
+                    issuer,
+                    doc_number: None,
+                    date,
+                }
+            }
+        }
+    }
+}
+
 /// Renders the bulletin of `board`.
 ///
 /// `previous` is the board at the previous quarter end; only the quarterly variant uses
 /// it (for the "上季末完成率/状态" column and the comparison section). A quarterly bulletin
-/// needs an `as_of` at a quarter end (March, June, September or December).
+/// needs an `as_of` at a quarter end (March, June, September or December). `issue`
+/// names the issuer, 文号, 落款 and date.
 pub fn render(
     board: &Board,
     kind: Kind,
     previous: Option<&Board>,
     format: Format,
+    issue: &Issue,
 ) -> Result<Vec<u8>, BulletinError> {
     let previous = match kind {
         Kind::Monthly => None,
@@ -193,7 +249,13 @@ pub fn render(
             previous
         }
     };
-    let model = Model::new(board, kind == Kind::Quarterly, previous, Lang::default());
+    let model = Model::new(
+        board,
+        kind == Kind::Quarterly,
+        previous,
+        issue,
+        Lang::default(),
+    );
     match format {
         Format::Markdown => Ok(markdown::render(&model).into_bytes()),
         Format::Html => Ok(html::render(&model).into_bytes()),
@@ -203,9 +265,34 @@ pub fn render(
     }
 }
 
-/// A file name for the bulletin: `bulletin-2023-06.md`, `bulletin-2023-Q2.xlsx`.
-/// ASCII only, so it fits a `Content-Disposition` header as is.
+/// The bulletin's title: “桃江县2023年6月重点指标监测通报”, “桃江县2023年第2季度重点指标监测总结”.
+pub fn title(board: &Board, kind: Kind) -> String {
+    let lang = Lang::default();
+    match kind {
+        Kind::Quarterly => words::quarterly_title(lang, &board.region, board.as_of),
+        Kind::Monthly => words::monthly_title(lang, &board.region, board.as_of),
+    }
+}
+
+/// The file name an office would give the bulletin: its title and the format's
+/// extension, “桃江县2023年6月重点指标监测通报.docx”. Characters that no file system
+/// takes (`/ \ : * ? " < > |`, control characters) become `_`.
 pub fn file_name(board: &Board, kind: Kind, format: Format) -> String {
+    let name: String = title(board, kind)
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    format!("{name}.{}", format.extension())
+}
+
+/// An ASCII file name for the bulletin: `bulletin-2023-06.md`, `bulletin-2023-Q2.xlsx`,
+/// for the plain `filename=` of a `Content-Disposition` header and the clients that
+/// read no other.
+pub fn ascii_file_name(board: &Board, kind: Kind, format: Format) -> String {
     let y = board.as_of.year();
     let m = board.as_of.month();
     match kind {
@@ -242,23 +329,69 @@ mod tests {
         assert!("weekly".parse::<Kind>().is_err());
     }
 
-    #[test]
-    fn file_names_are_ascii() {
-        let board = Board {
+    fn board(region: &str) -> Board {
+        Board {
             as_of: period(2023, 6),
-            region: "桃江县".into(),
+            region: region.into(),
             document: String::new(),
             plan: None,
             groups: crate::domain::six_battles(),
             rows: vec![],
-        };
+        }
+    }
+
+    #[test]
+    fn file_names_are_the_title_and_an_ascii_fallback() {
+        let board = board("桃江县");
         assert_eq!(
             file_name(&board, Kind::Monthly, Format::Docx),
-            "bulletin-2023-06.docx"
+            "桃江县2023年6月重点指标监测通报.docx"
         );
         assert_eq!(
             file_name(&board, Kind::Quarterly, Format::Markdown),
+            "桃江县2023年第2季度重点指标监测总结.md"
+        );
+        assert_eq!(
+            ascii_file_name(&board, Kind::Monthly, Format::Docx),
+            "bulletin-2023-06.docx"
+        );
+        assert_eq!(
+            ascii_file_name(&board, Kind::Quarterly, Format::Markdown),
             "bulletin-2023-Q2.md"
         );
+        assert_eq!(
+            file_name(&self::board("a/b:县"), Kind::Monthly, Format::Html),
+            "a_b_县2023年6月重点指标监测通报.html"
+        );
+    }
+
+    #[test]
+    fn an_issue_without_settings_says_nothing_it_does_not_know() {
+        let date = NaiveDate::from_ymd_opt(2023, 7, 12).unwrap();
+        let mut b = board("临湘市");
+        let issue = Issue::new(&b, None, date);
+        assert_eq!(issue.issuer, "临湘市统计局");
+        assert_eq!(issue.signature, "临湘市统计局");
+        assert_eq!(issue.doc_number, None);
+
+        b.plan = Some(crate::domain::Plan {
+            id: crate::domain::PlanId::parse("linxiang-2023").unwrap(),
+            region: "临湘市".into(),
+            year: 2023,
+            title: "临湘市2023年主要指标责任分解方案".into(),
+            doc_number: String::new(),
+            issuer: "临湘市人民政府办公室".into(),
+            groups: vec![],
+        });
+        // The plan's issuer did not issue the bulletin: it is not borrowed.
+        assert_eq!(Issue::new(&b, None, date).issuer, "临湘市统计局");
+
+        let s = RegionSettings::new("临湘市统计局", Some("临统通"), Some("临湘市统计局办公室"))
+            .unwrap();
+        let issue = Issue::new(&b, Some(&s), date);
+        assert_eq!(issue.issuer, "临湘市统计局");
+        assert_eq!(issue.doc_number.as_deref(), Some("临统通〔2023〕6号"));
+        assert_eq!(issue.signature, "临湘市统计局办公室");
+        assert_eq!(issue.date, date);
     }
 }

@@ -38,6 +38,16 @@ pub(super) struct Model<'a> {
     pub(super) as_of: Period,
     pub(super) title: String,
     pub(super) document: String,
+    /// 发文单位
+    pub(super) issuer: String,
+    /// 文号, when the office numbers its bulletins.
+    pub(super) doc_number: Option<String>,
+    /// 落款
+    pub(super) signature: String,
+    /// The issue date (成文日期).
+    pub(super) date: chrono::NaiveDate,
+    /// The issue date as written: 2023年7月12日
+    pub(super) date_line: String,
     /// 数据截至2023年6月
     pub(super) as_of_line: String,
     pub(super) total: usize,
@@ -106,6 +116,7 @@ impl<'a> Model<'a> {
         board: &'a Board,
         quarterly: bool,
         previous: Option<&'a Board>,
+        issue: &super::Issue,
         lang: Lang,
     ) -> Model<'a> {
         let as_of = board.as_of;
@@ -170,15 +181,20 @@ impl<'a> Model<'a> {
             .collect();
         let comparison = quarterly.then(|| comparison(lang, board, previous));
         let title = if quarterly {
-            words::quarterly_title(lang, &board.subject(), as_of)
+            words::quarterly_title(lang, &board.region, as_of)
         } else {
-            words::monthly_title(lang, &board.subject(), as_of)
+            words::monthly_title(lang, &board.region, as_of)
         };
         Model {
             lang,
             as_of,
             title,
             document: board.document.trim().to_string(),
+            issuer: issue.issuer.clone(),
+            doc_number: issue.doc_number.clone(),
+            signature: issue.signature.clone(),
+            date: issue.date,
+            date_line: words::issue_date(lang, issue.date),
             as_of_line: words::data_as_of(lang, as_of),
             total: summary.total,
             counts,
@@ -469,20 +485,6 @@ pub(super) fn list_heading(lang: Lang, status: Status, n: usize) -> String {
     }
 }
 
-/// The last day of `as_of`'s month: the fixed creation date of the Word and Excel files.
-pub(super) fn last_day(p: Period) -> (u16, u8, u8) {
-    let y = p.year();
-    let m = p.month();
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let d = match m {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    (y, m, d)
-}
-
 /// Which attainment-table columns are right-aligned numbers.
 pub(super) fn numeric_columns(n: usize) -> Vec<bool> {
     let mut r = vec![false, false, false, false, true, true, true, false];
@@ -570,10 +572,6 @@ mod tests {
         );
         assert_eq!(text::span(z, period(2023, 1), IndicatorKind::Rate), "1月");
         assert_eq!(text::span(z, period(2023, 6), IndicatorKind::Level), "6月");
-        assert_eq!(last_day(period(2024, 2)), (2024, 2, 29));
-        assert_eq!(last_day(period(2023, 2)), (2023, 2, 28));
-        assert_eq!(last_day(period(2023, 6)), (2023, 6, 30));
-        assert_eq!(last_day(period(2023, 12)), (2023, 12, 31));
     }
 
     #[test]
