@@ -972,10 +972,9 @@ pub fn unknown_group_page(board: &Board, given: &str) -> String {
     for g in &board.groups {
         let _ = write!(
             list,
-            r#"<li><a href="{}">{}</a> <span class="hint">（{}）</span></li>"#,
+            r#"<li><a href="{}">{}</a></li>"#,
             escape(&dashboard_url(as_of, Some(&g.key), None, None)),
             escape(&g.name),
-            escape(&g.key),
         );
     }
     let body = format!(
@@ -1571,6 +1570,11 @@ mod tests {
             )));
         }
         assert!(!html.contains(r#"<section class="battle""#));
+        // What a reader sees is Chinese: the keys are in the links only.
+        let text = visible_text(&html);
+        for g in &b.groups {
+            assert!(!text.contains(g.key.as_str()), "{}", g.key);
+        }
         let err = DashboardQuery::parse(Some("war"), None, None)
             .unwrap()
             .resolve(&b)
