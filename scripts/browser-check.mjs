@@ -114,15 +114,31 @@ async function dashboard(context) {
       out.h1 = document.querySelector("h1")?.textContent || "";
       out.asOf = document.body.getAttribute("data-as-of");
       const form = document.querySelector("form.filters");
+      const months = form ? [...form.querySelectorAll('select[name="as_of"] option')] : [];
       out.form = form
         ? {
-            asOf: !!form.querySelector('input[type="month"][name="as_of"]'),
+            asOf: months.length,
+            monthPicker: !!form.querySelector('input[type="month"]'),
+            // The server writes the months (2023年6月), whatever the browser's language.
+            monthLabels: months.filter((o) => !/^\d{4}年\d{1,2}月$/.test(o.textContent)).map((o) => o.textContent),
+            monthSelected: months.filter((o) => o.selected).map((o) => o.value),
             battle: form.querySelectorAll('select[name="group"] option').length,
             leadUnit: form.querySelectorAll('select[name="lead_unit"] option').length,
             status: form.querySelectorAll('select[name="status"] option').length,
           }
         : null;
-      out.summaryCounts = document.querySelectorAll(".summary .counts .count").length;
+      out.summaryCounts = document.querySelectorAll(".summary .counts:not(.reporting-counts) .count").length;
+      out.reportingCounts = [...document.querySelectorAll(".summary .reporting-counts [data-count]")].map(
+        (c) => c.getAttribute("data-count"),
+      );
+      // Rows not yet due are folded under a count at the end of their group.
+      out.folded = [...document.querySelectorAll("details.not-due")].reduce(
+        (n, d) => n + d.querySelectorAll("tr.indicator-row").length,
+        0,
+      );
+      out.foldedOpen = document.querySelectorAll("details.not-due[open]").length;
+      const printButton = document.querySelector("[data-print]");
+      out.printButton = printButton ? !printButton.hidden && printButton.getBoundingClientRect().width > 0 : false;
       for (const sec of document.querySelectorAll("section.battle[data-battle]")) {
         const rows = sec.querySelectorAll("tr.indicator-row[data-indicator][data-status]");
         const s = {
@@ -191,11 +207,23 @@ async function dashboard(context) {
   check(dom.lang === "zh-CN", `<html lang> is "${dom.lang}", want zh-CN`);
   check(/[\u4e00-\u9fff]/.test(dom.h1), `the dashboard's <h1> has no Chinese text: "${dom.h1}"`);
   check(dom.form, "no filter form (form.filters)");
-  check(dom.form.asOf, "the filter form has no as_of month picker");
+  check(dom.form.asOf > 0, "the filter form has no as_of month choice");
+  check(!dom.form.monthPicker, "the filter form still has an <input type=month> (it speaks the browser's language)");
+  check(dom.form.monthLabels.length === 0, `month choices not written 2023年6月: ${dom.form.monthLabels.join(", ")}`);
+  check(
+    dom.form.monthSelected.length === 1 && dom.form.monthSelected[0] === dom.asOf,
+    `the month choice marks [${dom.form.monthSelected}], the page is at ${dom.asOf}`,
+  );
   check(dom.form.battle === 7, `the battle filter has ${dom.form.battle} options, want 7 (全部 + 6)`);
   check(dom.form.status === 8, `the status filter has ${dom.form.status} options, want 8 (全部 + 7)`);
   check(dom.form.leadUnit > 1, "the lead-unit filter has no units");
   check(dom.summaryCounts === 7, `the summary has ${dom.summaryCounts} status counts, want 7`);
+  check(
+    JSON.stringify(dom.reportingCounts) === JSON.stringify(["overdue", "not_due"]),
+    `the summary's reporting counts are [${dom.reportingCounts}], want [overdue, not_due] (逾期未报 apart from 未到报送期)`,
+  );
+  check(dom.foldedOpen === 0, "the 未到报送期 rows are not folded");
+  check(dom.printButton, "dashboard.js did not show the 打印 button");
 
   const keys = dom.sections.map((s) => s.key);
   check(
@@ -257,7 +285,100 @@ async function dashboard(context) {
   await page.screenshot({ path: path.join(OUT, "dashboard-top.png"), fullPage: true, clip: { x: 0, y: 0, width: WIDTH, height: 1500 } });
   check(problems.length === 0, problems.join("\n"));
   await page.close();
-  return { rows: dom.rows, statuses: dom.statuses, bars, marks, sparks, asOf: dom.asOf, shot: full };
+  return { rows: dom.rows, statuses: dom.statuses, bars, marks, sparks, asOf: dom.asOf, folded: dom.folded, shot: full };
+}
+
+/** The meeting's view: one group alone, lagging rows first, reached by plain links with
+ * the script off and a browser in English (the month labels must stay Chinese); then the
+ * print layout on A4. */
+async function meetingView(browser, asOf) {
+  const context = await browser.newContext({
+    viewport: { width: WIDTH, height: 900 },
+    deviceScaleFactor: 1,
+    locale: "en-US",
+    timezoneId: "Asia/Shanghai",
+    javaScriptEnabled: false,
+  });
+  context.setDefaultTimeout(20000);
+  const page = await context.newPage();
+  const problems = watch(page, "/ (meeting view)");
+  const res = await page.goto(`${BASE}/?as_of=${asOf}`, { waitUntil: "load" });
+  check(res && res.status() === 200, `GET /?as_of=${asOf} answered ${res && res.status()}`);
+  const groups = await page.$$eval(".group-choices a[data-group]", (as) =>
+    as.map((a) => ({ key: a.getAttribute("data-group"), name: a.textContent.trim() })),
+  );
+  const wantGroups = await page.$$eval('select[name="group"] option', (os) => os.map((o) => o.value).filter((v) => v));
+  check(
+    JSON.stringify(groups.map((g) => g.key)) === JSON.stringify(wantGroups),
+    `the group links are [${groups.map((g) => g.key)}], the group choice has [${wantGroups}]`,
+  );
+  const last = groups[groups.length - 1];
+  // Plain links, no script: the last group, then 滞后优先.
+  await Promise.all([page.waitForNavigation(), page.click(`.group-choices a[data-group="${last.key}"]`)]);
+  await Promise.all([page.waitForNavigation(), page.click('a[data-sort="lagging"]')]);
+  const url = new URL(page.url());
+  check(
+    url.searchParams.get("group") === last.key && url.searchParams.get("sort") === "lagging",
+    `the links led to ${url.pathname}${url.search}`,
+  );
+  const dom = await page.evaluate(() => {
+    const secs = [...document.querySelectorAll("section.battle[data-battle]")];
+    const rows = secs.length
+      ? [...secs[0].querySelectorAll(".table-wrap > table tr.indicator-row")].map((r) => r.getAttribute("data-status"))
+      : [];
+    return {
+      sections: secs.map((s) => s.getAttribute("data-battle")),
+      rows,
+      text: document.body.innerText,
+      months: [...document.querySelectorAll('select[name="as_of"] option')].map((o) => o.textContent),
+    };
+  });
+  check(
+    dom.sections.length === 1 && dom.sections[0] === last.key,
+    `with group=${last.key} the page shows sections [${dom.sections}], want only ${last.key}`,
+  );
+  const lagging = ["severely_behind", "missed", "behind"];
+  const firstOther = dom.rows.findIndex((st) => !lagging.includes(st));
+  const lateLagging = firstOther < 0 ? -1 : dom.rows.slice(firstOther).findIndex((st) => lagging.includes(st));
+  check(lateLagging === -1, `滞后优先: a lagging row comes after a row that is not (${dom.rows.join(", ")})`);
+  check(dom.months.every((m) => /^\d{4}年\d{1,2}月$/.test(m)), `an English browser sees months [${dom.months}]`);
+  const english = dom.text.match(/\b(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/);
+  check(!english, `an English browser sees "${english && english[0]}" on the page`);
+  await page.screenshot({ path: path.join(OUT, "dashboard-meeting.png"), fullPage: true, clip: { x: 0, y: 0, width: WIDTH, height: 1500 } });
+
+  // 打印: the print rules hide the controls and fit the table to an A4 page.
+  await page.goto(`${BASE}/?as_of=${asOf}`, { waitUntil: "load" });
+  await page.emulateMedia({ media: "print" });
+  const printed = await page.evaluate(() => {
+    const shown = (sel) => {
+      const el = document.querySelector(sel);
+      return !!el && getComputedStyle(el).display !== "none";
+    };
+    const table = document.querySelector("table.indicators");
+    return {
+      filters: shown("form.filters"),
+      viewBar: shown(".view-bar"),
+      table: !!table && table.getBoundingClientRect().width > 0,
+      trend: shown("table.indicators td.trend"),
+    };
+  });
+  check(!printed.filters && !printed.viewBar, `in print the controls still show: ${JSON.stringify(printed)}`);
+  check(printed.table && !printed.trend, `in print the table is not laid out for A4: ${JSON.stringify(printed)}`);
+  const pdfPath = path.join(OUT, "dashboard.pdf");
+  const pdf = await page.pdf({ path: pdfPath, preferCSSPageSize: true, printBackground: true });
+  const head = pdf.toString("latin1");
+  const pages = (head.match(/\/Type\s*\/Page\b/g) || []).length;
+  check(pages > 0, "the printed dashboard has no pages");
+  const box = head.match(/\/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/);
+  if (box) {
+    const [w, h] = [Number(box[1]), Number(box[2])];
+    check(Math.abs(w - 595) < 2 && Math.abs(h - 842) < 2, `the printed page is ${w}×${h} pt, not A4 (595×842)`);
+  } else {
+    warn("could not read the printed page's size from the PDF");
+  }
+  check(problems.length === 0, problems.join("\n"));
+  await context.close();
+  return { group: last.name, pages, pdf: pdfPath };
 }
 
 async function indicatorPage(context) {
@@ -376,8 +497,9 @@ async function main() {
       headless: true,
       args: ARGS,
       timeout: 60000,
-      // A zh-CN browser, as the county's users have: Chinese form controls (the month
-      // picker reads 2023年09月; needs chromium-l10n) and CJK fonts picked first.
+      // A zh-CN browser, as the county's users have: the browser's own texts in Chinese
+      // (needs chromium-l10n) and CJK fonts picked first. The page's months and dates are
+      // the server's; the meeting view checks them in an English browser too.
       env: { ...process.env, LANGUAGE: "zh_CN:zh", LANG: "zh_CN.UTF-8" },
     });
   } catch (e) {
@@ -399,6 +521,7 @@ async function main() {
     const d = await dashboard(context);
     const i = await indicatorPage(context);
     await autoRefresh(context, d.asOf);
+    const m = await meetingView(browser, d.asOf);
     const st = Object.entries(d.statuses)
       .sort((a, b) => b[1] - a[1])
       .map(([k, n]) => `${k} ${n}`)
@@ -406,8 +529,9 @@ async function main() {
     console.log(
       `browser-check: 6 battles, ${d.rows} rows, statuses: ${st}; ${d.bars} progress bars (${d.marks} pace marks), ` +
         `${d.sparks} drawn sparklines; chart legend ${i.legend.join("/")}; dashboard.js polls /v1/alerts ` +
-        `(200 with ETag, then 304, reload after a write)${warnings.length ? `; ${warnings.length} warning(s)` : ""}; ` +
-        `screenshots: ${d.shot}, ${i.shot}`,
+        `(200 with ETag, then 304, reload after a write); ${d.folded} rows folded as 未到报送期; ` +
+        `${m.group} alone, 滞后优先, by links without the script; printed on A4 in ${m.pages} pages (${m.pdf})` +
+        `${warnings.length ? `; ${warnings.length} warning(s)` : ""}; screenshots: ${d.shot}, ${i.shot}`,
     );
   } catch (e) {
     code = 1;

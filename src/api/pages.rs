@@ -25,22 +25,25 @@ fn body(content_type: &'static str, status: StatusCode, bytes: Vec<u8>) -> Resp 
 const HTML: &str = "text/html; charset=utf-8";
 
 super::params! {
-    /// `GET /`: `as_of` as `2023-06` from `<input type="month">`, or any period
-    /// spelling; `group` (or its synonym `battle`) and `status` are checked by the
-    /// dashboard's own filter.
+    /// `GET /`: `as_of` as `2023-06` (the month choice sends it so),
+    /// or any period spelling; `group` (or its synonym `battle`), `status`, `sort` and
+    /// `show` are checked by the dashboard's own filter.
     struct DashboardParams {
         as_of: Option<Period> = value::<Period>,
         group: Option<String> = text,
         battle: Option<String> = text,
         lead_unit: Option<String> = text,
         status: Option<String> = text,
+        sort: Option<String> = text,
+        show: Option<String> = text,
         on: Option<chrono::NaiveDate> = date,
     }
 }
 
-/// GET /?as_of=&group=&lead_unit=&status=&on=
+/// GET /?as_of=&group=&lead_unit=&status=&sort=&show=&on=
 ///
-/// The dashboard: the plan's groups in order, one row per indicator.
+/// The dashboard: the plan's groups in order (one alone with `group=`), one row per
+/// indicator in the plan's order or lagging first.
 pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path::end()
         .and(read(ctx))
@@ -56,24 +59,29 @@ async fn dashboard_handler(
 ) -> Result<Resp, ApiError> {
     let p = p?;
     let on = p.on.unwrap_or_else(|| ctx.clock.today());
-    // Validate before touching the store; the unit is resolved below.
+    // Validate before touching the store; the unit and the group are resolved below.
     let group = p.group.clone().or_else(|| p.battle.clone());
-    web::DashboardQuery::parse(group.as_deref(), None, p.status.as_deref())?;
+    web::DashboardQuery::parse(group.as_deref(), None, p.status.as_deref())?
+        .with_view(p.sort.as_deref(), p.show.as_deref())?;
     ctx.blocking(move |qs| {
         // An alias (县交通局) filters like its canonical name (县交通运输局).
         let lead = qs.lead_unit(p.lead_unit.as_deref())?;
         let as_of = qs.resolve_as_of(p.as_of)?;
-        let b = qs.home_board(as_of)?;
-        let filter =
+        // 逾期未报 and 未到报送期 are judged on the day the 催报 list is counted on.
+        let b = qs.board_reported_on(qs.home_board(as_of)?, on)?;
+        let mut parsed =
             web::DashboardQuery::parse(group.as_deref(), lead.as_deref(), p.status.as_deref())?
-                .resolve(&b)
-                .map_err(|e| match (&p.group, e) {
-                    // `battle=` names its own errors.
-                    (None, crate::domain::DomainError::Invalid { message, .. }) => {
-                        crate::domain::DomainError::invalid("battle", message)
-                    }
-                    (_, e) => e,
-                })?;
+                .with_view(p.sort.as_deref(), p.show.as_deref())?;
+        parsed.on = p.on;
+        let Ok(filter) = parsed.resolve(&b) else {
+            // A group the plan does not have: say so, in a page that links to its groups.
+            let given = group.as_deref().unwrap_or_default();
+            return Ok(body(
+                HTML,
+                StatusCode::BAD_REQUEST,
+                web::unknown_group_page(&b, given).into_bytes(),
+            ));
+        };
         let mut units: Vec<String> = b
             .rows
             .iter()
@@ -82,11 +90,12 @@ async fn dashboard_handler(
         units.sort();
         units.dedup();
         let home: Vec<_> = b.rows.iter().map(|r| r.indicator.clone()).collect();
+        let periods = qs.reading_periods(as_of.year(), home.iter().map(|i| &i.id))?;
         let overdue = web::OverdueMarks {
             on: Some(on),
             items: qs.overdue_of(&home, on)?,
         };
-        let html = web::dashboard(&b, &filter, &units, &overdue);
+        let html = web::dashboard(&b, &filter, &units, &periods, &overdue);
         Ok(body(HTML, StatusCode::OK, html.into_bytes()))
     })
     .await

@@ -75,13 +75,12 @@ impl Queries {
                 engine::evaluate_with(&ind, target.as_ref(), &values, as_of, inputs);
             // Absent figures: overdue or not yet due on the first day the month's figures
             // are overdue (2023-07-11 for 2023-06), the date a bulletin is written for.
-            attainment.reporting = Some(engine::calendar::reporting(
-                ind.frequency,
-                super::schedule::rule_for(s, &ind)?,
-                as_of,
+            attainment.reporting = Some(reporting(
+                s,
+                &ind,
+                &attainment,
                 engine::calendar::default_reporting_date(as_of),
-                attainment.actual_period,
-            ));
+            )?);
             let series = values.into_iter().filter(|(p, _)| *p <= as_of).collect();
             rows.push(BoardRow {
                 indicator: ind,
@@ -198,7 +197,64 @@ impl PlanOrder {
     }
 }
 
+/// Where `ind`'s figure stands in the reporting calendar on `on` (逾期未报, 未到报送期 or
+/// received), for the answer `a` about its `as_of`.
+fn reporting(
+    s: &crate::store::Store,
+    ind: &Indicator,
+    a: &Attainment,
+    on: chrono::NaiveDate,
+) -> Result<engine::calendar::Reporting> {
+    Ok(engine::calendar::reporting(
+        ind.frequency,
+        super::schedule::rule_for(s, ind)?,
+        a.as_of,
+        on,
+        a.actual_period,
+    ))
+}
+
 impl Queries {
+    /// `board` with every row's reporting state judged on `on` instead of the board's
+    /// default reporting date (the day after the month's figures fall due): the
+    /// dashboard counts 逾期未报 and 未到报送期 on the same day as its 催报 list.
+    pub fn board_reported_on(
+        &self,
+        board: Arc<Board>,
+        on: chrono::NaiveDate,
+    ) -> Result<Arc<Board>> {
+        if board
+            .rows
+            .iter()
+            .all(|r| r.attainment.reporting.is_some_and(|x| x.on == on))
+        {
+            return Ok(board);
+        }
+        let mut b = (*board).clone();
+        for r in &mut b.rows {
+            r.attainment.reporting = Some(reporting(&self.store, &r.indicator, &r.attainment, on)?);
+        }
+        Ok(Arc::new(b))
+    }
+
+    /// The months of `year` that hold a reading of one of `ids`, in order: the periods
+    /// the dashboard offers to look at (2023年1月 … 2023年9月), so that its month
+    /// choice lists what there is to see and never depends on the browser.
+    pub fn reading_periods<'a>(
+        &self,
+        year: u16,
+        ids: impl IntoIterator<Item = &'a crate::domain::IndicatorId>,
+    ) -> Result<Vec<Period>> {
+        let (from, to) = (Period::new(year, 1).ok(), Period::new(year, 12).ok());
+        let mut out = std::collections::BTreeSet::new();
+        for id in ids {
+            for (p, _) in self.store.readings(id, from, to)? {
+                out.insert(p);
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
     /// How the rows of `year` are ordered: by the plans of that year.
     pub fn plan_order(&self, year: u16) -> Result<PlanOrder> {
         Ok(PlanOrder {

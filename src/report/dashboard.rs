@@ -1,6 +1,16 @@
-//! The dashboard served at `/`: every indicator, grouped by the plan's groups (the 六仗 of Taojiang's plan), with a filter
-//! form, counts by status, progress bars, status badges, sparklines and the marks of
-//! overdue figures (催报).
+//! The dashboard served at `/`: every indicator of the plan, grouped
+//! by the plan's groups (the 六仗 of Taojiang's plan) in the plan's order and, within a
+//! group, by the plan's 序号, with counts by status and by reporting state (逾期未报 /
+//! 未到报送期), progress bars, status badges, sparklines and the marks of overdue
+//! figures (催报).
+//!
+//! It is what the county's monthly meeting looks at and prints, so every choice is a
+//! query parameter a link or a plain form sends (no script needed): one group alone
+//! (`group=`), lagging rows first (`sort=lagging`), only the lagging or overdue rows
+//! (`show=`), the month from a list of the months that hold figures, written in
+//! Chinese by the server whatever the browser's language. Rows whose figures are not
+//! yet due are folded into a count at the end of their group, so that they do not
+//! bury the lagging ones.
 //!
 //! One page per file: the indicator page is [`super::indicator_page`]; what both pages
 //! share is in [`super::html`].
@@ -11,7 +21,8 @@ use super::html::{
     dashboard_title, dashboard_url, escape, indicator_url, page, status_badge, with_unit, LANG,
 };
 use super::{chart, Board, BoardRow};
-use crate::domain::{DomainError, Indicator, Target};
+use crate::domain::{DomainError, Indicator, Period, Target};
+use crate::engine::calendar::ReportState;
 use crate::engine::{calendar, headline, Attainment, Status};
 use crate::text::{self, sentence};
 
@@ -27,15 +38,143 @@ pub fn parse_status(s: &str) -> Option<Status> {
     STATUSES.iter().copied().find(|st| st.as_str() == s)
 }
 
-/// The filters of the dashboard (`/?group=&lead_unit=&status=`; `battle=` is read as
-/// `group=`).
+/// How the rows of a group are ordered (`sort=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// The plan's order, its 序号 (`plan`, the default).
+    #[default]
+    Plan,
+    /// 滞后优先 (`lagging`): 严重滞后, 未完成, 未达序时进度 (worst first, as
+    /// [`Status::ALL`] ranks them), then the rows whose figure is 逾期未报, then the
+    /// rest; the plan's order within each.
+    Lagging,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 2] = [Sort::Plan, Sort::Lagging];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Plan => "plan",
+            Sort::Lagging => "lagging",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Sort::Plan => "按方案顺序",
+            Sort::Lagging => "滞后优先",
+        }
+    }
+}
+
+/// Which rows are shown (`show=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Show {
+    /// Every row (`all`, the default); rows with no figure that is due yet (未到报送期)
+    /// are folded at the end of their group.
+    #[default]
+    All,
+    /// 只看滞后 (`lagging`): 严重滞后, 未完成 and 未达序时进度.
+    Lagging,
+    /// 只看逾期未报 (`overdue`): rows whose figure due by the reporting date is not in.
+    Overdue,
+    /// 隐藏暂无数据 (`reported`): rows with a figure.
+    Reported,
+}
+
+impl Show {
+    pub const ALL: [Show; 4] = [Show::All, Show::Lagging, Show::Overdue, Show::Reported];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Show::All => "all",
+            Show::Lagging => "lagging",
+            Show::Overdue => "overdue",
+            Show::Reported => "reported",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Show::All => "全部指标",
+            Show::Lagging => "只看滞后",
+            Show::Overdue => "只看逾期未报",
+            Show::Reported => "隐藏暂无数据",
+        }
+    }
+
+    fn keeps(self, row: &BoardRow) -> bool {
+        match self {
+            Show::All => true,
+            Show::Lagging => row.attainment.status.is_lagging(),
+            Show::Overdue => report_state(row) == Some(ReportState::Overdue),
+            Show::Reported => row.attainment.status != Status::NoData,
+        }
+    }
+}
+
+/// The reporting state of a row's figure on the reporting date (逾期未报, 未到报送期).
+fn report_state(row: &BoardRow) -> Option<ReportState> {
+    row.attainment.reporting.map(|r| r.state)
+}
+
+/// A row with no figure and none due yet (未到报送期, whether or not it has a target):
+/// folded at the end of its group, so that the folded rows are the ones counted.
+fn not_due(row: &BoardRow) -> bool {
+    report_state(row) == Some(ReportState::NotDue)
+}
+
+/// The row's 序号 in its plan (`None` for a row the plan does not number).
+fn position(row: &BoardRow) -> Option<u32> {
+    row.attainment
+        .target
+        .as_ref()
+        .and_then(|t| t.plan.as_ref())
+        .map(|e| e.position)
+}
+
+/// Where a row goes in the 滞后优先 order: the lagging statuses worst first, then an
+/// overdue figure, then the rest.
+fn lag_rank(row: &BoardRow) -> usize {
+    let st = row.attainment.status;
+    if st.is_lagging() {
+        STATUSES.iter().position(|s| *s == st).unwrap_or(0)
+    } else if report_state(row) == Some(ReportState::Overdue) {
+        STATUSES.len()
+    } else {
+        STATUSES.len() + 1
+    }
+}
+
+/// Orders one group's rows: by the plan's 序号 (rows it does not number last, by id),
+/// lagging ones first under [`Sort::Lagging`]. The sort is stable.
+pub fn order_rows(rows: &mut [&BoardRow], sort: Sort) {
+    let plan = |r: &BoardRow| (position(r).unwrap_or(u32::MAX), r.indicator.id.clone());
+    match sort {
+        Sort::Plan => rows.sort_by_cached_key(|r| plan(r)),
+        Sort::Lagging => rows.sort_by_cached_key(|r| (lag_rank(r), plan(r))),
+    }
+}
+
+/// The filters and choices of the dashboard (`/?group=&lead_unit=&status=&sort=&show=`;
+/// `battle=` is read as `group=`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DashboardQuery {
     /// A group key of the plan shown (a group's name is accepted and resolved by
-    /// [`DashboardQuery::resolve`]).
+    /// [`DashboardQuery::resolve`]): only that group's section is rendered.
     pub group: Option<String>,
     pub lead_unit: Option<String>,
     pub status: Option<Status>,
+    pub sort: Sort,
+    pub show: Show,
+    /// The reporting date asked for (`on=`), kept by every link and the form; without
+    /// it the server counts on today.
+    pub on: Option<chrono::NaiveDate>,
+}
+
+fn nonempty(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
 }
 
 impl DashboardQuery {
@@ -46,9 +185,6 @@ impl DashboardQuery {
         lead_unit: Option<&str>,
         status: Option<&str>,
     ) -> Result<DashboardQuery, DomainError> {
-        fn nonempty(v: Option<&str>) -> Option<&str> {
-            v.map(str::trim).filter(|s| !s.is_empty())
-        }
         let group = nonempty(group).map(str::to_string);
         let status = nonempty(status)
             .map(|s| {
@@ -67,7 +203,64 @@ impl DashboardQuery {
             group,
             lead_unit: nonempty(lead_unit).map(str::to_string),
             status,
+            ..Default::default()
         })
+    }
+
+    /// Takes the order (`sort=plan|lagging`) and the rows shown
+    /// (`show=all|lagging|overdue|reported`); absent or empty is the default.
+    pub fn with_view(
+        mut self,
+        sort: Option<&str>,
+        show: Option<&str>,
+    ) -> Result<DashboardQuery, DomainError> {
+        fn choice<T: Copy>(
+            field: &str,
+            what: &str,
+            v: Option<&str>,
+            all: &[T],
+            name: impl Fn(T) -> &'static str,
+            label: impl Fn(T) -> &'static str,
+        ) -> Result<Option<T>, DomainError> {
+            let Some(v) = nonempty(v) else {
+                return Ok(None);
+            };
+            all.iter()
+                .copied()
+                .find(|x| name(*x) == v)
+                .map(Some)
+                .ok_or_else(|| {
+                    let list: Vec<String> = all
+                        .iter()
+                        .map(|x| format!("{}（{}）", name(*x), label(*x)))
+                        .collect();
+                    DomainError::invalid(
+                        field,
+                        format!("“{v}”不是{what}，可选：{}", list.join("、")),
+                    )
+                })
+        }
+        if let Some(s) = choice(
+            "sort",
+            "排序方式",
+            sort,
+            &Sort::ALL,
+            Sort::as_str,
+            Sort::label_zh,
+        )? {
+            self.sort = s;
+        }
+        if let Some(s) = choice(
+            "show",
+            "显示范围",
+            show,
+            &Show::ALL,
+            Show::as_str,
+            Show::label_zh,
+        )? {
+            self.show = s;
+        }
+        Ok(self)
     }
 
     /// Checks the group against the board's groups, taking a group's name for its key.
@@ -84,7 +277,7 @@ impl DashboardQuery {
                     return Err(DomainError::invalid(
                         "group",
                         format!(
-                            "'{g}' is not a group of this plan: {}",
+                            "“{g}”不是本方案的板块，可选：{}",
                             board
                                 .groups
                                 .iter()
@@ -112,7 +305,36 @@ impl DashboardQuery {
 
     /// Whether a row passes every filter.
     pub fn matches(&self, row: &BoardRow) -> bool {
-        self.in_scope(row) && self.status.is_none_or(|s| row.attainment.status == s)
+        self.in_scope(row)
+            && self.status.is_none_or(|s| row.attainment.status == s)
+            && self.show.keeps(row)
+    }
+
+    /// Whether a shown row is folded into its group's count of 未到报送期 rows: only
+    /// in the default view, and never when the status filter asks for them.
+    fn folds(&self, row: &BoardRow) -> bool {
+        self.show == Show::All && self.status.is_none() && not_due(row)
+    }
+
+    /// The dashboard's address for this view at `as_of` (unescaped): every filter and
+    /// every choice that is not the default.
+    pub fn url(&self, as_of: Period) -> String {
+        let mut url = dashboard_url(
+            as_of,
+            self.group.as_deref(),
+            self.lead_unit.as_deref(),
+            self.status,
+        );
+        if self.sort != Sort::Plan {
+            let _ = write!(url, "&sort={}", self.sort.as_str());
+        }
+        if self.show != Show::All {
+            let _ = write!(url, "&show={}", self.show.as_str());
+        }
+        if let Some(on) = self.on {
+            let _ = write!(url, "&on={on}");
+        }
+        url
     }
 }
 
@@ -219,7 +441,34 @@ fn options<T: Copy + PartialEq>(
     out
 }
 
-fn filter_form(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> String {
+/// The month choices: the months of the year that hold figures, written 2023年6月 by
+/// the server (never the browser's month picker, which speaks the browser's
+/// language), with `as_of` among them even when it holds none.
+fn month_options(as_of: Period, periods: &[Period]) -> String {
+    let mut months: Vec<Period> = periods
+        .iter()
+        .copied()
+        .filter(|p| p.year() == as_of.year())
+        .collect();
+    if !months.contains(&as_of) {
+        months.push(as_of);
+    }
+    months.sort();
+    months.dedup();
+    options(
+        &months,
+        Some(as_of),
+        |p| p.to_string(),
+        |p| text::year_month(LANG, p),
+    )
+}
+
+fn filter_form(
+    board: &Board,
+    q: &DashboardQuery,
+    lead_units: &[String],
+    periods: &[Period],
+) -> String {
     let as_of = board.as_of;
     let groups: Vec<&str> = board.groups.iter().map(|g| g.key.as_str()).collect();
     let battles = options(
@@ -246,20 +495,121 @@ fn filter_form(board: &Board, q: &DashboardQuery, lead_units: &[String]) -> Stri
         str::to_string,
         str::to_string,
     );
+    let sorts = options(
+        &Sort::ALL,
+        Some(q.sort),
+        |s| s.as_str().into(),
+        |s| s.label_zh().into(),
+    );
+    let shows = options(
+        &Show::ALL,
+        Some(q.show),
+        |s| s.as_str().into(),
+        |s| s.label_zh().into(),
+    );
     let all = |none: bool| if none { " selected" } else { "" };
     format!(
         r#"<form class="filters" method="get" action="/" role="search" aria-label="筛选指标">
-<label>截至月份 <input type="month" name="as_of" value="{as_of}" required></label>
+<label>截至月份 <select name="as_of">{months}</select></label>
 <label>板块 <select name="group"><option value=""{b}>全部板块</option>{battles}</select></label>
 <label>牵头单位 <select name="lead_unit"><option value=""{u}>全部单位</option>{units}</select></label>
 <label>状态 <select name="status"><option value=""{s}>全部状态</option>{statuses}</select></label>
-<button type="submit">筛选</button>
+<label>排序 <select name="sort">{sorts}</select></label>
+<label>显示 <select name="show">{shows}</select></label>
+{on}<button type="submit">筛选</button>
 <a class="reset" href="{reset}">重置</a>
 </form>"#,
+        months = month_options(as_of, periods),
+        on = q.on.map_or_else(String::new, |d| format!(
+            r#"<input type="hidden" name="on" value="{d}">"#
+        )),
         b = all(q.group.is_none()),
         u = all(q.lead_unit.is_none()),
         s = all(q.status.is_none()),
         reset = escape(&dashboard_url(as_of, None, None, None)),
+    )
+}
+
+/// One link of a bar of choices; the current one is marked.
+fn choice_link(href: &str, label: &str, current: bool, extra: &str) -> String {
+    if current {
+        format!(
+            r#"<a class="choice on" href="{}" aria-current="true"{extra}>{}</a>"#,
+            escape(href),
+            escape(label)
+        )
+    } else {
+        format!(
+            r#"<a class="choice" href="{}"{extra}>{}</a>"#,
+            escape(href),
+            escape(label)
+        )
+    }
+}
+
+/// The links between groups (全部板块 and each group of the plan, in its order) and
+/// the order and rows shown: plain links keeping the other choices, so that they work
+/// without the script. The print button is shown by the script.
+fn view_bar(board: &Board, q: &DashboardQuery) -> String {
+    let as_of = board.as_of;
+    let mut groups = String::new();
+    let all = DashboardQuery {
+        group: None,
+        ..q.clone()
+    };
+    groups.push_str(&choice_link(
+        &all.url(as_of),
+        "全部板块",
+        q.group.is_none(),
+        "",
+    ));
+    for g in &board.groups {
+        let one = DashboardQuery {
+            group: Some(g.key.clone()),
+            ..q.clone()
+        };
+        let extra = format!(r#" data-group="{}""#, escape(&g.key));
+        groups.push_str(&choice_link(
+            &one.url(as_of),
+            &g.name,
+            q.group.as_deref() == Some(g.key.as_str()),
+            &extra,
+        ));
+    }
+    let mut sorts = String::new();
+    for s in Sort::ALL {
+        let v = DashboardQuery {
+            sort: s,
+            ..q.clone()
+        };
+        let extra = format!(r#" data-sort="{}""#, s.as_str());
+        sorts.push_str(&choice_link(
+            &v.url(as_of),
+            s.label_zh(),
+            q.sort == s,
+            &extra,
+        ));
+    }
+    let mut shows = String::new();
+    for s in Show::ALL {
+        let v = DashboardQuery {
+            show: s,
+            ..q.clone()
+        };
+        let extra = format!(r#" data-show="{}""#, s.as_str());
+        shows.push_str(&choice_link(
+            &v.url(as_of),
+            s.label_zh(),
+            q.show == s,
+            &extra,
+        ));
+    }
+    format!(
+        r#"<nav class="view-bar" aria-label="板块、排序与显示">
+<p class="choices group-choices"><span class="choices-label">板块</span>{groups}</p>
+<p class="choices"><span class="choices-label">排序</span>{sorts}<span class="choices-label">显示</span>{shows}<button type="button" class="print-button" data-print hidden>打印</button></p>
+</nav>
+"#
     )
 }
 
@@ -290,18 +640,26 @@ impl OverdueMarks {
         format!(
             r#" <span class="overdue-mark" title="{}数据应于{}前报送{more}">逾期{}天</span>"#,
             escape(&text::year_to_date(LANG, worst.period)),
-            worst.due,
+            text::date(LANG, worst.due, None),
             worst.days_overdue
         )
     }
 
-    /// The section under the summary: how many figures are overdue, per lead unit.
-    fn section(&self, units: Option<&str>) -> String {
+    /// The section under the summary: how many figures of the indicators in `scope`
+    /// (the group and lead-unit filters') are overdue, per lead unit.
+    fn section(&self, scope: &[&BoardRow], units: Option<&str>) -> String {
         let Some(on) = self.on else {
             return String::new();
         };
+        let ids: std::collections::BTreeSet<&str> =
+            scope.iter().map(|r| r.indicator.id.as_str()).collect();
+        let items: Vec<_> = self
+            .items
+            .iter()
+            .filter(|o| ids.contains(o.indicator.as_str()))
+            .collect();
         let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
-        for o in &self.items {
+        for o in &items {
             for u in &o.lead_units {
                 if units.is_none_or(|w| w == u) {
                     *per.entry(u.as_str()).or_default() += 1;
@@ -317,12 +675,13 @@ impl OverdueMarks {
             .collect();
         format!(
             r#"<section class="overdue" aria-labelledby="overdue-h">
-<h2 id="overdue-h">逾期未报 <small>截至<time datetime="{on}">{on}</time>，共{n}项数据过了报送期限仍未报送</small></h2>
+<h2 id="overdue-h">逾期未报 <small>截至<time datetime="{on}">{day}</time>，共{n}项数据过了报送期限仍未报送</small></h2>
 <ul class="overdue-units">{list}</ul>
 <p class="hint"><a href="/v1/overdue?on={on}&amp;group=lead_unit">催报清单（按牵头单位）</a></p>
 </section>
 "#,
-            n = self.items.len(),
+            n = items.len(),
+            day = text::date(LANG, on, None),
             list = list.concat(),
         )
     }
@@ -341,7 +700,8 @@ fn dashboard_row(board: &Board, row: &BoardRow, overdue: &OverdueMarks) -> Strin
         _ => String::new(),
     };
     format!(
-        r#"<tr class="indicator-row" data-indicator="{id_attr}" data-status="{status}" data-headline="{headline}">
+        r#"<tr class="indicator-row" data-indicator="{id_attr}" data-status="{status}" data-headline="{headline}" data-position="{no}"{report}>
+<td class="no">{no}</td>
 <th scope="row" class="name"><a href="{href}">{name}</a></th>
 <td class="units">{units}</td>
 <td class="figures"><span class="actual" title="实际">{actual}</span>{lag}<span class="sep"> / </span>{target}</td>
@@ -351,6 +711,13 @@ fn dashboard_row(board: &Board, row: &BoardRow, overdue: &OverdueMarks) -> Strin
 </tr>
 "#,
         mark = overdue.mark(id),
+        no = position(row).map_or_else(String::new, |n| n.to_string()),
+        report = match report_state(row) {
+            Some(ReportState::Overdue) => r#" data-report="overdue""#,
+            Some(ReportState::NotDue) => r#" data-report="not_due""#,
+            Some(ReportState::Received) => r#" data-report="received""#,
+            None => "",
+        },
         headline = match a.headline {
             Some(crate::engine::Headline::Completion) => "completion",
             Some(crate::engine::Headline::Allowance) => "allowance",
@@ -401,20 +768,76 @@ fn count_list(counts: &[(Status, usize)], link: impl Fn(Status) -> Option<String
     out
 }
 
-/// The dashboard served at `/`: the filter form, counts by status, then one section per
-/// group of the plan (all of them, in the plan's order, even when the filters leave one
-/// empty)
-/// with a row per indicator.
+/// The head of a group's table and of its folded rows.
+fn table_head(group_name: &str, caption: &str) -> String {
+    format!(
+        r#"<table class="indicators">
+<caption class="visually-hidden">{group_name}{caption}</caption>
+<colgroup><col class="c-no"><col class="c-name"><col class="c-lead"><col class="c-value"><col class="c-bar"><col class="c-status"><col class="c-trend"></colgroup>
+<thead><tr><th scope="col" class="no">序号</th><th scope="col">指标</th><th scope="col">牵头单位</th><th scope="col">实际 / 目标</th><th scope="col">完成情况 <span class="hint">（完成率，竖线为序时进度）</span></th><th scope="col">状态</th><th scope="col">走势</th></tr></thead>
+<tbody>
+"#
+    )
+}
+
+/// The counts of rows by reporting state on the reporting date, over the filters'
+/// scope: 逾期未报 (a link to those rows) and 未到报送期.
+fn reporting_counts(board: &Board, q: &DashboardQuery, scope: &[&BoardRow]) -> String {
+    let overdue = scope
+        .iter()
+        .filter(|r| report_state(r) == Some(ReportState::Overdue))
+        .count();
+    let not_due = scope
+        .iter()
+        .filter(|r| report_state(r) == Some(ReportState::NotDue))
+        .count();
+    let on = scope
+        .iter()
+        .find_map(|r| r.attainment.reporting.map(|x| x.on));
+    let Some(on) = on else {
+        return String::new();
+    };
+    let only_overdue = DashboardQuery {
+        show: if q.show == Show::Overdue {
+            Show::All
+        } else {
+            Show::Overdue
+        },
+        ..q.clone()
+    };
+    let zero = |n: usize| if n == 0 { " zero" } else { "" };
+    format!(
+        r#"<ul class="counts reporting-counts" aria-label="报送情况">
+<li><a class="count report-overdue{z1}" data-count="overdue" href="{href}"><span class="n">{overdue}</span> <span class="label">逾期未报</span></a></li>
+<li><span class="count report-not-due{z2}" data-count="not_due"><span class="n">{not_due}</span> <span class="label">未到报送期</span></span></li>
+</ul>
+<p class="hint">报送情况按<time datetime="{on}">{day}</time>计：逾期未报指最近一期应报数据过了报送期限仍未报送的指标；未到报送期指本年尚无到期数据的指标，折叠在各板块末尾。</p>
+"#,
+        z1 = zero(overdue),
+        z2 = zero(not_due),
+        href = escape(&only_overdue.url(board.as_of)),
+        day = text::date(LANG, on, None),
+    )
+}
+
+/// The dashboard served at `/`: the filter form, the links between groups and views,
+/// counts by status and by reporting state, then one section per group of the plan in
+/// the plan's order (only the chosen group's when `group=` is given), each with its
+/// rows in the plan's order or lagging first, and the rows not yet due folded at the
+/// end.
 ///
 /// `lead_units` are the choices of the lead-unit filter (normally every canonical unit
-/// that leads at least one indicator).
+/// that leads at least one indicator); `periods` the months that hold figures (the
+/// month choices: those of the board's year).
 pub fn dashboard(
     board: &Board,
     q: &DashboardQuery,
     lead_units: &[String],
+    periods: &[Period],
     overdue: &OverdueMarks,
 ) -> String {
     let as_of = board.as_of;
+    let month = text::year_month(LANG, as_of);
     let title = dashboard_title(board);
     let scope: Vec<&BoardRow> = board.rows.iter().filter(|r| q.in_scope(r)).collect();
     let shown = scope.iter().filter(|r| q.matches(r)).count();
@@ -423,11 +846,11 @@ pub fn dashboard(
         body,
         r#"<header class="page-header">
 <h1>{title}</h1>
-<p class="meta">数据截至 <time datetime="{as_of}">{as_of}</time>{doc}</p>
+<p class="meta">数据截至 <time datetime="{as_of}">{month}</time>{doc}</p>
 </header>
 <main>
 {form}
-"#,
+{bar}"#,
         title = escape(&title),
         doc = if board.document.is_empty() {
             String::new()
@@ -437,10 +860,11 @@ pub fn dashboard(
                 escape(&board.document)
             )
         },
-        form = filter_form(board, q, lead_units),
+        form = filter_form(board, q, lead_units, periods),
+        bar = view_bar(board, q),
     );
 
-    // Summary: counts over the battle and lead-unit filters; each links to its status.
+    // Summary: counts over the group and lead-unit filters; each links to its status.
     let scope_label = match (q.group.as_deref(), q.lead_unit.as_deref()) {
         (None, None) => "全部指标".to_string(),
         (b, u) => [
@@ -452,34 +876,49 @@ pub fn dashboard(
         .collect::<Vec<_>>()
         .join(" · "),
     };
+    let view = match (q.sort, q.show) {
+        (Sort::Plan, Show::All) => String::new(),
+        (Sort::Plan, s) => format!("，{}", s.label_zh()),
+        (o, Show::All) => format!("，{}", o.label_zh()),
+        (o, s) => format!("，{}，{}", s.label_zh(), o.label_zh()),
+    };
     let _ = write!(
         body,
         r#"<section class="summary" aria-labelledby="summary-h">
-<h2 id="summary-h">总体情况 <small>{scope}：共{total}项，当前显示{shown}项</small></h2>
+<h2 id="summary-h">总体情况 <small>{scope}：共{total}项，当前显示{shown}项{view}</small></h2>
 {list}
-</section>
+{reporting}</section>
 "#,
         scope = escape(&scope_label),
         total = scope.len(),
-        list = count_list(&counts(scope.iter().copied()), |s| Some(dashboard_url(
-            as_of,
-            q.group.as_deref(),
-            q.lead_unit.as_deref(),
-            (q.status != Some(s)).then_some(s),
-        ))),
+        list = count_list(&counts(scope.iter().copied()), |s| {
+            let v = DashboardQuery {
+                status: (q.status != Some(s)).then_some(s),
+                ..q.clone()
+            };
+            Some(v.url(as_of))
+        }),
+        reporting = reporting_counts(board, q, &scope),
     );
-    body.push_str(&overdue.section(q.lead_unit.as_deref()));
+    body.push_str(&overdue.section(&scope, q.lead_unit.as_deref()));
 
-    for group in &board.groups {
-        let in_battle: Vec<&BoardRow> = scope
+    for group in board
+        .groups
+        .iter()
+        .filter(|g| q.group.as_deref().is_none_or(|k| k == g.key))
+    {
+        let in_group: Vec<&BoardRow> = scope
             .iter()
             .copied()
             .filter(|r| r.indicator.group == group.key)
             .collect();
-        let rows: Vec<&BoardRow> = in_battle.iter().copied().filter(|r| q.matches(r)).collect();
+        let mut rows: Vec<&BoardRow> = in_group.iter().copied().filter(|r| q.matches(r)).collect();
+        order_rows(&mut rows, q.sort);
+        let (folded, rows): (Vec<&BoardRow>, Vec<&BoardRow>) =
+            rows.into_iter().partition(|r| q.folds(r));
         let key = escape(&group.key);
         let group_name = escape(&group.name);
-        let battle_counts: Vec<(Status, usize)> = counts(in_battle.iter().copied())
+        let group_counts: Vec<(Status, usize)> = counts(in_group.iter().copied())
             .into_iter()
             .filter(|(_, n)| *n > 0)
             .collect();
@@ -490,32 +929,79 @@ pub fn dashboard(
 {counts}
 "#,
             name = group_name,
-            shown = rows.len(),
-            total = in_battle.len(),
-            counts = count_list(&battle_counts, |_| None),
+            shown = rows.len() + folded.len(),
+            total = in_group.len(),
+            counts = count_list(&group_counts, |_| None),
         );
-        if rows.is_empty() {
+        if rows.is_empty() && folded.is_empty() {
             body.push_str("<p class=\"empty\">无符合条件的指标</p>\n");
-        } else {
-            let _ = write!(
-                body,
-                r#"<div class="table-wrap"><table class="indicators">
-<caption class="visually-hidden">{name}指标完成情况</caption>
-<colgroup><col class="c-name"><col class="c-lead"><col class="c-value"><col class="c-bar"><col class="c-status"><col class="c-trend"></colgroup>
-<thead><tr><th scope="col">指标</th><th scope="col">牵头单位</th><th scope="col">实际 / 目标</th><th scope="col">完成情况 <span class="hint">（完成率，竖线为序时进度）</span></th><th scope="col">状态</th><th scope="col">走势</th></tr></thead>
-<tbody>
-"#,
-                name = group_name
-            );
+        }
+        if !rows.is_empty() {
+            body.push_str(r#"<div class="table-wrap">"#);
+            body.push_str(&table_head(&group_name, "指标完成情况"));
             for r in rows {
                 body.push_str(&dashboard_row(board, r, overdue));
             }
             body.push_str("</tbody></table></div>\n");
         }
+        if !folded.is_empty() {
+            let _ = write!(
+                body,
+                r#"<details class="not-due" data-folded="{n}"><summary>未到报送期 {n}项 <span class="hint">（本年尚无到期数据）</span><span class="hint fold-hint">点击展开</span></summary><div class="table-wrap">{head}"#,
+                n = folded.len(),
+                head = table_head(&group_name, "未到报送期的指标"),
+            );
+            for r in folded {
+                body.push_str(&dashboard_row(board, r, overdue));
+            }
+            body.push_str("</tbody></table></div></details>\n");
+        }
         body.push_str("</section>\n");
     }
     body.push_str("</main>");
-    page(&format!("{title} · {as_of}"), as_of, "dashboard", &body)
+    page(&format!("{title} · {month}"), as_of, "dashboard", &body)
+}
+
+/// The answer to a group the plan does not have (`?group=` or `?battle=`): a page that
+/// says so in Chinese and links to each of the plan's groups, rather than an empty
+/// board. Served with 400.
+pub fn unknown_group_page(board: &Board, given: &str) -> String {
+    let as_of = board.as_of;
+    let title = dashboard_title(board);
+    let mut list = String::new();
+    for g in &board.groups {
+        let _ = write!(
+            list,
+            r#"<li><a href="{}">{}</a></li>"#,
+            escape(&dashboard_url(as_of, Some(&g.key), None, None)),
+            escape(&g.name),
+        );
+    }
+    let body = format!(
+        r#"<header class="page-header">
+<h1>{title}</h1>
+<p class="meta">数据截至 <time datetime="{as_of}">{month}</time></p>
+</header>
+<main>
+<section class="summary unknown-group" aria-labelledby="unknown-h">
+<h2 id="unknown-h">没有这个板块</h2>
+<p class="alert alert-warning" role="alert">“{given}”不是{subject}的板块。请从下列板块中选择：</p>
+<ul class="group-list">{list}</ul>
+<p><a href="{all}">查看全部板块</a></p>
+</section>
+</main>"#,
+        title = escape(&title),
+        month = text::year_month(LANG, as_of),
+        given = escape(given),
+        subject = escape(&board.subject()),
+        all = escape(&dashboard_url(as_of, None, None, None)),
+    );
+    page(
+        &format!("没有这个板块 · {title}"),
+        as_of,
+        "dashboard",
+        &body,
+    )
 }
 
 #[cfg(test)]
@@ -534,8 +1020,64 @@ mod tests {
         u
     }
 
+    fn p(m: u8) -> Period {
+        Period::new(2023, m).unwrap()
+    }
+
     fn render(board: &Board, q: &DashboardQuery) -> String {
-        dashboard(board, q, &lead_units(board), &OverdueMarks::default())
+        dashboard(
+            board,
+            q,
+            &lead_units(board),
+            &[p(2), p(3), p(4), p(5), p(6), p(7)],
+            &OverdueMarks::default(),
+        )
+    }
+
+    /// The ids of the rows of each section, in the order the page shows them.
+    fn sections(html: &str) -> Vec<(String, Vec<String>)> {
+        html.split(r#"<section class="battle" data-battle=""#)
+            .skip(1)
+            .map(|chunk| {
+                let key = chunk[..chunk.find('"').unwrap()].to_string();
+                let ids = chunk
+                    .split(r#"<tr class="indicator-row" data-indicator=""#)
+                    .skip(1)
+                    .map(|r| r[..r.find('"').unwrap()].to_string())
+                    .collect();
+                (key, ids)
+            })
+            .collect()
+    }
+
+    /// The page's text as a reader sees it: without tags (and so without attributes).
+    fn visible_text(html: &str) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for ch in html.chars() {
+            match ch {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Sets the reporting state of the row `id` (as the board does from the calendar).
+    fn set_report(b: &mut Board, id: &str, state: ReportState) {
+        let r = b
+            .rows
+            .iter_mut()
+            .find(|r| r.indicator.id.as_str() == id)
+            .unwrap();
+        r.attainment.reporting = Some(calendar::Reporting {
+            on: chrono::NaiveDate::from_ymd_opt(2023, 7, 11).unwrap(),
+            period: p(6),
+            due: chrono::NaiveDate::from_ymd_opt(2023, 7, 10).unwrap(),
+            state,
+        });
     }
 
     fn rows_in(html: &str) -> usize {
@@ -553,7 +1095,9 @@ mod tests {
         assert!(html.contains(r#"<link rel="stylesheet" href="/assets/dashboard.css">"#));
         assert!(html.contains(r#"<script src="/assets/dashboard.js" defer></script>"#));
         assert!(html.contains("<h1>桃江县打好发展“六仗”指标监测</h1>"));
-        assert!(html.contains(r#"数据截至 <time datetime="2023-06">2023-06</time>"#));
+        assert!(html.contains(r#"数据截至 <time datetime="2023-06">2023年6月</time>"#));
+        assert!(html.contains("<title>桃江县打好发展“六仗”指标监测 · 2023年6月</title>"));
+        assert!(html.contains("数据截至 2023年6月 · 页面每15秒检查一次更新"));
         assert!(html.trim_end().ends_with("</html>"));
         // Nothing is fetched from elsewhere (the SVG namespace is only a name).
         assert!(!html
@@ -568,10 +1112,13 @@ mod tests {
             group: Some("innovation".into()),
             lead_unit: Some("县科工局".into()),
             status: Some(Status::Behind),
+            ..Default::default()
         };
         let html = render(&b, &q);
         assert!(html.contains(r#"<form class="filters" method="get" action="/""#));
-        assert!(html.contains(r#"<input type="month" name="as_of" value="2023-06""#));
+        assert!(html.contains(r#"<select name="as_of">"#));
+        assert!(html.contains(r#"<option value="2023-06" selected>2023年6月</option>"#));
+        assert!(!html.contains(r#"type="month""#));
         assert!(html.contains(r#"<select name="group">"#));
         assert!(html.contains(r#"<select name="lead_unit">"#));
         assert!(html.contains(r#"<select name="status">"#));
@@ -610,7 +1157,7 @@ mod tests {
         assert!(!html.contains("无符合条件的指标"));
         // Each row links to its page at the same as_of.
         assert!(html.contains(
-            r#"<tr class="indicator-row" data-indicator="tech-sme-registered" data-status="behind" data-headline="completion">"#
+            r#"<tr class="indicator-row" data-indicator="tech-sme-registered" data-status="behind" data-headline="completion" data-position=""#
         ));
         assert!(html.contains(
             r#"<a href="/indicators/tech-sme-registered?as_of=2023-06">科技型中小企业入库</a>"#
@@ -631,7 +1178,7 @@ mod tests {
     }
 
     #[test]
-    fn filters_narrow_the_rows_but_keep_all_six_sections() {
+    fn a_group_filter_renders_that_group_alone_and_filters_narrow_the_rows() {
         let b = sample_board();
         let innovation = b
             .rows
@@ -647,8 +1194,17 @@ mod tests {
         );
         assert!(innovation > 0 && innovation < 203);
         assert_eq!(rows_in(&html), innovation);
-        assert_eq!(html.matches(r#"<section class="battle""#).count(), 6);
-        assert_eq!(html.matches("无符合条件的指标").count(), 5);
+        // Only the chosen group's section is there: no empty sections for the others.
+        let secs = sections(&html);
+        assert_eq!(secs.len(), 1);
+        assert_eq!(secs[0].0, "innovation");
+        assert!(!html.contains("无符合条件的指标"));
+        assert!(!html.contains(r#"id="battle-growth""#));
+        // The group links mark the chosen one and keep the way back to all of them.
+        assert!(html.contains(
+            r#"<a class="choice on" href="/?as_of=2023-06&amp;group=innovation" aria-current="true" data-group="innovation">科技创新攻坚仗</a>"#
+        ));
+        assert!(html.contains(r#"<a class="choice" href="/?as_of=2023-06">全部板块</a>"#));
 
         let html = render(
             &b,
@@ -659,7 +1215,9 @@ mod tests {
         );
         assert_eq!(rows_in(&html), 1);
         assert!(html.contains(r#"data-indicator="tech-sme-registered""#));
+        // Without a group filter every group keeps its section, even empty.
         assert_eq!(html.matches(r#"<section class="battle""#).count(), 6);
+        assert_eq!(html.matches("无符合条件的指标").count(), 5);
 
         let kgj = b
             .rows
@@ -752,5 +1310,310 @@ mod tests {
         for s in STATUSES {
             assert_eq!(parse_status(s.as_str()), Some(s));
         }
+    }
+
+    /// The 序号 of a row of the sample board.
+    fn pos(b: &Board, id: &str) -> u32 {
+        position(crate::report::fixtures::row(b, id)).unwrap()
+    }
+
+    #[test]
+    fn rows_follow_the_plans_groups_and_numbers_whatever_order_the_board_has() {
+        let mut b = sample_board();
+        // The renderer orders by itself: a board in any order gives the plan's.
+        b.rows.reverse();
+        let html = render(&b, &DashboardQuery::default());
+        let secs = sections(&html);
+        let keys: Vec<&str> = secs.iter().map(|(k, _)| k.as_str()).collect();
+        let plan: Vec<&str> = b.groups.iter().map(|g| g.key.as_str()).collect();
+        assert_eq!(keys, plan, "the plan's groups, in its order");
+        for (key, ids) in &secs {
+            assert!(ids.len() > 1, "{key}");
+            let nos: Vec<u32> = ids.iter().map(|id| pos(&b, id)).collect();
+            assert!(nos.windows(2).all(|w| w[0] < w[1]), "{key}: {nos:?}");
+        }
+        // The 序号 is the row's first cell.
+        let first = &secs[0].1[0];
+        assert!(html.contains(&format!(r#"data-indicator="{first}" data-status="#)));
+        let start = html.find(&format!(r#"data-indicator="{first}""#)).unwrap();
+        let tr = &html[start..start + html[start..].find("</tr>").unwrap()];
+        assert!(
+            tr.contains(&format!(r#"<td class="no">{}</td>"#, pos(&b, first))),
+            "{tr}"
+        );
+        assert!(html.contains(r#"<th scope="col" class="no">序号</th>"#));
+    }
+
+    #[test]
+    fn lagging_first_puts_the_worst_rows_at_the_top_of_each_group_in_plan_order() {
+        let mut b = sample_board();
+        set_report(&mut b, "gdp-growth", ReportState::Overdue);
+        let q = DashboardQuery {
+            sort: Sort::Lagging,
+            ..Default::default()
+        };
+        let html = render(&b, &q);
+        let status = |id: &str| crate::report::fixtures::row(&b, id).attainment.status;
+        let mut seen_lagging = 0;
+        for (key, ids) in sections(&html) {
+            let ranks: Vec<usize> = ids
+                .iter()
+                .map(|id| lag_rank(crate::report::fixtures::row(&b, id)))
+                .collect();
+            assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{key}: {ranks:?}");
+            // Within a rank, the plan's order.
+            for w in ids.windows(2) {
+                let (x, y) = (
+                    crate::report::fixtures::row(&b, &w[0]),
+                    crate::report::fixtures::row(&b, &w[1]),
+                );
+                if lag_rank(x) == lag_rank(y) {
+                    assert!(pos(&b, &w[0]) < pos(&b, &w[1]), "{key}: {} {}", w[0], w[1]);
+                }
+            }
+            seen_lagging += ids.iter().filter(|id| status(id).is_lagging()).count();
+        }
+        assert!(seen_lagging >= 2, "the sample has lagging rows to sort");
+        // The severely behind row of its group comes first, the overdue one right after
+        // the lagging ones.
+        let growth = &sections(&html)
+            .into_iter()
+            .find(|(k, _)| k == "growth")
+            .unwrap()
+            .1;
+        assert_eq!(growth[0], "import-export-value");
+        let lagging = growth.iter().filter(|id| status(id).is_lagging()).count();
+        assert_eq!(growth[lagging], "gdp-growth");
+        // In the plan's order, the same rows sit elsewhere.
+        let plain = render(&b, &DashboardQuery::default());
+        let growth_plan = &sections(&plain)
+            .into_iter()
+            .find(|(k, _)| k == "growth")
+            .unwrap()
+            .1;
+        assert_ne!(growth_plan, growth);
+        // The choice is a link and a form field, and every link keeps it.
+        assert!(html.contains(
+            r#"<a class="choice on" href="/?as_of=2023-06&amp;sort=lagging" aria-current="true" data-sort="lagging">滞后优先</a>"#
+        ));
+        assert!(html.contains(r#"<option value="lagging" selected>滞后优先</option>"#));
+        assert!(html.contains("/?as_of=2023-06&amp;status=behind&amp;sort=lagging"));
+        assert!(plain.contains(
+            r#"<a class="choice" href="/?as_of=2023-06&amp;sort=lagging" data-sort="lagging">滞后优先</a>"#
+        ));
+    }
+
+    #[test]
+    fn overdue_and_not_due_are_counted_apart_and_not_due_rows_are_folded() {
+        let mut b = sample_board();
+        let no_data: Vec<String> = b
+            .rows
+            .iter()
+            .filter(|r| r.attainment.status == Status::NoData && r.indicator.group == "growth")
+            .map(|r| r.indicator.id.as_str().to_string())
+            .collect();
+        assert!(no_data.len() >= 4);
+        for id in &no_data[..2] {
+            set_report(&mut b, id, ReportState::Overdue);
+        }
+        for id in &no_data[2..] {
+            set_report(&mut b, id, ReportState::NotDue);
+        }
+        let folded = no_data.len() - 2;
+        let html = render(&b, &DashboardQuery::default());
+        assert!(html.contains(
+            r#"data-count="overdue" href="/?as_of=2023-06&amp;show=overdue"><span class="n">2</span> <span class="label">逾期未报</span>"#
+        ));
+        assert!(html.contains(&format!(
+            r#"data-count="not_due"><span class="n">{folded}</span> <span class="label">未到报送期</span>"#
+        )));
+        assert!(html.contains(r#"报送情况按<time datetime="2023-07-11">2023年7月11日</time>计"#));
+        // The not-due rows are still on the page, folded under a count at the end of
+        // their group; the overdue ones stay in the table.
+        assert_eq!(rows_in(&html), 203);
+        assert_eq!(html.matches(r#"<details class="not-due""#).count(), 1);
+        assert!(html.contains(&format!(
+            r#"<details class="not-due" data-folded="{folded}"><summary>未到报送期 {folded}项"#
+        )));
+        let details = &html[html.find("<details").unwrap()..html.find("</details>").unwrap()];
+        for id in &no_data[2..] {
+            assert!(
+                details.contains(&format!(r#"data-indicator="{id}""#)),
+                "{id}"
+            );
+        }
+        for id in &no_data[..2] {
+            assert!(
+                !details.contains(&format!(r#"data-indicator="{id}""#)),
+                "{id}"
+            );
+            assert!(html.contains(&format!(
+                r#"data-indicator="{id}" data-status="no_data" data-headline="#
+            )));
+        }
+        // Asking for the no-data rows shows them unfolded.
+        let html = render(
+            &b,
+            &DashboardQuery {
+                status: Some(Status::NoData),
+                ..Default::default()
+            },
+        );
+        assert!(!html.contains("<details"));
+
+        // 只看逾期未报: the two overdue rows only.
+        let html = render(
+            &b,
+            &DashboardQuery {
+                show: Show::Overdue,
+                ..Default::default()
+            },
+        );
+        assert_eq!(rows_in(&html), 2);
+        // 只看滞后: the lagging statuses only.
+        let lagging = b
+            .rows
+            .iter()
+            .filter(|r| r.attainment.status.is_lagging())
+            .count();
+        let html = render(
+            &b,
+            &DashboardQuery {
+                show: Show::Lagging,
+                ..Default::default()
+            },
+        );
+        assert_eq!(rows_in(&html), lagging);
+        assert!(html.contains(r#"data-show="lagging">只看滞后</a>"#));
+        // 隐藏暂无数据: every row with a figure.
+        let with_data = b
+            .rows
+            .iter()
+            .filter(|r| r.attainment.status != Status::NoData)
+            .count();
+        let html = render(
+            &b,
+            &DashboardQuery {
+                show: Show::Reported,
+                ..Default::default()
+            },
+        );
+        assert_eq!(rows_in(&html), with_data);
+        assert!(!html.contains(r#"data-status="no_data""#));
+    }
+
+    #[test]
+    fn every_date_on_the_page_is_written_in_chinese_by_the_server() {
+        let b = sample_board();
+        let overdue = OverdueMarks {
+            on: chrono::NaiveDate::from_ymd_opt(2023, 7, 20),
+            items: vec![calendar::OverdueItem {
+                indicator: "gdp-growth".into(),
+                name: "地区生产总值增长".into(),
+                region: "桃江县".into(),
+                period: p(6),
+                due: chrono::NaiveDate::from_ymd_opt(2023, 7, 10).unwrap(),
+                days_overdue: 10,
+                lead_units: vec!["县发改局".into()],
+            }],
+        };
+        let html = dashboard(
+            &b,
+            &DashboardQuery::default(),
+            &lead_units(&b),
+            &[p(3), p(5), p(6), p(9), Period::new(2022, 12).unwrap()],
+            &overdue,
+        );
+        // The month choice: the year's months with figures, in Chinese, as_of chosen;
+        // another year's month is not offered.
+        let form = &html[html.find(r#"<select name="as_of">"#).unwrap()..];
+        let form = &form[..form.find("</select>").unwrap()];
+        assert_eq!(
+            form,
+            r#"<select name="as_of"><option value="2023-03">2023年3月</option><option value="2023-05">2023年5月</option><option value="2023-06" selected>2023年6月</option><option value="2023-09">2023年9月</option>"#
+        );
+        assert!(html.contains(r#"截至<time datetime="2023-07-20">2023年7月20日</time>"#));
+        assert!(html.contains(r#"title="2023年1-6月数据应于2023年7月10日前报送">逾期10天</span>"#));
+        // No date in ISO form anywhere a reader sees it.
+        let text = visible_text(&html);
+        for y in ["2022-", "2023-", "2024-"] {
+            assert!(
+                !text.contains(y),
+                "an ISO date is shown: {}",
+                &text[text.find(y).unwrap()..][..20]
+            );
+        }
+        // as_of with no figures is still offered, chosen.
+        let html = dashboard(
+            &b,
+            &DashboardQuery::default(),
+            &[],
+            &[],
+            &OverdueMarks::default(),
+        );
+        assert!(html.contains(
+            r#"<select name="as_of"><option value="2023-06" selected>2023年6月</option></select>"#
+        ));
+    }
+
+    #[test]
+    fn an_unknown_group_is_a_chinese_page_that_lists_the_plans_groups() {
+        let b = sample_board();
+        let html = unknown_group_page(&b, "<war>");
+        assert!(html.contains("<h2 id=\"unknown-h\">没有这个板块</h2>"));
+        assert!(html.contains("“&lt;war&gt;”不是桃江县打好发展“六仗”的板块"));
+        assert!(!html.contains("<war>"));
+        for g in &b.groups {
+            assert!(html.contains(&format!(
+                r#"<li><a href="/?as_of=2023-06&amp;group={}">{}</a>"#,
+                g.key, g.name
+            )));
+        }
+        assert!(!html.contains(r#"<section class="battle""#));
+        // What a reader sees is Chinese: the keys are in the links only.
+        let text = visible_text(&html);
+        for g in &b.groups {
+            assert!(!text.contains(g.key.as_str()), "{}", g.key);
+        }
+        let err = DashboardQuery::parse(Some("war"), None, None)
+            .unwrap()
+            .resolve(&b)
+            .unwrap_err();
+        assert_eq!(err.field(), "group");
+        assert!(err.to_string().contains("“war”不是本方案的板块"), "{err}");
+    }
+
+    #[test]
+    fn sort_and_show_parse_their_names_and_refuse_others_in_chinese() {
+        let q = DashboardQuery::default()
+            .with_view(Some("lagging"), Some("overdue"))
+            .unwrap();
+        assert_eq!((q.sort, q.show), (Sort::Lagging, Show::Overdue));
+        assert_eq!(
+            DashboardQuery::default().with_view(Some(""), None).unwrap(),
+            DashboardQuery::default()
+        );
+        let e = DashboardQuery::default()
+            .with_view(Some("worst"), None)
+            .unwrap_err();
+        assert_eq!(e.field(), "sort");
+        assert!(e.to_string().contains("“worst”不是排序方式"), "{e}");
+        let e = DashboardQuery::default()
+            .with_view(None, Some("some"))
+            .unwrap_err();
+        assert_eq!(e.field(), "show");
+        assert!(e.to_string().contains("lagging（只看滞后）"), "{e}");
+        // The address of a view carries what is not the default, and only that.
+        let q = DashboardQuery {
+            group: Some("risk".into()),
+            sort: Sort::Lagging,
+            show: Show::Lagging,
+            ..Default::default()
+        };
+        assert_eq!(
+            q.url(p(6)),
+            "/?as_of=2023-06&group=risk&sort=lagging&show=lagging"
+        );
+        assert_eq!(DashboardQuery::default().url(p(6)), "/?as_of=2023-06");
     }
 }

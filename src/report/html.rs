@@ -84,12 +84,13 @@ pub(super) fn page(title: &str, as_of: Period, class: &str, body: &str) -> Strin
 </head>
 <body class="{class}" data-as-of="{as_of}">
 {body}
-<footer class="page-footer"><p>数据截至 {as_of} · 页面每15秒检查一次更新 · <span class="refresh" data-refresh aria-live="polite"></span></p></footer>
+<footer class="page-footer"><p>数据截至 {month} · 页面每15秒检查一次更新 · <span class="refresh" data-refresh aria-live="polite"></span></p></footer>
 </body>
 </html>
 "#,
         title = escape(title),
         class = escape(class),
+        month = text::year_month(LANG, as_of),
     )
 }
 

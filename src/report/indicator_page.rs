@@ -212,7 +212,7 @@ pub fn indicator_page(board: &Board, id: &str) -> Option<String> {
         r#"<nav class="crumbs" aria-label="导航"><a href="{back}">← 返回总览</a> <span aria-hidden="true">/</span> <a href="{battle_url}">{battle}</a></nav>
 <header class="page-header">
 <h1>{name}</h1>
-<p class="meta">{name_en}数据截至 <time datetime="{as_of}">{as_of}</time> · {badge}</p>
+<p class="meta">{name_en}数据截至 <time datetime="{as_of}">{month}</time> · {badge}</p>
 </header>
 <main>
 "#,
@@ -226,6 +226,7 @@ pub fn indicator_page(board: &Board, id: &str) -> Option<String> {
             format!(r#"<span lang="en">{}</span> · "#, escape(&ind.name_en))
         },
         badge = status_badge(a.status),
+        month = text::year_month(LANG, as_of),
     );
     if a.status.is_lagging() {
         let severity = alerts::Severity::of(a.status).map_or("warning", |s| s.as_str());

@@ -14,7 +14,10 @@
 //! lives in its own file ([`super::dashboard`], [`super::indicator_page`]) and what they
 //! share in [`super::html`].
 
-pub use super::dashboard::{dashboard, parse_status, DashboardQuery, OverdueMarks, STATUSES};
+pub use super::dashboard::{
+    dashboard, order_rows, parse_status, unknown_group_page, DashboardQuery, OverdueMarks, Show,
+    Sort, STATUSES,
+};
 pub use super::html::{escape, CSS, JS};
 pub use super::indicator_page::{indicator_page, not_found_page};
 
@@ -43,6 +46,7 @@ mod tests {
             &b,
             &DashboardQuery::default(),
             &["<i>".into()],
+            &[],
             &OverdueMarks::default(),
         );
         assert!(!html.contains("<script>alert"));

@@ -192,10 +192,8 @@ fn the_dashboard_filters_by_battle_status_and_lead_unit() {
 
     let page = html(&s, "/", &[("as_of", "2023-06"), ("battle", "innovation")]);
     let secs = sections(&page);
-    assert_eq!(secs.len(), 6, "every battle keeps its section, even empty");
-    for (b, rs) in &secs {
-        assert_eq!(rs.is_empty(), b != "innovation", "{b}");
-    }
+    let keys: Vec<&str> = secs.iter().map(|(b, _)| b.as_str()).collect();
+    assert_eq!(keys, ["innovation"], "only the chosen battle's section");
     assert_eq!(
         rows(&page).keys().cloned().collect::<BTreeSet<_>>(),
         ids_of(&s.get_json("/v1/indicators?battle=innovation"))
@@ -261,9 +259,9 @@ fn the_dashboard_evaluates_at_the_as_of_it_is_given() {
     // Looking back at June must show June's figures, not the latest ones.
     let s = fixture_server();
     let page = html(&s, "/", &[("as_of", "2023-06")]);
-    assert!(page.contains(r#"<time datetime="2023-06">2023-06</time>"#));
+    assert!(page.contains(r#"<time datetime="2023-06">2023年6月</time>"#));
     assert!(page.contains(r#"data-as-of="2023-06""#));
-    assert!(page.contains(r#"<input type="month" name="as_of" value="2023-06""#));
+    assert!(page.contains(r#"<option value="2023-06" selected>2023年6月</option>"#));
     let june = attainment_at(&s, "2023-06");
     let shown = rows(&page);
     assert_eq!(shown.len(), june.len());
@@ -276,7 +274,7 @@ fn the_dashboard_evaluates_at_the_as_of_it_is_given() {
     let default = latest["as_of"].as_str().unwrap().to_string();
     assert_ne!(default, "2023-06");
     let page = html(&s, "/", &[]);
-    assert!(page.contains(&format!(r#"<time datetime="{default}">{default}</time>"#)));
+    assert!(page.contains(&format!(r#"<time datetime="{default}">"#)));
     let now = rows(&page);
     assert!(
         now.iter().any(|(id, st)| june[id]["status"] != st.as_str()),
@@ -289,14 +287,361 @@ fn a_bad_dashboard_filter_answers_400_problem_json() {
     // A typo in a bookmarked URL should say what is wrong, not show an empty board.
     let s = TestServer::start();
     for (query, field) in [
-        (("battle", "nope"), "battle"),
         (("status", "nope"), "status"),
+        (("sort", "worst"), "sort"),
+        (("show", "some"), "show"),
         (("as_of", "2023-13"), "as_of"),
         (("colour", "red"), "colour"),
     ] {
         let r = get_q(&s, "/", &[query]);
         assert_problem(r, 400, Some(field), &format!("/?{}={}", query.0, query.1));
     }
+    // The choices of the meeting view say what they accept, in Chinese.
+    let body = assert_problem(
+        get_q(&s, "/", &[("sort", "worst")]),
+        400,
+        Some("sort"),
+        "sort",
+    );
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("“worst”不是排序方式"), "{detail}");
+    assert!(detail.contains("lagging（滞后优先）"), "{detail}");
+}
+
+// ── the meeting view: one group, lagging first, 逾期未报 apart, Chinese months, A4 ──
+
+/// One row of the dashboard, in the order the page shows it.
+#[derive(Debug)]
+struct PageRow {
+    battle: String,
+    id: String,
+    status: String,
+    /// The plan's 序号.
+    position: Option<u32>,
+    /// `overdue`, `not_due` or `received`.
+    report: Option<String>,
+    /// Folded under its group's 未到报送期 count.
+    folded: bool,
+}
+
+fn page_rows(html: &str) -> Vec<PageRow> {
+    let mut out = Vec::new();
+    for chunk in html
+        .split(r#"<section class="battle" data-battle=""#)
+        .skip(1)
+    {
+        let battle = chunk[..chunk.find('"').unwrap()].to_string();
+        let (open, folded) = chunk.split_at(chunk.find("<details").unwrap_or(chunk.len()));
+        for (part, is_folded) in [(open, false), (folded, true)] {
+            for tr in part.split(r#"<tr class="indicator-row" "#).skip(1) {
+                let tag = &tr[..tr.find('>').unwrap()];
+                let attr = |name: &str| {
+                    let key = format!(r#"{name}=""#);
+                    tag.find(&key).map(|i| {
+                        let v = &tag[i + key.len()..];
+                        v[..v.find('"').unwrap()].to_string()
+                    })
+                };
+                out.push(PageRow {
+                    battle: battle.clone(),
+                    id: attr("data-indicator").unwrap(),
+                    status: attr("data-status").unwrap(),
+                    position: attr("data-position").and_then(|p| p.parse().ok()),
+                    report: attr("data-report"),
+                    folded: is_folded,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The number shown by the summary's count `data-count="{which}"`.
+fn count_of(html: &str, which: &str) -> usize {
+    let at = html
+        .find(&format!(r#"data-count="{which}""#))
+        .unwrap_or_else(|| panic!("no {which} count"));
+    let rest = &html[at..];
+    let n = &rest[rest.find(r#"<span class="n">"#).unwrap() + r#"<span class="n">"#.len()..];
+    n[..n.find('<').unwrap()].parse().unwrap()
+}
+
+/// How many answers of `/v1/attainment?as_of=&on=` are in each reporting state.
+fn reporting_states(s: &TestServer, as_of: &str, on: &str) -> BTreeMap<String, usize> {
+    let v = s.get_json(&format!("/v1/attainment?as_of={as_of}&on={on}"));
+    let mut out = BTreeMap::new();
+    for a in v["attainment"].as_array().unwrap() {
+        let st = a["reporting"]["state"].as_str().expect("a reporting state");
+        *out.entry(st.to_string()).or_default() += 1;
+    }
+    out
+}
+
+#[test]
+fn a_group_filter_shows_that_group_alone() {
+    // The meeting goes through the plan one group at a time: the other five groups'
+    // sections must not stand there empty.
+    let s = fixture_server();
+    let want = ids_of(&s.get_json("/v1/indicators?battle=livelihood"));
+    let name = s.get_json("/v1/indicators?battle=livelihood")[0]["group_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for query in [
+        ("battle", "livelihood"),
+        ("group", "livelihood"),
+        ("group", name.as_str()),
+    ] {
+        let page = html(&s, "/", &[("as_of", "2023-06"), query]);
+        let keys: Vec<String> = sections(&page).into_iter().map(|(b, _)| b).collect();
+        assert_eq!(keys, ["livelihood"], "{query:?}");
+        assert!(!page.contains("无符合条件的指标"), "{query:?}");
+        let shown: BTreeSet<String> = page_rows(&page).into_iter().map(|r| r.id).collect();
+        assert_eq!(shown, want, "{query:?}");
+        // The summary counts that group, under its name; the way back to every group
+        // and to each other group is a link.
+        assert!(
+            page.contains(&format!("{name}：共{}项", want.len())),
+            "{query:?}"
+        );
+        assert!(page.contains(&format!(
+            r#"aria-current="true" data-group="livelihood">{name}</a>"#
+        )));
+        assert!(page.contains(r#"<a class="choice" href="/?as_of=2023-06">全部板块</a>"#));
+        assert!(page.contains(r#"href="/?as_of=2023-06&amp;group=growth" data-group="growth">"#));
+    }
+    // Without a group every group of the plan has its section, in the plan's order.
+    let page = html(&s, "/", &[("as_of", "2023-06")]);
+    let keys: Vec<String> = sections(&page).into_iter().map(|(b, _)| b).collect();
+    assert_eq!(keys, BATTLES);
+}
+
+#[test]
+fn an_unknown_group_answers_400_with_a_chinese_page_naming_it() {
+    // A group mistyped in a bookmark: say which, in Chinese, and offer the plan's groups.
+    let s = TestServer::start();
+    let names = battle_names(&s);
+    for (param, given, shown) in [
+        ("group", "war", "war"),
+        ("battle", "民生仗", "民生仗"),
+        ("group", "<b>x", "&lt;b&gt;x"),
+    ] {
+        let r = get_q(&s, "/", &[("as_of", "2023-06"), (param, given)]);
+        assert_eq!(r.status(), 400, "{param}={given}");
+        assert_eq!(content_type(&r), "text/html; charset=utf-8");
+        let body = r.text().unwrap();
+        assert!(
+            body.contains(&format!("“{shown}”不是桃江县打好发展“六仗”的板块")),
+            "{param}={given}: {body}"
+        );
+        assert!(!body.contains("<b>x"));
+        for name in &names {
+            assert!(body.contains(&format!(">{name}</a>")), "{name}");
+        }
+        for key in BATTLES {
+            assert!(body.contains(&format!(r#"href="/?as_of=2023-06&amp;group={key}""#)));
+        }
+        assert!(!body.contains(r#"<section class="battle""#));
+    }
+}
+
+#[test]
+fn sort_lagging_puts_severely_behind_and_behind_rows_first_in_each_group() {
+    // 滞后优先: the rows the meeting must talk about come first, worst first, each
+    // group's rows otherwise in the plan's order.
+    let s = fixture_server();
+    let june = attainment_at(&s, "2023-06");
+    let rank = |r: &PageRow| match r.status.as_str() {
+        "severely_behind" => 0,
+        "missed" => 1,
+        "behind" => 2,
+        _ if r.report.as_deref() == Some("overdue") => 3,
+        _ => 4,
+    };
+    let plain = page_rows(&html(&s, "/", &[("as_of", "2023-06")]));
+    let lagging = page_rows(&html(&s, "/", &[("as_of", "2023-06"), ("sort", "lagging")]));
+    assert_eq!(plain.len(), 203);
+    assert_eq!(lagging.len(), 203);
+    let mut moved = 0;
+    for key in BATTLES {
+        let open = |rows: &[PageRow]| -> Vec<(usize, u32, String)> {
+            rows.iter()
+                .filter(|r| r.battle == key && !r.folded)
+                .map(|r| (rank(r), r.position.expect("a 序号"), r.id.clone()))
+                .collect()
+        };
+        let (p, l) = (open(&plain), open(&lagging));
+        // The plan's order: by 序号, as the API gives it.
+        assert!(p.windows(2).all(|w| w[0].1 < w[1].1), "{key}: {p:?}");
+        for (_, pos, id) in &p {
+            assert_eq!(june[id]["target"]["position"], *pos, "{id}");
+        }
+        // Lagging first: by rank, then by 序号.
+        assert!(
+            l.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)),
+            "{key}: {l:?}"
+        );
+        let mut sorted = p.clone();
+        sorted.sort();
+        assert_eq!(l, sorted, "{key}: the same rows, reordered");
+        if l != p {
+            moved += 1;
+        }
+    }
+    assert!(
+        moved >= 3,
+        "the fixture lags in most groups, so the order must change"
+    );
+    // The first rows of the page are lagging ones, and their statuses are the API's.
+    let first = &lagging[0];
+    assert_eq!(first.status, "severely_behind", "{first:?}");
+    for r in &lagging {
+        assert_eq!(june[&r.id]["status"], r.status.as_str(), "{}", r.id);
+    }
+    // The choice is a link that keeps the other filters, and a form field.
+    let page = html(
+        &s,
+        "/",
+        &[("as_of", "2023-06"), ("group", "risk"), ("sort", "lagging")],
+    );
+    assert!(page.contains(r#"<option value="lagging" selected>滞后优先</option>"#));
+    assert!(page.contains(
+        r#"href="/?as_of=2023-06&amp;group=risk&amp;sort=lagging" aria-current="true" data-sort="lagging">滞后优先</a>"#
+    ));
+}
+
+#[test]
+fn overdue_and_not_due_are_counted_apart_on_the_reporting_date() {
+    // 逾期未报 is a figure someone owes; 未到报送期 is nobody's fault yet. The page
+    // counts them apart, on the same day as the API, and folds the not-due rows.
+    let s = fixture_server();
+    let on = "2023-07-11";
+    let api = reporting_states(&s, "2023-06", on);
+    let page = html(&s, "/", &[("as_of", "2023-06"), ("on", on)]);
+    let (overdue, not_due) = (api["overdue"], api["not_due"]);
+    assert!(overdue > 0 && not_due > 0, "{api:?}");
+    assert_eq!(count_of(&page, "overdue"), overdue);
+    assert_eq!(count_of(&page, "not_due"), not_due);
+    assert!(page.contains(r#"报送情况按<time datetime="2023-07-11">2023年7月11日</time>计"#));
+    let rows = page_rows(&page);
+    assert_eq!(rows.len(), 203, "folded rows are still on the page");
+    let count = |f: &dyn Fn(&PageRow) -> bool| rows.iter().filter(|r| f(r)).count();
+    assert_eq!(count(&|r| r.report.as_deref() == Some("overdue")), overdue);
+    assert_eq!(
+        count(&|r| r.report.as_deref() == Some("overdue") && r.folded),
+        0
+    );
+    assert_eq!(
+        count(&|r| r.folded),
+        not_due,
+        "the not-due rows, and only they, fold"
+    );
+    assert_eq!(
+        count(&|r| r.folded && r.report.as_deref() == Some("not_due")),
+        not_due
+    );
+    let folded: usize = page
+        .split(r#"<details class="not-due" data-folded=""#)
+        .skip(1)
+        .map(|c| c[..c.find('"').unwrap()].parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(folded, not_due);
+    assert!(page.contains("<summary>未到报送期 "));
+    // 只看逾期未报 shows those rows; the count links there, keeping the date.
+    assert!(page.contains(
+        r#"data-count="overdue" href="/?as_of=2023-06&amp;show=overdue&amp;on=2023-07-11""#
+    ));
+    let only = page_rows(&html(
+        &s,
+        "/",
+        &[("as_of", "2023-06"), ("on", on), ("show", "overdue")],
+    ));
+    assert_eq!(only.len(), overdue);
+    assert!(only.iter().all(|r| r.report.as_deref() == Some("overdue")));
+
+    // The reporting date matters: on an empty store, nothing of 2023 is owed on
+    // 2023-02-05 (January's figures are due on the 10th), much is on 2023-07-11.
+    let empty = TestServer::start();
+    let mut seen = Vec::new();
+    for on in ["2023-02-05", "2023-07-11"] {
+        let api = reporting_states(&empty, "2023-06", on);
+        let page = html(&empty, "/", &[("as_of", "2023-06"), ("on", on)]);
+        let (o, n) = (
+            api.get("overdue").copied().unwrap_or(0),
+            api.get("not_due").copied().unwrap_or(0),
+        );
+        assert_eq!(o + n, 203, "{on}: nothing is received: {api:?}");
+        assert_eq!(count_of(&page, "overdue"), o, "{on}");
+        assert_eq!(count_of(&page, "not_due"), n, "{on}");
+        seen.push(o);
+    }
+    assert_eq!(seen[0], 0, "nothing is past due on 2023-02-05");
+    assert!(
+        seen[1] > 100,
+        "most figures are past due on 2023-07-11: {seen:?}"
+    );
+}
+
+#[test]
+fn the_month_choice_is_written_in_chinese_by_the_server() {
+    // A browser's month picker speaks the browser's language (English in a headless
+    // one); the server writes the months, 2023年6月, and marks the one shown.
+    let s = fixture_server();
+    let page = html(&s, "/", &[("as_of", "2023-06"), ("on", "2023-07-11")]);
+    assert!(!page.contains(r#"type="month""#));
+    let select = &page[page
+        .find(r#"<select name="as_of">"#)
+        .expect("a month choice")..];
+    let select = &select[..select.find("</select>").unwrap()];
+    let options: Vec<(&str, &str)> = select
+        .split("<option value=\"")
+        .skip(1)
+        .map(|o| {
+            (
+                &o[..7],
+                &o[o.find('>').unwrap() + 1..o.find("</option>").unwrap()],
+            )
+        })
+        .collect();
+    assert!(options.len() >= 6, "the fixture's months: {options:?}");
+    for (value, label) in &options {
+        let (y, m) = value.split_once('-').unwrap();
+        assert_eq!(*label, format!("{y}年{}月", m.trim_start_matches('0')));
+    }
+    assert!(options.contains(&("2023-03", "2023年3月")), "{options:?}");
+    assert!(select.contains(r#"<option value="2023-06" selected>2023年6月</option>"#));
+    assert_eq!(select.matches(" selected").count(), 1);
+    // The other dates a reader sees are Chinese too.
+    assert!(page.contains(r#"截至<time datetime="2023-07-11">2023年7月11日</time>"#));
+    assert!(page.contains("<title>桃江县打好发展“六仗”指标监测 · 2023年6月</title>"));
+    // The form sends as_of as the API reads it.
+    let page = html(&s, "/", &[("as_of", "2023-03")]);
+    assert!(page.contains(r#"<option value="2023-03" selected>2023年3月</option>"#));
+}
+
+#[test]
+fn the_dashboard_prints_its_table_on_a4() {
+    // 打印 gives the table on A4: the stylesheet's print rules set the page, hide the
+    // controls and keep the rows whole.
+    let s = TestServer::start();
+    let css = s.get("/assets/dashboard.css").text().unwrap();
+    let print = &css[css.find("@media print").expect("print rules")..];
+    let page_rule = &print[print.find("@page").expect("an @page rule")..];
+    let page_rule = &page_rule[..page_rule.find('}').unwrap()];
+    assert!(page_rule.contains("size: A4;"), "{page_rule}");
+    for hidden in [".filters", ".view-bar", ".print-button"] {
+        assert!(print.contains(hidden), "{hidden} is not hidden in print");
+    }
+    assert!(print.contains("break-inside: avoid"));
+    // The narrow-screen layout (rows as blocks) is for screens, not for the A4 page.
+    assert!(css.contains("@media screen and (max-width: 760px)"));
+    assert!(!css.contains("@media (max-width"));
+    // The print button is there for the script to show; the page works without it.
+    let page = html(&s, "/", &[("as_of", "2023-06")]);
+    assert!(page
+        .contains(r#"<button type="button" class="print-button" data-print hidden>打印</button>"#));
+    let js = s.get("/assets/dashboard.js").text().unwrap();
+    assert!(js.contains("window.print()"));
 }
 
 #[test]

@@ -6,6 +6,8 @@
  *   ETag (after the first poll, which only learns the tag) reloads the page and its
  *   figures; a 304 costs nothing. Polling pauses while the tab is hidden.
  * - the filter selects submit the form when changed.
+ * - the 打印 button (hidden without the script) opens the browser's print dialog; the
+ *   stylesheet's print rules lay the table out on A4.
  */
 (function () {
   "use strict";
@@ -40,7 +42,7 @@
     var body = document.body;
     var v = body && body.getAttribute("data-as-of");
     if (!v) {
-      var input = document.querySelector('input[name="as_of"]');
+      var input = document.querySelector('[name="as_of"]');
       v = input ? input.value : "";
     }
     return v || "";
@@ -115,8 +117,19 @@
     }
   }
 
+  function printButtons() {
+    var buttons = document.querySelectorAll("[data-print]");
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].hidden = false;
+      buttons[i].addEventListener("click", function () {
+        window.print();
+      });
+    }
+  }
+
   function start() {
     autoSubmit();
+    printButtons();
     var when = null;
     try {
       when = sessionStorage.getItem("zhibiao-updated");
