@@ -137,6 +137,17 @@ impl std::ops::Deref for ReadBody {
     }
 }
 
+impl ReadBody {
+    /// The same budget share holding other bytes: the file part of a form upload,
+    /// which is a slice of the body it was read from.
+    pub fn replaced(self, bytes: Bytes) -> ReadBody {
+        ReadBody {
+            bytes,
+            _permit: self._permit,
+        }
+    }
+}
+
 impl AsRef<[u8]> for ReadBody {
     fn as_ref(&self) -> &[u8] {
         &self.bytes

@@ -384,3 +384,119 @@ fn a_note_without_a_value_is_refused_never_dropped() {
     // Nothing of the batch was written, the good first row included.
     assert!(value_of(&s, "gdp-growth", "2023-06").is_none());
 }
+
+// ── uploads as a browser and a desktop tool send them ──────────────────────
+
+/// A `multipart/form-data` body of `parts`: (field name, file name, content type, bytes).
+fn form(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----zhibiaoFormBoundary7MA4YWxk";
+    let mut body = Vec::new();
+    for (name, file, ct, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let disposition = match file {
+            Some(f) => {
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n")
+            }
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(format!("Content-Type: {ct}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn one_row_workbook(id: &str, value: f64) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["指标编码", "报告期", "本期数"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, id).unwrap();
+    ws.write_string(1, 1, "2023年6月").unwrap();
+    ws.write_number(1, 2, value).unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+#[test]
+fn a_browser_form_upload_is_read_from_its_one_file_part() {
+    let s = TestServer::start();
+    let xlsx = one_row_workbook(COUNT, 63.0);
+    // A browser sends the month field beside the file, and names the file.
+    let (ct, body) = form(&[
+        ("period", None, "text/plain", b"2023-06"),
+        ("file", Some("桃江县2023年6月报送表.xlsx"), XLSX, &xlsx),
+    ]);
+    let (st, a) = answer(post(&s, &ct, body, None));
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(a["created"], 1, "{a}");
+    assert_eq!(value_of(&s, COUNT, "2023-06"), Some(63.0));
+    // A CSV that Windows labels application/vnd.ms-excel, in a form.
+    let csv_bytes = "指标编码,报告期,本期数\ngdp-growth,2023/6,5.5\n".as_bytes();
+    let (ct, body) = form(&[(
+        "file",
+        Some("june.csv"),
+        "application/vnd.ms-excel",
+        csv_bytes,
+    )]);
+    let (st, a) = answer(post(&s, &ct, body, None));
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(value_of(&s, RATE, "2023-06"), Some(5.5));
+}
+
+#[test]
+fn octets_and_vague_types_are_read_by_what_they_hold() {
+    let s = TestServer::start();
+    let (st, a) = answer(post(
+        &s,
+        "application/octet-stream",
+        one_row_workbook(COUNT, 63.0),
+        None,
+    ));
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(value_of(&s, COUNT, "2023-06"), Some(63.0));
+    let csv_bytes = "指标编码,报告期,本期数\ngdp-growth,2023-06,5.5\n"
+        .as_bytes()
+        .to_vec();
+    let (st, a) = answer(post(&s, "application/vnd.ms-excel", csv_bytes, None));
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(value_of(&s, RATE, "2023-06"), Some(5.5));
+}
+
+#[test]
+fn a_form_without_one_readable_file_is_refused_saying_why() {
+    let s = TestServer::start();
+    let xlsx = one_row_workbook(COUNT, 63.0);
+    // No file.
+    let (ct, body) = form(&[("period", None, "text/plain", b"2023-06")]);
+    let (st, a) = answer(post(&s, &ct, body, None));
+    assert_eq!((st, a["field"].as_str()), (400, Some("file")), "{a}");
+    assert!(
+        a["detail"].as_str().unwrap().contains("表单里没有文件"),
+        "{a}"
+    );
+    // Two files.
+    let (ct, body) = form(&[
+        ("file", Some("a.xlsx"), XLSX, &xlsx),
+        ("file2", Some("b.xlsx"), XLSX, &xlsx),
+    ]);
+    let (st, a) = answer(post(&s, &ct, body, None));
+    assert_eq!((st, a["field"].as_str()), (400, Some("file")), "{a}");
+    // An old .xls (an OLE file): 415, saying what to do.
+    let ole = [0xD0u8, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0, 0, 0];
+    let (ct, body) = form(&[("file", Some("june.xls"), "application/vnd.ms-excel", &ole)]);
+    let (st, a) = answer(post(&s, &ct, body, None));
+    assert_eq!(st, 415, "{a}");
+    assert!(a["detail"].as_str().unwrap().contains("另存为"), "{a}");
+    // A multipart type without its boundary.
+    let (st, a) = answer(post(&s, "multipart/form-data", xlsx.clone(), None));
+    assert_eq!(
+        (st, a["field"].as_str()),
+        (400, Some("Content-Type")),
+        "{a}"
+    );
+    // Nothing of these was written.
+    assert!(value_of(&s, COUNT, "2023-06").is_none());
+}

@@ -133,8 +133,7 @@ async fn batch_handler(
         )));
     }
     let BatchParams { atomic } = p?;
-    let (format, charset) = ingest::format_of(req.content_type.as_deref())
-        .map_err(|m| ApiError::UnsupportedMediaType(m.into()))?;
+    let arrival = super::upload::arrival(req.content_type.as_deref())?;
     let idem = req
         .idempotency_key
         .as_deref()
@@ -142,6 +141,7 @@ async fn batch_handler(
         .transpose()?;
     let body = body.read().await?;
     let fp = fingerprint(&req, &body);
+    let (format, charset, body, _file) = super::upload::unwrap(arrival, body).await?;
     let submission = Submission {
         lang: crate::api::lang::current(),
         token,

@@ -8,6 +8,7 @@
 pub mod batch;
 mod rows;
 pub mod template;
+mod upload;
 
 use crate::api::body::Body;
 use chrono::{DateTime, Utc};
