@@ -54,6 +54,13 @@ pub enum ApiError {
         detail: Msg,
         errors: Vec<RowError>,
     },
+    /// A batch confirmed after its preview no longer matches it (the file or a row's
+    /// stored reading changed): 409, with the new preview beside the detail.
+    #[error("{detail}")]
+    StalePreview {
+        detail: Msg,
+        preview: serde_json::Value,
+    },
     /// An input refused by one of the caps in [`crate::limits`]: 413 for a byte cap,
     /// 422 for a count; counted in `zhibiao_refusals_total`.
     #[error("{0}")]
@@ -102,6 +109,7 @@ impl ApiError {
             | ApiError::TooManyRequests { detail, .. }
             | ApiError::Busy { detail, .. }
             | ApiError::Rows { detail, .. }
+            | ApiError::StalePreview { detail, .. }
             | ApiError::NotFound(detail)
             | ApiError::Unauthorized(detail)
             | ApiError::Forbidden(detail)
@@ -137,6 +145,9 @@ impl ApiError {
                 "Unprocessable request",
             ),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::StalePreview { .. } => {
+                (StatusCode::CONFLICT, "stale-preview", "Stale preview")
+            }
             ApiError::TooManyRequests { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-requests",
@@ -198,6 +209,22 @@ impl ApiError {
         if let ApiError::Rows { errors, .. } = self {
             let errors: Vec<RowError> = errors.iter().map(|e| e.in_lang(en)).collect();
             return rows_problem(status, slug, title, detail, &errors);
+        }
+        if let ApiError::StalePreview { preview, .. } = self {
+            let body = serde_json::json!({
+                "type": format!("urn:zhibiao:problem:{slug}"),
+                "title": title,
+                "status": status.as_u16(),
+                "detail": detail,
+                "preview": preview,
+            });
+            let mut res = warp::reply::Response::new(body.to_string().into());
+            *res.status_mut() = status;
+            res.headers_mut().insert(
+                warp::http::header::CONTENT_TYPE,
+                warp::http::HeaderValue::from_static("application/problem+json"),
+            );
+            return res;
         }
         let mut res = problem(status, slug, title, detail, field);
         if let ApiError::TooManyRequests { retry_after, .. } | ApiError::Busy { retry_after, .. } =
@@ -292,6 +319,10 @@ impl From<StoreError> for ApiError {
                 format!("no region '{name}' (register it with PUT /v1/regions/{{name}})"),
             )),
             StoreError::UnknownReading(id, p) => ApiError::NotFound(no_reading(&id, p)),
+            StoreError::Stale(id, p) => ApiError::Conflict(Msg::new(
+                format!("确认写入时，指标“{id}”{p}的数据刚被修改，未写入任何内容。请重新预览后再确认"),
+                format!("the reading of '{id}' for {p} changed as the batch was confirmed; nothing was written. Preview again and confirm"),
+            )),
             other => ApiError::internal(other),
         }
     }

@@ -77,6 +77,10 @@ pub enum StoreError {
     UnknownRegion(String),
     #[error("no reading of '{0}' for {1}")]
     UnknownReading(IndicatorId, Period),
+    /// A write that expected a reading at a revision found another: what it was
+    /// confirmed against has changed.
+    #[error("the reading of '{0}' for {1} changed since it was previewed")]
+    Stale(IndicatorId, Period),
     #[error("a token named '{0}' already exists")]
     TokenExists(String),
     #[error("the durability thread has stopped; the write was not acknowledged")]

@@ -63,6 +63,21 @@ impl Store {
         now: DateTime<Utc>,
         idempotency: Option<Idempotency<'_>>,
     ) -> Result<BatchResult, StoreError> {
+        self.put_readings_expecting(rows, actor, now, idempotency, &[])
+    }
+
+    /// [`Store::put_readings`], in the same transaction checking that each reading of
+    /// `expect` is still at the revision given (`None`: no reading), else writing
+    /// nothing and answering [`StoreError::Stale`]: a batch confirmed after a preview
+    /// writes what the preview showed or nothing.
+    pub fn put_readings_expecting(
+        &self,
+        rows: &[BatchRow],
+        actor: &str,
+        now: DateTime<Utc>,
+        idempotency: Option<Idempotency<'_>>,
+        expect: &[(IndicatorId, Period, Option<u32>)],
+    ) -> Result<BatchResult, StoreError> {
         let _writing = self.writing();
         // One reading transaction at a time. Concurrent sled transactions over the
         // same trees contend on sled's concurrency control and retry each other;
@@ -101,6 +116,16 @@ impl Store {
                         withdrawn,
                         flagged,
                     };
+                    for (id, period, revision) in expect {
+                        let now_at = readings
+                            .get(keys::reading(id, *period))?
+                            .map(|v| dec::<Reading>(&v))
+                            .transpose()?
+                            .map(|r| r.revision);
+                        if now_at != *revision {
+                            return abort(StoreError::Stale(id.clone(), *period));
+                        }
+                    }
                     let mut out = Vec::with_capacity(rows.len());
                     // Each indicator is checked once per batch, not once per row.
                     let mut known = std::collections::HashSet::new();

@@ -500,3 +500,184 @@ fn a_form_without_one_readable_file_is_refused_saying_why() {
     // Nothing of these was written.
     assert!(value_of(&s, COUNT, "2023-06").is_none());
 }
+
+// ── preview, then confirm ───────────────────────────────────────────────────
+
+fn post_q(s: &TestServer, query: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = s
+        .client
+        .post(s.url(&format!("/v1/readings{query}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .unwrap();
+    answer(r)
+}
+
+fn action_of(p: &Value, row: u64) -> String {
+    p["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["row"] == row)
+        .unwrap_or_else(|| panic!("row {row} in {p}"))["action"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_preview_says_row_by_row_what_confirming_would_do_and_writes_nothing() {
+    let s = TestServer::start();
+    s.submit(COUNT, "2023-05", 60.0);
+    s.submit(RATE, "2023-06", 5.5);
+    s.submit("tax-revenue", "2023-05", 30000.0);
+    let file = csv(&[
+        [COUNT, "2023-06", "63"],                  // row 2: 新增
+        [RATE, "2023-06", "5.8"],                  // row 3: 更新 5.5 → 5.8
+        [COUNT, "2023-05", "60"],                  // row 4: 未变
+        ["retail-sales-growth", "2023-06", "—"],   // row 5: 跳过
+        ["tax-share-of-revenue", "2023-06", "x1"], // row 6: 错误
+        ["tax-revenue", "2023-06", "20000"],       // row 7: 累计值回落
+    ]);
+    let (st, p) = post_q(&s, "?preview=true", "text/csv", file.clone());
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(p["preview"], true);
+    let actions: Vec<String> = (2..=7).map(|r| action_of(&p, r)).collect();
+    assert_eq!(
+        actions,
+        [
+            "created",
+            "replaced",
+            "unchanged",
+            "skipped",
+            "error",
+            "failed_checks"
+        ],
+        "{p}"
+    );
+    let row = |n: usize| &p["rows"][n];
+    assert_eq!(
+        (row(1)["old"].as_f64(), row(1)["new"].as_f64()),
+        (Some(5.5), Some(5.8))
+    );
+    assert_eq!(row(1)["revision"], 1);
+    assert!(
+        row(3)["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("按空白处理"),
+        "{p}"
+    );
+    assert!(
+        row(4)["messages"][0].as_str().unwrap().contains("不是数字"),
+        "{p}"
+    );
+    assert_eq!(row(5)["checks"][0], "cumulative_fall", "{p}");
+    assert_eq!(
+        (
+            p["created"].as_u64(),
+            p["replaced"].as_u64(),
+            p["errors"].as_u64(),
+            p["failed_checks"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1))
+    );
+    assert!(p["confirm"].as_str().unwrap().len() >= 16);
+    // Nothing was written.
+    assert_eq!(value_of(&s, COUNT, "2023-06"), None);
+    assert_eq!(value_of(&s, RATE, "2023-06"), Some(5.5));
+    // Preview and confirm together make no sense.
+    let (st, v) = post_q(&s, "?preview=true&confirm=abc", "text/csv", file);
+    assert_eq!((st, v["field"].as_str()), (400, Some("confirm")), "{v}");
+}
+
+#[test]
+fn confirming_writes_what_the_preview_showed_with_the_explanations_written_in_its_boxes() {
+    let s = TestServer::start();
+    s.submit(RATE, "2023-06", 5.5);
+    s.submit("tax-revenue", "2023-05", 30000.0);
+    let xlsx = {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in ["指标编码", "报告期", "本期数"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for (r, (id, v)) in [(COUNT, 63.0), (RATE, 5.8), ("tax-revenue", 20000.0)]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(r as u32 + 1, 0, *id).unwrap();
+            ws.write_string(r as u32 + 1, 1, "2023-06").unwrap();
+            ws.write_number(r as u32 + 1, 2, *v).unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    };
+    let (ct, body) = form(&[("file", Some("june.xlsx"), XLSX, &xlsx)]);
+    let (st, p) = post_q(&s, "?preview=true", &ct, body);
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(action_of(&p, 4), "failed_checks", "{p}");
+    let token = p["confirm"].as_str().unwrap().to_string();
+    // A write to an indicator the sheet does not hold does not void the preview.
+    s.submit("retail-sales-growth", "2023-06", 6.0);
+    // The 说明 box of row 4, sent beside the same file.
+    let (ct, body) = form(&[
+        ("file", Some("june.xlsx"), XLSX, &xlsx),
+        (
+            "explanation.4",
+            None,
+            "text/plain",
+            "减税降费政策影响，已核实".as_bytes(),
+        ),
+    ]);
+    let (st, a) = post_q(&s, &format!("?confirm={token}"), &ct, body);
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(
+        (a["created"].as_u64(), a["replaced"].as_u64()),
+        (Some(2), Some(1)),
+        "{a}"
+    );
+    assert_eq!(value_of(&s, COUNT, "2023-06"), Some(63.0));
+    assert_eq!(value_of(&s, RATE, "2023-06"), Some(5.8));
+    assert_eq!(value_of(&s, "tax-revenue", "2023-06"), Some(20000.0));
+    let flagged = a["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["row"] == 4)
+        .unwrap();
+    assert_eq!(flagged["flagged"][0], "cumulative_fall", "{a}");
+}
+
+#[test]
+fn a_confirm_after_a_previewed_row_changed_writes_nothing_and_shows_the_new_preview() {
+    let s = TestServer::start();
+    s.submit(RATE, "2023-06", 5.5);
+    let file = csv(&[[COUNT, "2023-06", "63"], [RATE, "2023-06", "5.8"]]);
+    let (_, p) = post_q(&s, "?preview=true", "text/csv", file.clone());
+    let token = p["confirm"].as_str().unwrap().to_string();
+    // Someone else revises a row of the sheet meanwhile.
+    s.submit(RATE, "2023-06", 5.6);
+    let (st, v) = post_q(&s, &format!("?confirm={token}"), "text/csv", file.clone());
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(v["type"], "urn:zhibiao:problem:stale-preview");
+    assert!(v["detail"].as_str().unwrap().contains("预览之后"), "{v}");
+    let new = &v["preview"];
+    assert_eq!(new["rows"][1]["old"].as_f64(), Some(5.6), "{v}");
+    assert_eq!(new["rows"][1]["revision"], 2, "{v}");
+    assert_ne!(new["confirm"], p["confirm"]);
+    // Nothing of the sheet was written, the untouched row included.
+    assert_eq!(value_of(&s, COUNT, "2023-06"), None);
+    assert_eq!(value_of(&s, RATE, "2023-06"), Some(5.6));
+    // The new preview's token confirms it.
+    let token = new["confirm"].as_str().unwrap();
+    let (st, a) = post_q(&s, &format!("?confirm={token}"), "text/csv", file);
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(value_of(&s, RATE, "2023-06"), Some(5.8));
+    // A token of another file does not confirm this one.
+    let other = csv(&[[COUNT, "2023-07", "70"]]);
+    let (st, v) = post_q(&s, &format!("?confirm={token}"), "text/csv", other);
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(value_of(&s, COUNT, "2023-07"), None);
+}

@@ -96,7 +96,20 @@ crate::api::params! {
     /// `POST /v1/readings`
     struct BatchParams {
         atomic: bool = atomic,
+        preview: Option<bool> = crate::api::input::value::<bool>,
+        confirm: Option<String> = crate::api::input::text,
     }
+}
+
+/// What a batch request asks for.
+#[derive(Debug, Clone, PartialEq)]
+enum Mode {
+    /// Write it.
+    Write,
+    /// Say what writing it would do, row by row, and write nothing.
+    Preview,
+    /// Write it if what a preview showed still holds (its `confirm` token).
+    Confirm(String),
 }
 
 /// POST /v1/readings?atomic=
@@ -132,7 +145,25 @@ async fn batch_handler(
             format!("token '{}' is a reader and cannot write", token.name),
         )));
     }
-    let BatchParams { atomic } = p?;
+    let BatchParams {
+        atomic,
+        preview,
+        confirm,
+    } = p?;
+    let mode = match (preview.unwrap_or(false), confirm) {
+        (true, Some(_)) => {
+            return Err(ApiError::invalid(
+                "confirm",
+                Msg::new(
+                    "preview 与 confirm 不能同时使用：先预览，再用预览给出的 confirm 提交",
+                    "preview and confirm cannot be used together: preview first, then send the confirm it gave",
+                ),
+            ))
+        }
+        (true, None) => Mode::Preview,
+        (false, Some(t)) => Mode::Confirm(t),
+        (false, None) => Mode::Write,
+    };
     let arrival = super::upload::arrival(req.content_type.as_deref())?;
     let idem = req
         .idempotency_key
@@ -141,8 +172,11 @@ async fn batch_handler(
         .transpose()?;
     let body = body.read().await?;
     let fp = fingerprint(&req, &body);
-    let (format, charset, body, _file) = super::upload::unwrap(arrival, body).await?;
+    let upload = super::upload::unwrap(arrival, body).await?;
+    let (format, charset, body) = (upload.format, upload.charset, upload.body);
     let submission = Submission {
+        mode,
+        explanations: upload.explanations,
         lang: crate::api::lang::current(),
         token,
         atomic,
@@ -170,11 +204,15 @@ async fn batch_handler(
             ctx.commit().await?;
             Ok(json(StatusCode::OK, &answer))
         }
+        Batch::Previewed(preview) => Ok(json(StatusCode::OK, &preview)),
     }
 }
 
 /// A batch as it was posted, judged at the edge: who sends it, how, and its bytes.
 struct Submission {
+    mode: Mode,
+    /// 强制上报说明 given beside the file (a form's `explanation.<row>` fields), by row.
+    explanations: HashMap<usize, String>,
     /// The language of the answer, read before the batch leaves the request's task.
     lang: crate::api::lang::Lang,
     token: Token,
@@ -195,18 +233,25 @@ enum Batch {
     Replayed(Vec<u8>),
     /// Written; durable once the commit is awaited.
     Written(BatchAnswer),
+    /// What writing it would do; nothing written.
+    Previewed(Preview),
 }
 
 /// The blocking part of a batch: the stored answer of its key, or its rows decoded,
 /// checked, vetted and written.
 fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError> {
     let s = qs.store();
-    if let Some(key) = &sub.idem {
+    if let Some(key) = sub.idem.as_ref().filter(|_| sub.mode != Mode::Preview) {
         if let Some(stored) = s.idempotent_answer(key)? {
             return Ok(Batch::Replayed(stored));
         }
     }
-    let rows = ingest::decode(sub.format, sub.charset, &sub.body, &ctx.cancel)?;
+    let mut rows = ingest::decode(sub.format, sub.charset, &sub.body, &ctx.cancel)?;
+    for raw in rows.iter_mut().flatten() {
+        if let Some(text) = sub.explanations.get(&raw.row) {
+            raw.explanation = Some(text.clone());
+        }
+    }
     if matches!(sub.format, Format::Json | Format::Ndjson) {
         // The decoder made 1e-400 a 0; the body's text says otherwise.
         crate::domain::number::json_numbers(&sub.body)?;
@@ -222,7 +267,169 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
     let resolved = resolve_indicators(qs, &sub.token, &rows)?;
     let checked = validate_rows(ctx, &sub.token, &resolved, rows);
     let checked = vet_rows(qs, &resolved.indicators, checked)?;
-    write_batch(ctx, s, &sub, &resolved.indicators, &named, checked)
+    let expect = match &sub.mode {
+        Mode::Write => Vec::new(),
+        Mode::Preview | Mode::Confirm(_) => {
+            let preview = preview(s, &sub, &resolved.indicators, &named, &checked)?;
+            match &sub.mode {
+                Mode::Confirm(token) if *token == preview.confirm => preview.expected,
+                Mode::Confirm(_) => {
+                    return Err(ApiError::StalePreview {
+                        detail: Msg::new(
+                            "预览之后，本表中有数据已被修改（或文件已变），未写入任何内容。请核对下面的新预览后再确认",
+                            "figures of this sheet changed since the preview (or the file did); nothing was written. Check the new preview and confirm again",
+                        ),
+                        preview: serde_json::to_value(&preview).unwrap_or_default(),
+                    })
+                }
+                _ => return Ok(Batch::Previewed(preview)),
+            }
+        }
+    };
+    write_batch(ctx, s, &sub, &resolved.indicators, &named, checked, &expect)
+}
+
+/// One row of a preview: what confirming the batch would do with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewRow {
+    pub row: usize,
+    /// The indicator's id, or the text the row named it with when it names none.
+    pub indicator: String,
+    pub name: String,
+    pub period: Option<String>,
+    /// `created` (新增), `replaced` (更新), `unchanged` (未变), `skipped` (跳过),
+    /// `error` (错误) or `failed_checks` (未通过审核: written flagged once the row has a
+    /// 强制上报说明).
+    pub action: &'static str,
+    /// The stored value it would replace, and its revision.
+    pub old: Option<f64>,
+    pub revision: Option<u32>,
+    /// The value the row gives.
+    pub new: Option<f64>,
+    /// Why it is skipped, what is wrong, or what the checks found.
+    pub messages: Vec<String>,
+    pub checks: Vec<Check>,
+    /// The row's 强制上报说明, when it has one.
+    pub explanation: Option<String>,
+}
+
+/// What writing a batch would do, row by row, and the token that confirms it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub preview: bool,
+    /// Send the same file with `?confirm=` this token to write exactly what this
+    /// preview shows; it no longer matches once the file or a row's stored reading
+    /// changes.
+    pub confirm: String,
+    pub created: usize,
+    pub replaced: usize,
+    pub unchanged: usize,
+    pub skipped: usize,
+    pub errors: usize,
+    pub failed_checks: usize,
+    pub rows: Vec<PreviewRow>,
+    /// Each row to be written and the revision it stands at (`None`: no reading yet).
+    #[serde(skip)]
+    expected: Vec<(IndicatorId, crate::domain::Period, Option<u32>)>,
+}
+
+/// The preview of checked rows against the store as it stands.
+fn preview(
+    s: &Store,
+    sub: &Submission,
+    indicators: &HashMap<IndicatorId, Indicator>,
+    named: &HashMap<usize, String>,
+    checked: &[(usize, Checked)],
+) -> Result<Preview, ApiError> {
+    use sha2::{Digest, Sha256};
+    let en = sub.lang.is_en();
+    let mut h = Sha256::new();
+    h.update(Sha256::digest(&sub.body[..]));
+    let mut p = Preview {
+        preview: true,
+        confirm: String::new(),
+        created: 0,
+        replaced: 0,
+        unchanged: 0,
+        skipped: 0,
+        errors: 0,
+        failed_checks: 0,
+        rows: Vec::with_capacity(checked.len()),
+        expected: Vec::new(),
+    };
+    for (row, c) in checked {
+        let named_as = named.get(row).cloned().unwrap_or_default();
+        let mut r = PreviewRow {
+            row: *row,
+            indicator: named_as,
+            name: String::new(),
+            period: None,
+            action: "error",
+            old: None,
+            revision: None,
+            new: None,
+            messages: Vec::new(),
+            checks: Vec::new(),
+            explanation: sub.explanations.get(row).cloned(),
+        };
+        let batch_row = match c {
+            Checked::Good(b, e) => {
+                r.explanation = e.clone().or(r.explanation);
+                Some(b)
+            }
+            Checked::Failed(b, errs) => {
+                r.action = "failed_checks";
+                r.messages = errs.iter().map(|e| e.in_lang(en).message).collect();
+                r.checks = errs.iter().filter_map(|e| e.check).collect();
+                Some(b)
+            }
+            Checked::Skipped(why) => {
+                r.action = "skipped";
+                r.messages.push(why.get(en).to_string());
+                None
+            }
+            Checked::Bad(errs) => {
+                r.messages = errs.iter().map(|e| e.in_lang(en).message).collect();
+                None
+            }
+            Checked::Forbidden(e) => {
+                r.messages.push(e.in_lang(en).message);
+                None
+            }
+        };
+        if let Some(b) = batch_row {
+            let old = s.reading(&b.indicator, b.period)?;
+            r.indicator = b.indicator.to_string();
+            r.name = indicators
+                .get(&b.indicator)
+                .map(|i| i.name.clone())
+                .unwrap_or_default();
+            r.period = Some(b.period.display_as(b.input.form));
+            r.new = Some(b.input.value);
+            r.old = old.as_ref().map(|o| o.value);
+            r.revision = old.as_ref().map(|o| o.revision);
+            if r.action != "failed_checks" {
+                r.action = match &old {
+                    None => "created",
+                    Some(o) if o.same_as(&b.input) => "unchanged",
+                    Some(_) => "replaced",
+                };
+            }
+            h.update(format!("{}\0{}\0{:?}\0", b.indicator, b.period, r.revision));
+            p.expected.push((b.indicator.clone(), b.period, r.revision));
+        }
+        match r.action {
+            "created" => p.created += 1,
+            "replaced" => p.replaced += 1,
+            "unchanged" => p.unchanged += 1,
+            "skipped" => p.skipped += 1,
+            "failed_checks" => p.failed_checks += 1,
+            _ => p.errors += 1,
+        }
+        p.rows.push(r);
+    }
+    p.confirm = hex::encode(&h.finalize()[..16]);
+    Ok(p)
 }
 
 /// The longest `Idempotency-Key`, in characters.
@@ -391,6 +598,7 @@ fn vet_row(
             Ok(Checked::Good(row, explanation))
         }
         Err(findings) => Ok(Checked::Failed(
+            row,
             findings.iter().map(|f| finding_error(raw_row, f)).collect(),
         )),
     }
@@ -418,6 +626,7 @@ fn write_batch(
     indicators: &HashMap<IndicatorId, Indicator>,
     named: &HashMap<usize, String>,
     checked: Vec<(usize, Checked)>,
+    expect: &[(IndicatorId, crate::domain::Period, Option<u32>)],
 ) -> Result<Batch, ApiError> {
     let (token, atomic) = (&sub.token, sub.atomic);
     let en = sub.lang.is_en();
@@ -432,7 +641,7 @@ fn write_batch(
             Checked::Skipped(why) => skipped.push((raw_row, why)),
             Checked::Bad(e) => errors.extend(e),
             Checked::Forbidden(e) => forbidden.push(e),
-            Checked::Failed(e) => failed.extend(e),
+            Checked::Failed(_, e) => failed.extend(e),
         }
     }
     if atomic && !forbidden.is_empty() {
@@ -540,7 +749,8 @@ fn write_batch(
         .idem
         .as_deref()
         .map(|k| (k, &encode as &dyn Fn(&[(Outcome, Reading)]) -> Vec<u8>));
-    let (results, replayed) = s.put_readings(&batch, &token.name, now, idem_arg)?;
+    let (results, replayed) =
+        s.put_readings_expecting(&batch, &token.name, now, idem_arg, expect)?;
     Ok(match replayed {
         Some(stored) => Batch::Replayed(stored),
         None => Batch::Written(written.answer(&results)),

@@ -21,7 +21,7 @@ pub(super) enum Checked {
     Bad(Vec<RowError>),
     Forbidden(RowError),
     /// Valid, but failed quality checks without an explanation.
-    Failed(Vec<RowError>),
+    Failed(BatchRow, Vec<RowError>),
 }
 
 /// Checks each decoded row (or keeps the error it was decoded with), numbered as in

@@ -5,6 +5,8 @@
 //! the same however it came. The format is read from the file's first bytes (an XLSX
 //! is a zip), then from its name; the type a browser guessed is not trusted.
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
 use futures_util::stream;
 
@@ -60,28 +62,58 @@ fn unsupported(english: String) -> Msg {
     )
 }
 
+/// A batch unwrapped from how it arrived.
+pub(super) struct Upload {
+    pub format: Format,
+    pub charset: Charset,
+    /// The batch itself: the body, or a form's file part.
+    pub body: ReadBody,
+    /// 强制上报说明 written beside the file, by row: a form's `explanation.<row>`
+    /// fields (the boxes of the preview page).
+    pub explanations: HashMap<usize, String>,
+}
+
 /// The batch in `body` and its format, unwrapped from how it arrived. A form must hold
-/// exactly one file part; other (text) fields are ignored.
-pub(super) async fn unwrap(
-    how: Arrival,
-    body: ReadBody,
-) -> Result<(Format, Charset, ReadBody, Option<String>), ApiError> {
+/// exactly one file part; of its text fields only `explanation.<row>` is read.
+pub(super) async fn unwrap(how: Arrival, body: ReadBody) -> Result<Upload, ApiError> {
     match how {
-        Arrival::Typed(f, c) => Ok((f, c, body, None)),
-        Arrival::Sniffed => {
-            let f = sniff(&body, None)?;
-            Ok((f, Charset::Detect, body, None))
-        }
+        Arrival::Typed(format, charset) => Ok(Upload {
+            format,
+            charset,
+            body,
+            explanations: HashMap::new(),
+        }),
+        Arrival::Sniffed => Ok(Upload {
+            format: sniff(&body, None)?,
+            charset: Charset::Detect,
+            body,
+            explanations: HashMap::new(),
+        }),
         Arrival::Form { boundary } => {
-            let (bytes, name) = file_part(Bytes::clone(&body), &boundary).await?;
-            let f = sniff(&bytes, name.as_deref())?;
-            Ok((f, Charset::Detect, body.replaced(bytes), name))
+            let form = read_form(Bytes::clone(&body), &boundary).await?;
+            Ok(Upload {
+                format: sniff(&form.file, form.name.as_deref())?,
+                charset: Charset::Detect,
+                body: body.replaced(form.file),
+                explanations: form.explanations,
+            })
         }
     }
 }
 
-/// The one file part of a form body, and its file name.
-async fn file_part(body: Bytes, boundary: &str) -> Result<(Bytes, Option<String>), ApiError> {
+/// What a form holds: its one file, the file's name, and the explanations by row.
+struct Form {
+    file: Bytes,
+    name: Option<String>,
+    explanations: HashMap<usize, String>,
+}
+
+/// The longest text field of a form read, in bytes (a 强制上报说明 is at most a few
+/// hundred characters).
+const MAX_FIELD_BYTES: usize = 16 * 1024;
+
+/// Reads a form body: its one file part and its `explanation.<row>` fields.
+async fn read_form(body: Bytes, boundary: &str) -> Result<Form, ApiError> {
     let malformed = |e: multer::Error| {
         ApiError::invalid(
             "body",
@@ -94,9 +126,39 @@ async fn file_part(body: Bytes, boundary: &str) -> Result<(Bytes, Option<String>
     let chunks = stream::iter([Ok::<Bytes, std::convert::Infallible>(body)]);
     let mut form = multer::Multipart::new(chunks, boundary);
     let mut found: Option<(Bytes, Option<String>)> = None;
+    let mut explanations = HashMap::new();
     while let Some(field) = form.next_field().await.map_err(malformed)? {
         if field.file_name().is_none() {
-            continue; // a text field of the form
+            let row = field
+                .name()
+                .and_then(|n| n.strip_prefix("explanation."))
+                .map(|r| r.parse::<usize>());
+            match row {
+                None => continue, // another text field of the form
+                Some(Err(_)) => {
+                    return Err(ApiError::invalid(
+                        field.name().unwrap_or("explanation"),
+                        Msg::new(
+                            "说明字段应写成 explanation.<行号>，如 explanation.12",
+                            "an explanation field is named explanation.<row>, e.g. explanation.12",
+                        ),
+                    ))
+                }
+                Some(Ok(row)) => {
+                    let text = field.bytes().await.map_err(malformed)?;
+                    if text.len() > MAX_FIELD_BYTES {
+                        return Err(ApiError::invalid(
+                            format!("explanation.{row}"),
+                            Msg::new("说明太长", "the explanation is too long"),
+                        ));
+                    }
+                    let text = String::from_utf8_lossy(&text).trim().to_string();
+                    if !text.is_empty() {
+                        explanations.insert(row, text);
+                    }
+                    continue;
+                }
+            }
         }
         if found.is_some() {
             return Err(ApiError::invalid(
@@ -111,7 +173,7 @@ async fn file_part(body: Bytes, boundary: &str) -> Result<(Bytes, Option<String>
         let bytes = field.bytes().await.map_err(malformed)?;
         found = Some((bytes, name));
     }
-    found.ok_or_else(|| {
+    let (file, name) = found.ok_or_else(|| {
         ApiError::invalid(
             "file",
             Msg::new(
@@ -119,6 +181,11 @@ async fn file_part(body: Bytes, boundary: &str) -> Result<(Bytes, Option<String>
                 "the form holds no file: choose the .xlsx or .csv file to upload",
             ),
         )
+    })?;
+    Ok(Form {
+        file,
+        name,
+        explanations,
     })
 }
 
