@@ -158,14 +158,18 @@ fn submit_creates_then_replaces_a_reading_that_reads_back_over_http() {
     assert_ok(&o, "first submit");
     let out = stdout(&o);
     assert!(
-        out.starts_with(&format!("created {SME} 2023-06 = 63")),
+        out.starts_with(&format!("新增 {SME} 2023-06 = 63（第1版）")),
         "{out}"
     );
     assert_eq!(reading(&s, SME, "2023-06").unwrap()["value"], 63.0);
 
     let o = s.submit(ADMIN_TOKEN, &[SME, "2023-06", "64"]);
     assert_ok(&o, "second submit");
-    assert!(stdout(&o).starts_with("replaced "), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("更新 "), "{}", stdout(&o));
+    // English on request: the words scripts written against it read.
+    let o = s.submit(ADMIN_TOKEN, &[SME, "2023-06", "64", "--lang", "en"]);
+    assert_ok(&o, "submit --lang en");
+    assert!(stdout(&o).starts_with("unchanged "), "{}", stdout(&o));
     assert_eq!(reading(&s, SME, "2023-06").unwrap()["value"], 64.0);
 
     let o = s.submit(ADMIN_TOKEN, &[SME, "2023-06", "65", "--json"]);
@@ -213,6 +217,18 @@ fn submit_of_an_unknown_indicator_exits_1_with_the_servers_detail() {
     let err = stderr(&o);
     assert!(err.contains("404"), "{err}");
     assert!(err.contains(&detail), "want {detail:?} in {err}");
+    assert!(err.contains("没有编号为“no-such-indicator”的指标"), "{err}");
+    // With --lang en the server is asked for its English.
+    let o = s.submit(
+        ADMIN_TOKEN,
+        &["no-such-indicator", "2023-06", "1", "--lang", "en"],
+    );
+    assert_exit_1(&o, "unknown indicator, in English");
+    assert!(
+        stderr(&o).contains("no indicator 'no-such-indicator'"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -225,9 +241,7 @@ fn submit_csv_sends_the_fixture_as_one_batch() {
     assert_eq!(n, 688);
     let out = stdout(&o);
     assert!(
-        out.starts_with(&format!(
-            "created {n}, replaced 0, unchanged 0, skipped 0, rejected 0"
-        )),
+        out.starts_with(&format!("新增{n}条，更新0条，未变0条，跳过0行，退回0行")),
         "{out}"
     );
     // First data row of the fixture.

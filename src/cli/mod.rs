@@ -140,6 +140,9 @@ enum Command {
         /// The token (default: the ZHIBIAO_TOKEN environment variable).
         #[arg(long, env = "ZHIBIAO_TOKEN", hide_env_values = true)]
         token: String,
+        /// The language of what is printed, and of the server's messages.
+        #[arg(long, value_parser = ["zh", "en"], default_value = "zh")]
+        lang: String,
         #[arg(long)]
         json: bool,
     },
@@ -512,17 +515,27 @@ pub fn main() -> ExitCode {
             idempotency_key,
             url,
             token,
+            lang,
             json,
         } => {
-            let target = submit::Target { url, token };
+            let target = submit::Target {
+                url,
+                token,
+                english: lang == "en",
+            };
             let result = match (csv, indicator, period, value) {
                 (Some(path), _, _, _) => submit::file(&target, &path, idempotency_key.as_deref()),
                 (None, Some(i), Some(p), Some(v)) => {
                     submit::one(&target, &i, &p, v, status.as_deref(), note.as_deref())
                 }
-                _ => Err("give INDICATOR PERIOD VALUE, or --csv FILE".into()),
+                _ => Err(submit::say(
+                    target.english,
+                    "请给出“指标 报告期 数值”，或用 --csv 文件",
+                    "give INDICATOR PERIOD VALUE, or --csv FILE",
+                )
+                .into()),
             };
-            result.and_then(|v| submit::print_submitted(&v, json))
+            result.and_then(|v| submit::print_submitted(&v, json, target.english))
         }
         Command::Attainment {
             as_of,
