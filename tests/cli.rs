@@ -265,9 +265,9 @@ fn a_csv_with_one_bad_row_is_refused_whole_and_the_row_is_named() {
     let o = s.submit(ADMIN_TOKEN, &["--csv", path_str(&file)]);
     assert_exit_1(&o, "bad CSV");
     let err = stderr(&o);
-    assert!(err.contains("row 3"), "{err}");
-    assert!(err.contains("value"), "{err}");
-    assert!(!err.contains("row 2:"), "a good row listed: {err}");
+    assert!(err.contains("第3行（value）"), "{err}");
+    assert!(err.contains("“abc”不是数字"), "{err}");
+    assert!(!err.contains("第2行"), "a good row listed: {err}");
     assert_eq!(reading(&s, "gdp-growth", "2023-03"), Err(404));
     assert_eq!(reading(&s, SME, "2023-06"), Err(404));
 }

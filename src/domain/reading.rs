@@ -57,10 +57,13 @@ impl FromStr for ObsStatus {
             "E" | "estimated" => ObsStatus::Estimated,
             "F" | "forecast" => ObsStatus::Forecast,
             other => {
-                return Err(DomainError::invalid(
+                return Err(DomainError::said(
                     "status",
-                    format!(
-                        "'{other}' is not an observation status: use A/final/normal, P/provisional, E/estimated or F/forecast (F is forecast, not final)"
+                    super::messages::Msg::new(
+                        format!("数据状态“{other}”无法识别：请填 A（正式）、P（快报/初步）、E（估计）或 F（预测；F 不是正式数）"),
+                        format!(
+                            "'{other}' is not an observation status: use A/final/normal, P/provisional, E/estimated or F/forecast (F is forecast, not final)"
+                        ),
                     ),
                 ))
             }
@@ -103,33 +106,47 @@ impl ReadingInput {
         // `+ 0.0` turns −0 into 0, so "-0" and "0" are the same figure.
         let value = finite("value", value)? + 0.0;
         if indicator.kind == Kind::Cumulative && value < 0.0 {
-            return Err(DomainError::invalid(
+            return Err(DomainError::said(
                 "value",
-                format!(
-                    "{value} is negative, but '{}' is a cumulative count or amount ({})",
-                    indicator.id, indicator.unit
+                super::messages::Msg::new(
+                    format!(
+                        "{value}是负数，但“{}”是年内累计数（{}），不能为负",
+                        indicator.name, indicator.unit
+                    ),
+                    format!(
+                        "{value} is negative, but '{}' is a cumulative count or amount ({})",
+                        indicator.id, indicator.unit
+                    ),
                 ),
             ));
         }
-        let note =
-            match note {
-                Some(n) if n.trim().is_empty() => None,
-                Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
-                    return Err(DomainError::invalid(
-                        "note",
-                        format!("at most {MAX_NOTE_CHARS} characters"),
-                    ))
-                }
-                Some(n) if n.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-                    return Err(DomainError::invalid("note", "contains control characters"))
-                }
-                // Notes travel to spreadsheets (CSV answers, bulletins): refuse formulas.
-                Some(n) if looks_like_formula(&n) => return Err(DomainError::invalid(
+        let note = match note {
+            Some(n) if n.trim().is_empty() => None,
+            Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
+                return Err(DomainError::said(
                     "note",
+                    super::messages::Msg::new(
+                        format!("备注最多{MAX_NOTE_CHARS}个字"),
+                        format!("at most {MAX_NOTE_CHARS} characters"),
+                    ),
+                ))
+            }
+            Some(n) if n.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+                return Err(DomainError::said(
+                    "note",
+                    super::messages::Msg::new("备注含有控制字符", "contains control characters"),
+                ))
+            }
+            // Notes travel to spreadsheets (CSV answers, bulletins): refuse formulas.
+            Some(n) if looks_like_formula(&n) => return Err(DomainError::said(
+                "note",
+                super::messages::Msg::new(
+                    "备注像是电子表格公式（以 =、+、@ 或 - 开头），不予接收",
                     "the note looks like a spreadsheet formula (starts with =, +, @ or -); refused",
-                )),
-                other => other,
-            };
+                ),
+            )),
+            other => other,
+        };
         if let Some(n) = &note {
             // A bidi override reorders how the note reads in a bulletin.
             super::text::visible("note", n)?;

@@ -385,10 +385,13 @@ pub fn to_text(body: &[u8], charset: Charset) -> Result<String, RowError> {
     let gb = |b: &[u8]| {
         let (text, _, had_errors) = encoding_rs::GB18030.decode(b);
         if had_errors {
-            Err(RowError::new(
+            Err(RowError::said(
                 0,
                 "body",
-                "the CSV is neither valid UTF-8 nor valid GBK/GB18030",
+                crate::domain::messages::Msg::new(
+                    "CSV 文件既不是 UTF-8 也不是 GBK/GB18030 编码：请在 Excel 中另存为“CSV UTF-8”或直接上传 .xlsx",
+                    "the CSV is neither valid UTF-8 nor valid GBK/GB18030",
+                ),
             ))
         } else {
             Ok(text.into_owned())
@@ -666,12 +669,23 @@ struct Columns {
 fn columns(header: &[String]) -> Result<Columns, RowError> {
     let find = |c: Column| header.iter().position(|h| column_of(h) == Some(c));
     let missing = |name: &str| {
-        RowError::new(
+        let zh = match name {
+            "indicator" => "指标编码或指标名称",
+            "period" => "报告期",
+            _ => "本期数",
+        };
+        RowError::said(
             1,
             name,
-            format!(
-                "the header has no '{name}' column (expected indicator or 指标名称, period, value[, status, note, explanation, region]; found {})",
-                header.join(",")
+            crate::domain::messages::Msg::new(
+                format!(
+                    "表头中没有“{zh}”列：第一行应有 指标编码（或指标名称）、报告期、本期数 三列，可另加 数据状态、备注、强制上报说明、地区；读到的表头是：{}",
+                    header.join("，")
+                ),
+                format!(
+                    "the header has no '{name}' column (expected indicator or 指标名称, period, value[, status, note, explanation, region]; found {})",
+                    header.join(",")
+                ),
             ),
         )
     };
@@ -784,12 +798,25 @@ fn decode_csv(text: &str, limits: &Limits, cancel: &Cancel) -> Result<Rows, Deco
     let mut record = csv::StringRecord::new();
     let header: Vec<String> = match reader.read_record(&mut record) {
         Ok(true) => record.iter().map(str::to_string).collect(),
-        Err(e) => return Err(RowError::new(1, "body", format!("bad CSV header: {e}")).into()),
+        Err(e) => {
+            return Err(RowError::said(
+                1,
+                "body",
+                crate::domain::messages::Msg::new(
+                    format!("CSV 表头无法读取：{e}"),
+                    format!("bad CSV header: {e}"),
+                ),
+            )
+            .into())
+        }
         Ok(false) => {
-            return Err(RowError::new(
+            return Err(RowError::said(
                 0,
                 "body",
-                "the CSV is empty; it needs a header indicator,period,value",
+                crate::domain::messages::Msg::new(
+                    "CSV 文件是空的：第一行应是表头 指标编码,报告期,本期数",
+                    "the CSV is empty; it needs a header indicator,period,value",
+                ),
             )
             .into())
         }

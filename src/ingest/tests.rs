@@ -775,9 +775,14 @@ fn a_row_message_quoting_a_huge_cell_is_cut() {
         e.message.len()
     );
     assert!(e.message.ends_with('…'));
-    assert!(e
-        .message
-        .starts_with("the header has no 'indicator' column"));
+    assert!(
+        e.message.starts_with("表头中没有“指标编码或指标名称”列"),
+        "{}",
+        e.message
+    );
+    let en = e.english.as_deref().unwrap();
+    assert!(en.chars().count() <= MAX_MESSAGE_CHARS + 1);
+    assert!(en.starts_with("the header has no 'indicator' column"));
 }
 
 #[test]

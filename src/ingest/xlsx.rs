@@ -33,15 +33,33 @@ pub(super) const MAX_COLS: u32 = 16_384;
 
 pub(super) fn decode(body: &[u8], limits: &Limits, cancel: &Cancel) -> Result<Rows, DecodeError> {
     xlsx_scan::scan(body, limits, cancel, &mut xlsx_scan::Meter::default())?;
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(body))
-        .map_err(|e| body_error(format!("not a readable XLSX workbook: {e}")))?;
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(body)).map_err(|e| {
+        said(
+            format!("不是可读的 Excel 工作簿（.xlsx）：{e}"),
+            format!("not a readable XLSX workbook: {e}"),
+        )
+    })?;
     let Some(name) = wb.sheet_names().first().cloned() else {
-        return Err(body_error("the workbook has no sheet"));
+        return Err(said(
+            "工作簿里没有工作表".into(),
+            "the workbook has no sheet".into(),
+        ));
     };
-    let cannot = |e: XlsxError| body_error(format!("cannot read the first sheet: {e}"));
+    let cannot = |e: XlsxError| {
+        said(
+            format!("无法读取第一个工作表：{e}"),
+            format!("cannot read the first sheet: {e}"),
+        )
+    };
+    let empty = || {
+        said(
+            "第一个工作表是空的：数据应填在工作簿的第一个工作表".into(),
+            "the first sheet is empty".into(),
+        )
+    };
     let mut reader = match wb.worksheet_cells_reader(&name) {
         Ok(r) => r,
-        Err(XlsxError::NotAWorksheet(_)) => return Err(body_error("the first sheet is empty")),
+        Err(XlsxError::NotAWorksheet(_)) => return Err(empty()),
         Err(e) => return Err(cannot(e)),
     };
     // Which cell formats show a percentage, by style index.
@@ -83,6 +101,11 @@ pub(super) fn decode(body: &[u8], limits: &Limits, cancel: &Cancel) -> Result<Ro
 
 fn body_error(message: impl Into<String>) -> DecodeError {
     RowError::new(0, "body", message).into()
+}
+
+/// A body-level error of the batch's workbook, in both languages.
+fn said(zh: String, en: String) -> DecodeError {
+    RowError::said(0, "body", crate::domain::messages::Msg::new(zh, en)).into()
 }
 
 fn over(cap: Cap, limit: u64, detail: String) -> DecodeError {
@@ -320,7 +343,10 @@ impl<'l> Sheet<'l> {
 
     fn finish(mut self) -> Result<Rows, DecodeError> {
         if self.row.is_none() {
-            return Err(body_error("the first sheet is empty"));
+            return Err(said(
+                "第一个工作表是空的：数据应填在工作簿的第一个工作表".into(),
+                "the first sheet is empty".into(),
+            ));
         }
         self.end_row()?;
         Ok(self.rows)

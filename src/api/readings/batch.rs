@@ -257,7 +257,13 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
         crate::domain::number::json_numbers(&sub.body)?;
     }
     if rows.is_empty() {
-        return Err(ApiError::invalid("body", "the batch holds no rows"));
+        return Err(ApiError::invalid(
+            "body",
+            Msg::new(
+                "本批没有任何数据行：表头下面是空的",
+                "the batch holds no rows",
+            ),
+        ));
     }
     let named: HashMap<usize, String> = rows
         .iter()

@@ -66,11 +66,13 @@ fn check_row(
         ("note", raw.note.as_deref()),
     ] {
         if let Some(t) = text.filter(|t| looks_like_formula(t)) {
-            errs.push(err(
+            let t: String = t.chars().take(30).collect();
+            errs.push(RowError::said(
+                row,
                 field,
-                format!(
-                    "'{}' looks like a spreadsheet formula; refused",
-                    t.chars().take(30).collect::<String>()
+                Msg::new(
+                    format!("“{t}”像是电子表格公式，不予接收：请填写公式的计算结果"),
+                    format!("'{t}' looks like a spreadsheet formula; refused"),
                 ),
             ));
         }
@@ -189,11 +191,19 @@ fn check_row(
         Err(e) => return Checked::Bad(vec![RowError::of_domain(row, &e)]),
     };
     if let Some(first) = seen.insert((ind.id.to_string(), period), row) {
-        return Checked::Bad(vec![err(
+        return Checked::Bad(vec![RowError::said(
+            row,
             "period",
-            format!(
-                "duplicates row {first}: {} {period} appears twice in this batch",
-                ind.id
+            Msg::new(
+                format!(
+                    "与第{first}行重复：{}的{}在本批中出现了两次",
+                    ind.name,
+                    crate::text::year_month(crate::text::Lang::Zh, period)
+                ),
+                format!(
+                    "duplicates row {first}: {} {period} appears twice in this batch",
+                    ind.id
+                ),
             ),
         )]);
     }
