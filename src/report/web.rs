@@ -18,8 +18,9 @@ pub use super::dashboard::{
     dashboard, order_rows, parse_status, unknown_group_page, DashboardQuery, OverdueMarks, Show,
     Sort, STATUSES,
 };
-pub use super::html::{escape, CSS, JS};
+pub use super::html::{escape, with_signed_in, CSS, JS, SESSION_JS};
 pub use super::indicator_page::{indicator_page, not_found_page};
+pub use super::login::{login_page, LoginView};
 
 #[cfg(test)]
 mod tests {
