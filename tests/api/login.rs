@@ -263,7 +263,8 @@ fn a_form_post_needs_the_session_s_csrf_token_and_this_site_s_origin() {
     let evil = "http://evil.example".to_string();
     let wrong = "0".repeat(64);
     // (why, X-CSRF-Token, Sec-Fetch-Site, Origin)
-    let refused: [(&str, Option<&str>, Option<&str>, Option<&str>); 5] = [
+    type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+    let refused: [Case; 5] = [
         // A cross-site HTML form cannot send the header at all.
         ("no token", None, Some("same-origin"), Some(&s.base)),
         (
