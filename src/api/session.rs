@@ -144,7 +144,7 @@ impl Browser {
 
     /// This server's origin as the browser sees it: scheme and host (the host a
     /// trusted proxy forwarded, else `Host`).
-    fn own_origin(&self, ctx: &Ctx) -> Option<String> {
+    fn own_origin(&self, ctx: &Ctx) -> Option<(&'static str, String)> {
         let forwarded_host = if self.via_trusted_proxy(ctx) {
             self.header("x-forwarded-host")
                 .and_then(|h| h.split(',').next())
@@ -158,12 +158,14 @@ impl Browser {
         };
         let host = forwarded_host.or_else(|| self.header("host").map(str::to_string))?;
         let scheme = if self.https(ctx) { "https" } else { "http" };
-        Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
+        Some((scheme, host.to_ascii_lowercase()))
     }
 
     /// The checks a form post passes on its headers before anything else: not sent
     /// by another site (`Sec-Fetch-Site`), and from this server's own origin when the
-    /// browser names one (`Origin`).
+    /// browser names one (`Origin`). An `https` origin of this host is this server
+    /// behind a TLS proxy not named by `--trust-proxy`: no other site can serve pages
+    /// from it, so it passes too.
     pub(super) fn check_origin(&self, ctx: &Ctx) -> Result<(), ApiError> {
         if let Some(site) = self.header("sec-fetch-site") {
             if !site.eq_ignore_ascii_case("same-origin") {
@@ -176,8 +178,13 @@ impl Browser {
         if let Some(origin) = self.headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("").to_ascii_lowercase();
             let own = self.own_origin(ctx);
-            if own.as_deref() != Some(origin.as_str()) {
-                let own = own.unwrap_or_else(|| "?".into());
+            let ok = own.as_ref().is_some_and(|(scheme, host)| {
+                origin
+                    .split_once("://")
+                    .is_some_and(|(s, h)| h == host && (s == *scheme || s == "https"))
+            });
+            if !ok {
+                let own = own.map_or_else(|| "?".into(), |(s, h)| format!("{s}://{h}"));
                 return Err(ApiError::Forbidden(Msg::new(
                     format!("请求来源“{origin}”不是本站（{own}），已拒绝：请在本系统的页面上操作"),
                     format!("refused: the request's origin '{origin}' is not this server's ({own}); use zhibiao's own pages"),

@@ -342,6 +342,50 @@ fn a_form_post_needs_the_session_s_csrf_token_and_this_site_s_origin() {
 }
 
 #[test]
+fn sessions_stay_out_of_backups_and_the_store_check() {
+    let s = TestServer::start();
+    let token = s.submitter("kgj", &["县科工局"]);
+    let cookie = sign_in(&s, &token);
+    let csrf = csrf_of(&page(&s, "/", &cookie));
+    let r = s
+        .client
+        .get(s.url("/v1/admin/backup"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let backup = r.text().unwrap();
+    assert!(backup.contains("\"kgj\""), "the token is backed up");
+    assert!(!backup.contains(&csrf), "its session is not");
+    assert!(!backup.to_lowercase().contains("session"));
+    let report = s.store().check().unwrap();
+    assert_eq!(report.problem_count, 0, "{:?}", report.problems);
+}
+
+#[test]
+fn an_https_origin_of_this_host_passes_without_a_trusted_proxy() {
+    // A TLS proxy the server was not told about: the browser's origin is https.
+    let s = TestServer::start();
+    let token = s.submitter("kgj", &["县科工局"]);
+    let host = s.base.trim_start_matches("http://").to_string();
+    let r = browser()
+        .post(s.url("/login"))
+        .header("origin", format!("https://{host}"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // Another host over https does not.
+    let r = browser()
+        .post(s.url("/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("token", token.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[test]
 fn the_login_form_from_another_site_is_refused() {
     let s = TestServer::start();
     let token = s.submitter("kgj", &["县科工局"]);
