@@ -326,7 +326,7 @@ const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUM
 
 /// The signed-in person, for a page that needs one; a signed-out browser is sent to
 /// the 登录 page.
-#[allow(dead_code)] // the pages that need a sign-in (数据报送) build on it
+#[cfg_attr(not(test), allow(dead_code))] // for the pages that need a sign-in (数据报送)
 pub(super) fn require_session(
     ctx: Ctx,
 ) -> impl Filter<Extract = (Session,), Error = Rejection> + Clone {
@@ -678,6 +678,27 @@ mod tests {
             .unwrap()
             .ends_with("; Secure"));
         assert!(cookie(None, false).to_str().unwrap().contains("Max-Age=0"));
+    }
+
+    #[tokio::test]
+    async fn a_page_that_needs_a_sign_in_sends_a_signed_out_browser_to_login_and_back() {
+        let ctx = Ctx::new(crate::store::Store::temporary().unwrap());
+        let filter = require_session(ctx);
+        let refused = warp::test::request()
+            .path("/upload?period=2023-06")
+            .header("cookie", format!("{COOKIE}={}", "ab".repeat(32)))
+            .filter(&filter)
+            .await
+            .expect_err("no such session");
+        let res = refused
+            .find::<SignInFirst>()
+            .expect("a sign-in redirect")
+            .to_response();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            res.headers()[header::LOCATION],
+            "/login?next=/upload%3Fperiod%3D2023-06"
+        );
     }
 
     #[test]

@@ -477,6 +477,14 @@ fn a_session_does_not_authenticate_v1_but_admits_the_pages_of_a_private_server()
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
+    // Nor does it write.
+    let r = browser()
+        .put(s.url(&format!("/v1/indicators/{SME}/readings/2023-06")))
+        .header("cookie", &cookie)
+        .json(&serde_json::json!({"value": 60}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401, "a write with only the cookie");
     // The pages take the session...
     assert!(page(&s, "/", &cookie).contains(SIGNED_IN));
     assert!(page(&s, &format!("/indicators/{SME}"), &cookie).contains(SIGNED_IN));
