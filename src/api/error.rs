@@ -459,6 +459,9 @@ pub async fn recover(r: Rejection) -> Result<warp::reply::Response, Infallible> 
     if let Some(e) = r.find::<ApiError>() {
         return Ok(e.to_response());
     }
+    if let Some(s) = r.find::<super::session::SignInFirst>() {
+        return Ok(s.to_response());
+    }
     let (status, slug, title, detail) = if r.is_not_found() {
         (
             StatusCode::NOT_FOUND,

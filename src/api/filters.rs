@@ -62,7 +62,8 @@ fn raw_header(
 
 /// The peer address the server put into the request, or warp's own (its test
 /// requests and `warp::serve`).
-fn peer() -> impl Filter<Extract = (Option<std::net::IpAddr>,), Error = Infallible> + Clone {
+pub(super) fn peer(
+) -> impl Filter<Extract = (Option<std::net::IpAddr>,), Error = Infallible> + Clone {
     warp::ext::optional::<super::peer::Peer>()
         .and(warp::addr::remote())
         .map(

@@ -24,6 +24,8 @@
 //! - `body.rs`: request bodies, read only after the sender's rights are checked, out of
 //!   a server-wide budget.
 //! - `peer.rs`: the client's address, directly or through a trusted proxy.
+//! - `session.rs`: sign-in for people: the 登录 page, session cookies, CSRF checks of
+//!   page forms.
 //! - `workers.rs`: the threads batches run on, one per core.
 //!
 //! Handlers validate everything (ids, periods, bodies, query parameters) before they
@@ -53,6 +55,7 @@ pub mod readings;
 mod reply;
 mod routes;
 pub mod server;
+pub mod session;
 mod state;
 pub mod tokens;
 pub mod webhooks;
@@ -60,7 +63,7 @@ pub mod workers;
 
 pub use error::ApiError;
 pub use input::parse_reading_body;
-pub use routes::{allowed_methods, healthz, route_pattern, routes, PAGES, ROUTES};
+pub use routes::{allowed_methods, healthz, route_pattern, routes, PAGES, ROUTES, SESSION_ROUTES};
 pub use server::{serve, ServeLimits};
 pub use state::{Clock, Context, Ctx, Throttle, MAX_BATCH_BODY, MAX_BODY};
 

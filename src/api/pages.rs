@@ -7,6 +7,7 @@ use warp::{Filter, Rejection, Reply};
 
 use super::filters::{get_or_head, params, read, Req, Resp};
 use super::input::{date, decode_segment, parse_id, text, value};
+use super::session::{dress, private_answer, session, Session};
 use super::{metrics, ApiError, Ctx};
 use crate::domain::Period;
 use crate::report::bulletin::{self, Format, Kind};
@@ -23,6 +24,13 @@ fn body(content_type: &'static str, status: StatusCode, bytes: Vec<u8>) -> Resp 
 }
 
 const HTML: &str = "text/html; charset=utf-8";
+
+/// An HTML page, dressed for the person signed in (if any).
+fn page(who: &Option<Session>, status: StatusCode, html: String) -> Resp {
+    let mut res = body(HTML, status, dress(who.as_ref(), html).into_bytes());
+    private_answer(who.as_ref(), &mut res);
+    res
+}
 
 super::params! {
     /// `GET /`: `as_of` as `2023-06` (the month choice sends it so),
@@ -46,8 +54,9 @@ super::params! {
 /// indicator in the plan's order or lagging first.
 pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path::end()
-        .and(read(ctx))
+        .and(read(ctx.clone()))
         .and(params::<DashboardParams>())
+        .and(session(ctx))
         .then(dashboard_handler)
         .map(Reply::into_response)
 }
@@ -56,6 +65,7 @@ async fn dashboard_handler(
     ctx: Ctx,
     _req: Req,
     p: Result<DashboardParams, ApiError>,
+    who: Option<Session>,
 ) -> Result<Resp, ApiError> {
     let p = p?;
     let on = p.on.unwrap_or_else(|| ctx.clock.today());
@@ -76,10 +86,10 @@ async fn dashboard_handler(
         let Ok(filter) = parsed.resolve(&b) else {
             // A group the plan does not have: say so, in a page that links to its groups.
             let given = group.as_deref().unwrap_or_default();
-            return Ok(body(
-                HTML,
+            return Ok(page(
+                &who,
                 StatusCode::BAD_REQUEST,
-                web::unknown_group_page(&b, given).into_bytes(),
+                web::unknown_group_page(&b, given),
             ));
         };
         let mut units: Vec<String> = b
@@ -96,7 +106,7 @@ async fn dashboard_handler(
             items: qs.overdue_of(&home, on)?,
         };
         let html = web::dashboard(&b, &filter, &units, &periods, &overdue);
-        Ok(body(HTML, StatusCode::OK, html.into_bytes()))
+        Ok(page(&who, StatusCode::OK, html))
     })
     .await
 }
@@ -113,8 +123,9 @@ super::params! {
 /// One indicator: its figures, its readings and its chart.
 pub fn indicator(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("indicators" / String)
-        .and(read(ctx))
+        .and(read(ctx.clone()))
         .and(params::<AsOfParams>())
+        .and(session(ctx))
         .then(indicator_handler)
         .map(Reply::into_response)
 }
@@ -124,6 +135,7 @@ async fn indicator_handler(
     ctx: Ctx,
     _req: Req,
     p: Result<AsOfParams, ApiError>,
+    who: Option<Session>,
 ) -> Result<Resp, ApiError> {
     let as_of = p?.as_of;
     let id = decode_segment("id", &id)?;
@@ -131,18 +143,15 @@ async fn indicator_handler(
         let as_of = qs.resolve_as_of(as_of)?;
         let b = qs.board(as_of)?;
         Ok(match web::indicator_page(&b, &id) {
-            Some(html) => body(HTML, StatusCode::OK, html.into_bytes()),
-            None => body(
-                HTML,
-                StatusCode::NOT_FOUND,
-                web::not_found_page(&b, &id).into_bytes(),
-            ),
+            Some(html) => page(&who, StatusCode::OK, html),
+            None => page(&who, StatusCode::NOT_FOUND, web::not_found_page(&b, &id)),
         })
     })
     .await
 }
 
-/// GET /assets/dashboard.css and /assets/dashboard.js, compiled into the binary.
+/// GET /assets/dashboard.css, /assets/dashboard.js and /assets/session.js, compiled
+/// into the binary.
 pub fn assets() -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     let css = warp::path!("assets" / "dashboard.css")
         .and(get_or_head())
@@ -162,7 +171,16 @@ pub fn assets() -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clo
                 web::JS.as_bytes().to_vec(),
             )
         });
-    css.or(js).unify()
+    let session_js = warp::path!("assets" / "session.js")
+        .and(get_or_head())
+        .map(|| {
+            body(
+                "text/javascript; charset=utf-8",
+                StatusCode::OK,
+                web::SESSION_JS.as_bytes().to_vec(),
+            )
+        });
+    css.or(js).unify().or(session_js).unify()
 }
 
 /// GET /v1/indicators/:id/chart.svg?as_of=

@@ -12,7 +12,7 @@ use super::state::Ctx;
 use super::ApiError;
 use super::{
     admin, attainment, calendar, compare, error, indicators, metrics, openapi, pages, plans,
-    readings, tokens, webhooks,
+    readings, session, tokens, webhooks,
 };
 use crate::domain::Period;
 
@@ -60,6 +60,11 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/templates/plan.xlsx", &["GET"]),
 ];
 
+/// The routes of people's sign-in: pages and their form posts, outside the API (and
+/// its OpenAPI document) like [`PAGES`], but taking POST.
+pub const SESSION_ROUTES: &[(&str, &[&str])] =
+    &[("/login", &["GET", "POST"]), ("/logout", &["POST"])];
+
 /// The HTML pages and their assets: not part of the API (nor of its OpenAPI
 /// document), but answered with the same 405s and request metrics.
 pub const PAGES: &[&str] = &[
@@ -67,6 +72,7 @@ pub const PAGES: &[&str] = &[
     "/indicators/{}",
     "/assets/dashboard.css",
     "/assets/dashboard.js",
+    "/assets/session.js",
 ];
 
 /// Every route, with rejections recovered into problem+json.
@@ -147,6 +153,12 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .unify()
         .or(pages::metrics_route(ctx.clone()))
         .unify()
+        .or(session::login_page(ctx.clone()))
+        .unify()
+        .or(session::login(ctx.clone()))
+        .unify()
+        .or(session::logout(ctx.clone()))
+        .unify()
         .boxed();
     let admin = tokens::create(ctx.clone())
         .or(tokens::list(ctx.clone()))
@@ -223,21 +235,43 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .boxed()
 }
 
-/// With `serve --private`, every read except `/healthz` needs a token of any role.
-/// Writes check their own, stricter, rights.
+/// With `serve --private`, every read except `/healthz`, the 登录 page and the
+/// compiled-in assets needs a token of any role. Writes check their own, stricter,
+/// rights. The pages (not `/v1/*`) also take a signed-in session; a browser that sends
+/// neither a token nor a session is sent to the 登录 page.
 pub(super) fn private_guard(
     ctx: Ctx,
 ) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::path::full()
         .and(warp::method())
         .and(req())
+        .and(session::browser())
         .and(with_ctx(ctx))
         .and_then(
-            |path: warp::path::FullPath, method: warp::http::Method, req: Req, ctx: Ctx| async move {
-                let open = path.as_str() == "/healthz"
+            |path: warp::path::FullPath,
+             method: warp::http::Method,
+             req: Req,
+             browser: session::Browser,
+             ctx: Ctx| async move {
+                let path = path.as_str();
+                let open = path == "/healthz"
+                    || path == "/login"
+                    || path.starts_with("/assets/")
                     || !(method == warp::http::Method::GET || method == warp::http::Method::HEAD);
                 if open {
                     return Ok(());
+                }
+                let page = PAGES
+                    .iter()
+                    .any(|p| pattern_matches(p, path.trim_end_matches('/')) || path == "/");
+                if page && req.authorization.is_none() {
+                    return match session::lookup(&ctx, &browser) {
+                        Ok(Some(_)) => Ok(()),
+                        Ok(None) => Err(warp::reject::custom(session::SignInFirst::new(
+                            path, &req.query,
+                        ))),
+                        Err(e) => Err(warp::reject::custom(e)),
+                    };
                 }
                 authenticate(&ctx, &req)
                     .await
@@ -260,6 +294,7 @@ pub fn route_pattern(path: &str) -> Option<(&'static str, &'static [&'static str
     ROUTES
         .iter()
         .copied()
+        .chain(SESSION_ROUTES.iter().copied())
         .chain(PAGES.iter().map(|p| (*p, GET)))
         .find(|(pattern, _)| pattern_matches(pattern, path))
 }
@@ -277,7 +312,8 @@ pub(super) fn pattern_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-/// The methods a path answers, if it is one of [`ROUTES`] or [`PAGES`].
+/// The methods a path answers, if it is one of [`ROUTES`], [`SESSION_ROUTES`] or
+/// [`PAGES`].
 pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
     route_pattern(path).map(|(_, methods)| methods)
 }

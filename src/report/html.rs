@@ -21,6 +21,9 @@ pub(super) const LANG: Lang = Lang::Zh;
 pub const CSS: &str = include_str!("assets/dashboard.css");
 /// The dashboard's script, served at `/assets/dashboard.js`.
 pub const JS: &str = include_str!("assets/dashboard.js");
+/// The script of signed-in pages, served at `/assets/session.js`: it sends a page's
+/// forms with the session's CSRF token in a header.
+pub const SESSION_JS: &str = include_str!("assets/session.js");
 
 /// Escapes text for HTML and XML content and quoted attribute values.
 pub fn escape(s: &str) -> String {
@@ -94,6 +97,29 @@ pub(super) fn page(title: &str, as_of: Period, class: &str, body: &str) -> Strin
     )
 }
 
+/// A page of [`page`]'s shell as a signed-in person sees it: the session's CSRF token
+/// in `<meta name="csrf-token">` with the script that sends it, and, first in the body,
+/// who is signed in (`who`, already worded) with a 退出 button. The shell stays as it
+/// is for everyone else, so public pages do not vary with a cookie.
+pub fn with_signed_in(html: String, who: &str, csrf: &str) -> String {
+    let head = format!(
+        "<meta name=\"csrf-token\" content=\"{}\">\n<script src=\"/assets/session.js\" defer></script>\n</head>",
+        escape(csrf)
+    );
+    let bar = format!(
+        "<div class=\"signed-in\"><span>当前用户：{}</span> <form method=\"post\" action=\"/logout\" data-csrf><button type=\"submit\">退出</button></form></div>\n",
+        escape(who)
+    );
+    let mut out = html.replacen("</head>", &head, 1);
+    // After the shell's `<body …>` line.
+    if let Some(open) = out.find("<body") {
+        if let Some(end) = out[open..].find(">\n") {
+            out.insert_str(open + end + 2, &bar);
+        }
+    }
+    out
+}
+
 /// The page title: the board's subject and 指标监测 (桃江县打好发展“六仗”指标监测).
 pub(super) fn dashboard_title(board: &Board) -> String {
     format!("{}指标监测", board.subject())
@@ -128,5 +154,22 @@ mod tests {
         assert!(JS.contains("If-None-Match"));
         assert!(JS.contains("visibilityState"));
         assert!(JS.contains("location.reload()"));
+        assert!(SESSION_JS.contains("X-CSRF-Token"));
+    }
+
+    #[test]
+    fn a_signed_in_page_carries_its_csrf_token_and_who_is_signed_in_escaped() {
+        let html = page(
+            "t",
+            Period::new(2023, 6).unwrap(),
+            "dashboard",
+            "<main></main>",
+        );
+        let signed = with_signed_in(html, "<kgj>（填报员）", "ab12");
+        assert!(signed.contains("<meta name=\"csrf-token\" content=\"ab12\">\n<script src=\"/assets/session.js\" defer></script>\n</head>"));
+        let bar = signed.find("<div class=\"signed-in\">").unwrap();
+        assert!(bar > signed.find("<body").unwrap() && bar < signed.find("<main>").unwrap());
+        assert!(signed.contains("当前用户：&lt;kgj&gt;（填报员）"));
+        assert!(signed.contains("action=\"/logout\" data-csrf"));
     }
 }

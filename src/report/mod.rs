@@ -8,6 +8,7 @@
 //!
 //! - [`bulletin`]: the bulletin's entry, its model and one file per format;
 //! - [`dashboard`] and [`indicator_page`]: the two web pages, one per file;
+//! - [`login`]: the 登录 page;
 //! - [`chart`]: the SVG charts and sparklines the pages embed;
 //! - [`html`]: what the pages, charts and the HTML bulletin share (escaping, links, the
 //!   page shell, assets), below all of them;
@@ -22,6 +23,7 @@ pub mod dashboard;
 mod fixtures;
 pub mod html;
 pub mod indicator_page;
+pub mod login;
 pub mod web;
 
 use crate::domain::{Group, Indicator, Period, Plan};

@@ -4,9 +4,12 @@
 //!   filter form, counts by status, progress bars, status badges and sparklines.
 //! - [`indicator_page`] is `/indicators/{id}`: every attainment figure, the year's
 //!   readings, the chart and the source in the plan.
+//! - [`login_page`] is `/login`, the 登录 page.
 //!
 //! No framework and no network: the pages link only `/assets/dashboard.css` and
-//! `/assets/dashboard.js`, which are compiled in ([`CSS`], [`JS`]). The pages work
+//! `/assets/dashboard.js`, which are compiled in ([`CSS`], [`JS`]); a signed-in page
+//! also `/assets/session.js` ([`SESSION_JS`]), which sends its forms with the CSRF
+//! token ([`with_signed_in`]). The pages work
 //! without the script; it only adds auto-refresh and auto-submitting filters. Labels
 //! are in Chinese (zh-CN). All text is escaped with [`escape`].
 //!
@@ -18,8 +21,9 @@ pub use super::dashboard::{
     dashboard, order_rows, parse_status, unknown_group_page, DashboardQuery, OverdueMarks, Show,
     Sort, STATUSES,
 };
-pub use super::html::{escape, CSS, JS};
+pub use super::html::{escape, with_signed_in, CSS, JS, SESSION_JS};
 pub use super::indicator_page::{indicator_page, not_found_page};
+pub use super::login::{login_page, LoginView};
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@
 //! - `readings.rs`: readings, their withdrawals, vintages, the period index, flags;
 //! - `audit.rs`: the audit trail ([`AuditRecord`], [`Change`]) and its reads;
 //! - `tokens.rs`: API tokens;
+//! - `sessions.rs`: browser sessions of the 登录 page (not backed up);
 //! - `notify.rs`: webhook receivers, the outbox, the delivery log, due rules and the
 //!   notifier's cursors;
 //! - `backup.rs`, `migrate.rs`: backups and format migrations; `codec.rs`, `keys.rs`,
@@ -37,6 +38,7 @@ pub mod keys;
 pub mod migrate;
 mod notify;
 mod readings;
+mod sessions;
 mod tokens;
 
 use std::path::Path;
@@ -57,6 +59,7 @@ pub use commit::GroupCommit;
 pub use indicators::{CatalogueTitle, ImportReport};
 pub use notify::{Delivery, DeliveryOutcome, Job, NotifierState, DELIVERY_LOG_LIMIT};
 pub use readings::{BatchResult, BatchRow, Idempotency, RowOutcomes};
+pub use sessions::SessionRecord;
 pub use tokens::{hash_secret, new_secret, Role, Token};
 
 /// Errors of the storage layer.
@@ -147,6 +150,9 @@ struct Inner {
     plans: Tree,
     /// Region name → [`crate::domain::RegionSettings`]: how its bulletins are issued.
     region_settings: Tree,
+    /// SHA-256 of a session id → [`SessionRecord`]: signed-in browsers. Ephemeral,
+    /// so never backed up, restored, migrated or checked.
+    sessions: Tree,
     commit: GroupCommit,
     /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
     snapshot_lock: std::sync::RwLock<()>,
@@ -243,6 +249,7 @@ impl Store {
             schedules: t("schedules")?,
             plans: t("plans")?,
             region_settings: t("region_settings")?,
+            sessions: t("sessions")?,
             commit: GroupCommit::start(db.clone()),
             snapshot_lock: std::sync::RwLock::new(()),
             reading_writer: std::sync::Mutex::new(()),

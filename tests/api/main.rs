@@ -19,6 +19,7 @@ mod compare;
 mod hostile;
 mod ingest_caps;
 mod limits;
+mod login;
 mod methodology;
 mod misleading_input;
 mod notify;

@@ -1,0 +1,94 @@
+//! The 登录 page (`/login`): a form that takes a token once, so that a browser keeps a
+//! session instead of sending the token with every request.
+//!
+//! The form is a plain HTML form: it works without the script. It posts to `/login`
+//! with the page to return to in `?next=`; the server checks the request's origin
+//! (there is no session yet, so no CSRF token to send).
+
+use super::html::{enc, escape};
+
+/// What the 登录 page says besides its form.
+#[derive(Debug, Clone, Default)]
+pub struct LoginView<'a> {
+    /// Where to go after signing in (a same-site path, already checked).
+    pub next: &'a str,
+    /// Why the last attempt failed, if it did.
+    pub error: Option<&'a str>,
+    /// Who this browser is signed in as already, worded.
+    pub signed_in_as: Option<&'a str>,
+}
+
+/// The 登录 page.
+pub fn login_page(v: &LoginView<'_>) -> String {
+    let action = if v.next == "/" {
+        "/login".to_string()
+    } else {
+        format!("/login?next={}", enc(v.next))
+    };
+    let error = v
+        .error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape(e)))
+        .unwrap_or_default();
+    let already = v
+        .signed_in_as
+        .map(|w| {
+            format!(
+                "<p>此浏览器已登录：{}。再次登录将替换当前用户。</p>\n",
+                escape(w)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<link rel="icon" href="data:,">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<title>登录 · 指标监测</title>
+<link rel="stylesheet" href="/assets/dashboard.css">
+</head>
+<body class="login-page">
+<main class="login">
+<h1>登录</h1>
+<p>令牌是管理员为您所在单位发放的一串密码（以 zb_ 开头），请向县统计局或系统管理员索取。</p>
+{already}{error}<form method="post" action="{action}" autocomplete="off">
+<label for="token">令牌</label>
+<input type="password" id="token" name="token" autocomplete="off" required autofocus>
+<p><button type="submit">登录</button></p>
+</form>
+<p><a href="/">不登录，返回指标监测</a></p>
+</main>
+</body>
+</html>
+"#,
+        action = escape(&action),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_keeps_next_and_escapes_what_it_shows() {
+        let html = login_page(&LoginView {
+            next: "/indicators/a?as_of=2023-06&x=\"",
+            error: Some("令牌<无效>"),
+            signed_in_as: None,
+        });
+        assert!(
+            html.contains(r#"action="/login?next=%2Findicators%2Fa%3Fas_of%3D2023-06%26x%3D%22""#)
+        );
+        assert!(html.contains("令牌&lt;无效&gt;"));
+        assert!(html.contains(r#"type="password" id="token" name="token" autocomplete="off""#));
+        assert!(html.contains("县统计局"));
+        let plain = login_page(&LoginView {
+            next: "/",
+            ..Default::default()
+        });
+        assert!(plain.contains(r#"action="/login""#));
+        assert!(!plain.contains("class=\"error\""));
+    }
+}
