@@ -244,7 +244,7 @@ const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMER
 
 /// A `Content-Disposition` value (RFC 6266): the ASCII name in `filename` for the
 /// clients that read only that, and the office's Chinese name in `filename*`.
-pub(super) fn content_disposition(disposition: &str, ascii: &str, name: &str) -> String {
+pub(crate) fn content_disposition(disposition: &str, ascii: &str, name: &str) -> String {
     format!(
         "{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{}",
         percent_encoding::utf8_percent_encode(name, ATTR_CHAR)

@@ -436,9 +436,18 @@ fn template(s: &TestServer, token: &str, period: &str) -> Vec<Vec<Data>> {
         .unwrap()
         .to_string();
     assert!(
-        disposition.contains(&format!("zhibiao-readings-{period}.xlsx")),
+        disposition.contains(&format!("filename=\"zhibiao-readings-{period}.xlsx\"")),
         "{disposition}"
     );
+    // The office's own name for the form, for the browsers that read filename*.
+    let star = disposition
+        .split("filename*=UTF-8''")
+        .nth(1)
+        .expect("filename*");
+    let name = percent_encoding::percent_decode_str(star)
+        .decode_utf8()
+        .unwrap();
+    assert!(name.ends_with("数据报送表.xlsx"), "{name}");
     let bytes = r.bytes().unwrap().to_vec();
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("a readable workbook");
     let range = wb

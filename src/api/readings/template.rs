@@ -51,9 +51,24 @@ async fn template_handler(
     let period = p?
         .period
         .ok_or_else(|| ApiError::invalid("period", "period is required, e.g. ?period=2023-06"))?;
-    let bytes = ctx
-        .blocking(move |qs| template_rows(qs, &token, period))
+    let who = if token.units.is_empty() {
+        None
+    } else {
+        Some(token.units.join("、"))
+    };
+    let (bytes, home) = ctx
+        .blocking(move |qs| {
+            let home = qs.store().home_region()?;
+            Ok::<_, ApiError>((template_rows(qs, &token, period)?, home))
+        })
         .await?;
+    // As the office names the form: 县科工局2023年6月数据报送表.xlsx.
+    let name = format!(
+        "{}{}年{}月数据报送表.xlsx",
+        who.unwrap_or(home),
+        period.year(),
+        period.month()
+    );
     let mut res = warp::reply::Response::new(bytes.into());
     let h = res.headers_mut();
     h.insert(
@@ -62,7 +77,8 @@ async fn template_handler(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
     );
-    if let Ok(v) = format!("attachment; filename=\"zhibiao-readings-{period}.xlsx\"").parse() {
+    let ascii = format!("zhibiao-readings-{period}.xlsx");
+    if let Ok(v) = crate::api::pages::content_disposition("attachment", &ascii, &name).parse() {
         h.insert(warp::http::header::CONTENT_DISPOSITION, v);
     }
     Ok(res)
