@@ -116,16 +116,24 @@ fn closeness(wanted: &str, candidate: &str) -> Option<usize> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub field: &'static str,
-    pub message: String,
+    pub message: crate::domain::messages::Msg,
 }
 
 impl Refusal {
-    fn indicator(message: String) -> Refusal {
+    fn indicator(message: impl Into<crate::domain::messages::Msg>) -> Refusal {
         Refusal {
             field: "indicator",
-            message,
+            message: message.into(),
         }
     }
+}
+
+/// No indicator has this id.
+fn no_such_id(id: &impl std::fmt::Display) -> crate::domain::messages::Msg {
+    crate::domain::messages::Msg::new(
+        format!("没有编号为“{id}”的指标：请核对指标编码，或改填指标名称"),
+        format!("no indicator '{id}'"),
+    )
 }
 
 /// `没有名为“税收收入”的指标（桃江县），是否为：“税收收入增长”？`
@@ -236,7 +244,8 @@ impl Resolver<'_> {
                     field: "region",
                     message: format!(
                         "没有名为“{r}”的地区；地区名称见 GET /v1/regions，或先用 PUT /v1/regions/{{name}} 登记"
-                    ),
+                    )
+                    .into(),
                 }));
             }
         }
@@ -257,8 +266,8 @@ impl Resolver<'_> {
         if text.is_empty() {
             // No name either: the id's own message says what an indicator must be.
             return Ok(Err(Refusal::indicator(match id {
-                Err(e) => e.message().to_string(),
-                Ok(id) => format!("no indicator '{id}'"),
+                Err(e) => crate::domain::messages::Msg::new(e.message(), e.message_en()),
+                Ok(id) => no_such_id(&id),
             })));
         }
         let region = row_region.unwrap_or(&self.region).to_string();
@@ -278,7 +287,7 @@ impl Resolver<'_> {
             }
             [] => Ok(Err(Refusal::indicator(match id {
                 // Written as an id: the id's own answer, as before names were read.
-                Ok(id) => format!("no indicator '{id}'"),
+                Ok(id) => no_such_id(&id),
                 Err(_) => {
                     let close = if self.suggested < MAX_SUGGESTED_MISSES {
                         self.suggested += 1;
@@ -286,7 +295,7 @@ impl Resolver<'_> {
                     } else {
                         Vec::new()
                     };
-                    not_found_message(text, &region, &close)
+                    not_found_message(text, &region, &close).into()
                 }
             }))),
             several => Ok(Err(Refusal::indicator(ambiguous_message(

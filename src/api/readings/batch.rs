@@ -561,7 +561,7 @@ fn resolve_indicators(
         };
         let found = match found {
             Ok(id) => Ok(id.clone()),
-            Err(r) => Err(RowError::new(raw.row, r.field, r.message.clone())),
+            Err(r) => Err(RowError::said(raw.row, r.field, r.message.clone())),
         };
         out.rows.insert(raw.row, found);
     }

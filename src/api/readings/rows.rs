@@ -91,9 +91,13 @@ fn check_row(
             None
         }
         None => {
-            errs.push(err(
+            errs.push(RowError::said(
+                row,
                 "indicator",
-                format!("no indicator '{}'", raw.indicator),
+                Msg::new(
+                    format!("没有编号为“{}”的指标", raw.indicator),
+                    format!("no indicator '{}'", raw.indicator),
+                ),
             ));
             None
         }
