@@ -330,10 +330,7 @@ impl From<StoreError> for ApiError {
 
 /// No indicator with this id.
 pub fn no_indicator(id: &impl std::fmt::Display) -> Msg {
-    Msg::new(
-        format!("没有编号为“{id}”的指标"),
-        format!("no indicator '{id}'"),
-    )
+    crate::domain::messages::no_indicator(id)
 }
 
 /// No reading of an indicator for a period.

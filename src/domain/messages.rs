@@ -85,6 +85,14 @@ pub fn value_empty() -> Msg {
     )
 }
 
+/// No indicator has this id.
+pub fn no_indicator(id: &impl std::fmt::Display) -> Msg {
+    Msg::new(
+        format!("没有编号为“{id}”的指标"),
+        format!("no indicator '{id}'"),
+    )
+}
+
 /// A row of a JSON batch without a value.
 pub fn value_required() -> Msg {
     Msg::new("缺少本期数（value）", "value is required")

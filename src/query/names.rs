@@ -130,10 +130,9 @@ impl Refusal {
 
 /// No indicator has this id.
 fn no_such_id(id: &impl std::fmt::Display) -> crate::domain::messages::Msg {
-    crate::domain::messages::Msg::new(
-        format!("没有编号为“{id}”的指标：请核对指标编码，或改填指标名称"),
-        format!("no indicator '{id}'"),
-    )
+    let mut m = crate::domain::messages::no_indicator(id);
+    m.zh.push_str("：请核对指标编码，或改填指标名称");
+    m
 }
 
 /// `没有名为“税收收入”的指标（桃江县），是否为：“税收收入增长”？`

@@ -431,7 +431,7 @@ pub fn survey(path: &Path) -> Result<Survey, StoreError> {
     let backup = if steps.is_empty() {
         None
     } else {
-        Some(backup_path(path, stored, Utc::now())?)
+        Some(backup_path(path, stored, backup_time())?)
     };
     Ok(Survey {
         stored,
@@ -465,6 +465,15 @@ fn existing_tree(db: &sled::Db, name: &str) -> Result<Option<sled::Tree>, StoreE
 }
 
 // ── the backup written before an upgrade ────────────────────────────────────
+
+/// The instant that stamps an upgrade's backup file. The one read of the wall clock in
+/// the store, and deliberately not through `clock::Clock`: it names a file in UTC, not
+/// a day in the plan's zone, and it is taken when a store is opened, below the layer
+/// (and before the moment) where a server builds its clock; `store` imports only
+/// `domain`. The dry run and the upgrade both read it here.
+fn backup_time() -> DateTime<Utc> {
+    Utc::now()
+}
 
 /// Where the backup of the store at `db` (of format `from`) taken at `now` goes: beside
 /// the store's directory, as `<directory name>-format<from>-<UTC time>.backup`
@@ -504,7 +513,7 @@ fn write_backup(
     db: &Path,
     from: u8,
 ) -> Result<(PathBuf, BackupCounts, Option<String>), StoreError> {
-    let file = backup_path(db, from, Utc::now())?;
+    let file = backup_path(db, from, backup_time())?;
     let failed = |e: String| {
         StoreError::Backup(format!(
             "could not write the backup {} that comes before upgrading the store from format \

@@ -94,10 +94,7 @@ fn check_row(
             errs.push(RowError::said(
                 row,
                 "indicator",
-                Msg::new(
-                    format!("没有编号为“{}”的指标", raw.indicator),
-                    format!("no indicator '{}'", raw.indicator),
-                ),
+                messages::no_indicator(&raw.indicator),
             ));
             None
         }
