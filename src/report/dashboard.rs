@@ -18,7 +18,7 @@
 use std::fmt::Write as _;
 
 use super::html::{
-    dashboard_title, dashboard_url, escape, indicator_url, page, status_badge, with_unit, LANG,
+    dashboard_title, dashboard_url, escape, indicator_url, page_str, status_badge, with_unit, LANG,
 };
 use super::{chart, Board, BoardRow};
 use crate::domain::{DomainError, Indicator, Period, Target};
@@ -959,7 +959,7 @@ pub fn dashboard(
         body.push_str("</section>\n");
     }
     body.push_str("</main>");
-    page(&format!("{title} · {month}"), as_of, "dashboard", &body)
+    page_str(&format!("{title} · {month}"), as_of, "dashboard", &body)
 }
 
 /// The answer to a group the plan does not have (`?group=` or `?battle=`): a page that
@@ -996,7 +996,7 @@ pub fn unknown_group_page(board: &Board, given: &str) -> String {
         subject = escape(&board.subject()),
         all = escape(&dashboard_url(as_of, None, None, None)),
     );
-    page(
+    page_str(
         &format!("没有这个板块 · {title}"),
         as_of,
         "dashboard",
@@ -1088,7 +1088,7 @@ mod tests {
     fn the_dashboard_is_a_complete_zh_cn_page() {
         let b = sample_board();
         let html = render(&b, &DashboardQuery::default());
-        assert!(html.starts_with("<!doctype html>"));
+        assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains(r#"<html lang="zh-CN">"#));
         assert!(html.contains(r#"<meta charset="utf-8">"#));
         assert!(html.contains(r#"<meta name="viewport""#));

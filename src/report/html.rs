@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::Board;
@@ -72,52 +73,92 @@ pub(super) fn indicator_url(id: &str, as_of: Period) -> String {
     format!("/indicators/{}?as_of={as_of}", enc(id))
 }
 
-/// The page shell shared by every page.
-pub(super) fn page(title: &str, as_of: Period, class: &str, body: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<link rel="icon" href="data:,">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="stylesheet" href="/assets/dashboard.css">
-<script src="/assets/dashboard.js" defer></script>
-</head>
-<body class="{class}" data-as-of="{as_of}">
-{body}
-<footer class="page-footer"><p>数据截至 {month} · 页面每15秒检查一次更新 · <span class="refresh" data-refresh aria-live="polite"></span></p></footer>
-</body>
-</html>
-"#,
-        title = escape(title),
-        class = escape(class),
-        month = text::year_month(LANG, as_of),
-    )
+/// Who is signed in, as a page shows it: `who` already worded (县科工局（填报员，负责单位：
+/// 县科工局）) and the session's CSRF token, which the page's forms send in a header.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub who: String,
+    pub csrf: String,
 }
 
-/// A page of [`page`]'s shell as a signed-in person sees it: the session's CSRF token
-/// in `<meta name="csrf-token">` with the script that sends it, and, first in the body,
-/// who is signed in (`who`, already worded) with a 退出 button. The shell stays as it
-/// is for everyone else, so public pages do not vary with a cookie.
+/// The page shell shared by every page, as a signed-in person sees it when `viewer` is
+/// given: the session's CSRF token in `<meta name="csrf-token">` with the script that
+/// sends it, and, first in the body, who is signed in with a 退出 button. Signed out,
+/// the shell is the same for everyone, so public pages do not vary with a cookie.
+pub(crate) fn page(
+    title: &str,
+    as_of: Period,
+    class: &str,
+    viewer: Option<&Viewer>,
+    body: Markup,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                link rel="icon" href="data:,";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href="/assets/dashboard.css";
+                script src="/assets/dashboard.js" defer {}
+                @if let Some(v) = viewer {
+                    meta name="csrf-token" content=(v.csrf);
+                    script src="/assets/session.js" defer {}
+                }
+            }
+            body class=(class) data-as-of=(as_of) {
+                @if let Some(v) = viewer {
+                    (signed_in_bar(v))
+                }
+                (body)
+                footer.page-footer {
+                    p {
+                        "数据截至 " (text::year_month(LANG, as_of)) " · 页面每15秒检查一次更新 · "
+                        span.refresh data-refresh aria-live="polite" {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`page`] for a body written as a string, signed out (the string-built pages until
+/// they are written in maud).
+pub(super) fn page_str(title: &str, as_of: Period, class: &str, body: &str) -> String {
+    page(title, as_of, class, None, PreEscaped(body.to_string())).into_string()
+}
+
+/// A page of [`page_str`]'s shell as a signed-in person sees it (see [`page`]).
 pub fn with_signed_in(html: String, who: &str, csrf: &str) -> String {
-    let head = format!(
-        "<meta name=\"csrf-token\" content=\"{}\">\n<script src=\"/assets/session.js\" defer></script>\n</head>",
-        escape(csrf)
-    );
-    let bar = format!(
-        "<div class=\"signed-in\"><span>当前用户：{}</span> <form method=\"post\" action=\"/logout\" data-csrf><button type=\"submit\">退出</button></form></div>\n",
-        escape(who)
-    );
-    let mut out = html.replacen("</head>", &head, 1);
-    // After the shell's `<body …>` line.
+    let v = Viewer {
+        who: who.to_string(),
+        csrf: csrf.to_string(),
+    };
+    let head = html! {
+        meta name="csrf-token" content=(v.csrf);
+        script src="/assets/session.js" defer {}
+    };
+    let mut out = html.replacen("</head>", &format!("{}</head>", head.into_string()), 1);
     if let Some(open) = out.find("<body") {
-        if let Some(end) = out[open..].find(">\n") {
-            out.insert_str(open + end + 2, &bar);
+        if let Some(end) = out[open..].find('>') {
+            out.insert_str(open + end + 1, &signed_in_bar(&v).into_string());
         }
     }
     out
+}
+
+/// Who is signed in, with 退出 (a form the session script sends with its CSRF token).
+pub(crate) fn signed_in_bar(v: &Viewer) -> Markup {
+    html! {
+        div.signed-in {
+            span { "当前用户：" (v.who) }
+            " "
+            form method="post" action="/logout" data-csrf {
+                button type="submit" { "退出" }
+            }
+        }
+    }
 }
 
 /// The page title: the board's subject and 指标监测 (桃江县打好发展“六仗”指标监测).
@@ -159,17 +200,21 @@ mod tests {
 
     #[test]
     fn a_signed_in_page_carries_its_csrf_token_and_who_is_signed_in_escaped() {
-        let html = page(
-            "t",
-            Period::new(2023, 6).unwrap(),
-            "dashboard",
-            "<main></main>",
-        );
-        let signed = with_signed_in(html, "<kgj>（填报员）", "ab12");
-        assert!(signed.contains("<meta name=\"csrf-token\" content=\"ab12\">\n<script src=\"/assets/session.js\" defer></script>\n</head>"));
+        let v = Viewer {
+            who: "<kgj>（填报员）".into(),
+            csrf: "ab\"12".into(),
+        };
+        let as_of = Period::new(2023, 6).unwrap();
+        let signed = page("t", as_of, "dashboard", Some(&v), html! { main {} }).into_string();
+        assert!(signed.contains(
+            "<meta name=\"csrf-token\" content=\"ab&quot;12\"><script src=\"/assets/session.js\" defer></script></head>"
+        ));
         let bar = signed.find("<div class=\"signed-in\">").unwrap();
         assert!(bar > signed.find("<body").unwrap() && bar < signed.find("<main>").unwrap());
         assert!(signed.contains("当前用户：&lt;kgj&gt;（填报员）"));
         assert!(signed.contains("action=\"/logout\" data-csrf"));
+        let public = page("t", as_of, "dashboard", None, html! { main {} }).into_string();
+        assert!(!public.contains("csrf") && !public.contains("signed-in"));
+        assert!(public.starts_with("<!DOCTYPE html><html lang=\"zh-CN\">"));
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::html::{
-    dashboard_title, dashboard_url, enc, escape, page, status_badge, with_unit, LANG,
+    dashboard_title, dashboard_url, enc, escape, page_str, status_badge, with_unit, LANG,
 };
 use super::{chart, Board, BoardRow};
 use crate::domain::{Direction, Indicator, Kind};
@@ -327,7 +327,7 @@ pub fn indicator_page(board: &Board, id: &str) -> Option<String> {
         escape(&back)
     );
     let title = format!("{} · {}", ind.name, dashboard_title(board));
-    Some(page(&title, as_of, "indicator", &body))
+    Some(page_str(&title, as_of, "indicator", &body))
 }
 
 /// A small page for an unknown indicator (serve it with 404).
@@ -339,7 +339,7 @@ pub fn not_found_page(board: &Board, id: &str) -> String {
         escape(id),
         escape(&back)
     );
-    page(
+    page_str(
         &format!("未找到指标 · {}", dashboard_title(board)),
         board.as_of,
         "not-found",
@@ -358,7 +358,7 @@ mod tests {
         let b = sample_board();
         assert!(indicator_page(&b, "no-such-indicator").is_none());
         let html = indicator_page(&b, "tech-sme-registered").unwrap();
-        assert!(html.starts_with("<!doctype html>"));
+        assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains(r#"<html lang="zh-CN">"#));
         assert!(html.contains(r#"<link rel="stylesheet" href="/assets/dashboard.css">"#));
         assert!(html.contains(r#"<script src="/assets/dashboard.js" defer></script>"#));

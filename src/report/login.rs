@@ -5,7 +5,9 @@
 //! with the page to return to in `?next=`; the server checks the request's origin
 //! (there is no session yet, so no CSRF token to send).
 
-use super::html::{enc, escape};
+use maud::{html, DOCTYPE};
+
+use super::html::enc;
 
 /// What the 登录 page says besides its form.
 #[derive(Debug, Clone, Default)]
@@ -25,46 +27,38 @@ pub fn login_page(v: &LoginView<'_>) -> String {
     } else {
         format!("/login?next={}", enc(v.next))
     };
-    let error = v
-        .error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape(e)))
-        .unwrap_or_default();
-    let already = v
-        .signed_in_as
-        .map(|w| {
-            format!(
-                "<p>此浏览器已登录：{}。再次登录将替换当前用户。</p>\n",
-                escape(w)
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        r#"<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<link rel="icon" href="data:,">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
-<title>登录 · 指标监测</title>
-<link rel="stylesheet" href="/assets/dashboard.css">
-</head>
-<body class="login-page">
-<main class="login">
-<h1>登录</h1>
-<p>令牌是管理员为您所在单位发放的一串密码（以 zb_ 开头），请向县统计局或系统管理员索取。</p>
-{already}{error}<form method="post" action="{action}" autocomplete="off">
-<label for="token">令牌</label>
-<input type="password" id="token" name="token" autocomplete="off" required autofocus>
-<p><button type="submit">登录</button></p>
-</form>
-<p><a href="/">不登录，返回指标监测</a></p>
-</main>
-</body>
-</html>
-"#,
-        action = escape(&action),
-    )
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                link rel="icon" href="data:,";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="same-origin";
+                title { "登录 · 指标监测" }
+                link rel="stylesheet" href="/assets/dashboard.css";
+            }
+            body.login-page {
+                main.login {
+                    h1 { "登录" }
+                    p { "令牌是管理员为您所在单位发放的一串密码（以 zb_ 开头），请向县统计局或系统管理员索取。" }
+                    @if let Some(w) = v.signed_in_as {
+                        p { "此浏览器已登录：" (w) "。再次登录将替换当前用户。" }
+                    }
+                    @if let Some(e) = v.error {
+                        p.error role="alert" { (e) }
+                    }
+                    form method="post" action=(action) autocomplete="off" {
+                        label for="token" { "令牌" }
+                        input type="password" id="token" name="token" autocomplete="off" required autofocus;
+                        p { button type="submit" { "登录" } }
+                    }
+                    p { a href="/" { "不登录，返回指标监测" } }
+                }
+            }
+        }
+    }
+    .into_string()
 }
 
 #[cfg(test)]

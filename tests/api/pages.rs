@@ -157,7 +157,7 @@ fn the_dashboard_shows_six_battle_sections_and_one_row_per_indicator() {
     // The page at / is the county's whole board: nothing may be left out or doubled.
     let s = TestServer::start();
     let page = html(&s, "/", &[]);
-    assert!(page.starts_with("<!doctype html>"), "{}", &page[..80]);
+    assert!(page.starts_with("<!DOCTYPE html>"), "{}", &page[..80]);
     let secs = sections(&page);
     let keys: Vec<&str> = secs.iter().map(|(b, _)| b.as_str()).collect();
     assert_eq!(keys, BATTLES, "six sections, in order");
