@@ -138,6 +138,15 @@ impl std::ops::Deref for ReadBody {
 }
 
 impl ReadBody {
+    /// Bytes already held elsewhere under their own bound (a file kept between a
+    /// preview and its confirm), as a body outside the request budget.
+    pub fn kept(bytes: Bytes) -> ReadBody {
+        ReadBody {
+            bytes,
+            _permit: None,
+        }
+    }
+
     /// The same budget share holding other bytes: the file part of a form upload,
     /// which is a slice of the body it was read from.
     pub fn replaced(self, bytes: Bytes) -> ReadBody {

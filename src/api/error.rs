@@ -122,6 +122,11 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             ApiError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid-input", "Invalid input"),

@@ -12,7 +12,7 @@ use super::state::Ctx;
 use super::ApiError;
 use super::{
     admin, attainment, calendar, compare, error, indicators, metrics, openapi, pages, plans,
-    readings, session, tokens, webhooks,
+    readings, session, submit, tokens, webhooks,
 };
 use crate::domain::Period;
 
@@ -159,6 +159,16 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .unify()
         .or(session::logout(ctx.clone()))
         .unify()
+        .or(submit::page_route(ctx.clone()))
+        .unify()
+        .or(submit::template(ctx.clone()))
+        .unify()
+        .or(submit::preview(ctx.clone()))
+        .unify()
+        .or(submit::confirm(ctx.clone()))
+        .unify()
+        .or(submit::figure(ctx.clone()))
+        .unify()
         .boxed();
     let admin = tokens::create(ctx.clone())
         .or(tokens::list(ctx.clone()))
@@ -261,9 +271,11 @@ pub(super) fn private_guard(
                 if open {
                     return Ok(());
                 }
-                let page = PAGES
-                    .iter()
-                    .any(|p| pattern_matches(p, path.trim_end_matches('/')) || path == "/");
+                let page = path == "/"
+                    || PAGES
+                        .iter()
+                        .chain(submit::ROUTES.iter().map(|(p, _)| p))
+                        .any(|p| pattern_matches(p, path.trim_end_matches('/')));
                 if page && req.authorization.is_none() {
                     return match session::lookup(&ctx, &browser) {
                         Ok(Some(_)) => Ok(()),
@@ -295,6 +307,7 @@ pub fn route_pattern(path: &str) -> Option<(&'static str, &'static [&'static str
         .iter()
         .copied()
         .chain(SESSION_ROUTES.iter().copied())
+        .chain(submit::ROUTES.iter().copied())
         .chain(PAGES.iter().map(|p| (*p, GET)))
         .find(|(pattern, _)| pattern_matches(pattern, path))
 }

@@ -73,6 +73,8 @@ pub struct Context {
     /// The threads batches are decoded, judged and written on, one per core (see
     /// [`super::workers`]).
     pub batches: super::workers::Workers,
+    /// Files uploaded on the 数据报送 page, kept from their preview to the confirm.
+    pub uploads: super::stash::Uploads,
 }
 
 /// Slows down token guessing: after `limit` tokens presented and found wrong from one
@@ -153,6 +155,7 @@ impl Context {
             trusted_proxies: Vec::new(),
             cancel: crate::ingest::Cancel::new(),
             batches: super::workers::Workers::per_core(),
+            uploads: Default::default(),
         }
     }
 }

@@ -110,6 +110,8 @@ pub(crate) fn page(
             body class=(class) data-as-of=(as_of) {
                 @if let Some(v) = viewer {
                     (signed_in_bar(v))
+                } @else {
+                    div.signed-in.signed-out { a href="/login" { "登录" } }
                 }
                 (body)
                 footer.page-footer {
@@ -139,13 +141,38 @@ pub fn with_signed_in(html: String, who: &str, csrf: &str) -> String {
         meta name="csrf-token" content=(v.csrf);
         script src="/assets/session.js" defer {}
     };
-    let mut out = html.replacen("</head>", &format!("{}</head>", head.into_string()), 1);
-    if let Some(open) = out.find("<body") {
-        if let Some(end) = out[open..].find('>') {
-            out.insert_str(open + end + 1, &signed_in_bar(&v).into_string());
+    let out = html.replacen("</head>", &format!("{}</head>", head.into_string()), 1);
+    let signed_out = html! { div.signed-in.signed-out { a href="/login" { "登录" } } };
+    out.replacen(
+        &signed_out.into_string(),
+        &signed_in_bar(&v).into_string(),
+        1,
+    )
+}
+
+/// The shell of a signed-in form page (数据报送): the session's CSRF token and script,
+/// who is signed in, and no auto-refresh, which would pull a preview from under the
+/// person reading it.
+pub(crate) fn form_page(title: &str, class: &str, viewer: &Viewer, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                link rel="icon" href="data:,";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="same-origin";
+                title { (title) }
+                link rel="stylesheet" href="/assets/dashboard.css";
+                meta name="csrf-token" content=(viewer.csrf);
+                script src="/assets/session.js" defer {}
+            }
+            body class=(class) {
+                (signed_in_bar(viewer))
+                (body)
+            }
         }
     }
-    out
 }
 
 /// Who is signed in, with 退出 (a form the session script sends with its CSRF token).
@@ -153,6 +180,8 @@ pub(crate) fn signed_in_bar(v: &Viewer) -> Markup {
     html! {
         div.signed-in {
             span { "当前用户：" (v.who) }
+            " "
+            a href="/submit" { "数据报送" }
             " "
             form method="post" action="/logout" data-csrf {
                 button type="submit" { "退出" }
@@ -214,7 +243,10 @@ mod tests {
         assert!(signed.contains("当前用户：&lt;kgj&gt;（填报员）"));
         assert!(signed.contains("action=\"/logout\" data-csrf"));
         let public = page("t", as_of, "dashboard", None, html! { main {} }).into_string();
-        assert!(!public.contains("csrf") && !public.contains("signed-in"));
+        assert!(!public.contains("csrf") && !public.contains("当前用户"));
+        assert!(public.contains(r#"<a href="/login">登录</a>"#), "signed out: a way in");
+        assert!(signed.contains(r#"<a href="/submit">数据报送</a>"#));
+        assert!(!signed.contains(r#"<a href="/login">"#));
         assert!(public.starts_with("<!DOCTYPE html><html lang=\"zh-CN\">"));
     }
 }

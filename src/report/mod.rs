@@ -24,6 +24,7 @@ mod fixtures;
 pub mod html;
 pub mod indicator_page;
 pub mod login;
+pub mod submit;
 pub mod web;
 
 use crate::domain::{Group, Indicator, Period, Plan};

@@ -30,4 +30,5 @@ mod plans;
 mod readings;
 mod restart;
 mod roles;
+mod submit_pages;
 mod vintages;

@@ -103,7 +103,7 @@ crate::api::params! {
 
 /// What a batch request asks for.
 #[derive(Debug, Clone, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     /// Write it.
     Write,
     /// Say what writing it would do, row by row, and write nothing.
@@ -205,7 +205,70 @@ async fn batch_handler(
             Ok(json(StatusCode::OK, &answer))
         }
         Batch::Previewed(preview) => Ok(json(StatusCode::OK, &preview)),
+        Batch::Stale(preview) => Err(ApiError::StalePreview {
+            detail: stale_message(),
+            preview: serde_json::to_value(&preview).unwrap_or_default(),
+        }),
     }
+}
+
+fn stale_message() -> Msg {
+    Msg::new(
+        "预览之后，本表中有数据已被修改（或文件已变），未写入任何内容。请核对下面的新预览后再确认",
+        "figures of this sheet changed since the preview (or the file did); nothing was written. Check the new preview and confirm again",
+    )
+}
+
+/// A spreadsheet sent from the 数据报送 page by the person signed in: decoded, checked
+/// and previewed or written exactly as `POST /v1/readings` would with the session's
+/// token (atomic, no idempotency key: the page's confirm token already makes a second
+/// confirm of the same preview write nothing new).
+pub(crate) struct PageBatch {
+    pub token: Token,
+    pub mode: Mode,
+    pub format: Format,
+    pub body: ReadBody,
+    pub explanations: HashMap<usize, String>,
+}
+
+/// How a page's batch ended.
+pub(crate) enum PageOutcome {
+    /// What confirming would do; nothing written.
+    Previewed(Preview),
+    /// The confirm token no longer matches: nothing written; the preview as it stands now.
+    Stale(Preview),
+    /// Written and durable.
+    Written(BatchAnswer),
+}
+
+/// Runs a [`PageBatch`] on the batch threads, as [`route`] runs a posted one.
+pub(crate) async fn run_page_batch(ctx: &Ctx, b: PageBatch) -> Result<PageOutcome, ApiError> {
+    let submission = Submission {
+        mode: b.mode,
+        explanations: b.explanations,
+        lang: crate::api::lang::Lang::Zh,
+        token: b.token,
+        atomic: true,
+        idem: None,
+        fingerprint: String::new(),
+        format: b.format,
+        charset: Charset::Detect,
+        body: b.body,
+    };
+    let ctx2 = ctx.clone();
+    let done = ctx
+        .batches
+        .run(move || run_batch(&ctx2, &ctx2.queries, submission))
+        .await?;
+    Ok(match done {
+        Batch::Replayed(_) => unreachable!("a page's batch has no idempotency key"),
+        Batch::Written(answer) => {
+            ctx.commit().await?;
+            PageOutcome::Written(answer)
+        }
+        Batch::Previewed(p) => PageOutcome::Previewed(p),
+        Batch::Stale(p) => PageOutcome::Stale(p),
+    })
 }
 
 /// A batch as it was posted, judged at the edge: who sends it, how, and its bytes.
@@ -235,6 +298,8 @@ enum Batch {
     Written(BatchAnswer),
     /// What writing it would do; nothing written.
     Previewed(Preview),
+    /// A confirm whose preview no longer holds: nothing written; the new preview.
+    Stale(Preview),
 }
 
 /// The blocking part of a batch: the stored answer of its key, or its rows decoded,
@@ -279,15 +344,7 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
             let preview = preview(s, &sub, &resolved.indicators, &named, &checked)?;
             match &sub.mode {
                 Mode::Confirm(token) if *token == preview.confirm => preview.expected,
-                Mode::Confirm(_) => {
-                    return Err(ApiError::StalePreview {
-                        detail: Msg::new(
-                            "预览之后，本表中有数据已被修改（或文件已变），未写入任何内容。请核对下面的新预览后再确认",
-                            "figures of this sheet changed since the preview (or the file did); nothing was written. Check the new preview and confirm again",
-                        ),
-                        preview: serde_json::to_value(&preview).unwrap_or_default(),
-                    })
-                }
+                Mode::Confirm(_) => return Ok(Batch::Stale(preview)),
                 _ => return Ok(Batch::Previewed(preview)),
             }
         }

@@ -8,7 +8,7 @@
 pub mod batch;
 mod rows;
 pub mod template;
-mod upload;
+pub(crate) mod upload;
 
 use crate::api::body::Body;
 use chrono::{DateTime, Utc};
@@ -105,7 +105,7 @@ async fn put_handler(
 }
 
 /// How a single reading's write ended, inside its blocking task.
-enum Put {
+pub(crate) enum Put {
     /// Written (or unchanged), with the note it was stored flagged with.
     Written(Outcome, Reading, Option<QualityNote>),
     /// Refused by the quality checks, unexplained: nothing was written.
@@ -113,7 +113,7 @@ enum Put {
 }
 
 /// Vets one row against the store, then writes it.
-fn put_one(
+pub(crate) fn put_one(
     qs: &Queries,
     ind: &Indicator,
     mut row: BatchRow,

@@ -51,6 +51,17 @@ async fn template_handler(
     let period = p?
         .period
         .ok_or_else(|| ApiError::invalid("period", "period is required, e.g. ?period=2023-06"))?;
+    template_reply(&ctx, token, period).await
+}
+
+/// The workbook of `token`'s indicators for `period`, as an attachment named as the
+/// office names the form (县科工局2023年6月数据报送表.xlsx). The API route and the
+/// 数据报送 page both answer with it.
+pub(crate) async fn template_reply(
+    ctx: &Ctx,
+    token: Token,
+    period: Period,
+) -> Result<Resp, ApiError> {
     let who = if token.units.is_empty() {
         None
     } else {

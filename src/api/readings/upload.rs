@@ -16,7 +16,7 @@ use crate::domain::messages::Msg;
 use crate::ingest::{self, Charset, Format};
 
 /// How a batch body arrived.
-pub(super) enum Arrival {
+pub(crate) enum Arrival {
     /// A batch type (JSON, NDJSON, CSV, XLSX): decoded as it is.
     Typed(Format, Charset),
     /// A form upload: its one file part is the batch.
@@ -26,7 +26,7 @@ pub(super) enum Arrival {
 }
 
 /// What the `Content-Type` of a batch says about how it arrived.
-pub(super) fn arrival(content_type: Option<&str>) -> Result<Arrival, ApiError> {
+pub(crate) fn arrival(content_type: Option<&str>) -> Result<Arrival, ApiError> {
     let ct = content_type.unwrap_or("application/json");
     let mime = ct
         .split(';')
@@ -63,7 +63,7 @@ fn unsupported(english: String) -> Msg {
 }
 
 /// A batch unwrapped from how it arrived.
-pub(super) struct Upload {
+pub(crate) struct Upload {
     pub format: Format,
     pub charset: Charset,
     /// The batch itself: the body, or a form's file part.
@@ -71,23 +71,27 @@ pub(super) struct Upload {
     /// 强制上报说明 written beside the file, by row: a form's `explanation.<row>`
     /// fields (the boxes of the preview page).
     pub explanations: HashMap<usize, String>,
+    /// The file's name, when a form gave one.
+    pub name: Option<String>,
 }
 
 /// The batch in `body` and its format, unwrapped from how it arrived. A form must hold
 /// exactly one file part; of its text fields only `explanation.<row>` is read.
-pub(super) async fn unwrap(how: Arrival, body: ReadBody) -> Result<Upload, ApiError> {
+pub(crate) async fn unwrap(how: Arrival, body: ReadBody) -> Result<Upload, ApiError> {
     match how {
         Arrival::Typed(format, charset) => Ok(Upload {
             format,
             charset,
             body,
             explanations: HashMap::new(),
+            name: None,
         }),
         Arrival::Sniffed => Ok(Upload {
             format: sniff(&body, None)?,
             charset: Charset::Detect,
             body,
             explanations: HashMap::new(),
+            name: None,
         }),
         Arrival::Form { boundary } => {
             let form = read_form(Bytes::clone(&body), &boundary).await?;
@@ -96,6 +100,7 @@ pub(super) async fn unwrap(how: Arrival, body: ReadBody) -> Result<Upload, ApiEr
                 charset: Charset::Detect,
                 body: body.replaced(form.file),
                 explanations: form.explanations,
+                name: form.name,
             })
         }
     }
@@ -190,7 +195,7 @@ async fn read_form(body: Bytes, boundary: &str) -> Result<Form, ApiError> {
 }
 
 /// The format of a spreadsheet file, from its first bytes and then its name.
-pub(super) fn sniff(bytes: &[u8], name: Option<&str>) -> Result<Format, ApiError> {
+pub(crate) fn sniff(bytes: &[u8], name: Option<&str>) -> Result<Format, ApiError> {
     let lower = name.map(str::to_lowercase).unwrap_or_default();
     if bytes.starts_with(b"PK\x03\x04") {
         return Ok(Format::Xlsx);
