@@ -11,6 +11,7 @@
 //   BROWSER_CHECK_PIDFILE where to write Chromium's pid, so the caller can kill it
 //   CHROMIUM              the browser binary (default /usr/bin/chromium)
 //   PLAYWRIGHT_CORE       path of the installed playwright-core package
+//   EXCELJS               path of the installed exceljs package (fills the template)
 //
 // Exit status: 0 when every assertion holds, 1 on the first failed one (with a message
 // starting "browser-check: FAIL"), 2 when the browser could not be driven at all.
@@ -484,12 +485,144 @@ async function autoRefresh(context, asOf) {
   await page.close();
 }
 
+// ── a clerk's month: sign in, template, fill, upload, preview, 说明, confirm ──
+
+const CLERK_PERIOD = "2023-10";
+// Two figures of 县科工局's October: one new, one below September's cumulative figure
+// (65.52), which the 累计值回落 check refuses until a 说明 is written for it.
+const CLERK_FIGURES = { "new-above-scale-industrial-firms": 14, "rural-new-base-stations": 60 };
+const CLERK_NEW = "new-above-scale-industrial-firms";
+const CLERK_REFUSED = "rural-new-base-stations";
+
+/** Creates the submitter token of 县科工局 with the admin token; returns its secret. */
+async function clerkToken() {
+  const res = await fetch(`${BASE}/v1/tokens`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "kgj-clerk", role: "submitter", units: ["县科工局"] }),
+  });
+  check(res.status === 201, `POST /v1/tokens answered ${res.status}`);
+  return (await res.json()).token;
+}
+
+/** The text of one indicator's row on the dashboard of `asOf`. */
+async function dashboardRow(page, asOf, id) {
+  await page.goto(`${BASE}/?as_of=${asOf}`, { waitUntil: "load" });
+  return page.evaluate(
+    (id) => document.querySelector(`tr.indicator-row[data-indicator="${id}"] .actual`)?.textContent || "",
+    id,
+  );
+}
+
+async function clerkMonth(browser) {
+  const ExcelJS = require(process.env.EXCELJS || "exceljs");
+  const secret = await clerkToken();
+  const context = await browser.newContext({
+    viewport: { width: WIDTH, height: 900 },
+    deviceScaleFactor: 1,
+    locale: "zh-CN",
+    timezoneId: "Asia/Shanghai",
+    acceptDownloads: true,
+  });
+  context.setDefaultTimeout(20000);
+  const page = await context.newPage();
+  const problems = watch(page, "数据报送");
+  const before = await dashboardRow(page, CLERK_PERIOD, CLERK_NEW);
+
+  // Sign in from the 登录 page, which brings the clerk back to the month's page.
+  const next = encodeURIComponent(`/submit?period=${CLERK_PERIOD}`);
+  await page.goto(`${BASE}/login?next=${next}`, { waitUntil: "load" });
+  await page.fill("#token", secret);
+  await Promise.all([page.waitForURL(/\/submit\?period=/), page.click('form button[type="submit"]')]);
+  const who = await page.textContent(".signed-in span");
+  check(/kgj-clerk/.test(who) && /县科工局/.test(who), `the page shows who is signed in: ${who}`);
+  check((await page.textContent("h1")) === "数据报送", "the 数据报送 page after sign-in");
+
+  // The template of its own units.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#template")]);
+  const name = download.suggestedFilename();
+  check(name === "县科工局2023年10月数据报送表.xlsx", `the template is named ${name}`);
+  const template = path.join(OUT, "clerk-template.xlsx");
+  await download.saveAs(template);
+
+  // Filled as a clerk fills it in Excel: the 本期数 column of two rows, the rest blank.
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.readFile(template);
+  const ws = wb.worksheets[0];
+  const head = {};
+  ws.getRow(1).eachCell((c, col) => (head[String(c.value)] = col));
+  check(head["指标编码"] && head["本期数"] && head["牵头单位"], `template headers: ${Object.keys(head).join(",")}`);
+  let rows = 0;
+  const filled = [];
+  ws.eachRow((row, n) => {
+    if (n === 1) return;
+    const id = String(row.getCell(head["指标编码"]).value || "");
+    if (!id) return;
+    rows += 1;
+    const lead = String(row.getCell(head["牵头单位"]).value || "");
+    check(lead.includes("县科工局"), `row ${n} (${id}) of the template is led by ${lead}`);
+    if (id in CLERK_FIGURES) {
+      row.getCell(head["本期数"]).value = CLERK_FIGURES[id];
+      filled.push(n);
+    }
+  });
+  check(filled.length === 2, `the template holds both indicators to fill (rows ${filled})`);
+  const upload = path.join(OUT, "clerk-filled.xlsx");
+  await wb.xlsx.writeFile(upload);
+
+  // Upload: the preview, row by row.
+  await page.setInputFiles("#file", upload);
+  await Promise.all([
+    page.waitForFunction(() => document.querySelector("h1")?.textContent === "报送预览"),
+    page.click('form.upload button[type="submit"]'),
+  ]);
+  const preview = await page.evaluate(() =>
+    [...document.querySelectorAll("table.preview tbody tr")].map((tr) => ({
+      row: tr.getAttribute("data-row"),
+      action: tr.className.replace("action-", ""),
+      text: tr.textContent,
+      box: !!tr.querySelector("textarea"),
+    })),
+  );
+  const by = (a) => preview.filter((r) => r.action === a);
+  check(by("created").length === 1 && by("created")[0].text.includes("14家"), `one 新增 row of 14家: ${JSON.stringify(by("created"))}`);
+  check(by("failed_checks").length === 1 && by("failed_checks")[0].box, "one row refused by a check, with its 说明 box");
+  check(by("failed_checks")[0].text.includes("累计值回落"), `the refused row names its check: ${by("failed_checks")[0].text}`);
+  check(by("skipped").length === rows - 2, `the ${rows - 2} blank rows are listed as 跳过 (got ${by("skipped").length})`);
+  check(by("error").length === 0, "no error rows");
+  await page.fill(`textarea[name="explanation.${by("failed_checks")[0].row}"]`, "三座基站并址改造后合并统计，已核实");
+  const previewShot = path.join(OUT, "clerk-preview.png");
+  await page.screenshot({ path: previewShot, fullPage: true });
+
+  // Confirm: the result page, with the unit's statuses.
+  await Promise.all([
+    page.waitForFunction(() => document.querySelector("h1")?.textContent === "报送结果"),
+    page.click("#confirm-submit"),
+  ]);
+  const result = await page.evaluate(() => ({
+    written: [...document.querySelectorAll("table.written tbody tr")].map((tr) => tr.textContent),
+    statuses: document.querySelectorAll("table.unit-status tbody tr").length,
+  }));
+  check(result.written.length === 2, `two rows written: ${result.written}`);
+  check(result.written.some((t) => t.includes("累计值回落")), "the explained row is written flagged");
+  check(result.statuses === rows, `the unit's ${rows} indicators' statuses (got ${result.statuses})`);
+  const resultShot = path.join(OUT, "clerk-result.png");
+  await page.screenshot({ path: resultShot, fullPage: true });
+
+  // The dashboard of October now shows the figure.
+  const after = await dashboardRow(page, CLERK_PERIOD, CLERK_NEW);
+  check(after === "14家" && before !== after, `the dashboard's ${CLERK_NEW} went from ${before} to ${after}`);
+  check(problems.length === 0, problems.join("\n"));
+  await context.close();
+  return { rows, before, after, previewShot, resultShot, template: name };
+}
+
 async function main() {
   check(BASE.startsWith("http"), "ZHIBIAO_URL is not set");
   const watchdog = setTimeout(() => {
-    console.error("browser-check: FAIL the browser session took longer than 150 s");
+    console.error("browser-check: FAIL the browser session took longer than 240 s");
     process.exit(1);
-  }, 150000);
+  }, 240000);
   let browser;
   try {
     browser = await chromium.launch({
@@ -522,6 +655,7 @@ async function main() {
     const i = await indicatorPage(context);
     await autoRefresh(context, d.asOf);
     const m = await meetingView(browser, d.asOf);
+    const c = await clerkMonth(browser);
     const st = Object.entries(d.statuses)
       .sort((a, b) => b[1] - a[1])
       .map(([k, n]) => `${k} ${n}`)
@@ -532,6 +666,11 @@ async function main() {
         `(200 with ETag, then 304, reload after a write); ${d.folded} rows folded as 未到报送期; ` +
         `${m.group} alone, 滞后优先, by links without the script; printed on A4 in ${m.pages} pages (${m.pdf})` +
         `${warnings.length ? `; ${warnings.length} warning(s)` : ""}; screenshots: ${d.shot}, ${i.shot}`,
+    );
+    console.log(
+      `browser-check: clerk of 县科工局 signed in, downloaded ${c.template} (${c.rows} rows, all its own), ` +
+        `filled it with ExcelJS, previewed 1 新增 + 1 refused by 累计值回落 + ${c.rows - 2} 跳过, wrote a 说明, ` +
+        `confirmed; dashboard ${CLERK_NEW} ${c.before} → ${c.after}; screenshots: ${c.previewShot}, ${c.resultShot}`,
     );
   } catch (e) {
     code = 1;
