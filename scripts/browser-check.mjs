@@ -632,8 +632,11 @@ async function main() {
       timeout: 60000,
       // A zh-CN browser, as the county's users have: the browser's own texts in Chinese
       // (needs chromium-l10n) and CJK fonts picked first. The page's months and dates are
-      // the server's; the meeting view checks them in an English browser too.
-      env: { ...process.env, LANGUAGE: "zh_CN:zh", LANG: "zh_CN.UTF-8" },
+      // the server's; the meeting view checks them in an English browser too. LANG stays
+      // C.UTF-8: a fresh Debian has no zh_CN.UTF-8 locale, and under a missing locale
+      // glibc falls back to ASCII, where Chromium cannot name a download in Chinese (the
+      // template would be saved as "download").
+      env: { ...process.env, LANGUAGE: "zh_CN:zh", LANG: "C.UTF-8" },
     });
   } catch (e) {
     console.error(`browser-check: FAIL could not start ${CHROMIUM}: ${e.message}`);

@@ -7,7 +7,7 @@ use warp::{Filter, Rejection, Reply};
 
 use super::filters::{get_or_head, params, read, Req, Resp};
 use super::input::{date, decode_segment, parse_id, text, value};
-use super::session::{dress, private_answer, session, Session};
+use super::session::{private_answer, session, viewer, Session};
 use super::{metrics, ApiError, Ctx};
 use crate::domain::Period;
 use crate::report::bulletin::{self, Format, Kind};
@@ -25,9 +25,10 @@ fn body(content_type: &'static str, status: StatusCode, bytes: Vec<u8>) -> Resp 
 
 const HTML: &str = "text/html; charset=utf-8";
 
-/// An HTML page, dressed for the person signed in (if any).
+/// An HTML page rendered for the person signed in (if any, see [`viewer`]), whose
+/// answer no shared cache may keep.
 fn page(who: &Option<Session>, status: StatusCode, html: String) -> Resp {
-    let mut res = body(HTML, status, dress(who.as_ref(), html).into_bytes());
+    let mut res = body(HTML, status, html.into_bytes());
     private_answer(who.as_ref(), &mut res);
     res
 }
@@ -74,6 +75,7 @@ async fn dashboard_handler(
     web::DashboardQuery::parse(group.as_deref(), None, p.status.as_deref())?
         .with_view(p.sort.as_deref(), p.show.as_deref())?;
     ctx.blocking(move |qs| {
+        let viewer = viewer(who.as_ref());
         // An alias (县交通局) filters like its canonical name (县交通运输局).
         let lead = qs.lead_unit(p.lead_unit.as_deref())?;
         let as_of = qs.resolve_as_of(p.as_of)?;
@@ -89,7 +91,7 @@ async fn dashboard_handler(
             return Ok(page(
                 &who,
                 StatusCode::BAD_REQUEST,
-                web::unknown_group_page(&b, given),
+                web::unknown_group_page(&b, given, viewer.as_ref()),
             ));
         };
         let mut units: Vec<String> = b
@@ -105,7 +107,7 @@ async fn dashboard_handler(
             on: Some(on),
             items: qs.overdue_of(&home, on)?,
         };
-        let html = web::dashboard(&b, &filter, &units, &periods, &overdue);
+        let html = web::dashboard(&b, &filter, &units, &periods, &overdue, viewer.as_ref());
         Ok(page(&who, StatusCode::OK, html))
     })
     .await
@@ -142,9 +144,14 @@ async fn indicator_handler(
     ctx.blocking(move |qs| {
         let as_of = qs.resolve_as_of(as_of)?;
         let b = qs.board(as_of)?;
-        Ok(match web::indicator_page(&b, &id) {
+        let viewer = viewer(who.as_ref());
+        Ok(match web::indicator_page(&b, &id, viewer.as_ref()) {
             Some(html) => page(&who, StatusCode::OK, html),
-            None => page(&who, StatusCode::NOT_FOUND, web::not_found_page(&b, &id)),
+            None => page(
+                &who,
+                StatusCode::NOT_FOUND,
+                web::not_found_page(&b, &id, viewer.as_ref()),
+            ),
         })
     })
     .await
@@ -212,7 +219,11 @@ async fn chart_svg_handler(
             .find(|r| r.indicator.id == id)
             .ok_or_else(|| ApiError::NotFound(super::error::no_indicator(&id)))?;
         let svg = chart::indicator_chart(row, row.attainment.target.as_ref());
-        Ok(body("image/svg+xml", StatusCode::OK, svg.into_bytes()))
+        Ok(body(
+            "image/svg+xml",
+            StatusCode::OK,
+            svg.into_string().into_bytes(),
+        ))
     })
     .await
 }

@@ -429,13 +429,14 @@ fn cookie(id: Option<&str>, secure: bool) -> HeaderValue {
     .expect("a cookie of hex digits is a valid header")
 }
 
-/// A page as the person signed in sees it: who, 退出, and the CSRF token its forms
-/// send. Signed out, the page is as it was.
-pub(super) fn dress(s: Option<&Session>, page: String) -> String {
-    match s {
-        Some(s) => web::with_signed_in(page, &s.who(), &s.csrf),
-        None => page,
-    }
+/// Who a page is rendered for: the person signed in, worded, with the CSRF token the
+/// page's forms send (the page then shows who, and 退出). Signed out, none: the page is
+/// the same for everyone.
+pub(super) fn viewer(s: Option<&Session>) -> Option<web::Viewer> {
+    s.map(|s| web::Viewer {
+        who: s.who(),
+        csrf: s.csrf.clone(),
+    })
 }
 
 /// A signed-in page holds its session's CSRF token: no cache may keep it.

@@ -126,7 +126,10 @@ fn may_submit(s: &Session) -> Option<Notice> {
 struct Unit {
     choices: Vec<Choice>,
     statuses: Vec<UnitRow>,
+    /// Each indicator's unit of measure, by id.
     units: HashMap<String, String>,
+    /// Each indicator's name, by id.
+    names: HashMap<String, String>,
 }
 
 fn unit_of(ctx: &Ctx, token: &Token, period: Period) -> Result<Unit, ApiError> {
@@ -136,10 +139,12 @@ fn unit_of(ctx: &Ctx, token: &Token, period: Period) -> Result<Unit, ApiError> {
         choices: Vec::new(),
         statuses: Vec::new(),
         units: HashMap::new(),
+        names: HashMap::new(),
     };
     for r in board.rows.iter().filter(|r| may_write(token, &r.indicator)) {
         let ind = &r.indicator;
         u.units.insert(ind.id.to_string(), ind.unit.clone());
+        u.names.insert(ind.id.to_string(), ind.name.clone());
         u.choices.push(Choice {
             id: ind.id.to_string(),
             name: ind.name.clone(),
@@ -154,10 +159,20 @@ fn unit_of(ctx: &Ctx, token: &Token, period: Period) -> Result<Unit, ApiError> {
                 .iter()
                 .find(|(p, _)| *p == period)
                 .map(|(_, v)| with_unit(*v, &ind.unit)),
+            due: crate::engine::calendar::expected(ind.frequency, period),
             status: r.attainment.status,
         });
     }
     Ok(u)
+}
+
+/// A row's period as the pages word it: 2023年10月 for a month (the rows carry it as the
+/// file wrote it).
+fn period_words(raw: &str) -> String {
+    match Period::parse_with_form(raw) {
+        Ok((p, crate::domain::PeriodForm::Month)) => text::year_month(Lang::Zh, p),
+        _ => raw.to_string(),
+    }
 }
 
 fn with_unit(v: f64, unit: &str) -> String {
@@ -378,7 +393,7 @@ async fn preview_reply(
             row: r.row,
             indicator: r.indicator.clone(),
             name: r.name.clone(),
-            period: r.period.clone().unwrap_or_default(),
+            period: r.period.as_deref().map(period_words).unwrap_or_default(),
             action: r.action,
             old: fmt(r.old, &r.indicator),
             new: fmt(r.new, &r.indicator),
@@ -515,7 +530,7 @@ async fn confirm_handler(
                     } else {
                         r.name.clone()
                     },
-                    period: r.period.clone(),
+                    period: period_words(&r.period),
                     outcome: r.outcome.clone(),
                     revision: r.revision,
                     flagged: r.flagged.iter().map(|c| c.label_zh().to_string()).collect(),
@@ -590,6 +605,13 @@ async fn result_reply(
     let unit = ctx
         .blocking(move |_| unit_of(&ctx2, &token, period))
         .await?;
+    let skipped = skipped
+        .into_iter()
+        .map(|(row, named, why)| {
+            let name = unit.names.get(&named).cloned().unwrap_or(named);
+            (row, name, why)
+        })
+        .collect();
     let v = viewer(s);
     let html_page = page::result_page(&ResultView {
         viewer: &v,
@@ -730,7 +752,7 @@ async fn write_figure(
                 WrittenLine {
                     row: 1,
                     name: ind.name.clone(),
-                    period: period.display_as(form),
+                    period: period_words(&period.display_as(form)),
                     outcome: match outcome {
                         Outcome::Created => "created",
                         Outcome::Replaced => "replaced",

@@ -1,18 +1,24 @@
 //! SVG charts for the web dashboard: the sparkline of each dashboard row and the chart
 //! of an indicator page (also served alone as `/v1/indicators/{id}/chart.svg`).
 //!
-//! Pure string building, like the rest of the report module. Every chart is
-//! self-contained: inline attributes only, no external CSS, fonts or scripts, so the
-//! same string works inlined in HTML, served as `image/svg+xml`, or pasted into a
-//! document. All text is escaped.
+//! Pure, like the rest of the report module, and written in maud like the pages, so
+//! every text (an indicator's name, its unit) is escaped by construction. Every chart
+//! is self-contained: inline attributes only, no external CSS, fonts or scripts, so the
+//! same markup works inlined in HTML, served as `image/svg+xml`, or pasted into a
+//! document. It is well-formed XML too: every element is closed with an end tag
+//! (`<line …></line>`, which HTML's parser takes inside `<svg>` as well), never left
+//! open as an HTML void element.
 
-use std::fmt::Write as _;
+use maud::{html, Markup};
 
-use super::html::{escape, LANG};
+use super::html::LANG;
 use super::BoardRow;
 use crate::domain::{Comparator, Indicator, Kind, Period, Target};
 use crate::engine;
 use crate::text;
+
+/// The SVG namespace, named on every chart's root so that it stands alone as a file.
+const SVG_NS: &str = "http://www.w3.org/2000/svg";
 
 /// The font stack of every chart, with Chinese fallbacks.
 pub const FONT_FAMILY: &str = "system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif";
@@ -68,17 +74,17 @@ fn drawable(series: &[(Period, f64)], year: Option<u16>) -> Vec<(u8, f64)> {
 /// A small inline SVG of the year's readings: a polyline with x by month (1–12) and y
 /// scaled to the values, and a dot on the latest reading. `role="img"` with an
 /// `aria-label` listing every value. An empty series gives an empty, labelled svg.
-pub fn sparkline(series: &[(Period, f64)], width: u32, height: u32) -> String {
+pub fn sparkline(series: &[(Period, f64)], width: u32, height: u32) -> Markup {
     let points = drawable(series, None);
     let (w, h) = (f64::from(width.max(8)), f64::from(height.max(8)));
-    let open = |label: &str| {
-        format!(
-            r#"<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{}">"#,
-            escape(label)
-        )
+    let frame = |label: &str, inner: Markup| {
+        html! {
+            svg xmlns=(SVG_NS) class="sparkline" width=(width) height=(height)
+                viewBox={ "0 0 " (width) " " (height) } role="img" aria-label=(label) { (inner) }
+        }
     };
     if points.is_empty() {
-        return format!("{}</svg>", open("走势：暂无数据"));
+        return frame("走势：暂无数据", html! {});
     }
     let label = format!(
         "走势：{}",
@@ -102,37 +108,26 @@ pub fn sparkline(series: &[(Period, f64)], width: u32, height: u32) -> String {
             h / 2.0
         }
     };
-    let mut out = open(&label);
-    // A faint baseline across the year, so a single point still reads as "early in the year".
-    let _ = write!(
-        out,
-        r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#d1d5db" stroke-width="1"/>"##,
-        c(pad),
-        c(h - 0.5),
-        c(w - pad),
-        c(h - 0.5)
-    );
-    if points.len() > 1 {
-        let pts: Vec<String> = points
-            .iter()
-            .map(|(m, v)| format!("{},{}", c(x(*m)), c(y(*v))))
-            .collect();
-        let _ = write!(
-            out,
-            r#"<polyline points="{}" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" stroke-linecap="round"/>"#,
-            pts.join(" ")
-        );
-    }
-    if let Some((m, v)) = points.last() {
-        let _ = write!(
-            out,
-            r#"<circle cx="{}" cy="{}" r="2.5" fill="currentColor"/>"#,
-            c(x(*m)),
-            c(y(*v))
-        );
-    }
-    out.push_str("</svg>");
-    out
+    let pts: Vec<String> = points
+        .iter()
+        .map(|(m, v)| format!("{},{}", c(x(*m)), c(y(*v))))
+        .collect();
+    frame(
+        &label,
+        html! {
+            // A faint baseline across the year, so a single point still reads as "early in
+            // the year".
+            line x1=(c(pad)) y1=(c(h - 0.5)) x2=(c(w - pad)) y2=(c(h - 0.5)) stroke="#d1d5db"
+                stroke-width="1" {}
+            @if points.len() > 1 {
+                polyline points=(pts.join(" ")) fill="none" stroke="currentColor" stroke-width="1.5"
+                    stroke-linejoin="round" stroke-linecap="round" {}
+            }
+            @if let Some((m, v)) = points.last() {
+                circle cx=(c(x(*m))) cy=(c(y(*v))) r="2.5" fill="currentColor" {}
+            }
+        },
+    )
 }
 
 /// A "nice" tick step (1, 2, 2.5 or 5 × 10ⁿ) for about `count` intervals over `range`.
@@ -226,7 +221,7 @@ fn pace_path(ind: &Indicator, value: f64) -> Vec<(u8, f64)> {
 /// `target` is normally `row.attainment.target.as_ref()`, the target of the board's year.
 /// A missing target, a relative target awaiting its figure, no readings and negative
 /// values all draw a valid chart with a note.
-pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
+pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> Markup {
     let ind = &row.indicator;
     let a = &row.attainment;
     let unit = ind.unit.as_str();
@@ -266,7 +261,7 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
     let (ylo, yhi, step, ticks) = y_axis(dlo, dhi);
     let x = |m: u8| LEFT + (f64::from(m) - 1.0) / 11.0 * (RIGHT - LEFT);
     let y = |v: f64| BOTTOM - (v - ylo) / (yhi - ylo) * (BOTTOM - TOP);
-    let polyline = |pts: &[(u8, f64)]| {
+    let path = |pts: &[(u8, f64)]| {
         pts.iter()
             .map(|(m, v)| format!("{},{}", c(x(*m)), c(y(*v))))
             .collect::<Vec<_>>()
@@ -301,226 +296,151 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
     };
 
     let (w, h) = (CHART_WIDTH, CHART_HEIGHT);
-    let mut o = String::with_capacity(8 * 1024);
-    let _ = write!(
-        o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="indicator-chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{}" font-family="{FONT_FAMILY}" font-size="12" fill="{TEXT_COLOUR}">"#,
-        escape(&aria)
-    );
-    let _ = write!(o, "<title>{}</title>", escape(&full_title));
-    let _ = write!(o, "<desc>{}</desc>", escape(&aria));
-    let _ = write!(
-        o,
-        r##"<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>"##
-    );
-    // Title and subtitle.
-    let _ = write!(
-        o,
-        r#"<text x="16" y="26" font-size="16" font-weight="bold">{}<tspan font-weight="normal" fill="{MUTED_COLOUR}">（{}）</tspan></text>"#,
-        escape(&shown_name),
-        escape(unit)
-    );
-    let _ = write!(
-        o,
-        r#"<text x="16" y="48" fill="{MUTED_COLOUR}">{}</text>"#,
-        escape(&format!(
-            "{}年 · 截至{} · 目标：{}",
-            a.year, a.as_of, target_desc
-        ))
-    );
-    // Legend.
+    // Legend: each entry's line starts where the one before it ends.
     let legend_y = 44.0;
-    let entries: Vec<(&str, &str, &str)> = [
-        ("实际", ACTUAL_COLOUR, ""),
-        ("序时进度", PACE_COLOUR, ""),
-        ("目标", TARGET_COLOUR, r#" stroke-dasharray="6 4""#),
+    let mut lx = 472.0;
+    let legend: Vec<(f64, &str, &str, Option<&str>)> = [
+        ("实际", ACTUAL_COLOUR, None),
+        ("序时进度", PACE_COLOUR, None),
+        ("目标", TARGET_COLOUR, Some("6 4")),
     ]
     .into_iter()
     .filter(|(label, _, _)| cumulative || *label != "序时进度")
-    .collect();
-    let mut lx = 472.0;
-    let _ = write!(o, r#"<g class="legend">"#);
-    for (label, colour, dash) in entries {
-        let _ = write!(
-            o,
-            r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="2"{dash}/>"#,
-            c(lx),
-            c(legend_y),
-            c(lx + 22.0),
-            c(legend_y)
-        );
-        if label == "实际" {
-            let _ = write!(
-                o,
-                r#"<circle cx="{}" cy="{}" r="3" fill="{colour}"/>"#,
-                c(lx + 11.0),
-                c(legend_y)
-            );
-        }
-        let _ = write!(
-            o,
-            r#"<text x="{}" y="{}">{label}</text>"#,
-            c(lx + 28.0),
-            c(legend_y + 4.0)
-        );
+    .map(|(label, colour, dash)| {
+        let at = lx;
         lx += 28.0 + 12.0 * label.chars().count() as f64 + 18.0;
-    }
-    o.push_str("</g>");
+        (at, label, colour, dash)
+    })
+    .collect();
+    let band = match (value, upper) {
+        (Some(lo), Some(hi)) => Some((lo, hi)),
+        _ => None,
+    };
 
-    // Grid, y ticks and axes.
-    let _ = write!(o, r#"<g class="y-axis" text-anchor="end">"#);
-    for t in &ticks {
-        let ty = y(*t);
-        let _ = write!(
-            o,
-            r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{GRID_COLOUR}" stroke-width="1"/><text x="{}" y="{}" fill="{MUTED_COLOUR}">{}</text>"#,
-            c(LEFT),
-            c(ty),
-            c(RIGHT),
-            c(ty),
-            c(LEFT - 8.0),
-            c(ty + 4.0),
-            escape(&tick_label(*t, step))
-        );
-    }
-    o.push_str("</g>");
-    if ylo < 0.0 && yhi > 0.0 {
-        let _ = write!(
-            o,
-            r#"<line class="zero" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1"/>"#,
-            c(LEFT),
-            c(y(0.0)),
-            c(RIGHT),
-            c(y(0.0))
-        );
-    }
-    let _ = write!(
-        o,
-        r#"<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="{AXIS_COLOUR}" stroke-width="1"/><line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="{AXIS_COLOUR}" stroke-width="1"/>"#,
-        l = c(LEFT),
-        r = c(RIGHT),
-        t = c(TOP),
-        b = c(BOTTOM)
-    );
-    let _ = write!(o, r#"<g class="x-axis" text-anchor="middle">"#);
-    for m in 1..=12u8 {
-        let _ = write!(
-            o,
-            r#"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1"/><text x="{x}" y="{}" fill="{MUTED_COLOUR}">{month}</text>"#,
-            c(BOTTOM),
-            c(BOTTOM + 4.0),
-            c(BOTTOM + 20.0),
-            x = c(x(m)),
-            month = text::month(LANG, m),
-        );
-    }
-    o.push_str("</g>");
-    // Where the board stands.
-    if a.as_of.year() == a.year {
-        let ax = x(a.as_of.month());
-        let _ = write!(
-            o,
-            r#"<line class="as-of" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{AXIS_COLOUR}" stroke-width="1" stroke-dasharray="2 3"/><text x="{}" y="{}" text-anchor="middle" font-size="11" fill="{MUTED_COLOUR}">截至{}</text>"#,
-            c(ax),
-            c(TOP),
-            c(ax),
-            c(BOTTOM),
-            c(ax),
-            c(TOP - 6.0),
-            text::month(LANG, a.as_of.month())
-        );
-    }
-
-    // Target band, scheduled pace and target lines.
-    match (value, upper) {
-        (Some(lo), Some(hi)) => {
-            if cumulative {
-                let low = pace_path(ind, lo);
-                let high = pace_path(ind, hi);
-                let mut pts: Vec<String> = high
-                    .iter()
-                    .map(|(m, v)| format!("{},{}", c(x(*m)), c(y(*v))))
-                    .collect();
-                pts.extend(
-                    low.iter()
-                        .rev()
-                        .map(|(m, v)| format!("{},{}", c(x(*m)), c(y(*v)))),
-                );
-                let _ = write!(
-                    o,
-                    r#"<polygon class="band" points="{}" fill="{BAND_FILL}" fill-opacity="0.45" stroke="none"><title>序时进度区间</title></polygon>"#,
-                    pts.join(" ")
-                );
-                for path in [&low, &high] {
-                    let _ = write!(
-                        o,
-                        r#"<polyline class="pace" points="{}" fill="none" stroke="{PACE_COLOUR}" stroke-width="2"/>"#,
-                        polyline(path)
-                    );
+    html! {
+        svg xmlns=(SVG_NS) class="indicator-chart" width=(w) height=(h)
+            viewBox={ "0 0 " (w) " " (h) } role="img" aria-label=(aria) font-family=(FONT_FAMILY)
+            font-size="12" fill=(TEXT_COLOUR) {
+            title { (full_title) }
+            desc { (aria) }
+            rect x="0" y="0" width=(w) height=(h) fill="#ffffff" {}
+            // Title and subtitle.
+            text x="16" y="26" font-size="16" font-weight="bold" {
+                (shown_name)
+                tspan font-weight="normal" fill=(MUTED_COLOUR) { "（" (unit) "）" }
+            }
+            text x="16" y="48" fill=(MUTED_COLOUR) {
+                (a.year) "年 · 截至" (a.as_of) " · 目标：" (target_desc)
+            }
+            g class="legend" {
+                @for (lx, label, colour, dash) in &legend {
+                    line x1=(c(*lx)) y1=(c(legend_y)) x2=(c(lx + 22.0)) y2=(c(legend_y))
+                        stroke=(colour) stroke-width="2" stroke-dasharray=[dash] {}
+                    @if *label == "实际" {
+                        circle cx=(c(lx + 11.0)) cy=(c(legend_y)) r="3" fill=(colour) {}
+                    }
+                    text x=(c(lx + 28.0)) y=(c(legend_y + 4.0)) { (label) }
                 }
-            } else {
-                let _ = write!(
-                    o,
-                    r#"<rect class="band" x="{}" y="{}" width="{}" height="{}" fill="{BAND_FILL}" fill-opacity="0.45"><title>目标区间</title></rect>"#,
-                    c(LEFT),
-                    c(y(hi)),
-                    c(RIGHT - LEFT),
-                    c((y(lo) - y(hi)).max(0.0))
-                );
             }
-            for v in [lo, hi] {
-                target_line(&mut o, y(v), v, unit);
+            // Grid, y ticks and axes.
+            g class="y-axis" text-anchor="end" {
+                @for t in &ticks {
+                    @let ty = y(*t);
+                    line x1=(c(LEFT)) y1=(c(ty)) x2=(c(RIGHT)) y2=(c(ty)) stroke=(GRID_COLOUR)
+                        stroke-width="1" {}
+                    text x=(c(LEFT - 8.0)) y=(c(ty + 4.0)) fill=(MUTED_COLOUR) {
+                        (tick_label(*t, step))
+                    }
+                }
             }
-            let _ = write!(
-                o,
-                r#"<text x="{}" y="{}" text-anchor="end" font-size="11" fill="{MUTED_COLOUR}">目标区间</text>"#,
-                c(RIGHT - 4.0),
-                c((y(lo) + y(hi)) / 2.0 + 4.0)
-            );
+            @if ylo < 0.0 && yhi > 0.0 {
+                line class="zero" x1=(c(LEFT)) y1=(c(y(0.0))) x2=(c(RIGHT)) y2=(c(y(0.0)))
+                    stroke=(AXIS_COLOUR) stroke-width="1" {}
+            }
+            line x1=(c(LEFT)) y1=(c(BOTTOM)) x2=(c(RIGHT)) y2=(c(BOTTOM)) stroke=(AXIS_COLOUR)
+                stroke-width="1" {}
+            line x1=(c(LEFT)) y1=(c(TOP)) x2=(c(LEFT)) y2=(c(BOTTOM)) stroke=(AXIS_COLOUR)
+                stroke-width="1" {}
+            g class="x-axis" text-anchor="middle" {
+                @for m in 1..=12u8 {
+                    line x1=(c(x(m))) y1=(c(BOTTOM)) x2=(c(x(m))) y2=(c(BOTTOM + 4.0))
+                        stroke=(AXIS_COLOUR) stroke-width="1" {}
+                    text x=(c(x(m))) y=(c(BOTTOM + 20.0)) fill=(MUTED_COLOUR) {
+                        (text::month(LANG, m))
+                    }
+                }
+            }
+            // Where the board stands.
+            @if a.as_of.year() == a.year {
+                @let ax = x(a.as_of.month());
+                line class="as-of" x1=(c(ax)) y1=(c(TOP)) x2=(c(ax)) y2=(c(BOTTOM))
+                    stroke=(AXIS_COLOUR) stroke-width="1" stroke-dasharray="2 3" {}
+                text x=(c(ax)) y=(c(TOP - 6.0)) text-anchor="middle" font-size="11"
+                    fill=(MUTED_COLOUR) {
+                    "截至" (text::month(LANG, a.as_of.month()))
+                }
+            }
+            // Target band, scheduled pace and target lines.
+            @if let Some((lo, hi)) = band {
+                @if cumulative {
+                    @let low = pace_path(ind, lo);
+                    @let high = pace_path(ind, hi);
+                    @let outline: Vec<(u8, f64)> =
+                        high.iter().chain(low.iter().rev()).copied().collect();
+                    polygon class="band" points=(path(&outline)) fill=(BAND_FILL)
+                        fill-opacity="0.45" stroke="none" {
+                        title { "序时进度区间" }
+                    }
+                    @for line in [&low, &high] {
+                        polyline class="pace" points=(path(line)) fill="none" stroke=(PACE_COLOUR)
+                            stroke-width="2" {}
+                    }
+                } @else {
+                    rect class="band" x=(c(LEFT)) y=(c(y(hi))) width=(c(RIGHT - LEFT))
+                        height=(c((y(lo) - y(hi)).max(0.0))) fill=(BAND_FILL) fill-opacity="0.45" {
+                        title { "目标区间" }
+                    }
+                }
+                @for v in [lo, hi] {
+                    (target_line(y(v), v, unit))
+                }
+                text x=(c(RIGHT - 4.0)) y=(c((y(lo) + y(hi)) / 2.0 + 4.0)) text-anchor="end"
+                    font-size="11" fill=(MUTED_COLOUR) {
+                    "目标区间"
+                }
+            } @else if let Some(v) = value {
+                @if cumulative {
+                    polyline class="pace" points=(path(&pace_path(ind, v))) fill="none"
+                        stroke=(PACE_COLOUR) stroke-width="2" {}
+                }
+                (target_line(y(v), v, unit))
+            }
+            // The actual line and its points.
+            @if points.len() > 1 {
+                polyline class="actual" points=(path(&points)) fill="none" stroke=(ACTUAL_COLOUR)
+                    stroke-width="2.5" stroke-linejoin="round" {}
+            }
+            @for (m, v) in &points {
+                circle class="point" cx=(c(x(*m))) cy=(c(y(*v))) r="4" fill=(ACTUAL_COLOUR)
+                    stroke="#ffffff" stroke-width="1.5" {
+                    title { (a.year) "年1-" (m) "月：" (text::fmt_num(*v)) (unit) }
+                }
+            }
+            @if let Some((m, v)) = points.last() {
+                @let (anchor, dx) = if *m >= 11 { ("end", -8.0) } else { ("start", 8.0) };
+                text x=(c(x(*m) + dx)) y=(c(y(*v) - 8.0)) text-anchor=(anchor) font-weight="bold"
+                    fill=(ACTUAL_COLOUR) {
+                    (text::fmt_num(*v)) (unit)
+                }
+            }
+            (notes(&points, target))
         }
-        (Some(v), _) => {
-            if cumulative {
-                let _ = write!(
-                    o,
-                    r#"<polyline class="pace" points="{}" fill="none" stroke="{PACE_COLOUR}" stroke-width="2"/>"#,
-                    polyline(&pace_path(ind, v))
-                );
-            }
-            target_line(&mut o, y(v), v, unit);
-        }
-        (None, _) => {}
     }
+}
 
-    // The actual line and its points.
-    if points.len() > 1 {
-        let _ = write!(
-            o,
-            r#"<polyline class="actual" points="{}" fill="none" stroke="{ACTUAL_COLOUR}" stroke-width="2.5" stroke-linejoin="round"/>"#,
-            polyline(&points)
-        );
-    }
-    for (m, v) in &points {
-        let _ = write!(
-            o,
-            r##"<circle class="point" cx="{}" cy="{}" r="4" fill="{ACTUAL_COLOUR}" stroke="#ffffff" stroke-width="1.5"><title>{}</title></circle>"##,
-            c(x(*m)),
-            c(y(*v)),
-            escape(&format!("{}年1-{m}月：{}{unit}", a.year, text::fmt_num(*v)))
-        );
-    }
-    if let Some((m, v)) = points.last() {
-        let anchor = if *m >= 11 { "end" } else { "start" };
-        let dx = if *m >= 11 { -8.0 } else { 8.0 };
-        let _ = write!(
-            o,
-            r#"<text x="{}" y="{}" text-anchor="{anchor}" font-weight="bold" fill="{ACTUAL_COLOUR}">{}</text>"#,
-            c(x(*m) + dx),
-            c(y(*v) - 8.0),
-            escape(&format!("{}{unit}", text::fmt_num(*v)))
-        );
-    }
-
-    // Notes for what cannot be drawn.
+/// A note, in the middle of the plot, for what cannot be drawn: no readings, no target,
+/// a target awaiting its figure.
+fn notes(points: &[(u8, f64)], target: Option<&Target>) -> Markup {
     let mut notes = Vec::new();
     if points.is_empty() {
         notes.push("暂无数据");
@@ -530,36 +450,29 @@ pub fn indicator_chart(row: &BoardRow, target: Option<&Target>) -> String {
         Some(t) if t.value.is_none() => notes.push("目标待定"),
         _ => {}
     }
-    if !notes.is_empty() {
-        let text = notes.join(" · ");
-        let (cx, cy) = ((LEFT + RIGHT) / 2.0, (TOP + BOTTOM) / 2.0);
-        let half = (14.0 * text.chars().count() as f64 + 24.0) / 2.0;
-        let _ = write!(
-            o,
-            r##"<rect x="{}" y="{}" width="{}" height="28" rx="4" fill="#ffffff" fill-opacity="0.9" stroke="{GRID_COLOUR}"/><text class="note" x="{}" y="{}" text-anchor="middle" font-size="14" fill="{MUTED_COLOUR}">{text}</text>"##,
-            c(cx - half),
-            c(cy - 19.0),
-            c(2.0 * half),
-            c(cx),
-            c(cy)
-        );
+    if notes.is_empty() {
+        return html! {};
     }
-    o.push_str("</svg>");
-    o
+    let note = notes.join(" · ");
+    let (cx, cy) = ((LEFT + RIGHT) / 2.0, (TOP + BOTTOM) / 2.0);
+    let half = (14.0 * note.chars().count() as f64 + 24.0) / 2.0;
+    html! {
+        rect x=(c(cx - half)) y=(c(cy - 19.0)) width=(c(2.0 * half)) height="28" rx="4"
+            fill="#ffffff" fill-opacity="0.9" stroke=(GRID_COLOUR) {}
+        text class="note" x=(c(cx)) y=(c(cy)) text-anchor="middle" font-size="14"
+            fill=(MUTED_COLOUR) { (note) }
+    }
 }
 
-fn target_line(o: &mut String, ty: f64, v: f64, unit: &str) {
-    let _ = write!(
-        o,
-        r#"<line class="target" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{TARGET_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{}" y="{}" text-anchor="start" font-size="11" fill="{TARGET_COLOUR}">{}</text>"#,
-        c(LEFT),
-        c(ty),
-        c(RIGHT),
-        c(ty),
-        c(LEFT + 6.0),
-        c(ty - 5.0),
-        escape(&format!("目标 {}{unit}", text::fmt_num(v)))
-    );
+fn target_line(ty: f64, v: f64, unit: &str) -> Markup {
+    html! {
+        line class="target" x1=(c(LEFT)) y1=(c(ty)) x2=(c(RIGHT)) y2=(c(ty)) stroke=(TARGET_COLOUR)
+            stroke-width="1.5" stroke-dasharray="6 4" {}
+        text x=(c(LEFT + 6.0)) y=(c(ty - 5.0)) text-anchor="start" font-size="11"
+            fill=(TARGET_COLOUR) {
+            "目标 " (text::fmt_num(v)) (unit)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -629,7 +542,7 @@ mod tests {
     fn chart_of(id: &str) -> String {
         let board = sample_board();
         let r = row(&board, id);
-        indicator_chart(r, r.attainment.target.as_ref())
+        indicator_chart(r, r.attainment.target.as_ref()).into_string()
     }
 
     #[test]
@@ -683,7 +596,7 @@ mod tests {
         let mut band = r.attainment.target.clone().unwrap();
         band.comparator = crate::domain::Comparator::Between;
         band.upper = Some(8.0);
-        let svg = indicator_chart(r, Some(&band));
+        let svg = indicator_chart(r, Some(&band)).into_string();
         parse_xml(&svg);
         assert!(svg.contains(r#"<polygon class="band""#));
         assert_eq!(svg.matches(r#"<line class="target""#).count(), 2);
@@ -695,11 +608,11 @@ mod tests {
         let board = sample_board();
         let r = row(&board, "new-urban-jobs");
         assert!(r.series.is_empty());
-        let svg = indicator_chart(r, r.attainment.target.as_ref());
+        let svg = indicator_chart(r, r.attainment.target.as_ref()).into_string();
         parse_xml(&svg);
         assert!(svg.contains("暂无数据"));
         assert!(!svg.contains(r#"class="actual""#));
-        let svg = indicator_chart(r, None);
+        let svg = indicator_chart(r, None).into_string();
         parse_xml(&svg);
         assert!(svg.contains("未设目标"));
         assert!(!svg.contains(r#"class="target""#));
@@ -715,7 +628,7 @@ mod tests {
             .unwrap();
         r.indicator.name = r#"<script>alert("x")</script> & co"#.into();
         r.indicator.unit = "<家>".into();
-        let svg = indicator_chart(r, r.attainment.target.as_ref());
+        let svg = indicator_chart(r, r.attainment.target.as_ref()).into_string();
         parse_xml(&svg);
         assert!(!svg.contains("<script"));
         assert!(svg.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co"));
@@ -731,7 +644,7 @@ mod tests {
             .find(|r| r.indicator.id.as_str() == "gdp-growth")
             .unwrap();
         r.indicator.name = "长".repeat(60);
-        let svg = indicator_chart(r, r.attainment.target.as_ref());
+        let svg = indicator_chart(r, r.attainment.target.as_ref()).into_string();
         assert!(svg.contains(&format!("{}…", "长".repeat(TITLE_CHARS - 1))));
         assert!(svg.contains(&format!("<title>{}（%）</title>", "长".repeat(60))));
     }
@@ -739,7 +652,7 @@ mod tests {
     #[test]
     fn sparklines_are_labelled_and_empty_ones_too() {
         let p = |m| Period::new(2023, m).unwrap();
-        let svg = sparkline(&[(p(3), 30.0), (p(6), 62.0)], 96, 24);
+        let svg = sparkline(&[(p(3), 30.0), (p(6), 62.0)], 96, 24).into_string();
         parse_xml(&svg);
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains(r#"role="img""#));
@@ -748,13 +661,13 @@ mod tests {
             "{svg}"
         );
         assert!(svg.contains("<polyline"));
-        let empty = sparkline(&[], 96, 24);
+        let empty = sparkline(&[], 96, 24).into_string();
         parse_xml(&empty);
         assert!(empty.contains(r#"role="img""#));
         assert!(empty.contains("暂无数据"));
         assert!(!empty.contains("<polyline"));
         // One reading: a dot, no line; equal values sit mid-height.
-        let one = sparkline(&[(p(6), -2.0)], 96, 24);
+        let one = sparkline(&[(p(6), -2.0)], 96, 24).into_string();
         parse_xml(&one);
         assert!(!one.contains("<polyline"));
         assert!(one.contains(r#"cy="12.0""#));

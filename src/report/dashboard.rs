@@ -17,11 +17,13 @@
 
 use std::fmt::Write as _;
 
+use maud::{html, Markup};
+
 use super::html::{
-    dashboard_title, dashboard_url, escape, indicator_url, page_str, status_badge, with_unit, LANG,
+    dashboard_title, dashboard_url, indicator_url, page, status_badge, with_unit, Viewer, LANG,
 };
 use super::{chart, Board, BoardRow};
-use crate::domain::{DomainError, Indicator, Period, Target};
+use crate::domain::{DomainError, Group, Indicator, Period, Target};
 use crate::engine::calendar::ReportState;
 use crate::engine::{calendar, headline, Attainment, Status};
 use crate::text::{self, sentence};
@@ -338,14 +340,16 @@ impl DashboardQuery {
     }
 }
 
-/// The target cell of a dashboard row (escaped HTML): a relative target still
-/// awaiting its figure reads `待定`, with its note as a tooltip.
-fn short_target(target: Option<&Target>, unit: &str) -> String {
-    let full = escape(&text::target_words(LANG, target, unit));
-    if target.is_some_and(|t| t.value.is_none()) {
-        format!(r#"<span class="target pending" title="目标：{full}">待定</span>"#)
-    } else {
-        format!(r#"<span class="target" title="目标">{full}</span>"#)
+/// The target cell of a dashboard row: a relative target still awaiting its figure
+/// reads `待定`, with its note as a tooltip.
+fn short_target(target: Option<&Target>, unit: &str) -> Markup {
+    let full = text::target_words(LANG, target, unit);
+    html! {
+        @if target.is_some_and(|t| t.value.is_none()) {
+            span.target.pending title={ "目标：" (full) } { "待定" }
+        } @else {
+            span.target title="目标" { (full) }
+        }
     }
 }
 
@@ -360,10 +364,10 @@ fn pace_mark(a: &Attainment) -> Option<f64> {
 /// with its headline sentence (“增长4.7%，低于目标3.3个百分点”, “累计2起，控制在5起以内，
 /// 尚余3起”), so that no ceiling, growth rate or class is drawn as progress; an absent
 /// figure says whether it is 逾期未报 or 未到报送期.
-fn progress_bar(ind: &Indicator, a: &Attainment) -> String {
+fn progress_bar(ind: &Indicator, a: &Attainment) -> Markup {
     let Some(att) = a.attainment.filter(|v| v.is_finite()) else {
         if let Some(s) = headline::sentence(LANG, ind, a) {
-            return format!(r#"<span class="headline">{}</span>"#, escape(&s));
+            return html! { span.headline { (s) } };
         }
         if let Some(r) = a.reporting.filter(|_| a.status == Status::NoData) {
             let title = format!(
@@ -371,18 +375,16 @@ fn progress_bar(ind: &Indicator, a: &Attainment) -> String {
                 text::year_month(LANG, r.period),
                 text::date(LANG, r.due, None)
             );
-            return format!(
-                r#"<span class="na report-{}" title="{}">{}</span>"#,
-                match r.state {
-                    calendar::ReportState::Overdue => "overdue",
-                    calendar::ReportState::NotDue => "not-due",
-                    calendar::ReportState::Received => "received",
-                },
-                escape(&title),
-                r.state.label_zh()
-            );
+            let state = match r.state {
+                calendar::ReportState::Overdue => "overdue",
+                calendar::ReportState::NotDue => "not-due",
+                calendar::ReportState::Received => "received",
+            };
+            return html! {
+                span class={ "na report-" (state) } title=(title) { (r.state.label_zh()) }
+            };
         }
-        return r#"<span class="na" title="未设目标或暂无数据">—</span>"#.into();
+        return html! { span.na title="未设目标或暂无数据" { "—" } };
     };
     let fill = (att * 100.0).clamp(0.0, 100.0);
     let mark = pace_mark(a).map(|m| (m * 100.0).clamp(0.0, 100.0));
@@ -391,24 +393,16 @@ fn progress_bar(ind: &Indicator, a: &Attainment) -> String {
         let _ = write!(label, "，序时进度 {}", text::percent(m));
     }
     let over = if att > 1.0 { " over" } else { "" };
-    let mut out = format!(
-        r#"<div class="bar status-{}{over}" role="img" aria-label="{}" title="{}"><span class="bar-fill" style="width:{fill:.1}%"></span>"#,
-        a.status.as_str(),
-        escape(&label),
-        escape(&label),
-    );
-    if let Some(m) = mark {
-        let _ = write!(
-            out,
-            r#"<span class="bar-mark" style="left:{m:.1}%"></span>"#
-        );
+    html! {
+        div class={ "bar status-" (a.status.as_str()) (over) } role="img" aria-label=(label)
+            title=(label) {
+            span.bar-fill style=(format!("width:{fill:.1}%")) {}
+            @if let Some(m) = mark {
+                span.bar-mark style=(format!("left:{m:.1}%")) {}
+            }
+        }
+        span.pct { (text::percent(att)) }
     }
-    let _ = write!(
-        out,
-        r#"</div><span class="pct">{}</span>"#,
-        text::percent(att)
-    );
-    out
 }
 
 /// Counts of `rows` by status, worst first.
@@ -427,24 +421,18 @@ fn options<T: Copy + PartialEq>(
     selected: Option<T>,
     value: impl Fn(T) -> String,
     label: impl Fn(T) -> String,
-) -> String {
-    let mut out = String::new();
-    for &x in all {
-        let sel = if selected == Some(x) { " selected" } else { "" };
-        let _ = write!(
-            out,
-            r#"<option value="{}"{sel}>{}</option>"#,
-            escape(&value(x)),
-            escape(&label(x))
-        );
+) -> Markup {
+    html! {
+        @for &x in all {
+            option value=(value(x)) selected[selected == Some(x)] { (label(x)) }
+        }
     }
-    out
 }
 
 /// The month choices: the months of the year that hold figures, written 2023年6月 by
 /// the server (never the browser's month picker, which speaks the browser's
 /// language), with `as_of` among them even when it holds none.
-fn month_options(as_of: Period, periods: &[Period]) -> String {
+fn month_options(as_of: Period, periods: &[Period]) -> Markup {
     let mut months: Vec<Period> = periods
         .iter()
         .copied()
@@ -468,7 +456,7 @@ fn filter_form(
     q: &DashboardQuery,
     lead_units: &[String],
     periods: &[Period],
-) -> String {
+) -> Markup {
     let as_of = board.as_of;
     let groups: Vec<&str> = board.groups.iter().map(|g| g.key.as_str()).collect();
     let battles = options(
@@ -507,110 +495,104 @@ fn filter_form(
         |s| s.as_str().into(),
         |s| s.label_zh().into(),
     );
-    let all = |none: bool| if none { " selected" } else { "" };
-    format!(
-        r#"<form class="filters" method="get" action="/" role="search" aria-label="筛选指标">
-<label>截至月份 <select name="as_of">{months}</select></label>
-<label>板块 <select name="group"><option value=""{b}>全部板块</option>{battles}</select></label>
-<label>牵头单位 <select name="lead_unit"><option value=""{u}>全部单位</option>{units}</select></label>
-<label>状态 <select name="status"><option value=""{s}>全部状态</option>{statuses}</select></label>
-<label>排序 <select name="sort">{sorts}</select></label>
-<label>显示 <select name="show">{shows}</select></label>
-{on}<button type="submit">筛选</button>
-<a class="reset" href="{reset}">重置</a>
-</form>"#,
-        months = month_options(as_of, periods),
-        on = q.on.map_or_else(String::new, |d| format!(
-            r#"<input type="hidden" name="on" value="{d}">"#
-        )),
-        b = all(q.group.is_none()),
-        u = all(q.lead_unit.is_none()),
-        s = all(q.status.is_none()),
-        reset = escape(&dashboard_url(as_of, None, None, None)),
-    )
+    html! {
+        form.filters method="get" action="/" role="search" aria-label="筛选指标" {
+            label { "截至月份 " select name="as_of" { (month_options(as_of, periods)) } }
+            label {
+                "板块 "
+                select name="group" {
+                    option value="" selected[q.group.is_none()] { "全部板块" }
+                    (battles)
+                }
+            }
+            label {
+                "牵头单位 "
+                select name="lead_unit" {
+                    option value="" selected[q.lead_unit.is_none()] { "全部单位" }
+                    (units)
+                }
+            }
+            label {
+                "状态 "
+                select name="status" {
+                    option value="" selected[q.status.is_none()] { "全部状态" }
+                    (statuses)
+                }
+            }
+            label { "排序 " select name="sort" { (sorts) } }
+            label { "显示 " select name="show" { (shows) } }
+            @if let Some(d) = q.on {
+                input type="hidden" name="on" value=(d);
+            }
+            button type="submit" { "筛选" }
+            a.reset href=(dashboard_url(as_of, None, None, None)) { "重置" }
+        }
+    }
+}
+
+/// What a link of the bar of choices stands for, as the script and the browser check
+/// find it (`data-group`, `data-sort`, `data-show`).
+#[derive(Clone, Copy)]
+enum Choice<'a> {
+    AllGroups,
+    Group(&'a str),
+    Sort(Sort),
+    Show(Show),
 }
 
 /// One link of a bar of choices; the current one is marked.
-fn choice_link(href: &str, label: &str, current: bool, extra: &str) -> String {
-    if current {
-        format!(
-            r#"<a class="choice on" href="{}" aria-current="true"{extra}>{}</a>"#,
-            escape(href),
-            escape(label)
-        )
-    } else {
-        format!(
-            r#"<a class="choice" href="{}"{extra}>{}</a>"#,
-            escape(href),
-            escape(label)
-        )
+fn choice_link(href: &str, label: &str, current: bool, choice: Choice<'_>) -> Markup {
+    let (group, sort, show) = match choice {
+        Choice::AllGroups => (None, None, None),
+        Choice::Group(k) => (Some(k), None, None),
+        Choice::Sort(s) => (None, Some(s.as_str()), None),
+        Choice::Show(s) => (None, None, Some(s.as_str())),
+    };
+    html! {
+        a.choice.on[current] href=(href) aria-current=[current.then_some("true")]
+            data-group=[group] data-sort=[sort] data-show=[show] { (label) }
     }
 }
 
 /// The links between groups (全部板块 and each group of the plan, in its order) and
 /// the order and rows shown: plain links keeping the other choices, so that they work
 /// without the script. The print button is shown by the script.
-fn view_bar(board: &Board, q: &DashboardQuery) -> String {
+fn view_bar(board: &Board, q: &DashboardQuery) -> Markup {
     let as_of = board.as_of;
-    let mut groups = String::new();
     let all = DashboardQuery {
         group: None,
         ..q.clone()
     };
-    groups.push_str(&choice_link(
-        &all.url(as_of),
-        "全部板块",
-        q.group.is_none(),
-        "",
-    ));
-    for g in &board.groups {
-        let one = DashboardQuery {
-            group: Some(g.key.clone()),
-            ..q.clone()
-        };
-        let extra = format!(r#" data-group="{}""#, escape(&g.key));
-        groups.push_str(&choice_link(
-            &one.url(as_of),
-            &g.name,
-            q.group.as_deref() == Some(g.key.as_str()),
-            &extra,
-        ));
+    html! {
+        nav.view-bar aria-label="板块、排序与显示" {
+            p.choices.group-choices {
+                span.choices-label { "板块" }
+                (choice_link(&all.url(as_of), "全部板块", q.group.is_none(), Choice::AllGroups))
+                @for g in &board.groups {
+                    @let one = DashboardQuery { group: Some(g.key.clone()), ..q.clone() };
+                    (choice_link(
+                        &one.url(as_of),
+                        &g.name,
+                        q.group.as_deref() == Some(g.key.as_str()),
+                        Choice::Group(&g.key),
+                    ))
+                }
+            }
+            p.choices {
+                span.choices-label { "排序" }
+                @for s in Sort::ALL {
+                    @let v = DashboardQuery { sort: s, ..q.clone() };
+                    (choice_link(&v.url(as_of), s.label_zh(), q.sort == s, Choice::Sort(s)))
+                }
+                span.choices-label { "显示" }
+                @for s in Show::ALL {
+                    @let v = DashboardQuery { show: s, ..q.clone() };
+                    (choice_link(&v.url(as_of), s.label_zh(), q.show == s, Choice::Show(s)))
+                }
+                button type="button" class="print-button" data-print hidden { "打印" }
+            }
+        }
     }
-    let mut sorts = String::new();
-    for s in Sort::ALL {
-        let v = DashboardQuery {
-            sort: s,
-            ..q.clone()
-        };
-        let extra = format!(r#" data-sort="{}""#, s.as_str());
-        sorts.push_str(&choice_link(
-            &v.url(as_of),
-            s.label_zh(),
-            q.sort == s,
-            &extra,
-        ));
-    }
-    let mut shows = String::new();
-    for s in Show::ALL {
-        let v = DashboardQuery {
-            show: s,
-            ..q.clone()
-        };
-        let extra = format!(r#" data-show="{}""#, s.as_str());
-        shows.push_str(&choice_link(
-            &v.url(as_of),
-            s.label_zh(),
-            q.show == s,
-            &extra,
-        ));
-    }
-    format!(
-        r#"<nav class="view-bar" aria-label="板块、排序与显示">
-<p class="choices group-choices"><span class="choices-label">板块</span>{groups}</p>
-<p class="choices"><span class="choices-label">排序</span>{sorts}<span class="choices-label">显示</span>{shows}<button type="button" class="print-button" data-print hidden>打印</button></p>
-</nav>
-"#
-    )
 }
 
 /// Figures past their due date with no reading (催报), as the dashboard marks them:
@@ -623,10 +605,10 @@ pub struct OverdueMarks {
 
 impl OverdueMarks {
     /// The mark of one indicator's row: its most overdue figure, and how many are late.
-    fn mark(&self, id: &str) -> String {
+    fn mark(&self, id: &str) -> Markup {
         let mine: Vec<_> = self.items.iter().filter(|o| o.indicator == id).collect();
         let Some(worst) = mine.iter().max_by_key(|o| o.days_overdue) else {
-            return String::new();
+            return html! {};
         };
         let more = if mine.len() > 1 {
             format!(
@@ -637,19 +619,22 @@ impl OverdueMarks {
         } else {
             String::new()
         };
-        format!(
-            r#" <span class="overdue-mark" title="{}数据应于{}前报送{more}">逾期{}天</span>"#,
-            escape(&text::year_to_date(LANG, worst.period)),
+        let title = format!(
+            "{}数据应于{}前报送{more}",
+            text::year_to_date(LANG, worst.period),
             text::date(LANG, worst.due, None),
-            worst.days_overdue
-        )
+        );
+        html! {
+            " "
+            span.overdue-mark title=(title) { "逾期" (worst.days_overdue) "天" }
+        }
     }
 
     /// The section under the summary: how many figures of the indicators in `scope`
     /// (the group and lead-unit filters') are overdue, per lead unit.
-    fn section(&self, scope: &[&BoardRow], units: Option<&str>) -> String {
+    fn section(&self, scope: &[&BoardRow], units: Option<&str>) -> Markup {
         let Some(on) = self.on else {
-            return String::new();
+            return html! {};
         };
         let ids: std::collections::BTreeSet<&str> =
             scope.iter().map(|r| r.indicator.id.as_str()).collect();
@@ -667,122 +652,143 @@ impl OverdueMarks {
             }
         }
         if per.is_empty() {
-            return String::new();
+            return html! {};
         }
-        let list: Vec<String> = per
-            .iter()
-            .map(|(u, n)| format!("<li>{}：{n}项</li>", escape(u)))
-            .collect();
-        format!(
-            r#"<section class="overdue" aria-labelledby="overdue-h">
-<h2 id="overdue-h">逾期未报 <small>截至<time datetime="{on}">{day}</time>，共{n}项数据过了报送期限仍未报送</small></h2>
-<ul class="overdue-units">{list}</ul>
-<p class="hint"><a href="/v1/overdue?on={on}&amp;group=lead_unit">催报清单（按牵头单位）</a></p>
-</section>
-"#,
-            n = items.len(),
-            day = text::date(LANG, on, None),
-            list = list.concat(),
-        )
+        html! {
+            section.overdue aria-labelledby="overdue-h" {
+                h2 id="overdue-h" {
+                    "逾期未报 "
+                    small {
+                        "截至" time datetime=(on) { (text::date(LANG, on, None)) }
+                        "，共" (items.len()) "项数据过了报送期限仍未报送"
+                    }
+                }
+                ul.overdue-units {
+                    @for (u, n) in &per {
+                        li { (u) "：" (n) "项" }
+                    }
+                }
+                p.hint {
+                    a href={ "/v1/overdue?on=" (on) "&group=lead_unit" } { "催报清单（按牵头单位）" }
+                }
+            }
+        }
     }
 }
 
-fn dashboard_row(board: &Board, row: &BoardRow, overdue: &OverdueMarks) -> String {
+/// The `data-headline` of a row: which headline its figure leads with.
+fn headline_name(a: &Attainment) -> &'static str {
+    match a.headline {
+        Some(crate::engine::Headline::Completion) => "completion",
+        Some(crate::engine::Headline::Allowance) => "allowance",
+        Some(crate::engine::Headline::Deviation) => "deviation",
+        Some(crate::engine::Headline::Attained) => "attained",
+        Some(crate::engine::Headline::Duty) => "duty",
+        None => "none",
+    }
+}
+
+fn dashboard_row(board: &Board, row: &BoardRow, overdue: &OverdueMarks) -> Markup {
     let ind = &row.indicator;
     let a = &row.attainment;
     let id = ind.id.as_str();
     let unit = ind.unit.as_str();
-    let lag = match (a.actual_period, a.data_lag_months) {
-        (Some(p), Some(n)) if n > 0 => format!(
-            r#" <span class="lag" title="最近数据期别，滞后{n}个月">（{}）</span>"#,
-            escape(&text::year_to_date(LANG, p))
-        ),
-        _ => String::new(),
+    let status = a.status.as_str();
+    let no = position(row).map_or_else(String::new, |n| n.to_string());
+    let report = match report_state(row) {
+        Some(ReportState::Overdue) => Some("overdue"),
+        Some(ReportState::NotDue) => Some("not_due"),
+        Some(ReportState::Received) => Some("received"),
+        None => None,
     };
-    format!(
-        r#"<tr class="indicator-row" data-indicator="{id_attr}" data-status="{status}" data-headline="{headline}" data-position="{no}"{report}>
-<td class="no">{no}</td>
-<th scope="row" class="name"><a href="{href}">{name}</a></th>
-<td class="units">{units}</td>
-<td class="figures"><span class="actual" title="实际">{actual}</span>{lag}<span class="sep"> / </span>{target}</td>
-<td class="progress">{bar}</td>
-<td class="state">{badge}{mark}</td>
-<td class="trend status-{status}">{spark}</td>
-</tr>
-"#,
-        mark = overdue.mark(id),
-        no = position(row).map_or_else(String::new, |n| n.to_string()),
-        report = match report_state(row) {
-            Some(ReportState::Overdue) => r#" data-report="overdue""#,
-            Some(ReportState::NotDue) => r#" data-report="not_due""#,
-            Some(ReportState::Received) => r#" data-report="received""#,
-            None => "",
-        },
-        headline = match a.headline {
-            Some(crate::engine::Headline::Completion) => "completion",
-            Some(crate::engine::Headline::Allowance) => "allowance",
-            Some(crate::engine::Headline::Deviation) => "deviation",
-            Some(crate::engine::Headline::Attained) => "attained",
-            Some(crate::engine::Headline::Duty) => "duty",
-            None => "none",
-        },
-        id_attr = escape(id),
-        status = a.status.as_str(),
-        href = escape(&indicator_url(id, board.as_of)),
-        name = escape(&ind.name),
-        units = escape(&text::list(LANG, &ind.lead_units)),
-        actual = escape(&with_unit(a.actual, unit)),
-        target = short_target(a.target.as_ref(), unit),
-        bar = progress_bar(ind, a),
-        badge = status_badge(a.status),
-        spark = chart::sparkline(&row.series, SPARK_W, SPARK_H),
-    )
-}
-
-fn count_list(counts: &[(Status, usize)], link: impl Fn(Status) -> Option<String>) -> String {
-    let mut out = String::from(r#"<ul class="counts">"#);
-    for (s, n) in counts {
-        let inner = format!(
-            r#"<span class="n">{n}</span> <span class="label">{}</span>"#,
-            s.label_zh()
-        );
-        let cls = format!(
-            "count status-{}{}",
-            s.as_str(),
-            if *n == 0 { " zero" } else { "" }
-        );
-        match link(*s) {
-            Some(href) => {
-                let _ = write!(
-                    out,
-                    r#"<li><a class="{cls}" href="{}">{inner}</a></li>"#,
-                    escape(&href)
-                );
+    let lag = match (a.actual_period, a.data_lag_months) {
+        (Some(p), Some(n)) if n > 0 => Some((p, n)),
+        _ => None,
+    };
+    html! {
+        tr.indicator-row data-indicator=(id) data-status=(status) data-headline=(headline_name(a))
+            data-position=(no) data-report=[report] {
+            td.no { (no) }
+            th scope="row" class="name" { a href=(indicator_url(id, board.as_of)) { (ind.name) } }
+            td.units { (text::list(LANG, &ind.lead_units)) }
+            td.figures {
+                span.actual title="实际" { (with_unit(a.actual, unit)) }
+                @if let Some((p, n)) = lag {
+                    " "
+                    span.lag title={ "最近数据期别，滞后" (n) "个月" } {
+                        "（" (text::year_to_date(LANG, p)) "）"
+                    }
+                }
+                span.sep { " / " }
+                (short_target(a.target.as_ref(), unit))
             }
-            None => {
-                let _ = write!(out, r#"<li><span class="{cls}">{inner}</span></li>"#);
+            td.progress { (progress_bar(ind, a)) }
+            td.state { (status_badge(a.status)) (overdue.mark(id)) }
+            td class={ "trend status-" (status) } {
+                (chart::sparkline(&row.series, SPARK_W, SPARK_H))
             }
         }
     }
-    out.push_str("</ul>");
-    out
 }
 
-/// The head of a group's table and of its folded rows.
-fn table_head(group_name: &str, caption: &str) -> String {
-    format!(
-        r#"<table class="indicators">
-<caption class="visually-hidden">{group_name}{caption}</caption>
-<colgroup><col class="c-no"><col class="c-name"><col class="c-lead"><col class="c-value"><col class="c-bar"><col class="c-status"><col class="c-trend"></colgroup>
-<thead><tr><th scope="col" class="no">序号</th><th scope="col">指标</th><th scope="col">牵头单位</th><th scope="col">实际 / 目标</th><th scope="col">完成情况 <span class="hint">（完成率，竖线为序时进度）</span></th><th scope="col">状态</th><th scope="col">走势</th></tr></thead>
-<tbody>
-"#
-    )
+fn count_list(counts: &[(Status, usize)], link: impl Fn(Status) -> Option<String>) -> Markup {
+    html! {
+        ul.counts {
+            @for (s, n) in counts {
+                @let class = format!(
+                    "count status-{}{}",
+                    s.as_str(),
+                    if *n == 0 { " zero" } else { "" }
+                );
+                @let inner = html! { span.n { (n) } " " span.label { (s.label_zh()) } };
+                li {
+                    @if let Some(href) = link(*s) {
+                        a class=(class) href=(href) { (inner) }
+                    } @else {
+                        span class=(class) { (inner) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A table of rows: a group's, or its folded rows.
+fn indicator_table(
+    board: &Board,
+    rows: &[&BoardRow],
+    overdue: &OverdueMarks,
+    caption: (&str, &str),
+) -> Markup {
+    html! {
+        table.indicators {
+            caption.visually-hidden { (caption.0) (caption.1) }
+            colgroup {
+                col.c-no; col.c-name; col.c-lead; col.c-value; col.c-bar; col.c-status; col.c-trend;
+            }
+            thead {
+                tr {
+                    th scope="col" class="no" { "序号" }
+                    th scope="col" { "指标" }
+                    th scope="col" { "牵头单位" }
+                    th scope="col" { "实际 / 目标" }
+                    th scope="col" { "完成情况 " span.hint { "（完成率，竖线为序时进度）" } }
+                    th scope="col" { "状态" }
+                    th scope="col" { "走势" }
+                }
+            }
+            tbody {
+                @for r in rows {
+                    (dashboard_row(board, r, overdue))
+                }
+            }
+        }
+    }
 }
 
 /// The counts of rows by reporting state on the reporting date, over the filters'
 /// scope: 逾期未报 (a link to those rows) and 未到报送期.
-fn reporting_counts(board: &Board, q: &DashboardQuery, scope: &[&BoardRow]) -> String {
+fn reporting_counts(board: &Board, q: &DashboardQuery, scope: &[&BoardRow]) -> Markup {
     let overdue = scope
         .iter()
         .filter(|r| report_state(r) == Some(ReportState::Overdue))
@@ -795,7 +801,7 @@ fn reporting_counts(board: &Board, q: &DashboardQuery, scope: &[&BoardRow]) -> S
         .iter()
         .find_map(|r| r.attainment.reporting.map(|x| x.on));
     let Some(on) = on else {
-        return String::new();
+        return html! {};
     };
     let only_overdue = DashboardQuery {
         show: if q.show == Show::Overdue {
@@ -806,18 +812,80 @@ fn reporting_counts(board: &Board, q: &DashboardQuery, scope: &[&BoardRow]) -> S
         ..q.clone()
     };
     let zero = |n: usize| if n == 0 { " zero" } else { "" };
-    format!(
-        r#"<ul class="counts reporting-counts" aria-label="报送情况">
-<li><a class="count report-overdue{z1}" data-count="overdue" href="{href}"><span class="n">{overdue}</span> <span class="label">逾期未报</span></a></li>
-<li><span class="count report-not-due{z2}" data-count="not_due"><span class="n">{not_due}</span> <span class="label">未到报送期</span></span></li>
-</ul>
-<p class="hint">报送情况按<time datetime="{on}">{day}</time>计：逾期未报指最近一期应报数据过了报送期限仍未报送的指标；未到报送期指本年尚无到期数据的指标，折叠在各板块末尾。</p>
-"#,
-        z1 = zero(overdue),
-        z2 = zero(not_due),
-        href = escape(&only_overdue.url(board.as_of)),
-        day = text::date(LANG, on, None),
-    )
+    html! {
+        ul.counts.reporting-counts aria-label="报送情况" {
+            li {
+                a class={ "count report-overdue" (zero(overdue)) } data-count="overdue"
+                    href=(only_overdue.url(board.as_of)) {
+                    span.n { (overdue) } " " span.label { "逾期未报" }
+                }
+            }
+            li {
+                span class={ "count report-not-due" (zero(not_due)) } data-count="not_due" {
+                    span.n { (not_due) } " " span.label { "未到报送期" }
+                }
+            }
+        }
+        p.hint {
+            "报送情况按" time datetime=(on) { (text::date(LANG, on, None)) }
+            "计：逾期未报指最近一期应报数据过了报送期限仍未报送的指标；未到报送期指本年尚无到期数据的指标，折叠在各板块末尾。"
+        }
+    }
+}
+
+/// One group's section: its counts, its rows shown, and its rows not yet due folded at
+/// the end.
+fn battle_section(
+    board: &Board,
+    q: &DashboardQuery,
+    scope: &[&BoardRow],
+    group: &Group,
+    overdue: &OverdueMarks,
+) -> Markup {
+    let in_group: Vec<&BoardRow> = scope
+        .iter()
+        .copied()
+        .filter(|r| r.indicator.group == group.key)
+        .collect();
+    let mut rows: Vec<&BoardRow> = in_group.iter().copied().filter(|r| q.matches(r)).collect();
+    order_rows(&mut rows, q.sort);
+    let (folded, rows): (Vec<&BoardRow>, Vec<&BoardRow>) =
+        rows.into_iter().partition(|r| q.folds(r));
+    let key = &group.key;
+    let group_counts: Vec<(Status, usize)> = counts(in_group.iter().copied())
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    html! {
+        section.battle data-battle=(key) id={ "battle-" (key) }
+            aria-labelledby={ "battle-" (key) "-h" } {
+            h2 id={ "battle-" (key) "-h" } {
+                (group.name) " "
+                small.battle-total { "显示" (rows.len() + folded.len()) "项 / 共" (in_group.len()) "项" }
+            }
+            (count_list(&group_counts, |_| None))
+            @if rows.is_empty() && folded.is_empty() {
+                p.empty { "无符合条件的指标" }
+            }
+            @if !rows.is_empty() {
+                div.table-wrap {
+                    (indicator_table(board, &rows, overdue, (&group.name, "指标完成情况")))
+                }
+            }
+            @if !folded.is_empty() {
+                details.not-due data-folded=(folded.len()) {
+                    summary {
+                        "未到报送期 " (folded.len()) "项 "
+                        span.hint { "（本年尚无到期数据）" }
+                        span.hint.fold-hint { "点击展开" }
+                    }
+                    div.table-wrap {
+                        (indicator_table(board, &folded, overdue, (&group.name, "未到报送期的指标")))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The dashboard served at `/`: the filter form, the links between groups and views,
@@ -828,41 +896,20 @@ fn reporting_counts(board: &Board, q: &DashboardQuery, scope: &[&BoardRow]) -> S
 ///
 /// `lead_units` are the choices of the lead-unit filter (normally every canonical unit
 /// that leads at least one indicator); `periods` the months that hold figures (the
-/// month choices: those of the board's year).
+/// month choices: those of the board's year); `viewer` who is signed in, if anyone.
 pub fn dashboard(
     board: &Board,
     q: &DashboardQuery,
     lead_units: &[String],
     periods: &[Period],
     overdue: &OverdueMarks,
+    viewer: Option<&Viewer>,
 ) -> String {
     let as_of = board.as_of;
     let month = text::year_month(LANG, as_of);
     let title = dashboard_title(board);
     let scope: Vec<&BoardRow> = board.rows.iter().filter(|r| q.in_scope(r)).collect();
     let shown = scope.iter().filter(|r| q.matches(r)).count();
-    let mut body = String::with_capacity(64 * 1024);
-    let _ = write!(
-        body,
-        r#"<header class="page-header">
-<h1>{title}</h1>
-<p class="meta">数据截至 <time datetime="{as_of}">{month}</time>{doc}</p>
-</header>
-<main>
-{form}
-{bar}"#,
-        title = escape(&title),
-        doc = if board.document.is_empty() {
-            String::new()
-        } else {
-            format!(
-                r#" · <span class="document">{}</span>"#,
-                escape(&board.document)
-            )
-        },
-        form = filter_form(board, q, lead_units, periods),
-        bar = view_bar(board, q),
-    );
 
     // Summary: counts over the group and lead-unit filters; each links to its status.
     let scope_label = match (q.group.as_deref(), q.lead_unit.as_deref()) {
@@ -882,126 +929,88 @@ pub fn dashboard(
         (o, Show::All) => format!("，{}", o.label_zh()),
         (o, s) => format!("，{}，{}", s.label_zh(), o.label_zh()),
     };
-    let _ = write!(
-        body,
-        r#"<section class="summary" aria-labelledby="summary-h">
-<h2 id="summary-h">总体情况 <small>{scope}：共{total}项，当前显示{shown}项{view}</small></h2>
-{list}
-{reporting}</section>
-"#,
-        scope = escape(&scope_label),
-        total = scope.len(),
-        list = count_list(&counts(scope.iter().copied()), |s| {
-            let v = DashboardQuery {
-                status: (q.status != Some(s)).then_some(s),
-                ..q.clone()
-            };
-            Some(v.url(as_of))
-        }),
-        reporting = reporting_counts(board, q, &scope),
-    );
-    body.push_str(&overdue.section(&scope, q.lead_unit.as_deref()));
-
-    for group in board
+    let groups = board
         .groups
         .iter()
-        .filter(|g| q.group.as_deref().is_none_or(|k| k == g.key))
-    {
-        let in_group: Vec<&BoardRow> = scope
-            .iter()
-            .copied()
-            .filter(|r| r.indicator.group == group.key)
-            .collect();
-        let mut rows: Vec<&BoardRow> = in_group.iter().copied().filter(|r| q.matches(r)).collect();
-        order_rows(&mut rows, q.sort);
-        let (folded, rows): (Vec<&BoardRow>, Vec<&BoardRow>) =
-            rows.into_iter().partition(|r| q.folds(r));
-        let key = escape(&group.key);
-        let group_name = escape(&group.name);
-        let group_counts: Vec<(Status, usize)> = counts(in_group.iter().copied())
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        let _ = write!(
-            body,
-            r#"<section class="battle" data-battle="{key}" id="battle-{key}" aria-labelledby="battle-{key}-h">
-<h2 id="battle-{key}-h">{name} <small class="battle-total">显示{shown}项 / 共{total}项</small></h2>
-{counts}
-"#,
-            name = group_name,
-            shown = rows.len() + folded.len(),
-            total = in_group.len(),
-            counts = count_list(&group_counts, |_| None),
-        );
-        if rows.is_empty() && folded.is_empty() {
-            body.push_str("<p class=\"empty\">无符合条件的指标</p>\n");
-        }
-        if !rows.is_empty() {
-            body.push_str(r#"<div class="table-wrap">"#);
-            body.push_str(&table_head(&group_name, "指标完成情况"));
-            for r in rows {
-                body.push_str(&dashboard_row(board, r, overdue));
+        .filter(|g| q.group.as_deref().is_none_or(|k| k == g.key));
+    let status_links = count_list(&counts(scope.iter().copied()), |s| {
+        let v = DashboardQuery {
+            status: (q.status != Some(s)).then_some(s),
+            ..q.clone()
+        };
+        Some(v.url(as_of))
+    });
+    let body = html! {
+        header.page-header {
+            h1 { (title) }
+            p.meta {
+                "数据截至 " time datetime=(as_of) { (month) }
+                @if !board.document.is_empty() {
+                    " · " span.document { (board.document) }
+                }
             }
-            body.push_str("</tbody></table></div>\n");
         }
-        if !folded.is_empty() {
-            let _ = write!(
-                body,
-                r#"<details class="not-due" data-folded="{n}"><summary>未到报送期 {n}项 <span class="hint">（本年尚无到期数据）</span><span class="hint fold-hint">点击展开</span></summary><div class="table-wrap">{head}"#,
-                n = folded.len(),
-                head = table_head(&group_name, "未到报送期的指标"),
-            );
-            for r in folded {
-                body.push_str(&dashboard_row(board, r, overdue));
+        main {
+            (filter_form(board, q, lead_units, periods))
+            (view_bar(board, q))
+            section.summary aria-labelledby="summary-h" {
+                h2 id="summary-h" {
+                    "总体情况 "
+                    small { (scope_label) "：共" (scope.len()) "项，当前显示" (shown) "项" (view) }
+                }
+                (status_links)
+                (reporting_counts(board, q, &scope))
             }
-            body.push_str("</tbody></table></div></details>\n");
+            (overdue.section(&scope, q.lead_unit.as_deref()))
+            @for group in groups {
+                (battle_section(board, q, &scope, group, overdue))
+            }
         }
-        body.push_str("</section>\n");
-    }
-    body.push_str("</main>");
-    page_str(&format!("{title} · {month}"), as_of, "dashboard", &body)
+    };
+    page(
+        &format!("{title} · {month}"),
+        as_of,
+        "dashboard",
+        viewer,
+        body,
+    )
+    .into_string()
 }
 
 /// The answer to a group the plan does not have (`?group=` or `?battle=`): a page that
 /// says so in Chinese and links to each of the plan's groups, rather than an empty
 /// board. Served with 400.
-pub fn unknown_group_page(board: &Board, given: &str) -> String {
+pub fn unknown_group_page(board: &Board, given: &str, viewer: Option<&Viewer>) -> String {
     let as_of = board.as_of;
     let title = dashboard_title(board);
-    let mut list = String::new();
-    for g in &board.groups {
-        let _ = write!(
-            list,
-            r#"<li><a href="{}">{}</a></li>"#,
-            escape(&dashboard_url(as_of, Some(&g.key), None, None)),
-            escape(&g.name),
-        );
-    }
-    let body = format!(
-        r#"<header class="page-header">
-<h1>{title}</h1>
-<p class="meta">数据截至 <time datetime="{as_of}">{month}</time></p>
-</header>
-<main>
-<section class="summary unknown-group" aria-labelledby="unknown-h">
-<h2 id="unknown-h">没有这个板块</h2>
-<p class="alert alert-warning" role="alert">“{given}”不是{subject}的板块。请从下列板块中选择：</p>
-<ul class="group-list">{list}</ul>
-<p><a href="{all}">查看全部板块</a></p>
-</section>
-</main>"#,
-        title = escape(&title),
-        month = text::year_month(LANG, as_of),
-        given = escape(given),
-        subject = escape(&board.subject()),
-        all = escape(&dashboard_url(as_of, None, None, None)),
-    );
-    page_str(
+    let body = html! {
+        header.page-header {
+            h1 { (title) }
+            p.meta { "数据截至 " time datetime=(as_of) { (text::year_month(LANG, as_of)) } }
+        }
+        main {
+            section.summary.unknown-group aria-labelledby="unknown-h" {
+                h2 id="unknown-h" { "没有这个板块" }
+                p.alert.alert-warning role="alert" {
+                    "“" (given) "”不是" (board.subject()) "的板块。请从下列板块中选择："
+                }
+                ul.group-list {
+                    @for g in &board.groups {
+                        li { a href=(dashboard_url(as_of, Some(&g.key), None, None)) { (g.name) } }
+                    }
+                }
+                p { a href=(dashboard_url(as_of, None, None, None)) { "查看全部板块" } }
+            }
+        }
+    };
+    page(
         &format!("没有这个板块 · {title}"),
         as_of,
         "dashboard",
-        &body,
+        viewer,
+        body,
     )
+    .into_string()
 }
 
 #[cfg(test)]
@@ -1031,6 +1040,7 @@ mod tests {
             &lead_units(board),
             &[p(2), p(3), p(4), p(5), p(6), p(7)],
             &OverdueMarks::default(),
+            None,
         )
     }
 
@@ -1523,6 +1533,7 @@ mod tests {
             &lead_units(&b),
             &[p(3), p(5), p(6), p(9), Period::new(2022, 12).unwrap()],
             &overdue,
+            None,
         );
         // The month choice: the year's months with figures, in Chinese, as_of chosen;
         // another year's month is not offered.
@@ -1550,6 +1561,7 @@ mod tests {
             &[],
             &[],
             &OverdueMarks::default(),
+            None,
         );
         assert!(html.contains(
             r#"<select name="as_of"><option value="2023-06" selected>2023年6月</option></select>"#
@@ -1559,7 +1571,7 @@ mod tests {
     #[test]
     fn an_unknown_group_is_a_chinese_page_that_lists_the_plans_groups() {
         let b = sample_board();
-        let html = unknown_group_page(&b, "<war>");
+        let html = unknown_group_page(&b, "<war>", None);
         assert!(html.contains("<h2 id=\"unknown-h\">没有这个板块</h2>"));
         assert!(html.contains("“&lt;war&gt;”不是桃江县打好发展“六仗”的板块"));
         assert!(!html.contains("<war>"));

@@ -1,13 +1,21 @@
-//! What the dashboard's pages share, below both of them and below the charts: HTML
-//! escaping, query encoding, the page shell, the links between pages, the status badge,
-//! figures with their unit, and the compiled-in assets ([`CSS`], [`JS`]).
+//! What the dashboard's pages share, below both of them and below the charts: query
+//! encoding, the page shell, the links between pages, the status badge, figures with
+//! their unit, and the compiled-in assets ([`CSS`], [`JS`]).
 //!
-//! Kept apart so that [`super::dashboard`], [`super::indicator_page`], [`super::chart`]
-//! and the HTML bulletin import from here and never from one another.
+//! Every page, chart and the HTML bulletin is written with maud's `html!`: the markup
+//! is checked when the crate compiles (an unclosed element does not build), and every
+//! value spliced into it is escaped (`&`, `<`, `>`, `"`), in text and in attributes
+//! alike. So there is no escaping function to call or to forget. Markup that is not to
+//! be escaped has to be asked for by name (`PreEscaped`), and is kept to constants of
+//! this crate (the HTML bulletin's stylesheet); who is signed in is a parameter of the
+//! shell ([`Viewer`]), not text inserted into a rendered page.
+//!
+//! Kept apart so that [`super::dashboard`], [`super::indicator_page`], [`super::login`]
+//! and [`super::chart`] import from here and never from one another.
 
 use std::fmt::Write as _;
 
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::Board;
@@ -26,22 +34,6 @@ pub const JS: &str = include_str!("assets/dashboard.js");
 /// forms with the session's CSRF token in a header.
 pub const SESSION_JS: &str = include_str!("assets/session.js");
 
-/// Escapes text for HTML and XML content and quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Characters left as they are in a query value.
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
 
@@ -49,7 +41,8 @@ pub(super) fn enc(s: &str) -> String {
     utf8_percent_encode(s, QUERY).to_string()
 }
 
-/// `/?as_of=…` with the given filters, unescaped (escape it for an attribute).
+/// `/?as_of=…` with the given filters, as a plain string (maud escapes it where it is
+/// written, `&` as `&amp;` in an `href`).
 pub(super) fn dashboard_url(
     as_of: Period,
     group: Option<&str>,
@@ -125,31 +118,6 @@ pub(crate) fn page(
     }
 }
 
-/// [`page`] for a body written as a string, signed out (the string-built pages until
-/// they are written in maud).
-pub(super) fn page_str(title: &str, as_of: Period, class: &str, body: &str) -> String {
-    page(title, as_of, class, None, PreEscaped(body.to_string())).into_string()
-}
-
-/// A page of [`page_str`]'s shell as a signed-in person sees it (see [`page`]).
-pub fn with_signed_in(html: String, who: &str, csrf: &str) -> String {
-    let v = Viewer {
-        who: who.to_string(),
-        csrf: csrf.to_string(),
-    };
-    let head = html! {
-        meta name="csrf-token" content=(v.csrf);
-        script src="/assets/session.js" defer {}
-    };
-    let out = html.replacen("</head>", &format!("{}</head>", head.into_string()), 1);
-    let signed_out = html! { div.signed-in.signed-out { a href="/login" { "登录" } } };
-    out.replacen(
-        &signed_out.into_string(),
-        &signed_in_bar(&v).into_string(),
-        1,
-    )
-}
-
 /// The shell of a signed-in form page (数据报送): the session's CSRF token and script,
 /// who is signed in, and no auto-refresh, which would pull a preview from under the
 /// person reading it.
@@ -195,12 +163,11 @@ pub(super) fn dashboard_title(board: &Board) -> String {
     format!("{}指标监测", board.subject())
 }
 
-pub(super) fn status_badge(s: Status) -> String {
-    format!(
-        r#"<span class="status status-{}">{}</span>"#,
-        s.as_str(),
-        s.label_zh()
-    )
+/// The status as a coloured badge with its Chinese label.
+pub(super) fn status_badge(s: Status) -> Markup {
+    html! {
+        span class={ "status status-" (s.as_str()) } { (s.label_zh()) }
+    }
 }
 
 /// A value with its unit, or a dash.
@@ -244,7 +211,10 @@ mod tests {
         assert!(signed.contains("action=\"/logout\" data-csrf"));
         let public = page("t", as_of, "dashboard", None, html! { main {} }).into_string();
         assert!(!public.contains("csrf") && !public.contains("当前用户"));
-        assert!(public.contains(r#"<a href="/login">登录</a>"#), "signed out: a way in");
+        assert!(
+            public.contains(r#"<a href="/login">登录</a>"#),
+            "signed out: a way in"
+        );
         assert!(signed.contains(r#"<a href="/submit">数据报送</a>"#));
         assert!(!signed.contains(r#"<a href="/login">"#));
         assert!(public.starts_with("<!DOCTYPE html><html lang=\"zh-CN\">"));

@@ -10,9 +10,13 @@
 //! - [`dashboard`] and [`indicator_page`]: the two web pages, one per file;
 //! - [`login`]: the 登录 page;
 //! - [`chart`]: the SVG charts and sparklines the pages embed;
-//! - [`html`]: what the pages, charts and the HTML bulletin share (escaping, links, the
-//!   page shell, assets), below all of them;
+//! - [`html`]: what the pages and charts share (links, the page shell, badges,
+//!   assets), below all of them;
 //! - [`web`]: the pages' public items named in one place for the API.
+//!
+//! The pages, the charts and the HTML bulletin are written in maud: their markup is
+//! checked when the crate compiles, and every text spliced into it is escaped by
+//! construction (see [`html`]), so a name typed into a catalogue is shown, never run.
 //!
 //! Figures, periods and sentences are worded by [`crate::text`].
 

@@ -23,6 +23,8 @@ pub struct UnitRow {
     pub target: String,
     /// The month's figure with its unit, if reported.
     pub value: Option<String>,
+    /// Whether a figure is expected for the month (a quarterly figure is not, in October).
+    pub due: bool,
     pub status: Status,
 }
 
@@ -195,8 +197,14 @@ fn statuses_table(period: Period, rows: &[UnitRow]) -> Markup {
                             tr data-indicator=(r.id) {
                                 td { a href={ "/indicators/" (r.id) "?as_of=" (period) } { (r.name) } }
                                 td { (r.target) }
-                                td.num { @match &r.value { Some(v) => (v), None => span.missing { "未报" } } }
-                                td { (status_badge_markup(r.status)) }
+                                td.num {
+                                    @match &r.value {
+                                        Some(v) => (v),
+                                        None if r.due => span.missing { "未报" },
+                                        None => span.missing title="本指标本月不报送" { "本月不报" },
+                                    }
+                                }
+                                td { (status_badge(r.status)) }
                             }
                         }
                     }
@@ -204,10 +212,6 @@ fn statuses_table(period: Period, rows: &[UnitRow]) -> Markup {
             }
         }
     }
-}
-
-fn status_badge_markup(s: Status) -> Markup {
-    maud::PreEscaped(status_badge(s))
 }
 
 /// The 数据报送 page of a month.
@@ -431,10 +435,12 @@ pub fn result_page(v: &ResultView<'_>) -> String {
                 }
             }
             @if !v.skipped.is_empty() {
-                h2 { "跳过的行" }
-                ul.skipped {
-                    @for (row, ind, why) in &v.skipped {
-                        li { "第" (row) "行 " (ind) "：" (why) }
+                details.skipped {
+                    summary { "跳过的行（" (v.skipped.len()) "行）" }
+                    ul {
+                        @for (row, ind, why) in &v.skipped {
+                            li { "第" (row) "行 " (ind) "：" (why) }
+                        }
                     }
                 }
             }

@@ -7,11 +7,16 @@
 //! - [`login_page`] is `/login`, the 登录 page.
 //!
 //! No framework and no network: the pages link only `/assets/dashboard.css` and
-//! `/assets/dashboard.js`, which are compiled in ([`CSS`], [`JS`]); a signed-in page
-//! also `/assets/session.js` ([`SESSION_JS`]), which sends its forms with the CSRF
-//! token ([`with_signed_in`]). The pages work
-//! without the script; it only adds auto-refresh and auto-submitting filters. Labels
-//! are in Chinese (zh-CN). All text is escaped with [`escape`].
+//! `/assets/dashboard.js`, which are compiled in ([`CSS`], [`JS`]). A page is rendered
+//! for whoever reads it: given a [`Viewer`], it also links `/assets/session.js`
+//! ([`SESSION_JS`]), which sends its forms with the session's CSRF token, and says who
+//! is signed in; without one it is the same for everyone. The pages work without the
+//! script; it only adds auto-refresh and auto-submitting filters. Labels are in Chinese
+//! (zh-CN).
+//!
+//! The pages are written in maud, so every text on them (a name typed into the
+//! catalogue, a group given in the query, a source quote) is escaped by construction:
+//! there is no string building and no escaping function to forget.
 //!
 //! This module only names the pages' public items in one place for the API; each page
 //! lives in its own file ([`super::dashboard`], [`super::indicator_page`]) and what they
@@ -21,7 +26,7 @@ pub use super::dashboard::{
     dashboard, order_rows, parse_status, unknown_group_page, DashboardQuery, OverdueMarks, Show,
     Sort, STATUSES,
 };
-pub use super::html::{escape, with_signed_in, CSS, JS, SESSION_JS};
+pub use super::html::{Viewer, CSS, JS, SESSION_JS};
 pub use super::indicator_page::{indicator_page, not_found_page};
 pub use super::login::{login_page, LoginView};
 
@@ -52,6 +57,7 @@ mod tests {
             &["<i>".into()],
             &[],
             &OverdueMarks::default(),
+            None,
         );
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
@@ -60,15 +66,28 @@ mod tests {
         assert!(!html.contains("<i>仗") && html.contains("&lt;i&gt;仗&lt;/i&gt;"));
         assert!(html.contains("A&amp;B"));
         assert!(html.contains(r#"<option value="&lt;i&gt;">&lt;i&gt;</option>"#));
-        let page = indicator_page(&b, "tech-sme-registered").unwrap();
+        let page = indicator_page(&b, "tech-sme-registered", None).unwrap();
         assert!(!page.contains("<script>alert"));
         assert!(page.contains("<h1>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</h1>"));
-        assert!(page.contains("&#39;q&#39;"));
-        let page = not_found_page(&b, "<x>");
+        // maud leaves `'` as it is: in text, and in attribute values (always written in
+        // double quotes), a single quote cannot end anything.
+        assert!(page.contains("<blockquote>'q'</blockquote>"));
+        let page = not_found_page(&b, "<x>", None);
         assert!(page.contains("&lt;x&gt;") && !page.contains("<x>"));
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+        // Markup, quotes and ampersands all come out as text, in text and in attributes.
+        let given = r#"<a href="x">'&'</a>"#;
+        let page = not_found_page(&b, given, None);
+        assert!(page.contains(r#"<code>&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;</code>"#));
+        assert!(!page.contains(given));
+        let page = unknown_group_page(&b, given, None);
+        assert!(page.contains(r#"“&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;”不是"#));
+        let signed = Viewer {
+            who: given.into(),
+            csrf: given.into(),
+        };
+        let page = not_found_page(&b, "x", Some(&signed));
+        assert!(page.contains(r#"content="&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;""#));
+        assert!(page.contains(r#"当前用户：&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;"#));
+        assert!(!page.contains(given));
     }
 }

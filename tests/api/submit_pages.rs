@@ -161,6 +161,13 @@ fn the_page_offers_the_template_the_upload_and_one_figure_form_for_its_own_units
     assert!(!html.contains(r#"data-indicator="gdp-growth""#));
     assert!(html.contains("63家"), "June's figure in the status table");
     assert!(html.contains("未报"), "indicators not reported say so");
+    // In October a quarterly figure is not due: not "未报".
+    let html = get(&s, "/submit?period=2023-10", &c.cookie).text().unwrap();
+    let row = &html[html
+        .find(&format!(r#"<tr data-indicator="{SME}">"#))
+        .unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("本月不报") && !row.contains("未报<"), "{row}");
 }
 
 #[test]

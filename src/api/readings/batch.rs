@@ -435,6 +435,15 @@ fn preview(
             checks: Vec::new(),
             explanation: sub.explanations.get(row).cloned(),
         };
+        // A row left out or refused still names its indicator as the plan does, when
+        // the row's id or name resolved (a skipped template row, a bad value).
+        if let Some(ind) = crate::domain::IndicatorId::parse(&r.indicator)
+            .ok()
+            .and_then(|id| indicators.get(&id))
+            .or_else(|| indicators.values().find(|i| i.name == r.indicator))
+        {
+            r.name = ind.name.clone();
+        }
         let batch_row = match c {
             Checked::Good(b, e) => {
                 r.explanation = e.clone().or(r.explanation);

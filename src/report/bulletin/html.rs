@@ -1,14 +1,18 @@
 //! The bulletin as a printable HTML page: one self-contained document with its A4 print
 //! stylesheet inlined, set as a government document (公文) is (GB/T 9704: margins of
 //! 37/26/35/28 mm, the title in 小标宋, the body in 仿宋 at 16 pt on 28 pt lines), the
-//! 发文单位, 文号 and date at the head and the 落款 at the end, status cells coloured,
-//! every text escaped. Lays out the [`Model`].
+//! 发文单位, 文号 and date at the head and the 落款 at the end, status cells coloured.
+//! Lays out the [`Model`].
+//!
+//! Written in maud like the pages, so every text of the board (a region's name, an
+//! indicator's, a plan's group) is escaped by construction. A line break follows each
+//! block, as `"\n"` in the markup: the file is read as source too (its golden copy is
+//! reviewed as a line diff), and a break between blocks changes nothing on the page.
 
-use std::fmt::Write as _;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::model::{comparison_lists, comparison_table, list_heading, numeric_columns, Model};
 use crate::engine::Status;
-use crate::report::html::escape;
 use crate::text::bulletin as words;
 
 const CSS: &str = r#"@page { size: A4; margin: 37mm 26mm 35mm 28mm; }
@@ -64,203 +68,178 @@ const HTML_WIDTHS: [u32; 8] = [20, 12, 11, 13, 8, 8, 14, 14];
 const HTML_WIDTHS_QUARTERLY: [u32; 9] = [16, 10, 10, 11, 7, 7, 13, 13, 13];
 
 fn html_table(
-    out: &mut String,
     head: &[&str],
     numeric: &[bool],
     lines: &[Vec<String>],
     status_col: Option<(usize, &[Status])>,
     widths: Option<&[u32]>,
-) {
-    let class = |i: usize| {
-        if numeric.get(i) == Some(&true) {
-            " class=\"num\""
-        } else {
-            ""
-        }
-    };
-    match widths {
-        Some(w) => {
-            out.push_str("<table class=\"fixed\">\n<colgroup>");
-            for w in w {
-                let _ = write!(out, "<col style=\"width: {w}%\">");
+) -> Markup {
+    let num = |i: usize| (numeric.get(i) == Some(&true)).then_some("num");
+    html! {
+        table class=[widths.map(|_| "fixed")] {
+            "\n"
+            @if let Some(w) = widths {
+                colgroup { @for w in w { col style={ "width: " (w) "%" }; } }
+                "\n"
             }
-            out.push_str("</colgroup>\n<thead><tr>");
-        }
-        None => out.push_str("<table>\n<thead><tr>"),
-    }
-    for (i, h) in head.iter().enumerate() {
-        let _ = write!(out, "<th scope=\"col\"{}>{}</th>", class(i), escape(h));
-    }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    for (row, l) in lines.iter().enumerate() {
-        out.push_str("<tr>");
-        for (i, c) in l.iter().enumerate() {
-            match status_col {
-                Some((col, statuses)) if col == i => {
-                    let _ = write!(
-                        out,
-                        "<td class=\"status s-{}\">{}</td>",
-                        statuses[row].as_str(),
-                        escape(c)
-                    );
-                }
-                _ if i == 0 => {
-                    let _ = write!(out, "<th scope=\"row\">{}</th>", escape(c));
-                }
-                _ => {
-                    let _ = write!(out, "<td{}>{}</td>", class(i), escape(c));
+            thead {
+                tr {
+                    @for (i, h) in head.iter().enumerate() {
+                        th scope="col" class=[num(i)] { (h) }
+                    }
                 }
             }
+            "\n"
+            tbody {
+                "\n"
+                @for (row, l) in lines.iter().enumerate() {
+                    tr {
+                        @for (i, c) in l.iter().enumerate() {
+                            @match status_col {
+                                Some((col, statuses)) if col == i => {
+                                    td class={ "status s-" (statuses[row].as_str()) } { (c) }
+                                }
+                                _ if i == 0 => { th scope="row" { (c) } }
+                                _ => { td class=[num(i)] { (c) } }
+                            }
+                        }
+                    }
+                    "\n"
+                }
+            }
+            "\n"
         }
-        out.push_str("</tr>\n");
+        "\n"
     }
-    out.push_str("</tbody>\n</table>\n");
 }
 
-fn html_list(out: &mut String, heading: &str, items: &[String]) {
-    let _ = writeln!(out, "<h4>{}</h4>", escape(heading));
-    out.push_str("<ol>\n");
-    for item in items {
-        let _ = writeln!(out, "<li>{}</li>", escape(item));
+fn html_list(heading: &str, items: &[String]) -> Markup {
+    html! {
+        h4 { (heading) } "\n"
+        ol { "\n" @for item in items { li { (item) } "\n" } }
+        "\n"
     }
-    out.push_str("</ol>\n");
 }
 
 /// The bulletin as one printable HTML page (A4, inline CSS).
 pub(super) fn render(m: &Model) -> String {
-    let mut out = String::new();
-    out.push_str("<!doctype html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n");
-    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(out, "<title>{}</title>", escape(&m.title));
-    let _ = writeln!(out, "<style>\n{CSS}</style>\n</head>\n<body>");
-    out.push_str("<header class=\"head\">\n");
-    let _ = writeln!(out, "<p class=\"issuer\">{}</p>", escape(&m.issuer));
-    let _ = writeln!(
-        out,
-        "<p class=\"number\"><span>{}</span><time datetime=\"{}\">{}</time></p>",
-        escape(m.doc_number.as_deref().unwrap_or("")),
-        m.date.format("%Y-%m-%d"),
-        escape(&m.date_line)
-    );
-    out.push_str("<hr>\n");
-    let _ = writeln!(out, "<h1>{}</h1>", escape(&m.title));
-    if !m.document.is_empty() {
-        let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&m.basis()));
-    }
-    let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&m.as_of_line));
-    out.push_str("</header>\n");
-
-    out.push_str("<section class=\"overview\">\n");
-    let _ = writeln!(
-        out,
-        "<h2>{}</h2>",
-        m.top_heading(1, words::overview(m.lang))
-    );
-    let _ = writeln!(out, "<p>{}</p>", escape(&m.overview_sentence));
-    let (head, lines) = m.battle_count_table();
-    let head: Vec<&str> = head.iter().map(String::as_str).collect();
-    let mut numeric = vec![true; head.len()];
-    numeric[0] = false;
-    html_table(&mut out, &head, &numeric, &lines, None, None);
-    out.push_str("</section>\n");
-
-    let _ = writeln!(
-        out,
-        "<h2 class=\"battles\">{}</h2>",
-        m.top_heading(2, words::by_battle(m.lang))
-    );
+    let (overview_head, overview_lines) = m.battle_count_table();
+    let overview_head: Vec<&str> = overview_head.iter().map(String::as_str).collect();
+    let mut overview_numeric = vec![true; overview_head.len()];
+    overview_numeric[0] = false;
     let head = m.headings();
     let numeric = numeric_columns(head.len());
-    for s in &m.sections {
-        let _ = writeln!(
-            out,
-            "<section class=\"battle\" id=\"battle-{}\">",
-            s.group.key
-        );
-        let _ = writeln!(out, "<h3>{}</h3>", escape(&s.heading));
-        if s.rows.is_empty() {
-            let _ = writeln!(
-                out,
-                "<p class=\"note\">{}</p>\n</section>",
-                words::none_monitored(m.lang)
-            );
-            continue;
-        }
-        let lines: Vec<Vec<String>> = s.rows.iter().map(|r| m.row_cells(r)).collect();
-        let statuses: Vec<Status> = s.rows.iter().map(|r| r.row.attainment.status).collect();
-        let widths: &[u32] = if m.quarterly_column() {
-            &HTML_WIDTHS_QUARTERLY
-        } else {
-            &HTML_WIDTHS
-        };
-        html_table(
-            &mut out,
-            &head,
-            &numeric,
-            &lines,
-            Some((7, &statuses)),
-            Some(widths),
-        );
-        if !s.lists.iter().any(|(st, _)| st.is_lagging()) {
-            let _ = writeln!(out, "<p class=\"note\">{}</p>", words::none_lagging(m.lang));
-        }
-        for (status, items) in &s.lists {
-            html_list(&mut out, &list_heading(m.lang, *status, items.len()), items);
-        }
-        out.push_str("</section>\n");
-    }
-
-    if let Some(c) = &m.comparison {
-        out.push_str("<section class=\"comparison\">\n");
-        let _ = writeln!(
-            out,
-            "<h2>{}</h2>",
-            m.top_heading(3, words::comparison(m.lang))
-        );
-        match c.previous_as_of {
-            None => {
-                let _ = writeln!(out, "<p class=\"note\">{}</p>", words::no_previous(m.lang));
+    let widths: &[u32] = if m.quarterly_column() {
+        &HTML_WIDTHS_QUARTERLY
+    } else {
+        &HTML_WIDTHS
+    };
+    html! {
+        (DOCTYPE) "\n"
+        html lang="zh-CN" {
+            "\n"
+            head {
+                "\n"
+                meta charset="utf-8"; "\n"
+                meta name="viewport" content="width=device-width, initial-scale=1"; "\n"
+                title { (m.title) } "\n"
+                // The stylesheet is this file's constant: nothing in it comes from a board.
+                style { "\n" (PreEscaped(CSS)) } "\n"
             }
-            Some(p) => {
-                let _ = writeln!(
-                    out,
-                    "<p>{}</p>",
-                    words::quarters_compared(m.lang, p, c.previous_total, m.as_of, m.total)
-                );
-                let (head, lines) = comparison_table(m, c);
-                let head: Vec<&str> = head.iter().map(String::as_str).collect();
-                html_table(
-                    &mut out,
-                    &head,
-                    &[false, true, true, true],
-                    &lines,
-                    None,
-                    None,
-                );
-                for (label, items) in comparison_lists(m, c) {
-                    if items.is_empty() {
-                        let _ = writeln!(
-                            out,
-                            "<h4>{}</h4>\n<p>{}</p>",
-                            words::counted(m.lang, label, 0),
-                            words::none(m.lang)
-                        );
-                    } else {
-                        html_list(&mut out, &words::counted(m.lang, label, items.len()), items);
+            "\n"
+            body {
+                "\n"
+                header.head {
+                    "\n"
+                    p.issuer { (m.issuer) } "\n"
+                    p.number {
+                        span { (m.doc_number.as_deref().unwrap_or("")) }
+                        time datetime=(m.date.format("%Y-%m-%d")) { (m.date_line) }
                     }
+                    "\n"
+                    hr; "\n"
+                    h1 { (m.title) } "\n"
+                    @if !m.document.is_empty() {
+                        p.meta { (m.basis()) } "\n"
+                    }
+                    p.meta { (m.as_of_line) } "\n"
                 }
+                "\n"
+                section.overview {
+                    "\n"
+                    h2 { (m.top_heading(1, words::overview(m.lang))) } "\n"
+                    p { (m.overview_sentence) } "\n"
+                    (html_table(&overview_head, &overview_numeric, &overview_lines, None, None))
+                }
+                "\n"
+                h2.battles { (m.top_heading(2, words::by_battle(m.lang))) } "\n"
+                @for s in &m.sections {
+                    section.battle id={ "battle-" (s.group.key) } {
+                        "\n"
+                        h3 { (s.heading) } "\n"
+                        @if s.rows.is_empty() {
+                            p.note { (words::none_monitored(m.lang)) } "\n"
+                        } @else {
+                            @let lines: Vec<Vec<String>> =
+                                s.rows.iter().map(|r| m.row_cells(r)).collect();
+                            @let statuses: Vec<Status> =
+                                s.rows.iter().map(|r| r.row.attainment.status).collect();
+                            @let status_col = Some((7, statuses.as_slice()));
+                            (html_table(&head, &numeric, &lines, status_col, Some(widths)))
+                            @if !s.lists.iter().any(|(st, _)| st.is_lagging()) {
+                                p.note { (words::none_lagging(m.lang)) } "\n"
+                            }
+                            @for (status, items) in &s.lists {
+                                (html_list(&list_heading(m.lang, *status, items.len()), items))
+                            }
+                        }
+                    }
+                    "\n"
+                }
+                @if let Some(c) = &m.comparison {
+                    section.comparison {
+                        "\n"
+                        h2 { (m.top_heading(3, words::comparison(m.lang))) } "\n"
+                        @match c.previous_as_of {
+                            None => {
+                                p.note { (words::no_previous(m.lang)) } "\n"
+                            }
+                            Some(previous) => {
+                                p {
+                                    (words::quarters_compared(
+                                        m.lang, previous, c.previous_total, m.as_of, m.total
+                                    ))
+                                }
+                                "\n"
+                                @let (head, lines) = comparison_table(m, c);
+                                @let head: Vec<&str> = head.iter().map(String::as_str).collect();
+                                (html_table(&head, &[false, true, true, true], &lines, None, None))
+                                @for (label, items) in comparison_lists(m, c) {
+                                    @if items.is_empty() {
+                                        h4 { (words::counted(m.lang, label, 0)) } "\n"
+                                        p { (words::none(m.lang)) } "\n"
+                                    } @else {
+                                        @let heading = words::counted(m.lang, label, items.len());
+                                        (html_list(&heading, items))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    "\n"
+                }
+                footer.signature {
+                    "\n"
+                    p { (m.signature) } "\n"
+                    p { (m.date_line) } "\n"
+                }
+                "\n"
             }
+            "\n"
         }
-        out.push_str("</section>\n");
+        "\n"
     }
-    let _ = writeln!(
-        out,
-        "<footer class=\"signature\">\n<p>{}</p>\n<p>{}</p>\n</footer>",
-        escape(&m.signature),
-        escape(&m.date_line)
-    );
-    out.push_str("</body>\n</html>\n");
-    out
+    .into_string()
 }
 
 #[cfg(test)]
@@ -268,11 +247,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escape_covers_the_five_html_specials() {
+    fn tables_and_lists_escape_what_they_show() {
+        let text = r#"<a href="x">'&'</a>"#;
+        let escaped = "&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;";
+        let list = html_list(text, &[text.to_string()]).into_string();
         assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+            list,
+            format!("<h4>{escaped}</h4>\n<ol>\n<li>{escaped}</li>\n</ol>\n")
         );
-        assert_eq!(escape("科技型中小企业"), "科技型中小企业");
+        let table = html_table(
+            &[text, "n"],
+            &[false, true],
+            &[vec![text.to_string(), "科技型中小企业".to_string()]],
+            None,
+            None,
+        )
+        .into_string();
+        assert!(table.contains(&format!(
+            r#"<th scope="col">{escaped}</th><th scope="col" class="num">n</th>"#
+        )));
+        assert!(table.contains(&format!(
+            r#"<th scope="row">{escaped}</th><td class="num">科技型中小企业</td>"#
+        )));
+        assert!(!table.contains(text));
     }
 }

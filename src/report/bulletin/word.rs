@@ -15,7 +15,6 @@
 
 use super::model::{comparison_lists, comparison_table, list_heading, Model};
 use crate::engine::Status;
-use crate::report::html::escape;
 use crate::text::bulletin as words;
 
 /// A4 in twentieths of a point.
@@ -111,14 +110,33 @@ fn font_table() -> Vec<u8> {
     xml.into_bytes()
 }
 
+/// Escapes text for the XML of the document properties, the one part of the package
+/// written here rather than by docx-rs. It is XML, not HTML, so it is not written in
+/// maud like the pages: `&`, `<`, `>`, `"` and `'` become XML's predefined entities
+/// (`&#39;` for `'`, which XML 1.0 reads as well as `&apos;`).
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The document properties: title, creator (the issuer) and the issue date.
 fn core_properties(m: &Model) -> Vec<u8> {
     let stamp = format!("{}T00:00:00Z", m.date.format("%Y-%m-%d"));
     format!(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:title>{title}</dc:title><dc:subject>{subject}</dc:subject><dc:creator>{issuer}</dc:creator><cp:lastModifiedBy>{issuer}</cp:lastModifiedBy><dc:language>zh-CN</dc:language><cp:revision>1</cp:revision><dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified></cp:coreProperties>"#,
-        title = escape(&m.title),
-        subject = escape(&m.as_of_line),
-        issuer = escape(&m.issuer),
+        title = xml_escape(&m.title),
+        subject = xml_escape(&m.as_of_line),
+        issuer = xml_escape(&m.issuer),
     )
     .into_bytes()
 }
@@ -415,6 +433,15 @@ pub(super) fn render(m: &Model) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_properties_xml_escapes_the_five_specials() {
+        assert_eq!(
+            xml_escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(xml_escape("科技型中小企业"), "科技型中小企业");
+    }
 
     #[test]
     fn widths_count_cjk_full_and_ascii_half() {
