@@ -9,7 +9,8 @@ use super::filters::{get_or_head, params, read, Req, Resp};
 use super::input::{date, decode_segment, parse_id, text, value};
 use super::session::{private_answer, session, viewer, Session};
 use super::{metrics, ApiError, Ctx};
-use crate::domain::Period;
+use crate::domain::{IndicatorId, Period};
+use crate::query::Queries;
 use crate::report::bulletin::{self, Format, Kind};
 use crate::report::{chart, web};
 
@@ -141,20 +142,50 @@ async fn indicator_handler(
 ) -> Result<Resp, ApiError> {
     let as_of = p?.as_of;
     let id = decode_segment("id", &id)?;
+    let tz = ctx.clock.tz();
     ctx.blocking(move |qs| {
         let as_of = qs.resolve_as_of(as_of)?;
         let b = qs.board(as_of)?;
         let viewer = viewer(who.as_ref());
-        Ok(match web::indicator_page(&b, &id, viewer.as_ref()) {
-            Some(html) => page(&who, StatusCode::OK, html),
-            None => page(
-                &who,
-                StatusCode::NOT_FOUND,
-                web::not_found_page(&b, &id, viewer.as_ref()),
-            ),
-        })
+        let notes = year_notes(qs, &id, as_of, tz)?;
+        Ok(
+            match web::indicator_page(&b, &id, &notes, viewer.as_ref()) {
+                Some(html) => page(&who, StatusCode::OK, html),
+                None => page(
+                    &who,
+                    StatusCode::NOT_FOUND,
+                    web::not_found_page(&b, &id, viewer.as_ref()),
+                ),
+            },
+        )
     })
     .await
+}
+
+/// The notes sent without a figure for `id`'s periods of `as_of`'s year, up to
+/// `as_of`, dated in the configured time zone. An id that is not an indicator has none.
+fn year_notes(
+    qs: &Queries,
+    id: &str,
+    as_of: Period,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<web::NoteLine>, ApiError> {
+    let Ok(id) = id.parse::<IndicatorId>() else {
+        return Ok(Vec::new());
+    };
+    let from =
+        Period::new(as_of.year(), 1).map_err(|e| ApiError::invalid("as_of", e.to_string()))?;
+    Ok(qs
+        .store()
+        .notes(&id, Some(from), Some(as_of))?
+        .into_iter()
+        .map(|n| web::NoteLine {
+            period: n.period,
+            note: n.note,
+            by: n.by,
+            on: n.at.with_timezone(&tz).date_naive(),
+        })
+        .collect())
 }
 
 /// GET /assets/dashboard.css, /assets/dashboard.js and /assets/session.js, compiled

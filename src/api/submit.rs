@@ -330,7 +330,7 @@ fn nothing_to_write(
     format: ingest::Format,
     file: &[u8],
 ) -> Option<Notice> {
-    let writes = pv.created + pv.replaced + pv.unchanged + pv.failed_checks;
+    let writes = pv.created + pv.replaced + pv.unchanged + pv.failed_checks + pv.notes;
     if writes > 0 || pv.errors > 0 {
         return None;
     }
@@ -520,7 +520,7 @@ async fn confirm_handler(
     match batch::run_page_batch(&ctx, run(Mode::Confirm(token), file)).await {
         Ok(PageOutcome::Written(answer)) => {
             ctx.uploads.forget(&id);
-            let written = answer
+            let mut written: Vec<WrittenLine> = answer
                 .rows
                 .iter()
                 .map(|r| WrittenLine {
@@ -534,8 +534,23 @@ async fn confirm_handler(
                     outcome: r.outcome.clone(),
                     revision: r.revision,
                     flagged: r.flagged.iter().map(|c| c.label_zh().to_string()).collect(),
+                    note: None,
                 })
+                .chain(answer.noted_rows.iter().map(|n| WrittenLine {
+                    row: n.row,
+                    name: if n.name.is_empty() {
+                        n.indicator.clone()
+                    } else {
+                        n.name.clone()
+                    },
+                    period: period_words(&n.period),
+                    outcome: "note".into(),
+                    revision: None,
+                    flagged: Vec::new(),
+                    note: Some(n.note.clone()),
+                }))
                 .collect();
+            written.sort_by_key(|w| w.row);
             let skipped = answer
                 .skipped_rows
                 .iter()
@@ -764,6 +779,7 @@ async fn write_figure(
                         .filter(|_| outcome != Outcome::Unchanged)
                         .map(|q| q.findings.iter().map(|f| f.check.label_zh().to_string()).collect())
                         .unwrap_or_default(),
+                    note: None,
                 },
                 period,
             )))

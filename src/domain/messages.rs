@@ -103,13 +103,12 @@ pub fn value_required() -> Msg {
 pub fn written_without_value(field: &str, text: &str) -> Msg {
     let t = quoted(text);
     let (zh, en) = match field {
-        "note" => ("备注", "a note"),
         "status" => ("数据状态", "a status"),
         _ => ("强制上报说明", "an explanation"),
     };
     Msg::new(
-        format!("本行填了{zh}“{t}”，但本期数为空：{zh}不能脱离数字单独保存。请填写本期数后再提交；本期确无数据的，请删去{zh}，改在催报时说明"),
-        format!("the row has {en} ('{t}') but no value: it cannot be stored without a figure. Fill in the value, or remove the {field} if there is no figure this period"),
+        format!("本行填了{zh}“{t}”，但本期数为空：{zh}不能脱离数字单独保存。请填写本期数后再提交；本期确无数据的，请在备注栏写明原因（如“数据待核实后补报”），备注将作为本期的说明保存"),
+        format!("the row has {en} ('{t}') but no value: it cannot be stored without a figure. Fill in the value; if there is no figure this period, write why in the note column, and the note is kept as the period's note"),
     )
 }
 

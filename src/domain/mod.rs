@@ -28,7 +28,9 @@ pub use indicator::{
 pub use period::{excel_date, Period, PeriodForm, MAX_YEAR, MIN_YEAR};
 pub use plan::{group_key, six_battles, Group, Plan, PlanEntry, PlanId, SIX_BATTLES};
 pub use quality::{Check, Finding, QualityNote, QualityRules};
-pub use reading::{looks_like_formula, ObsStatus, Reading, ReadingInput, MAX_NOTE_CHARS};
+pub use reading::{
+    checked_note, looks_like_formula, ObsStatus, PeriodNote, Reading, ReadingInput, MAX_NOTE_CHARS,
+};
 pub use region::{office_label, region_name, Region, RegionLevel, RegionSettings};
 pub use target::{Baseline, Comparator, Duty, Target, TargetPart};
 pub use units::{UnitEntry, UnitRegistry};

@@ -120,37 +120,7 @@ impl ReadingInput {
                 ),
             ));
         }
-        let note = match note {
-            Some(n) if n.trim().is_empty() => None,
-            Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
-                return Err(DomainError::said(
-                    "note",
-                    super::messages::Msg::new(
-                        format!("备注最多{MAX_NOTE_CHARS}个字"),
-                        format!("at most {MAX_NOTE_CHARS} characters"),
-                    ),
-                ))
-            }
-            Some(n) if n.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-                return Err(DomainError::said(
-                    "note",
-                    super::messages::Msg::new("备注含有控制字符", "contains control characters"),
-                ))
-            }
-            // Notes travel to spreadsheets (CSV answers, bulletins): refuse formulas.
-            Some(n) if looks_like_formula(&n) => return Err(DomainError::said(
-                "note",
-                super::messages::Msg::new(
-                    "备注像是电子表格公式（以 =、+、@ 或 - 开头），不予接收",
-                    "the note looks like a spreadsheet formula (starts with =, +, @ or -); refused",
-                ),
-            )),
-            other => other,
-        };
-        if let Some(n) = &note {
-            // A bidi override reorders how the note reads in a bulletin.
-            super::text::visible("note", n)?;
-        }
+        let note = checked_note(note)?;
         Ok(ReadingInput {
             value,
             status,
@@ -182,6 +152,59 @@ impl Reading {
             && self.status == input.status
             && self.note == input.note
     }
+}
+
+/// A note as it may be stored (with a reading, or alone as a note on a period): blank is
+/// none; at most [`MAX_NOTE_CHARS`] characters, no control characters, no formula, no
+/// bidi override.
+pub fn checked_note(note: Option<String>) -> Result<Option<String>, DomainError> {
+    let note =
+        match note {
+            Some(n) if n.trim().is_empty() => None,
+            Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
+                return Err(DomainError::said(
+                    "note",
+                    super::messages::Msg::new(
+                        format!("备注最多{MAX_NOTE_CHARS}个字"),
+                        format!("at most {MAX_NOTE_CHARS} characters"),
+                    ),
+                ))
+            }
+            Some(n) if n.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+                return Err(DomainError::said(
+                    "note",
+                    super::messages::Msg::new("备注含有控制字符", "contains control characters"),
+                ))
+            }
+            // Notes travel to spreadsheets (CSV answers, bulletins): refuse formulas.
+            Some(n) if looks_like_formula(&n) => return Err(DomainError::said(
+                "note",
+                super::messages::Msg::new(
+                    "备注像是电子表格公式（以 =、+、@ 或 - 开头），不予接收",
+                    "the note looks like a spreadsheet formula (starts with =, +, @ or -); refused",
+                ),
+            )),
+            other => other,
+        };
+    if let Some(n) = &note {
+        // A bidi override reorders how the note reads in a bulletin.
+        super::text::visible("note", n)?;
+    }
+    Ok(note)
+}
+
+/// A note a submitter sent for a period without a figure (数据待财政局核实后补报),
+/// as kept in the audit trail: shown on the 催报 list and the indicator page. The
+/// figure is still due; the note only says why it is late.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodNote {
+    pub period: super::Period,
+    pub note: String,
+    /// The status the row gave, if any (P: the figure is to come as 快报).
+    pub status: Option<ObsStatus>,
+    /// Who sent it (the token's name) and when.
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -274,6 +274,9 @@ pub struct OverdueItem {
     pub due: NaiveDate,
     pub days_overdue: i64,
     pub lead_units: Vec<String>,
+    /// The last note a submitter sent for the period without a figure (数据待财政局核实后
+    /// 补报), if any: the figure is still overdue, but the 催报 list says why.
+    pub note: Option<String>,
 }
 
 #[cfg(test)]

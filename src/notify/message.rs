@@ -251,6 +251,13 @@ fn overdue_items(overdue: &[(OverdueItem, String)]) -> Vec<Item> {
                 .find(|(o, _)| o.indicator == *id)
                 .map_or("", |(_, b)| b.as_str());
             let periods = notice::missing_periods(LANG, first.period, last.period, list.len());
+            // The latest period's note says most about the figures still to come.
+            let said = list
+                .iter()
+                .rev()
+                .find_map(|o| o.note.as_deref())
+                .map(|n| notice::kept_note(LANG, n))
+                .unwrap_or_default();
             Item {
                 period: Some(first.period),
                 due: Some(first.due),
@@ -269,7 +276,7 @@ fn overdue_items(overdue: &[(OverdueItem, String)]) -> Vec<Item> {
                         first.due,
                         first.period.year(),
                         first.days_overdue,
-                    ),
+                    ) + &said,
                 )
             }
         })
@@ -683,6 +690,7 @@ mod tests {
                 ),
                 days_overdue: days,
                 lead_units: vec!["县人社局".into()],
+                note: None,
             },
             "livelihood".to_string(),
         )

@@ -78,6 +78,7 @@ pub fn overdue_on<'a>(
             .into_iter()
             .map(|(p, _)| p)
             .collect();
+        let notes = s.notes(&ind.id, Some(since), None)?;
         for o in overdue(ind.frequency, rule_for(s, ind)?, since, on, &reported) {
             if !years.contains(&o.period.year()) {
                 continue;
@@ -90,6 +91,12 @@ pub fn overdue_on<'a>(
                 due: o.due,
                 days_overdue: o.days_overdue,
                 lead_units: ind.lead_units.clone(),
+                // Oldest first: the last note of the period is the one that stands.
+                note: notes
+                    .iter()
+                    .rev()
+                    .find(|n| n.period == o.period)
+                    .map(|n| n.note.clone()),
             });
         }
     }

@@ -624,9 +624,15 @@ impl OverdueMarks {
             text::year_to_date(LANG, worst.period),
             text::date(LANG, worst.due, None),
         );
+        // The latest note a submitter sent for a missing figure says why it is late.
+        let note = mine.iter().rev().find_map(|o| o.note.as_deref());
         html! {
             " "
             span.overdue-mark title=(title) { "逾期" (worst.days_overdue) "天" }
+            @if let Some(n) = note {
+                " "
+                span.overdue-note title={ "报送单位说明：" (n) } { "已说明" }
+            }
         }
     }
 
@@ -1525,6 +1531,7 @@ mod tests {
                 due: chrono::NaiveDate::from_ymd_opt(2023, 7, 10).unwrap(),
                 days_overdue: 10,
                 lead_units: vec!["县发改局".into()],
+                note: Some("数据待统计局核实后补报".into()),
             }],
         };
         let html = dashboard(
@@ -1545,6 +1552,10 @@ mod tests {
         );
         assert!(html.contains(r#"截至<time datetime="2023-07-20">2023年7月20日</time>"#));
         assert!(html.contains(r#"title="2023年1-6月数据应于2023年7月10日前报送">逾期10天</span>"#));
+        // The submitter's note on the missing figure is shown beside the mark.
+        assert!(html.contains(
+            r#"<span class="overdue-note" title="报送单位说明：数据待统计局核实后补报">已说明</span>"#
+        ));
         // No date in ISO form anywhere a reader sees it.
         let text = visible_text(&html);
         for y in ["2022-", "2023-", "2024-"] {

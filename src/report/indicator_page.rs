@@ -181,11 +181,61 @@ fn series_table(row: &BoardRow) -> Markup {
     }
 }
 
+/// A note a submitter sent for a period without a figure, as the indicator page lists
+/// it: `on` is the day it was sent, in the configured time zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteLine {
+    pub period: crate::domain::Period,
+    pub note: String,
+    pub by: String,
+    pub on: chrono::NaiveDate,
+}
+
+/// The 报送说明 of the year: each note with its period, whether the figure has come
+/// in since, who sent it and when.
+fn notes_table(row: &BoardRow, notes: &[NoteLine]) -> Markup {
+    html! {
+        table.notes {
+            caption { "报送说明" }
+            thead {
+                tr {
+                    th scope="col" { "期别" }
+                    th scope="col" { "说明" }
+                    th scope="col" { "数据" }
+                    th scope="col" { "报送人" }
+                    th scope="col" { "日期" }
+                }
+            }
+            tbody {
+                @for n in notes {
+                    tr {
+                        th scope="row" {
+                            time datetime=(n.period) { (text::year_to_date(LANG, n.period)) }
+                        }
+                        td { (n.note) }
+                        td {
+                            @if row.series.iter().any(|(p, _)| *p == n.period) { "已报送" }
+                            @else { "未报" }
+                        }
+                        td { (n.by) }
+                        td { time datetime=(n.on) { (text::date(LANG, n.on, None)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The page of one indicator (`/indicators/{id}`), or `None` when the board has no such
 /// indicator: its battle, units and source, every attainment figure, the year's readings,
 /// the chart, the alert if it is lagging, and a link back to the dashboard; `viewer` is
-/// who is signed in, if anyone.
-pub fn indicator_page(board: &Board, id: &str, viewer: Option<&Viewer>) -> Option<String> {
+/// who is signed in, if anyone; `notes` the year's notes sent without a figure.
+pub fn indicator_page(
+    board: &Board,
+    id: &str,
+    notes: &[NoteLine],
+    viewer: Option<&Viewer>,
+) -> Option<String> {
     let row = board.rows.iter().find(|r| r.indicator.id.as_str() == id)?;
     let ind = &row.indicator;
     let a = &row.attainment;
@@ -244,6 +294,9 @@ pub fn indicator_page(board: &Board, id: &str, viewer: Option<&Viewer>) -> Optio
             div.columns {
                 section.facts { h2 { "完成情况" } (figures_table(ind, a)) }
                 section.readings { h2 { "本年数据" } (series_table(row)) }
+            }
+            @if !notes.is_empty() {
+                section.notes { h2 { "报送说明" } (notes_table(row, notes)) }
             }
             section.about {
                 h2 { "指标信息" }
@@ -309,8 +362,8 @@ mod tests {
     #[test]
     fn the_indicator_page_has_every_figure_the_chart_and_the_alert() {
         let b = sample_board();
-        assert!(indicator_page(&b, "no-such-indicator", None).is_none());
-        let html = indicator_page(&b, "tech-sme-registered", None).unwrap();
+        assert!(indicator_page(&b, "no-such-indicator", &[], None).is_none());
+        let html = indicator_page(&b, "tech-sme-registered", &[], None).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains(r#"<html lang="zh-CN">"#));
         assert!(html.contains(r#"<link rel="stylesheet" href="/assets/dashboard.css">"#));
@@ -364,13 +417,13 @@ mod tests {
         assert!(html.contains(r#"<a href="/?as_of=2023-06">← 返回总览</a>"#));
 
         // An on-track rate has no alert; a severely behind one is critical.
-        let html = indicator_page(&b, "gdp-growth", None).unwrap();
+        let html = indicator_page(&b, "gdp-growth", &[], None).unwrap();
         assert!(!html.contains(r#"role="alert""#));
         assert!(html.contains("<td>7.9%</td>"));
-        let html = indicator_page(&b, "import-export-value", None).unwrap();
+        let html = indicator_page(&b, "import-export-value", &[], None).unwrap();
         assert!(html.contains(r#"<p class="alert alert-critical" role="alert">"#));
         // No data: dashes, and the chart says so.
-        let html = indicator_page(&b, "new-urban-jobs", None).unwrap();
+        let html = indicator_page(&b, "new-urban-jobs", &[], None).unwrap();
         assert!(html.contains("本年暂无数据"));
         assert!(html.contains(r#"<span class="status status-no_data">暂无数据</span>"#));
     }

@@ -92,7 +92,8 @@ pub struct PreviewLine {
     pub indicator: String,
     pub name: String,
     pub period: String,
-    /// `created`, `replaced`, `unchanged`, `skipped`, `error` or `failed_checks`.
+    /// `created`, `replaced`, `unchanged`, `skipped`, `error`, `failed_checks` or `note`
+    /// (no figure; the note is kept on the period).
     pub action: &'static str,
     pub old: Option<String>,
     pub new: Option<String>,
@@ -125,6 +126,8 @@ pub struct WrittenLine {
     pub revision: Option<u32>,
     /// The checks it was stored flagged for, with its 说明.
     pub flagged: Vec<String>,
+    /// For a row kept as a note (`outcome` `note`): the note.
+    pub note: Option<String>,
 }
 
 /// What a confirm (or the one-figure form) wrote.
@@ -146,6 +149,7 @@ pub fn action_zh(action: &str) -> &'static str {
         "unchanged" => "未变",
         "skipped" => "跳过",
         "failed_checks" => "未通过审核",
+        "note" => "备注",
         _ => "错误",
     }
 }
@@ -302,7 +306,8 @@ pub fn submit_page(v: &SubmitView<'_>) -> String {
 pub fn preview_page(v: &PreviewView<'_>) -> String {
     let count = |a: &str| v.lines.iter().filter(|l| l.action == a).count();
     let (errors, failed) = (count("error"), count("failed_checks"));
-    let writes = count("created") + count("replaced") + count("failed_checks");
+    let notes = count("note");
+    let writes = count("created") + count("replaced") + count("failed_checks") + notes;
     let title = format!("预览 · 数据报送 · {}", month(v.period));
     let body = html! {
         header.page-header {
@@ -315,8 +320,9 @@ pub fn preview_page(v: &PreviewView<'_>) -> String {
             p.counts {
                 "新增 " strong { (count("created")) } " 行，更新 " strong { (count("replaced")) }
                 " 行，未变 " strong { (count("unchanged")) } " 行，跳过 " strong { (count("skipped")) }
-                " 行，错误 " strong { (errors) } " 行，未通过审核 " strong { (failed) } " 行。"
-                "确认之前不会写入任何数据。"
+                " 行，错误 " strong { (errors) } " 行，未通过审核 " strong { (failed) } " 行"
+                @if notes > 0 { "，只有备注 " strong { (notes) } " 行（备注将保存，数据仍须补报）" }
+                "。确认之前不会写入任何数据。"
             }
             form.confirm method="post" action={ "/submit/confirm?period=" (v.period) } data-csrf {
                 input type="hidden" name="upload" value=(v.upload);
@@ -403,9 +409,11 @@ pub fn result_page(v: &ResultView<'_>) -> String {
         }
         main.submit.result {
             div.alert.alert-ok role="status" {
-                p { "已写入 " strong { (v.written.iter().filter(|w| w.outcome != "unchanged").count()) } " 行"
+                p { "已写入 " strong { (v.written.iter().filter(|w| w.outcome != "unchanged" && w.outcome != "note").count()) } " 行"
                     @let same = v.written.iter().filter(|w| w.outcome == "unchanged").count();
                     @if same > 0 { "，" (same) " 行与已有数据相同" }
+                    @let notes = v.written.iter().filter(|w| w.outcome == "note").count();
+                    @if notes > 0 { "，保存备注 " (notes) " 行（数据仍须补报）" }
                     @if !v.skipped.is_empty() { "，跳过 " (v.skipped.len()) " 行" }
                     "。" }
             }
@@ -426,7 +434,10 @@ pub fn result_page(v: &ResultView<'_>) -> String {
                                 td.num { (w.row) }
                                 td { (w.name) }
                                 td { (w.period) }
-                                td { (action_zh(&w.outcome)) }
+                                td {
+                                    (action_zh(&w.outcome))
+                                    @if let Some(n) = &w.note { "：" (n) }
+                                }
                                 td.num { @if let Some(r) = w.revision { "第" (r) "版" } }
                                 td { (w.flagged.join("、")) }
                             }

@@ -27,7 +27,7 @@ pub use super::dashboard::{
     Sort, STATUSES,
 };
 pub use super::html::{Viewer, CSS, JS, SESSION_JS};
-pub use super::indicator_page::{indicator_page, not_found_page};
+pub use super::indicator_page::{indicator_page, not_found_page, NoteLine};
 pub use super::login::{login_page, LoginView};
 
 #[cfg(test)]
@@ -66,7 +66,7 @@ mod tests {
         assert!(!html.contains("<i>仗") && html.contains("&lt;i&gt;仗&lt;/i&gt;"));
         assert!(html.contains("A&amp;B"));
         assert!(html.contains(r#"<option value="&lt;i&gt;">&lt;i&gt;</option>"#));
-        let page = indicator_page(&b, "tech-sme-registered", None).unwrap();
+        let page = indicator_page(&b, "tech-sme-registered", &[], None).unwrap();
         assert!(!page.contains("<script>alert"));
         assert!(page.contains("<h1>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</h1>"));
         // maud leaves `'` as it is: in text, and in attribute values (always written in

@@ -9,8 +9,8 @@ use sled::Tree;
 
 use super::{codec, enc, keys, Store, StoreError, TxResult};
 use crate::domain::{
-    Indicator, IndicatorId, Period, Plan, PlanId, QualityNote, Reading, Region, RegionSettings,
-    Target,
+    Indicator, IndicatorId, ObsStatus, Period, Plan, PlanId, QualityNote, Reading, Region,
+    RegionSettings, Target,
 };
 
 /// One change, as kept in the audit tree.
@@ -69,6 +69,17 @@ pub enum Change {
         region: String,
         old: Option<RegionSettings>,
         new: Option<RegionSettings>,
+    },
+    /// A note on an indicator's period sent without a figure (数据待财政局核实后补报):
+    /// kept and shown on the 催报 list and the indicator page, never a reading. Indexed
+    /// with the period's revisions. Last of the variants, so that the rows written
+    /// before it decode as they were.
+    Note {
+        indicator: IndicatorId,
+        period: Period,
+        note: String,
+        /// The status the row gave, if any (P: a figure to come as 快报).
+        status: Option<ObsStatus>,
     },
 }
 

@@ -768,6 +768,12 @@ impl Store {
                                 ind.fill_region(&home);
                             }
                         }
+                        Change::Note {
+                            indicator, period, ..
+                        } => {
+                            i.revisions
+                                .insert(keys::revision(indicator, *period, seq), &[])?;
+                        }
                         Change::Region { .. }
                         | Change::Plan { .. }
                         | Change::RegionSettings { .. } => {}
@@ -884,6 +890,33 @@ mod tests {
 
     fn key(k: &str) -> BackupKey {
         BackupKey::new(k.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_note_sent_without_a_figure_survives_a_backup_and_restore() {
+        let s = fixture();
+        let gdp = IndicatorId::parse("gdp-growth").unwrap();
+        let july: Period = "2023-07".parse().unwrap();
+        let at = "2023-08-12T02:00:00Z".parse().unwrap();
+        let note = super::super::NoteRow {
+            indicator: gdp.clone(),
+            period: july,
+            note: "数据待财政局核实后补报".into(),
+            status: Some(crate::domain::ObsStatus::Provisional),
+        };
+        s.put_batch(&[], &[note], "kgj", at, None, &[]).unwrap();
+        let kept = s.notes(&gdp, Some(july), Some(july)).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!((kept[0].by.as_str(), kept[0].at), ("kgj", at));
+        // A note is no reading, and the store stays consistent.
+        assert!(s.reading(&gdp, july).unwrap().is_none());
+        assert!(s.check().unwrap().ok());
+        let mut b = Vec::new();
+        s.backup(&mut b).unwrap();
+        let t = Store::temporary().unwrap();
+        t.restore(&b[..], None).unwrap();
+        assert_eq!(t.notes(&gdp, None, None).unwrap(), kept);
+        assert!(t.check().unwrap().ok());
     }
 
     #[test]

@@ -65,6 +65,19 @@ impl Store {
                             ));
                         }
                         last_audit.insert(keys::reading(&indicator, period), new);
+                    } else if let Change::Note {
+                        indicator, period, ..
+                    } = rec.change
+                    {
+                        let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+                        if !i
+                            .revisions
+                            .contains_key(keys::revision(&indicator, period, seq))?
+                        {
+                            problem(format!(
+                                "note {seq} ({indicator} {period}) is missing from the revisions index"
+                            ));
+                        }
                     }
                 }
             }

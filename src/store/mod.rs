@@ -58,7 +58,7 @@ pub use check::CheckReport;
 pub use commit::GroupCommit;
 pub use indicators::{CatalogueTitle, ImportReport};
 pub use notify::{Delivery, DeliveryOutcome, Job, NotifierState, DELIVERY_LOG_LIMIT};
-pub use readings::{BatchResult, BatchRow, Idempotency, RowOutcomes};
+pub use readings::{BatchResult, BatchRow, Idempotency, NoteRow, RowOutcomes};
 pub use sessions::SessionRecord;
 pub use tokens::{hash_secret, new_secret, Role, Token};
 

@@ -7,7 +7,7 @@ use sled::transaction::{Transactional, TransactionalTree};
 
 use super::audit::{audit_tx, AuditRecord, Change};
 use super::{abort, codec, dec, enc, keys, tx_err, Outcome, Store, StoreError, TxResult};
-use crate::domain::{IndicatorId, Period, QualityNote, Reading, ReadingInput};
+use crate::domain::{IndicatorId, Period, PeriodNote, QualityNote, Reading, ReadingInput};
 
 /// What each row of a batch did, in order.
 pub type RowOutcomes = Vec<(Outcome, Reading)>;
@@ -28,6 +28,15 @@ pub struct BatchRow {
     /// Set when the row failed quality checks and was submitted with an explanation:
     /// the reading is stored and flagged.
     pub quality: Option<QualityNote>,
+}
+
+/// A note on an indicator's period sent without a figure: kept as an audited note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteRow {
+    pub indicator: IndicatorId,
+    pub period: Period,
+    pub note: String,
+    pub status: Option<crate::domain::ObsStatus>,
 }
 
 impl Store {
@@ -73,6 +82,20 @@ impl Store {
     pub fn put_readings_expecting(
         &self,
         rows: &[BatchRow],
+        actor: &str,
+        now: DateTime<Utc>,
+        idempotency: Option<Idempotency<'_>>,
+        expect: &[(IndicatorId, Period, Option<u32>)],
+    ) -> Result<BatchResult, StoreError> {
+        self.put_batch(rows, &[], actor, now, idempotency, expect)
+    }
+
+    /// [`Store::put_readings_expecting`] with the batch's notes sent without a figure,
+    /// each kept as an audited note of its indicator's period in the same transaction.
+    pub fn put_batch(
+        &self,
+        rows: &[BatchRow],
+        notes: &[NoteRow],
         actor: &str,
         now: DateTime<Utc>,
         idempotency: Option<Idempotency<'_>>,
@@ -139,6 +162,31 @@ impl Store {
                             return abort(StoreError::UnknownIndicator(r.indicator.clone()));
                         }
                         out.push(put_reading_tx(&trees, r, actor, now)?);
+                    }
+                    for n in notes {
+                        if known.insert(&n.indicator)
+                            && trees
+                                .indicators
+                                .get(keys::indicator(&n.indicator))?
+                                .is_none()
+                        {
+                            return abort(StoreError::UnknownIndicator(n.indicator.clone()));
+                        }
+                        let seq = audit_tx(
+                            trees.audit,
+                            actor,
+                            now,
+                            (None, None),
+                            Change::Note {
+                                indicator: n.indicator.clone(),
+                                period: n.period,
+                                note: n.note.clone(),
+                                status: n.status,
+                            },
+                        )?;
+                        trees
+                            .revisions
+                            .insert(keys::revision(&n.indicator, n.period, seq), &[])?;
                     }
                     if let Some((key, answer)) = idempotency {
                         idem.insert(key, answer(&out))?;
@@ -294,6 +342,37 @@ impl Store {
             Some((k, _)) => keys::period_of_by_period_key(&k),
             None => None,
         })
+    }
+
+    /// The notes kept for an indicator's periods (sent without a figure), from `from`
+    /// to `to`, oldest first.
+    pub fn notes(
+        &self,
+        id: &IndicatorId,
+        from: Option<Period>,
+        to: Option<Period>,
+    ) -> Result<Vec<PeriodNote>, StoreError> {
+        let mut out = Vec::new();
+        for (_, rec) in self.indexed_audit(&self.inner.revisions, keys::series_prefix(id))? {
+            if let Change::Note {
+                period,
+                note,
+                status,
+                ..
+            } = rec.change
+            {
+                if from.is_none_or(|f| period >= f) && to.is_none_or(|t| period <= t) {
+                    out.push(PeriodNote {
+                        period,
+                        note,
+                        status,
+                        by: rec.actor,
+                        at: rec.at,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The audit rows of one reading, oldest first, with their sequence numbers.

@@ -110,6 +110,14 @@ pub fn overdue_line(
     )
 }
 
+/// What a submitter said of a figure it could not send yet, after the 催报 line:
+/// “（报送单位说明：数据待财政局核实后补报）”.
+pub fn kept_note(lang: Lang, note: &str) -> String {
+    match lang {
+        Lang::Zh | Lang::En => format!("（报送单位说明：{note}）"),
+    }
+}
+
 /// A reminder line: “指标a：2023年7月数据应于8月10日前报送”.
 pub fn due_line(lang: Lang, name: &str, p: Period, due: NaiveDate) -> String {
     match lang {
@@ -229,6 +237,10 @@ mod tests {
             (
                 overdue_line(z, "指标c", "2023年12月", false, d(2024, 1, 10), 2023, 5),
                 "指标c：2023年12月数据未报，应于2024年1月10日前报送，已逾期5天",
+            ),
+            (
+                kept_note(z, "数据待财政局核实后补报"),
+                "（报送单位说明：数据待财政局核实后补报）",
             ),
             (
                 due_line(z, "指标a", p(2023, 7), d(2023, 8, 10)),

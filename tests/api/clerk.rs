@@ -358,7 +358,7 @@ fn figures_on_a_second_sheet_are_refused_with_why() {
 }
 
 #[test]
-fn a_note_without_a_value_is_refused_never_dropped() {
+fn a_note_without_a_value_is_kept_as_the_periods_note_never_dropped() {
     let s = TestServer::start();
     // 备注 is the eleventh column, 数据状态 the tenth.
     let body = filled_template(
@@ -370,15 +370,86 @@ fn a_note_without_a_value_is_refused_never_dropped() {
         },
         None,
     );
+    // The preview says what becomes of the row before anything is written.
+    let (st, p) = post_q(&s, "?preview=true", XLSX, body.clone());
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(action_of(&p, 3), "note", "{p}");
+    assert_eq!(p["notes"], 1, "{p}");
+    let said = p["rows"][1]["messages"][0].as_str().unwrap();
+    assert!(
+        said.contains("备注“数据待财政局核实后补报”将作为本期的说明保存"),
+        "{said}"
+    );
+
+    let (st, a) = answer(post(&s, XLSX, body, None));
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(
+        (a["created"].as_u64(), a["notes"].as_u64()),
+        (Some(1), Some(1)),
+        "{a}"
+    );
+    let noted = &a["noted_rows"][0];
+    assert_eq!(noted["row"], 3, "{a}");
+    assert_eq!(noted["period"], "2023-06", "{a}");
+    assert_eq!(noted["note"], "数据待财政局核实后补报", "{a}");
+    let id = noted["indicator"].as_str().unwrap().to_string();
+    // The good first row is written; the noted row is still no reading.
+    assert_eq!(value_of(&s, "gdp-growth", "2023-06"), Some(5.5));
+    assert_eq!(value_of(&s, &id, "2023-06"), None);
+
+    // The figure is still overdue, and the 催报 list says why.
+    let list: Value = s.get("/v1/overdue?on=2023-08-01").json().unwrap();
+    let item = list["overdue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["indicator"] == id.as_str() && o["period"] == "2023-06")
+        .unwrap_or_else(|| panic!("{id} 2023-06 is not on the overdue list: {list}"));
+    assert_eq!(item["note"], "数据待财政局核实后补报", "{item}");
+    // A figure without a note has none.
+    assert!(list["overdue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["indicator"] != id.as_str() && o["note"].is_null()));
+
+    // The indicator page lists it under 报送说明, the figure 未报.
+    let page = s
+        .get(&format!("/indicators/{id}?as_of=2023-06"))
+        .text()
+        .unwrap();
+    let notes = &page[page
+        .find("<table class=\"notes\">")
+        .expect("a 报送说明 table")..];
+    assert!(notes.contains("数据待财政局核实后补报"), "{notes}");
+    assert!(notes.contains("<td>未报</td>"), "{notes}");
+
+    // A later figure for the period: the note stays in the history, the page says 已报送.
+    s.submit(&id, "2023-06", 7.0);
+    let page = s
+        .get(&format!("/indicators/{id}?as_of=2023-06"))
+        .text()
+        .unwrap();
+    assert!(page.contains("<td>已报送</td>"), "{page}");
+}
+
+#[test]
+fn a_status_or_an_explanation_without_a_value_or_a_note_is_refused() {
+    let s = TestServer::start();
+    let body = filled_template(
+        &s,
+        |ws, _| {
+            ws.write_number(1, 8, 5.5).unwrap();
+            ws.write_string(2, 9, "P").unwrap();
+        },
+        None,
+    );
     let (st, a) = answer(post(&s, XLSX, body, None));
     assert_eq!(st, 400, "{a}");
-    let errors = a["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{a}");
-    assert_eq!(errors[0]["row"], 3);
-    assert_eq!(errors[0]["field"], "value");
-    let m = errors[0]["message"].as_str().unwrap();
+    assert_eq!(a["errors"][0]["row"], 3, "{a}");
+    let m = a["errors"][0]["message"].as_str().unwrap();
     assert!(
-        m.contains("备注“数据待财政局核实后补报”") && m.contains("本期数为空"),
+        m.contains("数据状态“P”") && m.contains("备注栏写明原因"),
         "{m}"
     );
     // Nothing of the batch was written, the good first row included.

@@ -442,3 +442,52 @@ fn a_reader_sees_why_it_cannot_submit() {
     assert_eq!(st, 403);
     assert_eq!(value_of(&s, SME, "2023-06"), None);
 }
+
+#[test]
+fn a_row_with_only_a_note_is_previewed_as_备注_and_kept_on_confirm() {
+    let s = TestServer::start();
+    let c = sign_in(&s, &s.submitter("kgj", &["县科工局"]));
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (col, h) in ["指标编码", "报告期", "本期数", "备注"].iter().enumerate() {
+        ws.write_string(0, col as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, SME).unwrap();
+    ws.write_string(1, 1, "2023-06").unwrap();
+    ws.write_number(1, 2, 63.0).unwrap();
+    ws.write_string(2, 0, RD).unwrap();
+    ws.write_string(2, 1, "2023-06").unwrap();
+    ws.write_string(2, 3, "研发投入数据待统计局核实后补报")
+        .unwrap();
+    let xlsx = wb.save_to_buffer().unwrap();
+
+    let (st, html) = preview(&s, &c, &xlsx);
+    assert_eq!(st, 200, "{html}");
+    assert!(
+        html.contains(r#"<tr class="action-note" data-row="3">"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<span class="action action-note">备注</span>"#));
+    assert!(html.contains("只有备注 <strong>1</strong> 行"), "{html}");
+
+    let r = post(
+        &s,
+        &c,
+        "/submit/confirm?period=2023-06",
+        "application/x-www-form-urlencoded",
+        urlencoded(&[
+            ("upload", &hidden(&html, "upload")),
+            ("confirm", &hidden(&html, "confirm")),
+        ]),
+    );
+    assert_eq!(r.status(), 200);
+    let done = r.text().unwrap();
+    assert!(done.contains("已写入 <strong>1</strong> 行"), "{done}");
+    assert!(done.contains("保存备注 1 行（数据仍须补报）"), "{done}");
+    assert!(
+        done.contains("备注：研发投入数据待统计局核实后补报"),
+        "{done}"
+    );
+    assert_eq!(value_of(&s, SME, "2023-06"), Some(63.0));
+    assert_eq!(value_of(&s, RD, "2023-06"), None);
+}

@@ -26,7 +26,7 @@ use crate::query::names::Refusal;
 use crate::query::quality::Vetter;
 use crate::query::tokens::token_region;
 use crate::query::Queries;
-use crate::store::{codec, BatchRow, Idempotency, Outcome, Role, Store, Token};
+use crate::store::{codec, BatchRow, Idempotency, NoteRow, Outcome, Role, Store, Token};
 
 /// What happened to one row of a batch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +70,23 @@ pub struct BatchAnswer {
     pub rejected: usize,
     pub rows: Vec<RowResult>,
     pub errors: Vec<RowError>,
+    /// Rows with a note but no figure, each kept as an audited note on its
+    /// indicator's period (shown on the 催报 list and the indicator page).
+    #[serde(default)]
+    pub notes: usize,
+    #[serde(default)]
+    pub noted_rows: Vec<NotedRow>,
+}
+
+/// A row kept as a note on its indicator's period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotedRow {
+    pub row: usize,
+    pub indicator: String,
+    #[serde(default)]
+    pub name: String,
+    pub period: String,
+    pub note: String,
 }
 
 /// The stored first answer of an idempotent batch.
@@ -210,6 +227,14 @@ async fn batch_handler(
             preview: serde_json::to_value(&preview).unwrap_or_default(),
         }),
     }
+}
+
+/// What a preview says of a row kept as a note.
+fn kept_note(note: &str) -> Msg {
+    Msg::new(
+        format!("本期没有数字，备注“{note}”将作为本期的说明保存（显示在催报清单和指标页上），不计为已报送"),
+        format!("no figure this period: the note '{note}' will be kept as the period's note (shown on the 催报 list and the indicator page); the figure is still due"),
+    )
 }
 
 fn stale_message() -> Msg {
@@ -361,8 +386,8 @@ pub struct PreviewRow {
     pub name: String,
     pub period: Option<String>,
     /// `created` (新增), `replaced` (更新), `unchanged` (未变), `skipped` (跳过),
-    /// `error` (错误) or `failed_checks` (未通过审核: written flagged once the row has a
-    /// 强制上报说明).
+    /// `error` (错误), `failed_checks` (未通过审核: written flagged once the row has a
+    /// 强制上报说明) or `note` (备注: no figure, the note kept on the period).
     pub action: &'static str,
     /// The stored value it would replace, and its revision.
     pub old: Option<f64>,
@@ -390,6 +415,8 @@ pub struct Preview {
     pub skipped: usize,
     pub errors: usize,
     pub failed_checks: usize,
+    /// Rows with a note but no figure, to be kept as notes.
+    pub notes: usize,
     pub rows: Vec<PreviewRow>,
     /// Each row to be written and the revision it stands at (`None`: no reading yet).
     #[serde(skip)]
@@ -417,6 +444,7 @@ fn preview(
         skipped: 0,
         errors: 0,
         failed_checks: 0,
+        notes: 0,
         rows: Vec::with_capacity(checked.len()),
         expected: Vec::new(),
     };
@@ -468,6 +496,16 @@ fn preview(
                 r.messages.push(e.in_lang(en).message);
                 None
             }
+            Checked::Note(n) => {
+                r.action = "note";
+                r.indicator = n.indicator.to_string();
+                if let Some(i) = indicators.get(&n.indicator) {
+                    r.name = i.name.clone();
+                }
+                r.period = Some(n.period.to_string());
+                r.messages.push(kept_note(&n.note).get(en).to_string());
+                None
+            }
         };
         if let Some(b) = batch_row {
             let old = s.reading(&b.indicator, b.period)?;
@@ -496,6 +534,7 @@ fn preview(
             "unchanged" => p.unchanged += 1,
             "skipped" => p.skipped += 1,
             "failed_checks" => p.failed_checks += 1,
+            "note" => p.notes += 1,
             _ => p.errors += 1,
         }
         p.rows.push(r);
@@ -707,8 +746,10 @@ fn write_batch(
     let mut forbidden = Vec::new();
     let mut failed = Vec::new();
     let mut skipped: Vec<(usize, Msg)> = Vec::new();
+    let mut notes: Vec<(usize, NoteRow)> = Vec::new();
     for (raw_row, r) in checked {
         match r {
+            Checked::Note(n) => notes.push((raw_row, n)),
             Checked::Good(b, _) => good.push((raw_row, b)),
             Checked::Skipped(why) => skipped.push((raw_row, why)),
             Checked::Bad(e) => errors.extend(e),
@@ -734,7 +775,12 @@ fn write_batch(
             forbidden,
         ));
     }
-    if good.is_empty() && errors.is_empty() && failed.is_empty() && !forbidden.is_empty() {
+    if good.is_empty()
+        && notes.is_empty()
+        && errors.is_empty()
+        && failed.is_empty()
+        && !forbidden.is_empty()
+    {
         // Nothing but rows the token may not write: that is a 403, atomic or not.
         return Err(refused(
             RowsProblem::Forbidden,
@@ -748,7 +794,8 @@ fn write_batch(
             forbidden,
         ));
     }
-    if errors.is_empty() && !failed.is_empty() && (atomic || good.is_empty()) {
+    let nothing_good = good.is_empty() && notes.is_empty();
+    if errors.is_empty() && !failed.is_empty() && (atomic || nothing_good) {
         // Well-formed, refused only by quality checks: 422, in the same row shape.
         let rows: BTreeSet<usize> = failed.iter().map(|e| e.row).collect();
         return Err(refused(
@@ -769,7 +816,7 @@ fn write_batch(
     errors.extend(forbidden);
     errors.extend(failed);
     errors.sort_by_key(|e| e.row);
-    if (atomic && !errors.is_empty()) || (good.is_empty() && !errors.is_empty()) {
+    if (atomic || nothing_good) && !errors.is_empty() {
         return Err(refused(
             RowsProblem::Invalid,
             Msg::new(
@@ -785,7 +832,7 @@ fn write_batch(
             errors,
         ));
     }
-    if good.is_empty() && errors.is_empty() {
+    if nothing_good && errors.is_empty() {
         // Every row left out: a 200 with `created: 0` would read as done.
         let layout = ingest::layout::layout(sub.format, sub.charset, &sub.body, &ctx.cancel);
         return Err(refused(
@@ -808,11 +855,13 @@ fn write_batch(
     let errors: Vec<RowError> = errors.iter().map(|e| e.in_lang(en)).collect();
     let now = ctx.clock.now();
     let batch: Vec<BatchRow> = good.iter().map(|(_, b)| b.clone()).collect();
+    let note_rows: Vec<NoteRow> = notes.iter().map(|(_, n)| n.clone()).collect();
     let written = Written {
         atomic,
         indicators,
         skipped: skipped_rows,
         good: &good,
+        notes: &notes,
         errors: &errors,
     };
     let encode =
@@ -822,7 +871,7 @@ fn write_batch(
         .as_deref()
         .map(|k| (k, &encode as &dyn Fn(&[(Outcome, Reading)]) -> Vec<u8>));
     let (results, replayed) =
-        s.put_readings_expecting(&batch, &token.name, now, idem_arg, expect)?;
+        s.put_batch(&batch, &note_rows, &token.name, now, idem_arg, expect)?;
     Ok(match replayed {
         Some(stored) => Batch::Replayed(stored),
         None => Batch::Written(written.answer(&results)),
@@ -837,6 +886,8 @@ struct Written<'a> {
     skipped: Vec<SkippedRow>,
     /// The rows written, with their numbers in the body.
     good: &'a [(usize, BatchRow)],
+    /// The rows kept as notes.
+    notes: &'a [(usize, NoteRow)],
     /// The rows refused (only when the batch is not atomic).
     errors: &'a [RowError],
 }
@@ -854,6 +905,22 @@ impl Written<'_> {
             rejected: self.errors.len(),
             rows: Vec::with_capacity(results.len()),
             errors: self.errors.to_vec(),
+            notes: self.notes.len(),
+            noted_rows: self
+                .notes
+                .iter()
+                .map(|(row, n)| NotedRow {
+                    row: *row,
+                    indicator: n.indicator.to_string(),
+                    name: self
+                        .indicators
+                        .get(&n.indicator)
+                        .map(|i| i.name.clone())
+                        .unwrap_or_default(),
+                    period: n.period.to_string(),
+                    note: n.note.clone(),
+                })
+                .collect(),
         };
         for ((row, b), (outcome, reading)) in self.good.iter().zip(results) {
             match outcome {

@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use super::batch::Resolved;
 use crate::api::{forbidden_message, may_write, not_in_future, Ctx};
 use crate::domain::messages::{self, Msg};
-use crate::domain::{looks_like_formula, number, ObsStatus, Period, ReadingInput};
+use crate::domain::{
+    checked_note, looks_like_formula, number, Indicator, ObsStatus, Period, ReadingInput,
+};
 use crate::ingest::{self, RawRow, RawValue, RowError};
-use crate::store::{BatchRow, Token};
+use crate::store::{BatchRow, NoteRow, Token};
 
 /// What checking one row found.
 pub(super) enum Checked {
@@ -22,6 +24,9 @@ pub(super) enum Checked {
     Forbidden(RowError),
     /// Valid, but failed quality checks without an explanation.
     Failed(BatchRow, Vec<RowError>),
+    /// No figure, but a note (数据待财政局核实后补报): kept as an audited note on the
+    /// indicator's period.
+    Note(NoteRow),
 }
 
 /// Checks each decoded row (or keeps the error it was decoded with), numbered as in
@@ -58,7 +63,6 @@ fn check_row(
 ) -> Checked {
     let row = raw.row;
     let mut errs = Vec::new();
-    let err = |field: &str, msg: String| RowError::new(row, field, msg);
     for (field, text) in [
         ("indicator", Some(raw.indicator.as_str())),
         ("period", Some(raw.period.as_str())),
@@ -131,7 +135,6 @@ fn check_row(
             return None;
         }
         if let Some((field, text)) = [
-            ("note", raw.note.as_deref()),
             ("status", raw.status.as_deref()),
             ("explanation", raw.explanation.as_deref()),
         ]
@@ -147,6 +150,36 @@ fn check_row(
         }
         (errs.is_empty() && !raw.indicator.is_empty()).then_some(Checked::Skipped(why))
     };
+    // No figure but a note: the note is kept (a status beside it travels with it); an
+    // explanation without a figure has nothing to explain and is refused below.
+    let blank = match &raw.value {
+        RawValue::Missing => true,
+        RawValue::Text(t) => matches!(number::parse_cell(t, unit), Ok(number::Cell::Blank)),
+        RawValue::Number(_) => false,
+    };
+    let has_note = raw.note.as_deref().is_some_and(|n| !n.trim().is_empty());
+    if blank && has_note && !raw.json && raw.explanation.is_none() {
+        let (Some(ind), Some((period, _))) = (ind, period) else {
+            return Checked::Bad(errs);
+        };
+        if !errs.is_empty() {
+            return Checked::Bad(errs);
+        }
+        let note = match checked_note(raw.note.clone()) {
+            Ok(Some(n)) => n,
+            Ok(None) => return Checked::Skipped(messages::value_empty()),
+            Err(e) => return Checked::Bad(vec![RowError::of_domain(row, &e)]),
+        };
+        if let Some(refused) = refuse_writer(ctx, token, ind, period, row) {
+            return refused;
+        }
+        return Checked::Note(NoteRow {
+            indicator: ind.id.clone(),
+            period,
+            note,
+            status: raw.status.as_ref().map(|_| status),
+        });
+    }
     let value = match &raw.value {
         RawValue::Number(v) => Some(*v),
         RawValue::Missing => {
@@ -208,22 +241,8 @@ fn check_row(
             ),
         )]);
     }
-    // The plan of the period's year names the units that lead it. Only a submitter's
-    // rights depend on it, so only then is the year's target read.
-    if token.role == crate::store::Role::Submitter {
-        let entry = ctx
-            .queries
-            .store()
-            .target(&ind.id, period.year())
-            .ok()
-            .flatten()
-            .and_then(|t| t.plan);
-        let in_year = ind.in_plan(entry.as_ref());
-        if !may_write(token, &in_year) {
-            return Checked::Forbidden(err("indicator", forbidden_message(token, &in_year)));
-        }
-    } else if !may_write(token, ind) {
-        return Checked::Forbidden(err("indicator", forbidden_message(token, ind)));
+    if let Some(refused) = refuse_writer(ctx, token, ind, period, row) {
+        return refused;
     }
     let explanation = match raw
         .explanation
@@ -243,4 +262,33 @@ fn check_row(
         },
         explanation,
     )
+}
+
+/// A row the token may not write, as refused; `None` when it may.
+fn refuse_writer(
+    ctx: &Ctx,
+    token: &Token,
+    ind: &Indicator,
+    period: Period,
+    row: usize,
+) -> Option<Checked> {
+    let err = |msg: String| RowError::new(row, "indicator", msg);
+    // The plan of the period's year names the units that lead it. Only a submitter's
+    // rights depend on it, so only then is the year's target read.
+    if token.role == crate::store::Role::Submitter {
+        let entry = ctx
+            .queries
+            .store()
+            .target(&ind.id, period.year())
+            .ok()
+            .flatten()
+            .and_then(|t| t.plan);
+        let in_year = ind.in_plan(entry.as_ref());
+        if !may_write(token, &in_year) {
+            return Some(Checked::Forbidden(err(forbidden_message(token, &in_year))));
+        }
+    } else if !may_write(token, ind) {
+        return Some(Checked::Forbidden(err(forbidden_message(token, ind))));
+    }
+    None
 }
