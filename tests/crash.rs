@@ -30,8 +30,15 @@
 //! On a failure the store directory is kept and its path printed.
 //!
 //! `scripts/crash-test --cycles N` runs this in release mode.
+//!
+//! **Power cuts.** `acknowledged_writes_survive_power_cuts` (ignored in plain `cargo
+//! test`; `scripts/crash-test --power-cut --cycles N` runs it) does the same over
+//! [`lazyfs`]: the store lives on a FUSE mount that keeps every write not yet fsynced in
+//! memory, and each SIGKILL is followed by a power cut that drops those writes before
+//! the restart. A reading acknowledged without an fsync behind it is lost there.
 
 mod common;
+mod lazyfs;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -112,6 +119,33 @@ fn env_u64(name: &str) -> Option<u64> {
     )
 }
 
+// ── the power, in the power-cut run ────────────────────────────────────────
+
+/// The lazy mount the store lives on, in the power-cut run.
+static POWER: Mutex<Option<lazyfs::LazyMount>> = Mutex::new(None);
+/// Power cuts made.
+static CUTS: AtomicU64 = AtomicU64::new(0);
+
+/// After a SIGKILL, in the power-cut run: the power goes too, and every write not yet
+/// fsynced is lost. Nothing otherwise.
+fn power_cut() {
+    if let Some(m) = POWER.lock().unwrap().as_mut() {
+        m.cut().expect("remount the lazy file system after the cut");
+        CUTS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Unmounts the lazy file system when the run ends, however it ends.
+struct Unplug;
+
+impl Drop for Unplug {
+    fn drop(&mut self) {
+        if let Ok(mut p) = POWER.lock() {
+            p.take();
+        }
+    }
+}
+
 // ── the server process ─────────────────────────────────────────────────────
 
 /// A running `zhibiao serve`. Dropping it kills the process.
@@ -128,6 +162,7 @@ trait Lifecycle {
 impl Lifecycle for Server {
     fn crash(mut self) {
         self.kill();
+        power_cut();
     }
 
     fn stop(mut self) -> Result<ExitStatus, String> {
@@ -288,6 +323,7 @@ fn startup_kill(db: &Path, log: &Path, how: StartupKill) -> Result<Killed, Strin
     let _ = child.kill();
     let at = t0.elapsed();
     let _ = child.wait();
+    power_cut();
     printed = printed || rx.try_recv().is_ok();
     let snapshot = snapshot.map(|n| {
         let len = std::fs::metadata(db.join(&n)).map(|m| m.len()).unwrap_or(0);
@@ -1025,6 +1061,16 @@ fn tally(t: &mut Totals, l: &Ledger) {
 
 #[test]
 fn acknowledged_writes_survive_sigkill_and_batches_stay_atomic() {
+    run(false);
+}
+
+#[test]
+#[ignore = "needs /dev/fuse and fusermount3; run by scripts/crash-test --power-cut"]
+fn acknowledged_writes_survive_power_cuts() {
+    run(true);
+}
+
+fn run(power: bool) {
     let cycles = env_u64("ZHIBIAO_CRASH_CYCLES").unwrap_or(30) as u32;
     let seed = env_u64("ZHIBIAO_CRASH_SEED").unwrap_or_else(|| {
         let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
@@ -1037,12 +1083,29 @@ fn acknowledged_writes_survive_sigkill_and_batches_stay_atomic() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let scratch = tmp.path().to_path_buf();
     let log = scratch.join("serve.log");
+    // Stores live under `root`: the lazy mount in the power-cut run.
+    let _unplug = Unplug;
+    let root = if power {
+        let (backing, mnt) = (scratch.join("backing"), scratch.join("mnt"));
+        std::fs::create_dir_all(&backing).unwrap();
+        std::fs::create_dir_all(&mnt).unwrap();
+        let m = lazyfs::LazyMount::mount(&backing, &mnt)
+            .unwrap_or_else(|e| panic!("mount the lazy file system on {}: {e}", mnt.display()));
+        *POWER.lock().unwrap() = Some(m);
+        println!(
+            "crash-test: power cuts: stores on a lazy FUSE mount at {}",
+            mnt.display()
+        );
+        mnt
+    } else {
+        scratch.clone()
+    };
     let mut totals = Totals {
         stores: 1,
         ..Totals::default()
     };
     let mut problems = Problems::default();
-    let mut db: PathBuf = scratch.join("store-1");
+    let mut db: PathBuf = root.join("store-1");
 
     // First start: a fresh store, which loads the built-in catalogue. It may be killed
     // during that first startup too.
@@ -1120,7 +1183,7 @@ fn acknowledged_writes_survive_sigkill_and_batches_stay_atomic() {
                 "crash-test: cycle {cycle}: the keys of store {} are used up; continuing on a new store",
                 totals.stores - 1
             );
-            db = scratch.join(format!("store-{}", totals.stores));
+            db = root.join(format!("store-{}", totals.stores));
             ledger = Ledger::default();
             next_key = 0;
             let what = format!("first start of {}", db.display());
@@ -1250,6 +1313,17 @@ fn acknowledged_writes_survive_sigkill_and_batches_stay_atomic() {
     }
 
     tally(&mut totals, &ledger);
+    if let Some(m) = POWER.lock().unwrap().as_ref() {
+        let st = m.stats();
+        println!(
+            "crash-test: {} power cuts dropped {} writes not yet fsynced ({} bytes); {} fsyncs made {} writes durable",
+            CUTS.load(Ordering::SeqCst),
+            st.dropped_ops,
+            st.dropped_bytes,
+            st.fsyncs,
+            st.synced_ops
+        );
+    }
 
     let failed = problems.count() != 0;
     println!(
@@ -1286,7 +1360,10 @@ fn acknowledged_writes_survive_sigkill_and_batches_stay_atomic() {
         }
     );
     if failed {
+        // Unmount first: what is kept is what the disk held.
+        POWER.lock().unwrap().take();
         let kept = tmp.keep();
+        let kept = if power { kept.join("backing") } else { kept };
         panic!(
             "crash test failed (seed {seed}; replay with ZHIBIAO_CRASH_SEED={seed}); store kept at {}\n{}",
             kept.join(db.file_name().unwrap()).display(),

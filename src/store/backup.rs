@@ -864,7 +864,7 @@ impl Store {
         if let Some(max) = max_seq {
             while i.db.generate_id()? <= max {}
         }
-        i.db.flush()?;
+        i.sync()?;
         Ok(Restored {
             counts: n,
             backup_version: version,

@@ -368,9 +368,9 @@ fn run_chain(i: &Inner, from: u8) -> Result<(), StoreError> {
     for step in STEPS.iter().filter(|s| s.from >= from) {
         let started = std::time::Instant::now();
         (step.run)(i)?;
-        i.db.flush()?;
+        i.sync()?;
         i.meta.insert(b"format", &[step.from + 1])?;
-        i.db.flush()?;
+        i.sync()?;
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "migrated the store from format {} to {}: {}",
@@ -563,7 +563,7 @@ fn write_backup(
         Err(Failure::Content(e)) => {
             let _ = std::fs::remove_file(&tmp);
             let copy = file.with_extension("copy");
-            store.inner.db.flush()?;
+            store.inner.sync()?;
             copy_dir(db, &copy)
                 .and_then(|()| sync_dir_of(&copy))
                 .map_err(|io| failed(format!("{e}; and a copy of the store failed too: {io}")))?;

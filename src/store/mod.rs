@@ -123,6 +123,8 @@ pub struct Store {
 #[derive(Debug)]
 struct Inner {
     db: sled::Db,
+    /// What [`Store::flush`] and the group commit sync after sled's flush.
+    disk: std::sync::Arc<commit::Disk>,
     indicators: Tree,
     targets: Tree,
     readings: Tree,
@@ -225,6 +227,9 @@ impl Store {
     /// Wraps an open database and brings its format up to date ([`migrate::on_open`]:
     /// an older store at `path` is backed up beside it, then upgraded).
     fn from_db(db: sled::Db, path: Option<&Path>) -> Result<Store, StoreError> {
+        let disk = std::sync::Arc::new(
+            commit::Disk::open(path).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?,
+        );
         let t = |name: &str| db.open_tree(name);
         let inner = Inner {
             indicators: t("indicators")?,
@@ -250,7 +255,8 @@ impl Store {
             plans: t("plans")?,
             region_settings: t("region_settings")?,
             sessions: t("sessions")?,
-            commit: GroupCommit::start(db.clone()),
+            commit: GroupCommit::start(db.clone(), disk.clone()),
+            disk,
             snapshot_lock: std::sync::RwLock::new(()),
             reading_writer: std::sync::Mutex::new(()),
             db,
@@ -276,10 +282,18 @@ impl Store {
         self.inner.commit.wait().await
     }
 
-    /// Flushes synchronously, for the CLI and shutdown.
+    /// Flushes synchronously and makes it durable, for the CLI and shutdown.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.db.flush()?;
-        Ok(())
+        self.inner.sync()
+    }
+}
+
+impl Inner {
+    /// sled's flush, made durable ([`commit::Disk::sync`]).
+    fn sync(&self) -> Result<(), StoreError> {
+        self.disk
+            .sync(&self.db)
+            .map_err(|e| StoreError::Sled(sled::Error::Io(std::io::Error::other(e))))
     }
 }
 
