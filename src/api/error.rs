@@ -65,6 +65,9 @@ pub enum ApiError {
     /// 422 for a count; counted in `zhibiao_refusals_total`.
     #[error("{0}")]
     OverCap(#[from] crate::limits::OverCap),
+    /// The store's disk is full: 507, nothing of the request acknowledged.
+    #[error("{0}")]
+    DiskFull(Msg),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -117,7 +120,8 @@ impl ApiError {
             | ApiError::PayloadTooLarge(detail)
             | ApiError::Timeout(detail)
             | ApiError::Unprocessable(detail)
-            | ApiError::Conflict(detail) => detail.get(en).to_string(),
+            | ApiError::Conflict(detail)
+            | ApiError::DiskFull(detail) => detail.get(en).to_string(),
             other => other.to_string(),
         }
     }
@@ -159,6 +163,11 @@ impl ApiError {
                 "Too many requests",
             ),
             ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Service busy"),
+            ApiError::DiskFull(_) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "disk-full",
+                "Insufficient storage",
+            ),
             ApiError::Rows { kind, .. } => match kind {
                 RowsProblem::Invalid => (StatusCode::BAD_REQUEST, "invalid-rows", "Invalid rows"),
                 RowsProblem::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
@@ -328,6 +337,13 @@ impl From<StoreError> for ApiError {
                 format!("确认写入时，指标“{id}”{p}的数据刚被修改，未写入任何内容。请重新预览后再确认"),
                 format!("the reading of '{id}' for {p} changed as the batch was confirmed; nothing was written. Preview again and confirm"),
             )),
+            full if full.is_disk_full() => {
+                tracing::error!(error = %full, "the store's disk is full; writes are refused");
+                ApiError::DiskFull(Msg::new(
+                    "服务器存储空间已满，本次提交未能保存，不计为已报送。请联系系统管理员清理磁盘空间并重启服务后重新提交",
+                    "the server's disk is full: this submission was not saved and does not count as submitted. Ask the administrator to free disk space and restart the server, then send it again",
+                ))
+            }
             other => ApiError::internal(other),
         }
     }

@@ -25,7 +25,8 @@ use tokio::sync::oneshot;
 
 use super::StoreError;
 
-type Waiter = oneshot::Sender<Result<(), String>>;
+/// A writer's answer: done, or the error's kind and text (an `io::Error` is not `Clone`).
+type Waiter = oneshot::Sender<Result<(), (std::io::ErrorKind, String)>>;
 
 /// Handle to the flusher thread. Dropping it stops the thread and waits for it, so
 /// that the database is closed (and its lock released) when the store is dropped.
@@ -63,7 +64,11 @@ impl Disk {
         };
         // sled's log: one file, never replaced, only written and truncated.
         let log = File::open(path.join("db"))?;
+        log.sync_all()?;
+        // sled writes `conf` once, when it creates the store, and never syncs it.
+        File::open(path.join("conf"))?.sync_all()?;
         let dir = File::open(path)?;
+        dir.sync_all()?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             File::open(parent)?.sync_all()?;
         }
@@ -74,9 +79,15 @@ impl Disk {
     }
 
     /// Flushes sled and makes what it wrote durable: after this, a power cut loses
-    /// nothing written before the call.
-    pub fn sync(&self, db: &sled::Db) -> Result<(), String> {
-        db.flush().map_err(|e| e.to_string())?;
+    /// nothing written before the call. An error keeps its kind (a full disk is
+    /// `StorageFull`), so that it can be told apart where it is answered.
+    pub fn sync(&self, db: &sled::Db) -> std::io::Result<()> {
+        let step =
+            |what: &str, e: std::io::Error| std::io::Error::new(e.kind(), format!("{what}: {e}"));
+        db.flush().map_err(|e| match e {
+            sled::Error::Io(io) => step("sled's flush", io),
+            other => std::io::Error::other(format!("sled's flush: {other}")),
+        })?;
         // The control run of the power-cut test builds without it, to show the test
         // catches the loss (`scripts/crash-test --power-cut --without-fsync`).
         if cfg!(feature = "no-fsync") {
@@ -84,11 +95,11 @@ impl Disk {
         }
         if let Some(f) = &self.log {
             f.sync_data()
-                .map_err(|e| format!("fdatasync of the store's log: {e}"))?;
+                .map_err(|e| step("fdatasync of the store's log", e))?;
         }
         if let Some(d) = &self.dir {
             d.sync_all()
-                .map_err(|e| format!("fsync of the store's directory: {e}"))?;
+                .map_err(|e| step("fsync of the store's directory", e))?;
         }
         Ok(())
     }
@@ -103,9 +114,9 @@ impl GroupCommit {
                 while let Ok(first) = rx.recv() {
                     let mut waiters = vec![first];
                     waiters.extend(rx.try_iter());
-                    let result = disk.sync(&db);
+                    let result = disk.sync(&db).map_err(|e| (e.kind(), e.to_string()));
                     if let Err(e) = &result {
-                        tracing::error!(error = %e, "flush failed; writes not acknowledged");
+                        tracing::error!(error = %e.1, "flush failed; writes not acknowledged");
                     }
                     for w in waiters {
                         // A writer that gave up waiting (its request was dropped) is fine.
@@ -130,7 +141,9 @@ impl GroupCommit {
             .map_err(|_| StoreError::CommitStopped)?;
         match rx.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Sled(sled::Error::Io(std::io::Error::other(e)))),
+            Ok(Err((kind, e))) => Err(StoreError::Sled(sled::Error::Io(std::io::Error::new(
+                kind, e,
+            )))),
             Err(_) => Err(StoreError::CommitStopped),
         }
     }

@@ -288,12 +288,19 @@ impl Store {
     }
 }
 
+impl StoreError {
+    /// Whether the store failed for want of disk space (ENOSPC).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Sled(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::StorageFull)
+    }
+}
+
 impl Inner {
     /// sled's flush, made durable ([`commit::Disk::sync`]).
     fn sync(&self) -> Result<(), StoreError> {
         self.disk
             .sync(&self.db)
-            .map_err(|e| StoreError::Sled(sled::Error::Io(std::io::Error::other(e))))
+            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))
     }
 }
 
