@@ -58,6 +58,19 @@ pub struct Stats {
     pub dropped_bytes: u64,
 }
 
+impl std::ops::Add for Stats {
+    type Output = Stats;
+
+    fn add(self, o: Stats) -> Stats {
+        Stats {
+            fsyncs: self.fsyncs + o.fsyncs,
+            synced_ops: self.synced_ops + o.synced_ops,
+            dropped_ops: self.dropped_ops + o.dropped_ops,
+            dropped_bytes: self.dropped_bytes + o.dropped_bytes,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// Set by the cut: from then on every request fails.
@@ -217,6 +230,29 @@ impl LazyFs {
         }
     }
 
+    /// Removes `name` from `parent` with `how` (a file or an empty directory), straight
+    /// through, and forgets its inode with any pending changes.
+    fn remove(
+        &mut self,
+        parent: u64,
+        name: &OsStr,
+        how: fn(&Path) -> std::io::Result<()>,
+        reply: ReplyEmpty,
+    ) {
+        let Some(rel) = self.child(parent, name) else {
+            return reply.error(ENOENT);
+        };
+        match how(&self.backing.join(&rel)) {
+            Ok(()) => {
+                if let Some(ino) = self.inodes.get(&rel).copied() {
+                    self.forget_path(ino);
+                }
+                reply.ok()
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
     fn forget_path(&mut self, ino: u64) {
         if let Some(p) = self.paths.remove(&ino) {
             self.inodes.remove(&p);
@@ -321,34 +357,12 @@ impl Filesystem for LazyFs {
 
     fn unlink(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEmpty) {
         alive!(self, reply);
-        let Some(rel) = self.child(parent, name) else {
-            return reply.error(ENOENT);
-        };
-        match fs::remove_file(self.backing.join(&rel)) {
-            Ok(()) => {
-                if let Some(ino) = self.inodes.get(&rel).copied() {
-                    self.forget_path(ino);
-                }
-                reply.ok()
-            }
-            Err(e) => reply.error(errno(&e)),
-        }
+        self.remove(parent, name, |p| fs::remove_file(p), reply)
     }
 
     fn rmdir(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEmpty) {
         alive!(self, reply);
-        let Some(rel) = self.child(parent, name) else {
-            return reply.error(ENOENT);
-        };
-        match fs::remove_dir(self.backing.join(&rel)) {
-            Ok(()) => {
-                if let Some(ino) = self.inodes.get(&rel).copied() {
-                    self.forget_path(ino);
-                }
-                reply.ok()
-            }
-            Err(e) => reply.error(errno(&e)),
-        }
+        self.remove(parent, name, |p| fs::remove_dir(p), reply)
     }
 
     fn rename(
@@ -627,25 +641,15 @@ impl LazyMount {
     }
 
     fn unmount(&mut self) {
-        let s = self.state.lock().unwrap().stats;
-        self.past.fsyncs += s.fsyncs;
-        self.past.synced_ops += s.synced_ops;
-        self.past.dropped_ops += s.dropped_ops;
-        self.past.dropped_bytes += s.dropped_bytes;
-        self.state.lock().unwrap().stats = Stats::default();
+        let s = std::mem::take(&mut self.state.lock().unwrap().stats);
+        self.past = self.past + s;
         // Dropping the session unmounts (fusermount3 -u) and joins its thread.
         drop(self.session.take());
     }
 
     /// Totals over this mount's life, cuts included.
     pub fn stats(&self) -> Stats {
-        let s = self.state.lock().unwrap().stats;
-        Stats {
-            fsyncs: self.past.fsyncs + s.fsyncs,
-            synced_ops: self.past.synced_ops + s.synced_ops,
-            dropped_ops: self.past.dropped_ops + s.dropped_ops,
-            dropped_bytes: self.past.dropped_bytes + s.dropped_bytes,
-        }
+        self.past + self.state.lock().unwrap().stats
     }
 }
 

@@ -152,11 +152,13 @@ fn check_row(
     };
     // No figure but a note: the note is kept (a status beside it travels with it); an
     // explanation without a figure has nothing to explain and is refused below.
-    let blank = match &raw.value {
-        RawValue::Missing => true,
-        RawValue::Text(t) => matches!(number::parse_cell(t, unit), Ok(number::Cell::Blank)),
-        RawValue::Number(_) => false,
+    // A value cell's text is read once, here, for this check and for the value below.
+    let cell = match &raw.value {
+        RawValue::Text(t) => Some(number::parse_cell(t, unit)),
+        _ => None,
     };
+    let blank =
+        matches!(raw.value, RawValue::Missing) || matches!(cell, Some(Ok(number::Cell::Blank)));
     let has_note = raw.note.as_deref().is_some_and(|n| !n.trim().is_empty());
     if blank && has_note && !raw.json && raw.explanation.is_none() {
         let (Some(ind), Some((period, _))) = (ind, period) else {
@@ -191,7 +193,7 @@ fn check_row(
             }
             None
         }
-        RawValue::Text(t) => match number::parse_cell(t, unit) {
+        RawValue::Text(t) => match cell.expect("a text cell is parsed above") {
             // "1e-400" parses to 0: not the figure that was written.
             Ok(number::Cell::Number(v)) if number::underflows(t, v) => {
                 let e = number::too_small("value", t.trim());
