@@ -193,9 +193,15 @@ impl Ctx {
     /// Waits for the flush that makes a write durable, then tells alert streams.
     pub(super) async fn commit(&self) -> Result<(), ApiError> {
         self.store.durable().await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Tells alert streams of a write already durable (one the store's writer
+    /// answered: it answers once the write is on disk).
+    pub(super) fn changed(&self) {
         let seq = self.store.change_seq().unwrap_or(0);
         // No receivers is fine: nobody is streaming.
         let _ = self.changes.send(seq);
-        Ok(())
     }
 }

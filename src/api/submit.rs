@@ -745,8 +745,7 @@ async fn write_figure(
     let now = ctx.clock.now();
     let actor = s.token.name.clone();
     let ind2 = ind.clone();
-    let written = ctx
-        .blocking(move |qs| put_one(qs, &ind2, row, explanation, &actor, now))
+    let written = put_one(ctx, ind2, row, explanation, actor, now)
         .await
         .map_err(refused)?;
     match written {
@@ -762,7 +761,6 @@ async fn write_figure(
                 .collect(),
         ))),
         Put::Written(outcome, reading, quality) => {
-            ctx.commit().await.map_err(refused)?;
             Ok(Ok((
                 WrittenLine {
                     row: 1,

@@ -1,49 +1,18 @@
-//! Group commit: one thread flushes sled on behalf of every waiting writer.
+//! Making a flushed store durable.
 //!
-//! A writer applies its transaction, then calls [`GroupCommit::wait`]. The request goes
-//! on a channel; the flusher takes the first request and every other one already
-//! queued, calls `Db::flush()` once, and answers them all. Any transaction applied
-//! before its request was queued is covered by that flush, because the flush starts
-//! after the request was received. Under load many writers share each flush, so
-//! durability costs one sync per batch of writers rather than one per write.
+//! Writes are applied and synced by the writer thread ([`super::writer`]), which ends
+//! each round with one [`Disk::sync`] for every write and waiter of the round.
 //!
 //! **A flush is not yet durable.** sled 0.34 ends its flush with `sync_file_range`,
 //! which writes the pages but flushes neither the disk's cache nor the file's size
 //! (upstream #1351). A process kill loses nothing after it; a power cut can. So each
-//! group's flush is followed by [`Disk::sync`]: `fdatasync` of sled's log file and
-//! `fsync` of the store directory, whose entries sled changes behind our back
-//! (snapshots renamed into place, `conf`, blobs). Only then is a writer answered. The
-//! power-cut test (`tests/crash.rs`, `tests/lazyfs`) loses acknowledged readings without
-//! it.
+//! flush is followed by `fdatasync` of sled's log file and `fsync` of the store
+//! directory, whose entries sled changes behind our back (snapshots renamed into place,
+//! `conf`, blobs). Only then is a writer answered. The power-cut test (`tests/crash.rs`,
+//! `tests/lazyfs`) loses acknowledged readings without it.
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::mpsc;
-use std::thread;
-
-use tokio::sync::oneshot;
-
-use super::StoreError;
-
-/// A writer's answer: done, or the error's kind and text (an `io::Error` is not `Clone`).
-type Waiter = oneshot::Sender<Result<(), (std::io::ErrorKind, String)>>;
-
-/// Handle to the flusher thread. Dropping it stops the thread and waits for it, so
-/// that the database is closed (and its lock released) when the store is dropped.
-#[derive(Debug)]
-pub struct GroupCommit {
-    tx: Option<mpsc::Sender<Waiter>>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Drop for GroupCommit {
-    fn drop(&mut self) {
-        self.tx.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// The files whose sync makes a flushed store durable. A temporary store has none.
 #[derive(Debug)]
@@ -102,49 +71,5 @@ impl Disk {
                 .map_err(|e| step("fsync of the store's directory", e))?;
         }
         Ok(())
-    }
-}
-
-impl GroupCommit {
-    pub fn start(db: sled::Db, disk: std::sync::Arc<Disk>) -> GroupCommit {
-        let (tx, rx) = mpsc::channel::<Waiter>();
-        let thread = thread::Builder::new()
-            .name("zhibiao-flush".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut waiters = vec![first];
-                    waiters.extend(rx.try_iter());
-                    let result = disk.sync(&db).map_err(|e| (e.kind(), e.to_string()));
-                    if let Err(e) = &result {
-                        tracing::error!(error = %e.1, "flush failed; writes not acknowledged");
-                    }
-                    for w in waiters {
-                        // A writer that gave up waiting (its request was dropped) is fine.
-                        let _ = w.send(result.clone());
-                    }
-                }
-            })
-            .expect("spawn the flusher thread");
-        GroupCommit {
-            tx: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    /// Resolves once everything written before the call is durable.
-    pub async fn wait(&self) -> Result<(), StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .as_ref()
-            .ok_or(StoreError::CommitStopped)?
-            .send(tx)
-            .map_err(|_| StoreError::CommitStopped)?;
-        match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err((kind, e))) => Err(StoreError::Sled(sled::Error::Io(std::io::Error::new(
-                kind, e,
-            )))),
-            Err(_) => Err(StoreError::CommitStopped),
-        }
     }
 }

@@ -18,8 +18,10 @@
 //!
 //! sled guarantees only what has been flushed. Every write method here applies its
 //! change in one serializable transaction (the value and its audit row together) and
-//! returns; the caller then awaits [`Store::durable`] before acknowledging, which hands
-//! the write to the group-commit thread ([`commit`]). Concurrent writers share flushes.
+//! returns; the caller then awaits [`Store::durable`] before acknowledging, which waits
+//! for the writer thread's next sync ([`writer`]). Writes of readings go to that thread
+//! itself ([`Store::write`]): it applies every write queued in one transaction and one
+//! sync, and answers each once it is on disk.
 //!
 //! # Threads
 //!
@@ -40,6 +42,7 @@ mod notify;
 mod readings;
 mod sessions;
 mod tokens;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -55,12 +58,12 @@ pub use backup::{
     BackupCounts, BackupKey, Restored, Verified, BACKUP_VERSION, MIN_BACKUP_KEY_BYTES,
 };
 pub use check::CheckReport;
-pub use commit::GroupCommit;
 pub use indicators::{CatalogueTitle, ImportReport};
 pub use notify::{Delivery, DeliveryOutcome, Job, NotifierState, DELIVERY_LOG_LIMIT};
 pub use readings::{BatchResult, BatchRow, Idempotency, NoteRow, RowOutcomes};
 pub use sessions::SessionRecord;
 pub use tokens::{hash_secret, new_secret, Role, Token};
+pub use writer::{AnswerFn, Applied, Basis, ReadingWrite};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -155,11 +158,13 @@ struct Inner {
     /// SHA-256 of a session id → [`SessionRecord`]: signed-in browsers. Ephemeral,
     /// so never backed up, restored, migrated or checked.
     sessions: Tree,
-    commit: GroupCommit,
+    /// The one writer of readings, and the group commit of every write
+    /// ([`writer`]).
+    writer: writer::Writer,
+    /// The generation of reading changes, per indicator ([`writer`]).
+    generations: Arc<writer::Generations>,
     /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
-    snapshot_lock: std::sync::RwLock<()>,
-    /// Reading writes take turns (see [`Store::put_readings`]).
-    reading_writer: std::sync::Mutex<()>,
+    snapshot_lock: Arc<std::sync::RwLock<()>>,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -231,6 +236,24 @@ impl Store {
             commit::Disk::open(path).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?,
         );
         let t = |name: &str| db.open_tree(name);
+        let snapshot_lock = Arc::new(std::sync::RwLock::new(()));
+        let generations = Arc::new(writer::Generations::default());
+        let writer = writer::Writer::start(
+            db.clone(),
+            disk.clone(),
+            writer::WriterTrees {
+                indicators: t("indicators")?,
+                readings: t("readings")?,
+                revisions: t("revisions")?,
+                by_period: t("by_period")?,
+                audit: t("audit")?,
+                withdrawn: t("withdrawn")?,
+                idempotency: t("idempotency")?,
+                flagged: t("flagged")?,
+            },
+            generations.clone(),
+            snapshot_lock.clone(),
+        );
         let inner = Inner {
             indicators: t("indicators")?,
             targets: t("targets")?,
@@ -255,10 +278,10 @@ impl Store {
             plans: t("plans")?,
             region_settings: t("region_settings")?,
             sessions: t("sessions")?,
-            commit: GroupCommit::start(db.clone(), disk.clone()),
+            writer,
+            generations,
             disk,
-            snapshot_lock: std::sync::RwLock::new(()),
-            reading_writer: std::sync::Mutex::new(()),
+            snapshot_lock,
             db,
         };
         let store = Store {
@@ -279,7 +302,7 @@ impl Store {
 
     /// Waits until every write applied before this call is on disk.
     pub async fn durable(&self) -> Result<(), StoreError> {
-        self.inner.commit.wait().await
+        self.inner.writer.durable().await
     }
 
     /// Flushes synchronously and makes it durable, for the CLI and shutdown.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sled::transaction::{Transactional, TransactionalTree};
 
 use super::audit::{audit_tx, AuditRecord, Change};
+use super::writer::{AnswerFn, Applied, Basis, ReadingWrite};
 use super::{abort, codec, dec, enc, keys, tx_err, Outcome, Store, StoreError, TxResult};
 use crate::domain::{IndicatorId, Period, PeriodNote, QualityNote, Reading, ReadingInput};
 
@@ -17,7 +18,7 @@ pub type RowOutcomes = Vec<(Outcome, Reading)>;
 pub type BatchResult = (RowOutcomes, Option<Vec<u8>>);
 
 /// An idempotency key and the function that renders the answer to store under it.
-pub type Idempotency<'a> = (&'a [u8], &'a dyn Fn(&[(Outcome, Reading)]) -> Vec<u8>);
+pub type Idempotency = (Vec<u8>, AnswerFn);
 
 /// One row of a batch, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +71,7 @@ impl Store {
         rows: &[BatchRow],
         actor: &str,
         now: DateTime<Utc>,
-        idempotency: Option<Idempotency<'_>>,
+        idempotency: Option<Idempotency>,
     ) -> Result<BatchResult, StoreError> {
         self.put_readings_expecting(rows, actor, now, idempotency, &[])
     }
@@ -84,7 +85,7 @@ impl Store {
         rows: &[BatchRow],
         actor: &str,
         now: DateTime<Utc>,
-        idempotency: Option<Idempotency<'_>>,
+        idempotency: Option<Idempotency>,
         expect: &[(IndicatorId, Period, Option<u32>)],
     ) -> Result<BatchResult, StoreError> {
         self.put_batch(rows, &[], actor, now, idempotency, expect)
@@ -92,109 +93,45 @@ impl Store {
 
     /// [`Store::put_readings_expecting`] with the batch's notes sent without a figure,
     /// each kept as an audited note of its indicator's period in the same transaction.
+    ///
+    /// The write goes through the writer thread ([`super::writer`]) like every other
+    /// write of readings, unvetted ([`Basis::UNCHECKED`]); it returns once applied, and
+    /// is durable after [`Store::flush`] or [`Store::durable`].
     pub fn put_batch(
         &self,
         rows: &[BatchRow],
         notes: &[NoteRow],
         actor: &str,
         now: DateTime<Utc>,
-        idempotency: Option<Idempotency<'_>>,
+        idempotency: Option<Idempotency>,
         expect: &[(IndicatorId, Period, Option<u32>)],
     ) -> Result<BatchResult, StoreError> {
-        let _writing = self.writing();
-        // One reading transaction at a time. Concurrent sled transactions over the
-        // same trees contend on sled's concurrency control and retry each other;
-        // queueing them here measured faster under 64 concurrent writers
-        // (docs/performance.md). Durability is still shared: writers wait for the
-        // group commit after this lock is released.
-        let _turn = self
-            .inner
-            .reading_writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let i = &self.inner;
-        (
-            &i.indicators,
-            &i.readings,
-            &i.revisions,
-            &i.by_period,
-            &i.audit,
-            &i.withdrawn,
-            &i.idempotency,
-            &i.flagged,
-        )
-            .transaction(
-                |(indicators, readings, revisions, by_period, audit, withdrawn, idem, flagged)| {
-                    if let Some((key, _)) = idempotency {
-                        if let Some(stored) = idem.get(key)? {
-                            return Ok((Vec::new(), Some(stored.to_vec())));
-                        }
-                    }
-                    let trees = ReadingTrees {
-                        indicators,
-                        readings,
-                        revisions,
-                        by_period,
-                        audit,
-                        withdrawn,
-                        flagged,
-                    };
-                    for (id, period, revision) in expect {
-                        let now_at = readings
-                            .get(keys::reading(id, *period))?
-                            .map(|v| dec::<Reading>(&v))
-                            .transpose()?
-                            .map(|r| r.revision);
-                        if now_at != *revision {
-                            return abort(StoreError::Stale(id.clone(), *period));
-                        }
-                    }
-                    let mut out = Vec::with_capacity(rows.len());
-                    // Each indicator is checked once per batch, not once per row.
-                    let mut known = std::collections::HashSet::new();
-                    for r in rows {
-                        if known.insert(&r.indicator)
-                            && trees
-                                .indicators
-                                .get(keys::indicator(&r.indicator))?
-                                .is_none()
-                        {
-                            return abort(StoreError::UnknownIndicator(r.indicator.clone()));
-                        }
-                        out.push(put_reading_tx(&trees, r, actor, now)?);
-                    }
-                    for n in notes {
-                        if known.insert(&n.indicator)
-                            && trees
-                                .indicators
-                                .get(keys::indicator(&n.indicator))?
-                                .is_none()
-                        {
-                            return abort(StoreError::UnknownIndicator(n.indicator.clone()));
-                        }
-                        let seq = audit_tx(
-                            trees.audit,
-                            actor,
-                            now,
-                            (None, None),
-                            Change::Note {
-                                indicator: n.indicator.clone(),
-                                period: n.period,
-                                note: n.note.clone(),
-                                status: n.status,
-                            },
-                        )?;
-                        trees
-                            .revisions
-                            .insert(keys::revision(&n.indicator, n.period, seq), &[])?;
-                    }
-                    if let Some((key, answer)) = idempotency {
-                        idem.insert(key, answer(&out))?;
-                    }
-                    Ok((out, None))
-                },
-            )
-            .map_err(tx_err)
+        let write = ReadingWrite {
+            rows: rows.to_vec(),
+            notes: notes.to_vec(),
+            actor: actor.to_string(),
+            now,
+            idempotency,
+            expect: expect.to_vec(),
+            basis: Basis::UNCHECKED,
+        };
+        match self.inner.writer.write_blocking(write, false)? {
+            Applied::Done(result) => Ok(result),
+            Applied::Moved => unreachable!("an unchecked write is never sent back"),
+        }
+    }
+
+    /// The generation of reading changes the store stands at: taken by a writer before
+    /// it vets its rows against the store, and sent with them ([`super::writer`]).
+    pub fn basis(&self) -> Basis {
+        self.inner.generations.basis()
+    }
+
+    /// Queues a vetted write to the writer thread and waits until it is applied and on
+    /// disk. [`Applied::Moved`] means readings it was vetted against have changed:
+    /// vet it again (with a new [`Store::basis`]) and send it again.
+    pub async fn write(&self, write: ReadingWrite) -> Result<Applied, StoreError> {
+        self.inner.writer.write(write).await
     }
 
     /// The answer stored under an idempotency key, if any.
@@ -214,8 +151,11 @@ impl Store {
     ) -> Result<Reading, StoreError> {
         let _writing = self.writing();
         let i = &self.inner;
+        // Held across the change, so that the writer thread never applies a write
+        // vetted against the reading withdrawn here (see `writer`).
+        let mut generations = i.generations.lock();
         let rkey = keys::reading(id, period);
-        (
+        let withdrawn = (
             &i.readings,
             &i.revisions,
             &i.by_period,
@@ -249,7 +189,9 @@ impl Store {
                     Ok(old)
                 },
             )
-            .map_err(tx_err)
+            .map_err(tx_err)?;
+        i.generations.advance(&mut generations, [id]);
+        Ok(withdrawn)
     }
 
     pub fn reading(&self, id: &IndicatorId, period: Period) -> Result<Option<Reading>, StoreError> {
@@ -431,17 +373,19 @@ impl Store {
     }
 }
 
-struct ReadingTrees<'a> {
-    indicators: &'a TransactionalTree,
-    readings: &'a TransactionalTree,
-    revisions: &'a TransactionalTree,
-    by_period: &'a TransactionalTree,
-    audit: &'a TransactionalTree,
-    withdrawn: &'a TransactionalTree,
-    flagged: &'a TransactionalTree,
+/// The trees a write of readings changes, inside its transaction.
+pub(super) struct ReadingTrees<'a> {
+    pub indicators: &'a TransactionalTree,
+    pub readings: &'a TransactionalTree,
+    pub revisions: &'a TransactionalTree,
+    pub by_period: &'a TransactionalTree,
+    pub audit: &'a TransactionalTree,
+    pub withdrawn: &'a TransactionalTree,
+    pub flagged: &'a TransactionalTree,
 }
 
-fn put_reading_tx(
+/// Writes one row: its reading, the indexes, its audit row and its flag.
+pub(super) fn put_reading_tx(
     t: &ReadingTrees<'_>,
     row: &BatchRow,
     actor: &str,

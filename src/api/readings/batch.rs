@@ -26,7 +26,7 @@ use crate::query::names::Refusal;
 use crate::query::quality::Vetter;
 use crate::query::tokens::token_region;
 use crate::query::Queries;
-use crate::store::{codec, BatchRow, Idempotency, NoteRow, Outcome, Role, Store, Token};
+use crate::store::{codec, AnswerFn, BatchRow, NoteRow, Outcome, ReadingWrite, Role, Store, Token};
 
 /// What happened to one row of a batch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -206,21 +206,14 @@ async fn batch_handler(
     // Decoding, checking and writing all run in one job on the batch threads: an 8 MiB
     // workbook must not hold an async worker, one hand-off per batch is the least, and
     // batches take turns for the cores, which also bounds their working memory.
-    let ctx2 = ctx.clone();
-    let done = ctx
-        .batches
-        .run(move || run_batch(&ctx2, &ctx2.queries, submission))
-        .await?;
-    match done {
+    match run_and_write(&ctx, submission).await? {
         Batch::Replayed(stored) => {
             // Stored by an earlier request (or a concurrent one that got there first).
             ctx.store.durable().await?;
             replay(&stored, &fp)
         }
-        Batch::Written(answer) => {
-            ctx.commit().await?;
-            Ok(json(StatusCode::OK, &answer))
-        }
+        Batch::Written(answer) => Ok(json(StatusCode::OK, &answer)),
+        Batch::Ready(..) => unreachable!("run_and_write writes what is ready"),
         Batch::Previewed(preview) => Ok(json(StatusCode::OK, &preview)),
         Batch::Stale(preview) => Err(ApiError::StalePreview {
             detail: stale_message(),
@@ -280,17 +273,10 @@ pub(crate) async fn run_page_batch(ctx: &Ctx, b: PageBatch) -> Result<PageOutcom
         charset: Charset::Detect,
         body: b.body,
     };
-    let ctx2 = ctx.clone();
-    let done = ctx
-        .batches
-        .run(move || run_batch(&ctx2, &ctx2.queries, submission))
-        .await?;
-    Ok(match done {
+    Ok(match run_and_write(ctx, submission).await? {
         Batch::Replayed(_) => unreachable!("a page's batch has no idempotency key"),
-        Batch::Written(answer) => {
-            ctx.commit().await?;
-            PageOutcome::Written(answer)
-        }
+        Batch::Ready(..) => unreachable!("run_and_write writes what is ready"),
+        Batch::Written(answer) => PageOutcome::Written(answer),
         Batch::Previewed(p) => PageOutcome::Previewed(p),
         Batch::Stale(p) => PageOutcome::Stale(p),
     })
@@ -315,11 +301,40 @@ struct Submission {
     body: ReadBody,
 }
 
+/// Decodes, checks and vets a batch on the batch threads, then hands what is to be
+/// written to the store's writer and waits until it is on disk. When readings it was
+/// vetted against changed meanwhile (another request wrote the same indicators), it is
+/// vetted again against the store as it now stands.
+async fn run_and_write(ctx: &Ctx, submission: Submission) -> Result<Batch, ApiError> {
+    let submission = std::sync::Arc::new(submission);
+    loop {
+        let (ctx2, sub) = (ctx.clone(), submission.clone());
+        let done = ctx
+            .batches
+            .run(move || run_batch(&ctx2, &ctx2.queries, &sub))
+            .await?;
+        let Batch::Ready(write, written) = done else {
+            return Ok(done);
+        };
+        match ctx.store.write(write).await? {
+            crate::store::Applied::Moved => continue,
+            crate::store::Applied::Done((_, Some(stored))) => return Ok(Batch::Replayed(stored)),
+            crate::store::Applied::Done((results, None)) => {
+                ctx.changed();
+                return Ok(Batch::Written(written.answer(&results)));
+            }
+        }
+    }
+}
+
 /// How a batch ended, inside its blocking task.
 enum Batch {
     /// The Idempotency-Key's stored answer.
     Replayed(Vec<u8>),
-    /// Written; durable once the commit is awaited.
+    /// Vetted, to be written by the store's writer; the answer is rendered from what
+    /// the writer reports.
+    Ready(crate::store::ReadingWrite, std::sync::Arc<Written>),
+    /// Written and durable.
     Written(BatchAnswer),
     /// What writing it would do; nothing written.
     Previewed(Preview),
@@ -329,8 +344,10 @@ enum Batch {
 
 /// The blocking part of a batch: the stored answer of its key, or its rows decoded,
 /// checked, vetted and written.
-fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError> {
+fn run_batch(ctx: &Ctx, qs: &Queries, sub: &Submission) -> Result<Batch, ApiError> {
     let s = qs.store();
+    // Taken before any reading is read for the checks (see `store::writer`).
+    let basis = s.basis();
     if let Some(key) = sub.idem.as_ref().filter(|_| sub.mode != Mode::Preview) {
         if let Some(stored) = s.idempotent_answer(key)? {
             return Ok(Batch::Replayed(stored));
@@ -366,7 +383,7 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
     let expect = match &sub.mode {
         Mode::Write => Vec::new(),
         Mode::Preview | Mode::Confirm(_) => {
-            let preview = preview(s, &sub, &resolved.indicators, &named, &checked)?;
+            let preview = preview(s, sub, &resolved.indicators, &named, &checked)?;
             match &sub.mode {
                 Mode::Confirm(token) if *token == preview.confirm => preview.expected,
                 Mode::Confirm(_) => return Ok(Batch::Stale(preview)),
@@ -374,7 +391,15 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: Submission) -> Result<Batch, ApiError
             }
         }
     };
-    write_batch(ctx, s, &sub, &resolved.indicators, &named, checked, &expect)
+    write_batch(
+        ctx,
+        sub,
+        &resolved.indicators,
+        &named,
+        checked,
+        expect,
+        basis,
+    )
 }
 
 /// One row of a preview: what confirming the batch would do with it.
@@ -728,16 +753,16 @@ fn refused(
     }
 }
 
-/// Sorts checked rows into an answer: refused (400/403/422, nothing written) or written
-/// in one transaction, with the idempotency answer stored beside them.
+/// Sorts checked rows into an answer: refused (400/403/422, nothing written) or ready
+/// to be written in one transaction, with the idempotency answer stored beside them.
 fn write_batch(
     ctx: &Ctx,
-    s: &Store,
     sub: &Submission,
     indicators: &HashMap<IndicatorId, Indicator>,
     named: &HashMap<usize, String>,
     checked: Vec<(usize, Checked)>,
-    expect: &[(IndicatorId, crate::domain::Period, Option<u32>)],
+    expect: Vec<(IndicatorId, crate::domain::Period, Option<u32>)>,
+    basis: crate::store::Basis,
 ) -> Result<Batch, ApiError> {
     let (token, atomic) = (&sub.token, sub.atomic);
     let en = sub.lang.is_en();
@@ -856,43 +881,55 @@ fn write_batch(
     let now = ctx.clock.now();
     let batch: Vec<BatchRow> = good.iter().map(|(_, b)| b.clone()).collect();
     let note_rows: Vec<NoteRow> = notes.iter().map(|(_, n)| n.clone()).collect();
-    let written = Written {
+    let names = good
+        .iter()
+        .map(|(_, b)| &b.indicator)
+        .chain(notes.iter().map(|(_, n)| &n.indicator))
+        .filter_map(|id| indicators.get(id).map(|i| (id.clone(), i.name.clone())))
+        .collect();
+    let written = std::sync::Arc::new(Written {
         atomic,
-        indicators,
+        names,
         skipped: skipped_rows,
-        good: &good,
-        notes: &notes,
-        errors: &errors,
+        good,
+        notes,
+        errors,
+        fingerprint: sub.fingerprint.clone(),
+    });
+    let idempotency = sub.idem.clone().map(|k| {
+        let w = written.clone();
+        let answer: AnswerFn = Box::new(move |results: &[(Outcome, Reading)]| w.stored(results));
+        (k, answer)
+    });
+    let write = ReadingWrite {
+        rows: batch,
+        notes: note_rows,
+        actor: token.name.clone(),
+        now,
+        idempotency,
+        expect,
+        basis,
     };
-    let encode =
-        |results: &[(Outcome, Reading)]| -> Vec<u8> { written.stored(results, &sub.fingerprint) };
-    let idem_arg: Option<Idempotency<'_>> = sub
-        .idem
-        .as_deref()
-        .map(|k| (k, &encode as &dyn Fn(&[(Outcome, Reading)]) -> Vec<u8>));
-    let (results, replayed) =
-        s.put_batch(&batch, &note_rows, &token.name, now, idem_arg, expect)?;
-    Ok(match replayed {
-        Some(stored) => Batch::Replayed(stored),
-        None => Batch::Written(written.answer(&results)),
-    })
+    Ok(Batch::Ready(write, written))
 }
 
 /// The rows of a batch about to be written, and what its answer reports beside them.
-struct Written<'a> {
+struct Written {
     atomic: bool,
-    /// The indicators of the rows, for their names.
-    indicators: &'a HashMap<IndicatorId, Indicator>,
+    /// The names of the indicators of the rows.
+    names: HashMap<IndicatorId, String>,
     skipped: Vec<SkippedRow>,
     /// The rows written, with their numbers in the body.
-    good: &'a [(usize, BatchRow)],
+    good: Vec<(usize, BatchRow)>,
     /// The rows kept as notes.
-    notes: &'a [(usize, NoteRow)],
+    notes: Vec<(usize, NoteRow)>,
     /// The rows refused (only when the batch is not atomic).
-    errors: &'a [RowError],
+    errors: Vec<RowError>,
+    /// The request's [`fingerprint`], stored with an idempotent answer.
+    fingerprint: String,
 }
 
-impl Written<'_> {
+impl Written {
     /// The answer, from the outcome of each good row.
     fn answer(&self, results: &[(Outcome, Reading)]) -> BatchAnswer {
         let mut a = BatchAnswer {
@@ -912,11 +949,7 @@ impl Written<'_> {
                 .map(|(row, n)| NotedRow {
                     row: *row,
                     indicator: n.indicator.to_string(),
-                    name: self
-                        .indicators
-                        .get(&n.indicator)
-                        .map(|i| i.name.clone())
-                        .unwrap_or_default(),
+                    name: self.names.get(&n.indicator).cloned().unwrap_or_default(),
                     period: n.period.to_string(),
                     note: n.note.clone(),
                 })
@@ -931,11 +964,7 @@ impl Written<'_> {
             a.rows.push(RowResult {
                 row: *row,
                 indicator: b.indicator.to_string(),
-                name: self
-                    .indicators
-                    .get(&b.indicator)
-                    .map(|i| i.name.clone())
-                    .unwrap_or_default(),
+                name: self.names.get(&b.indicator).cloned().unwrap_or_default(),
                 period: b.period.display_as(b.input.form),
                 outcome: match outcome {
                     Outcome::Created => "created",
@@ -954,10 +983,10 @@ impl Written<'_> {
     }
 
     /// The answer as stored under the batch's Idempotency-Key, for a retry to replay.
-    fn stored(&self, results: &[(Outcome, Reading)], fingerprint: &str) -> Vec<u8> {
+    fn stored(&self, results: &[(Outcome, Reading)]) -> Vec<u8> {
         let body = serde_json::to_vec(&self.answer(results)).unwrap_or_default();
         codec::encode(&StoredAnswer {
-            fingerprint: fingerprint.to_string(),
+            fingerprint: self.fingerprint.clone(),
             status: 200,
             body,
         })

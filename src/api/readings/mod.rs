@@ -27,7 +27,7 @@ use crate::domain::{Finding, Indicator, IndicatorId, Period, QualityNote, Readin
 use crate::ingest::RowError;
 use crate::query::views::{ReadingView, RevisionView};
 use crate::query::Queries;
-use crate::store::{BatchRow, Outcome};
+use crate::store::{Applied, BatchRow, Outcome, ReadingWrite};
 
 pub use batch::{BatchAnswer, RowResult};
 
@@ -80,16 +80,13 @@ async fn put_handler(
         quality: None,
     };
     let now = ctx.clock.now();
-    let written = ctx
-        .blocking(move |qs| put_one(qs, &ind, row, explanation, &token.name, now))
-        .await?;
+    // Even an unchanged answer comes after a sync: the identical value may belong to a
+    // concurrent write that is not yet on disk, and must not be acknowledged before it is.
+    let written = put_one(&ctx, ind, row, explanation, token.name.clone(), now).await?;
     let (outcome, reading, quality) = match written {
         Put::Written(outcome, reading, quality) => (outcome, reading, quality),
         Put::Failed(findings) => return Err(failed_checks(&id, period, &findings)),
     };
-    // Even an unchanged answer waits for the flush: the identical value may belong to a
-    // concurrent write that is not yet on disk, and must not be acknowledged before it is.
-    ctx.commit().await?;
     let mut res = json(
         created_or_ok(outcome),
         &PutAnswer {
@@ -112,24 +109,58 @@ pub(crate) enum Put {
     Failed(Vec<Finding>),
 }
 
-/// Vets one row against the store, then writes it.
-pub(crate) fn put_one(
-    qs: &Queries,
-    ind: &Indicator,
-    mut row: BatchRow,
+/// Vets one row against the store, then has the store's writer write it, and waits
+/// until it is on disk. When the indicator's readings changed between the checks and
+/// the write (a concurrent write of the same indicator), the row is vetted again.
+pub(crate) async fn put_one(
+    ctx: &Ctx,
+    ind: Indicator,
+    row: BatchRow,
     explanation: Option<String>,
-    actor: &str,
+    actor: String,
     now: DateTime<Utc>,
 ) -> Result<Put, ApiError> {
-    match qs.vet(ind, &row, explanation.as_deref())?.into_result() {
-        Err(findings) => return Ok(Put::Failed(findings)),
-        Ok(q) => row.quality = q,
+    let ind = std::sync::Arc::new(ind);
+    loop {
+        let (ind, mut row, explanation) = (ind.clone(), row.clone(), explanation.clone());
+        let vetted = ctx
+            .blocking(move |qs| {
+                // Taken before the readings the checks compare with are read.
+                let basis = qs.store().basis();
+                Ok(
+                    match qs.vet(&ind, &row, explanation.as_deref())?.into_result() {
+                        Err(findings) => Err(findings),
+                        Ok(q) => {
+                            row.quality = q;
+                            Ok((row, basis))
+                        }
+                    },
+                )
+            })
+            .await?;
+        let (row, basis) = match vetted {
+            Err(findings) => return Ok(Put::Failed(findings)),
+            Ok(v) => v,
+        };
+        let quality = row.quality.clone();
+        let write = ReadingWrite {
+            rows: vec![row],
+            notes: Vec::new(),
+            actor: actor.clone(),
+            now,
+            idempotency: None,
+            expect: Vec::new(),
+            basis,
+        };
+        match ctx.store.write(write).await? {
+            Applied::Moved => continue,
+            Applied::Done((mut out, _)) => {
+                ctx.changed();
+                let (outcome, reading) = out.remove(0);
+                return Ok(Put::Written(outcome, reading, quality));
+            }
+        }
     }
-    let (mut out, _) = qs
-        .store()
-        .put_readings(std::slice::from_ref(&row), actor, now, None)?;
-    let (outcome, reading) = out.remove(0);
-    Ok(Put::Written(outcome, reading, row.quality))
 }
 
 /// A single reading refused by the quality checks: 422, its findings as row 0.

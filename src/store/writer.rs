@@ -1,0 +1,556 @@
+//! The one writer of readings: true group commit.
+//!
+//! Every write of readings (a single `PUT`, a batch, a page's upload, the CLI's
+//! `submit`) is a [`ReadingWrite`] handed to one thread. The thread takes the first
+//! write queued and every other one already waiting, applies them in **one** sled
+//! transaction, makes the result durable with **one** [`Disk::sync`], and only then
+//! answers each writer with its own result. Under load, sixty-four `PUT`s cost one
+//! transaction and one fsync instead of sixty-four of each; a lone write costs what it
+//! did before. Waiters that only need what was already written to be durable
+//! ([`Store::durable`](super::Store::durable)) queue on the same thread and share the
+//! same sync.
+//!
+//! # What each write sees
+//!
+//! The quality checks of a figure compare it with the stored readings of its indicator,
+//! so a write must be vetted against the store as the writes before it left it. Writers
+//! vet on their own threads, against the committed store, and take a [`Basis`] first
+//! (the generation of reading changes they read). The writer keeps, per indicator, the
+//! generation that last changed its readings:
+//!
+//! - A group never holds two writes that touch the same indicator. The second of them
+//!   starts the next group, which is applied (though not yet synced) after the first.
+//! - A write whose basis is older than the last change of one of its indicators was
+//!   vetted against readings that have since changed: it is not applied, and its
+//!   writer is told ([`Applied::Moved`]) to vet it again against the store as it is
+//!   now, and send it again. So each request's checks see every write queued before it,
+//!   and two writes that do not share an indicator never wait for each other.
+//!
+//! # Errors
+//!
+//! A write's own failure (an idempotency key already used, a previewed reading that
+//! has changed, an unknown indicator) is found by reads before the write touches
+//! anything, and fails that write alone; the rest of its group is applied. A failure
+//! of the storage itself (a full disk) fails every write of the group and of the sync,
+//! and none of them is acknowledged.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::thread;
+
+use chrono::{DateTime, Utc};
+use sled::transaction::{ConflictableTransactionError, Transactional, TransactionalTree};
+use sled::Tree;
+use tokio::sync::oneshot;
+
+use super::audit::{audit_tx, Change};
+use super::commit::Disk;
+use super::readings::{put_reading_tx, BatchResult, BatchRow, NoteRow, ReadingTrees};
+use super::{dec, keys, tx_err, Outcome, StoreError};
+use crate::domain::{IndicatorId, Period, Reading};
+
+/// The most rows one group applies in its transaction; a larger queue is split.
+const GROUP_ROWS: usize = 20_000;
+
+/// The stored answer of a write with an `Idempotency-Key`, rendered from its rows'
+/// outcomes inside the transaction that writes them.
+pub type AnswerFn = Box<dyn Fn(&[(Outcome, Reading)]) -> Vec<u8> + Send>;
+
+/// The generation of reading changes a writer vetted against ([`Store::basis`]).
+///
+/// [`Store::basis`]: super::Store::basis
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Basis(Option<u64>);
+
+impl Basis {
+    /// For writes that were not vetted against the store (restores, the command
+    /// line's own loads, tests): never sent back.
+    pub const UNCHECKED: Basis = Basis(None);
+}
+
+/// One write of readings and notes, all of it applied or none.
+pub struct ReadingWrite {
+    pub rows: Vec<BatchRow>,
+    pub notes: Vec<NoteRow>,
+    pub actor: String,
+    pub now: DateTime<Utc>,
+    /// The key and the answer to store under it; a key already taken writes nothing
+    /// and returns its stored answer.
+    pub idempotency: Option<(Vec<u8>, AnswerFn)>,
+    /// Readings that must still stand at the revision given (`None`: absent), else
+    /// [`StoreError::Stale`] and nothing written: a confirmed preview.
+    pub expect: Vec<(IndicatorId, Period, Option<u32>)>,
+    pub basis: Basis,
+}
+
+impl std::fmt::Debug for ReadingWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadingWrite")
+            .field("rows", &self.rows)
+            .field("notes", &self.notes)
+            .field("actor", &self.actor)
+            .field("now", &self.now)
+            .field("idempotency", &self.idempotency.as_ref().map(|(k, _)| k))
+            .field("expect", &self.expect)
+            .field("basis", &self.basis)
+            .finish()
+    }
+}
+
+impl ReadingWrite {
+    /// The indicators whose readings this write reads and changes.
+    fn touches(&self) -> HashSet<IndicatorId> {
+        self.rows
+            .iter()
+            .map(|r| &r.indicator)
+            .chain(self.notes.iter().map(|n| &n.indicator))
+            .chain(self.expect.iter().map(|e| &e.0))
+            .cloned()
+            .collect()
+    }
+}
+
+/// What became of a write.
+#[derive(Debug)]
+pub enum Applied {
+    /// Applied (and durable, when asked): each row's outcome, or the answer stored
+    /// under the idempotency key when it was taken.
+    Done(BatchResult),
+    /// Not applied: readings of its indicators changed after its basis. Vet it again
+    /// and send it again.
+    Moved,
+}
+
+type Answer = Result<Applied, StoreError>;
+
+/// Where a write's answer goes: to an async request, or to a thread that blocks.
+enum Reply {
+    Async(oneshot::Sender<Answer>),
+    Blocking(mpsc::Sender<Answer>),
+}
+
+impl Reply {
+    fn send(self, a: Answer) {
+        // A writer that gave up waiting (its request was dropped) is fine.
+        match self {
+            Reply::Async(tx) => {
+                let _ = tx.send(a);
+            }
+            Reply::Blocking(tx) => {
+                let _ = tx.send(a);
+            }
+        }
+    }
+}
+
+struct Job {
+    write: ReadingWrite,
+    touches: HashSet<IndicatorId>,
+    /// Answered only once the write is on disk.
+    durable: bool,
+    reply: Reply,
+}
+
+/// A durability waiter's answer: done, or the error's kind and text.
+type Waiter = oneshot::Sender<Result<(), (std::io::ErrorKind, String)>>;
+
+enum Msg {
+    Write(Box<Job>),
+    Sync(Waiter),
+}
+
+/// The trees a group's transaction writes.
+#[derive(Clone)]
+pub(super) struct WriterTrees {
+    pub indicators: Tree,
+    pub readings: Tree,
+    pub revisions: Tree,
+    pub by_period: Tree,
+    pub audit: Tree,
+    pub withdrawn: Tree,
+    pub idempotency: Tree,
+    pub flagged: Tree,
+}
+
+/// What the writer thread and the store's other reading changes share.
+#[derive(Debug, Default)]
+pub(super) struct Generations {
+    /// Counts the changes of readings applied so far.
+    current: AtomicU64,
+    /// The generation that last changed each indicator's readings.
+    last: Mutex<HashMap<IndicatorId, u64>>,
+}
+
+impl Generations {
+    pub(super) fn basis(&self) -> Basis {
+        Basis(Some(self.current.load(Ordering::SeqCst)))
+    }
+
+    /// Holds off other changes of readings while one is checked, applied and recorded.
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IndicatorId, u64>> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a change of `ids`, under the lock.
+    pub(super) fn advance<'a>(
+        &self,
+        last: &mut HashMap<IndicatorId, u64>,
+        ids: impl IntoIterator<Item = &'a IndicatorId>,
+    ) {
+        let g = self.current.load(Ordering::SeqCst) + 1;
+        for id in ids {
+            last.insert(id.clone(), g);
+        }
+        self.current.store(g, Ordering::SeqCst);
+    }
+
+    fn moved(
+        last: &HashMap<IndicatorId, u64>,
+        basis: Basis,
+        touches: &HashSet<IndicatorId>,
+    ) -> bool {
+        match basis.0 {
+            None => false,
+            Some(b) => touches
+                .iter()
+                .any(|id| last.get(id).is_some_and(|g| *g > b)),
+        }
+    }
+}
+
+/// Handle to the writer thread. Dropping it stops the thread and waits for it, so
+/// that the database is closed (and its lock released) when the store is dropped.
+#[derive(Debug)]
+pub struct Writer {
+    tx: Option<mpsc::Sender<Msg>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Write(_) => "Write",
+            Msg::Sync(_) => "Sync",
+        })
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Writer {
+    pub(super) fn start(
+        db: sled::Db,
+        disk: Arc<Disk>,
+        trees: WriterTrees,
+        generations: Arc<Generations>,
+        snapshot: Arc<RwLock<()>>,
+    ) -> Writer {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let thread = thread::Builder::new()
+            .name("zhibiao-writer".into())
+            .spawn(move || {
+                let w = Thread {
+                    db,
+                    disk,
+                    trees,
+                    generations,
+                    snapshot,
+                };
+                while let Ok(first) = rx.recv() {
+                    let mut msgs = vec![first];
+                    msgs.extend(rx.try_iter());
+                    w.round(msgs);
+                }
+            })
+            .expect("spawn the writer thread");
+        Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn send(&self, m: Msg) -> Result<(), StoreError> {
+        self.tx
+            .as_ref()
+            .ok_or(StoreError::CommitStopped)?
+            .send(m)
+            .map_err(|_| StoreError::CommitStopped)
+    }
+
+    /// Queues a write; the answer comes once it is applied and on disk.
+    pub(super) async fn write(&self, write: ReadingWrite) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.queue(write, true, Reply::Async(tx))?;
+        rx.await.map_err(|_| StoreError::CommitStopped)?
+    }
+
+    /// Queues a write and blocks until it is applied (durable when `durable`).
+    pub(super) fn write_blocking(&self, write: ReadingWrite, durable: bool) -> Answer {
+        let (tx, rx) = mpsc::channel();
+        self.queue(write, durable, Reply::Blocking(tx))?;
+        rx.recv().map_err(|_| StoreError::CommitStopped)?
+    }
+
+    fn queue(&self, write: ReadingWrite, durable: bool, reply: Reply) -> Result<(), StoreError> {
+        let touches = write.touches();
+        self.send(Msg::Write(Box::new(Job {
+            write,
+            touches,
+            durable,
+            reply,
+        })))
+    }
+
+    /// Resolves once everything written before the call is durable.
+    pub(super) async fn durable(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Sync(tx))?;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err((kind, e))) => Err(io_error(kind, e)),
+            Err(_) => Err(StoreError::CommitStopped),
+        }
+    }
+}
+
+fn io_error(kind: std::io::ErrorKind, text: String) -> StoreError {
+    StoreError::Sled(sled::Error::Io(std::io::Error::new(kind, text)))
+}
+
+/// The writer thread's own state.
+struct Thread {
+    db: sled::Db,
+    disk: Arc<Disk>,
+    trees: WriterTrees,
+    generations: Arc<Generations>,
+    snapshot: Arc<RwLock<()>>,
+}
+
+impl Thread {
+    /// One round: apply every queued write, in groups, then one sync, then the answers.
+    fn round(&self, msgs: Vec<Msg>) {
+        let mut waiters = Vec::new();
+        let mut jobs = std::collections::VecDeque::new();
+        for m in msgs {
+            match m {
+                Msg::Write(j) => jobs.push_back(*j),
+                Msg::Sync(w) => waiters.push(w),
+            }
+        }
+        // Answered after the sync: (reply, answer).
+        let mut after_sync: Vec<(Reply, Answer)> = Vec::new();
+        {
+            // A backup takes this lock alone, so it never sees half a group.
+            let _writing = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            while !jobs.is_empty() {
+                let group = next_group(&mut jobs);
+                for (job, answer) in self.apply(group) {
+                    let Job { durable, reply, .. } = job;
+                    match answer {
+                        Ok(Applied::Done(_)) if durable => after_sync.push((reply, answer)),
+                        other => reply.send(other),
+                    }
+                }
+            }
+        }
+        if after_sync.is_empty() && waiters.is_empty() {
+            return;
+        }
+        let synced = self
+            .disk
+            .sync(&self.db)
+            .map_err(|e| (e.kind(), e.to_string()));
+        if let Err(e) = &synced {
+            tracing::error!(error = %e.1, "flush failed; writes not acknowledged");
+        }
+        for (reply, answer) in after_sync {
+            reply.send(match &synced {
+                Ok(()) => answer,
+                Err((kind, e)) => Err(io_error(*kind, e.clone())),
+            });
+        }
+        for w in waiters {
+            let _ = w.send(synced.clone());
+        }
+    }
+
+    /// Applies one group in one transaction. Writes vetted against readings that have
+    /// changed since are sent back, not applied.
+    fn apply(&self, group: Vec<Job>) -> Vec<(Job, Answer)> {
+        let mut last = self.generations.lock();
+        let (moved, ready): (Vec<_>, Vec<_>) = group
+            .into_iter()
+            .partition(|j| Generations::moved(&last, j.write.basis, &j.touches));
+        let mut out: Vec<(Job, Answer)> =
+            moved.into_iter().map(|j| (j, Ok(Applied::Moved))).collect();
+        if ready.is_empty() {
+            return out;
+        }
+        let writes: Vec<&ReadingWrite> = ready.iter().map(|j| &j.write).collect();
+        match self.transaction(&writes) {
+            Ok(answers) => {
+                let changed = ready
+                    .iter()
+                    .zip(&answers)
+                    .filter(|(_, a)| matches!(a, Ok((_, None))))
+                    .flat_map(|(j, _)| j.touches.iter());
+                self.generations.advance(&mut last, changed);
+                for (j, a) in ready.into_iter().zip(answers) {
+                    out.push((j, a.map(Applied::Done)));
+                }
+            }
+            Err(e) => {
+                let (kind, text) = match &e {
+                    StoreError::Sled(sled::Error::Io(io)) => (io.kind(), io.to_string()),
+                    other => (std::io::ErrorKind::Other, other.to_string()),
+                };
+                tracing::error!(error = %text, "a group of writes failed; none acknowledged");
+                for j in ready {
+                    out.push((j, Err(io_error(kind, text.clone()))));
+                }
+            }
+        }
+        out
+    }
+
+    /// The group's transaction: each write's checks, then its rows. A write whose
+    /// checks fail is left out and answered with its error.
+    fn transaction(
+        &self,
+        writes: &[&ReadingWrite],
+    ) -> Result<Vec<Result<BatchResult, StoreError>>, StoreError> {
+        let t = &self.trees;
+        (
+            &t.indicators,
+            &t.readings,
+            &t.revisions,
+            &t.by_period,
+            &t.audit,
+            &t.withdrawn,
+            &t.idempotency,
+            &t.flagged,
+        )
+            .transaction(
+                |(indicators, readings, revisions, by_period, audit, withdrawn, idem, flagged)| {
+                    let trees = ReadingTrees {
+                        indicators,
+                        readings,
+                        revisions,
+                        by_period,
+                        audit,
+                        withdrawn,
+                        flagged,
+                    };
+                    let mut answers = Vec::with_capacity(writes.len());
+                    for w in writes {
+                        answers.push(match checks(&trees, idem, w)? {
+                            Err(e) => Err(e),
+                            Ok(Some(stored)) => Ok((Vec::new(), Some(stored))),
+                            Ok(None) => Ok((write_tx(&trees, idem, w)?, None)),
+                        });
+                    }
+                    Ok(answers)
+                },
+            )
+            .map_err(tx_err)
+    }
+}
+
+/// Takes the next group off the queue: writes in order, up to the first that shares an
+/// indicator with one already taken, within [`GROUP_ROWS`].
+fn next_group(jobs: &mut std::collections::VecDeque<Job>) -> Vec<Job> {
+    let mut group = Vec::new();
+    let mut taken: HashSet<IndicatorId> = HashSet::new();
+    let mut rows = 0;
+    while let Some(j) = jobs.front() {
+        let size = j.write.rows.len() + j.write.notes.len();
+        let clash = j.touches.iter().any(|id| taken.contains(id));
+        if !group.is_empty() && (clash || rows + size > GROUP_ROWS) {
+            break;
+        }
+        rows += size;
+        taken.extend(j.touches.iter().cloned());
+        group.extend(jobs.pop_front());
+    }
+    group
+}
+
+type Tx<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+/// A write's checks, all reads: `Ok(Err(_))` fails the write alone; `Ok(Ok(Some))` is
+/// the answer stored under its idempotency key.
+fn checks(
+    t: &ReadingTrees<'_>,
+    idem: &TransactionalTree,
+    w: &ReadingWrite,
+) -> Tx<Result<Option<Vec<u8>>, StoreError>> {
+    if let Some((key, _)) = &w.idempotency {
+        if let Some(stored) = idem.get(key)? {
+            return Ok(Ok(Some(stored.to_vec())));
+        }
+    }
+    for (id, period, revision) in &w.expect {
+        let now_at = t
+            .readings
+            .get(keys::reading(id, *period))?
+            .map(|v| dec::<Reading>(&v))
+            .transpose()?
+            .map(|r| r.revision);
+        if now_at != *revision {
+            return Ok(Err(StoreError::Stale(id.clone(), *period)));
+        }
+    }
+    // Each indicator is looked up once per write, not once per row.
+    let mut known = HashSet::new();
+    let ids = w
+        .rows
+        .iter()
+        .map(|r| &r.indicator)
+        .chain(w.notes.iter().map(|n| &n.indicator));
+    for id in ids {
+        if known.insert(id) && t.indicators.get(keys::indicator(id))?.is_none() {
+            return Ok(Err(StoreError::UnknownIndicator(id.clone())));
+        }
+    }
+    Ok(Ok(None))
+}
+
+/// Writes a checked write's rows and notes, and its idempotency answer.
+fn write_tx(
+    t: &ReadingTrees<'_>,
+    idem: &TransactionalTree,
+    w: &ReadingWrite,
+) -> Tx<Vec<(Outcome, Reading)>> {
+    let mut out = Vec::with_capacity(w.rows.len());
+    for r in &w.rows {
+        out.push(put_reading_tx(t, r, &w.actor, w.now)?);
+    }
+    for n in &w.notes {
+        let seq = audit_tx(
+            t.audit,
+            &w.actor,
+            w.now,
+            (None, None),
+            Change::Note {
+                indicator: n.indicator.clone(),
+                period: n.period,
+                note: n.note.clone(),
+                status: n.status,
+            },
+        )?;
+        t.revisions
+            .insert(keys::revision(&n.indicator, n.period, seq), &[])?;
+    }
+    if let Some((key, answer)) = &w.idempotency {
+        idem.insert(key.as_slice(), answer(&out))?;
+    }
+    Ok(out)
+}
