@@ -554,3 +554,284 @@ fn write_tx(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Catalogue;
+    use crate::domain::{ObsStatus, PeriodForm, ReadingInput};
+    use crate::store::Store;
+
+    fn store() -> Store {
+        let s = Store::temporary().unwrap();
+        s.import_catalogue(&Catalogue::builtin().unwrap(), "test", Utc::now())
+            .unwrap();
+        s
+    }
+
+    fn row(id: &str, period: &str, value: f64) -> BatchRow {
+        let cat = Catalogue::builtin().unwrap();
+        let ind = cat.find(id).unwrap().0.clone();
+        BatchRow {
+            indicator: ind.id.clone(),
+            period: period.parse().unwrap(),
+            input: ReadingInput::new(
+                &ind,
+                value,
+                ObsStatus::default(),
+                None,
+                PeriodForm::default(),
+            )
+            .unwrap(),
+            quality: None,
+        }
+    }
+
+    fn write(rows: Vec<BatchRow>, basis: Basis) -> ReadingWrite {
+        ReadingWrite {
+            rows,
+            notes: Vec::new(),
+            actor: "test".into(),
+            now: Utc::now(),
+            idempotency: None,
+            expect: Vec::new(),
+            basis,
+        }
+    }
+
+    /// The writer thread's state for `s`, to run rounds by hand: what one round
+    /// groups is then known, not left to timing.
+    fn thread_of(s: &Store) -> Thread {
+        let i = &s.inner;
+        Thread {
+            db: i.db.clone(),
+            disk: i.disk.clone(),
+            trees: WriterTrees {
+                indicators: i.indicators.clone(),
+                readings: i.readings.clone(),
+                revisions: i.revisions.clone(),
+                by_period: i.by_period.clone(),
+                audit: i.audit.clone(),
+                withdrawn: i.withdrawn.clone(),
+                idempotency: i.idempotency.clone(),
+                flagged: i.flagged.clone(),
+            },
+            generations: i.generations.clone(),
+            snapshot: i.snapshot_lock.clone(),
+        }
+    }
+
+    /// Runs one round of `writes` and returns each one's answer, in order.
+    fn round(t: &Thread, writes: Vec<ReadingWrite>) -> Vec<Answer> {
+        let mut rxs = Vec::new();
+        let msgs = writes
+            .into_iter()
+            .map(|w| {
+                let (tx, rx) = mpsc::channel();
+                rxs.push(rx);
+                Msg::Write(Box::new(Job {
+                    touches: w.touches(),
+                    write: w,
+                    durable: true,
+                    reply: Reply::Blocking(tx),
+                }))
+            })
+            .collect();
+        t.round(msgs);
+        rxs.into_iter().map(|rx| rx.recv().unwrap()).collect()
+    }
+
+    fn done(a: &Answer) -> &BatchResult {
+        match a {
+            Ok(Applied::Done(r)) => r,
+            other => panic!("expected a write, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn writes_of_different_indicators_share_one_group_and_each_gets_its_own_answer() {
+        let s = store();
+        let t = thread_of(&s);
+        let before = s.change_seq().unwrap();
+        let basis = s.basis();
+        let answers = round(
+            &t,
+            vec![
+                write(vec![row("gdp-growth", "2023-03", 8.1)], basis),
+                write(
+                    vec![row("cpi", "2023-03", 2.1), row("cpi", "2023-06", 2.4)],
+                    basis,
+                ),
+            ],
+        );
+        assert_eq!(done(&answers[0]).0.len(), 1);
+        assert_eq!(done(&answers[1]).0.len(), 2);
+        assert_eq!(done(&answers[1]).0[1].0, Outcome::Created);
+        // One group: one generation for both writes.
+        assert_eq!(s.basis(), Basis(basis.0.map(|g| g + 1)));
+        assert_eq!(s.change_seq().unwrap(), before + 3, "three audit rows");
+    }
+
+    #[test]
+    fn a_write_failing_its_own_checks_fails_alone_and_writes_nothing() {
+        let s = store();
+        let t = thread_of(&s);
+        let basis = s.basis();
+        let mut stale = write(vec![row("gdp-growth", "2023-06", 8.5)], basis);
+        // Confirmed against a preview that saw a reading of 2023-03 at revision 1:
+        // there is none.
+        stale.expect = vec![(
+            row("gdp-growth", "2023-03", 0.0).indicator,
+            "2023-03".parse().unwrap(),
+            Some(1),
+        )];
+        let mut unknown = write(vec![row("cpi", "2023-03", 2.0)], basis);
+        unknown.rows[0].indicator = IndicatorId::parse("no-such-indicator").unwrap();
+        let answers = round(
+            &t,
+            vec![
+                stale,
+                write(vec![row("cpi", "2023-03", 2.1)], basis),
+                unknown,
+            ],
+        );
+        assert!(
+            matches!(answers[0], Err(StoreError::Stale(..))),
+            "{:?}",
+            answers[0]
+        );
+        assert_eq!(done(&answers[1]).0[0].0, Outcome::Created);
+        assert!(
+            matches!(answers[2], Err(StoreError::UnknownIndicator(_))),
+            "{:?}",
+            answers[2]
+        );
+        let gdp = IndicatorId::parse("gdp-growth").unwrap();
+        assert!(
+            s.readings(&gdp, None, None).unwrap().is_empty(),
+            "the stale write wrote nothing"
+        );
+        assert_eq!(
+            s.audit_log()
+                .unwrap()
+                .iter()
+                .filter(|(_, r)| matches!(r.change, Change::Reading { .. }))
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_write_vetted_before_a_change_of_its_indicator_is_sent_back_unwritten() {
+        let s = store();
+        let t = thread_of(&s);
+        let old = s.basis();
+        // Two writes of one indicator in one round: the first is applied, the second
+        // was vetted without seeing it, so it comes back; a write of another
+        // indicator vetted at the same time is applied.
+        let answers = round(
+            &t,
+            vec![
+                write(vec![row("tech-sme-registered", "2023-03", 60.0)], old),
+                write(vec![row("tech-sme-registered", "2023-06", 50.0)], old),
+                write(vec![row("cpi", "2023-03", 2.1)], old),
+            ],
+        );
+        done(&answers[0]);
+        assert!(matches!(answers[1], Ok(Applied::Moved)), "{:?}", answers[1]);
+        done(&answers[2]);
+        let id = IndicatorId::parse("tech-sme-registered").unwrap();
+        assert_eq!(s.readings(&id, None, None).unwrap().len(), 1);
+        // Sent again with a basis taken after the change, it is written.
+        let again = round(
+            &t,
+            vec![write(
+                vec![row("tech-sme-registered", "2023-06", 50.0)],
+                s.basis(),
+            )],
+        );
+        done(&again[0]);
+        // A write that was never vetted against the store is never sent back.
+        let unchecked = round(
+            &t,
+            vec![write(
+                vec![row("tech-sme-registered", "2023-09", 70.0)],
+                Basis::UNCHECKED,
+            )],
+        );
+        done(&unchecked[0]);
+    }
+
+    #[test]
+    fn a_withdrawal_sends_back_a_write_vetted_before_it() {
+        let s = store();
+        let t = thread_of(&s);
+        let id = IndicatorId::parse("cpi").unwrap();
+        s.put_reading(
+            &id,
+            "2023-03".parse().unwrap(),
+            &row("cpi", "2023-03", 2.0).input,
+            "t",
+            Utc::now(),
+        )
+        .unwrap();
+        let basis = s.basis();
+        s.withdraw_reading(&id, "2023-03".parse().unwrap(), "t", None, Utc::now())
+            .unwrap();
+        let answers = round(&t, vec![write(vec![row("cpi", "2023-06", 2.2)], basis)]);
+        assert!(matches!(answers[0], Ok(Applied::Moved)));
+    }
+
+    #[test]
+    fn groups_split_where_two_writes_share_an_indicator() {
+        let job = |ids: &[&str]| {
+            let w = write(
+                ids.iter().map(|id| row(id, "2023-03", 1.0)).collect(),
+                Basis::UNCHECKED,
+            );
+            let (tx, _) = mpsc::channel();
+            Job {
+                touches: w.touches(),
+                write: w,
+                durable: false,
+                reply: Reply::Blocking(tx),
+            }
+        };
+        let mut q: std::collections::VecDeque<Job> = [
+            job(&["gdp-growth"]),
+            job(&["cpi"]),
+            job(&["cpi", "tech-sme-registered"]),
+            job(&["gdp-growth"]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(next_group(&mut q).len(), 2);
+        assert_eq!(
+            next_group(&mut q).len(),
+            2,
+            "the second cpi write starts the next group"
+        );
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn two_writes_with_one_idempotency_key_in_one_group_write_once() {
+        let s = store();
+        let t = thread_of(&s);
+        let keyed = |id: &str| {
+            let mut w = write(vec![row(id, "2023-03", 2.0)], Basis::UNCHECKED);
+            let answer: AnswerFn = Box::new(|out: &[(Outcome, Reading)]| vec![out.len() as u8]);
+            w.idempotency = Some((b"k".to_vec(), answer));
+            w
+        };
+        let answers = round(&t, vec![keyed("cpi"), keyed("gdp-growth")]);
+        assert_eq!(done(&answers[0]).1, None);
+        assert_eq!(
+            done(&answers[1]).1,
+            Some(vec![1]),
+            "the second replays the first's answer"
+        );
+        let gdp = IndicatorId::parse("gdp-growth").unwrap();
+        assert!(s.readings(&gdp, None, None).unwrap().is_empty());
+    }
+}

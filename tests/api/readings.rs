@@ -427,3 +427,27 @@ fn a_reading_in_a_year_without_targets_does_not_move_the_default_as_of() {
         "kept as history"
     );
 }
+
+/// Two figures of one indicator sent at the same moment: whichever the store's writer
+/// takes second is checked against the first (it is sent back and vetted again when
+/// it was checked before the first was written), so a cumulative figure that falls is
+/// refused in every order, never both stored.
+#[test]
+fn concurrent_figures_of_one_indicator_are_each_checked_against_the_other() {
+    let s = TestServer::start();
+    for year in 2016..=2022 {
+        let put = |period: String, value: f64| {
+            s.put_reading("tech-sme-registered", &period, json!({ "value": value }))
+                .status()
+                .as_u16()
+        };
+        let (a, b) = std::thread::scope(|sc| {
+            let first = sc.spawn(|| put(format!("{year}-Q1"), 60.0));
+            let second = sc.spawn(|| put(format!("{year}-Q2"), 50.0));
+            (first.join().unwrap(), second.join().unwrap())
+        });
+        let mut got = [a, b];
+        got.sort();
+        assert_eq!(got, [201, 422], "{year}: Q1 60 and Q2 50 sent at once");
+    }
+}
