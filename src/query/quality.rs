@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::domain::{Finding, Indicator, IndicatorId, Period, QualityNote, Reading};
 use crate::engine::quality;
-use crate::store::{BatchRow, Store};
+use crate::store::{BatchRow, SeriesRead};
 
 use super::{Queries, Result};
 
@@ -53,20 +53,40 @@ impl Queries {
     }
 }
 
+/// Vets one figure against `readings` (the store, or the store's writer vetting a
+/// write again): see [`Vetter::vet`].
+pub fn vet_against(
+    readings: &dyn SeriesRead,
+    ind: &Indicator,
+    row: &BatchRow,
+    explanation: Option<&str>,
+) -> Result<Verdict> {
+    Vetter::new(readings).vet(ind, row, explanation)
+}
+
 /// Vets the rows of one batch in order: each row against the store and the rows vetted
 /// before it (which take the place of stored figures of the same period). Reads each
 /// indicator's stored years once.
-#[derive(Debug)]
 pub struct Vetter<'s> {
-    store: &'s Store,
+    /// The readings checked against: the store, or the store's writer's view of them.
+    store: &'s dyn SeriesRead,
     /// Stored readings by indicator and year of the period (see [`stored_around`]).
     stored: HashMap<(IndicatorId, u16), Vec<(Period, Reading)>>,
     /// Figures of rows already vetted and accepted, by indicator.
     earlier: HashMap<IndicatorId, Vec<(Period, f64)>>,
 }
 
+impl std::fmt::Debug for Vetter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vetter")
+            .field("stored", &self.stored)
+            .field("earlier", &self.earlier)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'s> Vetter<'s> {
-    pub fn new(store: &'s Store) -> Vetter<'s> {
+    pub fn new(store: &'s dyn SeriesRead) -> Vetter<'s> {
         Vetter {
             store,
             stored: HashMap::new(),
@@ -98,10 +118,14 @@ impl<'s> Vetter<'s> {
 
 /// One indicator's stored readings of the year of `period` and the year before: what
 /// the quality checks compare a new figure with.
-fn stored_around(s: &Store, id: &IndicatorId, period: Period) -> Result<Vec<(Period, Reading)>> {
+fn stored_around(
+    s: &dyn SeriesRead,
+    id: &IndicatorId,
+    period: Period,
+) -> Result<Vec<(Period, Reading)>> {
     let from = Period::new(period.year().saturating_sub(1), 1).ok();
     let to = Period::new(period.year(), 12).ok();
-    Ok(s.readings(id, from, to)?)
+    Ok(s.series(id, from, to)?)
 }
 
 /// Runs the quality checks on one row: [`Verdict::Passed`] when it passes (or changes

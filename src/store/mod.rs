@@ -63,7 +63,7 @@ pub use notify::{Delivery, DeliveryOutcome, Job, NotifierState, DELIVERY_LOG_LIM
 pub use readings::{BatchResult, BatchRow, Idempotency, NoteRow, RowOutcomes};
 pub use sessions::SessionRecord;
 pub use tokens::{hash_secret, new_secret, Role, Token};
-pub use writer::{AnswerFn, Applied, Basis, ReadingWrite};
+pub use writer::{AnswerFn, Applied, Basis, ReadingWrite, Recheck, Revet, SeriesRead};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]

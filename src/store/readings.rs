@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sled::transaction::{Transactional, TransactionalTree};
 
 use super::audit::{audit_tx, AuditRecord, Change};
-use super::writer::{AnswerFn, Applied, Basis, ReadingWrite};
+use super::writer::{AnswerFn, Applied, Basis, ReadingWrite, SeriesRead};
 use super::{abort, codec, dec, enc, keys, tx_err, Outcome, Store, StoreError, TxResult};
 use crate::domain::{IndicatorId, Period, PeriodNote, QualityNote, Reading, ReadingInput};
 
@@ -113,11 +113,11 @@ impl Store {
             now,
             idempotency,
             expect: expect.to_vec(),
-            basis: Basis::UNCHECKED,
+            recheck: None,
         };
         match self.inner.writer.write_blocking(write, false)? {
             Applied::Done(result) => Ok(result),
-            Applied::Moved => unreachable!("an unchecked write is never sent back"),
+            Applied::Refused => unreachable!("a write without a recheck is never vetted again"),
         }
     }
 
@@ -209,25 +209,7 @@ impl Store {
         from: Option<Period>,
         to: Option<Period>,
     ) -> Result<Vec<(Period, Reading)>, StoreError> {
-        let prefix = keys::series_prefix(id);
-        let start = from.map_or_else(|| prefix.clone(), |p| keys::reading(id, p));
-        let mut end = to.map_or_else(
-            || {
-                let mut e = prefix.clone();
-                e.push(0xff);
-                e
-            },
-            |p| keys::reading(id, p),
-        );
-        end.push(0xff);
-        let mut out = Vec::new();
-        for kv in self.inner.readings.range(start..end) {
-            let (k, v) = kv?;
-            if let Some(p) = keys::period_of_reading_key(&k) {
-                out.push((p, codec::decode(&v)?));
-            }
-        }
-        Ok(out)
+        series_in(&self.inner.readings, id, from, to)
     }
 
     /// The values of one indicator's readings in one year, for the engine.
@@ -447,6 +429,45 @@ pub(super) fn put_reading_tx(
     }
     let outcome = Outcome::of_write(old.is_some());
     Ok((outcome, new))
+}
+
+impl SeriesRead for Store {
+    fn series(
+        &self,
+        id: &IndicatorId,
+        from: Option<Period>,
+        to: Option<Period>,
+    ) -> Result<Vec<(Period, Reading)>, StoreError> {
+        self.readings(id, from, to)
+    }
+}
+
+/// [`Store::readings`] over the `readings` tree.
+pub(super) fn series_in(
+    readings: &sled::Tree,
+    id: &IndicatorId,
+    from: Option<Period>,
+    to: Option<Period>,
+) -> Result<Vec<(Period, Reading)>, StoreError> {
+    let prefix = keys::series_prefix(id);
+    let start = from.map_or_else(|| prefix.clone(), |p| keys::reading(id, p));
+    let mut end = to.map_or_else(
+        || {
+            let mut e = prefix.clone();
+            e.push(0xff);
+            e
+        },
+        |p| keys::reading(id, p),
+    );
+    end.push(0xff);
+    let mut out = Vec::new();
+    for kv in readings.range(start..end) {
+        let (k, v) = kv?;
+        if let Some(p) = keys::period_of_reading_key(&k) {
+            out.push((p, codec::decode(&v)?));
+        }
+    }
+    Ok(out)
 }
 
 /// The `by_period` keys of one year lie in `start..end`.

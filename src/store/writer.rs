@@ -14,17 +14,20 @@
 //!
 //! The quality checks of a figure compare it with the stored readings of its indicator,
 //! so a write must be vetted against the store as the writes before it left it. Writers
-//! vet on their own threads, against the committed store, and take a [`Basis`] first
-//! (the generation of reading changes they read). The writer keeps, per indicator, the
-//! generation that last changed its readings:
+//! vet on their own threads, in parallel, against the committed store, after taking a
+//! [`Basis`] (the generation of reading changes they read). The writer keeps, per
+//! indicator, the generation that last changed its readings:
 //!
 //! - A group never holds two writes that touch the same indicator. The second of them
 //!   starts the next group, which is applied (though not yet synced) after the first.
 //! - A write whose basis is older than the last change of one of its indicators was
-//!   vetted against readings that have since changed: it is not applied, and its
-//!   writer is told ([`Applied::Moved`]) to vet it again against the store as it is
-//!   now, and send it again. So each request's checks see every write queued before it,
-//!   and two writes that do not share an indicator never wait for each other.
+//!   vetted against readings that have since changed. The writer vets it again itself,
+//!   with the write's own [`Recheck`], against the store as the groups before it left
+//!   it, and applies what that gives (or answers [`Applied::Refused`]).
+//!
+//! So each request's checks see every write queued before it, two writes that share no
+//! indicator never wait for each other, and checks run on the writer thread only where
+//! two writes of one indicator meet.
 //!
 //! # Errors
 //!
@@ -61,12 +64,52 @@ pub type AnswerFn = Box<dyn Fn(&[(Outcome, Reading)]) -> Vec<u8> + Send>;
 ///
 /// [`Store::basis`]: super::Store::basis
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Basis(Option<u64>);
+pub struct Basis(u64);
 
-impl Basis {
-    /// For writes that were not vetted against the store (restores, the command
-    /// line's own loads, tests): never sent back.
-    pub const UNCHECKED: Basis = Basis(None);
+/// Vets a write again against readings as they now stand (`SeriesRead`): the write to
+/// apply instead, or `None` when the checks now refuse it (the closure keeps why, for
+/// its caller).
+pub type Revet = Box<dyn FnMut(&dyn SeriesRead) -> Option<ReadingWrite> + Send>;
+
+/// How a write was vetted: the basis its checks read, and how to vet it again.
+pub struct Recheck {
+    pub basis: Basis,
+    pub revet: Revet,
+}
+
+impl std::fmt::Debug for Recheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recheck")
+            .field("basis", &self.basis)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads of one indicator's current readings, from the store or from inside the
+/// writer thread: what the quality checks read.
+pub trait SeriesRead {
+    /// One indicator's current readings from `from` to `to` (inclusive), in period
+    /// order.
+    fn series(
+        &self,
+        id: &IndicatorId,
+        from: Option<Period>,
+        to: Option<Period>,
+    ) -> Result<Vec<(Period, Reading)>, StoreError>;
+}
+
+/// The committed readings, as the writer thread reads them.
+struct Committed<'a>(&'a Tree);
+
+impl SeriesRead for Committed<'_> {
+    fn series(
+        &self,
+        id: &IndicatorId,
+        from: Option<Period>,
+        to: Option<Period>,
+    ) -> Result<Vec<(Period, Reading)>, StoreError> {
+        super::readings::series_in(self.0, id, from, to)
+    }
 }
 
 /// One write of readings and notes, all of it applied or none.
@@ -81,7 +124,9 @@ pub struct ReadingWrite {
     /// Readings that must still stand at the revision given (`None`: absent), else
     /// [`StoreError::Stale`] and nothing written: a confirmed preview.
     pub expect: Vec<(IndicatorId, Period, Option<u32>)>,
-    pub basis: Basis,
+    /// `None` for a write not vetted against the store (restores, the command line's
+    /// loads, tests).
+    pub recheck: Option<Recheck>,
 }
 
 impl std::fmt::Debug for ReadingWrite {
@@ -93,7 +138,7 @@ impl std::fmt::Debug for ReadingWrite {
             .field("now", &self.now)
             .field("idempotency", &self.idempotency.as_ref().map(|(k, _)| k))
             .field("expect", &self.expect)
-            .field("basis", &self.basis)
+            .field("basis", &self.recheck.as_ref().map(|r| r.basis))
             .finish()
     }
 }
@@ -117,9 +162,9 @@ pub enum Applied {
     /// Applied (and durable, when asked): each row's outcome, or the answer stored
     /// under the idempotency key when it was taken.
     Done(BatchResult),
-    /// Not applied: readings of its indicators changed after its basis. Vet it again
-    /// and send it again.
-    Moved,
+    /// Vetted again, because readings of its indicators changed after its basis, and
+    /// refused by the checks this time: nothing written. Its [`Recheck`] kept why.
+    Refused,
 }
 
 type Answer = Result<Applied, StoreError>;
@@ -184,7 +229,7 @@ pub(super) struct Generations {
 
 impl Generations {
     pub(super) fn basis(&self) -> Basis {
-        Basis(Some(self.current.load(Ordering::SeqCst)))
+        Basis(self.current.load(Ordering::SeqCst))
     }
 
     /// Holds off other changes of readings while one is checked, applied and recorded.
@@ -207,14 +252,14 @@ impl Generations {
 
     fn moved(
         last: &HashMap<IndicatorId, u64>,
-        basis: Basis,
+        write: &ReadingWrite,
         touches: &HashSet<IndicatorId>,
     ) -> bool {
-        match basis.0 {
+        match &write.recheck {
             None => false,
-            Some(b) => touches
+            Some(r) => touches
                 .iter()
-                .any(|id| last.get(id).is_some_and(|g| *g > b)),
+                .any(|id| last.get(id).is_some_and(|g| *g > r.basis.0)),
         }
     }
 }
@@ -382,15 +427,34 @@ impl Thread {
         }
     }
 
-    /// Applies one group in one transaction. Writes vetted against readings that have
-    /// changed since are sent back, not applied.
+    /// Applies one group in one transaction. A write vetted against readings that have
+    /// changed since is vetted again first (see the module's documentation).
     fn apply(&self, group: Vec<Job>) -> Vec<(Job, Answer)> {
         let mut last = self.generations.lock();
-        let (moved, ready): (Vec<_>, Vec<_>) = group
-            .into_iter()
-            .partition(|j| Generations::moved(&last, j.write.basis, &j.touches));
-        let mut out: Vec<(Job, Answer)> =
-            moved.into_iter().map(|j| (j, Ok(Applied::Moved))).collect();
+        let mut out: Vec<(Job, Answer)> = Vec::new();
+        let mut ready = Vec::with_capacity(group.len());
+        for mut job in group {
+            if !Generations::moved(&last, &job.write, &job.touches) {
+                ready.push(job);
+                continue;
+            }
+            let Some(mut recheck) = job.write.recheck.take() else {
+                ready.push(job);
+                continue;
+            };
+            // The groups before this one are applied, and none of this group shares
+            // an indicator with it: the committed store is what it must be checked
+            // against.
+            match (recheck.revet)(&Committed(&self.trees.readings)) {
+                Some(mut again) => {
+                    again.recheck = None;
+                    job.touches.extend(again.touches());
+                    job.write = again;
+                    ready.push(job);
+                }
+                None => out.push((job, Ok(Applied::Refused))),
+            }
+        }
         if ready.is_empty() {
             return out;
         }
@@ -587,7 +651,7 @@ mod tests {
         }
     }
 
-    fn write(rows: Vec<BatchRow>, basis: Basis) -> ReadingWrite {
+    fn write(rows: Vec<BatchRow>) -> ReadingWrite {
         ReadingWrite {
             rows,
             notes: Vec::new(),
@@ -595,7 +659,28 @@ mod tests {
             now: Utc::now(),
             idempotency: None,
             expect: Vec::new(),
-            basis,
+            recheck: None,
+        }
+    }
+
+    /// A write vetted at `basis`, whose second look counts its calls and, given the
+    /// readings as they stand, writes `rows` when the indicator has fewer than
+    /// `refuse_at` readings and refuses otherwise.
+    fn checked(
+        rows: Vec<BatchRow>,
+        basis: Basis,
+        refuse_at: usize,
+        calls: Arc<AtomicU64>,
+    ) -> ReadingWrite {
+        let again = rows.clone();
+        let revet: Revet = Box::new(move |readings| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let seen = readings.series(&again[0].indicator, None, None).unwrap();
+            (seen.len() < refuse_at).then(|| write(again.clone()))
+        });
+        ReadingWrite {
+            recheck: Some(Recheck { basis, revet }),
+            ..write(rows)
         }
     }
 
@@ -654,21 +739,30 @@ mod tests {
         let t = thread_of(&s);
         let before = s.change_seq().unwrap();
         let basis = s.basis();
+        let calls = Arc::new(AtomicU64::new(0));
         let answers = round(
             &t,
             vec![
-                write(vec![row("gdp-growth", "2023-03", 8.1)], basis),
-                write(
+                checked(
+                    vec![row("gdp-growth", "2023-03", 8.1)],
+                    basis,
+                    9,
+                    calls.clone(),
+                ),
+                checked(
                     vec![row("cpi", "2023-03", 2.1), row("cpi", "2023-06", 2.4)],
                     basis,
+                    9,
+                    calls.clone(),
                 ),
             ],
         );
         assert_eq!(done(&answers[0]).0.len(), 1);
         assert_eq!(done(&answers[1]).0.len(), 2);
         assert_eq!(done(&answers[1]).0[1].0, Outcome::Created);
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing was vetted again");
         // One group: one generation for both writes.
-        assert_eq!(s.basis(), Basis(basis.0.map(|g| g + 1)));
+        assert_eq!(s.basis(), Basis(basis.0 + 1));
         assert_eq!(s.change_seq().unwrap(), before + 3, "three audit rows");
     }
 
@@ -676,8 +770,7 @@ mod tests {
     fn a_write_failing_its_own_checks_fails_alone_and_writes_nothing() {
         let s = store();
         let t = thread_of(&s);
-        let basis = s.basis();
-        let mut stale = write(vec![row("gdp-growth", "2023-06", 8.5)], basis);
+        let mut stale = write(vec![row("gdp-growth", "2023-06", 8.5)]);
         // Confirmed against a preview that saw a reading of 2023-03 at revision 1:
         // there is none.
         stale.expect = vec![(
@@ -685,15 +778,11 @@ mod tests {
             "2023-03".parse().unwrap(),
             Some(1),
         )];
-        let mut unknown = write(vec![row("cpi", "2023-03", 2.0)], basis);
+        let mut unknown = write(vec![row("cpi", "2023-03", 2.0)]);
         unknown.rows[0].indicator = IndicatorId::parse("no-such-indicator").unwrap();
         let answers = round(
             &t,
-            vec![
-                stale,
-                write(vec![row("cpi", "2023-03", 2.1)], basis),
-                unknown,
-            ],
+            vec![stale, write(vec![row("cpi", "2023-03", 2.1)]), unknown],
         );
         assert!(
             matches!(answers[0], Err(StoreError::Stale(..))),
@@ -722,48 +811,48 @@ mod tests {
     }
 
     #[test]
-    fn a_write_vetted_before_a_change_of_its_indicator_is_sent_back_unwritten() {
+    fn a_write_vetted_before_a_change_of_its_indicator_is_vetted_again_against_it() {
         let s = store();
         let t = thread_of(&s);
         let old = s.basis();
-        // Two writes of one indicator in one round: the first is applied, the second
-        // was vetted without seeing it, so it comes back; a write of another
-        // indicator vetted at the same time is applied.
+        let calls = Arc::new(AtomicU64::new(0));
+        let sme = |p: &str, v: f64| vec![row("tech-sme-registered", p, v)];
+        // Three writes of one indicator and one of another, all vetted at once. The
+        // first is applied as vetted. The second was vetted without seeing it: it is
+        // vetted again, sees one reading, and is written. The third, vetted again,
+        // sees two and is refused. The write of the other indicator is applied as it
+        // was vetted.
         let answers = round(
             &t,
             vec![
-                write(vec![row("tech-sme-registered", "2023-03", 60.0)], old),
-                write(vec![row("tech-sme-registered", "2023-06", 50.0)], old),
-                write(vec![row("cpi", "2023-03", 2.1)], old),
+                checked(sme("2023-03", 60.0), old, 2, calls.clone()),
+                checked(sme("2023-06", 70.0), old, 2, calls.clone()),
+                checked(sme("2023-09", 80.0), old, 2, calls.clone()),
+                checked(vec![row("cpi", "2023-03", 2.1)], old, 0, calls.clone()),
             ],
         );
         done(&answers[0]);
-        assert!(matches!(answers[1], Ok(Applied::Moved)), "{:?}", answers[1]);
-        done(&answers[2]);
+        done(&answers[1]);
+        assert!(
+            matches!(answers[2], Ok(Applied::Refused)),
+            "{:?}",
+            answers[2]
+        );
+        done(&answers[3]);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
         let id = IndicatorId::parse("tech-sme-registered").unwrap();
-        assert_eq!(s.readings(&id, None, None).unwrap().len(), 1);
-        // Sent again with a basis taken after the change, it is written.
-        let again = round(
+        assert_eq!(s.readings(&id, None, None).unwrap().len(), 2);
+        // Vetted after the change, a write is applied as it was vetted.
+        let fresh = round(
             &t,
-            vec![write(
-                vec![row("tech-sme-registered", "2023-06", 50.0)],
-                s.basis(),
-            )],
+            vec![checked(sme("2023-12", 90.0), s.basis(), 0, calls.clone())],
         );
-        done(&again[0]);
-        // A write that was never vetted against the store is never sent back.
-        let unchecked = round(
-            &t,
-            vec![write(
-                vec![row("tech-sme-registered", "2023-09", 70.0)],
-                Basis::UNCHECKED,
-            )],
-        );
-        done(&unchecked[0]);
+        done(&fresh[0]);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]
-    fn a_withdrawal_sends_back_a_write_vetted_before_it() {
+    fn a_withdrawal_has_a_write_vetted_before_it_vetted_again() {
         let s = store();
         let t = thread_of(&s);
         let id = IndicatorId::parse("cpi").unwrap();
@@ -778,17 +867,24 @@ mod tests {
         let basis = s.basis();
         s.withdraw_reading(&id, "2023-03".parse().unwrap(), "t", None, Utc::now())
             .unwrap();
-        let answers = round(&t, vec![write(vec![row("cpi", "2023-06", 2.2)], basis)]);
-        assert!(matches!(answers[0], Ok(Applied::Moved)));
+        let calls = Arc::new(AtomicU64::new(0));
+        let answers = round(
+            &t,
+            vec![checked(
+                vec![row("cpi", "2023-06", 2.2)],
+                basis,
+                9,
+                calls.clone(),
+            )],
+        );
+        done(&answers[0]);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[test]
     fn groups_split_where_two_writes_share_an_indicator() {
         let job = |ids: &[&str]| {
-            let w = write(
-                ids.iter().map(|id| row(id, "2023-03", 1.0)).collect(),
-                Basis::UNCHECKED,
-            );
+            let w = write(ids.iter().map(|id| row(id, "2023-03", 1.0)).collect());
             let (tx, _) = mpsc::channel();
             Job {
                 touches: w.touches(),
@@ -819,7 +915,7 @@ mod tests {
         let s = store();
         let t = thread_of(&s);
         let keyed = |id: &str| {
-            let mut w = write(vec![row(id, "2023-03", 2.0)], Basis::UNCHECKED);
+            let mut w = write(vec![row(id, "2023-03", 2.0)]);
             let answer: AnswerFn = Box::new(|out: &[(Outcome, Reading)]| vec![out.len() as u8]);
             w.idempotency = Some((b"k".to_vec(), answer));
             w

@@ -1058,3 +1058,37 @@ fn a_percent_formatted_xlsx_cell_means_the_same_as_7_2_percent_in_csv() {
     assert_eq!(r.status(), 200);
     assert_eq!(stored(&s, RATE).unwrap()["value"], 7.2);
 }
+
+/// Two batches sent at the same moment that write the same indicator: whichever the
+/// store's writer takes second is checked against the first (vetted again by the
+/// writer when it was vetted before the first was written), so a cumulative figure
+/// that falls is refused in every order. Each batch also writes an indicator of its
+/// own, which lands with it or not at all.
+#[test]
+fn concurrent_batches_of_one_indicator_are_each_checked_against_the_other() {
+    let s = TestServer::start();
+    for year in 2016..=2022 {
+        let send = |quarter: u8, value: u32, other: &str| {
+            let csv = format!(
+                "indicator,period,value\ntech-sme-registered,{year}-Q{quarter},{value}\n{other},{year}-12,{value}\n"
+            );
+            post(&s, "", "text/csv", csv.into_bytes()).status().as_u16()
+        };
+        let (a, b) = std::thread::scope(|sc| {
+            let first = sc.spawn(|| send(1, 60, "new-above-scale-industrial-firms"));
+            let second = sc.spawn(|| send(2, 50, "standard-factory-space-new"));
+            (first.join().unwrap(), second.join().unwrap())
+        });
+        let mut got = [a, b];
+        got.sort();
+        assert_eq!(got, [200, 422], "{year}: Q1 60 and Q2 50 sent at once");
+        let written = s
+            .get_json(&format!(
+                "/v1/indicators/tech-sme-registered/readings?from={year}-01&to={year}-12"
+            ))
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(written, 1, "{year}");
+    }
+}

@@ -26,7 +26,10 @@ use crate::query::names::Refusal;
 use crate::query::quality::Vetter;
 use crate::query::tokens::token_region;
 use crate::query::Queries;
-use crate::store::{codec, AnswerFn, BatchRow, NoteRow, Outcome, ReadingWrite, Role, Store, Token};
+use crate::store::{
+    codec, AnswerFn, Applied, BatchRow, NoteRow, Outcome, ReadingWrite, Recheck, Revet, Role,
+    SeriesRead, Store, Token,
+};
 
 /// What happened to one row of a batch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -303,37 +306,48 @@ struct Submission {
 
 /// Decodes, checks and vets a batch on the batch threads, then hands what is to be
 /// written to the store's writer and waits until it is on disk. When readings it was
-/// vetted against changed meanwhile (another request wrote the same indicators), it is
-/// vetted again against the store as it now stands.
+/// vetted against changed meanwhile (another request wrote the same indicators), the
+/// writer vets it again against the store as it then stands (`store::writer`).
 async fn run_and_write(ctx: &Ctx, submission: Submission) -> Result<Batch, ApiError> {
-    let submission = std::sync::Arc::new(submission);
-    loop {
-        let (ctx2, sub) = (ctx.clone(), submission.clone());
-        let done = ctx
-            .batches
-            .run(move || run_batch(&ctx2, &ctx2.queries, &sub))
-            .await?;
-        let Batch::Ready(write, written) = done else {
-            return Ok(done);
-        };
-        match ctx.store.write(write).await? {
-            crate::store::Applied::Moved => continue,
-            crate::store::Applied::Done((_, Some(stored))) => return Ok(Batch::Replayed(stored)),
-            crate::store::Applied::Done((results, None)) => {
-                ctx.changed();
-                return Ok(Batch::Written(written.answer(&results)));
-            }
+    let sub = std::sync::Arc::new(submission);
+    let ctx2 = ctx.clone();
+    let done = ctx
+        .batches
+        .run(move || run_batch(&ctx2, &ctx2.queries, &sub))
+        .await?;
+    let Batch::Ready(write, written, second) = done else {
+        return Ok(done);
+    };
+    let applied = ctx.store.write(write).await?;
+    let second = second.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match (applied, second) {
+        (Applied::Done((_, Some(stored))), _) => Ok(Batch::Replayed(stored)),
+        (Applied::Done((results, None)), second) => {
+            ctx.changed();
+            let written = match second {
+                Some(Ok(w)) => w,
+                _ => written,
+            };
+            Ok(Batch::Written(written.answer(&results)))
         }
+        (Applied::Refused, Some(Err(e))) => Err(e),
+        (Applied::Refused, _) => Err(ApiError::internal(std::io::Error::other(
+            "the writer refused a batch without saying why",
+        ))),
     }
 }
+
+/// What the store's writer found when it vetted a batch again: the rows it wrote, or
+/// why it refused them.
+type Second = std::sync::Arc<std::sync::Mutex<Option<Result<std::sync::Arc<Written>, ApiError>>>>;
 
 /// How a batch ended, inside its blocking task.
 enum Batch {
     /// The Idempotency-Key's stored answer.
     Replayed(Vec<u8>),
     /// Vetted, to be written by the store's writer; the answer is rendered from what
-    /// the writer reports.
-    Ready(crate::store::ReadingWrite, std::sync::Arc<Written>),
+    /// the writer reports, and from the rows it vetted again if it did.
+    Ready(ReadingWrite, std::sync::Arc<Written>, Second),
     /// Written and durable.
     Written(BatchAnswer),
     /// What writing it would do; nothing written.
@@ -344,7 +358,7 @@ enum Batch {
 
 /// The blocking part of a batch: the stored answer of its key, or its rows decoded,
 /// checked, vetted and written.
-fn run_batch(ctx: &Ctx, qs: &Queries, sub: &Submission) -> Result<Batch, ApiError> {
+fn run_batch(ctx: &Ctx, qs: &Queries, sub: &std::sync::Arc<Submission>) -> Result<Batch, ApiError> {
     let s = qs.store();
     // Taken before any reading is read for the checks (see `store::writer`).
     let basis = s.basis();
@@ -379,7 +393,8 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: &Submission) -> Result<Batch, ApiErro
         .collect();
     let resolved = resolve_indicators(qs, &sub.token, &rows)?;
     let checked = validate_rows(ctx, &sub.token, &resolved, rows);
-    let checked = vet_rows(qs, &resolved.indicators, checked)?;
+    let unvetted = checked.clone();
+    let checked = vet_rows(s, &resolved.indicators, checked)?;
     let expect = match &sub.mode {
         Mode::Write => Vec::new(),
         Mode::Preview | Mode::Confirm(_) => {
@@ -391,15 +406,40 @@ fn run_batch(ctx: &Ctx, qs: &Queries, sub: &Submission) -> Result<Batch, ApiErro
             }
         }
     };
-    write_batch(
+    let ready = write_batch(
         ctx,
         sub,
         &resolved.indicators,
         &named,
         checked,
-        expect,
-        basis,
-    )
+        expect.clone(),
+    )?;
+    let Batch::Ready(mut write, written, second) = ready else {
+        return Ok(ready);
+    };
+    let revet: Revet = {
+        let (ctx, sub, second) = (ctx.clone(), sub.clone(), second.clone());
+        let indicators = resolved.indicators;
+        Box::new(move |readings| {
+            let again = vet_rows(readings, &indicators, unvetted.clone()).and_then(|checked| {
+                write_batch(&ctx, &sub, &indicators, &named, checked, expect.clone())
+            });
+            let (write, found) = match again {
+                Ok(Batch::Ready(write, written, _)) => (Some(write), Ok(written)),
+                Ok(_) => (
+                    None,
+                    Err(ApiError::internal(std::io::Error::other(
+                        "a batch vetted again was not ready to write",
+                    ))),
+                ),
+                Err(e) => (None, Err(e)),
+            };
+            *second.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
+            write
+        })
+    };
+    write.recheck = Some(Recheck { basis, revet });
+    Ok(Batch::Ready(write, written, second))
 }
 
 /// One row of a preview: what confirming the batch would do with it.
@@ -702,11 +742,11 @@ fn resolve_indicators(
 /// against the store and against the rows before it in the batch. A row refused by
 /// them becomes [`Checked::Failed`]; one stored flagged carries its note.
 fn vet_rows(
-    qs: &Queries,
+    readings: &dyn SeriesRead,
     indicators: &HashMap<IndicatorId, Indicator>,
     checked: Vec<(usize, Checked)>,
 ) -> Result<Vec<(usize, Checked)>, ApiError> {
-    let mut vetter = qs.vetter();
+    let mut vetter = Vetter::new(readings);
     let mut out = Vec::with_capacity(checked.len());
     for (raw_row, c) in checked {
         let c = vet_row(&mut vetter, indicators, raw_row, c)?;
@@ -762,7 +802,6 @@ fn write_batch(
     named: &HashMap<usize, String>,
     checked: Vec<(usize, Checked)>,
     expect: Vec<(IndicatorId, crate::domain::Period, Option<u32>)>,
-    basis: crate::store::Basis,
 ) -> Result<Batch, ApiError> {
     let (token, atomic) = (&sub.token, sub.atomic);
     let en = sub.lang.is_en();
@@ -908,9 +947,9 @@ fn write_batch(
         now,
         idempotency,
         expect,
-        basis,
+        recheck: None,
     };
-    Ok(Batch::Ready(write, written))
+    Ok(Batch::Ready(write, written, Default::default()))
 }
 
 /// The rows of a batch about to be written, and what its answer reports beside them.

@@ -25,9 +25,11 @@ use super::{
 };
 use crate::domain::{Finding, Indicator, IndicatorId, Period, QualityNote, Reading, ReadingInput};
 use crate::ingest::RowError;
+use crate::query::quality::vet_against;
 use crate::query::views::{ReadingView, RevisionView};
 use crate::query::Queries;
-use crate::store::{Applied, BatchRow, Outcome, ReadingWrite};
+use crate::query::QueryError;
+use crate::store::{Applied, BatchRow, Outcome, ReadingWrite, Recheck, Revet};
 
 pub use batch::{BatchAnswer, RowResult};
 
@@ -111,7 +113,8 @@ pub(crate) enum Put {
 
 /// Vets one row against the store, then has the store's writer write it, and waits
 /// until it is on disk. When the indicator's readings changed between the checks and
-/// the write (a concurrent write of the same indicator), the row is vetted again.
+/// the write (a concurrent write of the same indicator), the writer vets it again
+/// against them (`store::writer`), and its answer is what that found.
 pub(crate) async fn put_one(
     ctx: &Ctx,
     ind: Indicator,
@@ -121,45 +124,81 @@ pub(crate) async fn put_one(
     now: DateTime<Utc>,
 ) -> Result<Put, ApiError> {
     let ind = std::sync::Arc::new(ind);
-    loop {
+    let vetted = {
         let (ind, mut row, explanation) = (ind.clone(), row.clone(), explanation.clone());
-        let vetted = ctx
-            .blocking(move |qs| {
-                // Taken before the readings the checks compare with are read.
-                let basis = qs.store().basis();
-                Ok(
-                    match qs.vet(&ind, &row, explanation.as_deref())?.into_result() {
-                        Err(findings) => Err(findings),
-                        Ok(q) => {
-                            row.quality = q;
-                            Ok((row, basis))
-                        }
-                    },
-                )
-            })
-            .await?;
-        let (row, basis) = match vetted {
-            Err(findings) => return Ok(Put::Failed(findings)),
-            Ok(v) => v,
-        };
-        let quality = row.quality.clone();
-        let write = ReadingWrite {
-            rows: vec![row],
-            notes: Vec::new(),
-            actor: actor.clone(),
-            now,
-            idempotency: None,
-            expect: Vec::new(),
-            basis,
-        };
-        match ctx.store.write(write).await? {
-            Applied::Moved => continue,
-            Applied::Done((mut out, _)) => {
-                ctx.changed();
-                let (outcome, reading) = out.remove(0);
-                return Ok(Put::Written(outcome, reading, quality));
-            }
+        ctx.blocking(move |qs| {
+            // Taken before the readings the checks compare with are read.
+            let basis = qs.store().basis();
+            Ok(
+                match qs.vet(&ind, &row, explanation.as_deref())?.into_result() {
+                    Err(findings) => Err(findings),
+                    Ok(q) => {
+                        row.quality = q;
+                        Ok((row, basis))
+                    }
+                },
+            )
+        })
+        .await?
+    };
+    let (vetted_row, basis) = match vetted {
+        Err(findings) => return Ok(Put::Failed(findings)),
+        Ok(v) => v,
+    };
+    // What the writer's second look found, when it took one.
+    type Second = Result<std::result::Result<Option<QualityNote>, Vec<Finding>>, QueryError>;
+    let second: std::sync::Arc<std::sync::Mutex<Option<Second>>> = Default::default();
+    let revet: Revet = {
+        let (second, actor) = (second.clone(), actor.clone());
+        Box::new(move |readings| {
+            let found =
+                vet_against(readings, &ind, &row, explanation.as_deref()).map(|v| v.into_result());
+            let again = match &found {
+                Ok(Ok(q)) => Some(ReadingWrite {
+                    rows: vec![BatchRow {
+                        quality: q.clone(),
+                        ..row.clone()
+                    }],
+                    notes: Vec::new(),
+                    actor: actor.clone(),
+                    now,
+                    idempotency: None,
+                    expect: Vec::new(),
+                    recheck: None,
+                }),
+                _ => None,
+            };
+            *second.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
+            again
+        })
+    };
+    let first_quality = vetted_row.quality.clone();
+    let write = ReadingWrite {
+        rows: vec![vetted_row],
+        notes: Vec::new(),
+        actor,
+        now,
+        idempotency: None,
+        expect: Vec::new(),
+        recheck: Some(Recheck { basis, revet }),
+    };
+    let applied = ctx.store.write(write).await?;
+    let second = second.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match (applied, second) {
+        (Applied::Done((mut out, _)), second) => {
+            ctx.changed();
+            let quality = match second {
+                Some(Ok(Ok(q))) => q,
+                _ => first_quality,
+            };
+            let (outcome, reading) = out.remove(0);
+            Ok(Put::Written(outcome, reading, quality))
         }
+        (Applied::Refused, Some(Ok(Err(findings)))) => Ok(Put::Failed(findings)),
+        (Applied::Refused, Some(Err(e))) => Err(e.into()),
+        (Applied::Refused, _) => Err(ApiError::internal(std::io::Error::other(
+            "the writer refused a reading without saying why",
+        ))),
     }
 }
 

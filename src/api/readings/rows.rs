@@ -15,6 +15,7 @@ use crate::ingest::{self, RawRow, RawValue, RowError};
 use crate::store::{BatchRow, NoteRow, Token};
 
 /// What checking one row found.
+#[derive(Clone)]
 pub(super) enum Checked {
     /// Valid, with the row's explanation (if it gave one) for the quality checks.
     Good(BatchRow, Option<String>),
