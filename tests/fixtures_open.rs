@@ -125,6 +125,7 @@ struct Expected {
     name: &'static str,
     format: u8,
     audit_rows: usize,
+    readings: usize,
     /// When gdp-growth 2023-06 was revised (kept to the nanosecond).
     revised_at: &'static str,
     notifier: NotifierState,
@@ -142,6 +143,7 @@ fn expected() -> Vec<Expected> {
             name: "store-v1",
             format: 1,
             audit_rows: 428,
+            readings: 18,
             revised_at: "2026-11-28T02:30:24.533425964Z",
             notifier: NotifierState::default(),
             webhooks: &[],
@@ -151,6 +153,7 @@ fn expected() -> Vec<Expected> {
             format: 2,
             // As store-v1, and 9 region rows of the built-in catalogue.
             audit_rows: 437,
+            readings: 18,
             revised_at: "2026-12-04T20:32:56.268918685Z",
             notifier: NotifierState {
                 cursor: Some(436),
@@ -174,6 +177,7 @@ fn expected() -> Vec<Expected> {
             format: 3,
             // As store-v2: receivers and tokens write no audit rows.
             audit_rows: 437,
+            readings: 18,
             revised_at: "2026-12-05T01:41:57.691170448Z",
             notifier: NotifierState {
                 cursor: Some(436),
@@ -189,6 +193,35 @@ fn expected() -> Vec<Expected> {
                     ("tech-sme-registered", "critical", "behind"),
                 ])),
                 remind_day: Some("2026-12-05".parse().unwrap()),
+            },
+            webhooks: &["county-office", "innovation-desk"],
+        },
+        Expected {
+            name: "store-v4",
+            format: 4,
+            audit_rows: 440,
+            // As store-v3, and a reading accepted flagged (new-above-scale-industrial-firms
+            // 2023-09).
+            readings: 19,
+            revised_at: "2026-12-06T08:21:12.132867389Z",
+            // The baseline, then the flagged reading's alert, which the notifier saw.
+            notifier: NotifierState {
+                cursor: Some(439),
+                seen: Some(seen(&[
+                    (
+                        "fixed-asset-investment-growth",
+                        "critical",
+                        "severely_behind",
+                    ),
+                    ("import-export-value", "critical", "behind"),
+                    (
+                        "new-above-scale-industrial-firms",
+                        "critical",
+                        "severely_behind",
+                    ),
+                    ("tech-sme-registered", "critical", "behind"),
+                ])),
+                remind_day: Some("2026-12-06".parse().unwrap()),
             },
             webhooks: &["county-office", "innovation-desk"],
         },
@@ -301,8 +334,34 @@ fn every_fixture_store_opens_upgraded_with_its_content_after_a_backup() {
                 "{}",
                 want.name
             );
+            if want.format >= 4 {
+                // A note sent without a figure stays on its period; a flagged reading
+                // keeps its flag and its history.
+                let notes = store.notes(&id("tech-sme-registered"), None, None).unwrap();
+                assert_eq!(notes.len(), 1, "{}", want.name);
+                assert_eq!(notes[0].note, "数据待市科技局核实后补报");
+                let flagged = store.flagged().unwrap();
+                assert_eq!(flagged.len(), 1, "{}", want.name);
+                let revs = store
+                    .revisions(&id("new-above-scale-industrial-firms"), period("2023-09"))
+                    .unwrap();
+                assert_eq!(revs.len(), 1);
+                assert_eq!(revs[0].0, flagged[0].0);
+                let revs = store
+                    .revisions(&id("tech-sme-registered"), period("2023-Q4"))
+                    .unwrap();
+                assert!(
+                    matches!(revs[..], [(_, ref r)] if matches!(r.change, Change::Note { .. }))
+                );
+            }
+            // The withdrawn reading keeps its history: its creation and its withdrawal.
+            let revs = store
+                .revisions(&id("tech-sme-registered"), period("2023-05"))
+                .unwrap();
+            assert_eq!(revs.len(), 2, "{}", want.name);
             let report = store.check().unwrap();
             assert!(report.ok(), "{}: {:?}", want.name, report.problems);
+            assert_eq!(report.readings, want.readings);
         }
         // On disk: the current format, the old keys gone, and a backup beside the store
         // of what it held before.
@@ -331,7 +390,7 @@ fn every_fixture_store_opens_upgraded_with_its_content_after_a_backup() {
         let end: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
         assert_eq!(end["type"], "end");
         assert_eq!(end["indicators"], 203);
-        assert_eq!(end["readings"], 18);
+        assert_eq!(end["readings"], want.readings);
         assert_eq!(end["audit"], want.audit_rows);
         // It restores, and the restored store backs up to the same bytes.
         let restored = tmp.path().join("restored");
@@ -373,11 +432,16 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
 
     let out = run_ok(&["migrate", "--db", d, "--dry-run"]);
     assert!(
-        out.contains("store format 2; this release writes format 4"),
+        out.contains("store format 2; this release writes format 5"),
         "{out}"
     );
-    // Both steps, in order, each with what it finds in this store.
+    // Every step, in order, each with what it finds in this store.
     let (first, second) = out.split_once("format 3 → 4").expect(&out);
+    let (second, third) = second.split_once("format 4 → 5").expect(&out);
+    assert!(
+        third.contains("period index keys replaced by per-region counts: 18"),
+        "{out}"
+    );
     assert!(first.contains("format 2 → 3"), "{out}");
     assert!(first.contains("cursor: audit row 436"), "{out}");
     assert!(first.contains("last daily run: 2026-12-05"), "{out}");
@@ -391,7 +455,7 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
         serde_json::from_str(&run_ok(&["migrate", "--db", d, "--dry-run", "--json"])).unwrap();
     assert_eq!(
         (v["stored"].as_u64(), v["current"].as_u64()),
-        (Some(2), Some(4))
+        (Some(2), Some(5))
     );
     let steps: Vec<(u64, u64)> = v["steps"]
         .as_array()
@@ -399,13 +463,13 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
         .iter()
         .map(|s| (s["from"].as_u64().unwrap(), s["to"].as_u64().unwrap()))
         .collect();
-    assert_eq!(steps, [(2, 3), (3, 4)]);
+    assert_eq!(steps, [(2, 3), (3, 4), (4, 5)]);
     // Nothing changed: every tree holds what it held, and no backup was written.
     assert!(raw(&db) == before, "--dry-run changed the store");
     assert!(backups_beside(&db).is_empty());
 
     let out = run_ok(&["migrate", "--db", d]);
-    assert!(out.contains("upgraded from format 2 to 4"), "{out}");
+    assert!(out.contains("upgraded from format 2 to 5"), "{out}");
     let backups = backups_beside(&db);
     assert_eq!(backups.len(), 1);
     assert!(
@@ -422,11 +486,30 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
             .map(|t| t.keys().cloned().collect::<Vec<_>>()),
         Some(vec![b"taojiang-2023".to_vec()])
     );
-    // Every key but the notifier's is where it was (format 4 rewrote the values and
-    // added the plan).
+    // Format 5 moved each reading's revisions into it and counted the periods.
+    assert!(
+        !after.contains_key(&b"by_period"[..]),
+        "the period index is dropped"
+    );
+    assert!(
+        after[&b"revisions"[..]].is_empty(),
+        "no notes: an empty index"
+    );
+    assert_eq!(
+        after[&b"periods"[..]].len(),
+        4,
+        "2022-12, 2023-03, 2023-06, 2023-09"
+    );
+    // Every other key but the notifier's is where it was (format 4 rewrote the values
+    // and added the plan).
     let keys = |r: &Raw| -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
         r.iter()
-            .filter(|(name, t)| name.as_slice() != b"plans" && !t.is_empty())
+            .filter(|(name, t)| {
+                !matches!(
+                    name.as_slice(),
+                    b"plans" | b"periods" | b"revisions" | b"by_period"
+                ) && !t.is_empty()
+            })
             .map(|(name, t)| {
                 let ks = t.keys().filter(|k| {
                     !(name.as_slice() == b"meta"
@@ -440,12 +523,12 @@ fn migrate_dry_run_describes_and_changes_nothing_then_migrate_upgrades_after_a_b
         keys(&after) == keys(&before),
         "the upgrade moved more than the notifier's state"
     );
-    // The store opens at format 4 with its content; migrating again has nothing to do.
+    // The store opens at format 5 with its content; migrating again has nothing to do.
     let report: Value = serde_json::from_str(&run_ok(&["check", "--db", d, "--json"])).unwrap();
     assert_eq!(report["problem_count"], 0, "{report}");
     assert_eq!(report["readings"], 18);
     let out = run_ok(&["migrate", "--db", d]);
-    assert!(out.contains("already at format 4"), "{out}");
+    assert!(out.contains("already at format 5"), "{out}");
     assert!(run_ok(&["migrate", "--db", d, "--dry-run"]).contains("nothing to do"));
     assert_eq!(backups_beside(&db).len(), 1);
 
@@ -474,7 +557,7 @@ fn a_store_with_an_unreadable_value_is_copied_instead_of_backed_up_and_still_upg
     }
     let before = raw(&db);
     let out = run_ok(&["migrate", "--db", db.to_str().unwrap()]);
-    assert!(out.contains("upgraded from format 2 to 4"), "{out}");
+    assert!(out.contains("upgraded from format 2 to 5"), "{out}");
     assert!(out.contains("cannot be read"), "{out}");
     assert!(backups_beside(&db).is_empty());
     let copy: Vec<PathBuf> = std::fs::read_dir(tmp.path())
@@ -522,7 +605,7 @@ fn store_v3_becomes_the_taojiang_2023_plan_in_the_documents_order() {
     };
     assert_eq!((survey.stored, survey.current), (3, STORE_FORMAT));
     let steps: Vec<(u8, u8)> = survey.steps.iter().map(|s| (s.from, s.to)).collect();
-    assert_eq!(steps, [(3, 4)]);
+    assert_eq!(steps, [(3, 4), (4, 5)]);
     assert_eq!(
         survey.steps[0].details,
         [

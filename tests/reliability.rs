@@ -1911,11 +1911,14 @@ fn a_store_written_before_regions_migrates_on_open() {
         assert!(store.check().unwrap().ok());
     }
     // On disk: the current store format, and the reading's body is the same bytes under
-    // the new version byte.
+    // the new version byte, followed (since format 5) by the audit numbers of its two
+    // changes.
     let (format, reading_v2) = raw_format(&db);
     assert_eq!(format, vec![zhibiao::store::migrate::STORE_FORMAT]);
     assert_eq!(reading_v2[0], zhibiao::store::codec::FORMAT_VERSION);
-    assert_eq!(reading_v2[1..], reading_v1[1..]);
+    let (body, history) = reading_v2.split_at(reading_v1.len());
+    assert_eq!(body[1..], reading_v1[1..]);
+    assert_eq!(history.len(), 16, "two changes: created, then revised");
     // A second open finds nothing to migrate and reads the same.
     let store = Store::open(&db, CACHE).expect("reopen");
     assert_eq!(store.indicators().unwrap().len(), 203);

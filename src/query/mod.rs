@@ -207,9 +207,7 @@ pub fn default_as_of(s: &Store) -> Result<Option<Period>> {
         Some(year) => {
             let others = plans.iter().any(|p| p.year == year && p.region != home);
             let latest = if others {
-                s.latest_period_in_where(year, |id| {
-                    Ok(s.indicator(id)?.is_some_and(|i| i.region == home))
-                })?
+                s.latest_period_of(&home, year)?
             } else {
                 s.latest_period_in(year)?
             };

@@ -301,6 +301,22 @@ impl KeyOrder {
 }
 
 /// A line without its line ending.
+/// Adds an audit row's number to the history of the reading (or tombstone) at `key`.
+/// Readings and tombstones are restored before the audit rows, which come in order.
+fn add_history(i: &super::Inner, key: &[u8], seq: u64) -> Result<(), StoreError> {
+    use super::readings::{decode_reading, decode_withdrawn, encode_reading, encode_withdrawn};
+    if let Some(v) = i.readings.get(key)? {
+        let (r, mut h) = decode_reading(&v)?;
+        h.push(seq);
+        i.readings.insert(key, encode_reading(&r, &h)?)?;
+    } else if let Some(v) = i.withdrawn.get(key)? {
+        let (r, mut h) = decode_withdrawn(&v)?;
+        h.push(seq);
+        i.withdrawn.insert(key, encode_withdrawn(r, &h)?)?;
+    }
+    Ok(())
+}
+
 fn trim_eol(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
@@ -433,7 +449,7 @@ impl Store {
                 &Record::Reading {
                     indicator,
                     period: period_of(rest)?,
-                    reading: codec::decode(&v)?,
+                    reading: super::readings::decode_reading(&v)?.0,
                 },
             )?;
             n.readings += 1;
@@ -446,7 +462,7 @@ impl Store {
                 &Record::Withdrawn {
                     indicator,
                     period: period_of(rest)?,
-                    last_revision: codec::decode(&v)?,
+                    last_revision: super::readings::decode_withdrawn(&v)?.0,
                 },
             )?;
         }
@@ -559,6 +575,9 @@ impl Store {
         let mut home = String::new();
         // Reading key → the audit row of its latest revision, when that one was flagged.
         let mut flags: BTreeMap<Vec<u8>, Option<u64>> = BTreeMap::new();
+        // Indicator → its region, and each region's count of readings per period.
+        let mut regions: BTreeMap<IndicatorId, String> = BTreeMap::new();
+        let mut counts: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
         while let Some(no) = read_line(&mut buf)? {
             let text = trim_eol(&buf);
             let blank = text.iter().all(u8::is_ascii_whitespace);
@@ -703,6 +722,7 @@ impl Store {
                         format!("indicator {}", ind.id)
                     })?;
                     ind.fill_region(&home);
+                    regions.insert(ind.id.clone(), ind.region.clone());
                     i.codes.insert(keys::code(&ind.code, &ind.id), &[])?;
                     i.indicators
                         .insert(keys::indicator(&ind.id), codec::encode(&ind)?)?;
@@ -725,9 +745,15 @@ impl Store {
                     key_order("reading", key.clone(), &|| {
                         format!("reading {indicator} {period}")
                     })?;
-                    i.readings.insert(key, codec::encode(&reading)?)?;
-                    i.by_period
-                        .insert(keys::by_period(period, &indicator), &[])?;
+                    // Its history is added as its audit rows are restored.
+                    i.readings
+                        .insert(key, super::readings::encode_reading(&reading, &[])?)?;
+                    let region = regions
+                        .get(&indicator)
+                        .map_or(home.as_str(), String::as_str);
+                    *counts
+                        .entry(keys::period_count(region, period.year(), period.month()))
+                        .or_insert(0u32) += 1;
                     n.readings += 1;
                 }
                 Record::Withdrawn {
@@ -739,7 +765,8 @@ impl Store {
                     key_order("withdrawn", key.clone(), &|| {
                         format!("withdrawn reading {indicator} {period}")
                     })?;
-                    i.withdrawn.insert(key, codec::encode(&last_revision)?)?;
+                    i.withdrawn
+                        .insert(key, super::readings::encode_withdrawn(last_revision, &[])?)?;
                 }
                 Record::Audit { seq, mut record } => {
                     key_order("audit", keys::audit(seq).to_vec(), &|| {
@@ -752,8 +779,7 @@ impl Store {
                             new,
                             ..
                         } => {
-                            i.revisions
-                                .insert(keys::revision(indicator, *period, seq), &[])?;
+                            add_history(i, &keys::reading(indicator, *period), seq)?;
                             let flagged = new.is_some() && record.quality.is_some();
                             flags.insert(keys::reading(indicator, *period), flagged.then_some(seq));
                         }
@@ -847,6 +873,9 @@ impl Store {
             if let Some(seq) = seq {
                 i.flagged.insert(key, &keys::audit(seq))?;
             }
+        }
+        for (key, n) in counts {
+            i.periods.insert(key, &n.to_be_bytes())?;
         }
         if !home.is_empty() && !i.regions.contains_key(home.as_bytes())? {
             let region = Region {
@@ -973,7 +1002,6 @@ mod tests {
     /// `check` finds an index that disagrees with its primary rows, in each direction.
     #[test]
     fn check_finds_each_index_out_of_step_with_its_rows() {
-        let gdp = IndicatorId::parse("gdp-growth").unwrap();
         let june: Period = "2023-06".parse().unwrap();
         let cases: Vec<(&str, &str, Corruption)> = vec![
             (
@@ -992,11 +1020,26 @@ mod tests {
                 }),
             ),
             (
-                "a period index entry without its reading",
-                "period index entry gdp-growth 2023-09 points at no reading",
+                "a reading whose history lost its audit rows",
+                "reading gdp-growth 2023-06 keeps the history [], but its audit rows are [",
                 Box::new(move |i| {
-                    let sep: Period = "2023-09".parse().unwrap();
-                    i.by_period.insert(keys::by_period(sep, &gdp), &[]).unwrap();
+                    use super::super::readings::{decode_reading, encode_reading};
+                    let gdp = IndicatorId::parse("gdp-growth").unwrap();
+                    let k = keys::reading(&gdp, june);
+                    let (r, h) = decode_reading(&i.readings.get(&k).unwrap().unwrap()).unwrap();
+                    assert_eq!(h.len(), 2, "created, then revised");
+                    i.readings
+                        .insert(k, encode_reading(&r, &[]).unwrap())
+                        .unwrap();
+                }),
+            ),
+            (
+                "a period counted without its reading",
+                "the count of 桃江县's readings in 2023-10 is 1, but 0 readings are stored",
+                Box::new(move |i| {
+                    i.periods
+                        .insert(keys::period_count("桃江县", 2023, 10), &1u32.to_be_bytes())
+                        .unwrap();
                 }),
             ),
             (

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::backup::{period_of, split_series};
+use super::readings::{decode_reading, decode_withdrawn};
 use super::{codec, keys, AuditRecord, Change, Store, StoreError, Token};
 use crate::domain::{DueRule, Indicator, IndicatorId, Reading, Region, Target, UnitEntry, Webhook};
 
@@ -40,11 +41,13 @@ impl Store {
         decode_all!(i.targets, Target, "target", r.targets);
         decode_all!(i.units, UnitEntry, "unit", r.units);
         decode_all!(i.tokens, Token, "token", r.tokens);
-        // The last audit row of each reading must describe its current value.
-        let mut last_audit: BTreeMap<Vec<u8>, Option<Reading>> = BTreeMap::new();
+        // The last audit row of each reading must describe its current value, and the
+        // numbers of its audit rows are its history.
+        let mut last_audit: BTreeMap<Vec<u8>, (Option<Reading>, Vec<u64>)> = BTreeMap::new();
         for kv in i.audit.iter() {
             let (k, v) = kv?;
             r.audit += 1;
+            let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
             match codec::decode::<AuditRecord>(&v) {
                 Err(e) => problem(format!("audit {}: {e}", hex::encode(&k))),
                 Ok(rec) => {
@@ -55,33 +58,35 @@ impl Store {
                         ..
                     } = rec.change
                     {
-                        let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
-                        if !i
-                            .revisions
-                            .contains_key(keys::revision(&indicator, period, seq))?
-                        {
-                            problem(format!(
-                                "audit row {seq} ({indicator} {period}) is missing from the revisions index"
-                            ));
-                        }
-                        last_audit.insert(keys::reading(&indicator, period), new);
+                        let entry = last_audit
+                            .entry(keys::reading(&indicator, period))
+                            .or_default();
+                        entry.0 = new;
+                        entry.1.push(seq);
                     } else if let Change::Note {
                         indicator, period, ..
                     } = rec.change
                     {
-                        let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
                         if !i
                             .revisions
                             .contains_key(keys::revision(&indicator, period, seq))?
                         {
                             problem(format!(
-                                "note {seq} ({indicator} {period}) is missing from the revisions index"
+                                "note {seq} ({indicator} {period}) is missing from the notes index"
                             ));
                         }
                     }
                 }
             }
         }
+        let regions: BTreeMap<IndicatorId, String> = i
+            .indicators
+            .iter()
+            .filter_map(|kv| kv.ok())
+            .filter_map(|(_, v)| codec::decode::<Indicator>(&v).ok())
+            .map(|ind| (ind.id, ind.region))
+            .collect();
+        let mut counts: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
         for kv in i.readings.iter() {
             let (k, v) = kv?;
             r.readings += 1;
@@ -96,15 +101,22 @@ impl Store {
                     })
                     .unwrap_or_else(|| hex::encode(&k))
             };
-            match codec::decode::<Reading>(&v) {
+            match decode_reading(&v) {
                 Err(e) => problem(format!("reading {}: {e}", label())),
-                Ok(reading) => match last_audit.remove(k.as_ref()) {
-                    Some(Some(audited)) if audited == reading => {}
-                    Some(Some(_)) => problem(format!(
+                Ok((reading, history)) => match last_audit.remove(k.as_ref()) {
+                    Some((Some(audited), seqs)) if audited == reading => {
+                        if seqs != history {
+                            problem(format!(
+                                "reading {} keeps the history {history:?}, but its audit rows are {seqs:?}",
+                                label()
+                            ));
+                        }
+                    }
+                    Some((Some(_), _)) => problem(format!(
                         "reading {} differs from its last audit row",
                         label()
                     )),
-                    Some(None) => problem(format!(
+                    Some((None, _)) => problem(format!(
                         "reading {} exists but its last audit row withdrew it",
                         label()
                     )),
@@ -113,22 +125,62 @@ impl Store {
             }
             if let Ok((id, rest)) = split_series(&k) {
                 if let Ok(p) = period_of(rest) {
-                    if !i.by_period.contains_key(keys::by_period(p, &id))? {
-                        problem(format!("reading {id} {p} is missing from the period index"));
+                    match regions.get(&id) {
+                        Some(region) => {
+                            *counts
+                                .entry(keys::period_count(region, p.year(), p.month()))
+                                .or_default() += 1
+                        }
+                        None => problem(format!("reading {id} {p} is of no indicator")),
                     }
                 }
             }
         }
-        for (k, last) in last_audit {
+        // A withdrawn reading is a tombstone: it and a stored reading exclude each
+        // other, and it keeps the history of its period.
+        for kv in i.withdrawn.iter() {
+            let (k, v) = kv?;
+            let label = reading_label(&k);
+            match decode_withdrawn(&v) {
+                Err(e) => problem(format!("withdrawn reading {label}: {e}")),
+                Ok((_, history)) => match last_audit.remove(k.as_ref()) {
+                    Some((None, seqs)) if seqs == history => {}
+                    Some((None, seqs)) => problem(format!(
+                        "withdrawn reading {label} keeps the history {history:?}, but its audit rows are {seqs:?}"
+                    )),
+                    Some((Some(_), _)) => problem(format!(
+                        "withdrawn reading {label}: its last audit row gives it a value"
+                    )),
+                    None => problem(format!("withdrawn reading {label} has no audit row")),
+                },
+            }
+            if i.readings.contains_key(&k)? {
+                problem(format!("reading {label} is both stored and withdrawn"));
+            }
+        }
+        // Each region's count of readings per period is what the readings give.
+        for kv in i.periods.iter() {
+            let (k, v) = kv?;
+            let stored = super::readings::count_of(&v);
+            let counted = counts.remove(k.as_ref()).unwrap_or(0);
+            if stored != counted {
+                problem(format!(
+                    "the count of {} is {stored}, but {counted} readings are stored",
+                    count_label(&k)
+                ));
+            }
+        }
+        for (k, n) in counts {
+            problem(format!(
+                "{n} readings are stored, but the count of {} is missing",
+                count_label(&k)
+            ));
+        }
+        for (k, (last, _)) in last_audit {
             if last.is_some() {
                 problem(format!(
                     "the audit trail says {} holds a value, but no reading is stored",
-                    split_series(&k)
-                        .map(|(id, rest)| format!(
-                            "{id} {}",
-                            period_of(rest).map(|p| p.to_string()).unwrap_or_default()
-                        ))
-                        .unwrap_or_default()
+                    reading_label(&k)
                 ));
             }
         }
@@ -136,7 +188,7 @@ impl Store {
             let (k, _) = kv?;
             if let Some(seq) = keys::seq_of_revision_key(&k) {
                 if !i.audit.contains_key(keys::audit(seq))? {
-                    problem(format!("revision index entry {seq} points at no audit row"));
+                    problem(format!("notes index entry {seq} points at no audit row"));
                 }
             }
         }
@@ -166,32 +218,6 @@ impl Store {
             }
         }
         let _ = others;
-        // A withdrawn reading is a tombstone: it and a stored reading exclude each other.
-        for kv in i.withdrawn.iter() {
-            let (k, v) = kv?;
-            let label = reading_label(&k);
-            if let Err(e) = codec::decode::<u32>(&v) {
-                problem(format!("withdrawn reading {label}: {e}"));
-            }
-            if i.readings.contains_key(&k)? {
-                problem(format!("reading {label} is both stored and withdrawn"));
-            }
-        }
-        for kv in i.by_period.iter() {
-            let (k, _) = kv?;
-            let id = k
-                .get(3..)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .and_then(|s| IndicatorId::parse(s).ok());
-            match (keys::period_of_by_period_key(&k), id) {
-                (Some(p), Some(id)) => {
-                    if !i.readings.contains_key(keys::reading(&id, p))? {
-                        problem(format!("period index entry {id} {p} points at no reading"));
-                    }
-                }
-                _ => problem(format!("period index key {} is malformed", hex::encode(&k))),
-            }
-        }
         for kv in i.target_history.iter() {
             let (k, _) = kv?;
             match keys::seq_of_revision_key(&k) {
@@ -274,6 +300,15 @@ impl Store {
 }
 
 /// `id period` of a readings-shaped key, or its hex when it is malformed.
+/// "桃江县's readings in 2023-09", for a `periods` key.
+fn count_label(k: &[u8]) -> String {
+    let region = k.split(|b| *b == 0).next().unwrap_or_default();
+    match keys::period_of_count_key(k) {
+        Some(p) => format!("{}'s readings in {p}", String::from_utf8_lossy(region)),
+        None => hex::encode(k),
+    }
+}
+
 fn reading_label(k: &[u8]) -> String {
     split_series(k)
         .ok()

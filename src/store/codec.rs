@@ -64,6 +64,24 @@ pub(super) fn decode_version<T: DeserializeOwned>(
     Ok(value)
 }
 
+/// Decodes a value written by [`encode`] at the head of `bytes`, and returns what
+/// follows it: for the values that carry raw data after their encoded part (a reading
+/// and the audit sequence numbers of its revisions, see `keys`).
+pub fn decode_head<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), StoreError> {
+    let (&version, body) = bytes
+        .split_first()
+        .ok_or_else(|| StoreError::Codec("empty value".into()))?;
+    if version != FORMAT_VERSION {
+        return Err(StoreError::UnsupportedFormat {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let (value, used) = bincode::serde::decode_from_slice(body, config())
+        .map_err(|e| StoreError::Codec(format!("decode: {e}")))?;
+    Ok((value, &body[used..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

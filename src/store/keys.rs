@@ -80,16 +80,24 @@ pub fn revision(id: &IndicatorId, period: Period, seq: u64) -> Vec<u8> {
     k
 }
 
-pub fn by_period(period: Period, id: &IndicatorId) -> Vec<u8> {
-    let mut k = period_prefix(period);
-    k.extend_from_slice(id.as_str().as_bytes());
+/// `periods` tree: `region 0x00 year month`. Region names never hold a 0 byte.
+pub fn period_count(region: &str, year: u16, month: u8) -> Vec<u8> {
+    let mut k = region_prefix(region);
+    k.extend_from_slice(&year.to_be_bytes());
+    k.push(month);
     k
 }
 
-pub fn period_prefix(period: Period) -> Vec<u8> {
-    let mut k = period.year().to_be_bytes().to_vec();
-    k.push(period.month());
+/// The prefix of one region's keys in `periods`.
+pub fn region_prefix(region: &str) -> Vec<u8> {
+    let mut k = region.as_bytes().to_vec();
+    k.push(0);
     k
+}
+
+/// Decodes the `year month` tail of a `periods` key.
+pub fn period_of_count_key(key: &[u8]) -> Option<Period> {
+    period_of_reading_key(key)
 }
 
 /// `codes` tree: `code/id`. Codes and ids use `[a-z0-9-]`, so `/` separates them.
@@ -123,14 +131,6 @@ pub fn period_of_reading_key(key: &[u8]) -> Option<Period> {
     }
     let year = u16::from_be_bytes([key[n - 3], key[n - 2]]);
     Period::new(year, key[n - 1]).ok()
-}
-
-/// Decodes the `year month` head of a `by_period` key.
-pub fn period_of_by_period_key(key: &[u8]) -> Option<Period> {
-    if key.len() < 3 {
-        return None;
-    }
-    Period::new(u16::from_be_bytes([key[0], key[1]]), key[2]).ok()
 }
 
 /// Decodes the trailing sequence number of a `revisions` key.

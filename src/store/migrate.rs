@@ -46,7 +46,7 @@ use crate::domain::{
 };
 
 /// The store format this build reads and writes (`meta/format`).
-pub const STORE_FORMAT: u8 = 4;
+pub const STORE_FORMAT: u8 = 5;
 
 /// The oldest store format whose values the backup code reads as they stand. A store of
 /// an older format is backed up through a scratch copy upgraded first (see
@@ -64,7 +64,7 @@ struct Step {
 }
 
 /// Every step, oldest first: `STEPS[n].from == n + 1`.
-const STEPS: [Step; 3] = [
+const STEPS: [Step; 4] = [
     Step {
         from: 1,
         what: "regions: every indicator gets the catalogue's region and its id as its code \
@@ -87,6 +87,15 @@ const STEPS: [Step; 3] = [
                new version byte",
         survey: survey_v3_to_v4,
         run: v3_to_v4,
+    },
+    Step {
+        from: 4,
+        what: "fewer keys per reading: the audit numbers of each reading's changes move from \
+               the revisions index into the reading (or its tombstone), the index keeping \
+               only notes; the period index (one key per reading) becomes each region's \
+               count of readings per period",
+        survey: survey_v4_to_v5,
+        run: v4_to_v5,
     },
 ];
 
@@ -1382,6 +1391,154 @@ fn survey_v3_to_v4(db: &sled::Db) -> Result<Vec<String>, StoreError> {
         }
     ));
     Ok(counts)
+}
+
+/// How many readings one transaction of the format-5 step moves its history into.
+const HISTORY_CHUNK: usize = 1_000;
+
+/// Format 4 → 5, layout only: no value changes its encoding.
+///
+/// - Each reading's history (the audit numbers of its changes), kept by format 4 as one
+///   `revisions` key per change, is appended to the reading's value, or its tombstone's
+///   once withdrawn ([`keys`]); `revisions` keeps only the notes sent without a figure.
+///   Moved a chunk of readings per transaction, each reading's keys removed in the
+///   transaction that appends them, so a step cut short resumes with what is left.
+/// - The `by_period` index (one key per reading) becomes `periods`, each region's count
+///   of readings per period, computed from the readings (so a rerun computes the same
+///   counts), then the old tree is dropped.
+fn v4_to_v5(i: &Inner) -> Result<(), StoreError> {
+    use super::readings::{decode_reading, decode_withdrawn, encode_reading, encode_withdrawn};
+    use sled::transaction::Transactional;
+    let started = std::time::Instant::now();
+    // Reading key → (index keys to remove, the audit numbers of its changes).
+    let mut chunk: Vec<(Vec<u8>, Vec<sled::IVec>, Vec<u64>)> = Vec::new();
+    let mut moved = 0usize;
+    let flush = |chunk: &mut Vec<(Vec<u8>, Vec<sled::IVec>, Vec<u64>)>| -> Result<(), StoreError> {
+        (&i.readings, &i.withdrawn, &i.revisions)
+            .transaction(|(readings, withdrawn, revisions)| {
+                for (key, index, seqs) in chunk.iter() {
+                    let merge = |mut h: Vec<u64>| {
+                        h.extend(seqs.iter().copied());
+                        h.sort_unstable();
+                        h.dedup();
+                        h
+                    };
+                    // A value that cannot be read, or neither a reading nor a
+                    // tombstone, is left as it was, for `zhibiao check` to report.
+                    if let Some(v) = readings.get(key)? {
+                        let Ok((r, h)) = decode_reading(&v) else {
+                            continue;
+                        };
+                        let v = encode_reading(&r, &merge(h)).map_err(abort_with)?;
+                        readings.insert(key.as_slice(), v)?;
+                    } else if let Some(v) = withdrawn.get(key)? {
+                        let Ok((r, h)) = decode_withdrawn(&v) else {
+                            continue;
+                        };
+                        let v = encode_withdrawn(r, &merge(h)).map_err(abort_with)?;
+                        withdrawn.insert(key.as_slice(), v)?;
+                    } else {
+                        continue;
+                    }
+                    for k in index {
+                        revisions.remove(k)?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(super::tx_err)?;
+        chunk.clear();
+        Ok(())
+    };
+    for kv in i.revisions.iter() {
+        let (k, _) = kv?;
+        let Some(seq) = keys::seq_of_revision_key(&k) else {
+            continue;
+        };
+        let Some(row) = i.audit.get(keys::audit(seq))? else {
+            continue;
+        };
+        if !matches!(
+            codec::decode::<AuditRecord>(&row)?.change,
+            Change::Reading { .. }
+        ) {
+            continue; // a note: it stays in the index
+        }
+        let reading = k[..k.len() - 8].to_vec();
+        match chunk.last_mut() {
+            Some((last, index, seqs)) if *last == reading => {
+                index.push(k);
+                seqs.push(seq);
+            }
+            _ => {
+                if chunk.len() >= HISTORY_CHUNK {
+                    flush(&mut chunk)?;
+                }
+                chunk.push((reading, vec![k], vec![seq]));
+            }
+        }
+        moved += 1;
+    }
+    flush(&mut chunk)?;
+    let counts = period_counts(i)?;
+    for (k, n) in &counts {
+        i.periods.insert(k.as_slice(), &n.to_be_bytes())?;
+    }
+    i.db.drop_tree("by_period")?;
+    tracing::info!(
+        revisions_moved = moved,
+        period_counts = counts.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "moved each reading's history into it and counted the periods"
+    );
+    Ok(())
+}
+
+fn abort_with(e: StoreError) -> sled::transaction::ConflictableTransactionError<StoreError> {
+    sled::transaction::ConflictableTransactionError::Abort(e)
+}
+
+/// Each region's count of current readings per period, from the readings themselves.
+fn period_counts(i: &Inner) -> Result<std::collections::BTreeMap<Vec<u8>, u32>, StoreError> {
+    let mut regions: std::collections::HashMap<Vec<u8>, String> = Default::default();
+    for kv in i.indicators.iter() {
+        let (k, v) = kv?;
+        regions.insert(k.to_vec(), read_indicator(&v)?.region);
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for kv in i.readings.iter() {
+        let (k, _) = kv?;
+        let Some(sep) = k.iter().position(|b| *b == 0) else {
+            continue;
+        };
+        let (Some(region), Some(p)) = (regions.get(&k[..sep]), keys::period_of_reading_key(&k))
+        else {
+            continue;
+        };
+        *counts
+            .entry(keys::period_count(region, p.year(), p.month()))
+            .or_insert(0u32) += 1;
+    }
+    Ok(counts)
+}
+
+fn survey_v4_to_v5(db: &sled::Db) -> Result<Vec<String>, StoreError> {
+    let count = |name: &str| -> Result<usize, StoreError> {
+        Ok(match existing_tree(db, name)? {
+            Some(t) => t.len(),
+            None => 0,
+        })
+    };
+    Ok(vec![
+        format!(
+            "revisions index entries moved into their readings (notes stay): up to {}",
+            count("revisions")?
+        ),
+        format!(
+            "period index keys replaced by per-region counts: {}",
+            count("by_period")?
+        ),
+    ])
 }
 
 #[cfg(test)]

@@ -135,7 +135,9 @@ struct Inner {
     withdrawn: Tree,
     target_history: Tree,
     idempotency: Tree,
-    by_period: Tree,
+    /// `region 0 year month` → raw `u32`: how many current readings the region's
+    /// indicators have in that period (the latest period of a region and year).
+    periods: Tree,
     audit: Tree,
     tokens: Tree,
     token_hashes: Tree,
@@ -245,7 +247,7 @@ impl Store {
                 indicators: t("indicators")?,
                 readings: t("readings")?,
                 revisions: t("revisions")?,
-                by_period: t("by_period")?,
+                periods: t("periods")?,
                 audit: t("audit")?,
                 withdrawn: t("withdrawn")?,
                 idempotency: t("idempotency")?,
@@ -262,7 +264,7 @@ impl Store {
             withdrawn: t("withdrawn")?,
             target_history: t("target_history")?,
             idempotency: t("idempotency")?,
-            by_period: t("by_period")?,
+            periods: t("periods")?,
             audit: t("audit")?,
             tokens: t("tokens")?,
             token_hashes: t("token_hashes")?,

@@ -7,7 +7,7 @@ use sled::transaction::{Transactional, TransactionalTree};
 
 use super::audit::{audit_tx, AuditRecord, Change};
 use super::writer::{AnswerFn, Applied, Basis, ReadingWrite, SeriesRead};
-use super::{abort, codec, dec, enc, keys, tx_err, Outcome, Store, StoreError, TxResult};
+use super::{abort, codec, dec, keys, tx_err, Outcome, Store, StoreError, TxResult};
 use crate::domain::{IndicatorId, Period, PeriodNote, QualityNote, Reading, ReadingInput};
 
 /// What each row of a batch did, in order.
@@ -156,23 +156,23 @@ impl Store {
         let mut generations = i.generations.lock();
         let rkey = keys::reading(id, period);
         let withdrawn = (
+            &i.indicators,
             &i.readings,
-            &i.revisions,
-            &i.by_period,
+            &i.periods,
             &i.audit,
             &i.withdrawn,
             &i.flagged,
         )
             .transaction(
-                |(readings, revisions, by_period, audit, withdrawn, flagged)| {
+                |(indicators, readings, periods, audit, withdrawn, flagged)| {
                     let Some(old) = readings.get(&rkey)? else {
                         return abort(StoreError::UnknownReading(id.clone(), period));
                     };
-                    let old: Reading = dec(&old)?;
+                    let (old, mut history) = decode_reading(&old).map_err(abort_with)?;
                     readings.remove(rkey.as_slice())?;
                     flagged.remove(rkey.as_slice())?;
-                    withdrawn.insert(rkey.as_slice(), enc(&old.revision)?)?;
-                    by_period.remove(keys::by_period(period, id))?;
+                    let region = region_tx(indicators, id)?;
+                    count_tx(periods, &region, period, -1)?;
                     let seq = audit_tx(
                         audit,
                         actor,
@@ -185,7 +185,11 @@ impl Store {
                             new: None,
                         },
                     )?;
-                    revisions.insert(keys::revision(id, period, seq), &[])?;
+                    history.push(seq);
+                    withdrawn.insert(
+                        rkey.as_slice(),
+                        encode_withdrawn(old.revision, &history).map_err(abort_with)?,
+                    )?;
                     Ok(old)
                 },
             )
@@ -198,7 +202,7 @@ impl Store {
         self.inner
             .readings
             .get(keys::reading(id, period))?
-            .map(|v| codec::decode(&v))
+            .map(|v| Ok(codec::decode_head(&v)?.0))
             .transpose()
     }
 
@@ -227,45 +231,56 @@ impl Store {
             .collect())
     }
 
-    /// The latest period that holds any reading: the default `as_of`.
-    /// The latest period of `year` that holds a reading.
+    /// The latest period of `year` that holds a reading, in any region.
     pub fn latest_period_in(&self, year: u16) -> Result<Option<Period>, StoreError> {
-        let (start, end) = year_bounds(year);
-        Ok(match self.inner.by_period.range(start..end).next_back() {
-            Some(kv) => keys::period_of_by_period_key(&kv?.0),
+        let mut latest = None;
+        for region in self.counted_regions()? {
+            latest = latest.max(self.latest_period_of(&region, year)?);
+        }
+        Ok(latest)
+    }
+
+    /// The latest period of `year` that holds a reading of an indicator of `region`:
+    /// one step back from the end of the region's year in `periods`.
+    pub fn latest_period_of(&self, region: &str, year: u16) -> Result<Option<Period>, StoreError> {
+        let start = keys::period_count(region, year, 0);
+        let end = keys::period_count(region, year, 0xff);
+        Ok(match self.inner.periods.range(start..end).next_back() {
+            Some(kv) => keys::period_of_count_key(&kv?.0),
             None => None,
         })
     }
 
-    /// The latest period of `year` that holds a reading of an indicator `keep` accepts
-    /// (by id): a scan of the year's `by_period` keys from the end, stopping at the
-    /// first kept one.
-    pub fn latest_period_in_where(
-        &self,
-        year: u16,
-        mut keep: impl FnMut(&IndicatorId) -> Result<bool, StoreError>,
-    ) -> Result<Option<Period>, StoreError> {
-        let (start, end) = year_bounds(year);
-        for kv in self.inner.by_period.range(start..end).rev() {
-            let (k, _) = kv?;
-            let id = k
-                .get(3..)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .and_then(|s| IndicatorId::parse(s).ok());
-            if let Some(id) = id {
-                if keep(&id)? {
-                    return Ok(keys::period_of_by_period_key(&k));
-                }
+    /// The latest period that holds any reading, in any region.
+    pub fn latest_period(&self) -> Result<Option<Period>, StoreError> {
+        let mut latest = None;
+        for region in self.counted_regions()? {
+            let last = self
+                .inner
+                .periods
+                .scan_prefix(keys::region_prefix(&region))
+                .next_back();
+            if let Some(kv) = last {
+                latest = latest.max(keys::period_of_count_key(&kv?.0));
             }
         }
-        Ok(None)
+        Ok(latest)
     }
 
-    pub fn latest_period(&self) -> Result<Option<Period>, StoreError> {
-        Ok(match self.inner.by_period.last()? {
-            Some((k, _)) => keys::period_of_by_period_key(&k),
-            None => None,
-        })
+    /// The regions that have readings: one seek per region in `periods`.
+    fn counted_regions(&self) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        let mut from = Vec::new();
+        while let Some(kv) = self.inner.periods.range(from.clone()..).next() {
+            let (k, _) = kv?;
+            let Some(end) = k.iter().position(|b| *b == 0) else {
+                break;
+            };
+            out.push(String::from_utf8_lossy(&k[..end]).into_owned());
+            from = k[..end].to_vec();
+            from.push(1);
+        }
+        Ok(out)
     }
 
     /// The notes kept for an indicator's periods (sent without a figure), from `from`
@@ -299,13 +314,42 @@ impl Store {
         Ok(out)
     }
 
-    /// The audit rows of one reading, oldest first, with their sequence numbers.
+    /// The audit rows of one reading, oldest first, with their sequence numbers: its
+    /// changes (their numbers kept with the reading, or with its tombstone once
+    /// withdrawn) and the notes sent for its period.
     pub fn revisions(
         &self,
         id: &IndicatorId,
         period: Period,
     ) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
-        self.indexed_audit(&self.inner.revisions, keys::reading(id, period))
+        let key = keys::reading(id, period);
+        let mut seqs = self.history(&key)?;
+        for kv in self.inner.revisions.scan_prefix(&key) {
+            seqs.extend(keys::seq_of_revision_key(&kv?.0));
+        }
+        seqs.sort_unstable();
+        self.audit_rows(seqs)
+    }
+
+    /// The audit sequence numbers of every change of one reading's period.
+    fn history(&self, key: &[u8]) -> Result<Vec<u64>, StoreError> {
+        if let Some(v) = self.inner.readings.get(key)? {
+            return Ok(decode_reading(&v)?.1);
+        }
+        if let Some(v) = self.inner.withdrawn.get(key)? {
+            return Ok(decode_withdrawn(&v)?.1);
+        }
+        Ok(Vec::new())
+    }
+
+    fn audit_rows(&self, seqs: Vec<u64>) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            if let Some(v) = self.inner.audit.get(keys::audit(seq))? {
+                out.push((seq, codec::decode(&v)?));
+            }
+        }
+        Ok(out)
     }
 
     /// One indicator's readings as the store stood at `at`, from `from` to `to`: for
@@ -318,16 +362,32 @@ impl Store {
         to: Option<Period>,
         at: DateTime<Utc>,
     ) -> Result<Vec<(Period, Reading)>, StoreError> {
+        let wanted = |p: Period| from.is_none_or(|f| p >= f) && to.is_none_or(|t| p <= t);
+        // Every change of every period of the series: kept with its reading, or with
+        // its tombstone.
+        let mut changes: Vec<(Period, u64)> = Vec::new();
+        let prefix = keys::series_prefix(id);
+        for kv in self.inner.readings.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            if let Some(p) = keys::period_of_reading_key(&k).filter(|p| wanted(*p)) {
+                changes.extend(decode_reading(&v)?.1.into_iter().map(|s| (p, s)));
+            }
+        }
+        for kv in self.inner.withdrawn.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            if let Some(p) = keys::period_of_reading_key(&k).filter(|p| wanted(*p)) {
+                changes.extend(decode_withdrawn(&v)?.1.into_iter().map(|s| (p, s)));
+            }
+        }
+        changes.sort_unstable();
         let mut latest: std::collections::BTreeMap<Period, Option<Reading>> = Default::default();
-        for (_, rec) in self.indexed_audit(&self.inner.revisions, keys::series_prefix(id))? {
+        for (_, rec) in self.audit_rows(changes.into_iter().map(|(_, s)| s).collect())? {
             if rec.at > at {
                 continue;
             }
             if let Change::Reading { period, new, .. } = rec.change {
-                if from.is_none_or(|f| period >= f) && to.is_none_or(|t| period <= t) {
-                    // Keys are in period then sequence order: the last one seen wins.
-                    latest.insert(period, new);
-                }
+                // In period then sequence order: the last one seen wins.
+                latest.insert(period, new);
             }
         }
         Ok(latest
@@ -359,41 +419,51 @@ impl Store {
 pub(super) struct ReadingTrees<'a> {
     pub indicators: &'a TransactionalTree,
     pub readings: &'a TransactionalTree,
+    /// Notes sent without a figure, by period (`keys::revision`).
     pub revisions: &'a TransactionalTree,
-    pub by_period: &'a TransactionalTree,
+    pub periods: &'a TransactionalTree,
     pub audit: &'a TransactionalTree,
     pub withdrawn: &'a TransactionalTree,
     pub flagged: &'a TransactionalTree,
 }
 
-/// Writes one row: its reading, the indexes, its audit row and its flag.
+/// Writes one row of an indicator of `region`: its reading with the history of its
+/// period, its period's count, its audit row and its flag.
 pub(super) fn put_reading_tx(
     t: &ReadingTrees<'_>,
     row: &BatchRow,
+    region: &str,
     actor: &str,
     now: DateTime<Utc>,
 ) -> TxResult<(Outcome, Reading)> {
     let (id, period, input) = (&row.indicator, row.period, &row.input);
     let rkey = keys::reading(id, period);
-    let old: Option<Reading> = t.readings.get(&rkey)?.map(|v| dec(&v)).transpose()?;
-    if let Some(old) = &old {
+    let old = t
+        .readings
+        .get(&rkey)?
+        .map(|v| decode_reading(&v))
+        .transpose()
+        .map_err(abort_with)?;
+    if let Some((old, _)) = &old {
         if old.same_as(input) {
             return Ok((Outcome::Unchanged, old.clone()));
         }
     }
-    // After a withdrawal, numbering goes on from the withdrawn revision.
-    // A reading that exists was not withdrawn since; only a new one needs the look
-    // (a read is cheaper than a remove, which writes even when there is nothing).
-    let last_withdrawn: u32 = match &old {
-        Some(_) => 0,
+    // After a withdrawal, numbering goes on from the withdrawn revision, and the
+    // period's history from the tombstone's. A reading that exists was not withdrawn
+    // since; only a new one needs the look (a read is cheaper than a remove, which
+    // writes even when there is nothing).
+    let (last_revision, mut history) = match old {
+        Some((ref o, ref h)) => (o.revision, h.clone()),
         None => match t.withdrawn.get(&rkey)? {
             Some(v) => {
                 t.withdrawn.remove(rkey.as_slice())?;
-                dec(&v)?
+                decode_withdrawn(&v).map_err(abort_with)?
             }
-            None => 0,
+            None => (0, Vec::new()),
         },
     };
+    let old = old.map(|(o, _)| o);
     let new = Reading {
         value: input.value,
         status: input.status,
@@ -401,12 +471,11 @@ pub(super) fn put_reading_tx(
         form: input.form,
         recorded_at: now,
         recorded_by: actor.to_string(),
-        revision: old.as_ref().map_or(last_withdrawn, |o| o.revision) + 1,
+        revision: last_revision + 1,
     };
-    t.readings.insert(rkey.as_slice(), enc(&new)?)?;
     if old.is_none() {
-        // A reading that exists is already indexed.
-        t.by_period.insert(keys::by_period(period, id), &[])?;
+        // A reading that exists is already counted.
+        count_tx(t.periods, region, period, 1)?;
     }
     let seq = audit_tx(
         t.audit,
@@ -420,7 +489,11 @@ pub(super) fn put_reading_tx(
             new: Some(new.clone()),
         },
     )?;
-    t.revisions.insert(keys::revision(id, period, seq), &[])?;
+    history.push(seq);
+    t.readings.insert(
+        rkey.as_slice(),
+        encode_reading(&new, &history).map_err(abort_with)?,
+    )?;
     // A revision that passes the checks clears the flag of the one before.
     if row.quality.is_some() {
         t.flagged.insert(rkey.as_slice(), &keys::audit(seq))?;
@@ -429,6 +502,85 @@ pub(super) fn put_reading_tx(
     }
     let outcome = Outcome::of_write(old.is_some());
     Ok((outcome, new))
+}
+
+/// The region of indicator `id`, read inside a transaction.
+pub(super) fn region_tx(indicators: &TransactionalTree, id: &IndicatorId) -> TxResult<String> {
+    match indicators.get(keys::indicator(id))? {
+        Some(v) => Ok(dec::<crate::domain::Indicator>(&v)?.region),
+        None => abort(StoreError::UnknownIndicator(id.clone())),
+    }
+}
+
+/// Adds `by` to the count of readings of `region` in `period`; a count that reaches
+/// zero is removed, so that the latest key of a region is its latest period.
+pub(super) fn count_tx(
+    periods: &TransactionalTree,
+    region: &str,
+    period: Period,
+    by: i64,
+) -> TxResult<()> {
+    let key = keys::period_count(region, period.year(), period.month());
+    let now = periods.get(&key)?.map_or(0, |v| count_of(&v));
+    let next = (i64::from(now) + by).max(0);
+    if next == 0 {
+        periods.remove(key)?;
+    } else {
+        periods.insert(key, &(next as u32).to_be_bytes())?;
+    }
+    Ok(())
+}
+
+/// A `periods` value: a raw `u32`.
+pub(super) fn count_of(v: &[u8]) -> u32 {
+    v.try_into().map(u32::from_be_bytes).unwrap_or(0)
+}
+
+fn abort_with(e: StoreError) -> sled::transaction::ConflictableTransactionError<StoreError> {
+    sled::transaction::ConflictableTransactionError::Abort(e)
+}
+
+/// A `readings` value: the reading, then the audit sequence numbers of every change
+/// of its period, oldest first (raw `u64`s, see `keys`).
+pub(super) fn encode_reading(r: &Reading, history: &[u64]) -> Result<Vec<u8>, StoreError> {
+    let mut v = codec::encode(r)?;
+    for seq in history {
+        v.extend_from_slice(&seq.to_be_bytes());
+    }
+    Ok(v)
+}
+
+/// Reads a `readings` value: the reading and its period's history.
+pub(super) fn decode_reading(v: &[u8]) -> Result<(Reading, Vec<u64>), StoreError> {
+    let (r, rest) = codec::decode_head(v)?;
+    Ok((r, seqs(rest)?))
+}
+
+/// A `withdrawn` value: the last revision number, then the period's history.
+pub(super) fn encode_withdrawn(revision: u32, history: &[u64]) -> Result<Vec<u8>, StoreError> {
+    let mut v = codec::encode(&revision)?;
+    for seq in history {
+        v.extend_from_slice(&seq.to_be_bytes());
+    }
+    Ok(v)
+}
+
+pub(super) fn decode_withdrawn(v: &[u8]) -> Result<(u32, Vec<u64>), StoreError> {
+    let (r, rest) = codec::decode_head(v)?;
+    Ok((r, seqs(rest)?))
+}
+
+fn seqs(raw: &[u8]) -> Result<Vec<u64>, StoreError> {
+    if raw.len() % 8 != 0 {
+        return Err(StoreError::Codec(format!(
+            "a reading's history is {} bytes, not whole sequence numbers",
+            raw.len()
+        )));
+    }
+    Ok(raw
+        .chunks_exact(8)
+        .map(|c| u64::from_be_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect())
 }
 
 impl SeriesRead for Store {
@@ -464,18 +616,8 @@ pub(super) fn series_in(
     for kv in readings.range(start..end) {
         let (k, v) = kv?;
         if let Some(p) = keys::period_of_reading_key(&k) {
-            out.push((p, codec::decode(&v)?));
+            out.push((p, codec::decode_head(&v)?.0));
         }
     }
     Ok(out)
-}
-
-/// The `by_period` keys of one year lie in `start..end`.
-fn year_bounds(year: u16) -> (Vec<u8>, Vec<u8>) {
-    let start = year.to_be_bytes().to_vec();
-    let end = match year.checked_add(1) {
-        Some(next) => next.to_be_bytes().to_vec(),
-        None => vec![0xff; 3],
-    };
-    (start, end)
 }

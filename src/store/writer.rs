@@ -211,7 +211,7 @@ pub(super) struct WriterTrees {
     pub indicators: Tree,
     pub readings: Tree,
     pub revisions: Tree,
-    pub by_period: Tree,
+    pub periods: Tree,
     pub audit: Tree,
     pub withdrawn: Tree,
     pub idempotency: Tree,
@@ -496,19 +496,19 @@ impl Thread {
             &t.indicators,
             &t.readings,
             &t.revisions,
-            &t.by_period,
+            &t.periods,
             &t.audit,
             &t.withdrawn,
             &t.idempotency,
             &t.flagged,
         )
             .transaction(
-                |(indicators, readings, revisions, by_period, audit, withdrawn, idem, flagged)| {
+                |(indicators, readings, revisions, periods, audit, withdrawn, idem, flagged)| {
                     let trees = ReadingTrees {
                         indicators,
                         readings,
                         revisions,
-                        by_period,
+                        periods,
                         audit,
                         withdrawn,
                         flagged,
@@ -517,8 +517,8 @@ impl Thread {
                     for w in writes {
                         answers.push(match checks(&trees, idem, w)? {
                             Err(e) => Err(e),
-                            Ok(Some(stored)) => Ok((Vec::new(), Some(stored))),
-                            Ok(None) => Ok((write_tx(&trees, idem, w)?, None)),
+                            Ok(Err(stored)) => Ok((Vec::new(), Some(stored))),
+                            Ok(Ok(regions)) => Ok((write_tx(&trees, idem, w, &regions)?, None)),
                         });
                     }
                     Ok(answers)
@@ -549,42 +549,56 @@ fn next_group(jobs: &mut std::collections::VecDeque<Job>) -> Vec<Job> {
 
 type Tx<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
-/// A write's checks, all reads: `Ok(Err(_))` fails the write alone; `Ok(Ok(Some))` is
-/// the answer stored under its idempotency key.
+/// The region of each indicator a write names.
+type Regions = HashMap<IndicatorId, String>;
+
+/// A write's checks, all reads: `Ok(Err(_))` fails the write alone; `Ok(Ok(Err))` is
+/// the answer stored under its idempotency key; `Ok(Ok(Ok))`, the regions of the
+/// indicators it names.
 fn checks(
     t: &ReadingTrees<'_>,
     idem: &TransactionalTree,
     w: &ReadingWrite,
-) -> Tx<Result<Option<Vec<u8>>, StoreError>> {
+) -> Tx<Result<Result<Regions, Vec<u8>>, StoreError>> {
     if let Some((key, _)) = &w.idempotency {
         if let Some(stored) = idem.get(key)? {
-            return Ok(Ok(Some(stored.to_vec())));
+            return Ok(Ok(Err(stored.to_vec())));
         }
     }
     for (id, period, revision) in &w.expect {
-        let now_at = t
-            .readings
-            .get(keys::reading(id, *period))?
-            .map(|v| dec::<Reading>(&v))
-            .transpose()?
-            .map(|r| r.revision);
+        let now_at = match t.readings.get(keys::reading(id, *period))? {
+            Some(v) => Some(
+                super::codec::decode_head::<Reading>(&v)
+                    .map_err(ConflictableTransactionError::Abort)?
+                    .0
+                    .revision,
+            ),
+            None => None,
+        };
         if now_at != *revision {
             return Ok(Err(StoreError::Stale(id.clone(), *period)));
         }
     }
-    // Each indicator is looked up once per write, not once per row.
-    let mut known = HashSet::new();
+    // Each indicator is read once per write, not once per row.
+    let mut regions = Regions::new();
     let ids = w
         .rows
         .iter()
         .map(|r| &r.indicator)
         .chain(w.notes.iter().map(|n| &n.indicator));
     for id in ids {
-        if known.insert(id) && t.indicators.get(keys::indicator(id))?.is_none() {
-            return Ok(Err(StoreError::UnknownIndicator(id.clone())));
+        if regions.contains_key(id) {
+            continue;
+        }
+        match t.indicators.get(keys::indicator(id))? {
+            None => return Ok(Err(StoreError::UnknownIndicator(id.clone()))),
+            Some(v) => {
+                let ind: crate::domain::Indicator = dec(&v)?;
+                regions.insert(id.clone(), ind.region);
+            }
         }
     }
-    Ok(Ok(None))
+    Ok(Ok(Ok(regions)))
 }
 
 /// Writes a checked write's rows and notes, and its idempotency answer.
@@ -592,10 +606,12 @@ fn write_tx(
     t: &ReadingTrees<'_>,
     idem: &TransactionalTree,
     w: &ReadingWrite,
+    regions: &Regions,
 ) -> Tx<Vec<(Outcome, Reading)>> {
     let mut out = Vec::with_capacity(w.rows.len());
     for r in &w.rows {
-        out.push(put_reading_tx(t, r, &w.actor, w.now)?);
+        let region = regions.get(&r.indicator).map_or("", String::as_str);
+        out.push(put_reading_tx(t, r, region, &w.actor, w.now)?);
     }
     for n in &w.notes {
         let seq = audit_tx(
@@ -695,7 +711,7 @@ mod tests {
                 indicators: i.indicators.clone(),
                 readings: i.readings.clone(),
                 revisions: i.revisions.clone(),
-                by_period: i.by_period.clone(),
+                periods: i.periods.clone(),
                 audit: i.audit.clone(),
                 withdrawn: i.withdrawn.clone(),
                 idempotency: i.idempotency.clone(),
