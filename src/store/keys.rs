@@ -8,12 +8,12 @@
 //! | --- | --- | --- |
 //! | `indicators` | `id` | `Indicator` |
 //! | `targets` | `id 0x00 year:u16` | `Target` |
-//! | `readings` | `id 0x00 year:u16 month:u8` | `Reading` |
-//! | `revisions` | `id 0x00 year:u16 month:u8 seq:u64` | empty (points at `audit/seq`) |
-//! | `withdrawn` | `id 0x00 year:u16 month:u8` | `u32`: last revision number of a withdrawn reading |
+//! | `readings` | `id 0x00 year:u16 month:u8` | `Reading`, then raw `seq:u64` × n: the audit rows of the period's changes, oldest first |
+//! | `revisions` | `id 0x00 year:u16 month:u8 seq:u64` | empty (points at `audit/seq` of a note sent without a figure) |
+//! | `withdrawn` | `id 0x00 year:u16 month:u8` | `u32`: last revision number of a withdrawn reading, then raw `seq:u64` × n as in `readings` |
 //! | `target_history` | `id 0x00 year:u16 seq:u64` | empty (points at `audit/seq`) |
 //! | `idempotency` | `token name 0x00 Idempotency-Key` | the stored answer (raw bytes of the response) |
-//! | `by_period` | `year:u16 month:u8 id` | empty |
+//! | `periods` | `region 0x00 year:u16 month:u8` | raw `u32`: the region's current readings in that period (absent at 0) |
 //! | `audit` | `seq:u64` | `AuditRecord` |
 //! | `tokens` | `name` | `Token` |
 //! | `token_hashes` | `sha256(secret)` (32 bytes) | `name` (raw UTF-8) |
