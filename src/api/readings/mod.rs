@@ -60,12 +60,8 @@ async fn put_handler(
     p?;
     require_json(req.content_type.as_deref())?;
     // The plan of the period's year names the units that lead it, and so who may write.
-    let ind = {
-        let id = id.clone();
-        let year = period.year();
-        ctx.blocking(move |qs| Ok(qs.indicator_in_year(&id, year)?))
-            .await?
-    };
+    // A few point reads: on the async worker (`Ctx::inline`).
+    let ind = ctx.inline(|qs| Ok(qs.indicator_in_year(&id, period.year())?))?;
     // Rights before work: the body is read only for a token that may write here.
     authorize_write(&token, &ind)?;
     let body = ReadingBody::parse(&body.read().await?)?;
@@ -124,23 +120,22 @@ pub(crate) async fn put_one(
     now: DateTime<Utc>,
 ) -> Result<Put, ApiError> {
     let ind = std::sync::Arc::new(ind);
-    let vetted = {
-        let (ind, mut row, explanation) = (ind.clone(), row.clone(), explanation.clone());
-        ctx.blocking(move |qs| {
-            // Taken before the readings the checks compare with are read.
-            let basis = qs.store().basis();
-            Ok(
-                match qs.vet(&ind, &row, explanation.as_deref())?.into_result() {
-                    Err(findings) => Err(findings),
-                    Ok(q) => {
-                        row.quality = q;
-                        Ok((row, basis))
-                    }
-                },
-            )
-        })
-        .await?
-    };
+    // The checks read one indicator's readings of two years: bounded and small, so on
+    // the async worker (`Ctx::inline`); the write itself is the writer thread's.
+    let vetted = ctx.inline(|qs| {
+        // Taken before the readings the checks compare with are read.
+        let basis = qs.store().basis();
+        let mut row = row.clone();
+        Ok(
+            match qs.vet(&ind, &row, explanation.as_deref())?.into_result() {
+                Err(findings) => Err(findings),
+                Ok(q) => {
+                    row.quality = q;
+                    Ok((row, basis))
+                }
+            },
+        )
+    })?;
     let (vetted_row, basis) = match vetted {
         Err(findings) => return Ok(Put::Failed(findings)),
         Ok(v) => v,
