@@ -44,17 +44,7 @@ pub(super) fn decode_version<T: DeserializeOwned>(
     bytes: &[u8],
     expected: u8,
 ) -> Result<T, StoreError> {
-    let (&version, body) = bytes
-        .split_first()
-        .ok_or_else(|| StoreError::Codec("empty value".into()))?;
-    if version != expected {
-        return Err(StoreError::UnsupportedFormat {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let (value, used) = bincode::serde::decode_from_slice(body, config())
-        .map_err(|e| StoreError::Codec(format!("decode: {e}")))?;
+    let (value, used, body) = decode_prefix(bytes, expected)?;
     if used != body.len() {
         return Err(StoreError::Codec(format!(
             "decode: {} trailing bytes",
@@ -68,10 +58,20 @@ pub(super) fn decode_version<T: DeserializeOwned>(
 /// follows it: for the values that carry raw data after their encoded part (a reading
 /// and the audit sequence numbers of its revisions, see `keys`).
 pub fn decode_head<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), StoreError> {
+    let (value, used, body) = decode_prefix(bytes, FORMAT_VERSION)?;
+    Ok((value, &body[used..]))
+}
+
+/// Checks the version byte is `expected` and decodes the value at the head of the
+/// body: the value, the bytes it used, and the body.
+fn decode_prefix<T: DeserializeOwned>(
+    bytes: &[u8],
+    expected: u8,
+) -> Result<(T, usize, &[u8]), StoreError> {
     let (&version, body) = bytes
         .split_first()
         .ok_or_else(|| StoreError::Codec("empty value".into()))?;
-    if version != FORMAT_VERSION {
+    if version != expected {
         return Err(StoreError::UnsupportedFormat {
             found: version,
             supported: FORMAT_VERSION,
@@ -79,7 +79,7 @@ pub fn decode_head<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), Stor
     }
     let (value, used) = bincode::serde::decode_from_slice(body, config())
         .map_err(|e| StoreError::Codec(format!("decode: {e}")))?;
-    Ok((value, &body[used..]))
+    Ok((value, used, body))
 }
 
 #[cfg(test)]

@@ -1429,13 +1429,13 @@ fn v4_to_v5(i: &Inner) -> Result<(), StoreError> {
                         let Ok((r, h)) = decode_reading(&v) else {
                             continue;
                         };
-                        let v = encode_reading(&r, &merge(h)).map_err(abort_with)?;
+                        let v = encode_reading(&r, &merge(h)).map_err(super::aborting)?;
                         readings.insert(key.as_slice(), v)?;
                     } else if let Some(v) = withdrawn.get(key)? {
                         let Ok((r, h)) = decode_withdrawn(&v) else {
                             continue;
                         };
-                        let v = encode_withdrawn(r, &merge(h)).map_err(abort_with)?;
+                        let v = encode_withdrawn(r, &merge(h)).map_err(super::aborting)?;
                         withdrawn.insert(key.as_slice(), v)?;
                     } else {
                         continue;
@@ -1492,10 +1492,6 @@ fn v4_to_v5(i: &Inner) -> Result<(), StoreError> {
         "moved each reading's history into it and counted the periods"
     );
     Ok(())
-}
-
-fn abort_with(e: StoreError) -> sled::transaction::ConflictableTransactionError<StoreError> {
-    sled::transaction::ConflictableTransactionError::Abort(e)
 }
 
 /// Each region's count of current readings per period, from the readings themselves.

@@ -172,7 +172,12 @@ struct Inner {
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 fn abort<T>(e: StoreError) -> TxResult<T> {
-    Err(ConflictableTransactionError::Abort(e))
+    Err(aborting(e))
+}
+
+/// A store error raised inside a transaction, as its abort (for `map_err`).
+fn aborting(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
 }
 
 fn tx_err(e: TransactionError<StoreError>) -> StoreError {

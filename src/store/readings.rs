@@ -7,7 +7,7 @@ use sled::transaction::{Transactional, TransactionalTree};
 
 use super::audit::{audit_tx, AuditRecord, Change};
 use super::writer::{AnswerFn, Applied, Basis, ReadingWrite, SeriesRead};
-use super::{abort, codec, dec, keys, tx_err, Outcome, Store, StoreError, TxResult};
+use super::{abort, aborting, codec, dec, keys, tx_err, Outcome, Store, StoreError, TxResult};
 use crate::domain::{IndicatorId, Period, PeriodNote, QualityNote, Reading, ReadingInput};
 
 /// What each row of a batch did, in order.
@@ -168,7 +168,7 @@ impl Store {
                     let Some(old) = readings.get(&rkey)? else {
                         return abort(StoreError::UnknownReading(id.clone(), period));
                     };
-                    let (old, mut history) = decode_reading(&old).map_err(abort_with)?;
+                    let (old, mut history) = decode_reading(&old).map_err(aborting)?;
                     readings.remove(rkey.as_slice())?;
                     flagged.remove(rkey.as_slice())?;
                     let region = region_tx(indicators, id)?;
@@ -188,7 +188,7 @@ impl Store {
                     history.push(seq);
                     withdrawn.insert(
                         rkey.as_slice(),
-                        encode_withdrawn(old.revision, &history).map_err(abort_with)?,
+                        encode_withdrawn(old.revision, &history).map_err(aborting)?,
                     )?;
                     Ok(old)
                 },
@@ -427,12 +427,13 @@ pub(super) struct ReadingTrees<'a> {
     pub flagged: &'a TransactionalTree,
 }
 
-/// Writes one row of an indicator of `region`: its reading with the history of its
-/// period, its period's count, its audit row and its flag.
+/// Writes one row: its reading with the history of its period, its period's count
+/// (a new reading's indicator's region read through `regions`, once per write), its
+/// audit row and its flag.
 pub(super) fn put_reading_tx(
     t: &ReadingTrees<'_>,
     row: &BatchRow,
-    region: &str,
+    regions: &mut super::writer::Regions,
     actor: &str,
     now: DateTime<Utc>,
 ) -> TxResult<(Outcome, Reading)> {
@@ -443,7 +444,7 @@ pub(super) fn put_reading_tx(
         .get(&rkey)?
         .map(|v| decode_reading(&v))
         .transpose()
-        .map_err(abort_with)?;
+        .map_err(aborting)?;
     if let Some((old, _)) = &old {
         if old.same_as(input) {
             return Ok((Outcome::Unchanged, old.clone()));
@@ -458,7 +459,7 @@ pub(super) fn put_reading_tx(
         None => match t.withdrawn.get(&rkey)? {
             Some(v) => {
                 t.withdrawn.remove(rkey.as_slice())?;
-                decode_withdrawn(&v).map_err(abort_with)?
+                decode_withdrawn(&v).map_err(aborting)?
             }
             None => (0, Vec::new()),
         },
@@ -475,7 +476,15 @@ pub(super) fn put_reading_tx(
     };
     if old.is_none() {
         // A reading that exists is already counted.
-        count_tx(t.periods, region, period, 1)?;
+        let region = match regions.get(id) {
+            Some(r) => r.clone(),
+            None => {
+                let r = region_tx(t.indicators, id)?;
+                regions.insert(id.clone(), r.clone());
+                r
+            }
+        };
+        count_tx(t.periods, &region, period, 1)?;
     }
     let seq = audit_tx(
         t.audit,
@@ -492,7 +501,7 @@ pub(super) fn put_reading_tx(
     history.push(seq);
     t.readings.insert(
         rkey.as_slice(),
-        encode_reading(&new, &history).map_err(abort_with)?,
+        encode_reading(&new, &history).map_err(aborting)?,
     )?;
     // A revision that passes the checks clears the flag of the one before.
     if row.quality.is_some() {
@@ -536,38 +545,42 @@ pub(super) fn count_of(v: &[u8]) -> u32 {
     v.try_into().map(u32::from_be_bytes).unwrap_or(0)
 }
 
-fn abort_with(e: StoreError) -> sled::transaction::ConflictableTransactionError<StoreError> {
-    sled::transaction::ConflictableTransactionError::Abort(e)
-}
-
-/// A `readings` value: the reading, then the audit sequence numbers of every change
-/// of its period, oldest first (raw `u64`s, see `keys`).
-pub(super) fn encode_reading(r: &Reading, history: &[u64]) -> Result<Vec<u8>, StoreError> {
-    let mut v = codec::encode(r)?;
+/// A value followed by a history: the audit sequence numbers of every change of a
+/// reading's period, oldest first, as raw `u64`s after the value's encoding (see `keys`).
+fn encode_with_history<T: serde::Serialize>(
+    value: &T,
+    history: &[u64],
+) -> Result<Vec<u8>, StoreError> {
+    let mut v = codec::encode(value)?;
     for seq in history {
         v.extend_from_slice(&seq.to_be_bytes());
     }
     Ok(v)
 }
 
-/// Reads a `readings` value: the reading and its period's history.
+fn decode_with_history<T: serde::de::DeserializeOwned>(
+    v: &[u8],
+) -> Result<(T, Vec<u64>), StoreError> {
+    let (value, rest) = codec::decode_head(v)?;
+    Ok((value, seqs(rest)?))
+}
+
+/// A `readings` value: the reading, then its period's history.
+pub(super) fn encode_reading(r: &Reading, history: &[u64]) -> Result<Vec<u8>, StoreError> {
+    encode_with_history(r, history)
+}
+
 pub(super) fn decode_reading(v: &[u8]) -> Result<(Reading, Vec<u64>), StoreError> {
-    let (r, rest) = codec::decode_head(v)?;
-    Ok((r, seqs(rest)?))
+    decode_with_history(v)
 }
 
 /// A `withdrawn` value: the last revision number, then the period's history.
 pub(super) fn encode_withdrawn(revision: u32, history: &[u64]) -> Result<Vec<u8>, StoreError> {
-    let mut v = codec::encode(&revision)?;
-    for seq in history {
-        v.extend_from_slice(&seq.to_be_bytes());
-    }
-    Ok(v)
+    encode_with_history(&revision, history)
 }
 
 pub(super) fn decode_withdrawn(v: &[u8]) -> Result<(u32, Vec<u64>), StoreError> {
-    let (r, rest) = codec::decode_head(v)?;
-    Ok((r, seqs(rest)?))
+    decode_with_history(v)
 }
 
 fn seqs(raw: &[u8]) -> Result<Vec<u64>, StoreError> {

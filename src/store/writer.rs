@@ -50,7 +50,7 @@ use tokio::sync::oneshot;
 use super::audit::{audit_tx, Change};
 use super::commit::Disk;
 use super::readings::{put_reading_tx, BatchResult, BatchRow, NoteRow, ReadingTrees};
-use super::{dec, keys, tx_err, Outcome, StoreError};
+use super::{keys, tx_err, Outcome, StoreError};
 use crate::domain::{IndicatorId, Period, Reading};
 
 /// The most rows one group applies in its transaction; a larger queue is split.
@@ -517,8 +517,8 @@ impl Thread {
                     for w in writes {
                         answers.push(match checks(&trees, idem, w)? {
                             Err(e) => Err(e),
-                            Ok(Err(stored)) => Ok((Vec::new(), Some(stored))),
-                            Ok(Ok(regions)) => Ok((write_tx(&trees, idem, w, &regions)?, None)),
+                            Ok(Some(stored)) => Ok((Vec::new(), Some(stored))),
+                            Ok(None) => Ok((write_tx(&trees, idem, w)?, None)),
                         });
                     }
                     Ok(answers)
@@ -549,27 +549,27 @@ fn next_group(jobs: &mut std::collections::VecDeque<Job>) -> Vec<Job> {
 
 type Tx<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
-/// The region of each indicator a write names.
-type Regions = HashMap<IndicatorId, String>;
+/// The region of each indicator a write creates a reading of, read once per write and
+/// only when it is needed (for the period's count).
+pub(super) type Regions = HashMap<IndicatorId, String>;
 
-/// A write's checks, all reads: `Ok(Err(_))` fails the write alone; `Ok(Ok(Err))` is
-/// the answer stored under its idempotency key; `Ok(Ok(Ok))`, the regions of the
-/// indicators it names.
+/// A write's checks, all reads: `Ok(Err(_))` fails the write alone; `Ok(Ok(Some))` is
+/// the answer stored under its idempotency key.
 fn checks(
     t: &ReadingTrees<'_>,
     idem: &TransactionalTree,
     w: &ReadingWrite,
-) -> Tx<Result<Result<Regions, Vec<u8>>, StoreError>> {
+) -> Tx<Result<Option<Vec<u8>>, StoreError>> {
     if let Some((key, _)) = &w.idempotency {
         if let Some(stored) = idem.get(key)? {
-            return Ok(Ok(Err(stored.to_vec())));
+            return Ok(Ok(Some(stored.to_vec())));
         }
     }
     for (id, period, revision) in &w.expect {
         let now_at = match t.readings.get(keys::reading(id, *period))? {
             Some(v) => Some(
                 super::codec::decode_head::<Reading>(&v)
-                    .map_err(ConflictableTransactionError::Abort)?
+                    .map_err(super::aborting)?
                     .0
                     .revision,
             ),
@@ -579,26 +579,19 @@ fn checks(
             return Ok(Err(StoreError::Stale(id.clone(), *period)));
         }
     }
-    // Each indicator is read once per write, not once per row.
-    let mut regions = Regions::new();
+    // Each indicator is looked up once per write, not once per row.
+    let mut known = HashSet::new();
     let ids = w
         .rows
         .iter()
         .map(|r| &r.indicator)
         .chain(w.notes.iter().map(|n| &n.indicator));
     for id in ids {
-        if regions.contains_key(id) {
-            continue;
-        }
-        match t.indicators.get(keys::indicator(id))? {
-            None => return Ok(Err(StoreError::UnknownIndicator(id.clone()))),
-            Some(v) => {
-                let ind: crate::domain::Indicator = dec(&v)?;
-                regions.insert(id.clone(), ind.region);
-            }
+        if known.insert(id) && t.indicators.get(keys::indicator(id))?.is_none() {
+            return Ok(Err(StoreError::UnknownIndicator(id.clone())));
         }
     }
-    Ok(Ok(Ok(regions)))
+    Ok(Ok(None))
 }
 
 /// Writes a checked write's rows and notes, and its idempotency answer.
@@ -606,12 +599,11 @@ fn write_tx(
     t: &ReadingTrees<'_>,
     idem: &TransactionalTree,
     w: &ReadingWrite,
-    regions: &Regions,
 ) -> Tx<Vec<(Outcome, Reading)>> {
     let mut out = Vec::with_capacity(w.rows.len());
+    let mut regions = Regions::new();
     for r in &w.rows {
-        let region = regions.get(&r.indicator).map_or("", String::as_str);
-        out.push(put_reading_tx(t, r, region, &w.actor, w.now)?);
+        out.push(put_reading_tx(t, r, &mut regions, &w.actor, w.now)?);
     }
     for n in &w.notes {
         let seq = audit_tx(
@@ -642,9 +634,15 @@ mod tests {
     use crate::domain::{ObsStatus, PeriodForm, ReadingInput};
     use crate::store::Store;
 
+    /// When every write of these tests happens: a fixed instant, so that nothing in
+    /// them depends on the wall clock.
+    fn at() -> DateTime<Utc> {
+        "2023-07-10T02:00:00Z".parse().unwrap()
+    }
+
     fn store() -> Store {
         let s = Store::temporary().unwrap();
-        s.import_catalogue(&Catalogue::builtin().unwrap(), "test", Utc::now())
+        s.import_catalogue(&Catalogue::builtin().unwrap(), "test", at())
             .unwrap();
         s
     }
@@ -672,7 +670,7 @@ mod tests {
             rows,
             notes: Vec::new(),
             actor: "test".into(),
-            now: Utc::now(),
+            now: at(),
             idempotency: None,
             expect: Vec::new(),
             recheck: None,
@@ -877,11 +875,11 @@ mod tests {
             "2023-03".parse().unwrap(),
             &row("cpi", "2023-03", 2.0).input,
             "t",
-            Utc::now(),
+            at(),
         )
         .unwrap();
         let basis = s.basis();
-        s.withdraw_reading(&id, "2023-03".parse().unwrap(), "t", None, Utc::now())
+        s.withdraw_reading(&id, "2023-03".parse().unwrap(), "t", None, at())
             .unwrap();
         let calls = Arc::new(AtomicU64::new(0));
         let answers = round(
