@@ -10,10 +10,16 @@
 //!   (sequential requests over one keep-alive connection, random indicators);
 //! - the full alerts list and the whole-catalogue attainment: first call (evaluated)
 //!   and second call (from the memo);
+//! - the alerts list again after each of 20 single writes (`PUT` of one reading of the
+//!   board's year): what a dashboard waits for after a unit submits, with the board
+//!   brought up to date rather than built again;
 //! - the server's resident memory (VmRSS) and peak (VmHWM) after all of that.
 //!
 //! Run with `cargo bench --bench province -- [--sizes 1000,10000,100000] [--years 10]
-//! [--dir target/province] [--cache-mb 256] [--queries 2000] [--keep]`.
+//! [--dir target/province] [--cache-mb 256] [--queries 2000] [--keep] [--reuse]`.
+//! `--reuse` measures a store kept by an earlier `--keep` run instead of generating it,
+//! and `ZHIBIAO_BIN=/path/to/zhibiao` serves with another build, so that two builds
+//! can be measured on one store.
 //! Prints a Markdown table, also written to `<dir>/report.md`. It asserts nothing:
 //! `docs/performance.md` compares the figures with the targets.
 
@@ -31,6 +37,7 @@ use zhibiao::store::{BatchRow, Store};
 
 const LAST_YEAR: u16 = 2025;
 const CHUNK: usize = 5_000;
+const TOKEN: &str = "province-bench-token-0123456789";
 
 struct Args {
     sizes: Vec<usize>,
@@ -38,6 +45,7 @@ struct Args {
     dir: PathBuf,
     cache_mb: u64,
     queries: usize,
+    reuse: bool,
     keep: bool,
 }
 
@@ -49,6 +57,7 @@ fn args() -> Args {
         cache_mb: 256,
         queries: 2_000,
         keep: false,
+        reuse: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -69,6 +78,7 @@ fn args() -> Args {
             "--cache-mb" => a.cache_mb = value("--cache-mb").parse().expect("--cache-mb"),
             "--queries" => a.queries = value("--queries").parse().expect("--queries"),
             "--keep" => a.keep = true,
+            "--reuse" => a.reuse = true,
             other => panic!("province: unknown argument '{other}'"),
         }
     }
@@ -203,11 +213,18 @@ impl Drop for Server {
 fn start(dir: &Path, cache_mb: u64) -> (Server, Duration) {
     let t0 = Instant::now();
     let cache = cache_mb.to_string();
-    let mut cmd = common::serve_command(
-        dir,
-        "province-bench-token-0123456789",
-        &["--json", "--cache-mb", &cache],
-    );
+    let mut cmd = common::serve_command(dir, TOKEN, &["--json", "--cache-mb", &cache]);
+    if let Ok(bin) = std::env::var("ZHIBIAO_BIN") {
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+        let mut other = std::process::Command::new(bin);
+        other
+            .args(args)
+            .env("ZHIBIAO_ADMIN_TOKEN", TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        cmd = other;
+    }
     let server = Server(common::ServerProcess::spawn(&mut cmd));
     let client = reqwest::blocking::Client::new();
     while client
@@ -267,13 +284,32 @@ fn main() {
         "## Synthetic province: {} years of monthly readings, sled cache {} MiB, {} queries per latency\n\n",
         a.years, a.cache_mb, a.queries
     ));
-    table.push_str("| indicators | readings | load | load rate | store on disk | startup | one attainment p50 / p99 ms | one year of readings p50 / p99 ms | alerts first / memo ms | whole attainment first / memo ms | RSS / peak MiB |\n");
-    table.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    table.push_str("| indicators | readings | load | load rate | store on disk | startup | one attainment p50 / p99 ms | one year of readings p50 / p99 ms | alerts first / memo ms | whole attainment first / memo ms | alerts after one write p50 / max ms | RSS / peak MiB |\n");
+    table.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for &n in &a.sizes {
         let dir = a.dir.join(format!("store-{n}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        eprintln!("province: generating {n} indicators × {} years", a.years);
-        let (load, readings) = generate(&dir, n, a.years);
+        let count = dir.join("readings.count");
+        let reused = std::fs::read_to_string(&count)
+            .ok()
+            .filter(|_| a.reuse)
+            .and_then(|c| c.trim().parse::<u64>().ok())
+            .map(|r| (Duration::ZERO, r));
+        let (load, readings) = match reused {
+            Some(r) => {
+                eprintln!(
+                    "province: reusing the store of {n} indicators in {}",
+                    dir.display()
+                );
+                r
+            }
+            None => {
+                let _ = std::fs::remove_dir_all(&dir);
+                eprintln!("province: generating {n} indicators × {} years", a.years);
+                let g = generate(&dir, n, a.years);
+                std::fs::write(&count, g.1.to_string()).expect("write the readings count");
+                g
+            }
+        };
         let size = dir_size(&dir);
         let (server, startup) = start(&dir, a.cache_mb);
         let client = reqwest::blocking::Client::new();
@@ -302,12 +338,29 @@ fn main() {
         let alerts_memo = timed_get(&client, &format!("{base}/v1/alerts"));
         let all_first = timed_get(&client, &format!("{base}/v1/attainment"));
         let all_memo = timed_get(&client, &format!("{base}/v1/attainment"));
+        // One reading of the board's year, then the alerts: 20 times.
+        let mut after_write: Vec<Duration> = (0..20)
+            .map(|k| {
+                let r = client
+                    .put(format!(
+                        "{base}/v1/indicators/{}/readings/{LAST_YEAR}-12",
+                        pick(k + 9000)
+                    ))
+                    .bearer_auth(TOKEN)
+                    .json(&serde_json::json!({ "value": 1000.0 + k as f64 }))
+                    .send()
+                    .expect("write");
+                assert!(r.status().is_success(), "write: {}", r.status());
+                timed_get(&client, &format!("{base}/v1/alerts"))
+            })
+            .collect();
+        after_write.sort();
         let (rss, peak) = memory_kib(server.0.id());
         drop(server);
         let row = format!(
-            "| {n} | {readings} | {:.1} s | {:.0}/s | {:.1} MiB | {} ms | {} / {} | {} / {} | {} / {} | {} / {} | {:.0} / {:.0} |\n",
+            "| {n} | {readings} | {:.1} s | {:.0}/s | {:.1} MiB | {} ms | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {:.0} / {:.0} |\n",
             load.as_secs_f64(),
-            readings as f64 / load.as_secs_f64(),
+            readings as f64 / load.as_secs_f64().max(1e-9),
             size as f64 / 1048576.0,
             ms(startup),
             ms(one.0),
@@ -318,6 +371,8 @@ fn main() {
             ms(alerts_memo),
             ms(all_first),
             ms(all_memo),
+            ms(after_write[after_write.len() / 2]),
+            ms(after_write[after_write.len() - 1]),
             rss as f64 / 1024.0,
             peak as f64 / 1024.0,
         );

@@ -124,7 +124,7 @@ fn board(as_of: Period) -> Board {
         document: cat.document.clone(),
         plan: Some(cat.plan.clone()),
         groups: cat.plan.groups.clone(),
-        rows,
+        rows: rows.into_iter().map(std::sync::Arc::new).collect(),
     }
 }
 
@@ -469,6 +469,7 @@ fn text_from_the_board_is_escaped_in_every_format() {
         .rows
         .iter_mut()
         .find(|r| r.indicator.id.as_str() == "tech-sme-registered")
+        .map(std::sync::Arc::make_mut)
         .unwrap();
     row.indicator.name = "=HYPERLINK(\"x\")<b>&'|".into();
     b.region = "<i>桃江县</i>".into();

@@ -20,6 +20,7 @@ pub struct Req {
     pub query: String,
     pub authorization: Option<String>,
     pub accept: Option<String>,
+    pub accept_encoding: Option<String>,
     pub if_none_match: Option<String>,
     pub content_type: Option<String>,
     /// `Idempotency-Key`, as sent: its bytes are checked by the route that takes it,
@@ -56,8 +57,12 @@ pub(super) fn opt_header(
 fn raw_header(
     name: &'static str,
 ) -> impl Filter<Extract = (Option<Vec<u8>>,), Error = Infallible> + Clone {
-    warp::header::headers_cloned()
-        .map(move |h: warp::http::HeaderMap| h.get(name).map(|v| v.as_bytes().to_vec()))
+    // `header::value` hands over the one value; `headers_cloned` would copy every
+    // header of every request to read this one.
+    warp::header::value(name)
+        .map(|v: warp::http::HeaderValue| Some(v.as_bytes().to_vec()))
+        .or(warp::any().map(|| None))
+        .unify()
 }
 
 /// The peer address the server put into the request, or warp's own (its test
@@ -80,6 +85,7 @@ pub(super) fn req() -> impl Filter<Extract = (Req,), Error = Infallible> + Clone
         .unify()
         .and(opt_header("authorization"))
         .and(opt_header("accept"))
+        .and(opt_header("accept-encoding"))
         .and(opt_header("if-none-match"))
         .and(opt_header("content-type"))
         .and(raw_header("idempotency-key"))
@@ -90,6 +96,7 @@ pub(super) fn req() -> impl Filter<Extract = (Req,), Error = Infallible> + Clone
             |query,
              authorization,
              accept,
+             accept_encoding,
              if_none_match,
              content_type,
              idempotency_key,
@@ -99,6 +106,7 @@ pub(super) fn req() -> impl Filter<Extract = (Req,), Error = Infallible> + Clone
                 query,
                 authorization,
                 accept,
+                accept_encoding,
                 if_none_match,
                 content_type,
                 idempotency_key,

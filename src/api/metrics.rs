@@ -66,16 +66,49 @@ pub fn route_label(path: &str) -> &'static str {
     super::route_pattern(path).map_or("other", |(pattern, _)| pattern)
 }
 
+/// The counter and histogram of one route, method and status. Looked up once and
+/// kept: `with_label_values` hashes and compares the labels on every call, which cost
+/// more than a 304's own work.
+type Handles = (prometheus::IntCounter, prometheus::Histogram);
+
 /// Records one answered request.
 pub fn observe(path: &str, method: &str, status: warp::http::StatusCode, elapsed: Duration) {
-    let h = http();
+    use std::collections::HashMap;
+    use std::sync::RwLock;
+    type Key = (&'static str, warp::http::Method, u16);
+    static HANDLES: OnceLock<RwLock<HashMap<Key, Handles>>> = OnceLock::new();
     let route = route_label(path);
-    h.requests
-        .with_label_values(&[route, method, status.as_str()])
-        .inc();
-    h.duration
-        .with_label_values(&[route, method])
-        .observe(elapsed.as_secs_f64());
+    let Ok(method) = warp::http::Method::from_bytes(method.as_bytes()) else {
+        return;
+    };
+    let key: Key = (route, method, status.as_u16());
+    let handles = HANDLES.get_or_init(Default::default);
+    let found = handles
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .cloned();
+    let (count, duration) = match found {
+        Some(h) => h,
+        None => {
+            let h = http();
+            let made = (
+                h.requests
+                    .with_label_values(&[route, key.1.as_str(), status.as_str()]),
+                h.duration.with_label_values(&[route, key.1.as_str()]),
+            );
+            let mut map = handles.write().unwrap_or_else(|e| e.into_inner());
+            // Bounded by the routes × methods × statuses there are; a flood of odd
+            // methods (each its own key) starts the map afresh, the metrics stay.
+            if map.len() >= 4096 {
+                map.clear();
+            }
+            map.insert(key, made.clone());
+            made
+        }
+    };
+    count.inc();
+    duration.observe(elapsed.as_secs_f64());
 }
 
 fn gauge(
@@ -272,10 +305,12 @@ mod tests {
             .iter()
             .cycle()
             .take(rows)
-            .map(|(ind, t)| BoardRow {
-                indicator: ind.clone(),
-                attainment: crate::engine::evaluate(ind, t.as_ref(), &[], as_of),
-                series: vec![],
+            .map(|(ind, t)| {
+                std::sync::Arc::new(BoardRow {
+                    indicator: ind.clone(),
+                    attainment: crate::engine::evaluate(ind, t.as_ref(), &[], as_of),
+                    series: vec![],
+                })
             })
             .collect();
         Board {

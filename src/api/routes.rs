@@ -7,7 +7,6 @@ use warp::{Filter, Reply};
 
 use super::auth::authenticate;
 use super::filters::{params, read, req, with_ctx, NoParams, Req, Resp};
-use super::reply::json;
 use super::state::Ctx;
 use super::ApiError;
 use super::{
@@ -303,13 +302,40 @@ pub fn route_pattern(path: &str) -> Option<(&'static str, &'static [&'static str
         return Some(("/", GET));
     }
     let path = path.trim_end_matches('/');
+    // The paths without a `{}` segment (the ones dashboards poll among them) are one
+    // hash lookup; the others are matched segment by segment.
+    if let Some(found) = exact_routes().get(path) {
+        return Some(*found);
+    }
+    all_routes()
+        .filter(|(pattern, _)| pattern.contains("{}"))
+        .find(|(pattern, _)| pattern_matches(pattern, path))
+}
+
+type Route = (&'static str, &'static [&'static str]);
+
+/// Every route, page and session path, in the order they are matched.
+fn all_routes() -> impl Iterator<Item = Route> {
+    const GET: &[&str] = &["GET"];
     ROUTES
         .iter()
         .copied()
         .chain(SESSION_ROUTES.iter().copied())
         .chain(submit::ROUTES.iter().copied())
         .chain(PAGES.iter().map(|p| (*p, GET)))
-        .find(|(pattern, _)| pattern_matches(pattern, path))
+}
+
+/// The routes without a `{}` segment, by path (the first of each, as matched).
+fn exact_routes() -> &'static std::collections::HashMap<&'static str, Route> {
+    static EXACT: std::sync::OnceLock<std::collections::HashMap<&'static str, Route>> =
+        std::sync::OnceLock::new();
+    EXACT.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        for r in all_routes().filter(|(pattern, _)| !pattern.contains("{}")) {
+            m.entry(r.0).or_insert(r);
+        }
+        m
+    })
 }
 
 /// Whether `path` fits `pattern`, segment by segment; `{}` takes any non-empty segment.
@@ -380,8 +406,10 @@ struct Health {
 
 /// GET /healthz
 ///
-/// Answered on the async worker, without the blocking pool: the count of the
-/// indicators' keys (none is decoded) and the last key of the period index.
+/// Load balancers poll it, so it answers from memory: the body is counted once per
+/// store change (the indicators' keys, none decoded, and the last key of the period
+/// index) and kept with the change sequence; a poll between writes reads the sequence
+/// and sends the kept bytes.
 pub fn healthz(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = warp::Rejection> + Clone {
     warp::path!("healthz")
         .and(read(ctx))
@@ -396,15 +424,36 @@ async fn healthz_handler(
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     p?;
-    ctx.inline(|qs| {
-        let s = qs.store();
-        Ok(json(
-            StatusCode::OK,
-            &Health {
-                status: "ok",
-                indicators: s.indicator_count(),
-                latest_period: s.latest_period()?,
-            },
-        ))
-    })
+    let seq = ctx.store.change_seq()?;
+    let kept = match &*ctx.health.lock().unwrap_or_else(|e| e.into_inner()) {
+        Some((at, body)) if *at == seq => Some(body.clone()),
+        _ => None,
+    };
+    let body = match kept {
+        Some(b) => b,
+        None => {
+            let b: bytes::Bytes = ctx
+                .inline(|qs| {
+                    let s = qs.store();
+                    serde_json::to_vec(&Health {
+                        status: "ok",
+                        indicators: s.indicator_count(),
+                        latest_period: s.latest_period()?,
+                    })
+                    .map_err(ApiError::internal)
+                })?
+                .into();
+            let mut kept = ctx.health.lock().unwrap_or_else(|e| e.into_inner());
+            if kept.as_ref().is_none_or(|(at, _)| *at <= seq) {
+                *kept = Some((seq, b.clone()));
+            }
+            b
+        }
+    };
+    let mut res = Resp::new(body.into());
+    res.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    Ok(res)
 }

@@ -122,7 +122,7 @@ impl Queries {
         if known_at.is_some() {
             return Ok(self.evaluate(ind, as_of, known_at)?.attainment);
         }
-        let seq = self.store.change_seq()?;
+        let seq = self.memo_at()?;
         if let Some(e) = self.memo.evaluation(seq, &ind.id, as_of) {
             return Ok(e.attainment.clone());
         }
@@ -174,9 +174,6 @@ impl Queries {
         let inputs = inputs_for(s, ind, year, known_at)?;
         let mut a = engine::evaluate_with(ind, target.as_ref(), &values, as_of, inputs);
         let mut readings: BTreeSet<IndicatorId> = [ind.id.clone()].into_iter().collect();
-        // The base's readings are of the year before; any write drops the memo, so
-        // naming the base here only records what the answer read.
-        readings.extend(ind.base_indicator.clone());
         // Benchmarks and rank: the indicators of other regions that share the code, read
         // through the code index (a key scan, and point reads only when there are others).
         let ids = s.ids_with_code(&ind.code)?;
@@ -216,6 +213,7 @@ impl Queries {
             deps: Deps {
                 readings,
                 targets: [ind.id.clone()].into_iter().collect(),
+                base: ind.base_indicator.clone(),
                 year,
                 day: None,
             },

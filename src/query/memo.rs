@@ -10,8 +10,10 @@
 //!
 //! Each one-indicator entry also records what it was computed from ([`Deps`]: the
 //! indicator's readings and target of the year, its peers' readings, the day when due
-//! rules apply). Today any write still drops every entry; [`Memo::forget_touching`]
-//! is the finer rule a write path that knows what it touched can use instead.
+//! rules apply). When the store moves on, [`Memo::advance`] keeps the evaluations that
+//! none of the changes since could alter (the query layer reads them from the audit
+//! rows), and drops the whole-store answers; the last board of each `as_of` is kept
+//! apart ([`LastBoard`]) to be brought up to date rather than built again.
 //!
 //! The index of indicator names ([`super::names`]) is kept here too, with the
 //! sequence it was built at: one per store, rebuilt by the first batch that names an
@@ -51,6 +53,8 @@ pub struct Deps {
     pub readings: BTreeSet<IndicatorId>,
     /// The indicators whose target (of `year`) was read.
     pub targets: BTreeSet<IndicatorId>,
+    /// The indicator whose readings of the year before weigh the catch-up.
+    pub base: Option<IndicatorId>,
     /// The plan year.
     pub year: u16,
     /// The day the answer was computed for, where due rules apply (overdue marks).
@@ -58,9 +62,12 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// Whether a write of `id`'s readings or target in `year` could change the answer.
+    /// Whether a write of `id`'s readings or target in `year` could change the answer:
+    /// a reading or target of the answer's year it read, or a reading of the year
+    /// before of its base (the shares of the catch-up).
     pub fn touched_by(&self, id: &IndicatorId, year: u16) -> bool {
-        year == self.year && (self.readings.contains(id) || self.targets.contains(id))
+        (year == self.year && (self.readings.contains(id) || self.targets.contains(id)))
+            || (year.checked_add(1) == Some(self.year) && self.base.as_ref() == Some(id))
     }
 }
 
@@ -85,8 +92,24 @@ enum Value {
     Alerts(Arc<Vec<Alert>>),
 }
 
+/// The last board built for an `as_of`, kept past the change sequence it was built
+/// at, so that the next one can be brought up to date from it rather than built.
+#[derive(Debug, Clone)]
+pub struct LastBoard {
+    /// The change sequence read before it was built.
+    pub seq: u64,
+    /// The due rules' version it was built with: reporting states depend on them.
+    pub due: u64,
+    pub board: Arc<Board>,
+}
+
+/// How many `as_of`s keep their last board.
+const MAX_LAST_BOARDS: usize = 4;
+
 #[derive(Debug, Default)]
 struct Inner {
+    /// Not dropped when the sequence moves (see [`LastBoard`]).
+    last_boards: HashMap<Period, LastBoard>,
     seq: u64,
     bytes: usize,
     whole: HashMap<Key, (Value, usize)>,
@@ -221,6 +244,31 @@ impl Memo {
         m.evaluations.insert((id, as_of), e);
     }
 
+    /// The change sequence the memo's entries are of.
+    pub fn seq(&self) -> u64 {
+        self.lock().seq
+    }
+
+    /// Moves the memo from sequence `from` to `to`: keeps the one-indicator
+    /// evaluations that none of `touched` (indicator, year) could change, or none when
+    /// `touched` is `None`, and drops every whole-store answer. Does nothing if the
+    /// memo is no longer at `from` (another caller moved it first).
+    pub fn advance(&self, from: u64, to: u64, touched: Option<&[(IndicatorId, u16)]>) {
+        let mut m = self.lock();
+        if m.seq != from || to <= from {
+            return;
+        }
+        match touched {
+            Some(t) => m
+                .evaluations
+                .retain(|_, e| !t.iter().any(|(id, year)| e.deps.touched_by(id, *year))),
+            None => m.evaluations.clear(),
+        }
+        m.whole.clear();
+        m.bytes = 0;
+        m.seq = to;
+    }
+
     /// Forgets what a write of `id`'s readings or target in `year` could change: the
     /// one-indicator evaluations that depend on it, and every whole-store answer (a
     /// board holds every indicator). Returns how many evaluations were dropped.
@@ -231,6 +279,35 @@ impl Memo {
         m.whole.clear();
         m.bytes = 0;
         before - m.evaluations.len()
+    }
+
+    /// The last board built for `as_of`, at whatever sequence.
+    pub fn last_board(&self, as_of: Period) -> Option<LastBoard> {
+        self.lock().last_boards.get(&as_of).cloned()
+    }
+
+    /// Keeps `last` as the board of `as_of` to bring up to date, unless a newer one
+    /// is kept already.
+    pub fn put_last_board(&self, as_of: Period, last: LastBoard) {
+        if board_weight(&last.board) > MAX_BYTES / 4 {
+            return;
+        }
+        let mut m = self.lock();
+        if m.last_boards.get(&as_of).is_some_and(|b| b.seq > last.seq) {
+            return;
+        }
+        if !m.last_boards.contains_key(&as_of) && m.last_boards.len() >= MAX_LAST_BOARDS {
+            // The oldest goes.
+            if let Some(oldest) = m
+                .last_boards
+                .iter()
+                .min_by_key(|(_, b)| b.seq)
+                .map(|(p, _)| *p)
+            {
+                m.last_boards.remove(&oldest);
+            }
+        }
+        m.last_boards.insert(as_of, last);
     }
 
     /// The indicators by region and name, built at change sequence `seq`.
@@ -291,6 +368,8 @@ mod tests {
             deps: Deps {
                 targets: [ind.id.clone()].into_iter().collect(),
                 readings,
+                base: (ind.id.as_str() == "tech-sme-registered")
+                    .then(|| IndicatorId::parse("sme-base").unwrap()),
                 year: 2023,
                 day: None,
             },
@@ -358,5 +437,41 @@ mod tests {
         assert!(m.evaluation(3, &gdp, june).is_none());
         assert!(m.evaluation(3, &sme, june).is_some());
         assert!(m.board(3, june).is_none(), "a board holds every indicator");
+    }
+
+    #[test]
+    fn advancing_keeps_the_evaluations_the_changes_could_not_alter() {
+        let m = Memo::default();
+        let june: Period = "2023-06".parse().unwrap();
+        let gdp = IndicatorId::parse("gdp-growth").unwrap();
+        let sme = IndicatorId::parse("tech-sme-registered").unwrap();
+        m.put_evaluation(
+            3,
+            gdp.clone(),
+            june,
+            evaluation("gdp-growth", &["peer-gdp"]),
+        );
+        m.put_evaluation(3, sme.clone(), june, evaluation("tech-sme-registered", &[]));
+        m.put_board(3, board("2023-06"));
+        // A peer's 2023 figure: GDP's rank may move, the SME count cannot.
+        let peer = IndicatorId::parse("peer-gdp").unwrap();
+        m.advance(3, 5, Some(&[(peer.clone(), 2023)]));
+        assert!(m.evaluation(5, &gdp, june).is_none());
+        assert!(m.evaluation(5, &sme, june).is_some());
+        assert!(m.board(5, june).is_none(), "whole-store answers go");
+        // Last year's figure of its base touches it too; its own last year does not.
+        m.advance(5, 6, Some(&[(sme.clone(), 2022)]));
+        assert!(m.evaluation(6, &sme, june).is_some());
+        let base = IndicatorId::parse("sme-base").unwrap();
+        m.put_evaluation(6, sme.clone(), june, evaluation("tech-sme-registered", &[]));
+        m.advance(6, 8, Some(&[(base, 2022)]));
+        assert!(m.evaluation(8, &sme, june).is_none());
+        m.put_evaluation(8, sme.clone(), june, evaluation("tech-sme-registered", &[]));
+        assert!(m.evaluation(6, &sme, june).is_none());
+        // A memo moved on by another caller is left alone; `None` drops everything.
+        m.advance(5, 9, None);
+        assert!(m.evaluation(8, &sme, june).is_some());
+        m.advance(8, 10, None);
+        assert!(m.evaluation(10, &sme, june).is_none());
     }
 }

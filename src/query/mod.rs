@@ -94,6 +94,10 @@ impl From<DomainError> for QueryError {
 
 pub type Result<T, E = QueryError> = std::result::Result<T, E>;
 
+/// How many audit rows the memo reads to learn what changed since it was filled; past
+/// that it starts afresh.
+pub const MEMO_CATCH_UP: usize = 4096;
+
 /// The store and the answers derived from it. Cheap to clone: both are shared.
 #[derive(Clone, Debug)]
 pub struct Queries {
@@ -117,6 +121,45 @@ impl Queries {
     /// The memo of derived answers.
     pub fn memo(&self) -> &Memo {
         &self.memo
+    }
+
+    /// The store's change sequence, with the memo brought up to it: the audit rows
+    /// written since the memo's sequence name what changed, and only the one-indicator
+    /// evaluations that read it are dropped (a reading or a target of a year; anything
+    /// else, or more than [`MEMO_CATCH_UP`] rows, drops them all). Whole-store answers
+    /// are dropped either way; the board is brought up to date on its own
+    /// ([`Queries::board`]).
+    pub fn memo_at(&self) -> Result<u64> {
+        let seq = self.store.change_seq()?;
+        let from = self.memo.seq();
+        if from >= seq {
+            return Ok(seq);
+        }
+        let touched = if from == 0 {
+            // A fresh memo holds nothing to keep.
+            None
+        } else {
+            self.store
+                .audit_after_at_most(from, MEMO_CATCH_UP)?
+                .and_then(|rows| {
+                    rows.into_iter()
+                        .map(|(_, r)| match r.change {
+                            crate::store::Change::Reading {
+                                indicator, period, ..
+                            }
+                            | crate::store::Change::Note {
+                                indicator, period, ..
+                            } => Some((indicator, period.year())),
+                            crate::store::Change::Target {
+                                indicator, year, ..
+                            } => Some((indicator, year)),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<_>>>()
+                })
+        };
+        self.memo.advance(from, seq, touched.as_deref());
+        Ok(seq)
     }
 
     /// The `as_of` used when a request gives none: the latest period holding a reading

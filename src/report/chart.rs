@@ -625,6 +625,7 @@ mod tests {
             .rows
             .iter_mut()
             .find(|r| r.indicator.id.as_str() == "tech-sme-registered")
+            .map(std::sync::Arc::make_mut)
             .unwrap();
         r.indicator.name = r#"<script>alert("x")</script> & co"#.into();
         r.indicator.unit = "<家>".into();
@@ -642,6 +643,7 @@ mod tests {
             .rows
             .iter_mut()
             .find(|r| r.indicator.id.as_str() == "gdp-growth")
+            .map(std::sync::Arc::make_mut)
             .unwrap();
         r.indicator.name = "长".repeat(60);
         let svg = indicator_chart(r, r.attainment.target.as_ref()).into_string();

@@ -914,7 +914,12 @@ pub fn dashboard(
     let as_of = board.as_of;
     let month = text::year_month(LANG, as_of);
     let title = dashboard_title(board);
-    let scope: Vec<&BoardRow> = board.rows.iter().filter(|r| q.in_scope(r)).collect();
+    let scope: Vec<&BoardRow> = board
+        .rows
+        .iter()
+        .map(|r| &**r)
+        .filter(|r| q.in_scope(r))
+        .collect();
     let shown = scope.iter().filter(|r| q.matches(r)).count();
 
     // Summary: counts over the group and lead-unit filters; each links to its status.
@@ -1087,6 +1092,7 @@ mod tests {
             .rows
             .iter_mut()
             .find(|r| r.indicator.id.as_str() == id)
+            .map(std::sync::Arc::make_mut)
             .unwrap();
         r.attainment.reporting = Some(calendar::Reporting {
             on: chrono::NaiveDate::from_ymd_opt(2023, 7, 11).unwrap(),

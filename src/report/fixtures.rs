@@ -33,11 +33,11 @@ pub(crate) fn sample_board() -> Board {
         .map(|(ind, t)| {
             let series = readings(ind.id.as_str());
             let attainment = evaluate(ind, t.as_ref(), &series, as_of);
-            BoardRow {
+            std::sync::Arc::new(BoardRow {
                 indicator: ind.clone(),
                 attainment,
                 series,
-            }
+            })
         })
         .collect();
     Board {

@@ -59,7 +59,9 @@ pub struct Board {
     /// The groups the rows fall in, in the plan's order (the plan's groups; without a
     /// plan, the rows' group keys in order of first appearance).
     pub groups: Vec<Group>,
-    pub rows: Vec<BoardRow>,
+    /// Shared: a board brought up to date after a write keeps the rows it did not
+    /// evaluate again.
+    pub rows: Vec<std::sync::Arc<BoardRow>>,
 }
 
 impl Board {
@@ -94,7 +96,7 @@ impl Board {
 }
 
 /// The groups of rows that have no plan: each key once, in order of first appearance.
-pub fn groups_of(rows: &[BoardRow]) -> Vec<Group> {
+pub fn groups_of<'a>(rows: impl IntoIterator<Item = &'a BoardRow>) -> Vec<Group> {
     let mut out: Vec<Group> = Vec::new();
     for r in rows {
         if !out.iter().any(|g| g.key == r.indicator.group) {

@@ -45,6 +45,7 @@ mod tests {
         }
         b.groups = b.plan.as_ref().unwrap().groups.clone();
         for r in &mut b.rows {
+            let r = std::sync::Arc::make_mut(r);
             if r.indicator.id.as_str() == "tech-sme-registered" {
                 r.indicator.name = r#"<script>alert("x")</script>"#.into();
                 r.indicator.lead_units = vec!["A&B".into()];

@@ -85,12 +85,9 @@ pub enum Change {
 
 impl Store {
     /// A number that changes with every accepted write: the sequence of the latest
-    /// audit row. Used for ETags.
+    /// audit row, kept in memory (see `Gate`). Used for ETags and the memo.
     pub fn change_seq(&self) -> Result<u64, StoreError> {
-        Ok(match self.inner.audit.last()? {
-            Some((k, _)) => u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8])),
-            None => 0,
-        })
+        Ok(self.inner.gate.change())
     }
 
     /// The whole audit trail, oldest first.
@@ -117,6 +114,29 @@ impl Store {
                 Ok((seq, codec::decode(&v)?))
             })
             .collect()
+    }
+
+    /// The audit rows after `seq`, oldest first, if there are at most `limit` of them
+    /// (`None` when there are more: the caller starts afresh rather than read them).
+    pub fn audit_after_at_most(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<(u64, AuditRecord)>>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self
+            .inner
+            .audit
+            .range((seq.saturating_add(1)).to_be_bytes()..)
+        {
+            if out.len() == limit {
+                return Ok(None);
+            }
+            let (k, v) = kv?;
+            let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+            out.push((seq, codec::decode(&v)?));
+        }
+        Ok(Some(out))
     }
 
     /// The audit rows that an index (`revisions` or `target_history`, whose keys end in

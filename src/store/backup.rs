@@ -372,11 +372,7 @@ impl Store {
         out: &mut W,
         key: Option<&BackupKey>,
     ) -> Result<BackupCounts, StoreError> {
-        let _guard = self
-            .inner
-            .snapshot_lock
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
+        let _guard = self.inner.gate.alone();
         let mut sealing = Sealing {
             out: &mut *out,
             seal: Seal::new(key),
@@ -894,6 +890,7 @@ impl Store {
             while i.db.generate_id()? <= max {}
         }
         i.sync()?;
+        i.gate.refresh();
         Ok(Restored {
             counts: n,
             backup_version: version,

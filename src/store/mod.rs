@@ -165,8 +165,85 @@ struct Inner {
     writer: writer::Writer,
     /// The generation of reading changes, per indicator ([`writer`]).
     generations: Arc<writer::Generations>,
-    /// Writers share it; a backup takes it alone, so the snapshot is one point in time.
-    snapshot_lock: Arc<std::sync::RwLock<()>>,
+    /// What every write passes through: the backup's lock, the order of commits, and
+    /// the change counter ([`Gate`]).
+    gate: Arc<Gate>,
+}
+
+/// What every write holds while it commits, and what it leaves behind.
+///
+/// - A backup takes the snapshot lock alone, so the snapshot is one point in time;
+///   writes share it.
+/// - Writes commit one at a time (`order`), so audit sequence numbers are committed in
+///   the order they are taken. The change counter is the last of them, and a write
+///   committed under a lower number after a higher one would otherwise never move it.
+/// - The change counter ([`Store::change_seq`]) is kept in memory: every ETag, 304 and
+///   memo lookup reads it, and reading the audit tree's last key each time cost a 304
+///   as much as the rest of its work. Each write refreshes it before it lets go of the
+///   order lock, so a reader that saw the write acknowledged sees the new counter.
+#[derive(Debug)]
+pub(super) struct Gate {
+    snapshot: std::sync::RwLock<()>,
+    order: std::sync::Mutex<()>,
+    last_change: std::sync::atomic::AtomicU64,
+    audit: Tree,
+}
+
+impl Gate {
+    fn new(audit: Tree) -> Gate {
+        Gate {
+            snapshot: std::sync::RwLock::new(()),
+            order: std::sync::Mutex::new(()),
+            last_change: std::sync::atomic::AtomicU64::new(0),
+            audit,
+        }
+    }
+
+    /// Held by every write while it commits.
+    pub(super) fn enter(&self) -> Writing<'_> {
+        let snapshot = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+        let order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        Writing {
+            gate: self,
+            _order: order,
+            _snapshot: snapshot,
+        }
+    }
+
+    /// Held by a backup: no write commits meanwhile.
+    pub(super) fn alone(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.snapshot.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the last audit sequence into the change counter.
+    pub(super) fn refresh(&self) {
+        let last = match self.audit.last() {
+            Ok(Some((k, _))) => u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8])),
+            Ok(None) => 0,
+            // Left as it was; the next write reads it again.
+            Err(_) => return,
+        };
+        self.last_change
+            .fetch_max(last, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    fn change(&self) -> u64 {
+        self.last_change.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// A write in progress (see [`Gate`]); when it ends, the change counter is refreshed
+/// before the order lock is let go.
+pub(super) struct Writing<'a> {
+    gate: &'a Gate,
+    _order: std::sync::MutexGuard<'a, ()>,
+    _snapshot: std::sync::RwLockReadGuard<'a, ()>,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.gate.refresh();
+    }
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -243,7 +320,7 @@ impl Store {
             commit::Disk::open(path).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?,
         );
         let t = |name: &str| db.open_tree(name);
-        let snapshot_lock = Arc::new(std::sync::RwLock::new(()));
+        let gate = Arc::new(Gate::new(t("audit")?));
         let generations = Arc::new(writer::Generations::default());
         let writer = writer::Writer::start(
             db.clone(),
@@ -259,7 +336,7 @@ impl Store {
                 flagged: t("flagged")?,
             },
             generations.clone(),
-            snapshot_lock.clone(),
+            gate.clone(),
         );
         let inner = Inner {
             indicators: t("indicators")?,
@@ -288,23 +365,20 @@ impl Store {
             writer,
             generations,
             disk,
-            snapshot_lock,
+            gate,
             db,
         };
         let store = Store {
             inner: Arc::new(inner),
         };
         migrate::on_open(&store, path)?;
+        store.inner.gate.refresh();
         Ok(store)
     }
 
-    /// Held by every write, so that a backup (which takes the lock alone) never sees
-    /// half of one.
-    fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.inner
-            .snapshot_lock
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+    /// Held by every write while it commits (see [`Gate`]).
+    fn writing(&self) -> Writing<'_> {
+        self.inner.gate.enter()
     }
 
     /// Waits until every write applied before this call is on disk.

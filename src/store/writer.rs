@@ -39,7 +39,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
 use chrono::{DateTime, Utc};
@@ -296,7 +296,7 @@ impl Writer {
         disk: Arc<Disk>,
         trees: WriterTrees,
         generations: Arc<Generations>,
-        snapshot: Arc<RwLock<()>>,
+        gate: Arc<super::Gate>,
     ) -> Writer {
         let (tx, rx) = mpsc::channel::<Msg>();
         let thread = thread::Builder::new()
@@ -307,7 +307,7 @@ impl Writer {
                     disk,
                     trees,
                     generations,
-                    snapshot,
+                    gate,
                 };
                 while let Ok(first) = rx.recv() {
                     let mut msgs = vec![first];
@@ -376,7 +376,7 @@ struct Thread {
     disk: Arc<Disk>,
     trees: WriterTrees,
     generations: Arc<Generations>,
-    snapshot: Arc<RwLock<()>>,
+    gate: Arc<super::Gate>,
 }
 
 impl Thread {
@@ -392,19 +392,26 @@ impl Thread {
         }
         // Answered after the sync: (reply, answer).
         let mut after_sync: Vec<(Reply, Answer)> = Vec::new();
+        // Answered once the groups are applied and the change counter has moved, so
+        // that a caller who has its answer reads the new counter (and ETags).
+        let mut at_once: Vec<(Reply, Answer)> = Vec::new();
         {
-            // A backup takes this lock alone, so it never sees half a group.
-            let _writing = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            // A backup never sees half a group, and the change counter moves when the
+            // groups are applied (see `Gate`).
+            let _writing = self.gate.enter();
             while !jobs.is_empty() {
                 let group = next_group(&mut jobs);
                 for (job, answer) in self.apply(group) {
                     let Job { durable, reply, .. } = job;
                     match answer {
                         Ok(Applied::Done(_)) if durable => after_sync.push((reply, answer)),
-                        other => reply.send(other),
+                        other => at_once.push((reply, other)),
                     }
                 }
             }
+        }
+        for (reply, answer) in at_once {
+            reply.send(answer);
         }
         if after_sync.is_empty() && waiters.is_empty() {
             return;
@@ -716,7 +723,7 @@ mod tests {
                 flagged: i.flagged.clone(),
             },
             generations: i.generations.clone(),
-            snapshot: i.snapshot_lock.clone(),
+            gate: i.gate.clone(),
         }
     }
 

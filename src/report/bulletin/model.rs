@@ -124,7 +124,12 @@ impl<'a> Model<'a> {
         let counts: [usize; 7] =
             std::array::from_fn(|i| *summary.counts.get(OVERVIEW_ORDER[i].as_str()).unwrap_or(&0));
         let find_previous = |r: &BoardRow| {
-            previous.map(|p| p.rows.iter().find(|pr| pr.indicator.id == r.indicator.id))
+            previous.map(|p| {
+                p.rows
+                    .iter()
+                    .find(|pr| pr.indicator.id == r.indicator.id)
+                    .map(|pr| &**pr)
+            })
         };
         let sections = board
             .groups
@@ -135,6 +140,7 @@ impl<'a> Model<'a> {
                     .rows
                     .iter()
                     .filter(|r| r.indicator.group == group.key)
+                    .map(|r| &**r)
                     .collect();
                 let (total, counts) = count_statuses(in_battle.iter().copied());
                 let rows: Vec<Row> = in_battle
@@ -276,7 +282,7 @@ fn comparison(lang: Lang, board: &Board, previous: Option<&Board>) -> Comparison
             worsened: vec![],
         };
     };
-    let (previous_total, previous_counts) = count_statuses(p.rows.iter());
+    let (previous_total, previous_counts) = count_statuses(p.rows.iter().map(|r| &**r));
     let mut improved = vec![];
     let mut worsened = vec![];
     for group in &board.groups {
