@@ -10,13 +10,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio_stream::wrappers::BroadcastStream;
-use warp::http::StatusCode;
+
 use warp::{Filter, Rejection, Reply};
 
-use super::cache::{catalogue_answer, Rendered};
+use super::cache::{cached_answer, catalogue_answer, Render, Rendered};
 use super::filters::{params, read, Req, Resp};
 use super::input::{date, known_at, parse_id, status, text, value};
-use super::reply::{csv_wanted, json};
+use super::reply::csv_wanted;
 use super::{ApiError, Ctx};
 use crate::domain::Period;
 use crate::engine::alerts::{Alert, Severity};
@@ -46,13 +46,16 @@ pub fn one(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clon
 async fn one_handler(
     id: String,
     ctx: Ctx,
-    _req: Req,
+    req: Req,
     p: Result<OneParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let id = parse_id(&id)?;
     let p = p?;
+    // Like the catalogue-wide answers: an ETag from the change counter (and the due
+    // rules, which move the reporting state), and the body kept until the next write.
+    let route = format!("one.{id}@{}", ctx.store.due_version()?);
     // One indicator: a few point reads and one year's range scan, or the memo.
-    ctx.inline(move |qs| {
+    let render = Render::Inline(Box::new(move |qs: &Queries| {
         let ind = qs.indicator(&id)?;
         let as_of = qs.resolve_as_of(p.as_of)?;
         let a = qs.attainment(&ind, as_of, p.as_known_at)?;
@@ -61,8 +64,9 @@ async fn one_handler(
         let mut rows = [(ind, a)];
         qs.mark_reporting(&mut rows, on)?;
         let [(ind, a)] = rows;
-        Ok(json(StatusCode::OK, &AttainmentView::new(&ind, &a)))
-    })
+        Rendered::json(&AttainmentView::new(&ind, &a))
+    }));
+    cached_answer(&ctx, &ctx.one_bodies, &req, &route, false, render).await
 }
 
 /// The indicators a catalogue-wide list keeps, resolved against the store.

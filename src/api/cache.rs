@@ -5,8 +5,8 @@
 //! saves re-serialising the same JSON or CSV for every dashboard that polls. It keys
 //! on the store's change sequence, like the query memo, and is bounded the same way.
 //!
-//! A whole catalogue's attainment is bound by its bytes (138 kB for the county, the
-//! time spent in the kernel's send path), so each body is also kept compressed, once
+//! A whole catalogue's attainment is bound by its bytes (202 kB for the county at
+//! 2023-06, the time spent in the kernel's send path; 20 kB with gzip, 17 kB with br), so each body is also kept compressed, once
 //! per coding asked for: gzip, and br where the client offers it (brotli packs JSON
 //! tighter at the same speed). The coding follows `Accept-Encoding`; every answer says
 //! `Vary: Accept, Accept-Encoding`, and each coding has its own ETag, so that a cache
@@ -99,12 +99,36 @@ pub(super) struct Rendered {
 }
 
 /// Rendered bodies of one change sequence, by route, representation and query.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BodyCache {
     inner: Mutex<(u64, usize, HashMap<String, Arc<Rendered>>)>,
+    max_bodies: usize,
+    max_bytes: usize,
 }
 
+impl Default for BodyCache {
+    /// The catalogue-wide answers: a few large bodies.
+    fn default() -> Self {
+        BodyCache::new(MAX_BODIES, MAX_BODY_BYTES)
+    }
+}
+
+/// How many one-indicator answers are kept for one change sequence: a province's
+/// dashboards open a few thousand indicator pages, each a kilobyte or two.
+pub const MAX_ONE_BODIES: usize = 20_000;
+
+/// The bytes of one-indicator answers kept.
+pub const MAX_ONE_BYTES: usize = 64 * 1024 * 1024;
+
 impl BodyCache {
+    pub fn new(max_bodies: usize, max_bytes: usize) -> BodyCache {
+        BodyCache {
+            inner: Mutex::new((0, 0, HashMap::new())),
+            max_bodies,
+            max_bytes,
+        }
+    }
+
     fn get(&self, seq: u64, key: &str) -> Option<Arc<Rendered>> {
         let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         (m.0 == seq).then(|| m.2.get(key).cloned()).flatten()
@@ -113,14 +137,14 @@ impl BodyCache {
     fn put(&self, seq: u64, key: String, r: Arc<Rendered>) {
         // Room for the compressed copies too, which are never larger than the body.
         let weight = r.weight();
-        if weight > MAX_BODY_BYTES {
+        if weight > self.max_bytes {
             return;
         }
         let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if seq < m.0 {
             return;
         }
-        if m.0 != seq || m.2.len() >= MAX_BODIES || m.1 + weight > MAX_BODY_BYTES {
+        if m.0 != seq || m.2.len() >= self.max_bodies || m.1 + weight > self.max_bytes {
             *m = (seq, 0, HashMap::new());
         }
         if let Some(old) = m.2.insert(key, r) {
@@ -261,6 +285,38 @@ pub(super) async fn catalogue_answer<F>(
 where
     F: FnOnce(&Queries) -> Result<Rendered, ApiError> + Send + 'static,
 {
+    cached_answer(
+        ctx,
+        &ctx.bodies,
+        req,
+        route,
+        csv,
+        Render::Blocking(Box::new(render)),
+    )
+    .await
+}
+
+/// How an answer missing from the cache is rendered: on the blocking pool (a whole
+/// catalogue), or on the async worker (one indicator: a few point reads, or the memo).
+pub(super) enum Render {
+    Blocking(RenderFn),
+    Inline(RenderFn),
+}
+
+/// Renders an answer from the store as it stands.
+pub(super) type RenderFn = Box<dyn FnOnce(&Queries) -> Result<Rendered, ApiError> + Send>;
+
+/// [`catalogue_answer`]'s three paths, with the cache and the way of rendering given.
+/// The language of the request is part of the key, as answers may word their
+/// messages in it.
+pub(super) async fn cached_answer(
+    ctx: &Ctx,
+    cache: &BodyCache,
+    req: &Req,
+    route: &str,
+    csv: bool,
+    render: Render,
+) -> Result<Resp, ApiError> {
     let repr = if csv { "csv" } else { "json" };
     let wanted = Coding::negotiate(req.accept_encoding.as_deref());
     let seq = ctx.store.change_seq()?;
@@ -272,12 +328,20 @@ where
     if not_modified(req, &tag) {
         return Ok(vary(not_modified_response(&tag)));
     }
-    let key = format!("{route}.{repr}?{}", req.query);
-    let rendered = match ctx.bodies.get(seq, &key) {
+    let lang = if super::lang::current().is_en() {
+        "en"
+    } else {
+        "zh"
+    };
+    let key = format!("{route}.{repr}.{lang}?{}", req.query);
+    let rendered = match cache.get(seq, &key) {
         Some(r) => r,
         None => {
-            let r = std::sync::Arc::new(ctx.blocking(render).await?);
-            ctx.bodies.put(seq, key, r.clone());
+            let r = Arc::new(match render {
+                Render::Blocking(f) => ctx.blocking(f).await?,
+                Render::Inline(f) => ctx.inline(f)?,
+            });
+            cache.put(seq, key, r.clone());
             r
         }
     };

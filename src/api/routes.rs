@@ -307,9 +307,20 @@ pub fn route_pattern(path: &str) -> Option<(&'static str, &'static [&'static str
     if let Some(found) = exact_routes().get(path) {
         return Some(*found);
     }
-    all_routes()
-        .filter(|(pattern, _)| pattern.contains("{}"))
+    templated_routes()
+        .iter()
+        .copied()
         .find(|(pattern, _)| pattern_matches(pattern, path))
+}
+
+/// The routes with a `{}` segment, in the order they are matched.
+fn templated_routes() -> &'static [Route] {
+    static TEMPLATED: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
+    TEMPLATED.get_or_init(|| {
+        all_routes()
+            .filter(|(pattern, _)| pattern.contains("{}"))
+            .collect()
+    })
 }
 
 type Route = (&'static str, &'static [&'static str]);

@@ -60,6 +60,8 @@ pub struct Context {
     pub throttle: Arc<Throttle>,
     /// Catalogue-wide answers already rendered for the store as it stands.
     pub bodies: super::cache::BodyCache,
+    /// One-indicator answers already rendered for the store as it stands.
+    pub one_bodies: super::cache::BodyCache,
     /// What `/healthz` last answered, with the change sequence it was counted at.
     pub health: std::sync::Mutex<Option<(u64, bytes::Bytes)>>,
     /// Webhook deliveries and their settings (see [`notifier`]).
@@ -152,6 +154,10 @@ impl Context {
             cors_origins: Vec::new(),
             throttle: Arc::new(Throttle::new(20, std::time::Duration::from_secs(60))),
             bodies: Default::default(),
+            one_bodies: super::cache::BodyCache::new(
+                super::cache::MAX_ONE_BODIES,
+                super::cache::MAX_ONE_BYTES,
+            ),
             health: Default::default(),
             notify: Arc::new(crate::notify::deliver::Hub::new(Default::default())),
             body_budget: Default::default(),

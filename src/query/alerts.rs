@@ -43,18 +43,35 @@ impl Queries {
                 return Ok((as_of, list));
             }
             let b = self.board(as_of)?;
-            let mut out: Vec<Alert> = b
+            // A row the board shares with the one the last alerts came from has the
+            // same alert: working one out evaluates each earlier month of a lagging
+            // row again, so after a write only the rows evaluated again are judged.
+            let last = self
+                .memo
+                .row_alerts(as_of)
+                .filter(|l| l.board.rows.len() == b.rows.len());
+            let per_row: Vec<Option<Alert>> = b
                 .rows
                 .iter()
-                .filter_map(|r| {
-                    alerts::alert_from(
+                .enumerate()
+                .map(|(i, r)| match &last {
+                    Some(l) if Arc::ptr_eq(&l.board.rows[i], r) => l.alerts[i].clone(),
+                    _ => alerts::alert_from(
                         &r.indicator,
                         r.attainment.target.as_ref(),
                         &r.series,
                         &r.attainment,
-                    )
+                    ),
                 })
                 .collect();
+            let mut out: Vec<Alert> = per_row.iter().flatten().cloned().collect();
+            self.memo.put_row_alerts(
+                as_of,
+                super::memo::RowAlerts {
+                    board: b.clone(),
+                    alerts: Arc::new(per_row),
+                },
+            );
             alerts::sort_worst_first(&mut out);
             let out = Arc::new(out);
             self.memo.put_alerts(seq, as_of, out.clone());
@@ -87,9 +104,32 @@ impl Queries {
 
     /// One overdue alert per indicator of `inds` with figures past their due date on
     /// `on`.
-    pub fn overdue_alerts(&self, inds: &[Indicator], on: NaiveDate) -> Result<Vec<Alert>> {
+    pub fn overdue_alerts(&self, inds: &[&Indicator], on: NaiveDate) -> Result<Vec<Alert>> {
         let mut per: BTreeMap<&str, Vec<Overdue>> = BTreeMap::new();
-        let items = super::schedule::overdue_on(&self.store, inds, on)?;
+        // Each indicator's overdue figures are kept in the memo until a change of its
+        // own (or of the due rules): after one write, one indicator is judged again.
+        let seq = self.memo_at()?;
+        let due = self.store.due_version()?;
+        let mut items = Vec::new();
+        let known = self
+            .memo
+            .overdue_of_each(seq, due, inds.iter().map(|i| &i.id), on);
+        for (&ind, known) in inds.iter().zip(known) {
+            let kept = match known {
+                Some(v) => v,
+                None => {
+                    let v = Arc::new(super::schedule::overdue_on(
+                        &self.store,
+                        std::iter::once(ind),
+                        on,
+                    )?);
+                    self.memo
+                        .put_overdue(seq, due, ind.id.clone(), on, v.clone());
+                    v
+                }
+            };
+            items.extend(kept.iter().cloned());
+        }
         for o in &items {
             per.entry(o.indicator.as_str()).or_default().push(Overdue {
                 period: o.period,
@@ -110,7 +150,7 @@ impl Queries {
     /// The list `/v1/alerts` answers: pace and overdue alerts of the selected
     /// indicators, of one severity if asked, worst first, with the `as_of` used.
     pub fn alert_list(&self, q: &AlertQuery) -> Result<(Period, Vec<Alert>)> {
-        let inds = self.indicator_map()?;
+        let inds = self.indicators_shared()?;
         let keep = |a: &Alert| {
             q.severity.is_none_or(|sv| a.severity == sv)
                 && inds.get(&a.indicator).is_some_and(|i| q.selection.keeps(i))
@@ -129,11 +169,7 @@ impl Queries {
                     "overdue alerts need the day they are computed for",
                 )
             })?;
-            let kept: Vec<Indicator> = inds
-                .values()
-                .filter(|i| q.selection.keeps(i))
-                .cloned()
-                .collect();
+            let kept: Vec<&Indicator> = inds.values().filter(|i| q.selection.keeps(i)).collect();
             out.extend(
                 self.overdue_alerts(&kept, on)?
                     .into_iter()

@@ -30,6 +30,7 @@ use chrono::NaiveDate;
 
 use crate::domain::{IndicatorId, Period};
 use crate::engine::alerts::Alert;
+use crate::engine::calendar::OverdueItem;
 use crate::engine::Attainment;
 use crate::report::Board;
 
@@ -103,6 +104,14 @@ pub struct LastBoard {
     pub board: Arc<Board>,
 }
 
+/// The pace alert of each row of a board (by position), kept with the board they came
+/// from: a row shared by the next board has the same alert.
+#[derive(Debug, Clone)]
+pub struct RowAlerts {
+    pub board: Arc<Board>,
+    pub alerts: Arc<Vec<Option<Alert>>>,
+}
+
 /// How many `as_of`s keep their last board.
 const MAX_LAST_BOARDS: usize = 4;
 
@@ -110,10 +119,24 @@ const MAX_LAST_BOARDS: usize = 4;
 struct Inner {
     /// Not dropped when the sequence moves (see [`LastBoard`]).
     last_boards: HashMap<Period, LastBoard>,
+    /// Nor are these (see [`RowAlerts`]).
+    row_alerts: HashMap<Period, RowAlerts>,
     seq: u64,
     bytes: usize,
     whole: HashMap<Key, (Value, usize)>,
     evaluations: HashMap<(IndicatorId, Period), Arc<Evaluation>>,
+    /// One indicator's overdue figures on a day, with the due rules' version they were
+    /// judged under (due rules write no audit row).
+    overdue: HashMap<IndicatorId, (NaiveDate, Arc<Vec<OverdueItem>>)>,
+    overdue_due: u64,
+    /// The default `as_of` and the sequence it was worked out at.
+    default_as_of: Option<(u64, Option<Period>)>,
+    /// The latest year with a target (a walk over every target's key), as of `seq`:
+    /// kept across changes that are not targets.
+    target_year: Option<Option<u16>>,
+    /// Every indicator, by id, as of `seq`: kept across changes of readings, notes and
+    /// targets, which leave indicators as they are.
+    indicators: Option<Arc<std::collections::BTreeMap<IndicatorId, crate::domain::Indicator>>>,
     /// The name index and the change sequence it was built at. Kept apart from the
     /// answers above: they are dropped when full, and it is needed by every batch that
     /// names an indicator by name.
@@ -126,6 +149,9 @@ impl Inner {
         if self.seq != seq {
             self.whole.clear();
             self.evaluations.clear();
+            self.overdue.clear();
+            self.indicators = None;
+            self.target_year = None;
             self.bytes = 0;
             self.seq = seq;
         }
@@ -253,16 +279,34 @@ impl Memo {
     /// evaluations that none of `touched` (indicator, year) could change, or none when
     /// `touched` is `None`, and drops every whole-store answer. Does nothing if the
     /// memo is no longer at `from` (another caller moved it first).
-    pub fn advance(&self, from: u64, to: u64, touched: Option<&[(IndicatorId, u16)]>) {
+    /// `targets` says whether a target was among the changes.
+    pub fn advance(
+        &self,
+        from: u64,
+        to: u64,
+        touched: Option<&[(IndicatorId, u16)]>,
+        targets: bool,
+    ) {
         let mut m = self.lock();
         if m.seq != from || to <= from {
             return;
         }
+        if targets || touched.is_none() {
+            m.target_year = None;
+        }
         match touched {
-            Some(t) => m
-                .evaluations
-                .retain(|_, e| !t.iter().any(|(id, year)| e.deps.touched_by(id, *year))),
-            None => m.evaluations.clear(),
+            Some(t) => {
+                m.evaluations
+                    .retain(|_, e| !t.iter().any(|(id, year)| e.deps.touched_by(id, *year)));
+                // An indicator's overdue figures read its own readings, notes and
+                // targets of every year.
+                m.overdue.retain(|id, _| !t.iter().any(|(t, _)| t == id));
+            }
+            None => {
+                m.evaluations.clear();
+                m.overdue.clear();
+                m.indicators = None;
+            }
         }
         m.whole.clear();
         m.bytes = 0;
@@ -279,6 +323,119 @@ impl Memo {
         m.whole.clear();
         m.bytes = 0;
         before - m.evaluations.len()
+    }
+
+    /// Each of `ids`' overdue figures on `on`, judged at sequence `seq` under the
+    /// due rules' version `due`, under one lock.
+    pub fn overdue_of_each<'a>(
+        &self,
+        seq: u64,
+        due: u64,
+        ids: impl IntoIterator<Item = &'a IndicatorId>,
+        on: NaiveDate,
+    ) -> Vec<Option<Arc<Vec<OverdueItem>>>> {
+        let m = self.lock();
+        let fresh = m.seq == seq && m.overdue_due == due;
+        ids.into_iter()
+            .map(|id| {
+                fresh
+                    .then(|| m.overdue.get(id))
+                    .flatten()
+                    .filter(|(day, _)| *day == on)
+                    .map(|(_, items)| items.clone())
+            })
+            .collect()
+    }
+
+    pub fn put_overdue(
+        &self,
+        seq: u64,
+        due: u64,
+        id: IndicatorId,
+        on: NaiveDate,
+        items: Arc<Vec<OverdueItem>>,
+    ) {
+        let mut m = self.lock();
+        if seq < m.seq {
+            return;
+        }
+        m.at(seq);
+        if m.overdue_due != due || m.overdue.len() >= MAX_EVALUATIONS {
+            m.overdue.clear();
+            m.overdue_due = due;
+        }
+        m.overdue.insert(id, (on, items));
+    }
+
+    /// Every indicator, by id, at sequence `seq`.
+    pub fn indicators(
+        &self,
+        seq: u64,
+    ) -> Option<Arc<std::collections::BTreeMap<IndicatorId, crate::domain::Indicator>>> {
+        let m = self.lock();
+        if m.seq != seq {
+            return None;
+        }
+        m.indicators.clone()
+    }
+
+    pub fn put_indicators(
+        &self,
+        seq: u64,
+        map: Arc<std::collections::BTreeMap<IndicatorId, crate::domain::Indicator>>,
+    ) {
+        let mut m = self.lock();
+        if seq < m.seq {
+            return;
+        }
+        m.at(seq);
+        m.indicators = Some(map);
+    }
+
+    /// The latest year with a target, at sequence `seq`.
+    pub fn target_year(&self, seq: u64) -> Option<Option<u16>> {
+        let m = self.lock();
+        if m.seq != seq {
+            return None;
+        }
+        m.target_year
+    }
+
+    pub fn put_target_year(&self, seq: u64, year: Option<u16>) {
+        let mut m = self.lock();
+        if seq < m.seq {
+            return;
+        }
+        m.at(seq);
+        m.target_year = Some(year);
+    }
+
+    /// The default `as_of` worked out at sequence `seq`.
+    pub fn default_as_of(&self, seq: u64) -> Option<Option<Period>> {
+        match self.lock().default_as_of {
+            Some((at, p)) if at == seq => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn put_default_as_of(&self, seq: u64, p: Option<Period>) {
+        let mut m = self.lock();
+        if m.default_as_of.is_none_or(|(at, _)| at <= seq) {
+            m.default_as_of = Some((seq, p));
+        }
+    }
+
+    /// The per-row alerts of the last board of `as_of` they were worked out for.
+    pub fn row_alerts(&self, as_of: Period) -> Option<RowAlerts> {
+        self.lock().row_alerts.get(&as_of).cloned()
+    }
+
+    pub fn put_row_alerts(&self, as_of: Period, r: RowAlerts) {
+        let mut m = self.lock();
+        if !m.row_alerts.contains_key(&as_of) && m.row_alerts.len() >= MAX_LAST_BOARDS {
+            m.row_alerts.clear();
+        }
+        m.row_alerts.insert(as_of, r);
     }
 
     /// The last board built for `as_of`, at whatever sequence.
@@ -455,23 +612,23 @@ mod tests {
         m.put_board(3, board("2023-06"));
         // A peer's 2023 figure: GDP's rank may move, the SME count cannot.
         let peer = IndicatorId::parse("peer-gdp").unwrap();
-        m.advance(3, 5, Some(&[(peer.clone(), 2023)]));
+        m.advance(3, 5, Some(&[(peer.clone(), 2023)]), false);
         assert!(m.evaluation(5, &gdp, june).is_none());
         assert!(m.evaluation(5, &sme, june).is_some());
         assert!(m.board(5, june).is_none(), "whole-store answers go");
         // Last year's figure of its base touches it too; its own last year does not.
-        m.advance(5, 6, Some(&[(sme.clone(), 2022)]));
+        m.advance(5, 6, Some(&[(sme.clone(), 2022)]), false);
         assert!(m.evaluation(6, &sme, june).is_some());
         let base = IndicatorId::parse("sme-base").unwrap();
         m.put_evaluation(6, sme.clone(), june, evaluation("tech-sme-registered", &[]));
-        m.advance(6, 8, Some(&[(base, 2022)]));
+        m.advance(6, 8, Some(&[(base, 2022)]), false);
         assert!(m.evaluation(8, &sme, june).is_none());
         m.put_evaluation(8, sme.clone(), june, evaluation("tech-sme-registered", &[]));
         assert!(m.evaluation(6, &sme, june).is_none());
         // A memo moved on by another caller is left alone; `None` drops everything.
-        m.advance(5, 9, None);
+        m.advance(5, 9, None, false);
         assert!(m.evaluation(8, &sme, june).is_some());
-        m.advance(8, 10, None);
+        m.advance(8, 10, None, false);
         assert!(m.evaluation(10, &sme, june).is_none());
     }
 }

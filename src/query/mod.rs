@@ -135,6 +135,7 @@ impl Queries {
         if from >= seq {
             return Ok(seq);
         }
+        let mut targets = false;
         let touched = if from == 0 {
             // A fresh memo holds nothing to keep.
             None
@@ -152,13 +153,16 @@ impl Queries {
                             } => Some((indicator, period.year())),
                             crate::store::Change::Target {
                                 indicator, year, ..
-                            } => Some((indicator, year)),
+                            } => {
+                                targets = true;
+                                Some((indicator, year))
+                            }
                             _ => None,
                         })
                         .collect::<Option<Vec<_>>>()
                 })
         };
-        self.memo.advance(from, seq, touched.as_deref());
+        self.memo.advance(from, seq, touched.as_deref(), targets);
         Ok(seq)
     }
 
@@ -168,7 +172,23 @@ impl Queries {
     /// whole board; without any target, the latest period holding a reading. Never the
     /// wall clock, so the same store always answers the same way.
     pub fn default_as_of(&self) -> Result<Option<Period>> {
-        default_as_of(&self.store)
+        // Kept per change: working it out reads every target's key.
+        let seq = self.store.change_seq()?;
+        if let Some(p) = self.memo.default_as_of(seq) {
+            return Ok(p);
+        }
+        let seq = self.memo_at()?;
+        let target_year = match self.memo.target_year(seq) {
+            Some(y) => y,
+            None => {
+                let y = self.store.latest_target_year()?;
+                self.memo.put_target_year(seq, y);
+                y
+            }
+        };
+        let p = default_as_of_with(&self.store, target_year)?;
+        self.memo.put_default_as_of(seq, p);
+        Ok(p)
     }
 
     /// `given`, or the default `as_of`; an error when the store holds nothing to
@@ -204,6 +224,18 @@ impl Queries {
             .collect())
     }
 
+    /// Every indicator, by id, shared from the memo: decoded again only after a change
+    /// of indicators (a province's 30,000 take tens of milliseconds to decode).
+    pub fn indicators_shared(&self) -> Result<Arc<BTreeMap<IndicatorId, Indicator>>> {
+        let seq = self.memo_at()?;
+        if let Some(m) = self.memo.indicators(seq) {
+            return Ok(m);
+        }
+        let m = Arc::new(self.indicator_map()?);
+        self.memo.put_indicators(seq, m.clone());
+        Ok(m)
+    }
+
     /// Checks that `name` is a registered region, naming `field` when it is not.
     pub fn known_region(&self, field: &str, name: &str) -> Result<Region> {
         self.store.region(name)?.ok_or_else(|| {
@@ -237,6 +269,11 @@ impl Queries {
 
 /// See [`Queries::default_as_of`].
 pub fn default_as_of(s: &Store) -> Result<Option<Period>> {
+    default_as_of_with(s, s.latest_target_year()?)
+}
+
+/// [`default_as_of`], given the latest year with a target.
+fn default_as_of_with(s: &Store, latest_target_year: Option<u16>) -> Result<Option<Period>> {
     // The home region's latest plan year, so that another region's newer plan (a
     // neighbouring county's 2024, imported for comparison) does not move the board.
     let home = s.home_region()?;
@@ -246,7 +283,7 @@ pub fn default_as_of(s: &Store) -> Result<Option<Period>> {
         .filter(|p| p.region == home)
         .map(|p| p.year)
         .max();
-    match home_year.or(s.latest_target_year()?) {
+    match home_year.or(latest_target_year) {
         Some(year) => {
             let others = plans.iter().any(|p| p.year == year && p.region != home);
             let latest = if others {

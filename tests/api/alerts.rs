@@ -320,6 +320,117 @@ fn csv_and_json_answers_do_not_share_an_etag() {
     }
 }
 
+fn get_encoded(s: &TestServer, path: &str, coding: &str, tag: Option<&str>) -> Response {
+    let mut req = s.client.get(s.url(path)).header("accept-encoding", coding);
+    if let Some(t) = tag {
+        req = req.header("if-none-match", t);
+    }
+    req.send().expect("GET")
+}
+
+fn header(r: &Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A client that sends `Accept-Encoding` gets the catalogue-wide answers gzip- or
+/// br-compressed, decoding to the very body a client without it gets; each coding has
+/// its own ETag, and every answer says what it varies by.
+#[test]
+fn catalogue_answers_come_compressed_to_clients_that_ask_with_an_etag_per_coding() {
+    use std::io::Read;
+    let s = TestServer::start();
+    lagging_readings(&s);
+    for path in [
+        "/v1/alerts?as_of=2023-06",
+        "/v1/attainment?as_of=2023-06",
+        "/v1/attainment?as_of=2023-06&format=csv",
+        "/v1/summary?as_of=2023-06",
+    ] {
+        let plain = s.get(path);
+        assert_eq!(plain.status(), 200, "{path}");
+        assert_eq!(
+            header(&plain, "content-encoding"),
+            "",
+            "{path}: not asked for"
+        );
+        assert_eq!(header(&plain, "vary"), "Accept, Accept-Encoding", "{path}");
+        let plain_tag = etag_of(&plain);
+        let body = plain.bytes().unwrap();
+
+        let gz = get_encoded(&s, path, "gzip, deflate", None);
+        assert_eq!(gz.status(), 200, "{path}");
+        assert_eq!(header(&gz, "content-encoding"), "gzip", "{path}");
+        assert_eq!(header(&gz, "vary"), "Accept, Accept-Encoding", "{path}");
+        let gz_tag = etag_of(&gz);
+        let packed = gz.bytes().unwrap();
+        assert!(
+            packed.len() < body.len(),
+            "{path}: {} of {}",
+            packed.len(),
+            body.len()
+        );
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&packed[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body, "{path}: gzip decodes to the plain body");
+
+        let br = get_encoded(&s, path, "gzip, br", None);
+        assert_eq!(header(&br, "content-encoding"), "br", "{path}");
+        let br_tag = etag_of(&br);
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&br.bytes().unwrap()[..], 4096)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body, "{path}: br decodes to the plain body");
+
+        assert_ne!(plain_tag, gz_tag, "{path}");
+        assert_ne!(gz_tag, br_tag, "{path}");
+        assert_ne!(plain_tag, br_tag, "{path}");
+        // Each coding revalidates against its own tag, and only its own.
+        let r = get_encoded(&s, path, "gzip", Some(&gz_tag));
+        assert_eq!(r.status(), 304, "{path}");
+        assert_eq!(header(&r, "vary"), "Accept, Accept-Encoding", "{path}");
+        assert_eq!(
+            get_encoded(&s, path, "gzip", Some(&plain_tag)).status(),
+            200,
+            "{path}"
+        );
+        assert_eq!(get_if_none_match(&s, path, &gz_tag).status(), 200, "{path}");
+        // `q=0` refuses a coding.
+        let r = get_encoded(&s, path, "gzip;q=0, br;q=0", None);
+        assert_eq!(header(&r, "content-encoding"), "", "{path}");
+    }
+}
+
+/// One indicator's attainment is polled like the lists: an ETag, a 304 until a write,
+/// and a new body after one, even from a write of the same figure's neighbour.
+#[test]
+fn one_indicators_attainment_gets_304_until_a_write() {
+    let s = TestServer::start();
+    lagging_readings(&s);
+    let path = "/v1/indicators/tech-sme-registered/attainment?as_of=2023-06";
+    let r = s.get(path);
+    assert_eq!(r.status(), 200);
+    let tag = etag_of(&r);
+    let before: Value = r.json().unwrap();
+    assert_eq!(get_if_none_match(&s, path, &tag).status(), 304);
+    // Another indicator's figure: the tag moves, the answer is the same.
+    s.submit(TRADE, "2023-06", 7.0);
+    let r = get_if_none_match(&s, path, &tag);
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap(), before);
+    // Its own figure: a new answer at once.
+    s.submit(SME, "2023-06", 80.0);
+    let after = s.get_json(path);
+    assert_ne!(after, before);
+    assert_eq!(after["actual"], 80.0, "{after}");
+}
+
 // ── SSE ───────────────────────────────────────────────────────────────────
 
 /// One Server-Sent Event: its `event:` name and its `data:` as JSON.
