@@ -313,18 +313,6 @@ impl Memo {
         m.seq = to;
     }
 
-    /// Forgets what a write of `id`'s readings or target in `year` could change: the
-    /// one-indicator evaluations that depend on it, and every whole-store answer (a
-    /// board holds every indicator). Returns how many evaluations were dropped.
-    pub fn forget_touching(&self, id: &IndicatorId, year: u16) -> usize {
-        let mut m = self.lock();
-        let before = m.evaluations.len();
-        m.evaluations.retain(|_, e| !e.deps.touched_by(id, year));
-        m.whole.clear();
-        m.bytes = 0;
-        before - m.evaluations.len()
-    }
-
     /// Each of `ids`' overdue figures on `on`, judged at sequence `seq` under the
     /// due rules' version `due`, under one lock.
     pub fn overdue_of_each<'a>(
@@ -568,35 +556,6 @@ mod tests {
     }
 
     #[test]
-    fn forgetting_a_write_drops_only_the_evaluations_that_read_it() {
-        let m = Memo::default();
-        let june: Period = "2023-06".parse().unwrap();
-        let gdp = IndicatorId::parse("gdp-growth").unwrap();
-        let sme = IndicatorId::parse("tech-sme-registered").unwrap();
-        m.put_evaluation(
-            3,
-            gdp.clone(),
-            june,
-            evaluation("gdp-growth", &["peer-gdp"]),
-        );
-        m.put_evaluation(3, sme.clone(), june, evaluation("tech-sme-registered", &[]));
-        m.put_board(3, board("2023-06"));
-        // A write of a peer's 2022 figure touches nothing of 2023.
-        assert_eq!(
-            m.forget_touching(&IndicatorId::parse("peer-gdp").unwrap(), 2022),
-            0
-        );
-        // Its 2023 figure touches GDP's evaluation (the rank), not the SME count.
-        assert_eq!(
-            m.forget_touching(&IndicatorId::parse("peer-gdp").unwrap(), 2023),
-            1
-        );
-        assert!(m.evaluation(3, &gdp, june).is_none());
-        assert!(m.evaluation(3, &sme, june).is_some());
-        assert!(m.board(3, june).is_none(), "a board holds every indicator");
-    }
-
-    #[test]
     fn advancing_keeps_the_evaluations_the_changes_could_not_alter() {
         let m = Memo::default();
         let june: Period = "2023-06".parse().unwrap();
@@ -610,9 +569,13 @@ mod tests {
         );
         m.put_evaluation(3, sme.clone(), june, evaluation("tech-sme-registered", &[]));
         m.put_board(3, board("2023-06"));
-        // A peer's 2023 figure: GDP's rank may move, the SME count cannot.
+        // A peer's 2022 figure touches nothing of 2023; its 2023 figure may move GDP's
+        // rank, not the SME count.
         let peer = IndicatorId::parse("peer-gdp").unwrap();
-        m.advance(3, 5, Some(&[(peer.clone(), 2023)]), false);
+        m.advance(3, 4, Some(&[(peer.clone(), 2022)]), false);
+        assert!(m.evaluation(4, &gdp, june).is_some());
+        m.put_board(4, board("2023-06"));
+        m.advance(4, 5, Some(&[(peer.clone(), 2023)]), false);
         assert!(m.evaluation(5, &gdp, june).is_none());
         assert!(m.evaluation(5, &sme, june).is_some());
         assert!(m.board(5, june).is_none(), "whole-store answers go");
