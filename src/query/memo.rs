@@ -434,7 +434,9 @@ impl Memo {
     /// Keeps `last` as the board of `as_of` to bring up to date, unless a newer one
     /// is kept already.
     pub fn put_last_board(&self, as_of: Period, last: LastBoard) {
-        if board_weight(&last.board) > MAX_BYTES / 4 {
+        // The same board the memo holds while it is current, so no more memory than
+        // that; after a write, the old and the new share every row not evaluated again.
+        if board_weight(&last.board) > MAX_BYTES {
             return;
         }
         let mut m = self.lock();
