@@ -338,27 +338,38 @@ fn main() {
         let alerts_memo = timed_get(&client, &format!("{base}/v1/alerts"));
         let all_first = timed_get(&client, &format!("{base}/v1/attainment"));
         let all_memo = timed_get(&client, &format!("{base}/v1/attainment"));
-        // One reading of the board's year, then the alerts: 20 times. The figures differ
-        // from run to run, so that no write to a reused store is an unchanged no-op.
-        let salt = f64::from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_micros() % 1000),
-        ) / 100_000.0;
+        // One reading of the board's year, then the alerts: 20 times. Each figure moves
+        // by at least a hundredth (the precision a reading keeps) from the one stored,
+        // so that none is an unchanged no-op, even on a store reused from an earlier run.
         let mut after_write: Vec<Duration> = (0..20)
             .map(|k| {
-                // A figure a little off the one stored, so that it passes the checks.
                 let i = ((k + 9000) * 7919 + 13) % n;
+                let url = format!(
+                    "{base}/v1/indicators/{}/readings/{LAST_YEAR}-12",
+                    pick(k + 9000)
+                );
+                let stored = client
+                    .get(&url)
+                    .send()
+                    .and_then(|r| r.json::<serde_json::Value>())
+                    .ok()
+                    .and_then(|v| v["value"].as_f64())
+                    .unwrap_or_else(|| value(i, 12));
+                // Within half a unit of the generated figure, so that it passes the checks.
+                let figure = if stored > value(i, 12) + 0.25 {
+                    value(i, 12) + 0.01
+                } else {
+                    stored + 0.01 + k as f64 / 100.0
+                };
                 let r = client
-                    .put(format!(
-                        "{base}/v1/indicators/{}/readings/{LAST_YEAR}-12",
-                        pick(k + 9000)
-                    ))
+                    .put(&url)
                     .bearer_auth(TOKEN)
-                    .json(&serde_json::json!({ "value": value(i, 12) + 0.5 + k as f64 / 100.0 + salt }))
+                    .json(&serde_json::json!({ "value": figure }))
                     .send()
                     .expect("write");
                 assert!(r.status().is_success(), "write: {}", r.status());
+                let outcome = r.json::<serde_json::Value>().expect("the write's answer");
+                assert_ne!(outcome["outcome"], "unchanged", "the write changed nothing");
                 timed_get(&client, &format!("{base}/v1/alerts"))
             })
             .collect();
