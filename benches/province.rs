@@ -376,10 +376,17 @@ fn main() {
         after_write.sort();
         let (rss, peak) = memory_kib(server.0.id());
         drop(server);
+        // A reused store was not loaded by this run.
+        let (load_cell, rate_cell) = if load.is_zero() {
+            ("reused".to_string(), "—".to_string())
+        } else {
+            (
+                format!("{:.1} s", load.as_secs_f64()),
+                format!("{:.0}/s", readings as f64 / load.as_secs_f64()),
+            )
+        };
         let row = format!(
-            "| {n} | {readings} | {:.1} s | {:.0}/s | {:.1} MiB | {} ms | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {:.0} / {:.0} |\n",
-            load.as_secs_f64(),
-            readings as f64 / load.as_secs_f64().max(1e-9),
+            "| {n} | {readings} | {load_cell} | {rate_cell} | {:.1} MiB | {} ms | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {:.0} / {:.0} |\n",
             size as f64 / 1048576.0,
             ms(startup),
             ms(one.0),

@@ -6,9 +6,9 @@
 //! on the store's change sequence, like the query memo, and is bounded the same way.
 //!
 //! A whole catalogue's attainment is bound by its bytes (202 kB for the county at
-//! 2023-06, the time spent in the kernel's send path; 20 kB with gzip, 17 kB with br), so each body is also kept compressed, once
-//! per coding asked for: gzip, and br where the client offers it (brotli packs JSON
-//! tighter at the same speed). The coding follows `Accept-Encoding`; every answer says
+//! 2023-06, the time spent in the kernel's send path; 20 kB with gzip, 17 kB with br),
+//! so each body is also kept compressed, once per coding asked for: gzip, and br where
+//! the client offers it (brotli packs JSON tighter at the same speed). The coding follows `Accept-Encoding`; every answer says
 //! `Vary: Accept, Accept-Encoding`, and each coding has its own ETag, so that a cache
 //! never hands a gzip body to a client that did not ask for one.
 
