@@ -181,24 +181,35 @@ impl Memo {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn get(&self, seq: u64, key: &Key) -> Option<Value> {
+    /// The memo, if its entries are of `seq`: for a lookup.
+    fn of(&self, seq: u64) -> Option<std::sync::MutexGuard<'_, Inner>> {
         let m = self.lock();
-        if m.seq != seq {
+        (m.seq == seq).then_some(m)
+    }
+
+    /// The memo moved to `seq` (dropping older entries), unless it already holds
+    /// newer ones: for an insertion computed from the store at `seq`.
+    fn for_put(&self, seq: u64) -> Option<std::sync::MutexGuard<'_, Inner>> {
+        let mut m = self.lock();
+        if seq < m.seq {
             return None;
         }
-        m.whole.get(key).map(|(v, _)| v.clone())
+        m.at(seq);
+        Some(m)
+    }
+
+    fn get(&self, seq: u64, key: &Key) -> Option<Value> {
+        self.of(seq)?.whole.get(key).map(|(v, _)| v.clone())
     }
 
     fn put(&self, seq: u64, key: Key, value: Value, weight: usize) {
         if weight > MAX_BYTES {
             return;
         }
-        let mut m = self.lock();
-        if seq < m.seq {
-            // Computed from an older store than the memo already holds.
+        // Not kept when computed from an older store than the memo already holds.
+        let Some(mut m) = self.for_put(seq) else {
             return;
-        }
-        m.at(seq);
+        };
         if m.whole.len() >= MAX_ENTRIES || m.bytes + weight > MAX_BYTES {
             m.whole.clear();
             m.evaluations.clear();
@@ -251,19 +262,13 @@ impl Memo {
 
     /// One indicator's evaluation at `as_of`.
     pub fn evaluation(&self, seq: u64, id: &IndicatorId, as_of: Period) -> Option<Arc<Evaluation>> {
-        let m = self.lock();
-        if m.seq != seq {
-            return None;
-        }
-        m.evaluations.get(&(id.clone(), as_of)).cloned()
+        self.of(seq)?.evaluations.get(&(id.clone(), as_of)).cloned()
     }
 
     pub fn put_evaluation(&self, seq: u64, id: IndicatorId, as_of: Period, e: Arc<Evaluation>) {
-        let mut m = self.lock();
-        if seq < m.seq {
+        let Some(mut m) = self.for_put(seq) else {
             return;
-        }
-        m.at(seq);
+        };
         if m.evaluations.len() >= MAX_EVALUATIONS {
             m.evaluations.clear();
         }
@@ -343,11 +348,9 @@ impl Memo {
         on: NaiveDate,
         items: Arc<Vec<OverdueItem>>,
     ) {
-        let mut m = self.lock();
-        if seq < m.seq {
+        let Some(mut m) = self.for_put(seq) else {
             return;
-        }
-        m.at(seq);
+        };
         if m.overdue_due != due || m.overdue.len() >= MAX_EVALUATIONS {
             m.overdue.clear();
             m.overdue_due = due;
@@ -360,11 +363,7 @@ impl Memo {
         &self,
         seq: u64,
     ) -> Option<Arc<std::collections::BTreeMap<IndicatorId, crate::domain::Indicator>>> {
-        let m = self.lock();
-        if m.seq != seq {
-            return None;
-        }
-        m.indicators.clone()
+        self.of(seq)?.indicators.clone()
     }
 
     pub fn put_indicators(
@@ -372,30 +371,20 @@ impl Memo {
         seq: u64,
         map: Arc<std::collections::BTreeMap<IndicatorId, crate::domain::Indicator>>,
     ) {
-        let mut m = self.lock();
-        if seq < m.seq {
-            return;
+        if let Some(mut m) = self.for_put(seq) {
+            m.indicators = Some(map);
         }
-        m.at(seq);
-        m.indicators = Some(map);
     }
 
     /// The latest year with a target, at sequence `seq`.
     pub fn target_year(&self, seq: u64) -> Option<Option<u16>> {
-        let m = self.lock();
-        if m.seq != seq {
-            return None;
-        }
-        m.target_year
+        self.of(seq)?.target_year
     }
 
     pub fn put_target_year(&self, seq: u64, year: Option<u16>) {
-        let mut m = self.lock();
-        if seq < m.seq {
-            return;
+        if let Some(mut m) = self.for_put(seq) {
+            m.target_year = Some(year);
         }
-        m.at(seq);
-        m.target_year = Some(year);
     }
 
     /// The default `as_of` worked out at sequence `seq`.

@@ -173,11 +173,10 @@ impl Queries {
     /// wall clock, so the same store always answers the same way.
     pub fn default_as_of(&self) -> Result<Option<Period>> {
         // Kept per change: working it out reads every target's key.
-        let seq = self.store.change_seq()?;
+        let seq = self.memo_at()?;
         if let Some(p) = self.memo.default_as_of(seq) {
             return Ok(p);
         }
-        let seq = self.memo_at()?;
         let target_year = match self.memo.target_year(seq) {
             Some(y) => y,
             None => {
