@@ -494,15 +494,16 @@ const CLERK_FIGURES = { "new-above-scale-industrial-firms": 14, "rural-new-base-
 const CLERK_NEW = "new-above-scale-industrial-firms";
 const CLERK_REFUSED = "rural-new-base-stations";
 
-/** Creates the submitter token of 县科工局 with the admin token; returns its secret. */
-async function clerkToken() {
-  const res = await fetch(`${BASE}/v1/tokens`, {
+/** Creates the account of 县科工局's clerk with the admin token; returns its password. */
+async function clerkAccount() {
+  const password = "kgj-clerk-2023";
+  const res = await fetch(`${BASE}/v1/users`, {
     method: "POST",
     headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ name: "kgj-clerk", role: "submitter", units: ["县科工局"] }),
+    body: JSON.stringify({ name: "kgj-clerk", password, role: "submitter", units: ["县科工局"] }),
   });
-  check(res.status === 201, `POST /v1/tokens answered ${res.status}`);
-  return (await res.json()).token;
+  check(res.status === 201, `POST /v1/users answered ${res.status}`);
+  return password;
 }
 
 /** The text of one indicator's row on the dashboard of `asOf`. */
@@ -516,7 +517,7 @@ async function dashboardRow(page, asOf, id) {
 
 async function clerkMonth(browser) {
   const ExcelJS = require(process.env.EXCELJS || "exceljs");
-  const secret = await clerkToken();
+  const password = await clerkAccount();
   const context = await browser.newContext({
     viewport: { width: WIDTH, height: 900 },
     deviceScaleFactor: 1,
@@ -532,8 +533,10 @@ async function clerkMonth(browser) {
   // Sign in from the 登录 page, which brings the clerk back to the month's page.
   const next = encodeURIComponent(`/submit?period=${CLERK_PERIOD}`);
   await page.goto(`${BASE}/login?next=${next}`, { waitUntil: "load" });
-  await page.fill("#token", secret);
-  await Promise.all([page.waitForURL(/\/submit\?period=/), page.click('form button[type="submit"]')]);
+  // With the account's name and password, as a person signs in.
+  await page.fill("#name", "kgj-clerk");
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(/\/submit\?period=/), page.click("#sign-in")]);
   const who = await page.textContent(".signed-in span");
   check(/kgj-clerk/.test(who) && /县科工局/.test(who), `the page shows who is signed in: ${who}`);
   check((await page.textContent("h1")) === "数据报送", "the 数据报送 page after sign-in");

@@ -22,7 +22,14 @@ const READINGS: &str = include_str!(concat!(
 /// fixture readings.
 async fn api_answers(db: &Path, as_ofs: &[Option<&str>]) -> Vec<Value> {
     let mut cfg = ServeConfig::from_args(
-        ["--db", db.to_str().unwrap(), "--addr", "127.0.0.1:0"],
+        [
+            "--db",
+            db.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+            "--publish",
+            "immediate",
+        ],
         Some(ADMIN),
     )
     .expect("serve flags");

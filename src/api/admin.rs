@@ -23,8 +23,13 @@ async fn backup_handler(
     req: Req,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
-    require_admin(&ctx, &req).await?;
+    let token = require_admin(&ctx, &req).await?;
     p?;
+    super::access::Who::of(&ctx, &req, Some(&token)).record(
+        &ctx,
+        crate::store::AccessAction::Download,
+        "/v1/admin/backup",
+    )?;
     let bytes = ctx
         .blocking(|qs| {
             let mut out = Vec::new();

@@ -17,6 +17,7 @@ use super::cache::{cached_answer, catalogue_answer, Render, Rendered};
 use super::filters::{params, read, Req, Resp};
 use super::input::{date, known_at, parse_id, status, text, value};
 use super::reply::csv_wanted;
+use super::sight::Noted;
 use super::{ApiError, Ctx};
 use crate::domain::Period;
 use crate::engine::alerts::{Alert, Severity};
@@ -51,13 +52,16 @@ async fn one_handler(
 ) -> Result<Resp, ApiError> {
     let id = parse_id(&id)?;
     let p = p?;
+    let token = super::sight::bearer(&ctx, &req).await?;
+    let ind = ctx.inline(|qs| Ok(qs.indicator(&id)?))?;
+    let sight = super::sight::sight_for_token(&ctx, token.as_ref(), &ind)?;
+    let as_of = sight.as_of(p.as_of)?;
     // Like the catalogue-wide answers: an ETag from the change counter (and the due
     // rules, which move the reporting state), and the body kept until the next write.
-    let route = format!("one.{id}@{}", ctx.store.due_version()?);
+    let route = format!("one.{id}@{}@{}", ctx.store.due_version()?, sight.key());
     // One indicator: a few point reads and one year's range scan, or the memo.
     let render = Render::Inline(Box::new(move |qs: &Queries| {
-        let ind = qs.indicator(&id)?;
-        let as_of = qs.resolve_as_of(p.as_of)?;
+        let as_of = qs.resolve_as_of(as_of)?;
         let a = qs.attainment(&ind, as_of, p.as_known_at)?;
         let on =
             p.on.unwrap_or_else(|| crate::engine::calendar::default_reporting_date(as_of));
@@ -114,10 +118,13 @@ async fn all_handler(ctx: Ctx, req: Req, p: Result<AllParams, ApiError>) -> Resu
     // The reporting date moves the rows' reporting state, so it is part of the ETag
     // (the default date follows `as_of`, which the change sequence and query cover);
     // so are the due rules, which the change sequence does not count.
+    let sight = super::sight::sight(&ctx, &req, p.region.as_deref()).await?;
+    let as_of = sight.as_of(p.as_of)?;
     let route = format!(
-        "attainment@{}@{}",
+        "attainment@{}@{}@{}",
         p.on.map_or_else(|| "due-after-as-of".to_string(), |d| d.to_string()),
-        ctx.store.due_version()?
+        ctx.store.due_version()?,
+        sight.key()
     );
     catalogue_answer(&ctx, &req, &route, csv, move |qs| {
         let sel = selection(
@@ -127,16 +134,19 @@ async fn all_handler(ctx: Ctx, req: Req, p: Result<AllParams, ApiError>) -> Resu
             &p.lead_unit,
             &p.region,
         )?;
-        let (as_of, rows) = qs.attainment_list(p.as_of, p.as_known_at, &sel, p.status, p.on)?;
+        let (as_of, rows) = qs.attainment_list(as_of, p.as_known_at, &sel, p.status, p.on)?;
         let views: Vec<_> = rows
             .iter()
             .map(|(i, a)| AttainmentView::new(i, a))
             .collect();
-        let body = AttainmentList {
-            as_of,
-            year: as_of.year(),
-            count: views.len(),
-            attainment: &views,
+        let body = Noted {
+            body: AttainmentList {
+                as_of,
+                year: as_of.year(),
+                count: views.len(),
+                attainment: &views,
+            },
+            release: sight.note(),
         };
         Rendered::list(csv, &body, &views)
     })
@@ -205,10 +215,12 @@ async fn alerts_handler(
     let csv = csv_wanted(p.format.as_deref(), &req)?;
     // The day is part of the answer: the ETag and the cached body change with it. So
     // are the due rules, which the change sequence does not count.
-    let route = format!("alerts@{on}@{}", ctx.store.due_version()?);
+    let sight = super::sight::sight(&ctx, &req, p.region.as_deref()).await?;
+    let as_of = sight.as_of(p.as_of)?;
+    let route = format!("alerts@{on}@{}@{}", ctx.store.due_version()?, sight.key());
     catalogue_answer(&ctx, &req, &route, csv, move |qs| {
         let (as_of, alerts) = qs.alert_list(&AlertQuery {
-            as_of: p.as_of,
+            as_of,
             known_at: p.as_known_at,
             pace,
             overdue,
@@ -222,12 +234,15 @@ async fn alerts_handler(
                 &p.region,
             )?,
         })?;
-        let body = AlertList {
-            as_of,
-            count: alerts.len(),
-            alerts,
+        let body = Noted {
+            body: AlertList {
+                as_of,
+                count: alerts.len(),
+                alerts,
+            },
+            release: sight.note(),
         };
-        Rendered::list(csv, &body, &body.alerts)
+        Rendered::list(csv, &body, &body.body.alerts)
     })
     .await
 }
@@ -325,15 +340,26 @@ pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + C
 
 async fn stream_handler(
     ctx: Ctx,
-    _req: Req,
+    req: Req,
     p: Result<StreamParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let StreamParams { as_of, region } = p?;
+    // Whoever opened the stream sees what they may at each event: for the public, a
+    // month appears when it is released (a release at its set time wakes the stream).
+    let token = super::sight::bearer(&ctx, &req).await?;
+    let sight_region = region.clone();
+    let see = {
+        let ctx = ctx.clone();
+        move || -> Result<Option<Period>, ApiError> {
+            super::sight::sight_of(&ctx, token.as_ref(), sight_region.as_deref())?.as_of(as_of)
+        }
+    };
+    let first_sight = see()?;
     let rx = ctx.changes.subscribe();
     let (region, first_as_of, first_list) = ctx
         .blocking(move |qs| {
             let region = qs.region_filter(region.as_deref())?;
-            let (p, list) = qs.alerts(as_of, None)?;
+            let (p, list) = qs.alerts(first_sight, None)?;
             let mut list = list.as_ref().clone();
             in_region(&mut list, &region);
             Ok((region, p, list))
@@ -354,10 +380,15 @@ async fn stream_handler(
         let queries = queries.clone();
         let state = state.clone();
         let region = region.clone();
+        let see = see.clone();
         async move {
-            let (p, now) = tokio::task::spawn_blocking(move || alert_map(&queries, as_of, &region))
-                .await
-                .unwrap_or((None, BTreeMap::new()));
+            let (p, now) = tokio::task::spawn_blocking(move || match see() {
+                Ok(as_of) => alert_map(&queries, as_of, &region),
+                // Nothing released (or the stream's month no longer may be seen).
+                Err(_) => (None, BTreeMap::new()),
+            })
+            .await
+            .unwrap_or((None, BTreeMap::new()));
             let mut prev = state.lock().await;
             let events = match p {
                 Some(p) => diff(p, &prev, &now),
@@ -404,10 +435,16 @@ async fn summary_handler(
     p: Result<SummaryParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let p = p?;
-    catalogue_answer(&ctx, &req, "summary", false, move |qs| {
+    let sight = super::sight::sight(&ctx, &req, p.region.as_deref()).await?;
+    let as_of = sight.as_of(p.as_of)?;
+    let route = format!("summary@{}", sight.key());
+    catalogue_answer(&ctx, &req, &route, false, move |qs| {
         let sel = selection(qs, None, None, &None, &p.region)?;
-        let summary = qs.summary(p.as_of, p.as_known_at, &sel)?;
-        Rendered::json(&summary)
+        let summary = qs.summary(as_of, p.as_known_at, &sel)?;
+        Rendered::json(&Noted {
+            body: summary,
+            release: sight.note(),
+        })
     })
     .await
 }

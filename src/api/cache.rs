@@ -345,6 +345,16 @@ pub(super) async fn cached_answer(
             r
         }
     };
+    if csv {
+        // An export: recorded, with who asked.
+        let token = super::sight::bearer(ctx, req).await?;
+        let name = route.split('@').next().unwrap_or(route);
+        super::access::Who::of(ctx, req, token.as_ref()).record(
+            ctx,
+            crate::store::AccessAction::Download,
+            format!("{name}.csv?{}", req.query),
+        )?;
+    }
     let coding = rendered.coding_for(wanted);
     let body = match rendered.kept(coding) {
         Some(b) => b,

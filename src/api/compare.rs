@@ -313,8 +313,12 @@ async fn rankings_handler(
 ) -> Result<Resp, ApiError> {
     let p = p?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
+    // Figures of other regions are ranked with the home region's released months.
+    let as_of = super::sight::sight(&ctx, &req, None)
+        .await?
+        .as_of(p.as_of)?;
     ctx.blocking(move |qs| {
-        let body = qs.ranking(&p.code, p.as_of, p.parent.as_deref())?;
+        let body = qs.ranking(&p.code, as_of, p.parent.as_deref())?;
         list_reply(csv, &body, &body.rankings)
     })
     .await
@@ -388,10 +392,13 @@ async fn quality_handler(
 ) -> Result<Resp, ApiError> {
     let p = p?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
+    let as_of = super::sight::sight(&ctx, &req, p.region.as_deref())
+        .await?
+        .as_of(p.as_of)?;
     ctx.blocking(move |qs| {
         let s = qs.store();
         let region = qs.region_filter(p.region.as_deref())?;
-        let as_of = qs.resolve_as_of(p.as_of)?;
+        let as_of = qs.resolve_as_of(as_of)?;
         let flagged = s.flagged()?;
         let mut views = Vec::new();
         for (seq, rec) in &flagged {

@@ -31,6 +31,10 @@ pub enum ApiError {
     Unauthorized(Msg),
     #[error("{0}")]
     Forbidden(Msg),
+    /// Figures of a month not yet released (待发布), asked for by someone who may see
+    /// only released ones: 403 `unreleased`.
+    #[error("{0}")]
+    Unreleased(Msg),
     #[error("{0}")]
     UnsupportedMediaType(Msg),
     #[error("{0}")]
@@ -116,6 +120,7 @@ impl ApiError {
             | ApiError::NotFound(detail)
             | ApiError::Unauthorized(detail)
             | ApiError::Forbidden(detail)
+            | ApiError::Unreleased(detail)
             | ApiError::UnsupportedMediaType(detail)
             | ApiError::PayloadTooLarge(detail)
             | ApiError::Timeout(detail)
@@ -137,6 +142,7 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ApiError::Unreleased(_) => (StatusCode::FORBIDDEN, "unreleased", "Not yet released"),
             ApiError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",

@@ -33,6 +33,7 @@
 //! on `spawn_blocking`; writes then await group commit before the 2xx, and only then
 //! notify alert streams.
 
+pub mod access;
 pub mod admin;
 pub mod attainment;
 mod auth;
@@ -50,16 +51,19 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod peer;
+pub mod periods;
 pub mod plans;
 pub mod readings;
 mod reply;
 mod routes;
 pub mod server;
 pub mod session;
+pub mod sight;
 mod stash;
 mod state;
 pub mod submit;
 pub mod tokens;
+pub mod users;
 pub mod webhooks;
 pub mod workers;
 
@@ -67,7 +71,8 @@ pub use error::ApiError;
 pub use input::parse_reading_body;
 pub use routes::{allowed_methods, healthz, route_pattern, routes, PAGES, ROUTES, SESSION_ROUTES};
 pub use server::{serve, ServeLimits};
-pub use state::{Clock, Context, Ctx, Throttle, MAX_BATCH_BODY, MAX_BODY};
+pub use sight::Publish;
+pub use state::{AccountLocks, Clock, Context, Ctx, Throttle, MAX_BATCH_BODY, MAX_BODY};
 
 /// Declares a route's typed query parameters (see `filters::Params`).
 pub(crate) use crate::__zhibiao_api_params as params;

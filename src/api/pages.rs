@@ -8,6 +8,7 @@ use warp::{Filter, Rejection, Reply};
 use super::filters::{get_or_head, params, read, Req, Resp};
 use super::input::{date, decode_segment, parse_id, text, value};
 use super::session::{private_answer, session, viewer, Session};
+use super::sight::{self, Sight};
 use super::{metrics, ApiError, Ctx};
 use crate::domain::{IndicatorId, Period};
 use crate::query::Queries;
@@ -32,6 +33,47 @@ fn page(who: &Option<Session>, status: StatusCode, html: String) -> Resp {
     let mut res = body(HTML, status, html.into_bytes());
     private_answer(who.as_ref(), &mut res);
     res
+}
+
+/// The sight of a page request: the signed-in person's, else a bearer token's.
+async fn page_sight(
+    ctx: &Ctx,
+    req: &Req,
+    who: &Option<Session>,
+    region: Option<&str>,
+) -> Result<Sight, ApiError> {
+    match who {
+        Some(s) => sight::sight_of(ctx, Some(&s.token), region),
+        None => sight::sight(ctx, req, region).await,
+    }
+}
+
+/// What a public page says while a later month is under review.
+fn release_notice(sight: &Sight) -> Option<String> {
+    let Sight::Released {
+        through,
+        pending: Some(pending),
+        ..
+    } = sight
+    else {
+        return None;
+    };
+    let month = |p: Period| crate::text::year_month(crate::text::Lang::Zh, p);
+    Some(match through {
+        Some(t) => format!(
+            "已发布至{}；{}数据待发布，县统计局审核发布后显示。",
+            month(*t),
+            month(*pending)
+        ),
+        None => format!("{}数据待发布，县统计局审核发布后显示。", month(*pending)),
+    })
+}
+
+fn noticed(html: String, notice: &Option<String>) -> String {
+    match notice {
+        Some(n) => web::with_release_notice(html, n),
+        None => html,
+    }
 }
 
 super::params! {
@@ -65,11 +107,14 @@ pub fn dashboard(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> 
 
 async fn dashboard_handler(
     ctx: Ctx,
-    _req: Req,
+    req: Req,
     p: Result<DashboardParams, ApiError>,
     who: Option<Session>,
 ) -> Result<Resp, ApiError> {
     let p = p?;
+    let sight = page_sight(&ctx, &req, &who, None).await?;
+    let as_of = sight.as_of(p.as_of)?;
+    let notice = release_notice(&sight);
     let on = p.on.unwrap_or_else(|| ctx.clock.today());
     // Validate before touching the store; the unit and the group are resolved below.
     let group = p.group.clone().or_else(|| p.battle.clone());
@@ -79,7 +124,7 @@ async fn dashboard_handler(
         let viewer = viewer(who.as_ref());
         // An alias (县交通局) filters like its canonical name (县交通运输局).
         let lead = qs.lead_unit(p.lead_unit.as_deref())?;
-        let as_of = qs.resolve_as_of(p.as_of)?;
+        let as_of = qs.resolve_as_of(as_of)?;
         // 逾期未报 and 未到报送期 are judged on the day the 催报 list is counted on.
         let b = qs.board_reported_on(qs.home_board(as_of)?, on)?;
         let mut parsed =
@@ -103,13 +148,15 @@ async fn dashboard_handler(
         units.sort();
         units.dedup();
         let home: Vec<_> = b.rows.iter().map(|r| r.indicator.clone()).collect();
-        let periods = qs.reading_periods(as_of.year(), home.iter().map(|i| &i.id))?;
+        let mut periods = qs.reading_periods(as_of.year(), home.iter().map(|i| &i.id))?;
+        // The month choice offers only months this person may see.
+        periods.retain(|p| sight.shows(*p));
         let overdue = web::OverdueMarks {
             on: Some(on),
             items: qs.overdue_of(&home, on)?,
         };
         let html = web::dashboard(&b, &filter, &units, &periods, &overdue, viewer.as_ref());
-        Ok(page(&who, StatusCode::OK, html))
+        Ok(page(&who, StatusCode::OK, noticed(html, &notice)))
     })
     .await
 }
@@ -136,13 +183,28 @@ pub fn indicator(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> 
 async fn indicator_handler(
     id: String,
     ctx: Ctx,
-    _req: Req,
+    req: Req,
     p: Result<AsOfParams, ApiError>,
     who: Option<Session>,
 ) -> Result<Resp, ApiError> {
     let as_of = p?.as_of;
     let id = decode_segment("id", &id)?;
     let tz = ctx.clock.tz();
+    // The indicator's own units see its figures; others, its region's released months.
+    let token = match &who {
+        Some(s) => Some(s.token.clone()),
+        None => sight::bearer(&ctx, &req).await?,
+    };
+    let ind = match id.parse::<IndicatorId>() {
+        Ok(i) => ctx.inline(|qs| Ok(qs.store().indicator(&i)?))?,
+        Err(_) => None,
+    };
+    let sight = match &ind {
+        Some(ind) => sight::sight_for_token(&ctx, token.as_ref(), ind)?,
+        None => sight::sight_of(&ctx, token.as_ref(), None)?,
+    };
+    let as_of = sight.as_of(as_of)?;
+    let notice = release_notice(&sight);
     ctx.blocking(move |qs| {
         let as_of = qs.resolve_as_of(as_of)?;
         let b = qs.board(as_of)?;
@@ -150,7 +212,7 @@ async fn indicator_handler(
         let notes = year_notes(qs, &id, as_of, tz)?;
         Ok(
             match web::indicator_page(&b, &id, &notes, viewer.as_ref()) {
-                Some(html) => page(&who, StatusCode::OK, html),
+                Some(html) => page(&who, StatusCode::OK, noticed(html, &notice)),
                 None => page(
                     &who,
                     StatusCode::NOT_FOUND,
@@ -235,13 +297,15 @@ pub fn chart_svg(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> 
 async fn chart_svg_handler(
     id: String,
     ctx: Ctx,
-    _req: Req,
+    req: Req,
     p: Result<AsOfParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let id = parse_id(&id)?;
     let as_of = p?.as_of;
+    let token = sight::bearer(&ctx, &req).await?;
+    let ind = ctx.inline(|qs| Ok(qs.indicator(&id)?))?;
+    let as_of = sight::sight_for_token(&ctx, token.as_ref(), &ind)?.as_of(as_of)?;
     ctx.blocking(move |qs| {
-        qs.indicator(&id)?;
         let as_of = qs.resolve_as_of(as_of)?;
         let b = qs.board(as_of)?;
         let row = b
@@ -309,7 +373,7 @@ pub fn report(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + C
 async fn report_handler(
     kind: String,
     ctx: Ctx,
-    _req: Req,
+    req: Req,
     p: Result<ReportParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let kind: Kind = kind.parse().map_err(|e: bulletin::BulletinError| {
@@ -326,9 +390,19 @@ async fn report_handler(
             .map_err(|e: bulletin::BulletinError| ApiError::invalid("format", e.to_string()))?,
     };
     let date = p.date.unwrap_or_else(|| ctx.clock.today());
+    let token = sight::bearer(&ctx, &req).await?;
+    let as_of = sight::sight_of(&ctx, token.as_ref(), None)?.as_of(p.as_of)?;
+    let log = super::access::Who::of(&ctx, &req, token.as_ref());
+    let asked = format!("/v1/reports/{}?{}", kind.as_str(), req.query);
+    let ctx2 = ctx.clone();
     ctx.blocking(move |qs| {
-        let as_of = qs.resolve_as_of(p.as_of)?;
+        let as_of = qs.resolve_as_of(as_of)?;
         let file = qs.bulletin(kind, as_of, format, date)?;
+        log.record(
+            &ctx2,
+            crate::store::AccessAction::Download,
+            format!("{}（{asked}）", file.file_name),
+        )?;
         let mut res = body(format.content_type(), StatusCode::OK, file.bytes);
         let disposition = if format == Format::Html {
             "inline"
@@ -370,10 +444,19 @@ pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejecti
 
 async fn metrics_handler(
     ctx: Ctx,
-    _req: Req,
+    req: Req,
     p: Result<MetricsParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let p = p?;
+    // Nothing released: the request metrics only.
+    let released = match sight::sight(&ctx, &req, p.region.as_deref())
+        .await?
+        .as_of(p.as_of)
+    {
+        Ok(as_of) => Some(as_of),
+        Err(ApiError::Unreleased(_)) if p.as_of.is_none() => None,
+        Err(e) => return Err(e),
+    };
     ctx.blocking(move |qs| {
         let sel = qs.selection(
             p.group.as_deref(),
@@ -381,9 +464,10 @@ async fn metrics_handler(
             p.lead_unit.as_deref(),
             p.region.as_deref(),
         )?;
-        let as_of = match p.as_of {
-            Some(p) => Some(p),
-            None => qs.default_as_of()?,
+        let as_of = match released {
+            Some(Some(p)) => Some(p),
+            Some(None) => qs.default_as_of()?,
+            None => None,
         };
         let keep = |i: &crate::domain::Indicator| sel.keeps(i);
         let text = match as_of {

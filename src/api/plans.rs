@@ -349,13 +349,19 @@ pub fn template(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> +
 }
 
 async fn template_handler(
-    _ctx: Ctx,
-    _req: Req,
+    ctx: Ctx,
+    req: Req,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     p?;
     let bytes =
         crate::ingest::plan_template::blank_workbook().map_err(|e| ApiError::Internal(e.into()))?;
+    let token = crate::api::sight::bearer(&ctx, &req).await?;
+    crate::api::access::Who::of(&ctx, &req, token.as_ref()).record(
+        &ctx,
+        crate::store::AccessAction::Download,
+        "指标库模板.xlsx",
+    )?;
     Ok(workbook(bytes, "指标库模板"))
 }
 
@@ -385,9 +391,14 @@ async fn draft_handler(
     req: Req,
     p: Result<DraftParams, ApiError>,
 ) -> Result<Resp, ApiError> {
-    authenticate(&ctx, &req).await?;
+    let token = authenticate(&ctx, &req).await?;
     let id = plan_id(&id)?;
     let DraftParams { year } = p?;
+    crate::api::access::Who::of(&ctx, &req, Some(&token)).record(
+        &ctx,
+        crate::store::AccessAction::Download,
+        format!("/v1/plans/{id}/draft.xlsx?{}", req.query),
+    )?;
     let (bytes, name) = ctx
         .blocking(move |qs| {
             let from = qs.plan(&id)?;

@@ -10,8 +10,8 @@ use super::filters::{params, read, req, with_ctx, NoParams, Req, Resp};
 use super::state::Ctx;
 use super::ApiError;
 use super::{
-    admin, attainment, calendar, compare, error, indicators, metrics, openapi, pages, plans,
-    readings, session, submit, tokens, webhooks,
+    access, admin, attainment, calendar, compare, error, indicators, metrics, openapi, pages,
+    periods, plans, readings, session, submit, tokens, users, webhooks,
 };
 use crate::domain::Period;
 
@@ -57,6 +57,14 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/plans/{}", &["GET", "PUT"]),
     ("/v1/plans/{}/draft.xlsx", &["GET"]),
     ("/v1/templates/plan.xlsx", &["GET"]),
+    ("/v1/periods", &["GET"]),
+    ("/v1/periods/{}", &["GET"]),
+    ("/v1/periods/{}/review", &["POST"]),
+    ("/v1/periods/{}/release", &["POST", "DELETE"]),
+    ("/v1/users", &["GET", "POST"]),
+    ("/v1/users/{}", &["DELETE"]),
+    ("/v1/users/{}/password", &["PUT"]),
+    ("/v1/access-log", &["GET"]),
 ];
 
 /// The routes of people's sign-in: pages and their form posts, outside the API (and
@@ -190,6 +198,26 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .unify()
         .or(webhooks::reminders(ctx.clone()))
         .unify()
+        .boxed();
+    let people = periods::list(ctx.clone())
+        .or(periods::get(ctx.clone()))
+        .unify()
+        .or(periods::review(ctx.clone()))
+        .unify()
+        .or(periods::release(ctx.clone()))
+        .unify()
+        .or(periods::cancel(ctx.clone()))
+        .unify()
+        .or(users::create(ctx.clone()))
+        .unify()
+        .or(users::list(ctx.clone()))
+        .unify()
+        .or(users::remove(ctx.clone()))
+        .unify()
+        .or(users::reset(ctx.clone()))
+        .unify()
+        .or(access::list(ctx.clone()))
+        .unify()
         .or(method_not_allowed())
         .unify()
         .boxed();
@@ -203,6 +231,8 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .or(pages)
         .unify()
         .or(admin)
+        .unify()
+        .or(people)
         .unify()
         .boxed();
     let cors_origins = ctx.cors_origins.clone();

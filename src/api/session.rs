@@ -25,14 +25,16 @@ use subtle::ConstantTimeEq;
 use warp::http::{header, HeaderMap, HeaderValue, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
+use super::access::Who;
 use super::body::Body;
 use super::filters::{params, read, with_ctx, write, Req, Resp};
 use super::input::text;
+use super::state::AccountLocks;
 use super::state::Ctx;
 use super::ApiError;
 use crate::domain::messages::Msg;
 use crate::report::web;
-use crate::store::{hash_secret, Role, SessionRecord, Token};
+use crate::store::{hash_secret, AccessAction, Role, SessionRecord, Token};
 
 /// The cookie that carries the session id.
 pub const COOKIE: &str = "zhibiao_session";
@@ -250,10 +252,19 @@ pub(super) fn lookup(ctx: &Ctx, b: &Browser) -> Result<Option<Session>, ApiError
             s.delete_session(&key)?;
             return Ok(None);
         }
-        let hash: Option<[u8; 32]> = rec.token_hash.as_slice().try_into().ok();
-        let token = match hash {
-            Some(h) => s.token_by_hash(&h)?,
-            None => None,
+        let token = match rec.user_stamp {
+            // A person: the user as they stand now, while the password is unchanged.
+            Some(stamp) => s
+                .user(&rec.token_name)?
+                .filter(|u| u.stamp == stamp)
+                .map(|u| user_token(&u)),
+            None => {
+                let hash: Option<[u8; 32]> = rec.token_hash.as_slice().try_into().ok();
+                match hash {
+                    Some(h) => s.token_by_hash(&h)?,
+                    None => None,
+                }
+            }
         };
         let Some(token) = token.filter(|t| t.name == rec.token_name) else {
             // Revoked or replaced: the session goes with it.
@@ -271,6 +282,19 @@ pub(super) fn lookup(ctx: &Ctx, b: &Browser) -> Result<Option<Session>, ApiError
             created_at: rec.created_at,
         }))
     })
+}
+
+/// What a person signed in with a password may do, as a token: their role, units and
+/// region, with no secret (an empty hash, which no bearer token can match).
+pub(super) fn user_token(u: &crate::store::User) -> Token {
+    Token {
+        name: u.name.clone(),
+        role: u.role,
+        units: u.units.clone(),
+        hash: String::new(),
+        created_at: u.created_at,
+        region: u.region.clone(),
+    }
 }
 
 /// The signed-in person of a page request, if any.
@@ -534,11 +558,16 @@ async fn login_handler(
             Msg::new("登录表单无法读取", "the form cannot be read"),
         )
     })?;
-    let secret = fields
-        .iter()
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default()
+    };
+    let secret = field("token").trim().to_string();
+    let user_name = field("name").trim().to_string();
+    let password = field("password");
     let again = |status: StatusCode, error: Msg| {
         let en = super::lang::current().is_en();
         html(
@@ -550,10 +579,16 @@ async fn login_handler(
             }),
         )
     };
+    if secret.is_empty() && !user_name.is_empty() {
+        return user_login(&ctx, &b, &user_name, &password, &next, again).await;
+    }
     if secret.is_empty() {
         return Ok(again(
             StatusCode::BAD_REQUEST,
-            Msg::new("请填写令牌", "enter a token"),
+            Msg::new(
+                "请填写用户名和密码（或令牌）",
+                "enter your name and password (or a token)",
+            ),
         ));
     }
     let hash = hash_secret(&secret);
@@ -587,8 +622,30 @@ async fn login_handler(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"zhibiao\""),
         );
+        Who::named(String::new(), b.client(&ctx)).record(
+            &ctx,
+            AccessAction::SignInFailed,
+            "令牌不正确",
+        )?;
         return Ok(res);
     };
+    Who::named(super::access::label(&token), b.client(&ctx)).record(
+        &ctx,
+        AccessAction::SignIn,
+        "令牌登录",
+    )?;
+    open_session(&ctx, &b, &token, None, &next).await
+}
+
+/// Opens a session for `token` (a person's, with their stamp, or a token's): 303 to
+/// `next` with the cookie.
+async fn open_session(
+    ctx: &Ctx,
+    b: &Browser,
+    token: &Token,
+    user_stamp: Option<u64>,
+    next: &str,
+) -> Result<Resp, ApiError> {
     let now = ctx.clock.now();
     let id = random_hex();
     let key = key_of(&id);
@@ -601,6 +658,7 @@ async fn login_handler(
         created_at: now,
         last_seen: now,
         csrf: random_hex(),
+        user_stamp,
     };
     // A session this browser had before is replaced, not left behind.
     let old = b.session_id().map(key_of);
@@ -614,11 +672,85 @@ async fn login_handler(
         Ok(())
     })
     .await?;
-    tracing::info!(token = %token.name, "signed in");
-    let mut res = redirect(&next);
+    tracing::info!(who = %super::access::label(token), "signed in");
+    let mut res = redirect(next);
     res.headers_mut()
-        .insert(header::SET_COOKIE, cookie(Some(&id), b.https(&ctx)));
+        .insert(header::SET_COOKIE, cookie(Some(&id), b.https(ctx)));
     Ok(res)
+}
+
+/// A person's sign-in with a name and password. A wrong password counts against the
+/// account (locked after [`AccountLocks::LIMIT`] within its window, whatever the
+/// address) and against the address, in the same throttle as wrong tokens; every
+/// attempt is in the access log.
+async fn user_login(
+    ctx: &Ctx,
+    b: &Browser,
+    name: &str,
+    password: &str,
+    next: &str,
+    again: impl Fn(StatusCode, Msg) -> Resp,
+) -> Result<Resp, ApiError> {
+    let now = ctx.clock.now();
+    let ip = b.client(ctx);
+    let log = Who::named(format!("user:{name}"), ip);
+    let refuse = |retry: u64, msg: Msg| {
+        let mut res = again(StatusCode::TOO_MANY_REQUESTS, msg);
+        if let Ok(v) = retry.to_string().parse() {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    };
+    if let Some(retry) = ip.and_then(|ip| ctx.throttle.blocked(ip)) {
+        crate::limits::refused(crate::limits::Cap::AuthThrottle);
+        log.record(ctx, AccessAction::SignInFailed, "此地址尝试次数过多")?;
+        return Ok(refuse(
+            retry,
+            Msg::new(
+                format!("此地址登录失败次数过多，请{retry}秒后再试"),
+                format!("too many failed sign-ins from this address; try again in {retry} s"),
+            ),
+        ));
+    }
+    if let Some(until) = ctx.accounts.locked_until(name, now) {
+        let retry = (until - now).num_seconds().max(1) as u64;
+        let minutes = retry.div_ceil(60);
+        log.record(ctx, AccessAction::SignInFailed, "账户已锁定")?;
+        return Ok(refuse(
+            retry,
+            Msg::new(
+                format!("此账户密码连续输错{}次，已锁定，请{minutes}分钟后再试，或请管理员重置密码", AccountLocks::LIMIT),
+                format!("this account is locked after {} wrong passwords; try again in {minutes} min, or ask an admin to reset the password", AccountLocks::LIMIT),
+            ),
+        ));
+    }
+    let n = name.to_string();
+    let user = ctx.inline(|qs| Ok(qs.store().user(&n)?))?;
+    let pw = password.to_string();
+    let phc = user.as_ref().map_or_else(
+        || super::users::decoy_hash().to_string(),
+        |u| u.password_hash.clone(),
+    );
+    let right = ctx
+        .blocking(move |_| Ok(super::users::verify_password(&phc, &pw)))
+        .await?;
+    let Some(user) = user.filter(|_| right) else {
+        ctx.accounts.fail(name, now);
+        if let Some(ip) = ip {
+            ctx.throttle.fail(ip);
+        }
+        log.record(ctx, AccessAction::SignInFailed, "用户名或密码不正确")?;
+        return Ok(again(
+            StatusCode::UNAUTHORIZED,
+            Msg::new(
+                "用户名或密码不正确；连续输错5次账户将锁定15分钟",
+                "wrong name or password; 5 wrong passwords in a row lock the account for 15 minutes",
+            ),
+        ));
+    };
+    ctx.accounts.clear(name);
+    log.record(ctx, AccessAction::SignIn, "密码登录")?;
+    open_session(ctx, b, &user_token(&user), Some(user.stamp), next).await
 }
 
 /// POST /logout (CSRF-checked)
@@ -636,6 +768,11 @@ pub fn logout(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + C
 
 async fn logout_handler(s: Session, b: Browser, ctx: Ctx) -> Result<Resp, ApiError> {
     let key = s.key;
+    Who::named(super::access::label(&s.token), b.client(&ctx)).record(
+        &ctx,
+        AccessAction::SignOut,
+        "",
+    )?;
     ctx.blocking(move |qs| Ok(qs.store().delete_session(&key)?))
         .await?;
     let mut res = redirect("/login");

@@ -48,6 +48,10 @@ pub struct Context {
     pub clock: Clock,
     /// When set, reads need a token too (any role).
     pub private: bool,
+    /// When figures become public (see [`super::sight`]).
+    pub publish: super::sight::Publish,
+    /// Wrong passwords per account (see [`AccountLocks`]).
+    pub accounts: AccountLocks,
     /// Fed after each durable write, with the store's change sequence; alert streams
     /// listen to it. An in-process channel, not sled's `watch_prefix`, which fires before
     /// the write is durable.
@@ -126,6 +130,58 @@ impl Throttle {
     }
 }
 
+/// Locks an account after [`AccountLocks::LIMIT`] wrong passwords within
+/// [`AccountLocks::WINDOW`], for [`AccountLocks::LOCKED_FOR`] from the last of them,
+/// whichever address they came from; the address's other accounts are not touched
+/// (the address throttle counts separately, with a higher limit). Times come from the
+/// one clock. Kept in memory: a restart unlocks.
+#[derive(Debug, Default)]
+pub struct AccountLocks {
+    failures:
+        std::sync::Mutex<std::collections::HashMap<String, Vec<chrono::DateTime<chrono::Utc>>>>,
+}
+
+impl AccountLocks {
+    pub const LIMIT: usize = 5;
+    pub const WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+    pub const LOCKED_FOR: chrono::Duration = chrono::Duration::minutes(15);
+
+    /// Until when `name` is locked at `now`, if it is.
+    pub fn locked_until(
+        &self,
+        name: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let times = map.get(name)?;
+        let recent: Vec<_> = times.iter().filter(|t| now - **t < Self::WINDOW).collect();
+        if recent.len() < Self::LIMIT {
+            return None;
+        }
+        let until = *recent[recent.len() - 1] + Self::LOCKED_FOR;
+        (until > now).then_some(until)
+    }
+
+    /// Counts a wrong password for `name`.
+    pub fn fail(&self, name: &str, now: chrono::DateTime<chrono::Utc>) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, t| t.iter().any(|t| now - *t < Self::WINDOW));
+        }
+        let times = map.entry(name.to_string()).or_default();
+        times.retain(|t| now - *t < Self::WINDOW);
+        times.push(now);
+    }
+
+    /// Forgets the wrong passwords of `name` (after a right one, or a reset).
+    pub fn clear(&self, name: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+    }
+}
+
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
@@ -149,6 +205,8 @@ impl Context {
             store,
             clock: Clock::default(),
             private: false,
+            publish: Default::default(),
+            accounts: Default::default(),
             changes: broadcast::channel(64).0,
             body_timeout: std::time::Duration::from_secs(30),
             cors_origins: Vec::new(),

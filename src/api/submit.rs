@@ -243,7 +243,7 @@ pub fn template(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> +
 
 async fn template_handler(
     ctx: Ctx,
-    _req: Req,
+    req: Req,
     p: Result<PeriodParams, ApiError>,
     s: Session,
 ) -> Result<Resp, ApiError> {
@@ -254,7 +254,9 @@ async fn template_handler(
         )));
     }
     let period = p?.period.unwrap_or_else(|| last_ended(&ctx));
-    let mut res = super::readings::template::template_reply(&ctx, s.token.clone(), period).await?;
+    let who = super::access::Who::of(&ctx, &req, Some(&s.token));
+    let mut res =
+        super::readings::template::template_reply(&ctx, s.token.clone(), period, who).await?;
     private_answer(Some(&s), &mut res);
     Ok(res)
 }

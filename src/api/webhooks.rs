@@ -109,7 +109,15 @@ async fn create_handler(
         .admit(&hook.url)
         .await
         .map_err(|e| ApiError::invalid("url", e.to_string()))?;
-    let hook = ctx.blocking(move |qs| register(qs, hook)).await?;
+    // Receivers hear only of released months when the server publishes reviewed ones.
+    let released = match ctx.publish {
+        super::Publish::Immediate => None,
+        super::Publish::Reviewed => Some(
+            ctx.store
+                .released_through(&ctx.store.home_region()?, ctx.clock.now())?,
+        ),
+    };
+    let hook = ctx.blocking(move |qs| register(qs, hook, released)).await?;
     ctx.store.durable().await?;
     // A day's run that found no receiver can go out now.
     ctx.notify.daily.notify_one();
@@ -119,7 +127,11 @@ async fn create_handler(
 
 /// Stores a new receiver, its filter's units in their canonical names: a 409 when the
 /// name is taken. Receivers hear of what changes from now on.
-fn register(qs: &Queries, mut hook: Webhook) -> Result<Webhook, ApiError> {
+fn register(
+    qs: &Queries,
+    mut hook: Webhook,
+    released: Option<Option<crate::domain::Period>>,
+) -> Result<Webhook, ApiError> {
     let s = qs.store();
     let units = s.units()?;
     let mut canonical = Vec::new();
@@ -145,7 +157,7 @@ fn register(qs: &Queries, mut hook: Webhook) -> Result<Webhook, ApiError> {
             ),
         )));
     }
-    establish_baseline(qs, first_for_alerts)?;
+    establish_baseline(qs, first_for_alerts, released)?;
     Ok(hook)
 }
 

@@ -273,6 +273,12 @@ pub struct ServeArgs {
     /// Require a token (any role) for reads too. Reads are public by default.
     #[arg(long)]
     pub private: bool,
+    /// When figures become public. `reviewed` (the default): a month's figures are
+    /// seen only by their units, the county statistics bureau and admins until the
+    /// bureau reviews (审核) and releases (发布) the month. `immediate`: every figure
+    /// is public once acknowledged, for an office that reviews and releases elsewhere.
+    #[arg(long, value_enum, default_value_t = crate::api::Publish::Reviewed)]
+    pub publish: crate::api::Publish,
     /// Allow browser pages from this origin to call the API (CORS), e.g.
     /// https://dash.example.gov.cn. Repeat for several. Off by default.
     #[arg(long = "cors-origin")]
@@ -322,6 +328,7 @@ impl ServeArgs {
             addr: self.addr,
             cache_mb: self.cache_mb,
             private: self.private,
+            publish: self.publish,
             cors_origins: self.cors_origins.clone(),
             body_timeout: std::time::Duration::from_secs(self.body_timeout_secs.max(1)),
             notify,

@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub cache_mb: u64,
     /// Reads need a token too.
     pub private: bool,
+    /// When figures become public (`--publish`).
+    pub publish: api::Publish,
     pub cors_origins: Vec<String>,
     pub body_timeout: std::time::Duration,
     pub notify: NotifyConfig,
@@ -179,6 +181,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
     }
     let mut ctx = api::Context::new(store.clone());
     ctx.private = cfg.private;
+    ctx.publish = cfg.publish;
     ctx.body_timeout = cfg.body_timeout;
     ctx.cors_origins = cfg.cors_origins;
     ctx.clock = cfg.clock.clone();
@@ -193,7 +196,8 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, Box<dyn std::error::Erro
         ctx.clock.clone(),
         ctx.notify.clone(),
         ctx.changes.clone(),
-    );
+    )
+    .reviewed(cfg.publish == api::Publish::Reviewed);
     let ctx: api::Ctx = ctx.into();
     let tasks = notifier.start();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -42,6 +42,13 @@ pub struct Notifier {
     /// Steps take turns: a step asked for on demand and the background one must not
     /// both read the same cursor and queue the same messages twice.
     steps: Arc<std::sync::Mutex<()>>,
+    /// With `serve --publish reviewed`: receivers hear only of released months, so
+    /// alerts are taken at the home region's latest released month, and submissions
+    /// of months not yet released are not announced.
+    pub reviewed: bool,
+    /// The home region's released month at the last step: a release that takes
+    /// effect at its set time changes what receivers hear without a write.
+    released_at_last_step: Arc<std::sync::Mutex<Option<Option<Period>>>>,
 }
 
 impl Notifier {
@@ -57,7 +64,26 @@ impl Notifier {
             hub,
             changes,
             steps: Default::default(),
+            reviewed: false,
+            released_at_last_step: Default::default(),
         }
+    }
+
+    /// The notifier of a server that publishes only reviewed, released months.
+    pub fn reviewed(mut self, reviewed: bool) -> Notifier {
+        self.reviewed = reviewed;
+        self
+    }
+
+    /// The home region's latest released month now; `None` when everything is public.
+    fn released(&self) -> Result<Option<Option<Period>>, NotifyError> {
+        if !self.reviewed {
+            return Ok(None);
+        }
+        let s = self.queries.store();
+        Ok(Some(
+            s.released_through(&s.home_region()?, self.clock.now())?,
+        ))
     }
 
     /// Starts the notifier's tasks on the current runtime: the outbox runner, the
@@ -72,6 +98,7 @@ impl Notifier {
             ),
             tokio::spawn(on_changes(self.clone())),
             tokio::spawn(daily(self.clone())),
+            tokio::spawn(watch_releases(self.clone())),
         ])
     }
 
@@ -133,6 +160,41 @@ async fn on_changes(ctx: Notifier) {
     }
 }
 
+/// How often the server looks for a release whose set time has come.
+pub const RELEASE_WATCH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Wakes the alert streams and the notifier when what the public sees changes without
+/// a write: a release set for a time that has now come (in the one clock).
+async fn watch_releases(ctx: Notifier) {
+    let mut last: Option<Vec<(String, Option<Period>)>> = None;
+    loop {
+        let c = ctx.clone();
+        let now = tokio::task::spawn_blocking(move || -> Result<_, NotifyError> {
+            let s = c.queries.store();
+            let t = c.clock.now();
+            let mut regions: Vec<String> = s
+                .all_period_releases()?
+                .into_iter()
+                .map(|r| r.region)
+                .collect();
+            regions.dedup();
+            regions
+                .into_iter()
+                .map(|r| Ok((r.clone(), s.released_through(&r, t)?)))
+                .collect()
+        })
+        .await;
+        if let Ok(Ok(now)) = now {
+            if last.as_ref().is_some_and(|l| *l != now) {
+                let seq = ctx.queries.store().change_seq().unwrap_or(0);
+                let _ = ctx.changes.send(seq);
+            }
+            last = Some(now);
+        }
+        tokio::time::sleep(RELEASE_WATCH).await;
+    }
+}
+
 /// The alerts a receiver was last told about: indicator → (severity, status).
 type Seen = BTreeMap<String, (String, String)>;
 
@@ -153,8 +215,15 @@ fn seen_of(alerts: &[Alert]) -> Seen {
 
 /// The home region's alerts at the default `as_of`: what the county is told about, as
 /// its dashboard shows (peer counties' and the city's series are there to compare).
-fn current_alerts(q: &Queries) -> Result<Vec<Alert>, NotifyError> {
-    Ok(q.home_alerts()?)
+fn current_alerts(
+    q: &Queries,
+    released: Option<Option<Period>>,
+) -> Result<Vec<Alert>, NotifyError> {
+    match released {
+        None => Ok(q.home_alerts()?),
+        Some(None) => Ok(Vec::new()),
+        Some(Some(p)) => Ok(q.home_alerts_at(p)?),
+    }
 }
 
 fn load_seen(s: &Store) -> Result<Option<Seen>, NotifyError> {
@@ -175,7 +244,11 @@ fn save(s: &Store, cursor: u64, seen: Option<&Seen>) -> Result<(), NotifyError> 
 ///
 /// The alerts seen are kept up to date only while some receiver wants alert events;
 /// `fresh_alerts` (the first such receiver) takes them anew, keeping the cursor.
-pub fn establish_baseline(q: &Queries, fresh_alerts: bool) -> Result<(), NotifyError> {
+pub fn establish_baseline(
+    q: &Queries,
+    fresh_alerts: bool,
+    released: Option<Option<Period>>,
+) -> Result<(), NotifyError> {
     let s = q.store();
     let seen = load_seen(s)?;
     if seen.is_some() && !fresh_alerts {
@@ -186,7 +259,7 @@ pub fn establish_baseline(q: &Queries, fresh_alerts: bool) -> Result<(), NotifyE
         Some(_) => stored_cursor(s)?.unwrap_or(seq),
         None => seq,
     };
-    save(s, cursor, Some(&seen_of(&current_alerts(q)?)))
+    save(s, cursor, Some(&seen_of(&current_alerts(q, released)?)))
 }
 
 fn stored_cursor(s: &Store) -> Result<Option<u64>, NotifyError> {
@@ -215,10 +288,23 @@ fn step(ctx: &Notifier) -> Result<(), NotifyError> {
         }
         return Ok(());
     }
+    let released = ctx.released()?;
     let (Some(cursor), Some(seen)) = (stored_cursor(s)?, load_seen(s)?) else {
-        return establish_baseline(&ctx.queries, false);
+        *ctx.released_at_last_step
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = released;
+        return establish_baseline(&ctx.queries, false, released);
     };
-    if cursor >= seq {
+    let moved = {
+        let mut last = ctx
+            .released_at_last_step
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let moved = *last != released;
+        *last = released;
+        moved
+    };
+    if cursor >= seq && !moved {
         return Ok(());
     }
     let now = ctx.clock.now();
@@ -245,6 +331,16 @@ fn step(ctx: &Notifier) -> Result<(), NotifyError> {
             ..
         } = rec.change
         {
+            // A month not yet released is not announced (its region's release decides).
+            if released.is_some() {
+                let region = inds
+                    .get(&indicator)
+                    .map(|i| i.region.clone())
+                    .unwrap_or_default();
+                if s.released_through(&region, now)? < Some(period) {
+                    continue;
+                }
+            }
             by_actor
                 .entry(rec.actor)
                 .or_default()
@@ -265,7 +361,7 @@ fn step(ctx: &Notifier) -> Result<(), NotifyError> {
     if !hooks.iter().any(wants_alerts) {
         return save(s, seq, Some(&seen));
     }
-    let alerts = current_alerts(&ctx.queries)?;
+    let alerts = current_alerts(&ctx.queries, released)?;
     let mut raised = Vec::new();
     let mut changed = Vec::new();
     for a in &alerts {

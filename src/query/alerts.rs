@@ -102,6 +102,14 @@ impl Queries {
         Ok(list.iter().filter(|a| a.region == home).cloned().collect())
     }
 
+    /// The home region's alerts at `as_of` (the latest released month, for a server
+    /// that publishes reviewed months only).
+    pub fn home_alerts_at(&self, as_of: Period) -> Result<Vec<Alert>> {
+        let home = self.store.home_region()?;
+        let (_, list) = self.alerts(Some(as_of), None)?;
+        Ok(list.iter().filter(|a| a.region == home).cloned().collect())
+    }
+
     /// One overdue alert per indicator of `inds` with figures past their due date on
     /// `on`.
     pub fn overdue_alerts(&self, inds: &[&Indicator], on: NaiveDate) -> Result<Vec<Alert>> {

@@ -118,6 +118,23 @@ pub(crate) fn page(
     }
 }
 
+/// A page as the public sees it while a later month is under review: a line before
+/// its main content saying which month is released and which is 待发布. `html` is a
+/// page rendered by [`page`].
+pub fn with_release_notice(html: String, notice: &str) -> String {
+    let note = maud::html! { p.release-note role="status" { (notice) } }.into_string();
+    match html.find("<main") {
+        Some(at) => {
+            let mut out = String::with_capacity(html.len() + note.len());
+            out.push_str(&html[..at]);
+            out.push_str(&note);
+            out.push_str(&html[at..]);
+            out
+        }
+        None => html,
+    }
+}
+
 /// The shell of a signed-in form page (数据报送): the session's CSRF token and script,
 /// who is signed in, and no auto-refresh, which would pull a preview from under the
 /// person reading it.

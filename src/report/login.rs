@@ -41,17 +41,26 @@ pub fn login_page(v: &LoginView<'_>) -> String {
             body.login-page {
                 main.login {
                     h1 { "登录" }
-                    p { "令牌是管理员为您所在单位发放的一串密码（以 zb_ 开头），请向县统计局或系统管理员索取。" }
+                    p { "请用管理员为您开设的用户名和密码登录。" }
                     @if let Some(w) = v.signed_in_as {
                         p { "此浏览器已登录：" (w) "。再次登录将替换当前用户。" }
                     }
                     @if let Some(e) = v.error {
                         p.error role="alert" { (e) }
                     }
-                    form method="post" action=(action) autocomplete="off" {
-                        label for="token" { "令牌" }
-                        input type="password" id="token" name="token" autocomplete="off" required autofocus;
-                        p { button type="submit" { "登录" } }
+                    form method="post" action=(action) {
+                        label for="name" { "用户名" }
+                        input type="text" id="name" name="name" autocomplete="username" autofocus;
+                        label for="password" { "密码" }
+                        input type="password" id="password" name="password" autocomplete="current-password";
+                        p { button type="submit" id="sign-in" { "登录" } }
+                        details.token-sign-in {
+                            summary { "使用令牌登录" }
+                            p { "令牌是管理员为您所在单位发放的一串密码（以 zb_ 开头），请向县统计局或系统管理员索取。" }
+                            label for="token" { "令牌" }
+                            input type="password" id="token" name="token" autocomplete="off";
+                            p { button type="submit" id="token-sign-in" { "用令牌登录" } }
+                        }
                     }
                     p { a href="/" { "不登录，返回指标监测" } }
                 }

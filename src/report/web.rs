@@ -26,7 +26,7 @@ pub use super::dashboard::{
     dashboard, order_rows, parse_status, unknown_group_page, DashboardQuery, OverdueMarks, Show,
     Sort, STATUSES,
 };
-pub use super::html::{Viewer, CSS, JS, SESSION_JS};
+pub use super::html::{with_release_notice, Viewer, CSS, JS, SESSION_JS};
 pub use super::indicator_page::{indicator_page, not_found_page, NoteLine};
 pub use super::login::{login_page, LoginView};
 

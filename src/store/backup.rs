@@ -64,9 +64,10 @@ use crate::domain::{
 
 /// The backup format's version (the header's `zhibiao_backup`). Version 2 added the
 /// `digest` trailer; version 3, plans (`plan` records, indicators' `group`, targets'
-/// plan entries); version 4, regions' bulletin settings (`region_settings` records).
-/// This build restores versions 1 to 4.
-pub const BACKUP_VERSION: u32 = 4;
+/// plan entries); version 4, regions' bulletin settings (`region_settings` records);
+/// version 5, months' 审核 and 发布 (`release`), accounts (`user`) and the access log
+/// (`access`). This build restores versions 1 to 5.
+pub const BACKUP_VERSION: u32 = 5;
 
 /// The oldest backup version this build restores. It stays 1: every later version
 /// keeps restoring every older backup.
@@ -191,6 +192,18 @@ enum Record {
     /// A webhook receiver (its URL and signing secret included, like a token's hash:
     /// keep backups as private as the store).
     Webhook(Webhook),
+    /// A region's month: its 审核 verdicts and release (version 5 on). A backup
+    /// without any is restored with each region's latest month released, as the store
+    /// that wrote it showed every figure.
+    Release(super::PeriodRelease),
+    /// A person's account (version 5 on), password hash included.
+    User(super::User),
+    /// One entry of the access log (version 5 on).
+    Access {
+        seq: u64,
+        #[serde(flatten)]
+        event: super::AccessEvent,
+    },
     End {
         #[serde(flatten)]
         counts: BackupCounts,
@@ -498,6 +511,27 @@ impl Store {
         for kv in i.webhooks.iter() {
             line(out, &Record::Webhook(codec::decode(&kv?.1)?))?;
         }
+        for kv in i.releases.iter() {
+            line(out, &Record::Release(codec::decode(&kv?.1)?))?;
+        }
+        for kv in i.users.iter() {
+            line(out, &Record::User(codec::decode(&kv?.1)?))?;
+        }
+        for kv in i.access_log.iter() {
+            let (k, v) = kv?;
+            let seq = u64::from_be_bytes(
+                k.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Codec("an access log key is not 8 bytes".into()))?,
+            );
+            line(
+                out,
+                &Record::Access {
+                    seq,
+                    event: codec::decode(&v)?,
+                },
+            )?;
+        }
         line(out, &Record::End { counts: n.clone() })?;
         Ok(n)
     }
@@ -569,6 +603,7 @@ impl Store {
         let mut ended = false;
         let mut verified = None::<Verified>;
         let mut home = String::new();
+        let mut releases = false;
         // Reading key → the audit row of its latest revision, when that one was flagged.
         let mut flags: BTreeMap<Vec<u8>, Option<u64>> = BTreeMap::new();
         // Indicator → its region, and each region's count of readings per period.
@@ -847,6 +882,28 @@ impl Store {
                     })?;
                     i.webhooks.insert(w.name.as_bytes(), codec::encode(&w)?)?;
                 }
+                Record::Release(r) => {
+                    let key = keys::period_count(&r.region, r.period.year(), r.period.month());
+                    key_order("release", key.clone(), &|| {
+                        format!("the release of {} {}", r.region, r.period)
+                    })?;
+                    i.releases.insert(key, codec::encode(&r)?)?;
+                    releases = true;
+                }
+                Record::User(u) => {
+                    key_order("user", u.name.as_bytes().to_vec(), &|| {
+                        format!("user '{}'", u.name)
+                    })?;
+                    i.users.insert(u.name.as_bytes(), codec::encode(&u)?)?;
+                }
+                Record::Access { seq, event } => {
+                    key_order("access", seq.to_be_bytes().to_vec(), &|| {
+                        format!("access log entry {seq}")
+                    })?;
+                    i.access_log
+                        .insert(seq.to_be_bytes(), codec::encode(&event)?)?;
+                    max_seq = max_seq.max(Some(seq));
+                }
             }
         }
         if !ended {
@@ -883,6 +940,9 @@ impl Store {
         }
         if i.plans.is_empty() {
             super::migrate::attach_plans(i)?;
+        }
+        if !releases && version < 5 {
+            super::release::release_what_is_there(self)?;
         }
         // New audit rows must sort after the restored ones: move sled's id generator
         // past the largest restored sequence.

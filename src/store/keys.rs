@@ -27,6 +27,9 @@
 //! | `deliveries` | receiver `name 0x00 seq:u64` (`seq` from `notify_job_seq`) | `Delivery` (the last [`DELIVERY_LOG_LIMIT`](super::DELIVERY_LOG_LIMIT) per receiver) |
 //! | `schedules` | indicator `id` | `DueRule` |
 //! | `plans` | plan `id` | `Plan` (a region's plan of one year, with its groups) |
+//! | `releases` | `region 0x00 year:u16 month:u8` | `PeriodRelease` (a month's 审核 verdicts and release) |
+//! | `users` | `name` (UTF-8) | `User` (a person's account, argon2id password hash) |
+//! | `access_log` | `seq:u64` | `AccessEvent` (who signed in, downloaded, reviewed, released) |
 //!
 //! The `meta` tree's keys:
 //!
@@ -40,6 +43,7 @@
 //! | `notify/cursor` | raw `u64`: the audit sequence the notifier has read up to |
 //! | `notify/alerts` | JSON: the alerts the notifier last saw (empty until a receiver wants alerts) |
 //! | `notify/remind_day` | UTF-8 date `YYYY-MM-DD`: the last day the daily digests ran |
+//! | `release_begun` | raw `[1]`: releases are kept (a store from before them had its months released once) |
 //!
 //! Ids are `[a-z0-9-]`, so the `0x00` separator can never occur inside one.
 

@@ -312,6 +312,12 @@ pub struct Upgraded {
 }
 
 /// The store's format, `None` for a new store. An unknown one is an error.
+/// Whether the store is of this build's format (not one left as it was for
+/// `zhibiao migrate` to upgrade).
+pub(super) fn is_current(meta: &sled::Tree) -> Result<bool, StoreError> {
+    Ok(stored_format(meta)? == Some(STORE_FORMAT))
+}
+
 fn stored_format(meta: &sled::Tree) -> Result<Option<u8>, StoreError> {
     match meta.get(b"format")? {
         None => Ok(None),

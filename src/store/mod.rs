@@ -39,7 +39,9 @@ mod indicators;
 pub mod keys;
 pub mod migrate;
 mod notify;
+mod people;
 mod readings;
+mod release;
 mod sessions;
 mod tokens;
 mod writer;
@@ -60,7 +62,9 @@ pub use backup::{
 pub use check::CheckReport;
 pub use indicators::{CatalogueTitle, ImportReport};
 pub use notify::{Delivery, DeliveryOutcome, Job, NotifierState, DELIVERY_LOG_LIMIT};
+pub use people::{AccessAction, AccessEvent, User};
 pub use readings::{BatchResult, BatchRow, Idempotency, NoteRow, RowOutcomes};
+pub use release::{PeriodRelease, Review, Verdict};
 pub use sessions::SessionRecord;
 pub use tokens::{hash_secret, new_secret, Role, Token};
 pub use writer::{AnswerFn, Applied, Basis, ReadingWrite, Recheck, Revet, SeriesRead};
@@ -89,6 +93,8 @@ pub enum StoreError {
     Stale(IndicatorId, Period),
     #[error("a token named '{0}' already exists")]
     TokenExists(String),
+    #[error("a user named '{0}' already exists")]
+    UserExists(String),
     #[error("the durability thread has stopped; the write was not acknowledged")]
     CommitStopped,
     #[error("catalogue: {0}")]
@@ -160,6 +166,12 @@ struct Inner {
     /// SHA-256 of a session id → [`SessionRecord`]: signed-in browsers. Ephemeral,
     /// so never backed up, restored, migrated or checked.
     sessions: Tree,
+    /// `region 0 year month` → [`PeriodRelease`]: each month's 审核 and 发布.
+    releases: Tree,
+    /// `name` → [`User`]: people who sign in with a password.
+    users: Tree,
+    /// `seq:u64` → [`AccessEvent`]: who signed in, downloaded, reviewed, released.
+    access_log: Tree,
     /// The one writer of readings, and the group commit of every write
     /// ([`writer`]).
     writer: writer::Writer,
@@ -362,6 +374,9 @@ impl Store {
             plans: t("plans")?,
             region_settings: t("region_settings")?,
             sessions: t("sessions")?,
+            releases: t("releases")?,
+            users: t("users")?,
+            access_log: t("access_log")?,
             writer,
             generations,
             disk,
@@ -372,6 +387,7 @@ impl Store {
             inner: Arc::new(inner),
         };
         migrate::on_open(&store, path)?;
+        release::begin(&store)?;
         store.inner.gate.refresh();
         Ok(store)
     }

@@ -267,6 +267,50 @@ impl Store {
         Ok(latest)
     }
 
+    /// The latest period holding a reading of an indicator of `region`, in any year.
+    pub fn latest_period_of_region(&self, region: &str) -> Result<Option<Period>, StoreError> {
+        Ok(
+            match self
+                .inner
+                .periods
+                .scan_prefix(keys::region_prefix(region))
+                .next_back()
+            {
+                Some(kv) => keys::period_of_count_key(&kv?.0),
+                None => None,
+            },
+        )
+    }
+
+    /// The periods of `region` holding readings, from `after` (exclusive) to `through`
+    /// (inclusive).
+    pub fn periods_of_region(
+        &self,
+        region: &str,
+        after: Option<Period>,
+        through: Period,
+    ) -> Result<Vec<Period>, StoreError> {
+        let start = match after {
+            Some(p) => keys::period_count(region, p.year(), p.month() + 1),
+            None => keys::region_prefix(region),
+        };
+        let end = keys::period_count(region, through.year(), through.month() + 1);
+        self.inner
+            .periods
+            .range(start..end)
+            .map(|kv| {
+                let (k, _) = kv?;
+                keys::period_of_count_key(&k)
+                    .ok_or_else(|| StoreError::Codec("a periods key without its period".into()))
+            })
+            .collect()
+    }
+
+    /// The regions that have readings.
+    pub fn regions_with_readings(&self) -> Result<Vec<String>, StoreError> {
+        self.counted_regions()
+    }
+
     /// The regions that have readings: one seek per region in `periods`.
     fn counted_regions(&self) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();

@@ -31,6 +31,9 @@ pub struct SessionRecord {
     pub last_seen: DateTime<Utc>,
     /// The secret a page sends back in `X-CSRF-Token` with every form post (hex).
     pub csrf: String,
+    /// For a person signed in with a password: the user's stamp at sign-in (a new
+    /// password changes it, ending this session). `None`: signed in with a token.
+    pub user_stamp: Option<u64>,
 }
 
 impl Store {
@@ -100,6 +103,7 @@ mod tests {
             created_at: t,
             last_seen: t,
             csrf: "00".into(),
+            user_stamp: None,
         }
     }
 

@@ -242,7 +242,12 @@ impl Builder {
         if let Some(text) = &self.catalogue {
             import_text(text, dir);
         }
-        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        // The tests of everything else read figures as soon as they are written: they
+        // run with `--publish immediate` unless they ask for the review (tests/api/release.rs).
+        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        if !args.contains(&"--publish") {
+            args.extend(["--publish", "immediate"]);
+        }
         if self.process {
             assert!(
                 self.clock.is_none() && self.auth_throttle.is_none(),

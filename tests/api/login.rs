@@ -202,7 +202,10 @@ fn a_wrong_token_answers_the_page_again_without_a_cookie_and_repeats_are_throttl
         .send()
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert!(r.text().unwrap().contains("enter a token"));
+    assert!(r
+        .text()
+        .unwrap()
+        .contains("enter your name and password (or a token)"));
 }
 
 #[test]

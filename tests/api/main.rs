@@ -28,6 +28,7 @@ mod outbound;
 mod pages;
 mod plans;
 mod readings;
+mod release;
 mod restart;
 mod roles;
 mod submit_pages;

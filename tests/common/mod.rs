@@ -59,6 +59,13 @@ pub fn serve_command(db: &Path, admin: &str, args: &[&str]) -> Command {
         "127.0.0.1:0",
     ])
     .args(args)
+    // Figures are read back as soon as they are acknowledged (no review step), unless
+    // the test asks otherwise.
+    .args(if args.contains(&"--publish") {
+        &[][..]
+    } else {
+        &["--publish", "immediate"][..]
+    })
     .env("ZHIBIAO_ADMIN_TOKEN", admin)
     .env("RUST_LOG", "warn")
     .stdout(Stdio::piped())

@@ -270,12 +270,15 @@ async fn get_handler(
     id: String,
     period: String,
     ctx: Ctx,
-    _req: Req,
+    req: Req,
     p: Result<NoParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let id = parse_id(&id)?;
     p?;
     let period = period_segment(&period)?;
+    super::sight::indicator_sight(&ctx, &req, &id)
+        .await?
+        .check(period)?;
     ctx.blocking(move |qs| one_reading(qs, &id, period)).await
 }
 
@@ -390,7 +393,9 @@ async fn list_handler(
             ));
         }
     }
-    ctx.blocking(move |qs| reading_list(qs, &id, &p, csv)).await
+    let sight = super::sight::indicator_sight(&ctx, &req, &id).await?;
+    ctx.blocking(move |qs| reading_list(qs, &id, &p, csv, &sight))
+        .await
 }
 
 fn reading_list(
@@ -398,6 +403,7 @@ fn reading_list(
     id: &IndicatorId,
     p: &ListParams,
     csv: bool,
+    sight: &super::sight::Sight,
 ) -> Result<Resp, ApiError> {
     let s = qs.store();
     qs.indicator(id)?;
@@ -405,8 +411,10 @@ fn reading_list(
         None => s.readings(id, p.from, p.to)?,
         Some(at) => s.readings_as_known_at(id, p.from, p.to, at)?,
     };
+    // Months not yet released are left out for those who may see only released ones.
     let out: Vec<_> = rows
         .iter()
+        .filter(|(period, _)| sight.shows(*period))
         .map(|(period, r)| ReadingView::new(id, *period, r))
         .collect();
     list_reply(csv, &out, &out)
@@ -439,6 +447,9 @@ async fn revisions_handler(
     let period = period_segment(&period)?;
     let p = p?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
+    super::sight::indicator_sight(&ctx, &req, &id)
+        .await?
+        .check(period)?;
     ctx.blocking(move |qs| revision_list(qs, &id, period, csv))
         .await
 }

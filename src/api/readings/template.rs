@@ -51,7 +51,8 @@ async fn template_handler(
     let period = p?
         .period
         .ok_or_else(|| ApiError::invalid("period", "period is required, e.g. ?period=2023-06"))?;
-    template_reply(&ctx, token, period).await
+    let who = crate::api::access::Who::of(&ctx, &req, Some(&token));
+    template_reply(&ctx, token, period, who).await
 }
 
 /// The workbook of `token`'s indicators for `period`, as an attachment named as the
@@ -61,6 +62,7 @@ pub(crate) async fn template_reply(
     ctx: &Ctx,
     token: Token,
     period: Period,
+    log: crate::api::access::Who,
 ) -> Result<Resp, ApiError> {
     let who = if token.units.is_empty() {
         None
@@ -80,6 +82,7 @@ pub(crate) async fn template_reply(
         period.year(),
         period.month()
     );
+    log.record(ctx, crate::store::AccessAction::Download, name.clone())?;
     let mut res = warp::reply::Response::new(bytes.into());
     let h = res.headers_mut();
     h.insert(
