@@ -485,6 +485,79 @@ async function autoRefresh(context, asOf) {
   await page.close();
 }
 
+// ── the bureau's month: 审核 and 发布 on the 审核与发布 page ──
+
+const BUREAU_MONTH = "2023-09";
+
+async function api(method, p, body) {
+  const res = await fetch(`${BASE}${p}`, {
+    method,
+    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+/** The fixture's months through August are released (last month's work, by the API);
+ * September is under review. The public dashboard says so; the bureau's reviewer signs in
+ * with a password, passes every figure of September on the 审核与发布 page and releases
+ * it; the public dashboard then shows September. */
+async function bureauMonth(browser) {
+  const list = await api("GET", "/v1/periods");
+  check(list.status === 200, `GET /v1/periods answered ${list.status}`);
+  for (const m of list.json.periods.map((p) => p.period).filter((p) => p < BUREAU_MONTH).sort()) {
+    const r = await api("POST", `/v1/periods/${m}/review`, {});
+    check(r.status === 200, `review ${m} answered ${r.status}`);
+  }
+  const rel = await api("POST", "/v1/periods/2023-08/release", {});
+  check(rel.status === 200 && rel.json.state === "released", `release 2023-08 answered ${rel.status}`);
+  const user = await api("POST", "/v1/users", { name: "tjj-reviewer", password: "tjj-review-2023", role: "submitter", units: ["县统计局"] });
+  check(user.status === 201, `POST /v1/users answered ${user.status}`);
+
+  const context = await browser.newContext({ viewport: { width: WIDTH, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
+  context.setDefaultTimeout(20000);
+  const pub = await context.newPage();
+  await pub.goto(`${BASE}/`, { waitUntil: "load" });
+  const pending = await pub.textContent(".release-note");
+  check(/2023年9月数据待发布/.test(pending || ""), `the public dashboard says September is pending: ${pending}`);
+  const footer = await pub.textContent("footer.page-footer");
+  check(/2023年8月/.test(footer), `the public dashboard is of August: ${footer}`);
+  const pendingShot = path.join(OUT, "dashboard-pending.png");
+  await pub.screenshot({ path: pendingShot, clip: { x: 0, y: 0, width: WIDTH, height: 700 } });
+
+  const reviewer = await browser.newContext({ viewport: { width: WIDTH, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
+  reviewer.setDefaultTimeout(20000);
+  const page = await reviewer.newPage();
+  const problems = watch(page, "审核与发布");
+  await page.goto(`${BASE}/login?next=${encodeURIComponent("/review")}`, { waitUntil: "load" });
+  await page.fill("#name", "tjj-reviewer");
+  await page.fill("#password", "tjj-review-2023");
+  await Promise.all([page.waitForURL(/\/review/), page.click("#sign-in")]);
+  check((await page.textContent("h1")) === "审核与发布", "the 审核与发布 page after sign-in");
+  const state = await page.textContent(".period-state");
+  const figures = await page.locator("table.figures tbody tr").count();
+  check(figures > 100, `September's figures listed for review: ${figures}`);
+  check(/2023年9月/.test(await page.textContent("#month-h")), "the page opens on September, the month under review");
+  await Promise.all([page.waitForFunction(() => /已审核通过/.test(document.body.innerText)), page.click("#submit-verdicts")]);
+  const reviewed = await page.textContent(".alert");
+  check(/已审核通过\d+项，退回0项/.test(reviewed), `the verdicts are saved: ${reviewed}`);
+  await Promise.all([page.waitForFunction(() => /数据已发布/.test(document.body.innerText)), page.click("#release-now")]);
+  const released = await page.textContent(".alert");
+  check(/2023年9月数据已发布/.test(released), `September is released: ${released}`);
+  const reviewShot = path.join(OUT, "review.png");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: reviewShot, fullPage: false });
+  check(problems.length === 0, problems.join("\n"));
+
+  await pub.goto(`${BASE}/`, { waitUntil: "load" });
+  check((await pub.locator(".release-note").count()) === 0, "the public dashboard no longer says 待发布");
+  check(/2023年9月/.test(await pub.textContent("footer.page-footer")), "the public dashboard is of September");
+  await context.close();
+  await reviewer.close();
+  return { figures, state, pendingShot, reviewShot };
+}
+
 // ── a clerk's month: sign in, template, fill, upload, preview, 说明, confirm ──
 
 const CLERK_PERIOD = "2023-10";
@@ -528,7 +601,11 @@ async function clerkMonth(browser) {
   context.setDefaultTimeout(20000);
   const page = await context.newPage();
   const problems = watch(page, "数据报送");
-  const before = await dashboardRow(page, CLERK_PERIOD, CLERK_NEW);
+  // October is not released: the bureau's dashboard (its token) shows the clerk's figure,
+  // the public's does not.
+  const bureau = await browser.newContext({ extraHTTPHeaders: { Authorization: `Bearer ${TOKEN}` } });
+  const bureauPage = await bureau.newPage();
+  const before = await dashboardRow(bureauPage, CLERK_PERIOD, CLERK_NEW);
 
   // Sign in from the 登录 page, which brings the clerk back to the month's page.
   const next = encodeURIComponent(`/submit?period=${CLERK_PERIOD}`);
@@ -612,10 +689,14 @@ async function clerkMonth(browser) {
   const resultShot = path.join(OUT, "clerk-result.png");
   await page.screenshot({ path: resultShot, fullPage: true });
 
-  // The dashboard of October now shows the figure.
-  const after = await dashboardRow(page, CLERK_PERIOD, CLERK_NEW);
+  // The bureau's dashboard of October now shows the figure; the public is still refused
+  // October, which is not released.
+  const after = await dashboardRow(bureauPage, CLERK_PERIOD, CLERK_NEW);
   check(after === "14家" && before !== after, `the dashboard's ${CLERK_NEW} went from ${before} to ${after}`);
+  const pub = await fetch(`${BASE}/?as_of=${CLERK_PERIOD}`);
+  check(pub.status === 403, `the public dashboard of unreleased ${CLERK_PERIOD} answered ${pub.status}, want 403`);
   check(problems.length === 0, problems.join("\n"));
+  await bureau.close();
   await context.close();
   return { rows, before, after, previewShot, resultShot, template: name };
 }
@@ -657,6 +738,7 @@ async function main() {
       timezoneId: "Asia/Shanghai",
     });
     context.setDefaultTimeout(20000);
+    const b = await bureauMonth(browser);
     const d = await dashboard(context);
     const i = await indicatorPage(context);
     await autoRefresh(context, d.asOf);
@@ -672,6 +754,11 @@ async function main() {
         `(200 with ETag, then 304, reload after a write); ${d.folded} rows folded as 未到报送期; ` +
         `${m.group} alone, 滞后优先, by links without the script; printed on A4 in ${m.pages} pages (${m.pdf})` +
         `${warnings.length ? `; ${warnings.length} warning(s)` : ""}; screenshots: ${d.shot}, ${i.shot}`,
+    );
+    console.log(
+      `browser-check: the public dashboard said 2023年9月数据待发布; the bureau's reviewer signed in with a password, ` +
+        `passed ${b.figures} figures of September (was ${b.state}) and released it; the public dashboard then showed September; ` +
+        `screenshots: ${b.pendingShot}, ${b.reviewShot}`,
     );
     console.log(
       `browser-check: clerk of 县科工局 signed in, downloaded ${c.template} (${c.rows} rows, all its own), ` +

@@ -52,15 +52,14 @@ async fn one_handler(
 ) -> Result<Resp, ApiError> {
     let id = parse_id(&id)?;
     let p = p?;
-    let token = super::sight::bearer(&ctx, &req).await?;
-    let ind = ctx.inline(|qs| Ok(qs.indicator(&id)?))?;
-    let sight = super::sight::sight_for_token(&ctx, token.as_ref(), &ind)?;
+    let sight = super::sight::indicator_sight(&ctx, &req, &id).await?;
     let as_of = sight.as_of(p.as_of)?;
     // Like the catalogue-wide answers: an ETag from the change counter (and the due
     // rules, which move the reporting state), and the body kept until the next write.
     let route = format!("one.{id}@{}@{}", ctx.store.due_version()?, sight.key());
     // One indicator: a few point reads and one year's range scan, or the memo.
     let render = Render::Inline(Box::new(move |qs: &Queries| {
+        let ind = qs.indicator(&id)?;
         let as_of = qs.resolve_as_of(as_of)?;
         let a = qs.attainment(&ind, as_of, p.as_known_at)?;
         let on =

@@ -55,6 +55,7 @@ pub mod periods;
 pub mod plans;
 pub mod readings;
 mod reply;
+pub mod review_page;
 mod routes;
 pub mod server;
 pub mod session;

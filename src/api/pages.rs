@@ -69,6 +69,19 @@ fn release_notice(sight: &Sight) -> Option<String> {
     })
 }
 
+/// A page asked for a month the person may not see yet: an HTML page saying so (403);
+/// any other error as it is.
+fn unreleased(who: &Option<Session>, e: ApiError) -> Resp {
+    match &e {
+        ApiError::Unreleased(_) => page(
+            who,
+            StatusCode::FORBIDDEN,
+            crate::report::review::unreleased_page(&e.detail_in(false)),
+        ),
+        _ => e.to_response(),
+    }
+}
+
 fn noticed(html: String, notice: &Option<String>) -> String {
     match notice {
         Some(n) => web::with_release_notice(html, n),
@@ -113,7 +126,10 @@ async fn dashboard_handler(
 ) -> Result<Resp, ApiError> {
     let p = p?;
     let sight = page_sight(&ctx, &req, &who, None).await?;
-    let as_of = sight.as_of(p.as_of)?;
+    let as_of = match sight.as_of(p.as_of) {
+        Ok(a) => a,
+        Err(e) => return Ok(unreleased(&who, e)),
+    };
     let notice = release_notice(&sight);
     let on = p.on.unwrap_or_else(|| ctx.clock.today());
     // Validate before touching the store; the unit and the group are resolved below.
@@ -203,7 +219,10 @@ async fn indicator_handler(
         Some(ind) => sight::sight_for_token(&ctx, token.as_ref(), ind)?,
         None => sight::sight_of(&ctx, token.as_ref(), None)?,
     };
-    let as_of = sight.as_of(as_of)?;
+    let as_of = match sight.as_of(as_of) {
+        Ok(a) => a,
+        Err(e) => return Ok(unreleased(&who, e)),
+    };
     let notice = release_notice(&sight);
     ctx.blocking(move |qs| {
         let as_of = qs.resolve_as_of(as_of)?;
@@ -302,10 +321,11 @@ async fn chart_svg_handler(
 ) -> Result<Resp, ApiError> {
     let id = parse_id(&id)?;
     let as_of = p?.as_of;
-    let token = sight::bearer(&ctx, &req).await?;
-    let ind = ctx.inline(|qs| Ok(qs.indicator(&id)?))?;
-    let as_of = sight::sight_for_token(&ctx, token.as_ref(), &ind)?.as_of(as_of)?;
+    let as_of = sight::indicator_sight(&ctx, &req, &id)
+        .await?
+        .as_of(as_of)?;
     ctx.blocking(move |qs| {
+        qs.indicator(&id)?;
         let as_of = qs.resolve_as_of(as_of)?;
         let b = qs.board(as_of)?;
         let row = b

@@ -11,7 +11,7 @@ use super::state::Ctx;
 use super::ApiError;
 use super::{
     access, admin, attainment, calendar, compare, error, indicators, metrics, openapi, pages,
-    periods, plans, readings, session, submit, tokens, users, webhooks,
+    periods, plans, readings, review_page, session, submit, tokens, users, webhooks,
 };
 use crate::domain::Period;
 
@@ -176,6 +176,16 @@ pub fn routes(ctx: Ctx) -> warp::filters::BoxedFilter<(Resp,)> {
         .unify()
         .or(submit::figure(ctx.clone()))
         .unify()
+        .or(review_page::page(ctx.clone()))
+        .unify()
+        .or(review_page::verdicts(ctx.clone()))
+        .unify()
+        .or(review_page::release(ctx.clone()))
+        .unify()
+        .or(review_page::account(ctx.clone()))
+        .unify()
+        .or(review_page::password(ctx.clone()))
+        .unify()
         .boxed();
     let admin = tokens::create(ctx.clone())
         .or(tokens::list(ctx.clone()))
@@ -304,6 +314,7 @@ pub(super) fn private_guard(
                     || PAGES
                         .iter()
                         .chain(submit::ROUTES.iter().map(|(p, _)| p))
+                        .chain(review_page::ROUTES.iter().map(|(p, _)| p))
                         .any(|p| pattern_matches(p, path.trim_end_matches('/')));
                 if page && req.authorization.is_none() {
                     return match session::lookup(&ctx, &browser) {
@@ -363,6 +374,7 @@ fn all_routes() -> impl Iterator<Item = Route> {
         .copied()
         .chain(SESSION_ROUTES.iter().copied())
         .chain(submit::ROUTES.iter().copied())
+        .chain(review_page::ROUTES.iter().copied())
         .chain(PAGES.iter().map(|p| (*p, GET)))
 }
 

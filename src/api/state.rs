@@ -52,6 +52,8 @@ pub struct Context {
     pub publish: super::sight::Publish,
     /// Wrong passwords per account (see [`AccountLocks`]).
     pub accounts: AccountLocks,
+    /// The public's sight of each region, kept (see [`super::sight::Sights`]).
+    pub sights: super::sight::Sights,
     /// Fed after each durable write, with the store's change sequence; alert streams
     /// listen to it. An in-process channel, not sled's `watch_prefix`, which fires before
     /// the write is durable.
@@ -207,6 +209,7 @@ impl Context {
             private: false,
             publish: Default::default(),
             accounts: Default::default(),
+            sights: Default::default(),
             changes: broadcast::channel(64).0,
             body_timeout: std::time::Duration::from_secs(30),
             cors_origins: Vec::new(),

@@ -418,7 +418,7 @@ async fn preview_reply(
 }
 
 /// The fields of an urlencoded form, refused when unreadable.
-fn form_fields(req: &Req, bytes: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+pub(super) fn form_fields(req: &Req, bytes: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     let urlencoded = req
         .content_type
         .as_deref()
@@ -437,7 +437,7 @@ fn form_fields(req: &Req, bytes: &[u8]) -> Result<Vec<(String, String)>, ApiErro
         .map_err(|_| ApiError::invalid("body", Msg::new("表单无法读取", "the form cannot be read")))
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(k, _)| k == name)

@@ -168,6 +168,10 @@ pub(crate) fn signed_in_bar(v: &Viewer) -> Markup {
             " "
             a href="/submit" { "数据报送" }
             " "
+            a href="/review" { "审核与发布" }
+            " "
+            a href="/account" { "修改密码" }
+            " "
             form method="post" action="/logout" data-csrf {
                 button type="submit" { "退出" }
             }

@@ -28,6 +28,7 @@ mod fixtures;
 pub mod html;
 pub mod indicator_page;
 pub mod login;
+pub mod review;
 pub mod submit;
 pub mod web;
 

@@ -951,6 +951,8 @@ impl Store {
         }
         i.sync()?;
         i.gate.refresh();
+        i.release_version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(Restored {
             counts: n,
             backup_version: version,

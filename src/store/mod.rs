@@ -172,6 +172,9 @@ struct Inner {
     users: Tree,
     /// `seq:u64` → [`AccessEvent`]: who signed in, downloaded, reviewed, released.
     access_log: Tree,
+    /// Counts writes to `releases` in this process: what the public may see is kept
+    /// per change sequence and this count.
+    release_version: std::sync::atomic::AtomicU64,
     /// The one writer of readings, and the group commit of every write
     /// ([`writer`]).
     writer: writer::Writer,
@@ -377,6 +380,7 @@ impl Store {
             releases: t("releases")?,
             users: t("users")?,
             access_log: t("access_log")?,
+            release_version: Default::default(),
             writer,
             generations,
             disk,

@@ -115,8 +115,19 @@ impl Store {
                 keys::period_count(&rec.region, rec.period.year(), rec.period.month()),
                 codec::encode(rec)?,
             )?;
+            self.inner
+                .release_version
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
         self.flush()
+    }
+
+    /// Counts the writes to releases made through this handle's store since it was
+    /// opened (with [`Store::change_seq`], what keys a kept sight of the public).
+    pub fn release_version(&self) -> u64 {
+        self.inner
+            .release_version
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The latest month of `region` released at `now` (every earlier month is

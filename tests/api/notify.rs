@@ -974,3 +974,98 @@ fn a_receiver_of_alerts_added_later_hears_only_of_what_changes_after() {
         .collect();
     assert_eq!(ids, [&json!(GDP)], "{}", alerts[0].body);
 }
+
+#[test]
+fn receivers_and_streams_hear_of_a_month_only_when_its_set_release_time_comes() {
+    let rx = Receiver::start(|_| Some(200));
+    let s = TestServer::start_with(&[INTERNAL, "--publish", "reviewed"]);
+    register(
+        &s,
+        json!({"name": "all", "url": format!("{}/all", rx.base), "format": "generic",
+               "events": ["alert_raised", "alert_changed", "alert_resolved", "reading_submitted"]}),
+    );
+    // May released (no figure of SME in it), then June under review: 63 of 150 at
+    // mid-year, behind.
+    s.submit(JOBS, "2023-05", 2100.0);
+    let post = |path: &str, body: Value| {
+        let r = s
+            .client
+            .post(s.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}: {}", r.text().unwrap());
+    };
+    post("/v1/periods/2023-05/review", json!({}));
+    post("/v1/periods/2023-05/release", json!({}));
+    let stream = reqwest::blocking::Client::builder()
+        .timeout(None::<Duration>)
+        .build()
+        .unwrap()
+        .get(s.url("/v1/alerts/stream"))
+        .send()
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let (tx, events) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if let Some(d) = line.strip_prefix("data:") {
+                if tx.send(d.trim().to_string()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let snapshot = events.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(snapshot.contains("\"as_of\":\"2023-05\""), "{snapshot}");
+    // What May's release told the receiver, before June.
+    s.notifier_caught_up();
+    s.notifier_step();
+    s.outbox_drained();
+    let before = rx.requests().len();
+
+    s.submit(SME, "2023-06", 63.0);
+    post("/v1/periods/2023-06/review", json!({}));
+    let later = (s.now() + chrono::Duration::hours(1))
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    post("/v1/periods/2023-06/release", json!({ "at": later }));
+    s.notifier_caught_up();
+    s.notifier_step();
+    s.outbox_drained();
+    let sent = rx.requests();
+    assert_eq!(
+        sent.len(),
+        before,
+        "nothing of June is sent before its release: {:?}",
+        sent[before..]
+            .iter()
+            .map(|c| c.body.clone())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        events.recv_timeout(Duration::from_millis(1500)).is_err(),
+        "the stream says nothing of June before its release"
+    );
+    // The set time comes: the stream and the receiver hear of June's alert.
+    s.advance(Duration::from_secs(2 * 3600));
+    let ev = events
+        .recv_timeout(Duration::from_secs(20))
+        .expect("an event after the release");
+    assert!(
+        ev.contains(SME) && ev.contains("\"as_of\":\"2023-06\""),
+        "{ev}"
+    );
+    s.notifier_step();
+    let got = rx.wait_for("raised", |r| r.len() > before);
+    let june = &got[before..];
+    assert_eq!(june[0].body["event"], "alert_raised", "{:?}", june[0].body);
+    assert!(june[0].body.to_string().contains(SME), "{:?}", june[0].body);
+    assert!(
+        june.iter().all(|c| c.body["event"] != "reading_submitted"),
+        "a submission made before its month's release is not announced"
+    );
+}

@@ -507,3 +507,173 @@ fn five_wrong_passwords_lock_that_account_and_not_the_address_s_other_users() {
         "five wrong passwords and one refusal while locked"
     );
 }
+
+/// The CSRF token of a signed-in page.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf-token\" content=\"")
+        .expect("a signed-in page")
+        + 27;
+    page[at..at + 64].to_string()
+}
+
+fn page_post(
+    s: &TestServer,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    form: &[(&str, &str)],
+) -> Response {
+    no_redirects()
+        .post(s.url(path))
+        .header("origin", &s.base)
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .form(form)
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn the_bureau_reviews_returns_and_releases_a_month_on_its_page() {
+    let s = reviewed();
+    let r = post(
+        &s,
+        "/v1/users",
+        ADMIN_TOKEN,
+        json!({"name": "统计局王五", "password": "tjj-review-1", "role": "submitter", "units": ["县统计局"]}),
+    );
+    assert_eq!(r.status(), 201);
+    create_user(&s, "张三", "rsj-2023-pass");
+    s.submit(JOBS, "2023-06", 2987.0);
+    s.submit("cpi", "2023-06", 101.2);
+    let cookie = |r: &Response| {
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    // A unit's clerk is told the page is the bureau's.
+    let clerk = cookie(&sign_in(&s, "张三", "rsj-2023-pass"));
+    let r = no_redirects()
+        .get(s.url("/review"))
+        .header("cookie", &clerk)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().unwrap().contains("县统计局或管理员"));
+
+    let bureau = cookie(&sign_in(&s, "统计局王五", "tjj-review-1"));
+    let page = no_redirects()
+        .get(s.url("/review"))
+        .header("cookie", &bureau)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("审核与发布") && page.contains("2023年6月"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("data-indicator=\"{JOBS}\"")));
+    let token = csrf_of(&page);
+    // The CPI figure passes, the jobs figure is sent back.
+    let note = "与人社系统台账不符";
+    let r = page_post(
+        &s,
+        "/review/verdicts",
+        &bureau,
+        &token,
+        &[
+            ("period", "2023-06"),
+            ("pass", "cpi"),
+            (&format!("return_{JOBS}"), note),
+        ],
+    );
+    assert_eq!(r.status(), 200);
+    let page = r.text().unwrap();
+    assert!(page.contains("已审核通过1项，退回1项"), "{page}");
+    assert!(page.contains(note));
+    // Releasing now is refused while a figure is sent back, and the page says which.
+    let r = page_post(
+        &s,
+        "/review/release",
+        &bureau,
+        &token,
+        &[("period", "2023-06"), ("at", "")],
+    );
+    assert_eq!(r.status(), 409);
+    assert!(r.text().unwrap().contains("已退回"));
+    // Corrected, passed, released.
+    s.submit(JOBS, "2023-06", 2978.0);
+    let r = page_post(
+        &s,
+        "/review/verdicts",
+        &bureau,
+        &token,
+        &[("period", "2023-06"), ("pass", JOBS)],
+    );
+    assert_eq!(r.status(), 200);
+    let r = page_post(
+        &s,
+        "/review/release",
+        &bureau,
+        &token,
+        &[("period", "2023-06"), ("at", "")],
+    );
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().contains("2023年6月数据已发布"));
+    let a: Value = anon(&s, "/v1/attainment").json().unwrap();
+    assert_eq!(a["as_of"], "2023-06");
+    let log = admin_get(
+        &s,
+        "/v1/access-log?who=统计局王五&action=release,return,review",
+    );
+    assert_eq!(log["count"], 4, "{log}");
+}
+
+#[test]
+fn a_user_changes_their_own_password_and_signs_in_with_the_new_one() {
+    let s = reviewed();
+    create_user(&s, "张三", "rsj-2023-pass");
+    let r = sign_in(&s, "张三", "rsj-2023-pass");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = no_redirects()
+        .get(s.url("/account"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let token = csrf_of(&page);
+    let change = |current: &str, new: &str, confirm: &str| {
+        page_post(
+            &s,
+            "/account/password",
+            &cookie,
+            &token,
+            &[("current", current), ("new", new), ("confirm", confirm)],
+        )
+    };
+    let r = change("wrong-pass", "new-pass-2024", "new-pass-2024");
+    assert_eq!(r.status(), 401);
+    assert!(r.text().unwrap().contains("当前密码不正确"));
+    let r = change("rsj-2023-pass", "new-pass-2024", "new-pass-2025");
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("不一致"));
+    let r = change("rsj-2023-pass", "short", "short");
+    assert_eq!(r.status(), 400);
+    let r = change("rsj-2023-pass", "new-pass-2024", "new-pass-2024");
+    assert_eq!(r.status(), 303);
+    assert_eq!(sign_in(&s, "张三", "rsj-2023-pass").status(), 401);
+    assert_eq!(sign_in(&s, "张三", "new-pass-2024").status(), 303);
+}
