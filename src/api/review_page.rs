@@ -12,10 +12,10 @@ use super::body::Body;
 use super::filters::{params, read, write, Req, Resp};
 use super::input::value;
 use super::periods::{period_view, release_period, review_period, ReleaseInput, ReviewInput};
-use super::session::{csrf, private_answer, require_session, viewer, Session};
+use super::session::{csrf, require_session, viewer, Session};
 use super::sight::insider;
 use super::state::{Ctx, MAX_BODY};
-use super::submit::{field, form_fields};
+use super::submit::{field, form_fields, html};
 use super::ApiError;
 use crate::domain::Period;
 use crate::report::review::{self, FigureLine, MonthLine, ReviewView};
@@ -30,17 +30,6 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/account", &["GET", "HEAD"]),
     ("/account/password", &["POST"]),
 ];
-
-fn html(s: &Session, status: StatusCode, page: String) -> Resp {
-    let mut res = Resp::new(page.into());
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        warp::http::header::CONTENT_TYPE,
-        warp::http::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    private_answer(Some(s), &mut res);
-    res
-}
 
 fn redirect(location: &str) -> Resp {
     let mut res = Resp::new(Default::default());

@@ -64,7 +64,8 @@ fn viewer(s: &Session) -> Viewer {
     }
 }
 
-fn html(s: &Session, status: StatusCode, page: String) -> Resp {
+/// A page of a signed-in person (no shared cache may keep it).
+pub(super) fn html(s: &Session, status: StatusCode, page: String) -> Resp {
     let mut res = warp::reply::Response::new(page.into());
     *res.status_mut() = status;
     res.headers_mut().insert(

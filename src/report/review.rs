@@ -4,10 +4,10 @@
 //! Both are form pages of a signed-in person: their forms carry `data-csrf`, so the
 //! session script sends them with the session's CSRF token.
 
-use maud::{html, Markup};
+use maud::html;
 
 use super::html::{form_page, Viewer};
-use super::submit::Notice;
+use super::submit::{notice, Notice};
 use crate::domain::Period;
 use crate::text::{self, Lang};
 
@@ -54,19 +54,6 @@ pub struct ReviewView<'a> {
 
 fn month(p: Period) -> String {
     text::year_month(Lang::Zh, p)
-}
-
-fn notice(n: &Option<Notice>) -> Markup {
-    html! {
-        @if let Some(n) = n {
-            div class={ "alert alert-" (n.kind) } role="alert" {
-                p { (n.text) }
-                @if !n.details.is_empty() {
-                    ul { @for d in &n.details { li { (d) } } }
-                }
-            }
-        }
-    }
 }
 
 /// The 审核与发布 page.

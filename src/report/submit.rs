@@ -158,7 +158,8 @@ fn month(p: Period) -> String {
     text::year_month(Lang::Zh, p)
 }
 
-fn notice(n: &Option<Notice>) -> Markup {
+/// A notice above a page's content (also the 审核与发布 page's).
+pub(super) fn notice(n: &Option<Notice>) -> Markup {
     html! {
         @if let Some(n) = n {
             div class={ "alert alert-" (n.kind) } role="alert" {

@@ -391,6 +391,17 @@ fn no_redirects() -> Client {
         .unwrap()
 }
 
+/// The session cookie (`zhibiao_session=…`) a sign-in set.
+fn cookie_of(r: &Response) -> String {
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 fn sign_in(s: &TestServer, name: &str, password: &str) -> Response {
     no_redirects()
         .post(s.url("/login"))
@@ -420,13 +431,7 @@ fn a_user_s_sign_in_and_download_land_in_the_access_log() {
     assert!(users[0].get("password_hash").is_none());
     let r = sign_in(&s, "张三", "rsj-2023-pass");
     assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = cookie_of(&r);
     // The 数据报送 page knows who signed in.
     let page = no_redirects()
         .get(s.url("/submit"))
@@ -547,15 +552,7 @@ fn the_bureau_reviews_returns_and_releases_a_month_on_its_page() {
     create_user(&s, "张三", "rsj-2023-pass");
     s.submit(JOBS, "2023-06", 2987.0);
     s.submit("cpi", "2023-06", 101.2);
-    let cookie = |r: &Response| {
-        r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let cookie = cookie_of;
     // A unit's clerk is told the page is the bureau's.
     let clerk = cookie(&sign_in(&s, "张三", "rsj-2023-pass"));
     let r = no_redirects()
@@ -640,13 +637,7 @@ fn a_user_changes_their_own_password_and_signs_in_with_the_new_one() {
     let s = reviewed();
     create_user(&s, "张三", "rsj-2023-pass");
     let r = sign_in(&s, "张三", "rsj-2023-pass");
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = cookie_of(&r);
     let page = no_redirects()
         .get(s.url("/account"))
         .header("cookie", &cookie)
