@@ -270,6 +270,16 @@ pub(super) fn serde_field(msg: &str) -> String {
     msg.split('`').nth(1).unwrap_or("body").to_string()
 }
 
+/// A JSON body read into `T` (its fields checked by `T`'s own `Deserialize`): 400 naming
+/// the body when it does not fit.
+pub(super) fn json_input<T: serde::de::DeserializeOwned>(
+    ct: Option<&str>,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    serde_json::from_value(parse_json_body(ct, body)?)
+        .map_err(|e| ApiError::invalid("body", e.to_string()))
+}
+
 pub(super) fn parse_json_body(
     ct: Option<&str>,
     body: &[u8],

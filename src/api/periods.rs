@@ -27,7 +27,7 @@ use super::access::{label, Who};
 use super::auth::authenticate;
 use super::body::Body;
 use super::filters::{params, read, write, Req, Resp};
-use super::indicators::parse_json_body;
+use super::indicators::json_input;
 use super::input::{text, value};
 use super::reply::json;
 use super::sight::insider;
@@ -384,9 +384,7 @@ async fn review_handler(
     require_reviewer(&token)?;
     p?;
     let period = period_segment(&period)?;
-    let v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
-    let input: ReviewInput =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let input: ReviewInput = json_input(req.content_type.as_deref(), &body.read().await?)?;
     let who = Who::of(&ctx, &req, Some(&token));
     let view = review_period(&ctx, &token, &who, period, input).await?;
     Ok(json(StatusCode::OK, &view))
@@ -559,8 +557,7 @@ async fn release_handler(
     let input: ReleaseInput = if bytes.iter().all(u8::is_ascii_whitespace) {
         ReleaseInput::default()
     } else {
-        let v = parse_json_body(req.content_type.as_deref(), &bytes)?;
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("body", e.to_string()))?
+        json_input(req.content_type.as_deref(), &bytes)?
     };
     let who = Who::of(&ctx, &req, Some(&token));
     let view = release_period(&ctx, &token, &who, period, input).await?;

@@ -298,11 +298,14 @@ pub(super) async fn indicator_sight(
     if token.as_ref().is_some_and(insider) {
         return Ok(Sight::All);
     }
-    let ind = match ctx.queries.indicators_shared()?.get(id) {
-        Some(i) => i.clone(),
-        None => ctx.inline(|qs| Ok(qs.indicator(id)?))?,
-    };
-    sight_for_token(ctx, token.as_ref(), &ind)
+    let map = ctx.queries.indicators_shared()?;
+    match map.get(id) {
+        Some(ind) => sight_for_token(ctx, token.as_ref(), ind),
+        None => Err(ctx
+            .inline(|qs| Ok(qs.indicator(id)?))
+            .err()
+            .unwrap_or_else(|| ApiError::NotFound(super::error::no_indicator(id)))),
+    }
 }
 
 #[cfg(test)]

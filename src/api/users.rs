@@ -17,7 +17,7 @@ use super::access::Who;
 use super::auth::require_admin;
 use super::body::Body;
 use super::filters::{params, read, write, NoParams, Req, Resp};
-use super::indicators::parse_json_body;
+use super::indicators::json_input;
 use super::reply::json;
 use super::state::{Ctx, MAX_BODY};
 use super::ApiError;
@@ -143,9 +143,7 @@ async fn create_handler(
 ) -> Result<Resp, ApiError> {
     let admin = require_admin(&ctx, &req).await?;
     p?;
-    let v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
-    let u: NewUser =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let u: NewUser = json_input(req.content_type.as_deref(), &body.read().await?)?;
     let name = u.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
@@ -288,9 +286,7 @@ async fn reset_handler(
     let admin = require_admin(&ctx, &req).await?;
     p?;
     let name = super::input::decode_segment("name", &name)?;
-    let v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
-    let np: NewPassword =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let np: NewPassword = json_input(req.content_type.as_deref(), &body.read().await?)?;
     let user = set_password(&ctx, &name, &np.password).await?;
     Who::of(&ctx, &req, Some(&admin)).record(
         &ctx,
