@@ -128,6 +128,19 @@ super::params! {
 }
 
 /// One entry, as listed.
+impl super::csv::CsvRow for EntryView {
+    const COLUMNS: &'static [&'static str] = &[
+        "seq",
+        "at",
+        "local_time",
+        "who",
+        "address",
+        "action",
+        "action_label",
+        "what",
+    ];
+}
+
 #[derive(Debug, Serialize)]
 struct EntryView {
     seq: u64,

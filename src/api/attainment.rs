@@ -15,7 +15,7 @@ use warp::{Filter, Rejection, Reply};
 
 use super::cache::{cached_answer, catalogue_answer, Render, Rendered};
 use super::filters::{params, read, Req, Resp};
-use super::input::{date, known_at, parse_id, status, text, value};
+use super::input::{date, known_at, many, parse_id, statuses, text, value, Query};
 use super::reply::csv_wanted;
 use super::sight::Noted;
 use super::{ApiError, Ctx};
@@ -23,8 +23,8 @@ use crate::domain::Period;
 use crate::engine::alerts::{Alert, Severity};
 use crate::engine::Status;
 use crate::query::alerts::AlertQuery;
-use crate::query::views::{AttainmentList, AttainmentView};
-use crate::query::{Queries, Selection};
+use crate::query::views::{AlertView, AttainmentList, AttainmentView, RowText};
+use crate::query::{Asked, Queries, Selection};
 
 super::params! {
     /// `GET /v1/indicators/{id}/attainment`
@@ -32,6 +32,7 @@ super::params! {
         as_of: Option<Period> = value::<Period>,
         as_known_at: Option<DateTime<Utc>> = known_at,
         on: Option<NaiveDate> = date,
+        include: Include = include,
     }
 }
 
@@ -57,8 +58,10 @@ async fn one_handler(
     // Like the catalogue-wide answers: an ETag from the change counter (and the due
     // rules, which move the reporting state), and the body kept until the next write.
     let route = format!("one.{id}@{}@{}", ctx.store.due_version()?, sight.key());
+    let lang = super::lang::current();
     // One indicator: a few point reads and one year's range scan, or the memo.
     let render = Render::Inline(Box::new(move |qs: &Queries| {
+        let text = row_text(qs, lang, p.include)?;
         let ind = qs.indicator(&id)?;
         let as_of = qs.resolve_as_of(as_of)?;
         let a = qs.attainment(&ind, as_of, p.as_known_at)?;
@@ -67,20 +70,59 @@ async fn one_handler(
         let mut rows = [(ind, a)];
         qs.mark_reporting(&mut rows, on)?;
         let [(ind, a)] = rows;
-        Rendered::json(&AttainmentView::new(&ind, &a))
+        Rendered::json(&AttainmentView::new(&ind, &a, &text))
     }));
     cached_answer(&ctx, &ctx.one_bodies, &req, &route, false, render).await
 }
 
-/// The indicators a catalogue-wide list keeps, resolved against the store.
-fn selection(
+/// What `?include=` asked rows to carry beyond their own fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Include {
+    /// The plan's quote (`include=source`).
+    pub source: bool,
+}
+
+/// `?include=source`; anything else is refused, naming it.
+pub(super) fn include(q: &Query, name: &str) -> Result<Include, ApiError> {
+    let mut out = Include::default();
+    for v in q.values(name) {
+        match v.as_str() {
+            "source" => out.source = true,
+            other => {
+                return Err(ApiError::invalid(
+                    name,
+                    crate::domain::messages::Msg::new(
+                        format!("include 不接受“{other}”，可选：source（方案原文）"),
+                        format!("include '{other}' is not one of: source"),
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The words of an answer's rows: the request's language, the plans' group names and
+/// the quote when asked for.
+pub(super) fn row_text(
     qs: &Queries,
-    group: Option<&str>,
-    battle: Option<&str>,
-    lead_unit: &Option<String>,
-    region: &Option<String>,
-) -> Result<Selection, ApiError> {
-    Ok(qs.selection(group, battle, lead_unit.as_deref(), region.as_deref())?)
+    lang: crate::text::Lang,
+    include: Include,
+) -> Result<RowText, ApiError> {
+    Ok(RowText {
+        lang,
+        plans: qs.store().plans()?,
+        source: include.source,
+    })
+}
+
+/// The CSV columns `include` adds.
+fn extra_columns(include: Include) -> &'static [&'static str] {
+    if include.source {
+        super::csv::SOURCE_COLUMNS
+    } else {
+        &[]
+    }
 }
 
 super::params! {
@@ -88,17 +130,35 @@ super::params! {
     struct AllParams {
         as_of: Option<Period> = value::<Period>,
         as_known_at: Option<DateTime<Utc>> = known_at,
-        group: Option<String> = text,
-        battle: Option<String> = text,
-        lead_unit: Option<String> = text,
-        region: Option<String> = text,
-        status: Option<Status> = status,
+        group: Vec<String> = many,
+        battle: Vec<String> = many,
+        lead_unit: Vec<String> = many,
+        region: Vec<String> = many,
+        kind: Vec<String> = many,
+        status: Vec<Status> = statuses,
         on: Option<NaiveDate> = date,
+        include: Include = include,
         format: Option<String> = text,
     }
 }
 
-/// GET /v1/attainment?as_of=&as_known_at=&on=&battle=&lead_unit=&region=&status=&format=
+impl AllParams {
+    fn asked(&self) -> Asked {
+        Asked {
+            group: self.group.clone(),
+            battle: self.battle.clone(),
+            lead_unit: self.lead_unit.clone(),
+            region: self.region.clone(),
+            kind: self.kind.clone(),
+        }
+    }
+}
+
+/// GET /v1/attainment?as_of=&as_known_at=&on=&group=&lead_unit=&region=&kind=&status=&include=&format=
+///
+/// The filters take comma lists and repeats (OR within a name, AND across names);
+/// `status=lagging` is behind or severely behind. Without `region`, the rows of the
+/// caller's region (the token's, else the home region); `region=*` for every region.
 ///
 /// Each row's `reporting` says whether an absent figure is overdue (逾期未报) or not yet
 /// due (未到报送期) on the reporting date `on`: by default the first day the month's figures
@@ -117,26 +177,24 @@ async fn all_handler(ctx: Ctx, req: Req, p: Result<AllParams, ApiError>) -> Resu
     // The reporting date moves the rows' reporting state, so it is part of the ETag
     // (the default date follows `as_of`, which the change sequence and query cover);
     // so are the due rules, which the change sequence does not count.
-    let sight = super::sight::sight(&ctx, &req, p.region.as_deref()).await?;
+    let asked = p.asked();
+    let (sight, home) = super::sight::list_sight(&ctx, &req, &asked).await?;
     let as_of = sight.as_of(p.as_of)?;
     let route = format!(
-        "attainment@{}@{}@{}",
+        "attainment@{}@{}@{}@{}",
         p.on.map_or_else(|| "due-after-as-of".to_string(), |d| d.to_string()),
         ctx.store.due_version()?,
-        sight.key()
+        sight.key(),
+        home.as_deref().unwrap_or("")
     );
+    let lang = super::lang::current();
     catalogue_answer(&ctx, &req, &route, csv, move |qs| {
-        let sel = selection(
-            qs,
-            p.group.as_deref(),
-            p.battle.as_deref(),
-            &p.lead_unit,
-            &p.region,
-        )?;
-        let (as_of, rows) = qs.attainment_list(as_of, p.as_known_at, &sel, p.status, p.on)?;
+        let sel = qs.selection(&asked, home.as_deref())?;
+        let text = row_text(qs, lang, p.include)?;
+        let (as_of, rows) = qs.attainment_list(as_of, p.as_known_at, &sel, &p.status, p.on)?;
         let views: Vec<_> = rows
             .iter()
-            .map(|(i, a)| AttainmentView::new(i, a))
+            .map(|(i, a)| AttainmentView::new(i, a, &text))
             .collect();
         let body = Noted {
             body: AttainmentList {
@@ -147,17 +205,17 @@ async fn all_handler(ctx: Ctx, req: Req, p: Result<AllParams, ApiError>) -> Resu
             },
             release: sight.note(),
         };
-        Rendered::list(csv, &body, &views)
+        Rendered::list_with(csv, &body, &views, extra_columns(p.include))
     })
     .await
 }
 
-/// The answer of `GET /v1/alerts`.
+/// The answer of `GET /v1/alerts` and the stream's snapshot.
 #[derive(Debug, Serialize)]
-pub struct AlertList {
+pub struct AlertList<'a> {
     pub as_of: Period,
     pub count: usize,
-    pub alerts: Vec<Alert>,
+    pub alerts: &'a [AlertView<'a>],
 }
 
 super::params! {
@@ -166,21 +224,24 @@ super::params! {
         as_of: Option<Period> = value::<Period>,
         as_known_at: Option<DateTime<Utc>> = known_at,
         on: Option<NaiveDate> = date,
-        kind: Option<String> = text,
-        severity: Option<Severity> = value::<Severity>,
-        group: Option<String> = text,
-        battle: Option<String> = text,
-        lead_unit: Option<String> = text,
-        region: Option<String> = text,
+        kind: Vec<String> = many,
+        severity: Vec<String> = many,
+        group: Vec<String> = many,
+        battle: Vec<String> = many,
+        lead_unit: Vec<String> = many,
+        region: Vec<String> = many,
+        status: Vec<Status> = statuses,
+        include: Include = include,
         format: Option<String> = text,
     }
 }
 
-/// GET /v1/alerts?as_of=&as_known_at=&on=&kind=&severity=&battle=&lead_unit=&region=&format=
+/// GET /v1/alerts?as_of=&as_known_at=&on=&kind=&severity=&status=&group=&lead_unit=&region=&include=&format=
 ///
 /// The pace alerts at `as_of`, and the overdue alerts (催报) on the day `on` (default:
 /// today in the configured zone): one per indicator with a figure past its due date
-/// and no reading. `kind=pace` or `kind=overdue` keeps one kind. Worst first.
+/// and no reading. `kind=pace` or `kind=overdue` keeps one kind. Worst first. The
+/// filters take lists as on `/v1/attainment`, and the caller's region by default.
 ///
 /// Answers carry an `ETag`; `If-None-Match` gets a 304 with no body until any write
 /// is accepted (or the day changes), so dashboards can poll every few seconds for
@@ -200,48 +261,81 @@ async fn alerts_handler(
 ) -> Result<Resp, ApiError> {
     let p = p?;
     let on = p.on.unwrap_or_else(|| ctx.clock.today());
-    let (pace, overdue) = match p.kind.as_deref() {
-        None => (true, true),
-        Some("pace") => (true, false),
-        Some("overdue") => (false, true),
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "kind",
-                format!("kind '{other}' is not one of: pace, overdue"),
-            ))
+    let (mut pace, mut overdue) = (p.kind.is_empty(), p.kind.is_empty());
+    for k in &p.kind {
+        match k.as_str() {
+            "pace" => pace = true,
+            "overdue" => overdue = true,
+            other => {
+                return Err(ApiError::invalid(
+                    "kind",
+                    crate::domain::messages::Msg::new(
+                        format!(
+                            "预警类型“{other}”不存在，可选：pace（序时进度）、overdue（逾期未报）"
+                        ),
+                        format!("kind '{other}' is not one of: pace, overdue"),
+                    ),
+                ))
+            }
         }
-    };
+    }
+    let severity = p
+        .severity
+        .iter()
+        .map(|s| {
+            s.parse::<Severity>()
+                .map_err(|e| ApiError::invalid("severity", format!("severity: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
+    // `kind` here is the alert's kind, not the indicator's: the indicator filters are
+    // the others.
+    let asked = Asked {
+        group: p.group.clone(),
+        battle: p.battle.clone(),
+        lead_unit: p.lead_unit.clone(),
+        region: p.region.clone(),
+        kind: Vec::new(),
+    };
     // The day is part of the answer: the ETag and the cached body change with it. So
     // are the due rules, which the change sequence does not count.
-    let sight = super::sight::sight(&ctx, &req, p.region.as_deref()).await?;
+    let (sight, home) = super::sight::list_sight(&ctx, &req, &asked).await?;
     let as_of = sight.as_of(p.as_of)?;
-    let route = format!("alerts@{on}@{}@{}", ctx.store.due_version()?, sight.key());
+    let route = format!(
+        "alerts@{on}@{}@{}@{}",
+        ctx.store.due_version()?,
+        sight.key(),
+        home.as_deref().unwrap_or("")
+    );
+    let lang = super::lang::current();
     catalogue_answer(&ctx, &req, &route, csv, move |qs| {
-        let (as_of, alerts) = qs.alert_list(&AlertQuery {
+        let (as_of, mut alerts) = qs.alert_list(&AlertQuery {
             as_of,
             known_at: p.as_known_at,
             pace,
             overdue,
             on: Some(on),
-            severity: p.severity,
-            selection: selection(
-                qs,
-                p.group.as_deref(),
-                p.battle.as_deref(),
-                &p.lead_unit,
-                &p.region,
-            )?,
+            severity,
+            selection: qs.selection(&asked, home.as_deref())?,
         })?;
+        if !p.status.is_empty() {
+            alerts.retain(|a| p.status.contains(&a.status));
+        }
+        let text = row_text(qs, lang, p.include)?;
+        let inds = qs.indicators_shared()?;
+        let views: Vec<AlertView> = alerts
+            .iter()
+            .map(|a| AlertView::new(a, inds.get(&a.indicator), as_of.year(), &text))
+            .collect();
         let body = Noted {
             body: AlertList {
                 as_of,
-                count: alerts.len(),
-                alerts,
+                count: views.len(),
+                alerts: &views,
             },
             release: sight.note(),
         };
-        Rendered::list(csv, &body, &body.body.alerts)
+        Rendered::list_with(csv, &body, &views, extra_columns(p.include))
     })
     .await
 }
@@ -253,14 +347,16 @@ struct AlertEvent<'a> {
     change: &'static str,
     as_of: Period,
     indicator: &'a str,
-    alert: Option<&'a Alert>,
+    alert: Option<AlertView<'a>>,
 }
 
-/// The difference between two alert sets, as stream events.
+/// The difference between two alert sets, as stream events, each alert as
+/// `GET /v1/alerts` answers it.
 fn diff(
     as_of: Period,
     old: &BTreeMap<String, Alert>,
     new: &BTreeMap<String, Alert>,
+    text: &RowText,
 ) -> Vec<warp::sse::Event> {
     let mut out = Vec::new();
     let mut push = |change: &'static str, id: &str, alert: Option<&Alert>| {
@@ -268,7 +364,7 @@ fn diff(
             change,
             as_of,
             indicator: id,
-            alert,
+            alert: alert.map(|a| AlertView::new(a, None, as_of.year(), text)),
         };
         if let Ok(e) = warp::sse::Event::default().event(change).json_data(&ev) {
             out.push(e);
@@ -290,22 +386,22 @@ fn diff(
 fn alert_map(
     qs: &Queries,
     as_of: Option<Period>,
-    region: &Option<String>,
+    sel: &Selection,
 ) -> (Option<Period>, BTreeMap<String, Alert>) {
     match qs.alerts(as_of, None) {
         Ok((p, list)) => {
             let mut list = list.as_ref().clone();
-            in_region(&mut list, region);
+            in_selection(&mut list, sel);
             (Some(p), by_indicator(list))
         }
         Err(_) => (None, BTreeMap::new()),
     }
 }
 
-/// Keeps the alerts of one region's indicators, when a region is asked for.
-fn in_region(list: &mut Vec<Alert>, region: &Option<String>) {
-    if let Some(r) = region {
-        list.retain(|a| a.region == *r);
+/// Keeps the alerts of the regions a stream asked for (the home region by default).
+fn in_selection(list: &mut Vec<Alert>, sel: &Selection) {
+    if let Some(r) = &sel.regions {
+        list.retain(|a| r.contains(&a.region));
     }
 }
 
@@ -319,7 +415,7 @@ super::params! {
     /// `GET /v1/alerts/stream`
     struct StreamParams {
         as_of: Option<Period> = value::<Period>,
-        region: Option<String> = text,
+        region: Vec<String> = many,
     }
 }
 
@@ -327,8 +423,9 @@ super::params! {
 ///
 /// Server-Sent Events: first a `snapshot` event with the current alerts, then one
 /// `raised`, `changed` or `cleared` event each time a durable write changes an alert.
-/// Without `as_of`, each evaluation uses the default `as_of` at that moment. With
-/// `region`, only the alerts of that region's indicators.
+/// Without `as_of`, each evaluation uses the default `as_of` at that moment. The alerts
+/// of the caller's region (the home region by default), of `region` when given
+/// (`region=*` for every region).
 pub fn stream(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "alerts" / "stream")
         .and(read(ctx))
@@ -343,10 +440,18 @@ async fn stream_handler(
     p: Result<StreamParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let StreamParams { as_of, region } = p?;
+    let asked = Asked {
+        region,
+        ..Asked::default()
+    };
     // Whoever opened the stream sees what they may at each event: for the public, a
     // month appears when it is released (a release at its set time wakes the stream).
     let token = super::sight::bearer(&ctx, &req).await?;
-    let sight_region = region.clone();
+    let home = token
+        .as_ref()
+        .map(|t| t.region.clone())
+        .filter(|r| !r.is_empty());
+    let sight_region = asked.sight_region(home.as_deref()).map(str::to_string);
     let see = {
         let ctx = ctx.clone();
         move || -> Result<Option<Period>, ApiError> {
@@ -355,43 +460,55 @@ async fn stream_handler(
     };
     let first_sight = see()?;
     let rx = ctx.changes.subscribe();
-    let (region, first_as_of, first_list) = ctx
+    let lang = super::lang::current();
+    let (sel, first_list, snapshot) = ctx
         .blocking(move |qs| {
-            let region = qs.region_filter(region.as_deref())?;
+            let sel = qs.selection(&asked, home.as_deref())?;
             let (p, list) = qs.alerts(first_sight, None)?;
             let mut list = list.as_ref().clone();
-            in_region(&mut list, &region);
-            Ok((region, p, list))
+            in_selection(&mut list, &sel);
+            // The snapshot is worst first, like GET /v1/alerts, and its rows are the same.
+            let text = row_text(qs, lang, Include::default())?;
+            let views: Vec<AlertView> = list
+                .iter()
+                .map(|a| AlertView::new(a, None, p.year(), &text))
+                .collect();
+            let snapshot = warp::sse::Event::default()
+                .event("snapshot")
+                .json_data(&AlertList {
+                    as_of: p,
+                    count: views.len(),
+                    alerts: &views,
+                });
+            Ok((sel, list, snapshot))
         })
         .await?;
-    // The snapshot is worst first, like GET /v1/alerts.
-    let snapshot = warp::sse::Event::default()
-        .event("snapshot")
-        .json_data(&AlertList {
-            as_of: first_as_of,
-            count: first_list.len(),
-            alerts: first_list.clone(),
-        });
     let first = by_indicator(first_list);
     let queries = ctx.queries.clone();
     let state = std::sync::Arc::new(tokio::sync::Mutex::new(first));
     let updates = BroadcastStream::new(rx).then(move |_| {
         let queries = queries.clone();
         let state = state.clone();
-        let region = region.clone();
+        let sel = sel.clone();
         let see = see.clone();
         async move {
-            let (p, now) = tokio::task::spawn_blocking(move || match see() {
-                Ok(as_of) => alert_map(&queries, as_of, &region),
-                // Nothing released (or the stream's month no longer may be seen).
-                Err(_) => (None, BTreeMap::new()),
+            let (p, now, text) = tokio::task::spawn_blocking(move || {
+                let text = row_text(&queries, lang, Include::default()).ok();
+                match see() {
+                    Ok(as_of) => {
+                        let (p, now) = alert_map(&queries, as_of, &sel);
+                        (p, now, text)
+                    }
+                    // Nothing released (or the stream's month no longer may be seen).
+                    Err(_) => (None, BTreeMap::new(), text),
+                }
             })
             .await
-            .unwrap_or((None, BTreeMap::new()));
+            .unwrap_or((None, BTreeMap::new(), None));
             let mut prev = state.lock().await;
-            let events = match p {
-                Some(p) => diff(p, &prev, &now),
-                None => Vec::new(),
+            let events = match (p, text) {
+                (Some(p), Some(text)) => diff(p, &prev, &now, &text),
+                _ => Vec::new(),
             };
             *prev = now;
             futures_util::stream::iter(events.into_iter().map(Ok::<_, Infallible>))
@@ -412,7 +529,11 @@ super::params! {
     struct SummaryParams {
         as_of: Option<Period> = value::<Period>,
         as_known_at: Option<DateTime<Utc>> = known_at,
-        region: Option<String> = text,
+        group: Vec<String> = many,
+        battle: Vec<String> = many,
+        lead_unit: Vec<String> = many,
+        region: Vec<String> = many,
+        kind: Vec<String> = many,
     }
 }
 
@@ -434,11 +555,18 @@ async fn summary_handler(
     p: Result<SummaryParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let p = p?;
-    let sight = super::sight::sight(&ctx, &req, p.region.as_deref()).await?;
+    let asked = Asked {
+        group: p.group,
+        battle: p.battle,
+        lead_unit: p.lead_unit,
+        region: p.region,
+        kind: p.kind,
+    };
+    let (sight, home) = super::sight::list_sight(&ctx, &req, &asked).await?;
     let as_of = sight.as_of(p.as_of)?;
-    let route = format!("summary@{}", sight.key());
+    let route = format!("summary@{}@{}", sight.key(), home.as_deref().unwrap_or(""));
     catalogue_answer(&ctx, &req, &route, false, move |qs| {
-        let sel = selection(qs, None, None, &None, &p.region)?;
+        let sel = qs.selection(&asked, home.as_deref())?;
         let summary = qs.summary(as_of, p.as_known_at, &sel)?;
         Rendered::json(&Noted {
             body: summary,

@@ -216,14 +216,19 @@ impl Rendered {
         Ok(cell.get_or_init(|| made.into()).clone())
     }
 
-    /// A list endpoint's body: the JSON document, or its rows as CSV.
-    pub(super) fn list<B: Serialize, R: Serialize>(
+    /// A list endpoint's body: the JSON document, or its rows as CSV under the row
+    /// type's columns and then `extra`.
+    pub(super) fn list_with<B: Serialize, R: super::csv::CsvRow>(
         csv: bool,
         body: &B,
         rows: &[R],
+        extra: &[&str],
     ) -> Result<Self, ApiError> {
         Ok(if csv {
-            Rendered::new("text/csv; charset=utf-8", super::csv::render(rows)?.into())
+            Rendered::new(
+                "text/csv; charset=utf-8",
+                super::csv::render(rows, extra)?.into(),
+            )
         } else {
             Rendered::json(body)?
         })

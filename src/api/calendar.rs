@@ -13,10 +13,11 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use super::filters::{params, read, Req, Resp};
-use super::input::{date, text};
+use super::input::{date, many, text};
 use super::reply::{csv_wanted, json, list_reply};
 use super::{ApiError, Ctx};
 use crate::query::schedule::{DueItem, OverdueItem};
+use crate::query::Asked;
 
 /// The longest calendar window, in days.
 pub const MAX_WINDOW_DAYS: u64 = 366;
@@ -34,13 +35,14 @@ super::params! {
     struct CalendarParams {
         from: Option<NaiveDate> = date,
         to: Option<NaiveDate> = date,
-        region: Option<String> = text,
-        lead_unit: Option<String> = text,
+        region: Vec<String> = many,
+        lead_unit: Vec<String> = many,
+        battle: Vec<String> = many,
         format: Option<String> = text,
     }
 }
 
-/// GET /v1/calendar?from=&to=&region=&lead_unit=&format=
+/// GET /v1/calendar?from=&to=&region=&lead_unit=&battle=&format=
 ///
 /// What falls due between `from` and `to` (inclusive; default: today and the 30 days
 /// after), for the indicators with a target in the period's year.
@@ -76,8 +78,15 @@ async fn calendar_handler(
         ));
     }
     let csv = csv_wanted(p.format.as_deref(), &req)?;
+    let home = super::sight::caller_region(&ctx, &req).await?;
     ctx.blocking(move |qs| {
-        let sel = qs.selection(None, None, p.lead_unit.as_deref(), p.region.as_deref())?;
+        let asked = Asked {
+            battle: p.battle,
+            lead_unit: p.lead_unit,
+            region: p.region,
+            ..Asked::default()
+        };
+        let sel = qs.selection(&asked, home.as_deref())?;
         let out = qs.due_list(&sel, from, to)?;
         let body = Calendar {
             from,
@@ -116,13 +125,17 @@ super::params! {
     struct OverdueParams {
         on: Option<NaiveDate> = date,
         group: Option<String> = text,
-        region: Option<String> = text,
-        lead_unit: Option<String> = text,
+        region: Vec<String> = many,
+        lead_unit: Vec<String> = many,
+        battle: Vec<String> = many,
         format: Option<String> = text,
     }
 }
 
-/// GET /v1/overdue?on=&group=lead_unit&region=&lead_unit=&format=
+/// GET /v1/overdue?on=&group=lead_unit&region=&lead_unit=&battle=&format=
+///
+/// `group` here groups the answer (`group=lead_unit`); the plan's groups are filtered
+/// with `battle`. Without `region`, the caller's region (the home region by default).
 ///
 /// Every expected figure whose due date has passed on `on` (default: today) with no
 /// reading stored: the periods of this year and last, of the years the indicator has a
@@ -160,8 +173,15 @@ async fn overdue_handler(
             "grouped answers are JSON; CSV lists one line per overdue figure without group",
         ));
     }
+    let home = super::sight::caller_region(&ctx, &req).await?;
     ctx.blocking(move |qs| {
-        let sel = qs.selection(None, None, p.lead_unit.as_deref(), p.region.as_deref())?;
+        let asked = Asked {
+            battle: p.battle,
+            lead_unit: p.lead_unit,
+            region: p.region,
+            ..Asked::default()
+        };
+        let sel = qs.selection(&asked, home.as_deref())?;
         let out = qs.overdue_list(&sel, on)?;
         if by_unit {
             Ok(json(StatusCode::OK, &by_lead_unit(on, &out)))

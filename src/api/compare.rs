@@ -12,7 +12,7 @@ use warp::{Filter, Rejection, Reply};
 
 use super::filters::{params, read, write, NoParams, Req, Resp};
 use super::indicators::{parse_json_body, path_key_in_body, serde_field};
-use super::input::{decode_segment, parse_id, text, value, Query};
+use super::input::{decode_segment, many, parse_id, text, value, Query};
 use super::reply::{created_or_ok, csv_wanted, json, list_reply};
 use super::{require_admin, ApiError, Ctx, MAX_BODY};
 use crate::catalogue::{check_parents, RawRegion};
@@ -332,6 +332,28 @@ struct CheckView<'a> {
     message: &'a str,
 }
 
+impl super::csv::CsvRow for RegionView<'_> {
+    const COLUMNS: &'static [&'static str] = &["name", "level", "parent", "indicators"];
+}
+
+impl super::csv::CsvRow for FlaggedView<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "indicator",
+        "name",
+        "region",
+        "lead_units",
+        "period",
+        "period_key",
+        "value",
+        "revision",
+        "checks",
+        "explanation",
+        "recorded_by",
+        "recorded_at",
+        "seq",
+    ];
+}
+
 /// A reading accepted despite failed checks.
 #[derive(Debug, Serialize)]
 struct FlaggedView<'a> {
@@ -367,7 +389,7 @@ super::params! {
     /// `GET /v1/quality`
     struct QualityParams {
         as_of: Option<Period> = value::<Period>,
-        region: Option<String> = text,
+        region: Vec<String> = many,
         indicator: Option<IndicatorId> = indicator_id,
         format: Option<String> = text,
     }
@@ -376,7 +398,8 @@ super::params! {
 /// GET /v1/quality?as_of=&region=&indicator=&format=
 ///
 /// The current readings of the year of `as_of`, up to `as_of`, that were accepted
-/// despite failed quality checks, with the checks and the explanation given.
+/// despite failed quality checks, with the checks and the explanation given: of the
+/// caller's region (the home region by default), of `region` when given, `*` for all.
 pub fn quality(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "quality")
         .and(read(ctx))
@@ -392,12 +415,15 @@ async fn quality_handler(
 ) -> Result<Resp, ApiError> {
     let p = p?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
-    let as_of = super::sight::sight(&ctx, &req, p.region.as_deref())
-        .await?
-        .as_of(p.as_of)?;
+    let asked = crate::query::Asked {
+        region: p.region,
+        ..crate::query::Asked::default()
+    };
+    let (sight, home) = super::sight::list_sight(&ctx, &req, &asked).await?;
+    let as_of = sight.as_of(p.as_of)?;
     ctx.blocking(move |qs| {
         let s = qs.store();
-        let region = qs.region_filter(p.region.as_deref())?;
+        let sel = qs.selection(&asked, home.as_deref())?;
         let as_of = qs.resolve_as_of(as_of)?;
         let flagged = s.flagged()?;
         let mut views = Vec::new();
@@ -405,7 +431,11 @@ async fn quality_handler(
             let Some(view) = flagged_view(s, *seq, rec, as_of, p.indicator.as_ref())? else {
                 continue;
             };
-            if region.as_ref().is_some_and(|r| *r != view.region) {
+            if sel
+                .regions
+                .as_ref()
+                .is_some_and(|r| !r.contains(&view.region))
+            {
                 continue;
             }
             views.push(view);

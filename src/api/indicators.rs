@@ -8,7 +8,7 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use super::filters::{params, read, write, NoParams, Req, Resp};
-use super::input::{parse_id, require_json, text};
+use super::input::{many, parse_id, require_json, text};
 use super::reply::{created_or_ok, csv_wanted, json, list_reply};
 use super::{require_admin, ApiError, Ctx, MAX_BODY};
 use crate::catalogue::{build_indicator, build_target, Defaults, RawIndicator, RawTarget};
@@ -19,16 +19,20 @@ use crate::store::{Outcome, Store};
 super::params! {
     /// `GET /v1/indicators`
     struct ListParams {
-        group: Option<String> = text,
-        battle: Option<String> = text,
-        lead_unit: Option<String> = text,
-        region: Option<String> = text,
+        group: Vec<String> = many,
+        battle: Vec<String> = many,
+        lead_unit: Vec<String> = many,
+        region: Vec<String> = many,
+        kind: Vec<String> = many,
         code: Option<String> = text,
         format: Option<String> = text,
     }
 }
 
-/// GET /v1/indicators?battle=&lead_unit=&region=&code=&format=
+/// GET /v1/indicators?group=&lead_unit=&region=&kind=&code=&format=
+///
+/// The filters take lists as on `/v1/attainment`; without `region`, the indicators of
+/// the caller's region (the token's, else the home region), `region=*` for all.
 pub fn list(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("v1" / "indicators")
         .and(read(ctx))
@@ -44,13 +48,16 @@ async fn list_handler(
 ) -> Result<Resp, ApiError> {
     let p = p?;
     let csv = csv_wanted(p.format.as_deref(), &req)?;
+    let home = super::sight::caller_region(&ctx, &req).await?;
     ctx.blocking(move |qs| {
-        let sel = qs.selection(
-            p.group.as_deref(),
-            p.battle.as_deref(),
-            p.lead_unit.as_deref(),
-            p.region.as_deref(),
-        )?;
+        let asked = crate::query::Asked {
+            group: p.group,
+            battle: p.battle,
+            lead_unit: p.lead_unit,
+            region: p.region,
+            kind: p.kind,
+        };
+        let sel = qs.selection(&asked, home.as_deref())?;
         let year = qs.default_as_of()?.map(|p| p.year());
         let mut list = qs.store().indicators()?;
         // In the order of the plan of the year shown: its groups, then 序号.
@@ -134,6 +141,7 @@ pub(super) fn view<'a>(
         due: s.due_rule(&ind.id)?,
         target: current.map(|t| TargetView::new(ind, t)),
         target_years: targets.iter().map(|t| t.year).collect(),
+        key: &ind.id,
         indicator: shown,
     })
 }
@@ -352,6 +360,14 @@ async fn put_handler(
     let id = parse_id(&id)?;
     p?;
     let mut v = parse_json_body(req.content_type.as_deref(), &body.read().await?)?;
+    // `indicator` is the key answers name an indicator by, beside the definition's
+    // older `id`: a definition read back carries both. Alone it is read as `id`; with
+    // `id` (a copy given a new id), it is the echo of the old one and left out.
+    if let Some(o) = v.as_object_mut() {
+        if let Some(k) = o.remove("indicator") {
+            o.entry("id").or_insert(k);
+        }
+    }
     path_key_in_body(&mut v, "id", id.as_str())?;
     // `due` is read on its own, so that its errors name it.
     let due_value = v

@@ -17,6 +17,21 @@ pub fn decode_segment(field: &str, raw: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::invalid(field, format!("{field} is not valid UTF-8 once decoded")))
 }
 
+/// The query parameters that take several values, as a comma list (`status=behind,
+/// severely_behind`, with `,`, `，` or `、`), by repeating the name, or both: several
+/// values of one name are alternatives (OR), several names narrow together (AND).
+/// Every other name may be given once.
+pub const LIST_PARAMS: &[&str] = &[
+    "status",
+    "group",
+    "battle",
+    "lead_unit",
+    "region",
+    "kind",
+    "severity",
+    "action",
+];
+
 /// Query parameters, checked against the names a route accepts. An unknown name is an
 /// error rather than silently ignored: `?asof=` must not quietly mean "no as_of".
 #[derive(Debug)]
@@ -38,7 +53,7 @@ impl Query {
                     format!("unknown query parameter '{k}' ({expected})"),
                 ));
             }
-            if pairs[..i].iter().any(|(k2, _)| k2 == k) {
+            if !LIST_PARAMS.contains(&k.as_str()) && pairs[..i].iter().any(|(k2, _)| k2 == k) {
                 return Err(ApiError::invalid(
                     k.clone(),
                     format!("query parameter '{k}' is given twice"),
@@ -54,6 +69,20 @@ impl Query {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
+    }
+
+    /// Every value of a list parameter ([`LIST_PARAMS`]): each occurrence split at
+    /// `,`, `，` and `、`, trimmed, empty parts dropped, repeats kept once.
+    pub fn values(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (_, v) in self.0.iter().filter(|(k, _)| k == name) {
+            for part in v.split([',', '，', '、']).map(str::trim) {
+                if !part.is_empty() && !out.iter().any(|o| o == part) {
+                    out.push(part.to_string());
+                }
+            }
+        }
+        out
     }
 
     /// Parses a parameter with `FromStr`, reporting errors under the parameter's name.
@@ -198,13 +227,16 @@ pub(super) fn parse_id(raw: &str) -> Result<IndicatorId, ApiError> {
 pub(super) fn parse_status(s: &str) -> Result<Status, ApiError> {
     Status::ALL
         .into_iter()
-        .find(|st| st.as_str() == s)
-    .ok_or_else(|| {
-        ApiError::invalid(
-            "status",
-            format!("'{s}' is not one of: severely_behind, missed, behind, on_track, achieved, no_data, no_target"),
-        )
-    })
+        .find(|st| st.as_str() == s || st.label_zh() == s)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                crate::domain::messages::Msg::new(
+                    format!("状态“{s}”不存在，可选：lagging（滞后，即behind与severely_behind）、severely_behind、missed、behind、on_track、achieved、no_data、no_target"),
+                    format!("'{s}' is not one of: lagging (behind or severely_behind), severely_behind, missed, behind, on_track, achieved, no_data, no_target"),
+                ),
+            )
+        })
 }
 
 /// Parses an RFC 3339 `as_known_at`.
@@ -271,9 +303,29 @@ pub(super) fn known_at(q: &Query, _name: &str) -> Result<Option<DateTime<Utc>>, 
     parse_known_at(q)
 }
 
-/// A status word (`?status=behind`).
-pub(super) fn status(q: &Query, name: &str) -> Result<Option<Status>, ApiError> {
-    q.get(name).map(parse_status).transpose()
+/// A list of values (`?lead_unit=县发改局,县科工局`, or the name repeated); empty when
+/// absent. See [`LIST_PARAMS`].
+pub(super) fn many(q: &Query, name: &str) -> Result<Vec<String>, ApiError> {
+    Ok(q.values(name))
+}
+
+/// Status words (`?status=behind,severely_behind`; `lagging` is both, and the Chinese
+/// labels are read too): empty when absent, meaning any status.
+pub(super) fn statuses(q: &Query, name: &str) -> Result<Vec<Status>, ApiError> {
+    let mut out: Vec<Status> = Vec::new();
+    for v in q.values(name) {
+        let add: Vec<Status> = if v == "lagging" || v == "滞后" {
+            vec![Status::Behind, Status::SeverelyBehind]
+        } else {
+            vec![parse_status(&v)?]
+        };
+        for st in add {
+            if !out.contains(&st) {
+                out.push(st);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A day (`?on=2023-07-20`).
@@ -331,6 +383,34 @@ mod tests {
         assert!(Query::parse("as_of=2023-06", &["as_of"]).is_ok());
         assert!(Query::parse("asof=2023-06", &["as_of"]).is_err());
         assert!(Query::parse("as_of=2023-06&as_of=2023-07", &["as_of"]).is_err());
+        // List parameters take repeats and comma lists, alike.
+        let q = Query::parse(
+            "status=behind&status=severely_behind%EF%BC%8Cmissed,,behind",
+            &["status"],
+        )
+        .unwrap();
+        assert_eq!(q.values("status"), ["behind", "severely_behind", "missed"]);
+        assert_eq!(
+            statuses(&q, "status").unwrap(),
+            [Status::Behind, Status::SeverelyBehind, Status::Missed]
+        );
+        let q = Query::parse(
+            "status=lagging,%E4%B8%A5%E9%87%8D%E6%BB%9E%E5%90%8E",
+            &["status"],
+        )
+        .unwrap();
+        assert_eq!(
+            statuses(&q, "status").unwrap(),
+            [Status::Behind, Status::SeverelyBehind]
+        );
+        let q = Query::parse("status=behind,slow", &["status"]).unwrap();
+        match statuses(&q, "status") {
+            Err(ApiError::Invalid { field, detail }) => {
+                assert_eq!(field, "status");
+                assert!(detail.to_string().contains("slow"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
         let q = Query::parse(
             "lead_unit=%E5%8E%BF%E7%BB%9F%E8%AE%A1%E5%B1%80",
             &["lead_unit"],

@@ -6,7 +6,7 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use super::filters::{get_or_head, params, read, Req, Resp};
-use super::input::{date, decode_segment, parse_id, text, value};
+use super::input::{date, decode_segment, many, parse_id, text, value};
 use super::session::{private_answer, session, viewer, Session};
 use super::sight::{self, Sight};
 use super::{metrics, ApiError, Ctx};
@@ -139,7 +139,11 @@ async fn dashboard_handler(
     ctx.blocking(move |qs| {
         let viewer = viewer(who.as_ref());
         // An alias (县交通局) filters like its canonical name (县交通运输局).
-        let lead = qs.lead_unit(p.lead_unit.as_deref())?;
+        let lead = p
+            .lead_unit
+            .as_deref()
+            .map(|u| qs.lead_unit_filter(u))
+            .transpose()?;
         let as_of = qs.resolve_as_of(as_of)?;
         // 逾期未报 and 未到报送期 are judged on the day the 催报 list is counted on.
         let b = qs.board_reported_on(qs.home_board(as_of)?, on)?;
@@ -443,17 +447,20 @@ super::params! {
     /// `GET /metrics`
     struct MetricsParams {
         as_of: Option<Period> = value::<Period>,
-        group: Option<String> = text,
-        battle: Option<String> = text,
-        lead_unit: Option<String> = text,
-        region: Option<String> = text,
+        group: Vec<String> = many,
+        battle: Vec<String> = many,
+        lead_unit: Vec<String> = many,
+        region: Vec<String> = many,
+        kind: Vec<String> = many,
     }
 }
 
-/// GET /metrics?as_of=
+/// GET /metrics?as_of=&group=&lead_unit=&region=&kind=
 ///
 /// Prometheus text exposition: each indicator's attainment, pace, deviation, gap and
 /// status at the default `as_of` (or the one given), and the server's request metrics.
+/// The home region's indicators (or the token's region's) unless `region` names others
+/// (`region=*`: every region).
 pub fn metrics_route(ctx: Ctx) -> impl Filter<Extract = (Resp,), Error = Rejection> + Clone {
     warp::path!("metrics")
         .and(read(ctx))
@@ -468,22 +475,22 @@ async fn metrics_handler(
     p: Result<MetricsParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let p = p?;
+    let asked = crate::query::Asked {
+        group: p.group,
+        battle: p.battle,
+        lead_unit: p.lead_unit,
+        region: p.region,
+        kind: p.kind,
+    };
+    let (sight, home) = sight::list_sight(&ctx, &req, &asked).await?;
     // Nothing released: the request metrics only.
-    let released = match sight::sight(&ctx, &req, p.region.as_deref())
-        .await?
-        .as_of(p.as_of)
-    {
+    let released = match sight.as_of(p.as_of) {
         Ok(as_of) => Some(as_of),
         Err(ApiError::Unreleased(_)) if p.as_of.is_none() => None,
         Err(e) => return Err(e),
     };
     ctx.blocking(move |qs| {
-        let sel = qs.selection(
-            p.group.as_deref(),
-            p.battle.as_deref(),
-            p.lead_unit.as_deref(),
-            p.region.as_deref(),
-        )?;
+        let sel = qs.selection(&asked, home.as_deref())?;
         let as_of = match released {
             Some(Some(p)) => Some(p),
             Some(None) => qs.default_as_of()?,

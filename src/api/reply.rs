@@ -95,7 +95,7 @@ pub(super) fn prefers_csv(accept: &str) -> bool {
 }
 
 /// Answers a list as JSON (`body`) or CSV (`rows`, one object per line).
-pub(super) fn list_reply<B: Serialize, R: Serialize>(
+pub(super) fn list_reply<B: Serialize, R: super::csv::CsvRow>(
     csv: bool,
     body: &B,
     rows: &[R],

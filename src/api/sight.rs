@@ -265,6 +265,32 @@ pub(super) async fn sight(ctx: &Ctx, req: &Req, region: Option<&str>) -> Result<
     sight_of(ctx, token.as_ref(), region)
 }
 
+/// The sight of a catalogue-wide list (`/v1/attainment`, `/v1/alerts`, …) asked with
+/// `asked`'s filters, and the region it answers for when none is asked: the token's
+/// own region, if it has one (`None`: the home region).
+pub(super) async fn list_sight(
+    ctx: &Ctx,
+    req: &Req,
+    asked: &crate::query::Asked,
+) -> Result<(Sight, Option<String>), ApiError> {
+    let token = bearer(ctx, req).await?;
+    let default = token
+        .as_ref()
+        .map(|t| t.region.clone())
+        .filter(|r| !r.is_empty());
+    let sight = sight_of(ctx, token.as_ref(), asked.sight_region(default.as_deref()))?;
+    Ok((sight, default))
+}
+
+/// The region a list answers for when none is asked: the token's own region, if it
+/// has one (`None`: the home region).
+pub(super) async fn caller_region(ctx: &Ctx, req: &Req) -> Result<Option<String>, ApiError> {
+    Ok(bearer(ctx, req)
+        .await?
+        .map(|t| t.region)
+        .filter(|r| !r.is_empty()))
+}
+
 /// The sight of a read of one indicator: its own units see its figures too.
 pub(super) fn sight_for_token(
     ctx: &Ctx,

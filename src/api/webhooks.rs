@@ -387,7 +387,11 @@ async fn reminders_handler(
     let at = ctx.clock.now();
     let body = ctx
         .blocking(move |qs| {
-            let unit = qs.lead_unit(p.lead_unit.as_deref())?;
+            let unit = p
+                .lead_unit
+                .as_deref()
+                .map(|u| qs.lead_unit_filter(u))
+                .transpose()?;
             let digests = crate::notify::digests(qs.store(), on, days, unit.as_deref(), at)?;
             Ok(Reminders {
                 on,

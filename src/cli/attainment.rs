@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::{open, table, CliResult};
 use crate::domain::Period;
-use crate::query::views::{AttainmentList, AttainmentView};
-use crate::query::{Queries, Selection};
+use crate::query::views::{AttainmentList, AttainmentView, RowText};
+use crate::query::{Asked, Queries};
 
 pub(super) fn attainment(
     db: &Path,
@@ -19,15 +19,18 @@ pub(super) fn attainment(
     if as_of.is_none() && queries.default_as_of()?.is_none() {
         return Err("the store holds no readings and no targets; give --as-of".into());
     }
-    let sel = Selection {
-        group: queries.group_filter(battle)?,
-        ..Selection::default()
+    // As `GET /v1/attainment` without `region`: the home region's rows.
+    let asked = Asked {
+        battle: battle.map(|b| vec![b.to_string()]).unwrap_or_default(),
+        ..Asked::default()
     };
-    let (as_of, rows) = queries.attainment_list(as_of, None, &sel, None, None)?;
+    let sel = queries.selection(&asked, None)?;
+    let (as_of, rows) = queries.attainment_list(as_of, None, &sel, &[], None)?;
     if json {
+        let text = RowText::new(queries.store().plans()?);
         let views: Vec<_> = rows
             .iter()
-            .map(|(i, a)| AttainmentView::new(i, a))
+            .map(|(i, a)| AttainmentView::new(i, a, &text))
             .collect();
         let out = AttainmentList {
             as_of,

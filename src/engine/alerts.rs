@@ -57,6 +57,22 @@ pub struct Alert {
     pub days_overdue: Option<i64>,
     /// One sentence in Chinese, as a county notice would say it.
     pub message: String,
+    /// The same sentence in English, for answers asked in English.
+    #[serde(skip)]
+    pub message_en: String,
+    /// How often the indicator's figures are expected.
+    pub frequency: crate::domain::Frequency,
+}
+
+impl Alert {
+    /// The sentence in `lang`.
+    pub fn message_in(&self, lang: Lang) -> &str {
+        if lang.is_en() {
+            &self.message_en
+        } else {
+            &self.message
+        }
+    }
 }
 
 /// The alert for one indicator at `as_of`, or `None` when it is not lagging.
@@ -136,6 +152,8 @@ pub fn alert_from(
         due: None,
         days_overdue: None,
         message: message(indicator, a),
+        message_en: message_in(Lang::En, indicator, a),
+        frequency: indicator.frequency,
     })
 }
 
@@ -156,16 +174,18 @@ pub fn overdue_alert(indicator: &Indicator, overdue: &[super::calendar::Overdue]
     } else {
         Severity::Warning
     };
-    let lang = Lang::default();
-    let mut message = sentence::about(
-        lang,
-        &indicator.name,
-        &sentence::overdue(lang, oldest.period, oldest.due, oldest.days_overdue),
-    );
-    if overdue.len() > 1 {
-        message.push_str(sentence::comma(lang));
-        message.push_str(&sentence::periods_unreported(lang, overdue.len()));
-    }
+    let say = |lang: Lang| {
+        let mut message = sentence::about(
+            lang,
+            name_in(lang, indicator),
+            &sentence::overdue(lang, oldest.period, oldest.due, oldest.days_overdue),
+        );
+        if overdue.len() > 1 {
+            message.push_str(sentence::comma(lang));
+            message.push_str(&sentence::periods_unreported(lang, overdue.len()));
+        }
+        message
+    };
     Some(Alert {
         kind: "overdue",
         indicator: indicator.id.clone(),
@@ -186,7 +206,9 @@ pub fn overdue_alert(indicator: &Indicator, overdue: &[super::calendar::Overdue]
         required_rest_of_year: None,
         due: Some(oldest.due),
         days_overdue: Some(oldest.days_overdue),
-        message,
+        message: say(Lang::default()),
+        message_en: say(Lang::En),
+        frequency: indicator.frequency,
     })
 }
 
@@ -218,8 +240,12 @@ pub fn sort_worst_first(alerts: &mut [Alert]) {
 /// "科技型中小企业入库：完成42.0%，低于序时进度8.0个百分点，全年还需87家". The clauses are
 /// worded in [`crate::text::sentence`].
 pub fn message(ind: &Indicator, a: &Attainment) -> String {
-    let lang = Lang::default();
-    let mut s = sentence::about(lang, &ind.name, &plan_message(lang, ind, a));
+    message_in(Lang::default(), ind, a)
+}
+
+/// [`message`] in `lang`.
+pub fn message_in(lang: Lang, ind: &Indicator, a: &Attainment) -> String {
+    let mut s = sentence::about(lang, name_in(lang, ind), &plan_message(lang, ind, a));
     // What county reports add: 高于全市平均1.2个百分点，居全市第3位（共7个）.
     if let Some(m) = a.benchmarks.first().and_then(|b| b.message.as_ref()) {
         s.push_str(sentence::comma(lang));
@@ -230,6 +256,15 @@ pub fn message(ind: &Indicator, a: &Attainment) -> String {
         s.push_str(&r.label);
     }
     s
+}
+
+/// The indicator's name in `lang`: its English name when it has one.
+fn name_in(lang: Lang, ind: &Indicator) -> &str {
+    if lang.is_en() && !ind.name_en.is_empty() {
+        &ind.name_en
+    } else {
+        &ind.name
+    }
 }
 
 /// What the plan says of a lagging indicator, without its name: the headline of its

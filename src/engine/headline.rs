@@ -17,8 +17,13 @@ fn prices(ind: &Indicator) -> bool {
 
 /// The figure as the headline states it: “增长4.7%”, “Ⅲ类”, “85%”.
 pub fn figure(ind: &Indicator, actual: f64) -> String {
+    figure_in(Lang::default(), ind, actual)
+}
+
+/// [`figure`] in `lang`.
+pub fn figure_in(lang: Lang, ind: &Indicator, actual: f64) -> String {
     match ind.kind {
-        Kind::Growth => sentence::growth(Lang::default(), actual, &ind.unit, prices(ind)),
+        Kind::Growth => sentence::growth(lang, actual, &ind.unit, prices(ind)),
         Kind::Ordinal => text::ordinal(actual, &ind.unit),
         _ => text::with_unit(actual, &ind.unit),
     }
@@ -41,12 +46,29 @@ pub fn sentence(lang: Lang, ind: &Indicator, a: &Attainment) -> Option<String> {
             if a.status == Status::Missed && at_year_end {
                 sentence::year_missed(lang, actual, value, unit)
             } else if att >= 1.0 {
-                format!("累计{}，已完成全年目标", text::with_unit(actual, unit))
+                match lang {
+                    Lang::Zh => format!("累计{}，已完成全年目标", text::with_unit(actual, unit)),
+                    Lang::En => format!(
+                        "{} so far, the year's target met",
+                        text::with_unit(actual, unit)
+                    ),
+                }
             } else if gap < 0.0 {
                 sentence::behind_pace(
                     lang,
                     &text::fixed1(att * 100.0),
                     &text::fixed1(-gap * 100.0),
+                )
+            } else if lang == Lang::En {
+                format!(
+                    "{}% done, {} points {} the scheduled pace",
+                    text::fixed1(att * 100.0),
+                    text::fixed1(gap * 100.0),
+                    if gap > 0.0 { "ahead of" } else { "at" }
+                )
+                .replace(
+                    ", 0.0 points at the scheduled pace",
+                    ", at the scheduled pace",
                 )
             } else {
                 format!(
@@ -63,28 +85,32 @@ pub fn sentence(lang: Lang, ind: &Indicator, a: &Attainment) -> Option<String> {
                 sentence::cap_breached(lang, actual, value, unit)
             } else if value == 0.0 {
                 // 杜绝, 不发生: nothing is allowed, so nothing is "left".
-                sentence::within_ceiling(lang, &format!("累计{}", text::with_unit(actual, unit)))
+                sentence::within_ceiling(lang, &so_far(lang, actual, unit))
             } else {
                 sentence::allowance_left(lang, actual, value, a.allowance.unwrap_or(0.0), unit)
             }
         }
         Headline::Attained => sentence::attained(
             lang,
-            &figure(ind, actual),
+            &figure_in(lang, ind, actual),
             a.attained.unwrap_or(false),
             &ordinal_target(ind, target),
         ),
         Headline::Duty => {
             let duty = target.duty.as_ref()?;
-            let per = match duty.per {
-                Frequency::Monthly => "月",
-                Frequency::Quarterly => "季度",
-                Frequency::Annual => "年",
+            let per = match (lang, duty.per) {
+                (Lang::Zh, Frequency::Monthly) => "月",
+                (Lang::Zh, Frequency::Quarterly) => "季度",
+                (Lang::Zh, Frequency::Annual) => "年",
+                (Lang::En, Frequency::Monthly) => "month",
+                (Lang::En, Frequency::Quarterly) => "quarter",
+                (Lang::En, Frequency::Annual) => "year",
             };
             let missed = a.duty.iter().find(|p| p.met == Some(false));
             let name = missed.map(|p| match duty.per {
                 Frequency::Monthly => text::month(lang, p.period.month()),
                 Frequency::Quarterly => text::quarter(lang, p.period),
+                Frequency::Annual if lang == Lang::En => p.period.year().to_string(),
                 Frequency::Annual => format!("{}年", p.period.year()),
             });
             sentence::duty(
@@ -98,10 +124,8 @@ pub fn sentence(lang: Lang, ind: &Indicator, a: &Attainment) -> Option<String> {
         }
         Headline::Deviation => {
             let fig = match ind.kind {
-                Kind::Cumulative | Kind::Milestone => {
-                    format!("累计{}", text::with_unit(actual, unit))
-                }
-                _ => figure(ind, actual),
+                Kind::Cumulative | Kind::Milestone => so_far(lang, actual, unit),
+                _ => figure_in(lang, ind, actual),
             };
             let dev = tidy(a.deviation).unwrap_or(0.0);
             let ceiling = !between && ind.direction == Direction::Down;
@@ -116,6 +140,14 @@ pub fn sentence(lang: Lang, ind: &Indicator, a: &Attainment) -> Option<String> {
             }
         }
     })
+}
+
+/// A running total: “累计2起”, “2 起 so far”.
+fn so_far(lang: Lang, actual: f64, unit: &str) -> String {
+    match lang {
+        Lang::Zh => format!("累计{}", text::with_unit(actual, unit)),
+        Lang::En => format!("{} so far", text::with_unit(actual, unit)),
+    }
 }
 
 /// A figure rounded to one decimal (四舍五入), as bulletins print rates.

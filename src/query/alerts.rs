@@ -24,7 +24,8 @@ pub struct AlertQuery {
     /// The overdue alerts (催报) on `on`.
     pub overdue: bool,
     pub on: Option<NaiveDate>,
-    pub severity: Option<Severity>,
+    /// The severities kept; empty keeps every one.
+    pub severity: Vec<Severity>,
     pub selection: Selection,
 }
 
@@ -160,7 +161,7 @@ impl Queries {
     pub fn alert_list(&self, q: &AlertQuery) -> Result<(Period, Vec<Alert>)> {
         let inds = self.indicators_shared()?;
         let keep = |a: &Alert| {
-            q.severity.is_none_or(|sv| a.severity == sv)
+            (q.severity.is_empty() || q.severity.contains(&a.severity))
                 && inds.get(&a.indicator).is_some_and(|i| q.selection.keeps(i))
         };
         let (as_of, pace) = if q.pace {
@@ -199,7 +200,14 @@ impl Queries {
     ) -> Result<alerts::Summary> {
         let as_of = self.resolve_as_of(as_of)?;
         Ok(match known_at {
-            None if *sel == Selection::default() => self.board(as_of)?.summary(),
+            None if self
+                .board(as_of)?
+                .rows
+                .iter()
+                .all(|r| sel.keeps(&r.indicator)) =>
+            {
+                self.board(as_of)?.summary()
+            }
             None => {
                 let rows: Vec<_> = self
                     .board(as_of)?

@@ -223,7 +223,8 @@ impl Queries {
 
 impl Queries {
     /// The attainment list of `GET /v1/attainment` and `zhibiao attainment`: the
-    /// selected indicators at `as_of` (or the default), of one status if asked, from
+    /// selected indicators at `as_of` (or the default), of the statuses asked (any when
+    /// none is), from
     /// the shared board as the store stands, or evaluated afresh as it stood at
     /// `known_at`. Both callers come here, so they agree on every row.
     pub fn attainment_list(
@@ -231,7 +232,7 @@ impl Queries {
         as_of: Option<Period>,
         known_at: Option<DateTime<Utc>>,
         sel: &super::Selection,
-        status: Option<engine::Status>,
+        status: &[engine::Status],
         on: Option<chrono::NaiveDate>,
     ) -> Result<(Period, Vec<(Indicator, Attainment)>)> {
         let as_of = self.resolve_as_of(as_of)?;
@@ -241,13 +242,13 @@ impl Queries {
                 .rows
                 .iter()
                 .filter(|r| sel.keeps(&r.indicator))
-                .filter(|r| status.is_none_or(|st| r.attainment.status == st))
+                .filter(|r| status.is_empty() || status.contains(&r.attainment.status))
                 .map(|r| (r.indicator.clone(), r.attainment.clone()))
                 .collect(),
             Some(at) => self
                 .attainment_all(as_of, Some(at))?
                 .into_iter()
-                .filter(|(i, a)| sel.keeps(i) && status.is_none_or(|st| a.status == st))
+                .filter(|(i, a)| sel.keeps(i) && (status.is_empty() || status.contains(&a.status)))
                 .collect(),
         };
         // The board's rows are marked for the default reporting date; another date,

@@ -252,14 +252,6 @@ impl Queries {
             .transpose()
     }
 
-    /// The canonical name of a lead unit as asked (an alias such as 县交通局 filters
-    /// like 县交通运输局).
-    pub fn lead_unit(&self, q: Option<&str>) -> Result<Option<String>> {
-        let Some(u) = q else { return Ok(None) };
-        let units = self.store.units()?;
-        Ok(Some(units.resolve(u).to_string()))
-    }
-
     /// Every region, by name.
     pub fn region_map(&self) -> Result<BTreeMap<String, Region>> {
         region_map(&self.store)
@@ -303,32 +295,78 @@ fn region_map(s: &Store) -> Result<BTreeMap<String, Region>> {
         .collect())
 }
 
-/// Which indicators a list keeps: by group of the plan, lead unit and region (all
-/// optional).
-/// The unit and region are canonical names: build it with [`Queries::selection`].
+/// Which indicators a list keeps: by group of the plan, lead unit, region and kind.
+/// Each is a set of alternatives (empty: any); the sets narrow together. The units and
+/// regions are canonical names: build it from a request with [`Queries::selection`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Selection {
-    /// A group key (`growth`).
-    pub group: Option<String>,
-    pub lead_unit: Option<String>,
-    pub region: Option<String>,
+    /// Group keys (`growth`).
+    pub groups: Vec<String>,
+    pub lead_units: Vec<String>,
+    /// The regions kept; `None` keeps every region.
+    pub regions: Option<Vec<String>>,
+    pub kinds: Vec<crate::domain::Kind>,
 }
 
 impl Selection {
     /// Whether `ind` is kept.
     pub fn keeps(&self, ind: &Indicator) -> bool {
-        self.group.as_ref().is_none_or(|g| ind.group == *g)
+        (self.groups.is_empty() || self.groups.contains(&ind.group))
+            && (self.lead_units.is_empty()
+                || self.lead_units.iter().any(|u| ind.lead_units.contains(u)))
             && self
-                .lead_unit
+                .regions
                 .as_ref()
-                .is_none_or(|u| ind.lead_units.contains(u))
-            && self.region.as_ref().is_none_or(|r| ind.region == *r)
+                .is_none_or(|r| r.contains(&ind.region))
+            && (self.kinds.is_empty() || self.kinds.contains(&ind.kind))
+    }
+
+    /// The one region kept, when exactly one is.
+    pub fn one_region(&self) -> Option<&str> {
+        match self.regions.as_deref() {
+            Some([r]) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// A list request's filters as spelled (`?group=民生,growth&lead_unit=县交通局`), before
+/// they are checked against the store. `battle` is the older name of `group`: the two
+/// are read together.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub group: Vec<String>,
+    pub battle: Vec<String>,
+    pub lead_unit: Vec<String>,
+    /// Region names, or `*` for every region; empty: the default region.
+    pub region: Vec<String>,
+    pub kind: Vec<String>,
+}
+
+/// The `?region=` value that asks for every region.
+pub const ALL_REGIONS: &str = "*";
+
+impl Asked {
+    /// Whether the request asked for every region (`?region=*`).
+    pub fn all_regions(&self) -> bool {
+        self.region.iter().any(|r| r == ALL_REGIONS)
+    }
+
+    /// The region whose release the answer follows: the one region asked for, or
+    /// `default` (the caller's region, or the home region when `None`).
+    pub fn sight_region<'a>(&'a self, default: Option<&'a str>) -> Option<&'a str> {
+        match self.region.as_slice() {
+            [r] if r != ALL_REGIONS => Some(r),
+            [] => default,
+            _ => None,
+        }
     }
 }
 
 impl Queries {
-    /// A group named by `?group=` (or its synonym `?battle=`): a group key or a group's
-    /// name in any plan, answered as the key.
+    /// A group named by `?group=` (or its synonym `?battle=`), answered as its key: a
+    /// group key, a group's name in any plan (重点民生保障仗), or a part of one name that
+    /// no other group's name shares (民生).
     pub fn group_filter(&self, q: Option<&str>) -> Result<Option<String>> {
         self.group_filter_as("group", q)
     }
@@ -343,43 +381,131 @@ impl Queries {
         if let Some(g) = plans.iter().find_map(|p| p.find_group(q)) {
             return Ok(Some(g.key.clone()));
         }
-        let mut known: Vec<String> = Vec::new();
+        let mut known: Vec<(String, String)> = Vec::new();
         for p in &plans {
             for g in &p.groups {
-                let k = format!("{}（{}）", g.key, g.name);
-                if !known.contains(&k) {
-                    known.push(k);
+                if !known.iter().any(|(k, _)| *k == g.key) {
+                    known.push((g.key.clone(), g.name.clone()));
                 }
             }
         }
+        // A part of a name (民生 of 重点民生保障仗), when it names one group only.
+        let partial: Vec<&(String, String)> = known
+            .iter()
+            .filter(|(_, name)| q.chars().count() >= 2 && name.contains(q))
+            .collect();
+        if let [(key, _)] = partial.as_slice() {
+            return Ok(Some(key.clone()));
+        }
+        let list = |v: &[&(String, String)]| {
+            v.iter()
+                .map(|(k, n)| format!("{k}（{n}）"))
+                .collect::<Vec<_>>()
+                .join("、")
+        };
+        let all: Vec<&(String, String)> = known.iter().collect();
+        Err(if partial.len() > 1 {
+            QueryError::invalid(
+                field,
+                crate::domain::messages::Msg::new(
+                    format!("“{q}”可指多个板块：{}；请写全称或代码", list(&partial)),
+                    format!(
+                        "'{q}' names more than one group: {}; give the full name or the key",
+                        list(&partial)
+                    ),
+                ),
+            )
+        } else {
+            QueryError::invalid(
+                field,
+                crate::domain::messages::Msg::new(
+                    format!("“{q}”不是任何方案的板块；板块有：{}", list(&all)),
+                    format!(
+                        "'{q}' is not a group of any plan; the groups are: {}",
+                        list(&all)
+                    ),
+                ),
+            )
+        })
+    }
+
+    /// A lead unit as asked, by its canonical name: a registered unit or one of its
+    /// aliases (县交通局 filters like 县交通运输局), or a unit another region's
+    /// indicators name as written (益阳市统计局). Anything else is an error naming it.
+    pub fn lead_unit_filter(&self, q: &str) -> Result<String> {
+        let q = q.trim();
+        let units = self.store.units()?;
+        if let Some(c) = units.canonical(q) {
+            return Ok(c.to_string());
+        }
+        let inds = self.indicators_shared()?;
+        if inds
+            .values()
+            .any(|i| i.lead_units.iter().any(|u| u == q) || i.co_units.iter().any(|u| u == q))
+        {
+            return Ok(q.to_string());
+        }
         Err(QueryError::invalid(
-            field,
-            format!(
-                "'{q}' is not a group of any plan; the groups are: {}",
-                known.join("、")
+            "lead_unit",
+            crate::domain::messages::Msg::new(
+                format!("“{q}”不是登记的单位，也不是任何指标的牵头单位（GET /v1/units 列出登记的单位及其别名）"),
+                format!("'{q}' is not a registered unit nor any indicator's lead unit; see GET /v1/units for the units and their aliases"),
             ),
         ))
     }
 
-    /// A [`Selection`] from a request's spellings: the unit resolved to its canonical
-    /// name, the region checked against the registered regions.
-    /// `battle` is read as `group` (the name the six battles' filter had), and its
-    /// errors are named by it.
-    pub fn selection(
-        &self,
-        group: Option<&str>,
-        battle: Option<&str>,
-        lead_unit: Option<&str>,
-        region: Option<&str>,
-    ) -> Result<Selection> {
-        let group = match (group, battle) {
-            (Some(g), _) => self.group_filter_as("group", Some(g))?,
-            (None, b) => self.group_filter_as("battle", b)?,
+    /// A [`Selection`] from a request's spellings: groups by key, name or a part of a
+    /// name; units resolved to their canonical names; regions checked against the
+    /// registered ones, `*` keeping every region, and none asked meaning
+    /// `default_region` (the caller's region), else the home region; kinds checked.
+    /// Errors name the parameter and the value.
+    pub fn selection(&self, asked: &Asked, default_region: Option<&str>) -> Result<Selection> {
+        let mut groups: Vec<String> = Vec::new();
+        for (field, values) in [("group", &asked.group), ("battle", &asked.battle)] {
+            for v in values {
+                if let Some(k) = self.group_filter_as(field, Some(v))? {
+                    if !groups.contains(&k) {
+                        groups.push(k);
+                    }
+                }
+            }
+        }
+        let mut lead_units: Vec<String> = Vec::new();
+        for u in &asked.lead_unit {
+            let c = self.lead_unit_filter(u)?;
+            if !lead_units.contains(&c) {
+                lead_units.push(c);
+            }
+        }
+        let regions = if asked.all_regions() {
+            None
+        } else if asked.region.is_empty() {
+            Some(vec![match default_region.filter(|r| !r.is_empty()) {
+                Some(r) => self.known_region("region", r)?.name,
+                None => self.store.home_region()?,
+            }])
+        } else {
+            let mut out: Vec<String> = Vec::new();
+            for r in &asked.region {
+                let name = self.known_region("region", r)?.name;
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            Some(out)
         };
+        let mut kinds = Vec::new();
+        for k in &asked.kind {
+            let kind: crate::domain::Kind = k.parse()?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
         Ok(Selection {
-            group,
-            lead_unit: self.lead_unit(lead_unit)?,
-            region: self.region_filter(region)?,
+            groups,
+            lead_units,
+            regions,
+            kinds,
         })
     }
 }

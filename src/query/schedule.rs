@@ -6,7 +6,9 @@
 //! and the daily digests all read through here, so they agree.
 //!
 //! Only the years an indicator has a target for are tracked: a figure nobody set a
-//! target for is nobody's to chase.
+//! target for is nobody's to chase. Nor is a reference series: an indicator of
+//! another region that runs no plan in this store (the city's or a peer county's
+//! figure, entered by the bureau to compare against) is never owed by anyone here.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -26,6 +28,21 @@ fn target_years(s: &Store, ind: &Indicator) -> Result<Vec<u16>, StoreError> {
     Ok(s.targets(&ind.id)?.iter().map(|t| t.year).collect())
 }
 
+/// The regions whose figures are owed: the home region and every region with a plan
+/// of its own in the store.
+fn owing_regions(s: &Store) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let mut out: std::collections::BTreeSet<String> =
+        s.plans()?.into_iter().map(|p| p.region).collect();
+    out.insert(s.home_region()?);
+    Ok(out)
+}
+
+/// Whether `ind` is a reference series: another region's figure, kept to compare
+/// against, that nobody in this store owes.
+pub fn is_reference(owing: &std::collections::BTreeSet<String>, ind: &Indicator) -> bool {
+    !ind.region.is_empty() && !owing.contains(&ind.region)
+}
+
 /// What falls due between `from` and `to` (inclusive), in due-date then id order.
 pub fn due_in<'a>(
     s: &Store,
@@ -33,8 +50,12 @@ pub fn due_in<'a>(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<DueItem>, StoreError> {
+    let owing = owing_regions(s)?;
     let mut out = Vec::new();
     for ind in indicators {
+        if is_reference(&owing, ind) {
+            continue;
+        }
         let years = target_years(s, ind)?;
         for d in due_between(ind.frequency, rule_for(s, ind)?, from, to) {
             if !years.contains(&d.period.year()) {
@@ -67,8 +88,12 @@ pub fn overdue_on<'a>(
         .unwrap_or(MIN_YEAR)
         .max(MIN_YEAR);
     let since = Period::new(since_year, 1).map_err(|e| StoreError::Catalogue(e.to_string()))?;
+    let owing = owing_regions(s)?;
     let mut out = Vec::new();
     for ind in indicators {
+        if is_reference(&owing, ind) {
+            continue;
+        }
         let years = target_years(s, ind)?;
         if !years.iter().any(|y| *y >= since_year) {
             continue;

@@ -55,6 +55,10 @@ impl TargetView {
 /// An indicator with its current target.
 #[derive(Debug, Serialize)]
 pub struct IndicatorView<'a> {
+    /// The indicator's id, under the key every answer names an indicator by. The
+    /// definition's own `id` follows it, kept for a release for scripts that read it.
+    #[serde(rename = "indicator")]
+    pub key: &'a IndicatorId,
     /// The indicator as the plan of the target shown has it.
     #[serde(flatten)]
     pub indicator: std::borrow::Cow<'a, Indicator>,
@@ -115,17 +119,61 @@ pub struct AttainmentList<'a> {
     pub attainment: &'a [AttainmentView<'a>],
 }
 
+/// What a row says to a person besides its figures: its group's name (from the plans),
+/// its sentence in the request's language, and the plan's quote when asked for
+/// (`?include=source`). Built once per answer.
+#[derive(Debug, Clone)]
+pub struct RowText {
+    pub lang: crate::text::Lang,
+    /// Every plan: the group names come from the plan of a row's target, else from its
+    /// region's plan of the year.
+    pub plans: Vec<crate::domain::Plan>,
+    pub source: bool,
+}
+
+impl RowText {
+    /// Chinese sentences, no quote.
+    pub fn new(plans: Vec<crate::domain::Plan>) -> RowText {
+        RowText {
+            lang: crate::text::Lang::default(),
+            plans,
+            source: false,
+        }
+    }
+
+    /// The name of group `key` of `region`'s plan `plan` (or its plan of `year`, or
+    /// any plan with that group), else the key itself.
+    pub fn group_name(&self, key: &str, region: &str, year: u16, plan: Option<&str>) -> String {
+        let by_id = plan.and_then(|id| self.plans.iter().find(|p| p.id.as_str() == id));
+        let of_region = || {
+            self.plans
+                .iter()
+                .filter(|p| p.region == region && p.year <= year)
+                .max_by_key(|p| p.year)
+        };
+        by_id
+            .and_then(|p| p.group(key))
+            .or_else(|| of_region().and_then(|p| p.group(key)))
+            .or_else(|| self.plans.iter().find_map(|p| p.group(key)))
+            .map_or_else(|| key.to_string(), |g| g.name.clone())
+    }
+}
+
 /// One row of attainment, with the indicator's names for people and dashboards.
 #[derive(Debug, Serialize)]
 pub struct AttainmentView<'a> {
     pub indicator: &'a IndicatorId,
     pub name: &'a str,
     pub group: &'a str,
+    /// The group's name in the plan (重点民生保障仗).
+    pub group_name: String,
     pub region: &'a str,
     pub code: &'a str,
     pub unit: &'a str,
     pub kind: crate::domain::Kind,
     pub direction: crate::domain::Direction,
+    /// How often figures are expected (`monthly`, `quarterly`, `annual`).
+    pub frequency: crate::domain::Frequency,
     pub lead_units: &'a [String],
     pub year: u16,
     pub as_of: Period,
@@ -191,19 +239,32 @@ pub struct AttainmentView<'a> {
     /// e.g. 居全市第3位（共7个）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank_label: Option<&'a str>,
+    /// The plan's words for the target, with `?include=source`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'a crate::domain::Source>,
 }
 
 impl<'a> AttainmentView<'a> {
-    pub fn new(ind: &'a Indicator, a: &'a Attainment) -> Self {
+    pub fn new(ind: &'a Indicator, a: &'a Attainment, text: &RowText) -> Self {
         AttainmentView {
             indicator: &ind.id,
             name: &ind.name,
             group: &ind.group,
+            group_name: text.group_name(
+                &ind.group,
+                &ind.region,
+                a.year,
+                a.target
+                    .as_ref()
+                    .and_then(|t| t.plan.as_ref())
+                    .map(|e| e.plan.as_str()),
+            ),
             region: &ind.region,
             code: &ind.code,
             unit: &ind.unit,
             kind: ind.kind,
             direction: ind.direction,
+            frequency: ind.frequency,
             lead_units: &ind.lead_units,
             year: a.year,
             as_of: a.as_of,
@@ -212,7 +273,7 @@ impl<'a> AttainmentView<'a> {
             data_lag_months: a.data_lag_months,
             target: a.target.as_ref().map(|t| TargetView::new(ind, t)),
             headline: a.headline,
-            message: crate::engine::headline::situation(crate::text::Lang::default(), ind, a),
+            message: crate::engine::headline::situation(text.lang, ind, a),
             scheduled_pace: tidy(a.scheduled_pace),
             expected: tidy(a.expected),
             attainment: tidy(a.attainment),
@@ -237,6 +298,79 @@ impl<'a> AttainmentView<'a> {
             rank: a.rank.as_ref().map(|r| r.rank),
             rank_of: a.rank.as_ref().map(|r| r.of),
             rank_label: a.rank.as_ref().map(|r| r.label.as_str()),
+            source: text.source.then_some(&ind.source),
+        }
+    }
+}
+
+/// One alert as answered: the engine's alert with its group's name, its indicator's
+/// frequency, its sentence in the request's language and, with `?include=source`, the
+/// plan's quote.
+#[derive(Debug, Serialize)]
+pub struct AlertView<'a> {
+    /// `pace` or `overdue`.
+    pub kind: &'static str,
+    pub indicator: &'a IndicatorId,
+    pub name: &'a str,
+    pub region: &'a str,
+    pub group: &'a str,
+    pub group_name: String,
+    pub frequency: crate::domain::Frequency,
+    pub lead_units: &'a [String],
+    pub status: Status,
+    pub severity: crate::engine::alerts::Severity,
+    pub since: Period,
+    pub periods_lagging: usize,
+    pub escalated: bool,
+    pub actual: Option<f64>,
+    pub actual_period: Option<Period>,
+    pub deviation: Option<f64>,
+    pub pace_gap: Option<f64>,
+    pub year_end_gap: Option<f64>,
+    pub required_rest_of_year: Option<f64>,
+    pub due: Option<chrono::NaiveDate>,
+    pub days_overdue: Option<i64>,
+    pub message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'a crate::domain::Source>,
+}
+
+impl<'a> AlertView<'a> {
+    /// The view of `a` at `year`; `ind` is its indicator, for the quote.
+    pub fn new(
+        a: &'a crate::engine::alerts::Alert,
+        ind: Option<&'a Indicator>,
+        year: u16,
+        text: &RowText,
+    ) -> Self {
+        AlertView {
+            kind: a.kind,
+            indicator: &a.indicator,
+            name: &a.name,
+            region: &a.region,
+            group: &a.group,
+            group_name: text.group_name(&a.group, &a.region, year, None),
+            frequency: a.frequency,
+            lead_units: &a.lead_units,
+            status: a.status,
+            severity: a.severity,
+            since: a.since,
+            periods_lagging: a.periods_lagging,
+            escalated: a.escalated,
+            actual: a.actual,
+            actual_period: a.actual_period,
+            deviation: a.deviation,
+            pace_gap: a.pace_gap,
+            year_end_gap: a.year_end_gap,
+            required_rest_of_year: a.required_rest_of_year,
+            due: a.due,
+            days_overdue: a.days_overdue,
+            message: a.message_in(text.lang),
+            source: if text.source {
+                ind.map(|i| &i.source)
+            } else {
+                None
+            },
         }
     }
 }

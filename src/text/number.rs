@@ -123,14 +123,18 @@ pub fn ordinal(v: f64, unit: &str) -> String {
 /// The word of a difference between two percentages: 个百分点.
 pub fn point_unit(lang: Lang) -> &'static str {
     match lang {
-        Lang::Zh | Lang::En => "个百分点",
+        Lang::Zh => "个百分点",
+        Lang::En => "points",
     }
 }
 
 /// A difference of two fractions in percentage points, signed, with one decimal:
 /// -0.087 → "-8.7个百分点".
 pub fn points(lang: Lang, gap: f64) -> String {
-    format!("{}{}", signed1(gap * 100.0), point_unit(lang))
+    match lang {
+        Lang::Zh => format!("{}{}", signed1(gap * 100.0), point_unit(lang)),
+        Lang::En => format!("{} {}", signed1(gap * 100.0), point_unit(lang)),
+    }
 }
 
 /// A value with its unit: "150家", "8%".

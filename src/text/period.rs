@@ -10,14 +10,16 @@ use crate::domain::{Kind, Period};
 /// A month of a year: 2023-06 → “2023年6月”.
 pub fn year_month(lang: Lang, p: Period) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{}年{}月", p.year(), p.month()),
+        Lang::Zh => format!("{}年{}月", p.year(), p.month()),
+        Lang::En => format!("{}-{:02}", p.year(), p.month()),
     }
 }
 
 /// A month alone, as the axis of a chart and a sparkline's label write it: “6月”.
 pub fn month(lang: Lang, m: u8) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{m}月"),
+        Lang::Zh => format!("{m}月"),
+        Lang::En => format!("month {m}"),
     }
 }
 
@@ -51,6 +53,14 @@ pub fn span(lang: Lang, p: Period, kind: Kind) -> String {
 /// after June “下半年”, after September “四季度”, after November “12月”, else
 /// “后N个月”.
 pub fn rest_of_year(lang: Lang, m: u8) -> String {
+    if lang == Lang::En {
+        return match m {
+            6 => "the second half".into(),
+            9 => "the fourth quarter".into(),
+            11 => "December".into(),
+            m => format!("the last {} months", 12u8.saturating_sub(m)),
+        };
+    }
     match (lang, m) {
         (Lang::Zh | Lang::En, 3) => "后三季度".into(),
         (Lang::Zh | Lang::En, 6) => "下半年".into(),
@@ -64,6 +74,13 @@ pub fn rest_of_year(lang: Lang, m: u8) -> String {
 /// a month “7月”, a quarter “三季度”, the year “全年”.
 pub fn next_period(lang: Lang, frequency: crate::domain::Frequency, end: u8) -> String {
     use crate::domain::Frequency;
+    if lang == Lang::En {
+        return match frequency {
+            Frequency::Monthly => format!("month {end}"),
+            Frequency::Quarterly => format!("Q{}", end.div_ceil(3)),
+            Frequency::Annual => "the year".into(),
+        };
+    }
     match (lang, frequency) {
         (Lang::Zh | Lang::En, Frequency::Monthly) => month(lang, end),
         (Lang::Zh | Lang::En, Frequency::Quarterly) => {
@@ -76,7 +93,8 @@ pub fn next_period(lang: Lang, frequency: crate::domain::Frequency, end: u8) -> 
 /// The quarter a month falls in: 2023-06 → “第2季度”.
 pub fn quarter(lang: Lang, p: Period) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("第{}季度", p.month().div_ceil(3)),
+        Lang::Zh => format!("第{}季度", p.month().div_ceil(3)),
+        Lang::En => format!("Q{}", p.month().div_ceil(3)),
     }
 }
 
@@ -84,7 +102,8 @@ pub fn quarter(lang: Lang, p: Period) -> String {
 /// `None` always writes the year.
 pub fn date(lang: Lang, d: NaiveDate, year: Option<i32>) -> String {
     match lang {
-        Lang::Zh | Lang::En => {
+        Lang::En => d.format("%Y-%m-%d").to_string(),
+        Lang::Zh => {
             if Some(d.year()) == year {
                 format!("{}月{}日", d.month(), d.day())
             } else {

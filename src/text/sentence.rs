@@ -14,24 +14,36 @@ use super::number::{fmt_num, with_unit};
 use super::period;
 use crate::domain::Period;
 
+/// A figure with its unit in English: “8.6%”, “87 家”.
+fn en(v: f64, unit: &str) -> String {
+    if unit.is_empty() || unit == "%" {
+        with_unit(v, unit)
+    } else {
+        format!("{} {unit}", fmt_num(v))
+    }
+}
+
 /// The separator between clauses of one sentence: “，”.
 pub fn comma(lang: Lang) -> &'static str {
     match lang {
-        Lang::Zh | Lang::En => "，",
+        Lang::Zh => "，",
+        Lang::En => ", ",
     }
 }
 
 /// The separator before what the rest of the year needs: “；”.
 pub fn semicolon(lang: Lang) -> &'static str {
     match lang {
-        Lang::Zh | Lang::En => "；",
+        Lang::Zh => "；",
+        Lang::En => "; ",
     }
 }
 
 /// A sentence about something: “科技型中小企业入库：…”.
 pub fn about(lang: Lang, subject: &str, rest: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{subject}：{rest}"),
+        Lang::Zh => format!("{subject}：{rest}"),
+        Lang::En => format!("{subject}: {rest}"),
     }
 }
 
@@ -39,17 +51,26 @@ pub fn about(lang: Lang, subject: &str, rest: &str) -> String {
 /// “7.9%，完成序时进度但未达到对标要求”.
 pub fn pace_met_benchmark_missed(lang: Lang, actual: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{}，完成序时进度但未达到对标要求", with_unit(actual, unit)),
+        Lang::Zh => format!("{}，完成序时进度但未达到对标要求", with_unit(actual, unit)),
+        Lang::En => format!(
+            "{}, on the scheduled pace but short of the benchmark",
+            en(actual, unit)
+        ),
     }
 }
 
 /// The year ended short of the target, as an alert says it: “全年140家，未完成目标150家”.
 pub fn year_missed(lang: Lang, actual: f64, target: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!(
+        Lang::Zh => format!(
             "全年{}，未完成目标{}",
             with_unit(actual, unit),
             with_unit(target, unit)
+        ),
+        Lang::En => format!(
+            "{} for the year, short of the target of {}",
+            en(actual, unit),
+            en(target, unit)
         ),
     }
 }
@@ -58,17 +79,26 @@ pub fn year_missed(lang: Lang, actual: f64, target: f64, unit: &str) -> String {
 /// table states it: “全年140家，未完成目标（≥150家）”.
 pub fn year_missed_stated(lang: Lang, actual: f64, unit: &str, stated: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("全年{}，未完成目标（{stated}）", with_unit(actual, unit)),
+        Lang::Zh => format!("全年{}，未完成目标（{stated}）", with_unit(actual, unit)),
+        Lang::En => format!(
+            "{} for the year, short of the target ({stated})",
+            en(actual, unit)
+        ),
     }
 }
 
 /// A ceiling broken during the year: “累计1起，已突破全年控制目标0起”.
 pub fn cap_breached(lang: Lang, actual: f64, cap: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!(
+        Lang::Zh => format!(
             "累计{}，已突破全年控制目标{}",
             with_unit(actual, unit),
             with_unit(cap, unit)
+        ),
+        Lang::En => format!(
+            "{} so far, over the year's ceiling of {}",
+            en(actual, unit),
+            en(cap, unit)
         ),
     }
 }
@@ -76,12 +106,16 @@ pub fn cap_breached(lang: Lang, actual: f64, cap: f64, unit: &str) -> String {
 /// A band's upper end passed during the year: “累计9次，已超出全年目标区间（4–8次）”.
 pub fn band_exceeded(lang: Lang, actual: f64, unit: &str, stated: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => {
+        Lang::Zh => {
             format!(
                 "累计{}，已超出全年目标区间（{stated}）",
                 with_unit(actual, unit)
             )
         }
+        Lang::En => format!(
+            "{} so far, above the year's target range ({stated})",
+            en(actual, unit)
+        ),
     }
 }
 
@@ -89,14 +123,16 @@ pub fn band_exceeded(lang: Lang, actual: f64, unit: &str, stated: &str) -> Strin
 /// decimal: “完成42.0%，低于序时进度8.0个百分点”.
 pub fn behind_pace(lang: Lang, done: &str, gap: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("完成{done}%，低于序时进度{gap}个百分点"),
+        Lang::Zh => format!("完成{done}%，低于序时进度{gap}个百分点"),
+        Lang::En => format!("{done}% done, {gap} points behind the scheduled pace"),
     }
 }
 
 /// What the year still lacks: “全年还需87家”.
 pub fn year_still_needs(lang: Lang, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("全年还需{}", with_unit(need, unit)),
+        Lang::Zh => format!("全年还需{}", with_unit(need, unit)),
+        Lang::En => format!("{} still needed this year", en(need, unit)),
     }
 }
 
@@ -104,35 +140,40 @@ pub fn year_still_needs(lang: Lang, need: f64, unit: &str) -> String {
 /// of the year as [`super::period::rest_of_year`] writes it.
 pub fn rest_must_reach(lang: Lang, rest: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{rest}需达{}", with_unit(need, unit)),
+        Lang::Zh => format!("{rest}需达{}", with_unit(need, unit)),
+        Lang::En => format!("{rest} must reach {}", en(need, unit)),
     }
 }
 
 /// The level the rest of the year must stay within: “下半年需控制在2.4%以内”.
 pub fn rest_must_stay_within(lang: Lang, rest: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{rest}需控制在{}以内", with_unit(need, unit)),
+        Lang::Zh => format!("{rest}需控制在{}以内", with_unit(need, unit)),
+        Lang::En => format!("{rest} must stay within {}", en(need, unit)),
     }
 }
 
 /// The monthly average the rest of the year needs: “后5个月需月均14.5家”.
 pub fn rest_monthly_needs(lang: Lang, rest: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{rest}需月均{}", with_unit(need, unit)),
+        Lang::Zh => format!("{rest}需月均{}", with_unit(need, unit)),
+        Lang::En => format!("{rest} need {} a month on average", en(need, unit)),
     }
 }
 
 /// The monthly average the rest of the year may not exceed: “下半年月均不超过0.2起”.
 pub fn rest_monthly_at_most(lang: Lang, rest: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{rest}月均不超过{}", with_unit(need, unit)),
+        Lang::Zh => format!("{rest}月均不超过{}", with_unit(need, unit)),
+        Lang::En => format!("{rest} may average at most {} a month", en(need, unit)),
     }
 }
 
 /// What the next period needs by the plan's schedule: “按进度安排，三季度需完成20个”.
 pub fn next_needs(lang: Lang, next: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("按进度安排，{next}需完成{}", with_unit(need, unit)),
+        Lang::Zh => format!("按进度安排，{next}需完成{}", with_unit(need, unit)),
+        Lang::En => format!("on the plan's schedule, {next} needs {}", en(need, unit)),
     }
 }
 
@@ -140,23 +181,31 @@ pub fn next_needs(lang: Lang, next: &str, need: f64, unit: &str) -> String {
 /// “按进度安排，三季度需控制在1起以内”.
 pub fn next_at_most(lang: Lang, next: &str, need: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("按进度安排，{next}需控制在{}以内", with_unit(need, unit)),
+        Lang::Zh => format!("按进度安排，{next}需控制在{}以内", with_unit(need, unit)),
+        Lang::En => format!(
+            "on the plan's schedule, {next} must stay within {}",
+            en(need, unit)
+        ),
     }
 }
 
 /// What a bureau adds when the rest of the year needs more than is plausible.
 pub fn unreachable(lang: Lang) -> &'static str {
     match lang {
-        Lang::Zh | Lang::En => "按目前进度全年目标已难以完成",
+        Lang::Zh => "按目前进度全年目标已难以完成",
+        Lang::En => "at the current pace the year's target is out of reach",
     }
 }
 
 /// A growth rate as bulletins write it: “增长4.7%”, “下降1%”, and for prices “上涨3.6%”.
 pub fn growth(lang: Lang, actual: f64, unit: &str, prices: bool) -> String {
     let word = match (lang, actual < 0.0, prices) {
-        (Lang::Zh | Lang::En, false, false) => "增长",
-        (Lang::Zh | Lang::En, false, true) => "上涨",
-        (Lang::Zh | Lang::En, true, _) => "下降",
+        (Lang::Zh, false, false) => "增长",
+        (Lang::Zh, false, true) => "上涨",
+        (Lang::Zh, true, _) => "下降",
+        (Lang::En, false, false) => "up ",
+        (Lang::En, false, true) => "prices up ",
+        (Lang::En, true, _) => "down ",
     };
     format!("{word}{}", with_unit(actual.abs(), unit))
 }
@@ -164,17 +213,25 @@ pub fn growth(lang: Lang, actual: f64, unit: &str, prices: bool) -> String {
 /// A figure against a ceiling it keeps: “上涨1.2%，控制在目标以内”.
 pub fn within_ceiling(lang: Lang, figure: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("{figure}，控制在目标以内"),
+        Lang::Zh => format!("{figure}，控制在目标以内"),
+        Lang::En => format!("{figure}, within the target"),
     }
 }
 
 /// A figure over its ceiling by `by`: “上涨3.6%，高于控制目标0.6个百分点”.
 pub fn over_ceiling(lang: Lang, figure: &str, by: f64, unit: &str) -> String {
-    format!(
-        "{figure}，高于控制目标{}{}",
-        fmt_num(by),
-        diff_unit(lang, unit)
-    )
+    match lang {
+        Lang::Zh => format!(
+            "{figure}，高于控制目标{}{}",
+            fmt_num(by),
+            diff_unit(lang, unit)
+        ),
+        Lang::En => format!(
+            "{figure}, {} {} over the ceiling",
+            fmt_num(by),
+            diff_unit(lang, unit)
+        ),
+    }
 }
 
 /// A figure against a floor (or a band) it is off by `by`: “增长4.7%，低于目标3.3个百分点”,
@@ -189,14 +246,24 @@ pub fn against_target(
 ) -> String {
     if by == 0.0 {
         return match lang {
-            Lang::Zh | Lang::En => format!("{figure}，达到目标"),
+            Lang::Zh => format!("{figure}，达到目标"),
+            Lang::En => format!("{figure}, on target"),
         };
     }
-    let word = match (lang, below, band) {
-        (Lang::Zh | Lang::En, true, false) => "低于目标",
-        (Lang::Zh | Lang::En, false, false) => "高于目标",
-        (Lang::Zh | Lang::En, true, true) => "低于目标区间",
-        (Lang::Zh | Lang::En, false, true) => "高于目标区间",
+    if lang == Lang::En {
+        let word = match (below, band) {
+            (true, false) => "below the target",
+            (false, false) => "above the target",
+            (true, true) => "below the target range",
+            (false, true) => "above the target range",
+        };
+        return format!("{figure}, {} {} {word}", fmt_num(by), diff_unit(lang, unit));
+    }
+    let word = match (below, band) {
+        (true, false) => "低于目标",
+        (false, false) => "高于目标",
+        (true, true) => "低于目标区间",
+        (false, true) => "高于目标区间",
     };
     format!("{figure}，{word}{}{}", fmt_num(by), diff_unit(lang, unit))
 }
@@ -204,11 +271,17 @@ pub fn against_target(
 /// A cumulative ceiling and what is left of it: “累计2起，控制在5起以内，尚余3起”.
 pub fn allowance_left(lang: Lang, actual: f64, cap: f64, left: f64, unit: &str) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!(
+        Lang::Zh => format!(
             "累计{}，控制在{}以内，尚余{}",
             with_unit(actual, unit),
             with_unit(cap, unit),
             with_unit(left, unit)
+        ),
+        Lang::En => format!(
+            "{} so far, within {}, {} left",
+            en(actual, unit),
+            en(cap, unit),
+            en(left, unit)
         ),
     }
 }
@@ -216,8 +289,10 @@ pub fn allowance_left(lang: Lang, actual: f64, cap: f64, left: f64, unit: &str) 
 /// An ordinal level, attained or not: “Ⅲ类，未达到目标（Ⅱ类）”.
 pub fn attained(lang: Lang, figure: &str, yes: bool, target: &str) -> String {
     match (lang, yes) {
-        (Lang::Zh | Lang::En, true) => format!("{figure}，达到目标（{target}）"),
-        (Lang::Zh | Lang::En, false) => format!("{figure}，未达到目标（{target}）"),
+        (Lang::Zh, true) => format!("{figure}，达到目标（{target}）"),
+        (Lang::Zh, false) => format!("{figure}，未达到目标（{target}）"),
+        (Lang::En, true) => format!("{figure}, target ({target}) attained"),
+        (Lang::En, false) => format!("{figure}, target ({target}) not attained"),
     }
 }
 
@@ -232,14 +307,23 @@ pub fn duty(
     unit: &str,
 ) -> String {
     match (lang, missed) {
-        (Lang::Zh | Lang::En, Some((period, count))) => format!(
+        (Lang::Zh, Some((period, count))) => format!(
             "{period}{}，未达到每{per}至少{}",
             with_unit(count, unit),
             with_unit(min, unit)
         ),
-        (Lang::Zh | Lang::En, None) => format!(
+        (Lang::Zh, None) => format!(
             "已过的{periods}个{per}均达到每{per}至少{}",
             with_unit(min, unit)
+        ),
+        (Lang::En, Some((period, count))) => format!(
+            "{period}: {}, short of at least {} each {per}",
+            en(count, unit),
+            en(min, unit)
+        ),
+        (Lang::En, None) => format!(
+            "each of the {periods} {per} periods so far met at least {}",
+            en(min, unit)
         ),
     }
 }
@@ -247,8 +331,13 @@ pub fn duty(
 /// A figure past its due date: “2023年6月数据应于2023年7月10日前报送，已逾期10天”.
 pub fn overdue(lang: Lang, p: Period, due: NaiveDate, days: i64) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!(
+        Lang::Zh => format!(
             "{}数据应于{}前报送，已逾期{days}天",
+            period::year_month(lang, p),
+            period::date(lang, due, None)
+        ),
+        Lang::En => format!(
+            "the figure for {} was due by {}, {days} days overdue",
             period::year_month(lang, p),
             period::date(lang, due, None)
         ),
@@ -258,7 +347,8 @@ pub fn overdue(lang: Lang, p: Period, due: NaiveDate, days: i64) -> String {
 /// How many periods are missing: “共3期未报”.
 pub fn periods_unreported(lang: Lang, n: usize) -> String {
     match lang {
-        Lang::Zh | Lang::En => format!("共{n}期未报"),
+        Lang::Zh => format!("共{n}期未报"),
+        Lang::En => format!("{n} periods missing"),
     }
 }
 

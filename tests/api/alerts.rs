@@ -762,7 +762,7 @@ fn list_routes_answer_csv_on_request() {
     // (path without query, extra query, where the JSON list is, a column to compare with
     // the JSON field of the same name, whether admin auth is needed)
     let cases: [(&str, &str, Option<&str>, &str, bool); 6] = [
-        ("/v1/indicators", "", None, "id", false),
+        ("/v1/indicators", "", None, "indicator", false),
         (
             "/v1/attainment",
             "as_of=2023-06",

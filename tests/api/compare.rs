@@ -63,7 +63,7 @@ fn gdp_of(s: &TestServer, id: &str, region: &str, target: Option<f64>) {
 }
 
 fn alert_of(s: &TestServer, id: &str, as_of: &str) -> Value {
-    let v = s.get_json(&format!("/v1/alerts?as_of={as_of}"));
+    let v = s.get_json(&format!("/v1/alerts?as_of={as_of}&region=*"));
     v["alerts"]
         .as_array()
         .unwrap()
@@ -174,7 +174,7 @@ fn a_city_benchmark_shows_the_difference_and_decides_a_two_condition_status() {
     assert_eq!(yy["count"], 1);
     assert_eq!(yy["attainment"][0]["indicator"], "yiyang-gdp-growth");
     assert_eq!(yy["attainment"][0]["status"], "no_target");
-    let same = s.get_json("/v1/indicators?code=gdp-growth");
+    let same = s.get_json("/v1/indicators?code=gdp-growth&region=*");
     assert_eq!(same.as_array().unwrap().len(), 3);
     let tj = s.get_json("/v1/indicators?region=桃江县");
     assert_eq!(tj.as_array().unwrap().len(), 203);
