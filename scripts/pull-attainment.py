@@ -1,21 +1,20 @@
 #!/usr/bin/env python3
-"""Pull attainment (完成率) from a zhibiao server; print a table or write CSV.
+"""Pull attainment (完成率) from a zhibiao server: the month's lagging list, a table, or CSV.
 
-Standard library only; see docs/api.md. Exit code 0 on success, 1 on any error.
+One request to GET /v1/attainment, filtered on the server (`status=lagging`, groups,
+units, region); each row's sentence is the server's `message`, as the dashboard and the
+bulletin print it. Standard library only; see docs/api.md §2.7. Exit code 0 on
+success, 1 on any error.
 """
 import argparse, csv, json, os, sys, unicodedata
 import urllib.error, urllib.parse, urllib.request
 
-LAGGING = {"behind", "severely_behind", "missed"}
-HEADER = ["indicator", "name", "actual", "target", "完成率%", "序时%", "status"]
+CSV_HEADER = ["indicator", "name", "group_name", "lead_units", "frequency", "status",
+              "status_label", "actual", "actual_period", "target", "message"]
 
 
 def num(v):
     return "" if v is None else f"{v:g}"
-
-
-def pct(v):
-    return "" if v is None else f"{v * 100:.1f}"
 
 
 def target_text(t):
@@ -28,22 +27,23 @@ def width(s):
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
 
-def pad(s, w, right=False):
+def pad(s, w):
     """Pads, or cuts with …, to w terminal columns (a Chinese character takes two)."""
     if width(s) > w:
         while width(s) > w - 1:
             s = s[:-1]
         s += "…"
-    fill = " " * (w - width(s))
-    return fill + s if right else s + fill
+    return s + " " * (w - width(s))
 
 
 def fetch(args):
     params = [("as_of", args.as_of), ("as_known_at", args.as_known_at),
-              ("group", args.group), ("lead_unit", args.lead_unit)]
+              ("status", "lagging" if args.lagging else args.status),
+              ("group", args.group), ("lead_unit", args.lead_unit), ("region", args.region)]
     query = urllib.parse.urlencode([(k, v) for k, v in params if v])
     url = args.url.rstrip("/") + "/v1/attainment" + ("?" + query if query else "")
-    req = urllib.request.Request(url, headers={"Accept": "application/json"})
+    req = urllib.request.Request(url, headers={"Accept": "application/json",
+                                               "Accept-Language": args.lang})
     token = args.token or os.environ.get("ZHIBIAO_TOKEN")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
@@ -52,17 +52,24 @@ def fetch(args):
 
 
 def main():
-    p = argparse.ArgumentParser(description="Print attainment from a zhibiao server.")
+    p = argparse.ArgumentParser(
+        description="The month's lagging list, or any attainment rows, from a zhibiao server.")
     p.add_argument("--url", default="http://127.0.0.1:8080", help="server (default %(default)s)")
     p.add_argument("--as-of", help="period, e.g. 2023-06 (default: the latest with readings)")
     p.add_argument("--as-known-at", help="RFC 3339 time: answer as the store stood then")
+    p.add_argument("--lagging", "--lagging-only", action="store_true",
+                   help="only the lagging rows (status=lagging: behind and severely_behind)")
+    p.add_argument("--status", help="statuses, comma-separated (e.g. missed,severely_behind)")
     p.add_argument("--group", "--battle", dest="group",
-                   help="a group of the plan, by key or name (growth … livelihood for Taojiang 2023)")
-    p.add_argument("--lead-unit", help="only indicators led by this unit, e.g. 县科工局")
+                   help="groups of the plan, comma-separated: key, name or part of a name (民生)")
+    p.add_argument("--lead-unit", help="units, comma-separated, e.g. 县科工局,县人社局")
+    p.add_argument("--region", help="regions, comma-separated, or * (default: the home region)")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"], help="language of the sentences")
     p.add_argument("--token", help="bearer token, for a --private server (default: $ZHIBIAO_TOKEN)")
-    p.add_argument("--lagging-only", action="store_true", help="only behind, severely_behind, missed")
     p.add_argument("--csv", metavar="FILE", help="write CSV (UTF-8 with BOM) to FILE; - for stdout")
     args = p.parse_args()
+    if args.lagging and args.status:
+        p.error("--lagging and --status cannot be combined")
     try:
         data = fetch(args)
     except urllib.error.HTTPError as e:
@@ -79,24 +86,37 @@ def main():
         sys.exit(f"pull-attainment: cannot reach {args.url}: {getattr(e, 'reason', e)}")
     except ValueError as e:
         sys.exit(f"pull-attainment: the answer is not JSON ({e})")
-    rows = [a for a in data["attainment"] if not args.lagging_only or a["status"] in LAGGING]
-    table = [[a["indicator"], a["name"], num(a["actual"]), target_text(a["target"]),
-              pct(a["attainment"]), pct(a["scheduled_pace"]), a["status"]] for a in rows]
-    note = f"as_of {data['as_of']}: {len(rows)} of {data['count']} indicators"
+    rows = data["attainment"]
+    what = "lagging" if args.lagging else "rows"
+    note = f"as_of {data['as_of']}: {len(rows)} {what}"
     if args.csv:
+        table = [[a["indicator"], a["name"], a["group_name"], "、".join(a["lead_units"]),
+                  a["frequency"], a["status"], a["status_label"], num(a["actual"]),
+                  a["actual_period"] or "", target_text(a["target"]), a["message"] or ""]
+                 for a in rows]
         try:
             out = sys.stdout if args.csv == "-" else open(args.csv, "w", encoding="utf-8-sig", newline="")
-            csv.writer(out).writerows([HEADER] + table)
+            csv.writer(out).writerows([CSV_HEADER] + table)
             if out is not sys.stdout:
                 out.close()
         except OSError as e:
             sys.exit(f"pull-attainment: cannot write {args.csv}: {e}")
         print(note if args.csv == "-" else f"{note}; CSV written to {args.csv}", file=sys.stderr)
         return 0
-    widths = [max(width(r[0]) for r in [HEADER] + table), 24, 9, 9, 7, 6, 15]
+    # The list as a bulletin runs it: by group, each row with its units and sentence.
     print(note)
-    for r in [HEADER] + table:
-        print(" ".join(pad(c, w, 2 <= i <= 5) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+    group = None
+    for a in rows:
+        if a["group_name"] != group:
+            group = a["group_name"]
+            print(group)
+        label = a["status"] if args.lang == "en" else a["status_label"]
+        units = "、".join(a["lead_units"])
+        sentence = a["message"] or ("no figure yet" if args.lang == "en" else "暂无数据")
+        if args.lang == "en":
+            print(f"  {pad(label, 16)}{a['name']} ({units}): {sentence}")
+        else:
+            print(f"  {pad(label, 16)}{a['name']}（{units}）：{sentence}")
     return 0
 
 

@@ -157,7 +157,7 @@ pub fn rest_must_stay_within(lang: Lang, rest: &str, need: f64, unit: &str) -> S
 pub fn rest_monthly_needs(lang: Lang, rest: &str, need: f64, unit: &str) -> String {
     match lang {
         Lang::Zh => format!("{rest}需月均{}", with_unit(need, unit)),
-        Lang::En => format!("{rest} need {} a month on average", en(need, unit)),
+        Lang::En => format!("{} a month on average needed over {rest}", en(need, unit)),
     }
 }
 

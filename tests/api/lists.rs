@@ -572,3 +572,45 @@ fn lists_answer_for_the_home_region_unless_another_or_every_region_is_asked_for(
         BTreeSet::from(["yiyang-gdp-growth".to_string()])
     );
 }
+
+#[test]
+fn the_pull_script_prints_the_month_s_lagging_list_in_one_call_with_the_server_s_sentences() {
+    let s = fixture_server();
+    let api = s.get_json("/v1/attainment?as_of=2023-06&status=lagging&group=innovation");
+    let want = rows(&api, "attainment");
+    assert!(!want.is_empty());
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/pull-attainment.py"
+        ))
+        .args(["--url", s.url("").trim_end_matches('/')])
+        .args(["--as-of", "2023-06", "--lagging", "--group", "科技创新"])
+        .output()
+        .expect("python3 runs the script");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        format!("as_of 2023-06: {} lagging", want.len())
+    );
+    assert_eq!(lines.next().unwrap(), "科技创新攻坚仗");
+    let printed: Vec<&str> = lines.collect();
+    assert_eq!(printed.len(), want.len(), "{text}");
+    for (line, row) in printed.iter().zip(want) {
+        assert!(line.contains(row["name"].as_str().unwrap()), "{line}");
+        assert!(
+            line.contains(row["status_label"].as_str().unwrap()),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(&format!("：{}", row["message"].as_str().unwrap())),
+            "the row's own sentence: {line}"
+        );
+    }
+}
