@@ -85,13 +85,25 @@ impl Query {
         out
     }
 
+    /// The one value of a parameter that takes one: a list name ([`LIST_PARAMS`]) given
+    /// twice where a route reads it once is refused, not cut to its first value.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        if self.0.iter().filter(|(k, _)| k == name).count() > 1 {
+            return Err(ApiError::invalid(
+                name,
+                format!("query parameter '{name}' is given twice"),
+            ));
+        }
+        Ok(self.get(name))
+    }
+
     /// Parses a parameter with `FromStr`, reporting errors under the parameter's name.
     pub fn value<T>(&self, name: &str) -> Result<Option<T>, ApiError>
     where
         T: std::str::FromStr,
         T::Err: std::fmt::Display,
     {
-        self.get(name)
+        self.one(name)?
             .map(|v| {
                 v.parse::<T>()
                     .map_err(|e| ApiError::invalid(name, format!("{name}: {e}")))
@@ -295,7 +307,7 @@ where
 
 /// Free text (a unit, a region, a code), empty meaning absent.
 pub(super) fn text(q: &Query, name: &str) -> Result<Option<String>, ApiError> {
-    Ok(q.get(name).map(str::to_string))
+    Ok(q.one(name)?.map(str::to_string))
 }
 
 /// An RFC 3339 time (`?as_known_at=`).
@@ -390,6 +402,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(q.values("status"), ["behind", "severely_behind", "missed"]);
+        // A list name read once by its route is still refused twice.
+        let q = Query::parse("region=a&region=b", &["region"]).unwrap();
+        assert!(text(&q, "region").is_err());
         assert_eq!(
             statuses(&q, "status").unwrap(),
             [Status::Behind, Status::SeverelyBehind, Status::Missed]
