@@ -403,8 +403,8 @@ mod tests {
         .unwrap();
         assert_eq!(q.values("status"), ["behind", "severely_behind", "missed"]);
         // A list name read once by its route is still refused twice.
-        let q = Query::parse("region=a&region=b", &["region"]).unwrap();
-        assert!(text(&q, "region").is_err());
+        let twice = Query::parse("region=a&region=b", &["region"]).unwrap();
+        assert!(text(&twice, "region").is_err());
         assert_eq!(
             statuses(&q, "status").unwrap(),
             [Status::Behind, Status::SeverelyBehind, Status::Missed]
