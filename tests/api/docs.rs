@@ -350,21 +350,7 @@ fn every_example_of_the_api_guide_answers_with_the_fields_and_columns_it_shows()
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md"))
         .expect("docs/api.md");
     let s = TestServer::start();
-    let r = s
-        .client
-        .post(s.url("/v1/readings"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "text/csv")
-        .body(
-            std::fs::read(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/readings-2023.csv"
-            ))
-            .unwrap(),
-        )
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    s.load_fixture_year();
     let base = s.url("");
     let base = base.trim_end_matches('/').to_string();
     let vars = |name: &str| -> Option<String> {

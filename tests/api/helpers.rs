@@ -423,6 +423,28 @@ impl TestServer {
     }
 
     /// PUT a reading as admin.
+    /// POSTs the fixture year of readings (`tests/fixtures/readings-2023.csv`) as one
+    /// admin batch: the built-in catalogue's 2023, as the browser check and the API
+    /// guide's examples see it.
+    pub fn load_fixture_year(&self) {
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/readings-2023.csv"
+        ))
+        .expect("read the fixture");
+        let r = self
+            .client
+            .post(self.url("/v1/readings"))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+            .expect("POST fixture");
+        assert_eq!(r.status(), 200, "fixture batch: {}", r.text().unwrap());
+        let v: Value = r.json().unwrap();
+        assert_eq!(v["rejected"], 0, "{v}");
+    }
+
     pub fn put_reading(&self, id: &str, period: &str, body: Value) -> Response {
         self.client
             .put(self.url(&format!("/v1/indicators/{id}/readings/{period}")))

@@ -12,21 +12,7 @@ use crate::helpers::{TestServer, ADMIN_TOKEN};
 
 fn fixture_server() -> TestServer {
     let s = TestServer::start();
-    let r = s
-        .client
-        .post(s.url("/v1/readings"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "text/csv")
-        .body(
-            std::fs::read(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/readings-2023.csv"
-            ))
-            .unwrap(),
-        )
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    s.load_fixture_year();
     s
 }
 

@@ -26,27 +26,9 @@ const BATTLES: [&str; 6] = [
 /// The June bulletin's title for the built-in Taojiang catalogue.
 const JUNE_TITLE: &str = "桃江县2023年6月重点指标监测通报";
 
-fn fixture() -> Vec<u8> {
-    std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/readings-2023.csv"
-    ))
-    .expect("read the fixture")
-}
-
 /// POSTs the fixture year of readings as one admin batch.
 fn load_fixture(s: &TestServer) {
-    let r = s
-        .client
-        .post(s.url("/v1/readings"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "text/csv")
-        .body(fixture())
-        .send()
-        .expect("POST fixture");
-    assert_eq!(r.status(), 200, "fixture batch: {}", r.text().unwrap());
-    let v: Value = r.json().unwrap();
-    assert_eq!(v["rejected"], 0, "{v}");
+    s.load_fixture_year();
 }
 
 /// A server on the built-in catalogue with the fixture year loaded.
