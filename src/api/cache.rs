@@ -9,7 +9,7 @@
 //! 2023-06, the time spent in the kernel's send path; 20 kB with gzip, 17 kB with br),
 //! so each body is also kept compressed, once per coding asked for: gzip, and br where
 //! the client offers it (brotli packs JSON tighter at the same speed). The coding follows `Accept-Encoding`; every answer says
-//! `Vary: Accept, Accept-Encoding`, and each coding has its own ETag, so that a cache
+//! `Vary: Accept, Accept-Encoding, Accept-Language`, and each coding has its own ETag, so that a cache
 //! never hands a gzip body to a client that did not ask for one.
 
 use std::collections::HashMap;
@@ -264,7 +264,7 @@ impl Rendered {
 fn vary(mut res: Resp) -> Resp {
     res.headers_mut().insert(
         warp::http::header::VARY,
-        warp::http::HeaderValue::from_static("Accept, Accept-Encoding"),
+        warp::http::HeaderValue::from_static("Accept, Accept-Encoding, Accept-Language"),
     );
     res
 }
@@ -325,19 +325,20 @@ pub(super) async fn cached_answer(
     let repr = if csv { "csv" } else { "json" };
     let wanted = Coding::negotiate(req.accept_encoding.as_deref());
     let seq = ctx.store.change_seq()?;
-    let tag = etag(
-        seq,
-        &format!("{route}.{repr}.{}", wanted.token()),
-        &req.query,
-    );
-    if not_modified(req, &tag) {
-        return Ok(vary(not_modified_response(&tag)));
-    }
+    // The rows' sentences are in the request's language: each language has its tag.
     let lang = if super::lang::current().is_en() {
         "en"
     } else {
         "zh"
     };
+    let tag = etag(
+        seq,
+        &format!("{route}.{repr}.{lang}.{}", wanted.token()),
+        &req.query,
+    );
+    if not_modified(req, &tag) {
+        return Ok(vary(not_modified_response(&tag)));
+    }
     let key = format!("{route}.{repr}.{lang}?{}", req.query);
     let rendered = match cache.get(seq, &key) {
         Some(r) => r,

@@ -357,14 +357,22 @@ fn catalogue_answers_come_compressed_to_clients_that_ask_with_an_etag_per_coding
             "",
             "{path}: not asked for"
         );
-        assert_eq!(header(&plain, "vary"), "Accept, Accept-Encoding", "{path}");
+        assert_eq!(
+            header(&plain, "vary"),
+            "Accept, Accept-Encoding, Accept-Language",
+            "{path}"
+        );
         let plain_tag = etag_of(&plain);
         let body = plain.bytes().unwrap();
 
         let gz = get_encoded(&s, path, "gzip, deflate", None);
         assert_eq!(gz.status(), 200, "{path}");
         assert_eq!(header(&gz, "content-encoding"), "gzip", "{path}");
-        assert_eq!(header(&gz, "vary"), "Accept, Accept-Encoding", "{path}");
+        assert_eq!(
+            header(&gz, "vary"),
+            "Accept, Accept-Encoding, Accept-Language",
+            "{path}"
+        );
         let gz_tag = etag_of(&gz);
         let packed = gz.bytes().unwrap();
         assert!(
@@ -394,7 +402,11 @@ fn catalogue_answers_come_compressed_to_clients_that_ask_with_an_etag_per_coding
         // Each coding revalidates against its own tag, and only its own.
         let r = get_encoded(&s, path, "gzip", Some(&gz_tag));
         assert_eq!(r.status(), 304, "{path}");
-        assert_eq!(header(&r, "vary"), "Accept, Accept-Encoding", "{path}");
+        assert_eq!(
+            header(&r, "vary"),
+            "Accept, Accept-Encoding, Accept-Language",
+            "{path}"
+        );
         assert_eq!(
             get_encoded(&s, path, "gzip", Some(&plain_tag)).status(),
             200,

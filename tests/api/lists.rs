@@ -203,6 +203,27 @@ fn rows_carry_their_group_s_name_frequency_sentence_and_if_asked_the_plan_s_word
         .find(|r| r["indicator"] == "gdp-growth")
         .unwrap();
     let msg = gdp_en["message"].as_str().unwrap();
+    // Each language has its own tag: a Chinese body's tag does not answer 304 to English.
+    let tag_of = |lang: &str| {
+        s.client
+            .get(s.url("/v1/attainment?as_of=2023-06&group=growth"))
+            .header("accept-language", lang)
+            .send()
+            .unwrap()
+            .headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(tag_of("en"), tag_of("zh-CN"));
+    let r = s
+        .client
+        .get(s.url("/v1/attainment?as_of=2023-06&group=growth"))
+        .header("accept-language", "en")
+        .header("if-none-match", tag_of("zh-CN"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
     assert!(msg.contains("point"), "{msg}");
     assert!(!msg.contains("个百分点"), "{msg}");
 
