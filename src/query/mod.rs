@@ -448,8 +448,8 @@ impl Queries {
         Err(QueryError::invalid(
             "lead_unit",
             crate::domain::messages::Msg::new(
-                format!("“{q}”不是登记的单位，也不是任何指标的牵头单位（GET /v1/units 列出登记的单位及其别名）"),
-                format!("'{q}' is not a registered unit nor any indicator's lead unit; see GET /v1/units for the units and their aliases"),
+                format!("“{q}”不是登记的单位或其别名，也不是任何指标的牵头单位；各指标的牵头单位见 GET /v1/indicators 的 lead_units"),
+                format!("'{q}' is neither a registered unit or alias nor any indicator's lead unit; the units leading each indicator are the lead_units of GET /v1/indicators"),
             ),
         ))
     }
