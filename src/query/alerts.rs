@@ -123,12 +123,18 @@ impl Queries {
         let known = self
             .memo
             .overdue_of_each(seq, due, inds.iter().map(|i| &i.id), on);
+        // Which regions owe figures: read once, and only when something is to judge.
+        let mut owing = None;
         for (&ind, known) in inds.iter().zip(known) {
             let kept = match known {
                 Some(v) => v,
                 None => {
-                    let v = Arc::new(super::schedule::overdue_on(
+                    if owing.is_none() {
+                        owing = Some(super::schedule::owing_regions(&self.store)?);
+                    }
+                    let v = Arc::new(super::schedule::overdue_owed(
                         &self.store,
+                        owing.as_ref().expect("read above"),
                         std::iter::once(ind),
                         on,
                     )?);

@@ -30,7 +30,7 @@ fn target_years(s: &Store, ind: &Indicator) -> Result<Vec<u16>, StoreError> {
 
 /// The regions whose figures are owed: the home region and every region with a plan
 /// of its own in the store.
-fn owing_regions(s: &Store) -> Result<std::collections::BTreeSet<String>, StoreError> {
+pub fn owing_regions(s: &Store) -> Result<std::collections::BTreeSet<String>, StoreError> {
     let mut out: std::collections::BTreeSet<String> =
         s.plans()?.into_iter().map(|p| p.region).collect();
     out.insert(s.home_region()?);
@@ -84,14 +84,24 @@ pub fn overdue_on<'a>(
     indicators: impl IntoIterator<Item = &'a Indicator>,
     on: NaiveDate,
 ) -> Result<Vec<OverdueItem>, StoreError> {
+    overdue_owed(s, &owing_regions(s)?, indicators, on)
+}
+
+/// [`overdue_on`], with the regions that owe figures ([`owing_regions`]) read once by
+/// a caller that asks indicator by indicator.
+pub fn overdue_owed<'a>(
+    s: &Store,
+    owing: &std::collections::BTreeSet<String>,
+    indicators: impl IntoIterator<Item = &'a Indicator>,
+    on: NaiveDate,
+) -> Result<Vec<OverdueItem>, StoreError> {
     let since_year = u16::try_from(on.year() - 1)
         .unwrap_or(MIN_YEAR)
         .max(MIN_YEAR);
     let since = Period::new(since_year, 1).map_err(|e| StoreError::Catalogue(e.to_string()))?;
-    let owing = owing_regions(s)?;
     let mut out = Vec::new();
     for ind in indicators {
-        if is_reference(&owing, ind) {
+        if is_reference(owing, ind) {
             continue;
         }
         let years = target_years(s, ind)?;
