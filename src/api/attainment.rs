@@ -144,13 +144,13 @@ super::params! {
 
 impl AllParams {
     fn asked(&self) -> Asked {
-        Asked {
-            group: self.group.clone(),
-            battle: self.battle.clone(),
-            lead_unit: self.lead_unit.clone(),
-            region: self.region.clone(),
-            kind: self.kind.clone(),
-        }
+        Asked::new(
+            self.group.clone(),
+            self.battle.clone(),
+            self.lead_unit.clone(),
+            self.region.clone(),
+            self.kind.clone(),
+        )
     }
 }
 
@@ -290,13 +290,13 @@ async fn alerts_handler(
     let csv = csv_wanted(p.format.as_deref(), &req)?;
     // `kind` here is the alert's kind, not the indicator's: the indicator filters are
     // the others.
-    let asked = Asked {
-        group: p.group.clone(),
-        battle: p.battle.clone(),
-        lead_unit: p.lead_unit.clone(),
-        region: p.region.clone(),
-        kind: Vec::new(),
-    };
+    let asked = Asked::new(
+        p.group.clone(),
+        p.battle.clone(),
+        p.lead_unit.clone(),
+        p.region.clone(),
+        Vec::new(),
+    );
     // The day is part of the answer: the ETag and the cached body change with it. So
     // are the due rules, which the change sequence does not count.
     let (sight, home) = super::sight::list_sight(&ctx, &req, &asked).await?;
@@ -555,13 +555,7 @@ async fn summary_handler(
     p: Result<SummaryParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let p = p?;
-    let asked = Asked {
-        group: p.group,
-        battle: p.battle,
-        lead_unit: p.lead_unit,
-        region: p.region,
-        kind: p.kind,
-    };
+    let asked = Asked::new(p.group, p.battle, p.lead_unit, p.region, p.kind);
     let (sight, home) = super::sight::list_sight(&ctx, &req, &asked).await?;
     let as_of = sight.as_of(p.as_of)?;
     let route = format!("summary@{}@{}", sight.key(), home.as_deref().unwrap_or(""));

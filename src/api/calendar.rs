@@ -30,6 +30,17 @@ struct Calendar<'a> {
     due: &'a [DueItem],
 }
 
+/// The filters the calendar and the overdue list take: the plan's groups (`battle`;
+/// `group` is the overdue list's grouping switch), units and regions.
+fn owed_filters(battle: Vec<String>, lead_unit: Vec<String>, region: Vec<String>) -> Asked {
+    Asked {
+        battle,
+        lead_unit,
+        region,
+        ..Asked::default()
+    }
+}
+
 super::params! {
     /// `GET /v1/calendar`
     struct CalendarParams {
@@ -80,12 +91,7 @@ async fn calendar_handler(
     let csv = csv_wanted(p.format.as_deref(), &req)?;
     let home = super::sight::caller_region(&ctx, &req).await?;
     ctx.blocking(move |qs| {
-        let asked = Asked {
-            battle: p.battle,
-            lead_unit: p.lead_unit,
-            region: p.region,
-            ..Asked::default()
-        };
+        let asked = owed_filters(p.battle, p.lead_unit, p.region);
         let sel = qs.selection(&asked, home.as_deref())?;
         let out = qs.due_list(&sel, from, to)?;
         let body = Calendar {
@@ -175,12 +181,7 @@ async fn overdue_handler(
     }
     let home = super::sight::caller_region(&ctx, &req).await?;
     ctx.blocking(move |qs| {
-        let asked = Asked {
-            battle: p.battle,
-            lead_unit: p.lead_unit,
-            region: p.region,
-            ..Asked::default()
-        };
+        let asked = owed_filters(p.battle, p.lead_unit, p.region);
         let sel = qs.selection(&asked, home.as_deref())?;
         let out = qs.overdue_list(&sel, on)?;
         if by_unit {

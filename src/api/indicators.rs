@@ -50,13 +50,7 @@ async fn list_handler(
     let csv = csv_wanted(p.format.as_deref(), &req)?;
     let home = super::sight::caller_region(&ctx, &req).await?;
     ctx.blocking(move |qs| {
-        let asked = crate::query::Asked {
-            group: p.group,
-            battle: p.battle,
-            lead_unit: p.lead_unit,
-            region: p.region,
-            kind: p.kind,
-        };
+        let asked = crate::query::Asked::new(p.group, p.battle, p.lead_unit, p.region, p.kind);
         let sel = qs.selection(&asked, home.as_deref())?;
         let year = qs.default_as_of()?.map(|p| p.year());
         let mut list = qs.store().indicators()?;

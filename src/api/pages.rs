@@ -475,13 +475,7 @@ async fn metrics_handler(
     p: Result<MetricsParams, ApiError>,
 ) -> Result<Resp, ApiError> {
     let p = p?;
-    let asked = crate::query::Asked {
-        group: p.group,
-        battle: p.battle,
-        lead_unit: p.lead_unit,
-        region: p.region,
-        kind: p.kind,
-    };
+    let asked = crate::query::Asked::new(p.group, p.battle, p.lead_unit, p.region, p.kind);
     let (sight, home) = sight::list_sight(&ctx, &req, &asked).await?;
     // Nothing released: the request metrics only.
     let released = match sight.as_of(p.as_of) {

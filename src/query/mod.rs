@@ -347,6 +347,23 @@ pub struct Asked {
 pub const ALL_REGIONS: &str = "*";
 
 impl Asked {
+    /// The filters of a list route that takes all five.
+    pub fn new(
+        group: Vec<String>,
+        battle: Vec<String>,
+        lead_unit: Vec<String>,
+        region: Vec<String>,
+        kind: Vec<String>,
+    ) -> Asked {
+        Asked {
+            group,
+            battle,
+            lead_unit,
+            region,
+            kind,
+        }
+    }
+
     /// Whether the request asked for every region (`?region=*`).
     pub fn all_regions(&self) -> bool {
         self.region.iter().any(|r| r == ALL_REGIONS)
@@ -366,12 +383,7 @@ impl Asked {
 impl Queries {
     /// A group named by `?group=` (or its synonym `?battle=`), answered as its key: a
     /// group key, a group's name in any plan (重点民生保障仗), or a part of one name that
-    /// no other group's name shares (民生).
-    pub fn group_filter(&self, q: Option<&str>) -> Result<Option<String>> {
-        self.group_filter_as("group", q)
-    }
-
-    /// [`Queries::group_filter`], with errors naming `field` (`battle` when the
+    /// no other group's name shares (民生). Errors name `field` (`battle` when the
     /// request used that name).
     pub fn group_filter_as(&self, field: &str, q: Option<&str>) -> Result<Option<String>> {
         let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
